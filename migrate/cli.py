@@ -1,0 +1,212 @@
+"""The ``migrate`` command line. ``migrate --help`` lists what exists.
+
+Every command exits 0 on success, 1 when the work it checked failed (a reconciliation FAIL,
+mapping problems), 2 on bad input (config, unknown run id); errors print without a
+traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from migrate.config import Settings, load_settings
+from migrate.errors import MigrationError, SpecErrors, TerminalError
+
+DEFAULT_MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(Path(args.workdir) if args.workdir else None,
+                         Path(args.config) if args.config else None)
+
+
+def cmd_estate_build(args: argparse.Namespace, settings: Settings) -> int:
+    from fixtures.estate.build import build_estate
+
+    urls = {s: settings.url(s) for s in ("finance", "hr", "procurement")}
+    manifest = build_estate(urls, settings.workdir / "extracts", scale=args.scale, seed=args.seed,
+                            manifest_path=settings.workdir / "estate_manifest.json")
+    total = sum(manifest.row_counts.values())
+    print(f"estate built: {total:,} rows, {len(manifest.defects):,} planted defects "
+          f"(manifest: {settings.workdir / 'estate_manifest.json'})")
+    return 0
+
+
+def cmd_mappings_check(args: argparse.Namespace, settings: Settings) -> int:
+    from migrate.lint import check_mappings
+
+    problems = check_mappings(settings, Path(args.mappings), live=not args.offline)
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} problem(s)" if problems else "mappings OK")
+    return 1 if problems else 0
+
+
+def cmd_mappings_coverage(args: argparse.Namespace, settings: Settings) -> int:
+    from migrate.lint import crosswalk_coverage
+
+    gaps = crosswalk_coverage(settings, Path(args.mappings))
+    for (crosswalk, entity, column), values in sorted(gaps.items()):
+        shown = ", ".join(repr(v) for v in values[:20])
+        more = f" (+{len(values) - 20} more)" if len(values) > 20 else ""
+        print(f"{crosswalk}: {entity}.{column}: {len(values)} uncovered: {shown}{more}")
+    if not gaps:
+        print("every legacy value in the live sources is covered by its crosswalk")
+    return 1 if gaps else 0
+
+
+def cmd_mappings_schema(args: argparse.Namespace, _settings: Settings) -> int:
+    from migrate.spec.jsonschema import write_json_schema
+
+    path = write_json_schema(Path(args.output))
+    print(f"wrote {path}")
+    return 0
+
+
+def _progress(settings: Settings, mappings: Path, entities: list[str] | None) -> object:
+    from migrate.progress import TerminalProgress
+    from migrate.runner import count_source_rows
+    from migrate.spec.loader import load_project
+
+    project = load_project(mappings, entities)
+    return TerminalProgress(totals=count_source_rows(settings, project))
+
+
+def _print_summary(summary: object) -> None:
+    from migrate.runner import RunSummary
+
+    assert isinstance(summary, RunSummary)
+    print(f"\nrun {summary.run_id} ({summary.mode}) complete")
+    print(f"{'entity':<28}{'source':>10}{'loaded':>10}{'rejected':>10}{'filtered':>10}  secs")
+    for e in summary.entities:
+        print(f"{e.entity:<28}{e.rows_in:>10,}{e.loaded:>10,}{e.rejected:>10,}{e.filtered:>10,}"
+              f"  {e.seconds:.1f}")
+    t = summary.totals
+    print(f"{'total':<28}{t['rows_in']:>10,}{t['loaded']:>10,}{t['rejected']:>10,}"
+          f"{t['filtered']:>10,}")
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from migrate.runner import run_migration
+
+    entities = args.entity or None
+    progress = _progress(settings, Path(args.mappings), entities)
+    summary = run_migration(settings, Path(args.mappings), args.mode, entities, args.chunk_size,
+                            progress)  # type: ignore[arg-type]
+    _print_summary(summary)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
+    from migrate.runner import resume_run
+
+    progress = _progress(settings, Path(args.mappings), None)
+    summary = resume_run(settings, Path(args.mappings), args.run_id, args.chunk_size,
+                         progress)  # type: ignore[arg-type]
+    _print_summary(summary)
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from migrate.runner import rollback_run
+
+    removed = rollback_run(settings, args.run_id)
+    total = sum(removed.values())
+    print(f"rolled back run {args.run_id}: {total:,} rows removed")
+    for table, n in sorted(removed.items()):
+        print(f"  {table:<30}{n:>10,}")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from reconcile.run import reconcile_command
+
+    return reconcile_command(settings, Path(args.mappings), args.run_id, args.output)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from migrate.demo import run_demo
+
+    return run_demo(settings, Path(args.mappings), scale=args.scale, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
+    p.add_argument("--workdir", help="working folder (default: current folder)")
+    p.add_argument("--config", help="TOML config with [connections] (default: ./migrate.toml)")
+    p.add_argument("--mappings", default=str(DEFAULT_MAPPINGS), help="mappings folder")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="build the SQLite estate here and run everything end to end")
+    d.add_argument("--scale", type=int, default=2000, help="AP invoice lines (default 2000)")
+    d.add_argument("--seed", type=int, default=42)
+    d.set_defaults(handler=cmd_demo)
+
+    est = sub.add_parser("estate", help="the seeded legacy estate").add_subparsers(
+        dest="estate_cmd", required=True, metavar="ACTION")
+    b = est.add_parser("build", help="build the three legacy systems at the configured URLs")
+    b.add_argument("--scale", type=int, default=2000, help="AP invoice lines")
+    b.add_argument("--seed", type=int, default=42)
+    b.set_defaults(handler=cmd_estate_build)
+
+    m = sub.add_parser("mappings", help="check the mapping files").add_subparsers(
+        dest="mappings_cmd", required=True, metavar="ACTION")
+    c = m.add_parser("check", help="lint every mapping against the live schemas")
+    c.add_argument("--offline", action="store_true", help="only parse, do not connect")
+    c.set_defaults(handler=cmd_mappings_check)
+    m.add_parser("coverage", help="legacy values not covered by crosswalks").set_defaults(
+        handler=cmd_mappings_coverage)
+    s = m.add_parser("schema", help="write the JSON Schema of the mapping language")
+    s.add_argument("--output", default="mapping.schema.json")
+    s.set_defaults(handler=cmd_mappings_schema)
+
+    r = sub.add_parser("run", help="run a migration: full, rehearsal or delta")
+    r.add_argument("--mode", choices=("full", "rehearsal", "delta"), default="full")
+    r.add_argument("--entity", action="append", help="only this entity (repeatable)")
+    r.add_argument("--chunk-size", type=int, default=50_000)
+    r.set_defaults(handler=cmd_run)
+
+    rs = sub.add_parser("resume", help="finish a run that stopped, without redoing its chunks")
+    rs.add_argument("run_id")
+    rs.add_argument("--chunk-size", type=int, default=50_000)
+    rs.set_defaults(handler=cmd_resume)
+
+    rb = sub.add_parser("rollback", help="remove everything a run staged")
+    rb.add_argument("run_id")
+    rb.set_defaults(handler=cmd_rollback)
+
+    rc = sub.add_parser("reconcile", help="prove totals match; write the sign-off workbook")
+    rc.add_argument("run_id", nargs="?", help="default: the latest run")
+    rc.add_argument("--output", help="folder for the workbook and JSON (default: artifacts/)")
+    rc.set_defaults(handler=cmd_reconcile)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = _settings(args)
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except SpecErrors as exc:
+        for err in exc.errors:
+            print(err, file=sys.stderr)
+        print(f"{len(exc.errors)} mapping error(s)", file=sys.stderr)
+        return 2
+    except (TerminalError, MigrationError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Whole runs: full, rehearsal and delta runs over every entity, resume and rollback.
+
+A rehearsal writes into its own staging (a ``rehearsal`` schema on PostgreSQL, a separate
+SQLite file otherwise) so the real staging is never touched. A delta run picks up source
+rows past each entity's watermark (``source.delta_column``) and replaces staged rows with
+the same target key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, delete, func, select
+from sqlalchemy.engine import make_url
+
+from migrate import runs
+from migrate.config import Settings, redact
+from migrate.db import readonly_engine, writable_engine
+from migrate.errors import RunStateError
+from migrate.load import ensure_staging
+from migrate.pipeline import Context, EntityResult, Progress, run_entity
+from migrate.spec.loader import Project, load_project
+
+log = logging.getLogger("migrate.runner")
+MODES = ("full", "rehearsal", "delta")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    mode: str
+    staging_url: str
+    schema: str | None
+    entities: list[EntityResult] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("rows_in", "loaded", "rejected", "filtered")
+        return {k: sum(getattr(e, k) for e in self.entities) for k in keys}
+
+
+def staging_target(settings: Settings, mode: str) -> tuple[str, str | None]:
+    """(staging URL, schema) for a mode: rehearsals never touch the real staging."""
+    url = settings.url("staging")
+    if mode != "rehearsal":
+        return url, settings.staging_schema
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database:
+        db = Path(u.database)
+        return str(u.set(database=str(db.with_name(db.stem + "_rehearsal" + db.suffix)))), None
+    if u.get_backend_name() == "postgresql":
+        return url, "rehearsal"
+    return str(u.set(database=(u.database or "staging") + "_rehearsal")), None
+
+
+def open_context(settings: Settings, project: Project, run_id: str, mode: str,
+                 chunk_size: int) -> Context:
+    url, schema = staging_target(settings, mode)
+    md = ensure_staging(url, schema)
+    systems = {e.spec.source.system for e in project.entities.values() if e.spec.source.file is None}
+    sources = {s: readonly_engine(settings.url(s)) for s in sorted(systems)}
+    return Context(project, sources, writable_engine(url), md, run_id, chunk_size)
+
+
+def source_identity(settings: Settings) -> dict[str, str]:
+    return {name: redact(url) for name, url in settings.urls.items()}
+
+
+def run_migration(settings: Settings, mappings: Path, mode: str = "full",
+                  entities: list[str] | None = None, chunk_size: int = 50_000,
+                  progress: Progress | None = None, run_id: str | None = None) -> RunSummary:
+    """Start a new run over the entities (all by default) in dependency order."""
+    if mode not in MODES:
+        raise RunStateError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
+    project = load_project(mappings, entities)
+    url, schema = staging_target(settings, mode)
+    md = ensure_staging(url, schema)
+    staging = writable_engine(url)
+    watermarks = _previous_watermarks(staging, md) if mode == "delta" else {}
+    run_id = runs.start_run(staging, md, mode, project.mapping_hashes(), source_identity(settings),
+                            run_id)
+    staging.dispose()
+    return _execute(settings, project, run_id, mode, chunk_size, progress, watermarks)
+
+
+def resume_run(settings: Settings, mappings: Path, run_id: str, chunk_size: int = 50_000,
+               progress: Progress | None = None) -> RunSummary:
+    """Finish a run that stopped: committed chunks are kept, the rest is done once."""
+    for mode in ("full", "rehearsal"):
+        url, schema = staging_target(settings, mode)
+        md = ensure_staging(url, schema)
+        engine = writable_engine(url)
+        try:
+            info = runs.get_run(engine, md, run_id)
+        except RunStateError:
+            continue
+        finally:
+            engine.dispose()
+        if info.status == "complete":
+            raise RunStateError(f"run {run_id} already completed; nothing to resume")
+        project = load_project(mappings)
+        return _execute(settings, project, run_id, info.mode, chunk_size, progress, {})
+    raise RunStateError(f"unknown run id {run_id!r}")
+
+
+def _execute(settings: Settings, project: Project, run_id: str, mode: str, chunk_size: int,
+             progress: Progress | None, watermarks: dict[str, str]) -> RunSummary:
+    ctx = open_context(settings, project, run_id, mode, chunk_size)
+    url, schema = staging_target(settings, mode)
+    summary = RunSummary(run_id, mode, url, schema)
+    try:
+        for name in project.order:
+            summary.entities.append(run_entity(ctx, name, progress, watermarks.get(name)))
+    except BaseException:
+        runs.set_run(ctx.staging, ctx.md, run_id, STATUS="failed", ENDED_AT=runs.now())
+        raise
+    runs.set_run(ctx.staging, ctx.md, run_id, STATUS="complete", ENDED_AT=runs.now(),
+                 WATERMARKS=json.dumps(_watermarks(ctx, project)))
+    return summary
+
+
+def _watermarks(ctx: Context, project: Project) -> dict[str, str]:
+    """Highest delta-column value per entity at the end of the run (for the next delta)."""
+    from migrate.extract import source_selectable
+
+    out: dict[str, str] = {}
+    for name in project.order:
+        spec = project.spec(name)
+        if spec.source.delta_column and spec.source.table:
+            engine = ctx.sources[spec.source.system]
+            table = source_selectable(spec, engine)
+            with engine.connect() as conn:
+                top = conn.execute(select(func.max(table.c[spec.source.delta_column]))).scalar()
+            if top is not None:
+                out[name] = str(top)
+    return out
+
+
+def _previous_watermarks(engine: Engine, md: MetaData) -> dict[str, str]:
+    r = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(r.c.WATERMARKS).where(r.c.STATUS == "complete", r.c.MODE != "rehearsal")
+            .order_by(r.c.STARTED_AT.desc()).limit(1)
+        ).first()
+    if row is None:
+        raise RunStateError("a delta run needs a completed full run first")
+    return dict(json.loads(row[0] or "{}"))
+
+
+def rollback_run(settings: Settings, run_id: str) -> dict[str, int]:
+    """Delete everything the run staged: rows, rejects, filtered, key-map entries, progress."""
+    for mode in ("full", "rehearsal"):
+        url, schema = staging_target(settings, mode)
+        md = ensure_staging(url, schema)
+        engine = writable_engine(url)
+        try:
+            runs.get_run(engine, md, run_id)
+        except RunStateError:
+            engine.dispose()
+            continue
+        removed: dict[str, int] = {}
+        with engine.begin() as conn:
+            for table in md.sorted_tables:
+                col = table.c.get("MIG_RUN_ID") if "MIG_RUN_ID" in table.c else table.c.get("RUN_ID")
+                if col is None or table.name == "MIG_RUNS":
+                    continue
+                n = conn.execute(delete(table).where(col == run_id)).rowcount
+                if n:
+                    removed[table.name] = int(n)
+            runs_t = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
+            conn.execute(runs_t.update().where(runs_t.c.RUN_ID == run_id)
+                         .values(STATUS="rolled_back", ENDED_AT=runs.now()))
+        engine.dispose()
+        return removed
+    raise RunStateError(f"unknown run id {run_id!r}")
+
+
+def count_source_rows(settings: Settings, project: Project) -> dict[str, int]:
+    """Rows per entity in the live sources (for progress percentages)."""
+    from migrate.extract import source_selectable
+
+    out: dict[str, int] = {}
+    for name in project.order:
+        spec = project.spec(name)
+        if spec.source.table is None:
+            continue
+        engine = readonly_engine(settings.url(spec.source.system))
+        table = source_selectable(spec, engine)
+        with engine.connect() as conn:
+            out[name] = int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+        engine.dispose()
+    return out

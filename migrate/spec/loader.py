@@ -1,0 +1,249 @@
+"""Load mapping files into checked specs, with every error pointing at ``file:line``.
+
+``load_project`` reads every ``*.yaml`` under ``mappings/`` (one entity per file) and the
+crosswalk CSVs under ``mappings/crosswalks/``, then checks what spans files: entity names
+are unique, crosswalks and key-map domains referred to exist, and the dependency graph
+derived from lookups has no cycle. All problems are collected and raised together.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from migrate.errors import Location, SpecError, SpecErrors
+from migrate.spec.model import EntitySpec
+from migrate.spec.steps import CrosswalkArgs, StepError, parse_step, suggest
+from migrate.spec.yamlsource import SourceText, read_yaml
+
+
+DOMAINS: tuple[str, ...] = ("finance", "hr", "procurement")
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    """A code translation table: legacy code to ERP code."""
+
+    name: str
+    path: Path
+    codes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LoadedEntity:
+    spec: EntitySpec
+    path: Path
+    display: str
+    sha256: str
+    text: SourceText
+
+
+@dataclass
+class Project:
+    """Every entity of the migration, in dependency order, with its crosswalks."""
+
+    root: Path
+    entities: dict[str, LoadedEntity] = field(default_factory=dict)
+    crosswalks: dict[str, Crosswalk] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def spec(self, name: str) -> EntitySpec:
+        return self.entities[name].spec
+
+    def issuer_of(self, domain: str) -> list[str]:
+        """Entities that issue ERP keys for a key-map domain."""
+        return [
+            n for n, e in self.entities.items()
+            if e.spec.issues_keys and e.spec.issues_keys.domain == domain
+        ]
+
+    def mapping_hashes(self) -> dict[str, str]:
+        return {e.display: e.sha256 for e in self.entities.values()}
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def load_mapping(path: Path, root: Path | None = None) -> LoadedEntity:
+    """Parse and check one mapping file; raise :class:`SpecErrors` listing every problem."""
+    display = _display(path, root) if root else str(path)
+    text = read_yaml(path, display)
+    errors: list[SpecError] = []
+    data = _parse_steps(text, errors)
+    spec: EntitySpec | None = None
+    try:
+        spec = EntitySpec.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_pydantic_errors(exc, text))
+    if spec is not None:
+        errors.extend(_field_conflicts(spec, text))
+    if errors or spec is None:
+        raise SpecErrors(errors)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return LoadedEntity(spec, path, display, digest, text)
+
+
+def _parse_steps(text: SourceText, errors: list[SpecError]) -> Any:
+    """Parse every ``fields.*.steps`` item up front so a bad step is located exactly."""
+    data = text.data
+    if not isinstance(data, dict) or not isinstance(data.get("fields"), dict):
+        return data
+    for fname, rule in data["fields"].items():
+        if not isinstance(rule, dict) or not isinstance(rule.get("steps"), list):
+            continue
+        parsed = []
+        for index, item in enumerate(rule["steps"]):
+            try:
+                parsed.append(parse_step(item, index))
+            except StepError as exc:
+                path: tuple[str | int, ...] = ("fields", fname, "steps", index)
+                if exc.key:
+                    step_name = next(iter(item)) if isinstance(item, dict) else item
+                    path = (*path, str(step_name), exc.key)
+                errors.append(SpecError(text.locate(path), str(exc)))
+        rule["steps"] = parsed
+    return data
+
+
+def _pydantic_errors(exc: ValidationError, text: SourceText) -> list[SpecError]:
+    out: list[SpecError] = []
+    for err in exc.errors():
+        loc = tuple(_alias(p) for p in err["loc"] if not str(p).startswith("function-"))
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}{suggest(str(loc[-1]), _siblings(loc))}"
+        elif err["type"] == "missing":
+            msg = f"missing required key {loc[-1]!r}"
+        out.append(SpecError(text.locate(loc), msg))
+    return out
+
+
+def _alias(part: Any) -> str | int:
+    return {"from_": "from", "in_": "in"}.get(part, part) if isinstance(part, str) else part
+
+
+def _siblings(loc: tuple[Any, ...]) -> list[str]:
+    """Known keys at the level of an unknown key, for the "did you mean" suggestion."""
+    from migrate.spec import model as m
+
+    by_parent: dict[str, type[m.Strict]] = {
+        "source": m.Source, "target": m.Target, "issues_keys": m.IssuesKeys,
+        "reconcile": m.Reconcile, "file": m.FlatFile, "lookup": m.Lookup, "when": m.Condition,
+        "drop_when": m.Condition, "measures": m.Measure, "grains": m.Grain,
+        "checks": m.Check, "balanced": m.Balanced, "unique": m.UniqueTogether,
+        "whole_group": m.WholeGroup, "open_period": m.DateWindow, "filters": m.Filter,
+    }
+    model: type[m.Strict] = m.EntitySpec
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    if len(loc) >= 3 and loc[0] == "fields":
+        model = m.Field_
+        parents = [p for p in loc[2:-1] if isinstance(p, str)]
+    for p in parents:
+        model = by_parent.get(p, model)
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _field_conflicts(spec: EntitySpec, text: SourceText) -> list[SpecError]:
+    errors: list[SpecError] = []
+    if spec.issues_keys and spec.issues_keys.column in spec.fields:
+        errors.append(SpecError(
+            text.locate(("fields", spec.issues_keys.column)),
+            f"two rules write target column {spec.issues_keys.column!r}: "
+            "this field and issues_keys.column",
+        ))
+    return errors
+
+
+def load_crosswalks(folder: Path) -> dict[str, Crosswalk]:
+    """Every ``*.csv`` in the crosswalk folder (columns ``legacy_code,erp_code``)."""
+    out: dict[str, Crosswalk] = {}
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or not {"legacy_code", "erp_code"} <= set(reader.fieldnames):
+                loc = Location(str(path), 1, "")
+                raise SpecErrors([SpecError(loc, "crosswalk needs columns legacy_code,erp_code")])
+            codes: dict[str, str] = {}
+            for lineno, row in enumerate(reader, start=2):
+                code = row["legacy_code"]
+                if code in codes:
+                    loc = Location(str(path), lineno, "legacy_code")
+                    raise SpecErrors([SpecError(loc, f"duplicate legacy code {code!r}")])
+                codes[code] = row["erp_code"]
+        out[path.stem] = Crosswalk(path.stem, path, codes)
+    return out
+
+
+def load_project(root: Path, only: list[str] | None = None) -> Project:
+    """Load all mappings under ``root``; ``only`` keeps the named entities (and checks them)."""
+    project = Project(root=root.resolve())
+    errors: list[SpecError] = []
+    try:
+        project.crosswalks = load_crosswalks(root / "crosswalks")
+    except SpecErrors as exc:
+        errors.extend(exc.errors)
+    paths = sorted(p for d in DOMAINS for p in (root / d).rglob("*.yaml"))
+    if not paths:
+        errors.append(SpecError(Location(str(root), None, ""),
+                                f"no mapping files under {', '.join(DOMAINS)}/"))
+    for path in paths:
+        try:
+            loaded = load_mapping(path, project.root)
+        except SpecErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        except SpecError as exc:
+            errors.append(exc)
+            continue
+        name = loaded.spec.entity
+        if name in project.entities:
+            other = project.entities[name].display
+            errors.append(SpecError(loaded.text.locate(("entity",)),
+                                    f"entity {name!r} is also defined in {other}"))
+            continue
+        project.entities[name] = loaded
+    errors.extend(_cross_checks(project))
+    if errors:
+        raise SpecErrors(errors)
+    from migrate.spec.graph import dependency_order
+
+    project.order = dependency_order(project)
+    if only:
+        unknown = [n for n in only if n not in project.entities]
+        if unknown:
+            msgs = [f"unknown entity {n!r}{suggest(n, list(project.entities))}" for n in unknown]
+            raise SpecErrors([SpecError(Location(str(root), None, ""), m) for m in msgs])
+        project.order = [n for n in project.order if n in only]
+    return project
+
+
+def _cross_checks(project: Project) -> list[SpecError]:
+    errors: list[SpecError] = []
+    domains = {e.spec.issues_keys.domain for e in project.entities.values() if e.spec.issues_keys}
+    for ent in project.entities.values():
+        for fname, rule in ent.spec.fields.items():
+            for index, step in enumerate(rule.steps):
+                if isinstance(step.args, CrosswalkArgs) and step.args.name not in project.crosswalks:
+                    known = sorted(project.crosswalks)
+                    errors.append(SpecError(
+                        ent.text.locate(("fields", fname, "steps", index)),
+                        f"unknown crosswalk {step.args.name!r}{suggest(step.args.name, known)}",
+                    ))
+            if rule.lookup and rule.lookup.domain not in domains:
+                errors.append(SpecError(
+                    ent.text.locate(("fields", fname, "lookup", "domain")),
+                    f"no entity issues keys for domain {rule.lookup.domain!r}"
+                    f"{suggest(rule.lookup.domain, sorted(domains))}",
+                ))
+    return errors

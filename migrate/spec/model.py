@@ -1,0 +1,282 @@
+"""The mapping language as pydantic models (``extra="forbid"``, frozen).
+
+One file describes one target entity::
+
+    entity: ap_invoices            # unique name
+    domain: finance                # finance | hr | procurement
+    source: {system: finance, table: APINVHDR, key: [INV_ID]}
+    target: {table: AP_INVOICES_INTERFACE, key: [INVOICE_ID]}
+    issues_keys: {domain: ap_invoice, column: INVOICE_ID, legacy: [INV_ID]}
+    fields:
+      INVOICE_NUM: {from: INV_NO, steps: [strip, upper]}
+      INVOICE_AMOUNT: {from: INV_AMT, steps: [{money: fixed}]}
+    checks: [...]                  # row-set rules (balanced journals, unique combos)
+    reconcile: {measures: [...], grains: [...]}
+
+``docs/reference/mapping-language.md`` is generated from these models (``migrate mappings
+schema``), so the docstrings here are the reference text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from migrate.spec.steps import Step, parse_step
+
+
+class Strict(BaseModel):
+    """Base of every spec model: unknown keys are errors, parsed specs are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Condition(Strict):
+    """A test on one source column, used by filters and conditional fields."""
+
+    column: str
+    equals: Any = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    is_blank: bool | None = None
+    negate: bool = False
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        given = [x for x in (self.equals, self.in_, self.is_blank) if x is not None]
+        if len(given) != 1:
+            raise ValueError("a condition needs exactly one of: equals, in, is_blank")
+        return self
+
+
+class Filter(Strict):
+    """A named rule that drops rows; dropped rows are counted and listed, never lost."""
+
+    name: str
+    drop_when: Condition
+
+
+class FlatFile(Strict):
+    """A CSV extract handed over by a legacy system."""
+
+    path: str = Field(description="relative to the mapping file's folder, or absolute")
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    quotechar: str = '"'
+    env: str | None = Field(default=None, description="environment variable overriding path")
+
+
+class Source(Strict):
+    """Where rows come from: a table or read-only query of a named system, or a file."""
+
+    system: str = Field(description="finance | hr | procurement, or a file-only system name")
+    table: str | None = None
+    query: str | None = Field(default=None, description="a read-only SELECT")
+    file: FlatFile | None = None
+    key: list[str] = Field(min_length=1, description="source key columns (`_line` for files)")
+    group_by: list[str] | None = Field(
+        default=None, description="rows sharing these columns stay in one chunk (journals)"
+    )
+    filters: list[Filter] = []
+    delta_column: str | None = Field(
+        default=None, description="monotonic column (change date or key) for delta runs"
+    )
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Source:
+        origins = [x for x in (self.table, self.query, self.file) if x is not None]
+        if len(origins) != 1:
+            raise ValueError("source needs exactly one of: table, query, file")
+        if self.query is not None and not self.query.lstrip().lower().startswith(
+            ("select", "with")
+        ):
+            raise ValueError("source.query must be a read-only SELECT")
+        return self
+
+
+class Target(Strict):
+    table: str
+    key: list[str] = Field(min_length=1)
+
+
+class IssuesKeys(Strict):
+    """This entity issues new ERP keys for its legacy keys, persisted in the key map."""
+
+    domain: str
+    column: str = Field(description="target column that receives the ERP key")
+    legacy: list[str] = Field(min_length=1, description="source columns forming the legacy key")
+    merge_on: list[Literal["tax_id", "name_address"]] = Field(
+        default=[], description="reuse an existing ERP key when an already staged row matches"
+    )
+    match_columns: dict[str, str] = Field(
+        default={}, description="target columns used for merge matching: tax_id, name, address"
+    )
+
+
+class Lookup(Strict):
+    """Resolve a legacy key to the ERP key another entity issued (a reference)."""
+
+    domain: str
+    system: str | None = Field(default=None, description="defaults to this source's system")
+    from_: list[str] = Field(alias="from", min_length=1)
+
+
+class Field_(Strict):
+    """How one target column is produced from a source row."""
+
+    from_: str | list[str] | None = Field(default=None, alias="from")
+    const: Any = None
+    expr: str | None = Field(default=None, description="arithmetic: + - * / ( ) over columns")
+    lookup: Lookup | None = None
+    join: str | None = Field(default=None, description="separator when `from` lists columns")
+    steps: list[Step] = []
+    when: Condition | None = Field(default=None, description="value only where this holds")
+    default: Any = None
+    required: bool | None = Field(default=None, description="defaults to NOT NULL in staging")
+    allowed: list[Any] | None = None
+    pattern: str | None = None
+    min: Any = None
+    max: Any = None
+    personal: Literal["ssn", "bank_account", "routing", "birth_date"] | None = None
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _parse_steps(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValueError("steps must be a list")
+        return [parse_step(item, index) for index, item in enumerate(value)]
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Field_:
+        origins = [x for x in (self.from_, self.const, self.expr, self.lookup) if x is not None]
+        if len(origins) != 1:
+            raise ValueError("a field needs exactly one of: from, const, expr, lookup")
+        if isinstance(self.from_, list) and self.join is None:
+            raise ValueError("`from` with several columns needs `join`")
+        return self
+
+    def source_columns(self) -> list[str]:
+        from migrate.transform.expr import columns_of
+
+        cols: list[str] = []
+        if isinstance(self.from_, str):
+            cols.append(self.from_)
+        elif isinstance(self.from_, list):
+            cols.extend(self.from_)
+        if self.expr:
+            cols.extend(columns_of(self.expr))
+        if self.lookup:
+            cols.extend(self.lookup.from_)
+        if self.when:
+            cols.append(self.when.column)
+        for step in self.steps:
+            cols.extend(step.source_columns())
+        return cols
+
+
+class Balanced(Strict):
+    """Per group, the sum of debits equals the sum of credits (journals)."""
+
+    group: list[str]
+    debit: str
+    credit: str
+    reason: str = "unbalanced_journal"
+
+
+class WholeGroup(Strict):
+    """If any row of a group is rejected, reject the rest too (a journal loads whole)."""
+
+    group: list[str]
+    reason: str = "journal_incomplete"
+
+
+class UniqueTogether(Strict):
+    """No two rows share these target columns (e.g. invoice number per supplier)."""
+
+    columns: list[str]
+    reason: str = "duplicate_key"
+
+
+class DateWindow(Strict):
+    """Target dates fall in open accounting periods."""
+
+    column: str
+    start: str
+    end: str
+    reason: str = "closed_period"
+
+
+class Check(Strict):
+    balanced: Balanced | None = None
+    whole_group: WholeGroup | None = None
+    unique: UniqueTogether | None = None
+    open_period: DateWindow | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Check:
+        if sum(x is not None for x in (self.balanced, self.whole_group, self.unique,
+                                       self.open_period)) != 1:
+            raise ValueError("a check needs exactly one of: balanced, whole_group, unique, open_period")
+        return self
+
+
+SourceEncoding = Literal["cents", "decimal", "money_text", "integer"]
+
+
+class Measure(Strict):
+    """An amount reconciled between source and staging, with the source-side rule stated."""
+
+    name: str
+    source_column: str
+    source_encoding: SourceEncoding = Field(
+        description="how the legacy column holds the amount: cents | decimal | money_text"
+    )
+    sign_column: str | None = Field(default=None, description="e.g. DR_CR_IND")
+    sign_values: list[str] = Field(default=[], description="source values selecting this measure")
+    target_column: str
+    tolerance: str = "0"
+
+
+class Grain(Strict):
+    """Control totals by these columns (source columns paired with target columns)."""
+
+    name: str
+    source: list[str]
+    target: list[str | list[str]] = Field(
+        description="staging columns; a nested list is concatenated with `join`"
+    )
+    join: str = "."
+    source_crosswalk: dict[str, str] = Field(
+        default={}, description="source column -> crosswalk applied before grouping"
+    )
+    measures: list[str]
+
+    @model_validator(mode="after")
+    def _paired(self) -> Grain:
+        if len(self.source) != len(self.target):
+            raise ValueError("grain source and target need the same number of columns")
+        return self
+
+
+class Reconcile(Strict):
+    measures: list[Measure] = []
+    grains: list[Grain] = []
+    compare: list[str] = Field(default=[], description="target columns diffed row by row")
+
+
+class EntitySpec(Strict):
+    """One target entity: the contract for how its rows are migrated."""
+
+    entity: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    domain: Literal["finance", "hr", "procurement"]
+    description: str = ""
+    source: Source
+    target: Target
+    issues_keys: IssuesKeys | None = None
+    fields: dict[str, Field_]
+    checks: list[Check] = []
+    reconcile: Reconcile = Reconcile()
+    depends_on: list[str] = Field(default=[], description="extra ordering beyond lookups")
+
+    def lookup_domains(self) -> set[str]:
+        return {f.lookup.domain for f in self.fields.values() if f.lookup is not None}

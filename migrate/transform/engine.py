@@ -1,0 +1,132 @@
+"""Apply one entity's field rules to a source chunk.
+
+The engine is pure: given a chunk, the spec, the crosswalks and a key resolver, it returns
+the target columns, the row failures and the rows each named filter dropped. It knows
+nothing about databases; extract and load live elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from migrate.spec.model import Condition, EntitySpec, Field_
+from migrate.transform import parse
+from migrate.transform.expr import evaluate
+from migrate.transform.expr import parse as parse_expr
+from migrate.transform.failures import Failures
+from migrate.transform.steps import IMPLEMENTATIONS, StepContext
+
+# (domain, system, legacy keys) -> (ERP keys, orphan mask, parent-rejected mask)
+Resolver = Callable[[str, str, pd.Series], tuple[pd.Series, pd.Series, pd.Series]]
+
+
+@dataclass
+class TransformOutput:
+    frame: pd.DataFrame
+    failures: Failures
+    filtered: dict[str, pd.Index] = field(default_factory=dict)
+    source_keys: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
+
+
+def key_string(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The legacy key as one string (``A|B``), as stored in lineage and rejects."""
+    parts = [parse.as_text(frame[c]).fillna("").str.strip() for c in columns]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "|" + p
+    return out.astype("str")
+
+
+def condition_mask(cond: Condition, frame: pd.DataFrame) -> pd.Series:
+    """Case-insensitive, whitespace-trimmed test of one column (legacy codes vary in case)."""
+    text = parse.as_text(frame[cond.column]).str.strip().str.upper()
+    if cond.is_blank is not None:
+        mask = (text.isna() | (text == "")) == cond.is_blank
+    elif cond.in_ is not None:
+        mask = text.isin([str(v).strip().upper() for v in cond.in_])
+    else:
+        mask = text == str(cond.equals).strip().upper()
+    mask = mask.fillna(False).astype(bool)
+    return ~mask if cond.negate else mask
+
+
+def apply_filters(spec: EntitySpec, chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Index]]:
+    """Drop rows by each named filter in order; a row is counted by the first rule only."""
+    dropped: dict[str, pd.Index] = {}
+    remaining = chunk
+    for rule in spec.source.filters:
+        mask = condition_mask(rule.drop_when, remaining)
+        dropped[rule.name] = remaining.index[mask]
+        remaining = remaining[~mask]
+    return remaining, dropped
+
+
+def transform(
+    spec: EntitySpec,
+    chunk: pd.DataFrame,
+    crosswalks: dict[str, dict[str, str]],
+    resolve: Resolver,
+    where: str = "",
+) -> TransformOutput:
+    """Filter, then compute every target field; failures are collected, never raised."""
+    rows, filtered = apply_filters(spec, chunk)
+    failures = Failures(rows.index)
+    out = pd.DataFrame(index=rows.index)
+    for name, rule in spec.fields.items():
+        ctx = StepContext(rows, crosswalks, f"{where} fields.{name}")
+        out[name] = _field(name, rule, rows, ctx, failures, spec, resolve)
+    keys = key_string(rows, spec.source.key)
+    return TransformOutput(out, failures, filtered, keys)
+
+
+def _base(rule: Field_, rows: pd.DataFrame, spec: EntitySpec, resolve: Resolver,
+          failures: Failures, name: str) -> pd.Series:
+    if rule.const is not None:
+        return pd.Series([rule.const] * len(rows), index=rows.index, dtype="object")
+    if rule.expr is not None:
+        return evaluate(parse_expr(rule.expr), rows)
+    if rule.lookup is not None:
+        legacy = key_string(rows, rule.lookup.from_)
+        present = ~(legacy == "")
+        keys, orphan, rejected = resolve(rule.lookup.domain, rule.lookup.system or spec.source.system,
+                                         legacy.where(present))
+        failures.add(present & rejected, name, "parent_rejected", legacy)
+        failures.add(present & orphan & ~rejected, name, "orphan_reference", legacy)
+        return keys
+    if isinstance(rule.from_, list):
+        parts = [parse.as_text(rows[c]).fillna("").str.strip() for c in rule.from_]
+        joined = parts[0]
+        for p in parts[1:]:
+            joined = joined + (rule.join or "") + p
+        return joined.astype("str")
+    assert rule.from_ is not None
+    return rows[rule.from_]
+
+
+def _field(name: str, rule: Field_, rows: pd.DataFrame, ctx: StepContext, failures: Failures,
+           spec: EntitySpec, resolve: Resolver) -> pd.Series:
+    raw = _base(rule, rows, spec, resolve, failures, name)
+    value = raw
+    for step in rule.steps:
+        value, bad, reason = IMPLEMENTATIONS[step.name](value, step.args, ctx)
+        if bad is not None and reason is not None:
+            failures.add(bad, name, reason, raw)
+            value = value.where(~bad.fillna(False).astype(bool))
+    if rule.when is not None:
+        value = value.where(condition_mask(rule.when, rows))
+    if rule.default is not None:
+        value = _fill_default(value, rule.default)
+    return value
+
+
+def _fill_default(value: pd.Series, default: Any) -> pd.Series:
+    empty = value.isna()
+    if pd.api.types.is_string_dtype(value.dtype):
+        empty = empty | (value.str.strip() == "").fillna(False)
+    if pd.api.types.is_integer_dtype(value.dtype) and isinstance(default, int):
+        return value.mask(empty, default)
+    return value.astype("object").mask(empty, default)

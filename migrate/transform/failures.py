@@ -1,0 +1,66 @@
+"""Row failures collected while a chunk is transformed and validated.
+
+Each failure names the target column, a stable reason code and the offending value. A row
+with several failures becomes one reject row whose reason is its first failure (in field
+order) and whose message lists them all, so ``rejected`` counts rows, not problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+REASONS: dict[str, str] = {
+    "required_missing": "a required value is blank",
+    "invalid_date": "not a valid date in the declared format",
+    "invalid_amount": "not a valid amount with at most two decimals",
+    "invalid_format": "does not match the required format",
+    "invalid_value": "not one of the allowed values",
+    "out_of_range": "outside the allowed range",
+    "negative_amount": "negative where no negative amount may be",
+    "too_long": "longer than the target column allows",
+    "unmapped_code": "legacy code has no crosswalk entry",
+    "orphan_reference": "refers to a legacy record that does not exist",
+    "parent_rejected": "refers to a legacy record that was rejected",
+    "duplicate_key": "another row with the same target key came first",
+    "duplicate_invoice_number": "invoice number already used for this supplier",
+    "unbalanced_journal": "journal debits do not equal credits",
+    "journal_incomplete": "another line of the same journal was rejected",
+    "closed_period": "accounting date outside the open periods",
+}
+
+
+@dataclass
+class Failures:
+    """Accumulates (row mask, column, reason, offending values) for one chunk."""
+
+    index: pd.Index
+    items: list[tuple[pd.Series, str, str, pd.Series]] = field(default_factory=list)
+
+    def add(self, mask: pd.Series, column: str, reason: str, values: pd.Series) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if bool(mask.any()):
+            self.items.append((mask, column, reason, values))
+
+    def any_mask(self) -> pd.Series:
+        out = pd.Series(False, index=self.index)
+        for mask, *_ in self.items:
+            out |= mask
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (failing row, failure): index, column, reason, value."""
+        parts = []
+        for order, (mask, column, reason, values) in enumerate(self.items):
+            idx = mask[mask].index
+            vals = values.reindex(idx) if len(values) else pd.Series(None, index=idx)
+            parts.append(pd.DataFrame({
+                "row": idx, "order": order, "column": column, "reason": reason,
+                "value": vals.astype("object").where(vals.notna(), None).map(
+                    lambda v: None if v is None else str(v)
+                ).to_numpy(),
+            }))
+        if not parts:
+            return pd.DataFrame(columns=["row", "order", "column", "reason", "value"])
+        return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,162 @@
+"""Implementations of the step vocabulary in ``migrate.spec.steps``, one function each.
+
+Every step takes the column so far and returns the new column plus, for steps that can
+fail, a mask of failing rows and the reason code. Steps never loop over rows in Python
+except where a per-value library call is the only exact way (keyed hashing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from migrate.errors import BlockingCodeError
+from migrate.spec import steps as S
+from migrate.transform import parse
+
+StepResult = tuple[pd.Series, pd.Series | None, str | None]
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step may read besides its own column: the source chunk and crosswalks."""
+
+    source: pd.DataFrame
+    crosswalks: dict[str, dict[str, str]]
+    where: str
+
+
+def _text(fn: Callable[[pd.Series], pd.Series]) -> Callable[..., StepResult]:
+    def run(s: pd.Series, _args: S._Args, _ctx: StepContext) -> StepResult:
+        return fn(parse.as_text(s)), None, None
+
+    return run
+
+
+def _blank_to_null(s: pd.Series) -> pd.Series:
+    return s.where(~parse.blank(s))
+
+
+def _ascii_fold(s: pd.Series) -> pd.Series:
+    def fold(v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        return unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode("ascii")
+
+    return s.map(fold).astype("str")
+
+
+def _replace(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
+    assert isinstance(a, S.ReplaceArgs)
+    return parse.as_text(s).str.replace(a.old, a.new, regex=False), None, None
+
+
+def _zfill(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
+    assert isinstance(a, S.ZfillArgs)
+    return parse.as_text(s).str.zfill(a.width), None, None
+
+
+def _split(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
+    assert isinstance(a, S.SplitArgs)
+    text = parse.as_text(s)
+    if a.rest and a.index >= 0:
+        parts = text.str.split(a.sep, n=a.index, regex=False)
+    else:
+        parts = text.str.split(a.sep, regex=False)
+    return parts.str[a.index].astype("str"), None, None
+
+
+def _date(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
+    assert isinstance(a, S.DateArgs)
+    value, bad = parse.to_date(s, a.format, a.pivot)
+    return value, bad, "invalid_date"
+
+
+def _datetime(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
+    assert isinstance(a, S.DatetimeArgs)
+    value, bad = parse.to_datetime(s, a.format)
+    return value, bad, "invalid_date"
+
+
+def _money(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
+    assert isinstance(a, S.MoneyArgs)
+    value, bad = parse.money_to_cents(s, a.encoding)
+    return value, bad, "invalid_amount"
+
+
+def _integer(s: pd.Series, _a: S._Args, _c: StepContext) -> StepResult:
+    value, bad = parse.to_integer(s)
+    return value, bad, "invalid_format"
+
+
+def _sign_by(s: pd.Series, a: S._Args, ctx: StepContext) -> StepResult:
+    assert isinstance(a, S.SignByArgs)
+    indicator = parse.as_text(ctx.source[a.column]).str.strip().str.upper()
+    negative = indicator.isin([v.upper() for v in a.negative]).fillna(False)
+    return s.where(~negative, -s), None, None
+
+
+def _crosswalk(s: pd.Series, a: S._Args, ctx: StepContext) -> StepResult:
+    assert isinstance(a, S.CrosswalkArgs)
+    codes = ctx.crosswalks[a.name]
+    text = parse.as_text(s)
+    mapped = text.map(codes).astype("str")
+    missing = text.notna() & mapped.isna()
+    if a.on_missing == "block" and bool(missing.any()):
+        sample = sorted(set(text[missing].head(5)))
+        raise BlockingCodeError(
+            f"{ctx.where}: crosswalk {a.name!r} has no entry for {sample} "
+            f"({int(missing.sum())} rows); the mapping says this blocks the run"
+        )
+    return mapped, missing, "unmapped_code"
+
+
+def _mask(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
+    assert isinstance(a, S.MaskArgs)
+    text = parse.as_text(s)
+    if a.kind == "full":
+        return text.where(text.isna(), "***"), None, None
+    if a.kind == "last4":
+        digits = text.str.replace(r"\D", "", regex=True)
+        return ("***" + digits.str.slice(-4)).where(text.notna()), None, None
+    key = os.environ.get("MIGRATE_MASK_KEY", "migrate-default-mask-key").encode()
+    hashed = text.map(
+        lambda v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32]
+        if isinstance(v, str) else None
+    )
+    return hashed.astype("str"), None, None
+
+
+def _check_digit(s: pd.Series, _a: S._Args, _c: StepContext) -> StepResult:
+    bad = ~parse.blank(s) & ~parse.aba_valid(s)
+    return s, bad, "invalid_format"
+
+
+IMPLEMENTATIONS: dict[str, Callable[[pd.Series, S._Args, StepContext], StepResult]] = {
+    "strip": _text(lambda s: s.str.strip()),
+    "upper": _text(lambda s: s.str.upper()),
+    "lower": _text(lambda s: s.str.lower()),
+    "title": _text(lambda s: s.str.title()),
+    "collapse_spaces": _text(lambda s: s.str.replace(r"\s+", " ", regex=True).str.strip()),
+    "blank_to_null": _text(_blank_to_null),
+    "ascii_fold": _text(_ascii_fold),
+    "replace": _replace,
+    "zfill": _zfill,
+    "split": _split,
+    "date": _date,
+    "datetime": _datetime,
+    "money": _money,
+    "integer": _integer,
+    "sign_by": _sign_by,
+    "crosswalk": _crosswalk,
+    "mask": _mask,
+    "check_digit": _check_digit,
+}
+
+assert set(IMPLEMENTATIONS) == set(S.STEP_ARGS), "every declared step needs an implementation"

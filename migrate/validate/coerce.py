@@ -1,0 +1,60 @@
+"""Cast transformed columns to the staging column's type, reporting what will not convert.
+
+Money is integer cents (``Int64``) in every frame; dates are ``datetime64``; a value that
+cannot be cast is a failure with a reason, never a silent null.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Column, Date, DateTime, Integer, String, Table
+
+from migrate.staging.types import Money
+from migrate.transform import parse
+from migrate.transform.failures import Failures
+
+
+def target_kind(column: Column[object]) -> str:
+    t = column.type
+    if isinstance(t, Money):
+        return "money"
+    if isinstance(t, DateTime):
+        return "datetime"
+    if isinstance(t, Date):
+        return "date"
+    if isinstance(t, Integer):
+        return "integer"
+    if isinstance(t, String):
+        return "text"
+    return "text"
+
+
+def coerce(frame: pd.DataFrame, table: Table, failures: Failures) -> pd.DataFrame:
+    """Every field column cast to its target kind; unconvertible values become failures."""
+    out = pd.DataFrame(index=frame.index)
+    for name in frame.columns:
+        kind = target_kind(table.c[name])
+        out[name] = _cast(frame[name], kind, name, failures)
+    return out
+
+
+def _cast(s: pd.Series, kind: str, name: str, failures: Failures) -> pd.Series:
+    if kind == "money":
+        if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            return s.astype("Int64")
+        value, bad = parse.money_to_cents(s, "fixed")
+        failures.add(bad, name, "invalid_amount", s)
+        return value
+    if kind in ("date", "datetime"):
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            return s
+        value, bad = parse.to_datetime(s, "%Y-%m-%d")
+        failures.add(bad, name, "invalid_date", s)
+        return value.dt.normalize() if kind == "date" else value
+    if kind == "integer":
+        if pd.api.types.is_integer_dtype(s.dtype):
+            return s.astype("Int64")
+        value, bad = parse.to_integer(s)
+        failures.add(bad, name, "invalid_format", s)
+        return value
+    return parse.as_text(s)

@@ -1,0 +1,166 @@
+"""Look and protection shared by every sheet of the sign-off workbook.
+
+Kept apart from the sheet writers so each writer only says *what* goes where; the house look
+(accounting formats, bold frozen headers, red FAIL / green PASS, protection) lives here once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from openpyxl.cell.cell import Cell
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+MONEY_FORMAT = '_(* #,##0.00_);_(* (#,##0.00);_(* "-"??_);_(@_)'
+COUNT_FORMAT = '_(* #,##0_);_(* (#,##0);_(* "-"_);_(@_)'
+DATE_FORMAT = "yyyy-mm-dd"
+
+RED_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
+GREEN_FILL = PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE")
+HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
+INPUT_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
+ENTITY_FILL = PatternFill("solid", start_color="F2F2F2", end_color="F2F2F2")
+RED_FONT = Font(color="9C0006", bold=True)
+GREEN_FONT = Font(color="006100", bold=True)
+BOLD = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+_THIN = Side(style="thin", color="808080")
+HEADER_BORDER = Border(bottom=_THIN)
+INPUT_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+_INVALID_TITLE = re.compile(r"[\[\]:*?/\\]")
+MAX_TITLE = 31
+
+
+def put(ws: Worksheet, row: int, col: int, value: object, fmt: str | None = None) -> Cell:
+    """Write one cell; the single place values enter the workbook."""
+    cell = ws.cell(row=row, column=col)
+    cell.value = value  # type: ignore[assignment]
+    if fmt is not None:
+        cell.number_format = fmt
+    return cell
+
+
+def excel_number(amount: Decimal) -> Decimal | str:
+    """The Decimal itself when Excel's 15-digit numbers hold it exactly, else its exact text.
+
+    openpyxl writes numbers with ``%.16g``; an amount that would not survive that is kept as
+    text rather than silently rounded (its formulas then rely on the report's own status).
+    """
+    return amount if Decimal("%.16g" % amount) == amount else str(amount)
+
+
+def put_money(ws: Worksheet, row: int, col: int, amount: Decimal) -> Cell:
+    """Money in the accounting format, exact."""
+    return put(ws, row, col, excel_number(amount), MONEY_FORMAT)
+
+
+def decimal_places(amounts: Iterable[Decimal]) -> int:
+    """Decimal places the formula results are rounded to: the finest the inputs use."""
+    places = [-int(a.as_tuple().exponent) for a in amounts if a.is_finite()]
+    return max([0, *places])
+
+
+def header(ws: Worksheet, row: int, titles: Sequence[str]) -> None:
+    """Bold, shaded header row of a table."""
+    for col, title in enumerate(titles, start=1):
+        cell = put(ws, row, col, title)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+        cell.border = HEADER_BORDER
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+
+
+def widths(ws: Worksheet, sizes: Sequence[float]) -> None:
+    """Column widths in characters, left to right."""
+    for col, size in enumerate(sizes, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = size
+
+
+def status_colours(ws: Worksheet, ref: str) -> None:
+    """FAIL red and PASS green wherever they appear in ``ref`` (formulas included)."""
+    ws.conditional_formatting.add(
+        ref, CellIsRule(operator="equal", formula=['"FAIL"'], fill=RED_FILL, font=RED_FONT)
+    )
+    ws.conditional_formatting.add(
+        ref, CellIsRule(operator="equal", formula=['"PASS"'], fill=GREEN_FILL, font=GREEN_FONT)
+    )
+
+
+def finish_table(
+    ws: Worksheet, header_row: int, last_row: int, ncols: int, status_cols: Sequence[int] = ()
+) -> None:
+    """Frozen header, filter, status colours and landscape printing for one table."""
+    last_col = get_column_letter(ncols)
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.auto_filter.ref = f"A{header_row}:{last_col}{max(last_row, header_row + 1)}"
+    for col in status_cols:
+        letter = get_column_letter(col)
+        status_colours(ws, f"{letter}{header_row + 1}:{letter}{max(last_row, header_row + 1)}")
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    landscape(ws)
+
+
+def landscape(ws: Worksheet) -> None:
+    """Print (and render to PDF) one page wide, landscape."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True  # type: ignore[union-attr]
+
+
+def protect(ws: Worksheet) -> None:
+    """Sheet protection without a password: it stops slips, not a determined editor.
+
+    Filtering, sorting and resizing columns stay allowed so reviewers can still read.
+    """
+    prot = ws.protection
+    prot.sheet = True
+    prot.autoFilter = False
+    prot.sort = False
+    prot.formatColumns = False
+    prot.formatRows = False
+
+
+def unlock(cell: Cell) -> None:
+    """An input cell on the sign-off sheet: editable under protection, shaded, boxed."""
+    cell.protection = Protection(locked=False)
+    cell.fill = INPUT_FILL
+    cell.border = INPUT_BORDER
+
+
+def sheet_title(base: str, taken: set[str]) -> str:
+    """A valid, unique (case-insensitively, as Excel compares) sheet name of at most 31 chars."""
+    clean = _INVALID_TITLE.sub("_", base).strip().strip("'") or "Sheet"
+    title = clean[:MAX_TITLE]
+    n = 2
+    while title.casefold() in taken:
+        suffix = f" ({n})"
+        title = clean[: MAX_TITLE - len(suffix)] + suffix
+        n += 1
+    taken.add(title.casefold())
+    return title
+
+
+def quote_sheet(title: str) -> str:
+    """A sheet name as formulas reference it."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO timestamp as a naive UTC datetime (Excel has no time zones), else None."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

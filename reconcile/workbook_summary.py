@@ -1,0 +1,228 @@
+"""The Summary sheet and the per-entity control-total sheets.
+
+Every difference and status here is an Excel formula over the totals beside it, so an
+accountant can audit the arithmetic; the status the reconciliation engine computed is written
+next to it ("Report status") and the two must agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile.report import EntityReconciliation, GrainRow, MeasureIdentity, Reconciliation
+from reconcile.workbook_style import (
+    BOLD,
+    COUNT_FORMAT,
+    ENTITY_FILL,
+    TITLE_FONT,
+    decimal_places,
+    finish_table,
+    header,
+    put,
+    put_money,
+    quote_sheet,
+    status_colours,
+    widths,
+)
+
+SUMMARY_HEADER_ROW = 7
+SUMMARY_COLUMNS = (
+    "Entity", "Check", "Source", "Staged", "Rejected", "Filtered", "Difference",
+    "Tolerance", "Status", "Report status", "How the source side is computed / detail",
+)  # fmt: skip
+_GRAIN_SPLIT = re.compile(r"\s*(?:\bx\b|×|,|\*|\|)\s*")
+ENTITY_STATUS = "Entity status"
+
+
+@dataclass(frozen=True)
+class Refs:
+    """Where the detail sheets keep what the Summary counts (absolute ranges, or None)."""
+
+    grain_status: dict[str, str]  # entity -> status range on its control-totals sheet
+    grain_sheet: dict[str, str]  # entity -> that sheet's title
+    difference_entities: str | None
+    rule_entities: str | None
+    rule_status: str | None
+
+
+def identity_formulas(ws: Worksheet, row: int, places: int | None) -> None:
+    """Difference = Source - Staged - Rejected - Filtered; Status compares it with Tolerance.
+
+    Money differences are rounded to the inputs' own decimal places so binary floating point
+    in the spreadsheet cannot turn an exact cent into 0.0100000001 and a PASS into a FAIL.
+    """
+    expr = f"C{row}-D{row}-E{row}-F{row}"
+    put(ws, row, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
+    put(ws, row, 9, f'=IF(ABS(G{row})<=H{row},"PASS","FAIL")')
+
+
+def _count_row(ws: Worksheet, row: int, e: EntityReconciliation) -> None:
+    put(ws, row, 2, "Row count")
+    counts = (e.source_rows, e.staged_rows, e.rejected_rows, e.filtered_rows)
+    for col, value in enumerate(counts, start=3):
+        put(ws, row, col, value, COUNT_FORMAT)
+    put(ws, row, 8, 0, COUNT_FORMAT)
+    identity_formulas(ws, row, None)
+    ws.cell(row=row, column=7).number_format = COUNT_FORMAT
+    put(ws, row, 10, "PASS" if e.count_difference == 0 else "FAIL")
+    put(ws, row, 11, f"rows of {e.source_table} vs {e.target_table}")
+
+
+def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> None:
+    put(ws, row, 2, f"Amount: {m.measure}")
+    amounts = (m.source, m.staged, m.rejected, m.filtered)
+    for col, amount in enumerate(amounts, start=3):
+        put_money(ws, row, col, amount)
+    put_money(ws, row, 8, m.tolerance)
+    identity_formulas(ws, row, decimal_places((*amounts, m.tolerance)))
+    ws.cell(row=row, column=7).number_format = ws.cell(row=row, column=3).number_format
+    put(ws, row, 10, m.status)
+    put(ws, row, 11, f"{m.source_rule} -> {m.target_column}")
+
+
+def _failures_row(ws: Worksheet, row: int, label: str, formula: str, ok: bool, note: str) -> None:
+    """A check whose Difference is a count of failing items on another sheet (must be 0)."""
+    put(ws, row, 2, label)
+    put(ws, row, 7, formula, COUNT_FORMAT)
+    put(ws, row, 8, 0, COUNT_FORMAT)
+    put(ws, row, 9, f'=IF(ABS(G{row})<=H{row},"PASS","FAIL")')
+    put(ws, row, 10, "PASS" if ok else "FAIL")
+    put(ws, row, 11, note)
+
+
+def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -> int:
+    """Grain, row-diff and ERP-rule lines of one entity; returns the next free row."""
+    grains_ok = all(g.status == "PASS" for g in e.grains)
+    if e.entity in refs.grain_status:
+        formula = f'=COUNTIF({refs.grain_status[e.entity]},"FAIL")'
+        note = f"failing rows on sheet {refs.grain_sheet[e.entity]}"
+    else:
+        formula, note = "=0", "no grain declared"
+    _failures_row(ws, row, "Grain rows failing", formula, grains_ok, note)
+    diff = f"=COUNTIF({refs.difference_entities},A{row + 1})" if refs.difference_entities else "=0"
+    _failures_row(
+        ws, row + 1, "Row differences", diff, not e.differences, "rows on sheet Differences"
+    )
+    rules = (
+        f'=COUNTIFS({refs.rule_entities},A{row + 2},{refs.rule_status},"FAIL")'
+        if refs.rule_entities and refs.rule_status
+        else "=0"
+    )
+    rules_ok = all(r.status == "PASS" for r in e.rules)
+    _failures_row(ws, row + 2, "ERP rules failing", rules, rules_ok, "rules on sheet Rules")
+    return row + 3
+
+
+def _entity_block(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -> int:
+    """All Summary lines of one entity, ending with its status line; returns the next row."""
+    first = row
+    _count_row(ws, row, e)
+    row += 1
+    for m in e.measures:
+        _measure_row(ws, row, m)
+        row += 1
+    row = _detail_rows(ws, row, e, refs)
+    for r in range(first, row + 1):
+        put(ws, r, 1, e.entity)
+    put(ws, row, 2, ENTITY_STATUS)
+    put(ws, row, 9, f'=IF(COUNTIF(I{first}:I{row - 1},"FAIL")=0,"PASS","FAIL")')
+    put(ws, row, 10, e.status)
+    for col in range(1, 12):
+        cell = ws.cell(row=row, column=col)
+        cell.font = BOLD
+        cell.fill = ENTITY_FILL
+    return row + 1
+
+
+def _verdict_head(ws: Worksheet, report: Reconciliation, last_row: int) -> None:
+    put(ws, 1, 1, "Reconciliation verdict").font = TITLE_FONT
+    verdict = put(ws, 1, 3, report.verdict)
+    verdict.font = Font(bold=True, size=20, color="FFFFFF")
+    verdict.fill = PatternFill(
+        "solid", start_color="C00000" if report.verdict == "FAIL" else "00B050"
+    )
+    verdict.alignment = Alignment(horizontal="center")
+    ws.row_dimensions[1].height = 30
+    put(ws, 2, 1, "Verdict by the formulas below")
+    first = SUMMARY_HEADER_ROW + 1
+    span = f"B{first}:B{max(last_row, first)}", f"I{first}:I{max(last_row, first)}"
+    formula = f'=IF(COUNTIFS({span[0]},"{ENTITY_STATUS}",{span[1]},"FAIL")=0,"PASS","FAIL")'
+    put(ws, 2, 3, formula).alignment = Alignment(horizontal="center")
+    status_colours(ws, "C2")
+    put(ws, 3, 1, "Run")
+    put(ws, 3, 3, report.run.run_id)
+    put(ws, 4, 1, "Reconciled at")
+    put(ws, 4, 3, report.run.reconciled_at)
+    put(ws, 5, 1, "Identity checked")
+    put(ws, 5, 3, "Source = Staged + Rejected + Filtered;  Difference = Source - Staged"
+        " - Rejected - Filtered, which must be within Tolerance")  # fmt: skip
+
+
+def write_summary(ws: Worksheet, report: Reconciliation, refs: Refs) -> None:
+    """One block per entity (counts, each amount, grains, row diff, rules) under the verdict."""
+    header(ws, SUMMARY_HEADER_ROW, SUMMARY_COLUMNS)
+    row = SUMMARY_HEADER_ROW + 1
+    for e in report.entities:
+        row = _entity_block(ws, row, e, refs)
+    _verdict_head(ws, report, row - 1)
+    finish_table(ws, SUMMARY_HEADER_ROW, row - 1, len(SUMMARY_COLUMNS), (9, 10))
+    widths(ws, (22, 24, 18, 18, 16, 16, 16, 12, 9, 9, 60))
+
+
+def key_headers(rows: Sequence[GrainRow]) -> list[str]:
+    """Grain key column names from the grain's own name when it spells them, else Key 1..n."""
+    size = max((len(g.key) for g in rows), default=0)
+    names = {g.grain for g in rows}
+    if len(names) == 1:
+        parts = [p for p in _GRAIN_SPLIT.split(next(iter(names))) if p]
+        if len(parts) == size:
+            return parts
+    return [f"Key {i}" for i in range(1, size + 1)]
+
+
+def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
+    """Control totals by grain for one entity; returns the absolute range of its Status column."""
+    keys = key_headers(e.grains)
+    k = len(keys)
+    titles = ["Grain", *keys, "Measure", "Source", "Staged", "Rejected", "Filtered",
+              "Difference", "Tolerance", "Status", "Report status"]  # fmt: skip
+    put(ws, 1, 1, f"{e.entity}: control totals by grain").font = TITLE_FONT
+    put(ws, 2, 1, f"Source {e.source_table} vs staged {e.target_table}; "
+        "Difference = Source - Staged - Rejected - Filtered")  # fmt: skip
+    header(ws, 3, titles)
+    row = 4
+    for g in e.grains:
+        _grain_row(ws, row, k, g)
+        row += 1
+    status_col = k + 9
+    finish_table(ws, 3, row - 1, len(titles), (status_col, status_col + 1))
+    widths(ws, (24, *([16] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9))
+    letter = ws.cell(row=1, column=status_col).column_letter
+    return f"{quote_sheet(ws.title)}!${letter}$4:${letter}${max(row - 1, 4)}"
+
+
+def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow) -> None:
+    put(ws, row, 1, g.grain)
+    for i, part in enumerate(g.key, start=2):
+        put(ws, row, i, part)
+    put(ws, row, k + 2, g.measure)
+    amounts: tuple[Decimal, ...] = (g.source, g.staged, g.rejected, g.filtered)
+    cols = [ws.cell(row=row, column=k + 3 + i).column_letter for i in range(6)]
+    for col, amount in enumerate(amounts, start=k + 3):
+        put_money(ws, row, col, amount)
+    put_money(ws, row, k + 8, g.tolerance)
+    places = decimal_places((*amounts, g.tolerance))
+    src, stg, rej, fil, diff, tol = cols
+    put(ws, row, k + 7, f"=ROUND({src}{row}-{stg}{row}-{rej}{row}-{fil}{row},{places})")
+    ws.cell(row=row, column=k + 7).number_format = ws.cell(row=row, column=k + 3).number_format
+    put(ws, row, k + 9, f'=IF(ABS({diff}{row})<={tol}{row},"PASS","FAIL")')
+    put(ws, row, k + 10, g.status)
+
+
+__all__ = ["Refs", "key_headers", "write_grains", "write_summary"]

@@ -1,0 +1,108 @@
+"""Shared fixtures: throwaway PostgreSQL and MariaDB databases, realdata location.
+
+Tests that need a server are marked ``db``; they skip when the server is unreachable on a
+laptop, and ``.ci/run`` turns any such skip into a failure (CI=true).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PG_ADMIN = os.environ.get("MIGRATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MYSQL_ADMIN = os.environ.get("MIGRATE_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test")
+REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+
+
+def _server_up(url: str) -> bool:
+    try:
+        with create_engine(url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+def _fresh_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    if not _server_up(PG_ADMIN):
+        pytest.skip("needs PostgreSQL at 127.0.0.1:5432 (server unreachable)")
+    return PG_ADMIN
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> str:
+    if not _server_up(MYSQL_ADMIN):
+        pytest.skip("needs MariaDB at 127.0.0.1:3306 (server unreachable)")
+    return MYSQL_ADMIN
+
+
+def make_pg_database(admin_url: str) -> str:
+    """Create an empty PostgreSQL database; returns its URL."""
+    name = _fresh_name("mig_test")
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def make_mysql_database(admin_url: str) -> str:
+    name = _fresh_name("mig_test")
+    engine = create_engine(admin_url)
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+
+
+def drop_mysql_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    engine = create_engine(admin_url)
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    url = make_pg_database(pg_server)
+    try:
+        yield url
+    finally:
+        drop_pg_database(pg_server, url)
+
+
+@pytest.fixture
+def mysql_url(mysql_server: str) -> Iterator[str]:
+    """A fresh, empty MariaDB database for one test, dropped afterwards."""
+    url = make_mysql_database(mysql_server)
+    try:
+        yield url
+    finally:
+        drop_mysql_database(mysql_server, url)
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip(f"needs ../shared/realdata (not found at {REALDATA})")
+    return REALDATA
