@@ -31,7 +31,7 @@ def cmd_estate_build(args: argparse.Namespace, settings: Settings) -> int:
     urls = {s: settings.url(s) for s in ("finance", "hr", "procurement")}
     manifest = build_estate(urls, settings.workdir / "extracts", scale=args.scale, seed=args.seed,
                             manifest_path=settings.workdir / "estate_manifest.json")
-    total = sum(manifest.row_counts.values())
+    total = sum(n for t in manifest.row_counts.values() for n in t.values())
     print(f"estate built: {total:,} rows, {len(manifest.defects):,} planted defects "
           f"(manifest: {settings.workdir / 'estate_manifest.json'})")
     return 0

@@ -115,13 +115,14 @@ def read_database(spec: EntitySpec, engine: Engine, chunk_size: int,
     yield from _regroup(frames(), spec, first_batch)
 
 
-def resolve_path(spec: EntitySpec, mapping_dir: Path) -> Path:
+def resolve_path(spec: EntitySpec, workdir: Path) -> Path:
+    """A flat file's path: ``env`` variable if set, else ``path``; relative to the workdir."""
     import os
 
     assert spec.source.file is not None
     raw = os.environ.get(spec.source.file.env or "", "") or spec.source.file.path
     path = Path(os.path.expandvars(raw))
-    return path if path.is_absolute() else (mapping_dir / path).resolve()
+    return path if path.is_absolute() else (workdir / path).resolve()
 
 
 def read_file(spec: EntitySpec, path: Path, chunk_size: int, skip_batches: int = 0,

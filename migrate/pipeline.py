@@ -55,6 +55,7 @@ class Context:
     md: MetaData
     run_id: str
     chunk_size: int = 50_000
+    workdir: Path = Path(".")
 
 
 def _table(md: MetaData, name: str) -> object:
@@ -65,7 +66,7 @@ def chunks_for(ctx: Context, spec: EntitySpec, resume: runs.Resume,
                delta_after: str | None = None) -> Iterator[Chunk]:
     first = resume.batches_done + 1
     if spec.source.file is not None:
-        path = resolve_path(spec, ctx.project.entities[spec.entity].path.parent)
+        path = resolve_path(spec, ctx.workdir)
         yield from read_file(spec, path, ctx.chunk_size, skip_batches=resume.batches_done)
         return
     engine = ctx.sources[spec.source.system]
@@ -81,6 +82,9 @@ def run_entity(ctx: Context, name: str, progress: Progress | None = None,
     result = EntityResult(name)
     resume = runs.resume_point(ctx.staging, ctx.md, ctx.run_id, name)
     started = time.perf_counter()
+    begin = getattr(progress, "begin", None)
+    if begin is not None:
+        begin(name)
     for chunk in chunks_for(ctx, spec, resume, delta_after):
         t0 = time.perf_counter()
         counts = process_chunk(ctx, spec, table, schema, chunk, result)

@@ -18,6 +18,9 @@ class TerminalProgress:
     _started: dict[str, float] = field(default_factory=dict)
     _last: float = 0.0
 
+    def begin(self, entity: str) -> None:
+        self._started[entity] = time.perf_counter()
+
     def __call__(self, entity: str, done: int, loaded: int, rejected: int) -> None:
         now = time.perf_counter()
         start = self._started.setdefault(entity, now)

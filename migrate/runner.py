@@ -62,7 +62,8 @@ def open_context(settings: Settings, project: Project, run_id: str, mode: str,
     md = ensure_staging(url, schema)
     systems = {e.spec.source.system for e in project.entities.values() if e.spec.source.file is None}
     sources = {s: readonly_engine(settings.url(s)) for s in sorted(systems)}
-    return Context(project, sources, writable_engine(url), md, run_id, chunk_size)
+    return Context(project, sources, writable_engine(url), md, run_id, chunk_size,
+                   settings.workdir)
 
 
 def source_identity(settings: Settings) -> dict[str, str]:

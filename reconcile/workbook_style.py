@@ -10,11 +10,14 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeAlias
 
 from openpyxl.cell.cell import Cell
-from openpyxl.formatting.rule import CellIsRule
+from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 MONEY_FORMAT = '_(* #,##0.00_);_(* (#,##0.00);_(* "-"??_);_(@_)'
@@ -36,12 +39,15 @@ INPUT_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 _INVALID_TITLE = re.compile(r"[\[\]:*?/\\]")
 MAX_TITLE = 31
+CellValue: TypeAlias = str | int | Decimal | datetime | None
 
 
-def put(ws: Worksheet, row: int, col: int, value: object, fmt: str | None = None) -> Cell:
+def put(ws: Worksheet, row: int, col: int, value: CellValue, fmt: str | None = None) -> Cell:
     """Write one cell; the single place values enter the workbook."""
     cell = ws.cell(row=row, column=col)
-    cell.value = value  # type: ignore[assignment]
+    if not isinstance(cell, Cell):
+        raise TypeError(f"{ws.title}!{get_column_letter(col)}{row} is part of a merged range")
+    cell.value = value
     if fmt is not None:
         cell.number_format = fmt
     return cell
@@ -50,10 +56,11 @@ def put(ws: Worksheet, row: int, col: int, value: object, fmt: str | None = None
 def excel_number(amount: Decimal) -> Decimal | str:
     """The Decimal itself when Excel's 15-digit numbers hold it exactly, else its exact text.
 
-    openpyxl writes numbers with ``%.16g``; an amount that would not survive that is kept as
-    text rather than silently rounded (its formulas then rely on the report's own status).
+    openpyxl writes numbers as ``"%.16g" % value`` (through a binary double, as Excel holds
+    them); an amount that would not survive that is kept as exact text rather than silently
+    rounded. The float below only predicts openpyxl's output; it never reaches the file.
     """
-    return amount if Decimal("%.16g" % amount) == amount else str(amount)
+    return amount if Decimal(f"{float(amount):.16g}") == amount else str(amount)
 
 
 def put_money(ws: Worksheet, row: int, col: int, amount: Decimal) -> Cell:
@@ -85,12 +92,10 @@ def widths(ws: Worksheet, sizes: Sequence[float]) -> None:
 
 def status_colours(ws: Worksheet, ref: str) -> None:
     """FAIL red and PASS green wherever they appear in ``ref`` (formulas included)."""
-    ws.conditional_formatting.add(
-        ref, CellIsRule(operator="equal", formula=['"FAIL"'], fill=RED_FILL, font=RED_FONT)
-    )
-    ws.conditional_formatting.add(
-        ref, CellIsRule(operator="equal", formula=['"PASS"'], fill=GREEN_FILL, font=GREEN_FONT)
-    )
+    for word, fill, font in (("FAIL", RED_FILL, RED_FONT), ("PASS", GREEN_FILL, GREEN_FONT)):
+        style = DifferentialStyle(font=font, fill=fill)
+        rule = Rule(type="cellIs", operator="equal", formula=[f'"{word}"'], dxf=style)
+        ws.conditional_formatting.add(ref, rule)
 
 
 def finish_table(
@@ -112,7 +117,10 @@ def landscape(ws: Worksheet) -> None:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True  # type: ignore[union-attr]
+    setup = ws.sheet_properties.pageSetUpPr
+    if setup is None:
+        setup = ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    setup.fitToPage = True
 
 
 def protect(ws: Worksheet) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.report import EntityReconciliation, GrainRow, MeasureIdentity, Reconciliation
@@ -203,7 +204,7 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     status_col = k + 9
     finish_table(ws, 3, row - 1, len(titles), (status_col, status_col + 1))
     widths(ws, (24, *([16] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9))
-    letter = ws.cell(row=1, column=status_col).column_letter
+    letter = get_column_letter(status_col)
     return f"{quote_sheet(ws.title)}!${letter}$4:${letter}${max(row - 1, 4)}"
 
 
@@ -213,7 +214,7 @@ def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow) -> None:
         put(ws, row, i, part)
     put(ws, row, k + 2, g.measure)
     amounts: tuple[Decimal, ...] = (g.source, g.staged, g.rejected, g.filtered)
-    cols = [ws.cell(row=row, column=k + 3 + i).column_letter for i in range(6)]
+    cols = [get_column_letter(k + 3 + i) for i in range(6)]
     for col, amount in enumerate(amounts, start=k + 3):
         put_money(ws, row, col, amount)
     put_money(ws, row, k + 8, g.tolerance)

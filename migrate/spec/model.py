@@ -59,7 +59,7 @@ class Filter(Strict):
 class FlatFile(Strict):
     """A CSV extract handed over by a legacy system."""
 
-    path: str = Field(description="relative to the mapping file's folder, or absolute")
+    path: str = Field(description="relative to the working folder, or absolute")
     encoding: str = "utf-8"
     delimiter: str = ","
     quotechar: str = '"'

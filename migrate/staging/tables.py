@@ -216,7 +216,7 @@ def _procurement(md: MetaData) -> None:
         ("RECEIPT_NUM",),
         Column("RECEIPT_NUM", String(30), nullable=False),
         Column("PO_NUMBER", String(30), nullable=False),
-        Column("PO_HEADER_KEY", String(50), nullable=False, comment="ERP PO key (key map)"),
+        Column("PO_LINE_KEY", String(50), nullable=False, comment="ERP PO line key (key map)"),
         Column("PO_LINE_NUM", Integer, nullable=False),
         Column("RECEIPT_DATE", Date, nullable=False),
         Column("QUANTITY", Money, nullable=False),

@@ -43,10 +43,12 @@ class Failures:
         if bool(mask.any()):
             self.items.append((mask, column, reason, values))
 
-    def any_mask(self) -> pd.Series:
+    def any_mask(self, ignore: frozenset[str] = frozenset()) -> pd.Series:
+        """Rows with at least one failure (optionally not counting some reasons)."""
         out = pd.Series(False, index=self.index)
-        for mask, *_ in self.items:
-            out |= mask
+        for mask, _column, reason, _values in self.items:
+            if reason not in ignore:
+                out |= mask
         return out
 
     def to_frame(self) -> pd.DataFrame:

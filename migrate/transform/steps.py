@@ -106,8 +106,9 @@ def _crosswalk(s: pd.Series, a: S._Args, ctx: StepContext) -> StepResult:
     assert isinstance(a, S.CrosswalkArgs)
     codes = ctx.crosswalks[a.name]
     text = parse.as_text(s)
-    mapped = text.map(codes).astype("str")
-    missing = text.notna() & mapped.isna()
+    present = ~parse.blank(text)
+    mapped = text.where(present).map(codes).astype("str")
+    missing = present & mapped.isna()
     if a.on_missing == "block" and bool(missing.any()):
         sample = sorted(set(text[missing].head(5)))
         raise BlockingCodeError(

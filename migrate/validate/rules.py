@@ -35,10 +35,11 @@ def _group_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 def _whole_group(rule: WholeGroup, frame: pd.DataFrame, failures: Failures) -> None:
-    failed = failures.any_mask()
+    """An exact duplicate line is dropped without breaking its group; other failures do."""
+    failed = failures.any_mask(ignore=frozenset({"duplicate_key"}))
     groups = _group_key(frame, rule.group)
     bad_groups = set(groups[failed])
-    mask = groups.isin(bad_groups) & ~failed
+    mask = groups.isin(bad_groups) & ~failures.any_mask()
     failures.add(mask, rule.group[0], rule.reason, groups)
 
 

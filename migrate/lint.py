@@ -1,0 +1,158 @@
+"""``migrate mappings check`` and ``coverage``: mappings against the live schemas and data.
+
+``check`` lists every problem at once, each located at ``file:line key.path``: source tables
+and columns that do not exist, target columns the staging table lacks, required staging
+columns no rule fills, and values whose type cannot become the target type. ``coverage``
+lists, per crosswalk, the legacy values in the live sources that it does not cover.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Date, DateTime, Engine, MetaData, Table, inspect
+
+from migrate.config import Settings
+from migrate.db import readonly_engine
+from migrate.errors import MigrationError, SpecError, SpecErrors
+from migrate.extract import distinct_values, resolve_path
+from migrate.spec.loader import LoadedEntity, Project, load_project
+from migrate.spec.steps import CrosswalkArgs, suggest
+from migrate.staging.tables import LINEAGE_COLUMNS, build_metadata
+from migrate.transform.steps import IMPLEMENTATIONS, StepContext
+from migrate.validate.coerce import target_kind
+
+_PRODUCES = {"money": "money", "date": "date", "datetime": "datetime", "integer": "integer"}
+
+
+def check_mappings(settings: Settings, mappings: Path, live: bool = True) -> list[str]:
+    try:
+        project = load_project(mappings)
+    except SpecErrors as exc:
+        return [str(e) for e in exc.errors]
+    staging = build_metadata()
+    problems: list[SpecError] = []
+    engines: dict[str, Engine] = {}
+    for ent in project.entities.values():
+        problems.extend(_check_target(ent, staging))
+        if live:
+            problems.extend(_check_source(ent, settings, engines))
+    return [str(p) for p in problems]
+
+
+def _check_target(ent: LoadedEntity, staging: MetaData) -> list[SpecError]:
+    spec, out = ent.spec, []
+    table = staging.tables.get(spec.target.table)
+    if table is None:
+        known = sorted(staging.tables)
+        return [SpecError(ent.text.locate(("target", "table")),
+                          f"staging has no table {spec.target.table!r}"
+                          f"{suggest(spec.target.table, known)}")]
+    columns = [c.name for c in table.columns]
+    for name, rule in spec.fields.items():
+        if name not in table.c:
+            out.append(SpecError(ent.text.locate(("fields", name)),
+                                 f"{table.name} has no column {name!r}{suggest(name, columns)}"))
+            continue
+        out.extend(_check_type(ent, name, rule.steps, table))
+    filled = set(spec.fields) | set(LINEAGE_COLUMNS)
+    if spec.issues_keys:
+        filled.add(spec.issues_keys.column)
+    for col in table.columns:
+        if not col.nullable and col.name not in filled:
+            out.append(SpecError(ent.text.locate(("fields",)),
+                                 f"required column {table.name}.{col.name} is not filled by any rule"))
+    return out
+
+
+def _check_type(ent: LoadedEntity, name: str, steps: list[object], table: Table) -> list[SpecError]:
+    kind = target_kind(table.c[name])
+    produced = [_PRODUCES.get(getattr(s, "name", ""), None) for s in steps]
+    produced = [p for p in produced if p]
+    last = produced[-1] if produced else None
+    if last is None or last == kind:
+        return []
+    if {last, kind} <= {"date", "datetime"}:
+        return []
+    return [SpecError(ent.text.locate(("fields", name, "steps")),
+                      f"steps produce {last} but {table.name}.{name} is {kind}")]
+
+
+def _check_source(ent: LoadedEntity, settings: Settings,
+                  engines: dict[str, Engine]) -> list[SpecError]:
+    spec = ent.spec
+    if spec.source.file is not None:
+        path = resolve_path(spec, settings.workdir)
+        if not path.exists():
+            return [SpecError(ent.text.locate(("source", "file", "path")),
+                              f"flat file not found: {path}")]
+        return []
+    if spec.source.table is None:
+        return []
+    engine = engines.setdefault(spec.source.system, readonly_engine(settings.url(spec.source.system)))
+    try:
+        insp = inspect(engine)
+        tables = insp.get_table_names()
+    except Exception as exc:
+        return [SpecError(ent.text.locate(("source", "system")),
+                          f"cannot connect to {spec.source.system}: {type(exc).__name__}")]
+    if spec.source.table not in tables:
+        return [SpecError(ent.text.locate(("source", "table")),
+                          f"{spec.source.system} has no table {spec.source.table!r}"
+                          f"{suggest(spec.source.table, tables)}")]
+    columns = {c["name"]: c for c in insp.get_columns(spec.source.table)}
+    out: list[SpecError] = []
+    wanted: list[tuple[tuple[str | int, ...], str]] = [
+        (("source", "key"), c) for c in spec.source.key
+    ] + [(("source", "group_by"), c) for c in spec.source.group_by or []]
+    for fname, rule in spec.fields.items():
+        wanted += [(("fields", fname), c) for c in rule.source_columns()]
+    for path, col in wanted:
+        if col not in columns:
+            out.append(SpecError(ent.text.locate(path),
+                                 f"{spec.source.table} has no column {col!r}"
+                                 f"{suggest(col, list(columns))}"))
+    for fname, rule in spec.fields.items():
+        src = rule.from_ if isinstance(rule.from_, str) else None
+        if src in columns and isinstance(columns[src]["type"], (Date, DateTime)):
+            if any(getattr(s, "name", "") == "date" for s in rule.steps):
+                out.append(SpecError(ent.text.locate(("fields", fname, "steps")),
+                                     f"{src} is already a date; a `date` step parses text"))
+    return out
+
+
+def crosswalk_coverage(settings: Settings, mappings: Path) -> dict[tuple[str, str, str], list[str]]:
+    """(crosswalk, entity, source column) -> legacy values in the live source not covered."""
+    project = load_project(mappings)
+    gaps: dict[tuple[str, str, str], list[str]] = {}
+    for name in project.order:
+        _coverage_of(project, name, settings, gaps)
+    return gaps
+
+
+def _coverage_of(project: Project, name: str, settings: Settings,
+                 gaps: dict[tuple[str, str, str], list[str]]) -> None:
+    spec = project.spec(name)
+    if spec.source.table is None:
+        return
+    engine = readonly_engine(settings.url(spec.source.system))
+    for rule in spec.fields.values():
+        if not isinstance(rule.from_, str):
+            continue
+        for i, step in enumerate(rule.steps):
+            if not isinstance(step.args, CrosswalkArgs):
+                continue
+            try:
+                values = distinct_values(spec, engine, rule.from_)
+            except MigrationError:
+                continue
+            import pandas as pd
+
+            ctx = StepContext(pd.DataFrame(index=values.index), {}, name)
+            for prior in rule.steps[:i]:
+                values = IMPLEMENTATIONS[prior.name](values, prior.args, ctx)[0]
+            codes = project.crosswalks[step.args.name].codes
+            missing = sorted({str(v) for v in values.dropna() if v not in codes and v != ""})
+            if missing:
+                gaps[(step.args.name, name, rule.from_)] = missing
+    engine.dispose()

@@ -1,0 +1,212 @@
+"""The reconciliation report as JSON: the workbook's content for machines (CI, flows, audit).
+
+Amounts are strings ("1234.50"), never JSON numbers, so no reader can turn them into floats.
+Computed values (differences, statuses, the verdict) are written too, for readers that do not
+recompute; ``from_json`` recomputes them and refuses a document whose written values disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from reconcile.report import (
+    EntityReconciliation,
+    GrainRow,
+    MeasureIdentity,
+    Reconciliation,
+    RejectGroup,
+    RowDifference,
+    RuleResult,
+    RunFacts,
+)
+
+FORMAT = "erp-migrate.reconciliation/1"
+_AMOUNTS = ("source", "staged", "rejected", "filtered", "tolerance")
+
+
+def to_json(report: Reconciliation) -> str:
+    """The report as indented JSON text (stable key order, UTF-8 friendly)."""
+    return json.dumps(_report(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json(report: Reconciliation, path: Path) -> None:
+    """Write :func:`to_json` to ``path`` as UTF-8."""
+    path.write_text(to_json(report), encoding="utf-8")
+
+
+def from_json(text: str) -> Reconciliation:
+    """Read a report back; amounts must be strings and computed values must still agree."""
+    doc = json.loads(text, parse_float=_no_float)
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"not a reconciliation report (format {doc.get('format')!r})")
+    report = Reconciliation(
+        run=RunFacts(**doc["run"]),
+        entities=tuple(_entity_from(e) for e in doc["entities"]),
+    )
+    _agree("verdict", doc["verdict"], report.verdict)
+    return report
+
+
+def _report(r: Reconciliation) -> dict[str, Any]:
+    run = r.run
+    return {
+        "format": FORMAT,
+        "verdict": r.verdict,
+        "run": {
+            "run_id": run.run_id,
+            "mode": run.mode,
+            "started_at": run.started_at,
+            "ended_at": run.ended_at,
+            "started_by": run.started_by,
+            "mapping_hashes": dict(run.mapping_hashes),
+            "source_identity": dict(run.source_identity),
+            "staging_identity": run.staging_identity,
+            "reconciled_at": run.reconciled_at,
+        },
+        "entities": [_entity(e) for e in r.entities],
+    }
+
+
+def _entity(e: EntityReconciliation) -> dict[str, Any]:
+    return {
+        "entity": e.entity,
+        "status": e.status,
+        "source_table": e.source_table,
+        "target_table": e.target_table,
+        "source_rows": e.source_rows,
+        "staged_rows": e.staged_rows,
+        "rejected_rows": e.rejected_rows,
+        "filtered_rows": e.filtered_rows,
+        "count_difference": e.count_difference,
+        "filtered_by_rule": dict(e.filtered_by_rule),
+        "measures": [_measure(m) for m in e.measures],
+        "grains": [_grain(g) for g in e.grains],
+        "differences": [_difference(d) for d in e.differences],
+        "rules": [_rule(r) for r in e.rules],
+        "rejects": [_reject(g) for g in e.rejects],
+    }
+
+
+def _amounts(item: MeasureIdentity | GrainRow) -> dict[str, str]:
+    values = {name: str(getattr(item, name)) for name in _AMOUNTS}
+    return {**values, "difference": str(item.difference), "status": item.status}
+
+
+def _measure(m: MeasureIdentity) -> dict[str, Any]:
+    head = {"measure": m.measure, "source_rule": m.source_rule, "target_column": m.target_column}
+    return {**head, **_amounts(m)}
+
+
+def _grain(g: GrainRow) -> dict[str, Any]:
+    return {"grain": g.grain, "key": list(g.key), "measure": g.measure, **_amounts(g)}
+
+
+def _difference(d: RowDifference) -> dict[str, Any]:
+    return {
+        "entity": d.entity,
+        "source_key": d.source_key,
+        "kind": d.kind,
+        "column": d.column,
+        "source_value": d.source_value,
+        "staged_value": d.staged_value,
+    }
+
+
+def _rule(r: RuleResult) -> dict[str, Any]:
+    return {
+        "entity": r.entity,
+        "rule": r.rule,
+        "violations": r.violations,
+        "status": r.status,
+        "detail": r.detail,
+    }
+
+
+def _reject(g: RejectGroup) -> dict[str, Any]:
+    sample = [
+        {"source_key": key, "column": column, "value": value} for key, column, value in g.sample
+    ]
+    return {"entity": g.entity, "reason": g.reason, "count": g.count, "sample": sample}
+
+
+def _no_float(text: str) -> Decimal:
+    raise ValueError(f"amounts must be JSON strings, found the number {text}")
+
+
+def _money(value: object) -> Decimal:
+    if not isinstance(value, str):
+        raise ValueError(f'amount {value!r} must be a string such as "1234.50"')
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise ValueError(f"amount {value!r} is not a decimal number") from exc
+
+
+def _agree(what: str, written: object, computed: object) -> None:
+    """A written computed value that differs from the recomputed one means an edited file."""
+    if written != computed:
+        raise ValueError(f"{what}: the document says {written!r} but its figures give {computed!r}")
+
+
+def _amount_fields(doc: dict[str, Any]) -> dict[str, Decimal]:
+    return {name: _money(doc[name]) for name in _AMOUNTS}
+
+
+def _measure_from(doc: dict[str, Any]) -> MeasureIdentity:
+    m = MeasureIdentity(
+        measure=doc["measure"],
+        source_rule=doc["source_rule"],
+        target_column=doc["target_column"],
+        **_amount_fields(doc),
+    )
+    _agree(f"measure {m.measure} difference", _money(doc["difference"]), m.difference)
+    _agree(f"measure {m.measure} status", doc["status"], m.status)
+    return m
+
+
+def _grain_from(doc: dict[str, Any]) -> GrainRow:
+    g = GrainRow(
+        grain=doc["grain"], key=tuple(doc["key"]), measure=doc["measure"], **_amount_fields(doc)
+    )
+    _agree(f"grain {g.key} difference", _money(doc["difference"]), g.difference)
+    _agree(f"grain {g.key} status", doc["status"], g.status)
+    return g
+
+
+def _rule_from(doc: dict[str, Any]) -> RuleResult:
+    r = RuleResult(
+        entity=doc["entity"], rule=doc["rule"], violations=doc["violations"], detail=doc["detail"]
+    )
+    _agree(f"rule {r.rule} status", doc["status"], r.status)
+    return r
+
+
+def _reject_from(doc: dict[str, Any]) -> RejectGroup:
+    sample = tuple((s["source_key"], s["column"], s["value"]) for s in doc["sample"])
+    return RejectGroup(
+        entity=doc["entity"], reason=doc["reason"], count=doc["count"], sample=sample
+    )
+
+
+def _entity_from(doc: dict[str, Any]) -> EntityReconciliation:
+    e = EntityReconciliation(
+        entity=doc["entity"],
+        source_table=doc["source_table"],
+        target_table=doc["target_table"],
+        source_rows=doc["source_rows"],
+        staged_rows=doc["staged_rows"],
+        rejected_rows=doc["rejected_rows"],
+        filtered_rows=doc["filtered_rows"],
+        filtered_by_rule=dict(doc["filtered_by_rule"]),
+        measures=tuple(_measure_from(m) for m in doc["measures"]),
+        grains=tuple(_grain_from(g) for g in doc["grains"]),
+        differences=tuple(RowDifference(**d) for d in doc["differences"]),
+        rules=tuple(_rule_from(r) for r in doc["rules"]),
+        rejects=tuple(_reject_from(g) for g in doc["rejects"]),
+    )
+    _agree(f"entity {e.entity} count difference", doc["count_difference"], e.count_difference)
+    _agree(f"entity {e.entity} status", doc["status"], e.status)
+    return e

@@ -1,0 +1,105 @@
+"""The sign-off workbook: what finance reads, checks and signs before cutover.
+
+Sheets: Summary, one control-totals sheet per entity, Exceptions, Differences, Rules, Run,
+Sign-off. The layout of each lives in ``workbook_summary`` and ``workbook_sheets``; the look
+and protection in ``workbook_style``. This module orders the sheets and writes the file so
+the same report always gives the same bytes, because its SHA-256 is what ties a signed copy
+back to its run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.writer.excel import ExcelWriter
+
+from reconcile.report import Reconciliation
+from reconcile.workbook_sheets import (
+    write_differences,
+    write_exceptions,
+    write_rules,
+    write_run,
+    write_signoff,
+)
+from reconcile.workbook_style import parse_time, protect, sheet_title
+from reconcile.workbook_summary import Refs, write_grains, write_summary
+
+FIXED_SHEETS = ("Summary", "Exceptions", "Differences", "Rules", "Run", "Sign-off")
+_ZIP_EPOCH = datetime(1980, 1, 1)
+
+
+def write_workbook(report: Reconciliation, path: Path, prepared_by: str | None = None) -> str:
+    """Write the sign-off workbook to ``path``; returns its SHA-256 (hex) to record with the run."""
+    data = workbook_bytes(report, prepared_by)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def workbook_bytes(report: Reconciliation, prepared_by: str | None = None) -> bytes:
+    """The workbook as bytes, identical for an identical report."""
+    wb = build_workbook(report, prepared_by)
+    stamp = parse_time(report.run.reconciled_at) or _ZIP_EPOCH
+    return _stable_zip(_save(wb, stamp), max(stamp, _ZIP_EPOCH))
+
+
+def build_workbook(report: Reconciliation, prepared_by: str | None = None) -> Workbook:
+    """All sheets, in reading order, filled and protected."""
+    wb = Workbook()
+    summary = wb.active
+    assert summary is not None  # a new Workbook always has one sheet
+    summary.title = "Summary"
+    taken = {name.casefold() for name in FIXED_SHEETS}
+    grain_status: dict[str, str] = {}
+    grain_sheet: dict[str, str] = {}
+    for e in report.entities:
+        if e.grains:
+            ws = wb.create_sheet(sheet_title(f"{e.entity} totals", taken))
+            grain_status[e.entity] = write_grains(ws, e)
+            grain_sheet[e.entity] = ws.title
+    write_exceptions(wb.create_sheet("Exceptions"), report)
+    differences = write_differences(wb.create_sheet("Differences"), report)
+    rule_entities, rule_status = write_rules(wb.create_sheet("Rules"), report)
+    write_run(wb.create_sheet("Run"), report, prepared_by)
+    write_signoff(wb.create_sheet("Sign-off"), report, prepared_by)
+    refs = Refs(grain_status, grain_sheet, differences, rule_entities, rule_status)
+    write_summary(summary, report, refs)
+    for ws in wb.worksheets:
+        protect(ws)
+    wb.security = WorkbookProtection(lockStructure=True)
+    return wb
+
+
+def _save(wb: Workbook, stamp: datetime) -> bytes:
+    """Serialise without openpyxl's save_workbook, which stamps 'modified' with the clock."""
+    props = wb.properties
+    props.created = stamp
+    props.modified = stamp
+    props.creator = "erp-migrate reconcile"
+    props.lastModifiedBy = "erp-migrate reconcile"
+    props.title = "Reconciliation sign-off"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).save()
+    return buffer.getvalue()
+
+
+def _stable_zip(data: bytes, stamp: datetime) -> bytes:
+    """Rewrite the archive with a fixed timestamp on every entry (zip stores the clock too)."""
+    when = stamp.timetuple()[:6]
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=when)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()
