@@ -126,7 +126,7 @@ def write_run(ws: Worksheet, report: Reconciliation, prepared_by: str | None) ->
             put(ws, row, col, count, COUNT_FORMAT)
         row += 1
     ws.freeze_panes = "A2"
-    widths(ws, (30, 72, 28, 14, 14, 14, 14))
+    widths(ws, (40, 72, 28, 14, 14, 14, 14))
     landscape(ws)
 
 
@@ -162,6 +162,7 @@ def _pairs(ws: Worksheet, row: int, titles: tuple[str, str], items: list[tuple[s
 SIGNOFF_ROLES = ("Prepared by", "Reviewed by", "Approved by")
 SIGNOFF_ROLE_ROW = 6
 SIGNOFF_ENTITY_HEADER_ROW = 11
+_MIDDLE = Alignment(vertical="center")
 
 
 def write_signoff(ws: Worksheet, report: Reconciliation, prepared_by: str | None) -> None:
@@ -172,17 +173,20 @@ def write_signoff(ws: Worksheet, report: Reconciliation, prepared_by: str | None
     status_colours(ws, "B2")
     put(ws, 3, 1, "Only the shaded cells can be edited. The SHA-256 of this file as issued is"
         " recorded with the run: `migrate reconcile RUN_ID` prints it.")  # fmt: skip
-    header(ws, SIGNOFF_ROLE_ROW - 1, ("Role", "Name", "Date", "Signature"))
+    header(ws, SIGNOFF_ROLE_ROW - 1, ("Role", "Name", "Signature", "Date (yyyy-mm-dd)"))
     for i, role in enumerate(SIGNOFF_ROLES):
         row = SIGNOFF_ROLE_ROW + i
-        put(ws, row, 1, role).font = BOLD
+        label = put(ws, row, 1, role)
+        label.font = BOLD
+        label.alignment = _MIDDLE
         name = prepared_by if role == "Prepared by" else None
-        unlock(put(ws, row, 2, name))
-        unlock(put(ws, row, 3, None, DATE_FORMAT))
-        unlock(put(ws, row, 4, None))
+        for col, value, fmt in ((2, name, None), (3, None, None), (4, None, DATE_FORMAT)):
+            cell = put(ws, row, col, value, fmt)
+            unlock(cell)
+            cell.alignment = _MIDDLE
         ws.row_dimensions[row].height = 32
     _entity_comments(ws, report)
-    widths(ws, (26, 30, 70, 22))
+    widths(ws, (26, 30, 64, 20))
     landscape(ws)
 
 
@@ -191,8 +195,8 @@ def _entity_comments(ws: Worksheet, report: Reconciliation) -> None:
     header(ws, SIGNOFF_ENTITY_HEADER_ROW, titles)
     row = SIGNOFF_ENTITY_HEADER_ROW + 1
     for e in report.entities:
-        put(ws, row, 1, e.entity)
-        put(ws, row, 2, e.status)
+        put(ws, row, 1, e.entity).alignment = _MIDDLE
+        put(ws, row, 2, e.status).alignment = Alignment(horizontal="center", vertical="center")
         comment = put(ws, row, 3, None)
         unlock(comment)
         comment.alignment = Alignment(wrap_text=True, vertical="top")

@@ -29,14 +29,20 @@ GREEN_FILL = PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE")
 HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
 INPUT_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 ENTITY_FILL = PatternFill("solid", start_color="F2F2F2", end_color="F2F2F2")
-RED_FONT = Font(color="9C0006", bold=True)
-GREEN_FONT = Font(color="006100", bold=True)
-BOLD = Font(bold=True)
-TITLE_FONT = Font(bold=True, size=14)
+FONT = "Calibri"  # the body font of openpyxl's default style; bold must name it too
+RED_FONT = Font(name=FONT, color="9C0006", bold=True)
+GREEN_FONT = Font(name=FONT, color="006100", bold=True)
+BOLD = Font(name=FONT, bold=True)
+TITLE_FONT = Font(name=FONT, bold=True, size=14)
 _THIN = Side(style="thin", color="808080")
 HEADER_BORDER = Border(bottom=_THIN)
 INPUT_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
+NUMERIC_TITLES = frozenset(
+    {"Source", "Staged", "Rejected", "Filtered", "Difference", "Tolerance", "Rows",
+     "Violations", "Source rows"}
+)  # fmt: skip
+STATUS_TITLES = frozenset({"Status", "Report status"})
 _INVALID_TITLE = re.compile(r"[\[\]:*?/\\]")
 MAX_TITLE = 31
 CellValue: TypeAlias = str | int | Decimal | datetime | None
@@ -81,7 +87,9 @@ def header(ws: Worksheet, row: int, titles: Sequence[str]) -> None:
         cell.font = BOLD
         cell.fill = HEADER_FILL
         cell.border = HEADER_BORDER
-        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+        horizontal = "right" if title in NUMERIC_TITLES else None
+        horizontal = "center" if title in STATUS_TITLES else horizontal
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom", horizontal=horizontal)
 
 
 def widths(ws: Worksheet, sizes: Sequence[float]) -> None:
@@ -108,6 +116,8 @@ def finish_table(
     for col in status_cols:
         letter = get_column_letter(col)
         status_colours(ws, f"{letter}{header_row + 1}:{letter}{max(last_row, header_row + 1)}")
+        for row in range(header_row + 1, last_row + 1):
+            ws.cell(row=row, column=col).alignment = Alignment(horizontal="center")
     ws.print_title_rows = f"{header_row}:{header_row}"
     landscape(ws)
 

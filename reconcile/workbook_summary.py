@@ -21,6 +21,7 @@ from reconcile.workbook_style import (
     BOLD,
     COUNT_FORMAT,
     ENTITY_FILL,
+    FONT,
     TITLE_FONT,
     decimal_places,
     finish_table,
@@ -144,7 +145,7 @@ def _entity_block(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) 
 def _verdict_head(ws: Worksheet, report: Reconciliation, last_row: int) -> None:
     put(ws, 1, 1, "Reconciliation verdict").font = TITLE_FONT
     verdict = put(ws, 1, 3, report.verdict)
-    verdict.font = Font(bold=True, size=20, color="FFFFFF")
+    verdict.font = Font(name=FONT, bold=True, size=20, color="FFFFFF")
     verdict.fill = PatternFill(
         "solid", start_color="C00000" if report.verdict == "FAIL" else "00B050"
     )

@@ -19,6 +19,16 @@ MYSQL_ADMIN = os.environ.get("MIGRATE_TEST_MYSQL", "mysql+pymysql://root@127.0.0
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a laptop; in CI a missing server or realdata is a failure, not a skip."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 def _server_up(url: str) -> bool:
     try:
         with create_engine(url).connect() as conn:
@@ -35,14 +45,14 @@ def _fresh_name(prefix: str) -> str:
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     if not _server_up(PG_ADMIN):
-        pytest.skip("needs PostgreSQL at 127.0.0.1:5432 (server unreachable)")
+        skip_or_fail("needs PostgreSQL at 127.0.0.1:5432 (server unreachable)")
     return PG_ADMIN
 
 
 @pytest.fixture(scope="session")
 def mysql_server() -> str:
     if not _server_up(MYSQL_ADMIN):
-        pytest.skip("needs MariaDB at 127.0.0.1:3306 (server unreachable)")
+        skip_or_fail("needs MariaDB at 127.0.0.1:3306 (server unreachable)")
     return MYSQL_ADMIN
 
 
@@ -104,5 +114,5 @@ def mysql_url(mysql_server: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     if not REALDATA.is_dir():
-        pytest.skip(f"needs ../shared/realdata (not found at {REALDATA})")
+        skip_or_fail(f"needs ../shared/realdata (not found at {REALDATA})")
     return REALDATA

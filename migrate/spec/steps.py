@@ -143,7 +143,8 @@ def parse_step(item: Any, index: int) -> Step:
     try:
         args = model.model_validate(payload)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errs = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errs[0]
         key = ".".join(str(p) for p in err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":

@@ -1,0 +1,76 @@
+"""Reconciliation's own exact parser for legacy amounts (integer cents, never float).
+
+Deliberately separate from the pipeline's parser (invariant 3): if the two disagree about a
+value, the totals or the row diff show it. Used where SQL cannot parse exactly (money text
+such as ``"$51,862.00 "`` or ``"($21.00)"``) and for flat files, which are streamed.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+_DIGITS = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+_TEXT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?")
+CENT = Decimal("0.01")
+
+
+class InvalidAmount(ValueError):
+    """The text is present but is not an amount under the declared encoding."""
+
+
+def parse_cents(value: object, encoding: str) -> int | None:
+    """Exact cents for one legacy value; ``None`` when blank; :class:`InvalidAmount` if bad."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        raise InvalidAmount(f"float {value!r} is not an exact amount")
+    text = str(value).strip(" ")
+    if text == "":
+        return None
+    if encoding in ("cents", "integer"):
+        if not _DIGITS.fullmatch(text):
+            raise InvalidAmount(text)
+        return int(text) * (100 if encoding == "integer" else 1)
+    if encoding == "decimal":
+        if not _DECIMAL.fullmatch(text):
+            raise InvalidAmount(text)
+        return _to_cents(Decimal(text), text)
+    if encoding == "money_text":
+        return _money_text(text)
+    raise InvalidAmount(f"unknown encoding {encoding!r}")
+
+
+def _to_cents(amount: Decimal, text: str) -> int:
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise InvalidAmount(f"{text} has more than two non-zero decimals")
+    return int(cents)
+
+
+def _money_text(text: str) -> int:
+    """``$1,234.50``, ``-$5``, ``$-5``, ``5-``, ``(21.00)``: a sign, a ``$``, thousands commas."""
+    s = text.strip()
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1].strip()
+    for _ in range(2):
+        if s.startswith("-"):
+            negative, s = True, s[1:].strip()
+        if s.endswith("-"):
+            negative, s = True, s[:-1].strip()
+        s = s.removeprefix("$").strip()
+    match = _TEXT.fullmatch(s)
+    if not match or (match.group(1) is None and not match.group(2)):
+        raise InvalidAmount(text)
+    try:
+        amount = Decimal(s.replace(",", "") or "0")
+    except InvalidOperation as exc:
+        raise InvalidAmount(text) from exc
+    cents = _to_cents(amount, text)
+    return -cents if negative else cents
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(CENT)

@@ -1,0 +1,189 @@
+"""The legacy side of an entity, read by reconciliation itself (never by the pipeline's code).
+
+For a table whose measures are integer cents, whole units or fixed-point decimals, every
+count, sum and hash is SQL pushed into the legacy database (``relation.py``); amounts are
+parsed to cents in SQL with integer arithmetic (SQLite) or DECIMAL (PostgreSQL, MariaDB).
+Money text (``"$1,234.50 "``, ``"($21.00)"``) cannot be parsed exactly in SQLite's SQL, so
+such tables, and flat-file extracts, are streamed and parsed in Python with ``Decimal``
+(``stream.py``). Each measure carries its rule as text, so a reader sees what was summed.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from migrate.spec.model import EntitySpec, Measure
+from reconcile.money import InvalidAmount, parse_cents
+from reconcile.relation import Relation, ValueSql
+from reconcile.rows import INVALID, Row, RowSource, Value
+from reconcile.sqltext import as_text, key_expr
+from reconcile.sqltext import parse_cents as sql_cents
+from reconcile.stream import StreamSource
+
+LINE = "_line"
+SQL_ENCODINGS = ("cents", "integer", "decimal")
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """How the legacy side of one entity is read, and the rule stated for each measure."""
+
+    side: RowSource
+    rules: tuple[str, ...]
+    grain_columns: tuple[str, ...]
+    origin: str
+
+
+def grain_columns(spec: EntitySpec) -> tuple[str, ...]:
+    cols: list[str] = []
+    for g in spec.reconcile.grains:
+        cols += [c for c in g.source if c not in cols]
+    return tuple(cols)
+
+
+def plan_source(spec: EntitySpec, engine: Engine | None, workdir: Path) -> SourcePlan:
+    """Pick SQL push-down where it is exact, streaming otherwise."""
+    measures = spec.reconcile.measures
+    extras = grain_columns(spec)
+    if spec.source.file is not None:
+        path = file_path(spec, workdir)
+        side: RowSource = StreamSource(lambda: _file_rows(spec, path, extras), len(measures))
+        how, origin = "streamed from the file, parsed in Python", f"file {path.name}"
+    else:
+        assert engine is not None
+        origin = f"{spec.source.system}: {spec.source.table or 'query'}"
+        if all(m.source_encoding in SQL_ENCODINGS for m in measures):
+            side, how = _relation(spec, engine, extras), "pushed down as SQL"
+        else:
+            side = StreamSource(lambda: _table_rows(spec, engine, extras), len(measures))
+            how = "streamed from the table, parsed in Python"
+    rules = tuple(f"{measure_rule(m)} [{how}]" for m in measures)
+    return SourcePlan(side, rules, extras, origin)
+
+
+def measure_rule(m: Measure) -> str:
+    """The source-side rule of a measure, in words an accountant can check."""
+    what = {
+        "cents": f"SUM({m.source_column})/100 (integer cents)",
+        "integer": f"SUM({m.source_column}) (whole units)",
+        "decimal": f"SUM({m.source_column}) (fixed-point text, exact, at most 2 decimals)",
+        "money_text": f"SUM({m.source_column}) (money text: $, thousands commas, "
+                      "(x) or - negatives; exact)",
+    }[m.source_encoding]
+    if m.sign_column:
+        listed = ", ".join(f"'{v.strip().upper()}'" for v in m.sign_values)
+        what += f" WHERE UPPER(TRIM({m.sign_column})) IN ({listed})"
+    return what
+
+
+def _quote_table(engine: Engine, name: str) -> str:
+    quote = engine.dialect.identifier_preparer.quote
+    return ".".join(quote(p) for p in name.split("."))
+
+
+def _relation(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Relation:
+    dialect = engine.dialect.name
+    quote = engine.dialect.identifier_preparer.quote
+    if spec.source.table is not None:
+        from_sql = _quote_table(engine, spec.source.table)
+    else:
+        from_sql = f"({spec.source.query}) q"
+    values = tuple(_value_sql(m, dialect, quote) for m in spec.reconcile.measures)
+    return Relation(engine, from_sql, key_expr(spec.source.key, dialect, quote), values,
+                    tuple(quote(c) for c in extras))
+
+
+def _value_sql(m: Measure, dialect: str, quote: object) -> ValueSql:
+    q = quote  # the dialect's identifier quoting
+    blank, valid, cents = sql_cents(q(m.source_column), m.source_encoding, dialect)  # type: ignore[operator]
+    sel = "1 = 1"
+    if m.sign_column:
+        listed = ", ".join("'" + v.strip().upper().replace("'", "''") + "'" for v in m.sign_values)
+        sel = f"UPPER(TRIM({as_text(q(m.sign_column), dialect)})) IN ({listed})"  # type: ignore[operator]
+    present = f"({sel}) AND NOT {blank}"
+    return ValueSql(
+        cents=f"(CASE WHEN {present} AND {valid} THEN {cents} END)",
+        invalid=f"(CASE WHEN {present} AND NOT {valid} THEN 1 ELSE 0 END)",
+        piece=(f"(CASE WHEN {present} THEN (CASE WHEN {valid} THEN {as_text(cents, dialect)} "
+               f"ELSE '{INVALID}' END) ELSE 'N' END)"),
+    )
+
+
+def python_value(m: Measure, raw: object, sign: object) -> Value:
+    """One row's amount for a measure, parsed by reconciliation's own rule."""
+    if m.sign_column:
+        wanted = {v.strip().upper() for v in m.sign_values}
+        if sign is None or str(sign).strip().upper() not in wanted:
+            return None
+    try:
+        return parse_cents(raw, m.source_encoding)
+    except InvalidAmount:
+        return INVALID
+
+
+def key_string(values: list[object]) -> str:
+    """The legacy key as the pipeline records it: values as text, stripped, ``|``-joined."""
+    return "|".join("" if v is None else str(v).strip() for v in values)
+
+
+def _to_row(spec: EntitySpec, record: dict[str, object], extras: tuple[str, ...]) -> Row:
+    measures = spec.reconcile.measures
+    values = tuple(
+        python_value(m, record.get(m.source_column),
+                     record.get(m.sign_column) if m.sign_column else None)
+        for m in measures
+    )
+    key = key_string([record.get(c) for c in spec.source.key])
+    return Row(key, values, tuple(record.get(c) for c in extras))
+
+
+def _needed(spec: EntitySpec, extras: tuple[str, ...]) -> list[str]:
+    cols = list(spec.source.key)
+    for m in spec.reconcile.measures:
+        cols += [m.source_column] + ([m.sign_column] if m.sign_column else [])
+    cols += list(extras)
+    return [c for i, c in enumerate(cols) if c not in cols[:i] and c != LINE]
+
+
+def _table_rows(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Iterator[Row]:
+    quote = engine.dialect.identifier_preparer.quote
+    cols = _needed(spec, extras)
+    origin = (_quote_table(engine, spec.source.table) if spec.source.table
+              else f"({spec.source.query}) q")
+    sql = text(f"SELECT {', '.join(quote(c) for c in cols)} FROM {origin}")
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, max_row_buffer=20_000).execute(sql)
+        for part in result.partitions(20_000):
+            for r in part:
+                yield _to_row(spec, dict(zip(cols, r, strict=True)), extras)
+
+
+def file_path(spec: EntitySpec, workdir: Path) -> Path:
+    f = spec.source.file
+    assert f is not None
+    raw = os.environ.get(f.env or "", "") or f.path
+    path = Path(os.path.expandvars(raw))
+    return path if path.is_absolute() else (workdir / path).resolve()
+
+
+def _file_rows(spec: EntitySpec, path: Path, extras: tuple[str, ...]) -> Iterator[Row]:
+    """Stream a CSV extract; ``_line`` is the 1-based data row (blank lines not counted)."""
+    f = spec.source.file
+    assert f is not None
+    with path.open(encoding=f.encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=f.delimiter, quotechar=f.quotechar)
+        header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
+        line = 0
+        for fields in reader:
+            if not fields or fields == [""]:
+                continue
+            line += 1
+            record: dict[str, object] = dict(zip(header, fields, strict=False))
+            record[LINE] = line
+            yield _to_row(spec, record, extras)

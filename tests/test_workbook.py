@@ -1,0 +1,368 @@
+"""The sign-off workbook and the JSON report, built from a hand-made Reconciliation.
+
+Opened again with openpyxl to check sheets, formulas, formats, filters, colours and
+protection; recalculated by LibreOffice (when installed) so every formula's value is compared
+with the figure the reconciliation computed in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile.report import (
+    EntityReconciliation,
+    GrainRow,
+    MeasureIdentity,
+    Reconciliation,
+    RejectGroup,
+    RowDifference,
+    RuleResult,
+    RunFacts,
+)
+from reconcile.report_json import from_json, to_json, write_json
+from reconcile.workbook import write_workbook
+from reconcile.workbook_style import MONEY_FORMAT, sheet_title
+
+D = Decimal
+SHEETS = [
+    "Summary", "gl_journal totals", "ap_invoice totals", "Exceptions", "Differences", "Rules",
+    "Run", "Sign-off",
+]  # fmt: skip
+
+
+def _gl() -> EntityReconciliation:
+    """Failing: one cent planted on a staged credit, seen in the identity, a grain and a row."""
+    grains = (
+        GrainRow("fund x account x period", ("GEN", "1000", "2024-01"), "debit",
+                 D("125000.50"), D("124000.25"), D("1000.00"), D("0.25"), D("0")),
+        GrainRow("fund x account x period", ("GEN", "2000", "2024-01"), "credit",
+                 D("125000.50"), D("124990.49"), D("10.00"), D("0"), D("0")),
+    )  # fmt: skip
+    return EntityReconciliation(
+        entity="gl_journal",
+        source_table="GLTRAN",
+        target_table="stg_gl_journal",
+        source_rows=1000,
+        staged_rows=990,
+        rejected_rows=7,
+        filtered_rows=3,
+        filtered_by_rule={"drop_reversed": 3},
+        measures=(
+            MeasureIdentity(
+                "debit",
+                "SUM(AMT_CENTS)/100 where DR_CR_IND in ('D')",
+                "debit",
+                D("125000.50"),
+                D("124000.25"),
+                D("1000.00"),
+                D("0.25"),
+                D("0"),
+            ),
+            MeasureIdentity(
+                "credit",
+                "SUM(AMT_CENTS)/100 where DR_CR_IND in ('C')",
+                "credit",
+                D("125000.50"),
+                D("124990.49"),
+                D("10.00"),
+                D("0"),
+                D("0"),
+            ),
+        ),  # fmt: skip
+        grains=grains,
+        differences=(
+            RowDifference("gl_journal", "JE-42/1", "changed", "credit", "100.10", "100.09"),
+        ),
+        rules=(
+            RuleResult("gl_journal", "journals balance per JE", 1, "JE-42 off by 0.01"),
+            RuleResult("gl_journal", "every account resolves", 0),
+        ),
+        rejects=(
+            RejectGroup(
+                "gl_journal",
+                "INVALID_ACCOUNT",
+                7,
+                (("JE-7/2", "ACCT", "99999"), ("JE-9/1", "ACCT", None)),
+            ),
+        ),  # fmt: skip
+    )
+
+
+def _ap() -> EntityReconciliation:
+    """Passing: a one-cent difference inside a one-cent tolerance, shown with its value."""
+    grains = (
+        GrainRow("supplier x period", ("S001", "2024-01"), "invoice_amount",
+                 D("98765.43"), D("98700.42"), D("65.00"), D("0"), D("0.01")),
+        GrainRow("supplier x period", ("S002", "2024-01"), "invoice_amount",
+                 D("0.30"), D("0.10"), D("0.20"), D("0"), D("0")),
+    )  # fmt: skip
+    return EntityReconciliation(
+        entity="ap_invoice",
+        source_table="APINV",
+        target_table="stg_ap_invoice",
+        source_rows=500,
+        staged_rows=495,
+        rejected_rows=5,
+        filtered_rows=0,
+        filtered_by_rule={},
+        measures=(
+            MeasureIdentity(
+                "invoice_amount",
+                "SUM(INV_AMT)",
+                "amount",
+                D("98765.73"),
+                D("98700.52"),
+                D("65.20"),
+                D("0"),
+                D("0.01"),
+            ),
+        ),  # fmt: skip
+        grains=grains,
+        differences=(),
+        rules=(RuleResult("ap_invoice", "every supplier resolves", 0),),
+        rejects=(RejectGroup("ap_invoice", "MISSING_SUPPLIER", 5, (("INV-3", "SUPP", "X9"),)),),
+    )
+
+
+def _run() -> RunFacts:
+    return RunFacts(
+        run_id="run-2024-06-30-001",
+        mode="rehearsal",
+        started_at="2024-06-30T08:00:00+00:00",
+        ended_at="2024-06-30T08:41:12+00:00",
+        started_by="jdoe",
+        mapping_hashes={
+            "mappings/finance/gl_journal.yaml": "a" * 64,
+            "mappings/finance/ap_invoice.yaml": "b" * 64,
+        },
+        source_identity={"finance": "postgresql+psycopg://migrator:***@legacy-db:5432/fin"},
+        staging_identity="postgresql+psycopg://stager:***@erp-stage:5432/stage",
+        reconciled_at="2024-06-30T09:00:00+00:00",
+    )
+
+
+@pytest.fixture
+def report() -> Reconciliation:
+    return Reconciliation(run=_run(), entities=(_gl(), _ap()))
+
+
+@pytest.fixture
+def xlsx(report: Reconciliation, tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "signoff.xlsx"
+    return path, write_workbook(report, path, prepared_by="A. Accountant")
+
+
+def _row_of(ws: Worksheet, entity: str, check: str) -> int:
+    for row in range(1, ws.max_row + 1):
+        if ws.cell(row, 1).value == entity and ws.cell(row, 2).value == check:
+            return row
+    raise AssertionError(f"no Summary line {entity} / {check}")
+
+
+def test_the_model_marks_what_the_workbook_must_show(report: Reconciliation) -> None:
+    gl, ap = report.entities
+    assert (gl.status, ap.status, report.verdict) == ("FAIL", "PASS", "FAIL")
+    assert ap.measures[0].difference == D("0.01") and ap.measures[0].status == "PASS"
+
+
+def test_sheets_verdict_and_sha(xlsx: tuple[Path, str]) -> None:
+    path, sha = xlsx
+    assert sha == hashlib.sha256(path.read_bytes()).hexdigest()
+    wb = load_workbook(path)
+    assert wb.sheetnames == SHEETS
+    summary = wb["Summary"]
+    assert summary["C1"].value == "FAIL"
+    assert summary["C1"].font.b and summary["C1"].font.sz == 20
+    assert str(summary["C2"].value).startswith("=IF(COUNTIFS(")
+    assert summary["C3"].value == "run-2024-06-30-001"
+
+
+def test_same_report_gives_same_bytes(report: Reconciliation, tmp_path: Path) -> None:
+    first = write_workbook(report, tmp_path / "a.xlsx")
+    second = write_workbook(report, tmp_path / "b.xlsx")
+    assert first == second
+    assert load_workbook(tmp_path / "a.xlsx").properties.modified.year == 2024
+
+
+def test_differences_are_formulas_over_the_totals(xlsx: tuple[Path, str]) -> None:
+    ws = load_workbook(xlsx[0])["Summary"]
+    r = _row_of(ws, "gl_journal", "Row count")
+    assert ws[f"G{r}"].value == f"=C{r}-D{r}-E{r}-F{r}"
+    assert ws[f"I{r}"].value == f'=IF(ABS(G{r})<=H{r},"PASS","FAIL")'
+    r = _row_of(ws, "gl_journal", "Amount: credit")
+    assert ws[f"G{r}"].value == f"=ROUND(C{r}-D{r}-E{r}-F{r},2)"
+    assert ws[f"J{r}"].value == "FAIL"
+    r = _row_of(ws, "gl_journal", "Grain rows failing")
+    assert ws[f"G{r}"].value == "=COUNTIF('gl_journal totals'!$L$4:$L$5,\"FAIL\")"
+    r = _row_of(ws, "gl_journal", "Row differences")
+    assert ws[f"G{r}"].value == f"=COUNTIF('Differences'!$A$4:$A$4,A{r})"
+    grains = load_workbook(xlsx[0])["gl_journal totals"]
+    assert [c.value for c in grains[3]][:5] == ["Grain", "fund", "account", "period", "Measure"]
+    assert grains["J5"].value == "=ROUND(F5-G5-H5-I5,2)"
+    assert grains["L5"].value == '=IF(ABS(J5)<=K5,"PASS","FAIL")'
+
+
+def test_tolerance_shows_the_difference_and_passes(xlsx: tuple[Path, str]) -> None:
+    ws = load_workbook(xlsx[0])["Summary"]
+    r = _row_of(ws, "ap_invoice", "Amount: invoice_amount")
+    assert ws[f"H{r}"].value == pytest.approx(0.01)
+    assert ws[f"J{r}"].value == "PASS"
+    assert ws[f"G{r}"].value == f"=ROUND(C{r}-D{r}-E{r}-F{r},2)"
+    assert ws[f"J{_row_of(ws, 'ap_invoice', 'Entity status')}"].value == "PASS"
+
+
+def test_money_is_exact_and_in_accounting_format(xlsx: tuple[Path, str]) -> None:
+    wb = load_workbook(xlsx[0])
+    ws = wb["Summary"]
+    r = _row_of(ws, "gl_journal", "Amount: credit")
+    for col in "CDEFGH":
+        assert ws[f"{col}{r}"].number_format == MONEY_FORMAT
+    assert wb["gl_journal totals"]["G5"].number_format == MONEY_FORMAT
+    with zipfile.ZipFile(xlsx[0]) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<v>124990.49</v>" in sheet and "<v>125000.5</v>" in sheet
+
+
+def test_tables_have_frozen_headers_filters_and_colours(xlsx: tuple[Path, str]) -> None:
+    wb = load_workbook(xlsx[0])
+    frozen = {"Summary": "A8", "gl_journal totals": "A4", "Exceptions": "A4",
+              "Differences": "A4", "Rules": "A4"}  # fmt: skip
+    for name, cell in frozen.items():
+        assert wb[name].freeze_panes == cell, name
+        assert wb[name].auto_filter.ref, name
+        header = wb[name].cell(int(cell[1:]) - 1, 1)
+        assert header.font.b, name
+    for name in ("Summary", "gl_journal totals", "Rules"):
+        rules = [r for cf in wb[name].conditional_formatting for r in cf.rules]
+        assert {tuple(r.formula) for r in rules} >= {('"FAIL"',), ('"PASS"',)}, name
+    assert wb["Summary"].column_dimensions["K"].width == 60
+
+
+def test_sheets_protected_except_signoff_inputs(xlsx: tuple[Path, str]) -> None:
+    wb = load_workbook(xlsx[0])
+    assert all(ws.protection.sheet for ws in wb.worksheets)
+    so = wb["Sign-off"]
+    assert [so.cell(r, 1).value for r in (6, 7, 8)] == ["Prepared by", "Reviewed by", "Approved by"]
+    assert so["B6"].value == "A. Accountant"
+    inputs = [f"{c}{r}" for c in "BCD" for r in (6, 7, 8)] + ["C12", "D12", "C13", "D13"]
+    assert all(so[ref].protection.locked is False for ref in inputs)
+    assert [so["A12"].value, so["B12"].value, so["A13"].value] == [
+        "gl_journal",
+        "FAIL",
+        "ap_invoice",
+    ]
+    assert so["A6"].protection.locked and so["B12"].protection.locked
+    assert wb["Summary"]["C8"].protection.locked
+
+
+def test_detail_sheets(xlsx: tuple[Path, str]) -> None:
+    wb = load_workbook(xlsx[0])
+    exc = [tuple(r) for r in wb["Exceptions"].iter_rows(min_row=4, values_only=True)]
+    assert exc[0][:4] == ("gl_journal", "Rejected", "INVALID_ACCOUNT", 7)
+    assert exc[1][4:] == ("JE-7/2", "ACCT", "99999")
+    assert ("gl_journal", "Filtered", "drop_reversed", 3, None, None, None) in exc
+    diff = [tuple(r) for r in wb["Differences"].iter_rows(min_row=4, values_only=True)]
+    assert diff == [("gl_journal", "JE-42/1", "changed", "credit", "100.10", "100.09")]
+    rules = wb["Rules"]
+    assert rules["D4"].value == '=IF(C4=0,"PASS","FAIL")' and rules["E4"].value == "FAIL"
+    run = {r[0]: r[1] for r in wb["Run"].iter_rows(min_row=3, max_col=2, values_only=True)}
+    assert run["Run by"] == "jdoe" and run["Mode"] == "rehearsal"
+    assert run["mappings/finance/gl_journal.yaml"] == "a" * 64
+    assert "***" in str(run["finance"]) and "***" in str(run["Staging database"])
+
+
+def test_sheet_titles_are_valid_and_unique() -> None:
+    taken = {"summary"}
+    assert sheet_title("Summary", taken) == "Summary (2)"
+    long = sheet_title("procurement/purchase_order:lines totals", taken)
+    assert long == "procurement_purchase_order_line" and len(long) == 31
+    again = sheet_title("procurement/purchase_order:lines totals", taken)
+    assert again == "procurement_purchase_order_ (2)" and len(again) == 31
+
+
+def _fail_on_float(text: str) -> Decimal:
+    raise AssertionError(f"float in JSON: {text}")
+
+
+def test_json_round_trip_without_floats(report: Reconciliation, tmp_path: Path) -> None:
+    text = to_json(report)
+    assert from_json(text) == report
+    doc = json.loads(text, parse_float=_fail_on_float)
+    assert doc["verdict"] == "FAIL"
+    gl = doc["entities"][0]
+    assert gl["measures"][1]["difference"] == "0.01" and gl["measures"][1]["status"] == "FAIL"
+    assert gl["measures"][0]["source"] == "125000.50"
+    write_json(report, tmp_path / "r.json")
+    assert from_json((tmp_path / "r.json").read_text(encoding="utf-8")) == report
+
+
+def test_json_refuses_edited_figures_and_numbers(report: Reconciliation) -> None:
+    doc = json.loads(to_json(report))
+    doc["entities"][0]["status"] = "PASS"
+    with pytest.raises(ValueError, match="status"):
+        from_json(json.dumps(doc))
+    with pytest.raises(ValueError, match="string"):
+        from_json(to_json(report).replace('"125000.50"', "125000.50", 1))
+
+
+# --- LibreOffice: recalculate every formula, render once -------------------------------------
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _soffice(src: Path, fmt: str, out: Path) -> Path:
+    profile = out / "lo-profile"
+    subprocess.run(
+        [str(SOFFICE), f"-env:UserInstallation=file://{profile}", "--headless",
+         "--convert-to", fmt, "--outdir", str(out / "conv"), str(src)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    return out / "conv" / f"{src.stem}.{fmt}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SOFFICE is None, reason="needs LibreOffice (soffice) for recalculation")
+def test_every_formula_agrees_with_the_report(
+    xlsx: tuple[Path, str], report: Reconciliation, tmp_path: Path
+) -> None:
+    wb = load_workbook(_soffice(xlsx[0], "xlsx", tmp_path), data_only=True)
+    ws = wb["Summary"]
+    assert ws["C2"].value == report.verdict
+    checked = 0
+    for row in range(8, ws.max_row + 1):
+        assert ws[f"I{row}"].value == ws[f"J{row}"].value, f"Summary row {row}"
+        checked += 1
+    measures = {(e.entity, f"Amount: {m.measure}"): m for e in report.entities for m in e.measures}
+    for (entity, check), m in measures.items():
+        value = ws[f"G{_row_of(ws, entity, check)}"].value
+        assert D(str(value)).quantize(D("0.01")) == m.difference
+    for e in report.entities:
+        grains = wb[f"{e.entity} totals"]
+        for row, g in enumerate(e.grains, start=4):
+            k = len(g.key)
+            assert D(str(grains.cell(row, k + 7).value)).quantize(D("0.01")) == g.difference
+            assert grains.cell(row, k + 9).value == g.status == grains.cell(row, k + 10).value
+    rules = wb["Rules"]
+    assert all(r[3] == r[4] for r in rules.iter_rows(min_row=4, values_only=True))
+    assert checked == 13
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SOFFICE is None, reason="needs LibreOffice (soffice) to render")
+def test_renders_to_pdf_and_png(xlsx: tuple[Path, str], tmp_path: Path) -> None:
+    pdf = _soffice(xlsx[0], "pdf", tmp_path)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftoppm"):
+        prefix = tmp_path / "page"
+        subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(prefix)], check=True)
+        assert sorted(tmp_path.glob("page*.png"))
