@@ -15,25 +15,34 @@ from pathlib import Path
 
 from migrate.config import Settings, load_settings
 from migrate.errors import MigrationError, SpecErrors, TerminalError
+from migrate.progress import TerminalProgress
 
 DEFAULT_MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(Path(args.workdir) if args.workdir else None,
-                         Path(args.config) if args.config else None)
+    return load_settings(
+        Path(args.workdir) if args.workdir else None, Path(args.config) if args.config else None
+    )
 
 
 def cmd_estate_build(args: argparse.Namespace, settings: Settings) -> int:
     from fixtures.estate.build import build_estate
 
     urls = {s: settings.url(s) for s in ("finance", "hr", "procurement")}
-    manifest = build_estate(urls, settings.workdir / "extracts", scale=args.scale, seed=args.seed,
-                            manifest_path=settings.workdir / "estate_manifest.json")
+    manifest = build_estate(
+        urls,
+        settings.workdir / "extracts",
+        scale=args.scale,
+        seed=args.seed,
+        manifest_path=settings.workdir / "estate_manifest.json",
+    )
     total = sum(n for t in manifest.row_counts.values() for n in t.values())
-    print(f"estate built: {total:,} rows, {len(manifest.defects):,} planted defects "
-          f"(manifest: {settings.workdir / 'estate_manifest.json'})")
+    print(
+        f"estate built: {total:,} rows, {len(manifest.defects):,} planted defects "
+        f"(manifest: {settings.workdir / 'estate_manifest.json'})"
+    )
     return 0
 
 
@@ -68,8 +77,7 @@ def cmd_mappings_schema(args: argparse.Namespace, _settings: Settings) -> int:
     return 0
 
 
-def _progress(settings: Settings, mappings: Path, entities: list[str] | None) -> object:
-    from migrate.progress import TerminalProgress
+def _progress(settings: Settings, mappings: Path, entities: list[str] | None) -> TerminalProgress:
     from migrate.runner import count_source_rows
     from migrate.spec.loader import load_project
 
@@ -84,11 +92,15 @@ def _print_summary(summary: object) -> None:
     print(f"\nrun {summary.run_id} ({summary.mode}) complete")
     print(f"{'entity':<28}{'source':>10}{'loaded':>10}{'rejected':>10}{'filtered':>10}  secs")
     for e in summary.entities:
-        print(f"{e.entity:<28}{e.rows_in:>10,}{e.loaded:>10,}{e.rejected:>10,}{e.filtered:>10,}"
-              f"  {e.seconds:.1f}")
+        print(
+            f"{e.entity:<28}{e.rows_in:>10,}{e.loaded:>10,}{e.rejected:>10,}{e.filtered:>10,}"
+            f"  {e.seconds:.1f}"
+        )
     t = summary.totals
-    print(f"{'total':<28}{t['rows_in']:>10,}{t['loaded']:>10,}{t['rejected']:>10,}"
-          f"{t['filtered']:>10,}")
+    print(
+        f"{'total':<28}{t['rows_in']:>10,}{t['loaded']:>10,}{t['rejected']:>10,}"
+        f"{t['filtered']:>10,}"
+    )
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -96,8 +108,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     entities = args.entity or None
     progress = _progress(settings, Path(args.mappings), entities)
-    summary = run_migration(settings, Path(args.mappings), args.mode, entities, args.chunk_size,
-                            progress)  # type: ignore[arg-type]
+    summary = run_migration(
+        settings, Path(args.mappings), args.mode, entities, args.chunk_size, progress
+    )
     _print_summary(summary)
     return 0
 
@@ -106,8 +119,7 @@ def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
     from migrate.runner import resume_run
 
     progress = _progress(settings, Path(args.mappings), None)
-    summary = resume_run(settings, Path(args.mappings), args.run_id, args.chunk_size,
-                         progress)  # type: ignore[arg-type]
+    summary = resume_run(settings, Path(args.mappings), args.run_id, args.chunk_size, progress)
     _print_summary(summary)
     return 0
 
@@ -126,7 +138,8 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from reconcile.run import reconcile_command
 
-    return reconcile_command(settings, Path(args.mappings), args.run_id, args.output)
+    code: int = reconcile_command(settings, Path(args.mappings), args.run_id, args.output)
+    return code
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -149,19 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(handler=cmd_demo)
 
     est = sub.add_parser("estate", help="the seeded legacy estate").add_subparsers(
-        dest="estate_cmd", required=True, metavar="ACTION")
+        dest="estate_cmd", required=True, metavar="ACTION"
+    )
     b = est.add_parser("build", help="build the three legacy systems at the configured URLs")
     b.add_argument("--scale", type=int, default=2000, help="AP invoice lines")
     b.add_argument("--seed", type=int, default=42)
     b.set_defaults(handler=cmd_estate_build)
 
     m = sub.add_parser("mappings", help="check the mapping files").add_subparsers(
-        dest="mappings_cmd", required=True, metavar="ACTION")
+        dest="mappings_cmd", required=True, metavar="ACTION"
+    )
     c = m.add_parser("check", help="lint every mapping against the live schemas")
     c.add_argument("--offline", action="store_true", help="only parse, do not connect")
     c.set_defaults(handler=cmd_mappings_check)
     m.add_parser("coverage", help="legacy values not covered by crosswalks").set_defaults(
-        handler=cmd_mappings_coverage)
+        handler=cmd_mappings_coverage
+    )
     s = m.add_parser("schema", help="write the JSON Schema of the mapping language")
     s.add_argument("--output", default="mapping.schema.json")
     s.set_defaults(handler=cmd_mappings_schema)
@@ -190,8 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         settings = _settings(args)
         handler: Handler = args.handler

@@ -12,9 +12,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, MetaData, Table, literal_column, select, text, tuple_
+from sqlalchemy import Engine, MetaData, Select, Table, literal_column, select, text, tuple_
 
 from migrate.errors import SchemaMismatch
 from migrate.spec.model import EntitySpec
@@ -84,14 +85,22 @@ def source_selectable(spec: EntitySpec, engine: Engine) -> Table:
         ) from exc
 
 
-def read_database(spec: EntitySpec, engine: Engine, chunk_size: int,
-                  after_key: list[object] | None = None, first_batch: int = 1,
-                  delta_after: str | None = None) -> Iterator[Chunk]:
+def read_database(
+    spec: EntitySpec,
+    engine: Engine,
+    chunk_size: int,
+    after_key: list[object] | None = None,
+    first_batch: int = 1,
+    delta_after: str | None = None,
+) -> Iterator[Chunk]:
     """Stream a table or query ordered by the source key; resume after ``after_key``."""
     if spec.source.query is not None:
-        sub = select(literal_column("*")).select_from(text(f"({spec.source.query}) AS q"))
-        stmt = sub
-        order = [literal_column(c) for c in (spec.source.group_by or []) + spec.source.key]
+        stmt: Select[Any] = select(literal_column("*")).select_from(
+            text(f"({spec.source.query}) AS q")
+        )
+        order: list[Any] = [
+            literal_column(c) for c in (spec.source.group_by or []) + spec.source.key
+        ]
     else:
         table = source_selectable(spec, engine)
         stmt = select(table)
@@ -125,16 +134,23 @@ def resolve_path(spec: EntitySpec, workdir: Path) -> Path:
     return path if path.is_absolute() else (workdir / path).resolve()
 
 
-def read_file(spec: EntitySpec, path: Path, chunk_size: int, skip_batches: int = 0,
-              first_batch: int = 1) -> Iterator[Chunk]:
+def read_file(
+    spec: EntitySpec, path: Path, chunk_size: int, skip_batches: int = 0, first_batch: int = 1
+) -> Iterator[Chunk]:
     """Stream a CSV extract as text columns; ``_line`` is the 1-based data-row number."""
     f = spec.source.file
     assert f is not None
     if not path.exists():
         raise SchemaMismatch(f"{spec.entity}: flat file not found: {path}")
     reader = pd.read_csv(
-        path, encoding=f.encoding, sep=f.delimiter, quotechar=f.quotechar, dtype="str",
-        keep_default_na=False, chunksize=chunk_size, skipinitialspace=False,
+        path,
+        encoding=f.encoding,
+        sep=f.delimiter,
+        quotechar=f.quotechar,
+        dtype="str",
+        keep_default_na=False,
+        chunksize=chunk_size,
+        skipinitialspace=False,
     )
     start = 0
 

@@ -8,6 +8,7 @@ lists, per crosswalk, the legacy values in the live sources that it does not cov
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Date, DateTime, Engine, MetaData, Table, inspect
@@ -45,14 +46,21 @@ def _check_target(ent: LoadedEntity, staging: MetaData) -> list[SpecError]:
     table = staging.tables.get(spec.target.table)
     if table is None:
         known = sorted(staging.tables)
-        return [SpecError(ent.text.locate(("target", "table")),
-                          f"staging has no table {spec.target.table!r}"
-                          f"{suggest(spec.target.table, known)}")]
+        return [
+            SpecError(
+                ent.text.locate(("target", "table")),
+                f"staging has no table {spec.target.table!r}{suggest(spec.target.table, known)}",
+            )
+        ]
     columns = [c.name for c in table.columns]
     for name, rule in spec.fields.items():
         if name not in table.c:
-            out.append(SpecError(ent.text.locate(("fields", name)),
-                                 f"{table.name} has no column {name!r}{suggest(name, columns)}"))
+            out.append(
+                SpecError(
+                    ent.text.locate(("fields", name)),
+                    f"{table.name} has no column {name!r}{suggest(name, columns)}",
+                )
+            )
             continue
         out.extend(_check_type(ent, name, rule.steps, table))
     filled = set(spec.fields) | set(LINEAGE_COLUMNS)
@@ -60,64 +68,95 @@ def _check_target(ent: LoadedEntity, staging: MetaData) -> list[SpecError]:
         filled.add(spec.issues_keys.column)
     for col in table.columns:
         if not col.nullable and col.name not in filled:
-            out.append(SpecError(ent.text.locate(("fields",)),
-                                 f"required column {table.name}.{col.name} is not filled by any rule"))
+            out.append(
+                SpecError(
+                    ent.text.locate(("fields",)),
+                    f"required column {table.name}.{col.name} is not filled by any rule",
+                )
+            )
     return out
 
 
-def _check_type(ent: LoadedEntity, name: str, steps: list[object], table: Table) -> list[SpecError]:
+def _check_type(
+    ent: LoadedEntity, name: str, steps: Sequence[object], table: Table
+) -> list[SpecError]:
     kind = target_kind(table.c[name])
-    produced = [_PRODUCES.get(getattr(s, "name", ""), None) for s in steps]
+    produced = [_PRODUCES.get(getattr(s, "name", "")) for s in steps]
     produced = [p for p in produced if p]
     last = produced[-1] if produced else None
     if last is None or last == kind:
         return []
     if {last, kind} <= {"date", "datetime"}:
         return []
-    return [SpecError(ent.text.locate(("fields", name, "steps")),
-                      f"steps produce {last} but {table.name}.{name} is {kind}")]
+    return [
+        SpecError(
+            ent.text.locate(("fields", name, "steps")),
+            f"steps produce {last} but {table.name}.{name} is {kind}",
+        )
+    ]
 
 
-def _check_source(ent: LoadedEntity, settings: Settings,
-                  engines: dict[str, Engine]) -> list[SpecError]:
+def _check_source(
+    ent: LoadedEntity, settings: Settings, engines: dict[str, Engine]
+) -> list[SpecError]:
     spec = ent.spec
     if spec.source.file is not None:
         path = resolve_path(spec, settings.workdir)
         if not path.exists():
-            return [SpecError(ent.text.locate(("source", "file", "path")),
-                              f"flat file not found: {path}")]
+            return [
+                SpecError(
+                    ent.text.locate(("source", "file", "path")), f"flat file not found: {path}"
+                )
+            ]
         return []
     if spec.source.table is None:
         return []
-    engine = engines.setdefault(spec.source.system, readonly_engine(settings.url(spec.source.system)))
+    engine = engines.setdefault(
+        spec.source.system, readonly_engine(settings.url(spec.source.system))
+    )
     try:
         insp = inspect(engine)
         tables = insp.get_table_names()
     except Exception as exc:
-        return [SpecError(ent.text.locate(("source", "system")),
-                          f"cannot connect to {spec.source.system}: {type(exc).__name__}")]
+        return [
+            SpecError(
+                ent.text.locate(("source", "system")),
+                f"cannot connect to {spec.source.system}: {type(exc).__name__}",
+            )
+        ]
     if spec.source.table not in tables:
-        return [SpecError(ent.text.locate(("source", "table")),
-                          f"{spec.source.system} has no table {spec.source.table!r}"
-                          f"{suggest(spec.source.table, tables)}")]
+        return [
+            SpecError(
+                ent.text.locate(("source", "table")),
+                f"{spec.source.system} has no table {spec.source.table!r}"
+                f"{suggest(spec.source.table, tables)}",
+            )
+        ]
     columns = {c["name"]: c for c in insp.get_columns(spec.source.table)}
     out: list[SpecError] = []
-    wanted: list[tuple[tuple[str | int, ...], str]] = [
-        (("source", "key"), c) for c in spec.source.key
-    ] + [(("source", "group_by"), c) for c in spec.source.group_by or []]
+    wanted: list[tuple[tuple[str | int, ...], str]] = []
+    wanted += [(("source", "key"), c) for c in spec.source.key]
+    wanted += [(("source", "group_by"), c) for c in spec.source.group_by or []]
     for fname, rule in spec.fields.items():
         wanted += [(("fields", fname), c) for c in rule.source_columns()]
-    for path, col in wanted:
+    for where, col in wanted:
         if col not in columns:
-            out.append(SpecError(ent.text.locate(path),
-                                 f"{spec.source.table} has no column {col!r}"
-                                 f"{suggest(col, list(columns))}"))
+            out.append(
+                SpecError(
+                    ent.text.locate(where),
+                    f"{spec.source.table} has no column {col!r}{suggest(col, list(columns))}",
+                )
+            )
     for fname, rule in spec.fields.items():
         src = rule.from_ if isinstance(rule.from_, str) else None
-        if src in columns and isinstance(columns[src]["type"], (Date, DateTime)):
-            if any(getattr(s, "name", "") == "date" for s in rule.steps):
-                out.append(SpecError(ent.text.locate(("fields", fname, "steps")),
-                                     f"{src} is already a date; a `date` step parses text"))
+        is_date = src in columns and isinstance(columns[src]["type"], (Date, DateTime))
+        if is_date and any(getattr(s, "name", "") == "date" for s in rule.steps):
+            out.append(
+                SpecError(
+                    ent.text.locate(("fields", fname, "steps")),
+                    f"{src} is already a date; a `date` step parses text",
+                )
+            )
     return out
 
 
@@ -130,8 +169,9 @@ def crosswalk_coverage(settings: Settings, mappings: Path) -> dict[tuple[str, st
     return gaps
 
 
-def _coverage_of(project: Project, name: str, settings: Settings,
-                 gaps: dict[tuple[str, str, str], list[str]]) -> None:
+def _coverage_of(
+    project: Project, name: str, settings: Settings, gaps: dict[tuple[str, str, str], list[str]]
+) -> None:
     spec = project.spec(name)
     if spec.source.table is None:
         return

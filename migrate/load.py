@@ -59,15 +59,18 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     if dialect == "postgresql":
         return _copy(conn, table, frame)
     cols = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in frame.columns)
-    marks = ", ".join(["?"] * len(frame.columns)) if dialect == "sqlite" else ", ".join(
-        ["%s"] * len(frame.columns))
+    marks = (
+        ", ".join(["?"] * len(frame.columns))
+        if dialect == "sqlite"
+        else ", ".join(["%s"] * len(frame.columns))
+    )
     name = conn.dialect.identifier_preparer.format_table(table)
     sql = f"INSERT INTO {name} ({cols}) VALUES ({marks})"
     records = _records(frame)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         for start in range(0, len(records), 20_000):
-            cursor.executemany(sql, records[start:start + 20_000])
+            cursor.executemany(sql, records[start : start + 20_000])
     finally:
         cursor.close()
     return len(records)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, MetaData, select, tuple_
+import pandera.pandas as pa
+from sqlalchemy import Connection, Engine, MetaData, Table, select, tuple_
 
 from migrate import keymap, runs
 from migrate.extract import Chunk, read_database, read_file, resolve_path
@@ -22,7 +23,7 @@ from migrate.load import insert_frame, wire_columns
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import LINEAGE_COLUMNS
-from migrate.transform.engine import TransformOutput, key_string, transform
+from migrate.transform.engine import Resolver, TransformOutput, key_string, transform
 from migrate.transform.failures import REASONS, Failures
 from migrate.validate.coerce import coerce
 from migrate.validate.rules import apply_checks
@@ -58,12 +59,13 @@ class Context:
     workdir: Path = Path(".")
 
 
-def _table(md: MetaData, name: str) -> object:
+def _table(md: MetaData, name: str) -> Table:
     return md.tables[f"{md.schema}.{name}" if md.schema else name]
 
 
-def chunks_for(ctx: Context, spec: EntitySpec, resume: runs.Resume,
-               delta_after: str | None = None) -> Iterator[Chunk]:
+def chunks_for(
+    ctx: Context, spec: EntitySpec, resume: runs.Resume, delta_after: str | None = None
+) -> Iterator[Chunk]:
     first = resume.batches_done + 1
     if spec.source.file is not None:
         path = resolve_path(spec, ctx.workdir)
@@ -73,12 +75,13 @@ def chunks_for(ctx: Context, spec: EntitySpec, resume: runs.Resume,
     yield from read_database(spec, engine, ctx.chunk_size, resume.last_key, first, delta_after)
 
 
-def run_entity(ctx: Context, name: str, progress: Progress | None = None,
-               delta_after: str | None = None) -> EntityResult:
+def run_entity(
+    ctx: Context, name: str, progress: Progress | None = None, delta_after: str | None = None
+) -> EntityResult:
     """Migrate one entity for the run, resuming after its last committed chunk."""
     spec = ctx.project.spec(name)
     table = _table(ctx.md, spec.target.table)
-    schema = compile_schema(spec, table)  # type: ignore[arg-type]
+    schema = compile_schema(spec, table)
     result = EntityResult(name)
     resume = runs.resume_point(ctx.staging, ctx.md, ctx.run_id, name)
     started = time.perf_counter()
@@ -96,15 +99,21 @@ def run_entity(ctx: Context, name: str, progress: Progress | None = None,
     return result
 
 
-def process_chunk(ctx: Context, spec: EntitySpec, table: object, schema: object, chunk: Chunk,
-                  result: EntityResult) -> dict[str, int]:
+def process_chunk(
+    ctx: Context,
+    spec: EntitySpec,
+    table: Table,
+    schema: pa.DataFrameSchema,
+    chunk: Chunk,
+    result: EntityResult,
+) -> dict[str, int]:
     t0 = time.perf_counter()
     crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
     with ctx.staging.begin() as conn:
         resolver = _resolver(ctx, conn)
         out = transform(spec, chunk.rows, crosswalks, resolver, where=spec.entity)
-        frame = coerce(out.frame, table, out.failures)  # type: ignore[arg-type]
-        validate(schema, frame, out.frame, out.failures)  # type: ignore[arg-type]
+        frame = coerce(out.frame, table, out.failures)
+        validate(schema, frame, out.frame, out.failures)
         _already_staged(conn, ctx, spec, table, frame, out.failures)
         _duplicate_legacy_keys(spec, chunk, frame, out.failures)
         history = _unique_history(conn, ctx, spec, frame)
@@ -114,43 +123,65 @@ def process_chunk(ctx: Context, spec: EntitySpec, table: object, schema: object,
         merged = _issue_keys(conn, ctx, spec, accepted, out, chunk)
         accepted = accepted.drop(index=merged)
         staged = _with_lineage(accepted, chunk, out, ctx, spec)
-        insert_frame(conn, table, wire_columns(staged, table, conn.dialect.name))  # type: ignore[arg-type]
+        insert_frame(conn, table, wire_columns(staged, table, conn.dialect.name))
         rejects = _reject_rows(out, bad, chunk, ctx, spec)
         if rejects:
-            conn.execute(_table(ctx.md, "MIG_REJECTS").insert(), rejects)  # type: ignore[attr-defined]
+            conn.execute(_table(ctx.md, "MIG_REJECTS").insert(), rejects)
         filtered = _filtered_rows(out, merged, chunk, ctx, spec)
         if filtered:
-            conn.execute(_table(ctx.md, "MIG_FILTERED").insert(), filtered)  # type: ignore[attr-defined]
-        counts = {"rows_in": len(chunk.rows), "loaded": len(staged), "rejected": len(rejects),
-                  "filtered": len(filtered)}
+            conn.execute(_table(ctx.md, "MIG_FILTERED").insert(), filtered)
+        counts = {
+            "rows_in": len(chunk.rows),
+            "loaded": len(staged),
+            "rejected": len(rejects),
+            "filtered": len(filtered),
+        }
         assert counts["rows_in"] == counts["loaded"] + counts["rejected"] + counts["filtered"], (
-            f"{spec.entity} batch {chunk.batch_id}: rows lost {counts}")
-        runs.record_progress(conn, ctx.md, ctx.run_id, spec.entity, chunk.batch_id, counts,
-                             chunk.last_key, time.perf_counter() - t0)
+            f"{spec.entity} batch {chunk.batch_id}: rows lost {counts}"
+        )
+        runs.record_progress(
+            conn,
+            ctx.md,
+            ctx.run_id,
+            spec.entity,
+            chunk.batch_id,
+            counts,
+            chunk.last_key,
+            time.perf_counter() - t0,
+        )
     result.rows_in += counts["rows_in"]
     result.loaded += counts["loaded"]
     result.rejected += counts["rejected"]
     result.filtered += counts["filtered"]
     for r in rejects:
-        result.reasons[r["REASON_CODE"]] = result.reasons.get(r["REASON_CODE"], 0) + 1
+        reason = str(r["REASON_CODE"])
+        result.reasons[reason] = result.reasons.get(reason, 0) + 1
     return counts
 
 
-def _resolver(ctx: Context, conn: object):  # type: ignore[no-untyped-def]
-    def resolve(domain: str, system: str, legacy: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _resolver(ctx: Context, conn: Connection) -> Resolver:
+    def resolve(
+        domain: str, system: str, legacy: pd.Series
+    ) -> tuple[pd.Series, pd.Series, pd.Series]:
         present = legacy.dropna()
-        found = keymap.lookup(conn, ctx.md, domain, system, present)  # type: ignore[arg-type]
+        found = keymap.lookup(conn, ctx.md, domain, system, present)
         keys = legacy.map(found).astype("Int64")
         orphan = legacy.notna() & keys.isna()
         issuers = ctx.project.issuer_of(domain)
-        rejected = keymap.rejected_keys(conn, ctx.md, issuers, legacy[orphan].dropna())  # type: ignore[arg-type]
+        rejected = keymap.rejected_keys(conn, ctx.md, issuers, legacy[orphan].dropna())
         return keys, orphan, legacy.isin(rejected) & orphan
 
     return resolve
 
 
-def _already_staged(conn: object, ctx: Context, spec: EntitySpec, table: object,
-                    frame: pd.DataFrame, failures: Failures) -> None:
+def _already_staged(
+    conn: Connection,
+    ctx: Context,
+    spec: EntitySpec,
+    table: Table,
+    frame: pd.DataFrame,
+    failures: Failures,
+) -> None:
     """A target key staged by an earlier chunk is a duplicate, not a load error."""
     key = spec.target.key
     if not all(k in frame.columns for k in key) or frame.empty:
@@ -159,25 +190,26 @@ def _already_staged(conn: object, ctx: Context, spec: EntitySpec, table: object,
     candidates = frame.loc[ok, key].dropna()
     if candidates.empty:
         return
-    cols = [table.c[k] for k in key]  # type: ignore[attr-defined]
-    wire = wire_columns(candidates, table, conn.dialect.name)  # type: ignore[arg-type,attr-defined]
+    cols = [table.c[k] for k in key]
+    wire = wire_columns(candidates, table, conn.dialect.name)
     values = [tuple(r) for r in wire.astype("object").itertuples(index=False, name=None)]
     seen: set[tuple[object, ...]] = set()
     for start in range(0, len(values), 500):
-        part = values[start:start + 500]
+        part = values[start : start + 500]
         stmt = select(*cols).where(tuple_(*cols).in_(part))
-        seen.update(tuple(str(v) for v in r) for r in conn.execute(stmt))  # type: ignore[attr-defined]
+        seen.update(tuple(str(v) for v in r) for r in conn.execute(stmt))
     if not seen:
         return
     as_text = wire.astype("str")
     mask_values = [tuple(r) in seen for r in as_text.itertuples(index=False, name=None)]
     mask = pd.Series(False, index=frame.index)
-    mask.loc[candidates.index] = mask_values
+    mask.loc[candidates.index] = pd.Series(mask_values, index=candidates.index)
     failures.add(mask, key[0], "duplicate_key", frame[key[0]])
 
 
-def _duplicate_legacy_keys(spec: EntitySpec, chunk: Chunk, frame: pd.DataFrame,
-                          failures: Failures) -> None:
+def _duplicate_legacy_keys(
+    spec: EntitySpec, chunk: Chunk, frame: pd.DataFrame, failures: Failures
+) -> None:
     """Two rows with one legacy key would get one ERP key: the later ones are duplicates."""
     ik = spec.issues_keys
     if ik is None or frame.empty:
@@ -188,16 +220,23 @@ def _duplicate_legacy_keys(spec: EntitySpec, chunk: Chunk, frame: pd.DataFrame,
     failures.add(dup, ik.column, "duplicate_key", legacy)
 
 
-def _unique_history(conn: object, ctx: Context, spec: EntitySpec,
-                    frame: pd.DataFrame) -> pd.DataFrame | None:
+def _unique_history(
+    conn: Connection, ctx: Context, spec: EntitySpec, frame: pd.DataFrame
+) -> pd.DataFrame | None:
     cols = sorted({c for chk in spec.checks if chk.unique for c in chk.unique.columns})
     if not cols or frame.empty:
         return None
-    return keymap.staged_frame(conn, ctx.md, spec.target.table, cols)  # type: ignore[arg-type]
+    return keymap.staged_frame(conn, ctx.md, spec.target.table, cols)
 
 
-def _issue_keys(conn: object, ctx: Context, spec: EntitySpec, accepted: pd.DataFrame,
-                out: TransformOutput, chunk: Chunk) -> pd.Index:
+def _issue_keys(
+    conn: Connection,
+    ctx: Context,
+    spec: EntitySpec,
+    accepted: pd.DataFrame,
+    out: TransformOutput,
+    chunk: Chunk,
+) -> pd.Index:
     """Fill the ERP key column; returns rows merged into an already staged record."""
     ik = spec.issues_keys
     if ik is None or accepted.empty:
@@ -207,19 +246,31 @@ def _issue_keys(conn: object, ctx: Context, spec: EntitySpec, accepted: pd.DataF
     reuse: dict[str, int] = {}
     merged = pd.Index([])
     if ik.merge_on:
-        staged = keymap.staged_frame(conn, ctx.md, spec.target.table,  # type: ignore[arg-type]
-                                     [ik.column, *ik.match_columns.values()])
+        staged = keymap.staged_frame(
+            conn,
+            ctx.md,
+            spec.target.table,
+            [ik.column, *ik.match_columns.values()],
+        )
         matches = keymap.merge_matches(accepted, staged, ik.column, ik.match_columns, ik.merge_on)
         merged = matches.index[matches.notna()]
         reuse = {legacy[i]: int(matches[i]) for i in merged}
-    keys = keymap.issue(conn, ctx.md, ik.domain, spec.source.system,  # type: ignore[arg-type]
-                        list(legacy), ctx.run_id, reuse)
+    keys = keymap.issue(
+        conn,
+        ctx.md,
+        ik.domain,
+        spec.source.system,
+        list(legacy),
+        ctx.run_id,
+        reuse,
+    )
     accepted[ik.column] = legacy.map(keys).astype("Int64")
     return merged
 
 
-def _with_lineage(accepted: pd.DataFrame, chunk: Chunk, out: TransformOutput, ctx: Context,
-                  spec: EntitySpec) -> pd.DataFrame:
+def _with_lineage(
+    accepted: pd.DataFrame, chunk: Chunk, out: TransformOutput, ctx: Context, spec: EntitySpec
+) -> pd.DataFrame:
     staged = accepted.copy()
     rows = chunk.rows.loc[accepted.index]
     hashes = pd.util.hash_pandas_object(rows.astype("str"), index=False)
@@ -231,13 +282,14 @@ def _with_lineage(accepted: pd.DataFrame, chunk: Chunk, out: TransformOutput, ct
         "MIG_SOURCE_HASH": hashes.map(lambda h: f"{h:016x}"),
     }
     for name in LINEAGE_COLUMNS:
-        staged[name] = values[name]
+        staged[name] = values[name]  # type: ignore[call-overload]
     staged["MIG_BATCH_ID"] = staged["MIG_BATCH_ID"].astype("Int64")
     return staged
 
 
-def _reject_rows(out: TransformOutput, bad: pd.Series, chunk: Chunk, ctx: Context,
-                 spec: EntitySpec) -> list[dict[str, object]]:
+def _reject_rows(
+    out: TransformOutput, bad: pd.Series, chunk: Chunk, ctx: Context, spec: EntitySpec
+) -> list[dict[str, object]]:
     cases = out.failures.to_frame()
     if cases.empty:
         return []
@@ -246,16 +298,22 @@ def _reject_rows(out: TransformOutput, bad: pd.Series, chunk: Chunk, ctx: Contex
     for row, group in cases.groupby("row", sort=True):
         first = group.iloc[0]
         problems = "; ".join(
-            f"{c}: {r} ({REASONS.get(r, r)})" for c, r in zip(group["column"], group["reason"],
-                                                            strict=True)
+            f"{c}: {r} ({REASONS.get(r, r)})"
+            for c, r in zip(group["column"], group["reason"], strict=True)
         )
-        rows.append({
-            "RUN_ID": ctx.run_id, "BATCH_ID": chunk.batch_id, "ENTITY": spec.entity,
-            "SOURCE_SYSTEM": spec.source.system, "SOURCE_KEY": out.source_keys.loc[row],
-            "COLUMN_NAME": first["column"], "REASON_CODE": first["reason"],
-            "OFFENDING_VALUE": _mask_value(spec, str(first["column"]), first["value"]),
-            "MESSAGE": problems,
-        })
+        rows.append(
+            {
+                "RUN_ID": ctx.run_id,
+                "BATCH_ID": chunk.batch_id,
+                "ENTITY": spec.entity,
+                "SOURCE_SYSTEM": spec.source.system,
+                "SOURCE_KEY": out.source_keys.loc[row],
+                "COLUMN_NAME": first["column"],
+                "REASON_CODE": first["reason"],
+                "OFFENDING_VALUE": _mask_value(spec, str(first["column"]), first["value"]),
+                "MESSAGE": problems,
+            }
+        )
     return rows
 
 
@@ -267,16 +325,32 @@ def _mask_value(spec: EntitySpec, column: str, value: object) -> object:
     return value
 
 
-def _filtered_rows(out: TransformOutput, merged: pd.Index, chunk: Chunk, ctx: Context,
-                   spec: EntitySpec) -> list[dict[str, object]]:
+def _filtered_rows(
+    out: TransformOutput, merged: pd.Index, chunk: Chunk, ctx: Context, spec: EntitySpec
+) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     keys_all = key_string(chunk.rows, spec.source.key)
     for rule, index in out.filtered.items():
-        rows.extend({"RUN_ID": ctx.run_id, "BATCH_ID": chunk.batch_id, "ENTITY": spec.entity,
-                     "RULE": rule, "SOURCE_KEY": keys_all.loc[i]} for i in index)
-    rows.extend({"RUN_ID": ctx.run_id, "BATCH_ID": chunk.batch_id, "ENTITY": spec.entity,
-                 "RULE": "merged_into_existing_record", "SOURCE_KEY": keys_all.loc[i]}
-                for i in merged)
+        rows.extend(
+            {
+                "RUN_ID": ctx.run_id,
+                "BATCH_ID": chunk.batch_id,
+                "ENTITY": spec.entity,
+                "RULE": rule,
+                "SOURCE_KEY": keys_all.loc[i],
+            }
+            for i in index
+        )
+    rows.extend(
+        {
+            "RUN_ID": ctx.run_id,
+            "BATCH_ID": chunk.batch_id,
+            "ENTITY": spec.entity,
+            "RULE": "merged_into_existing_record",
+            "SOURCE_KEY": keys_all.loc[i],
+        }
+        for i in merged
+    )
     return rows
 
 

@@ -31,8 +31,13 @@ class TerminalProgress:
         self._last = now
         elapsed = max(now - start, 1e-6)
         rate = done / elapsed
-        parts = [f"{entity:<28}", f"{done:>10,} rows", f"{rate:>10,.0f} rows/s",
-                 f"loaded {loaded:,}", f"rejected {rejected:,}"]
+        parts = [
+            f"{entity:<28}",
+            f"{done:>10,} rows",
+            f"{rate:>10,.0f} rows/s",
+            f"loaded {loaded:,}",
+            f"rejected {rejected:,}",
+        ]
         if total:
             left = (total - done) / rate if rate else 0.0
             parts.insert(2, f"{100 * done / total:5.1f}%")

@@ -56,23 +56,31 @@ def staging_target(settings: Settings, mode: str) -> tuple[str, str | None]:
     return str(u.set(database=(u.database or "staging") + "_rehearsal")), None
 
 
-def open_context(settings: Settings, project: Project, run_id: str, mode: str,
-                 chunk_size: int) -> Context:
+def open_context(
+    settings: Settings, project: Project, run_id: str, mode: str, chunk_size: int
+) -> Context:
     url, schema = staging_target(settings, mode)
     md = ensure_staging(url, schema)
-    systems = {e.spec.source.system for e in project.entities.values() if e.spec.source.file is None}
+    systems = {
+        e.spec.source.system for e in project.entities.values() if e.spec.source.file is None
+    }
     sources = {s: readonly_engine(settings.url(s)) for s in sorted(systems)}
-    return Context(project, sources, writable_engine(url), md, run_id, chunk_size,
-                   settings.workdir)
+    return Context(project, sources, writable_engine(url), md, run_id, chunk_size, settings.workdir)
 
 
 def source_identity(settings: Settings) -> dict[str, str]:
     return {name: redact(url) for name, url in settings.urls.items()}
 
 
-def run_migration(settings: Settings, mappings: Path, mode: str = "full",
-                  entities: list[str] | None = None, chunk_size: int = 50_000,
-                  progress: Progress | None = None, run_id: str | None = None) -> RunSummary:
+def run_migration(
+    settings: Settings,
+    mappings: Path,
+    mode: str = "full",
+    entities: list[str] | None = None,
+    chunk_size: int = 50_000,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+) -> RunSummary:
     """Start a new run over the entities (all by default) in dependency order."""
     if mode not in MODES:
         raise RunStateError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
@@ -81,14 +89,20 @@ def run_migration(settings: Settings, mappings: Path, mode: str = "full",
     md = ensure_staging(url, schema)
     staging = writable_engine(url)
     watermarks = _previous_watermarks(staging, md) if mode == "delta" else {}
-    run_id = runs.start_run(staging, md, mode, project.mapping_hashes(), source_identity(settings),
-                            run_id)
+    run_id = runs.start_run(
+        staging, md, mode, project.mapping_hashes(), source_identity(settings), run_id
+    )
     staging.dispose()
     return _execute(settings, project, run_id, mode, chunk_size, progress, watermarks)
 
 
-def resume_run(settings: Settings, mappings: Path, run_id: str, chunk_size: int = 50_000,
-               progress: Progress | None = None) -> RunSummary:
+def resume_run(
+    settings: Settings,
+    mappings: Path,
+    run_id: str,
+    chunk_size: int = 50_000,
+    progress: Progress | None = None,
+) -> RunSummary:
     """Finish a run that stopped: committed chunks are kept, the rest is done once."""
     for mode in ("full", "rehearsal"):
         url, schema = staging_target(settings, mode)
@@ -107,8 +121,15 @@ def resume_run(settings: Settings, mappings: Path, run_id: str, chunk_size: int 
     raise RunStateError(f"unknown run id {run_id!r}")
 
 
-def _execute(settings: Settings, project: Project, run_id: str, mode: str, chunk_size: int,
-             progress: Progress | None, watermarks: dict[str, str]) -> RunSummary:
+def _execute(
+    settings: Settings,
+    project: Project,
+    run_id: str,
+    mode: str,
+    chunk_size: int,
+    progress: Progress | None,
+    watermarks: dict[str, str],
+) -> RunSummary:
     ctx = open_context(settings, project, run_id, mode, chunk_size)
     url, schema = staging_target(settings, mode)
     summary = RunSummary(run_id, mode, url, schema)
@@ -118,8 +139,14 @@ def _execute(settings: Settings, project: Project, run_id: str, mode: str, chunk
     except BaseException:
         runs.set_run(ctx.staging, ctx.md, run_id, STATUS="failed", ENDED_AT=runs.now())
         raise
-    runs.set_run(ctx.staging, ctx.md, run_id, STATUS="complete", ENDED_AT=runs.now(),
-                 WATERMARKS=json.dumps(_watermarks(ctx, project)))
+    runs.set_run(
+        ctx.staging,
+        ctx.md,
+        run_id,
+        STATUS="complete",
+        ENDED_AT=runs.now(),
+        WATERMARKS=json.dumps(_watermarks(ctx, project)),
+    )
     return summary
 
 
@@ -144,8 +171,10 @@ def _previous_watermarks(engine: Engine, md: MetaData) -> dict[str, str]:
     r = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
     with engine.connect() as conn:
         row = conn.execute(
-            select(r.c.WATERMARKS).where(r.c.STATUS == "complete", r.c.MODE != "rehearsal")
-            .order_by(r.c.STARTED_AT.desc()).limit(1)
+            select(r.c["WATERMARKS"])
+            .where(r.c["STATUS"] == "complete", r.c["MODE"] != "rehearsal")
+            .order_by(r.c["STARTED_AT"].desc())
+            .limit(1)
         ).first()
     if row is None:
         raise RunStateError("a delta run needs a completed full run first")
@@ -166,15 +195,20 @@ def rollback_run(settings: Settings, run_id: str) -> dict[str, int]:
         removed: dict[str, int] = {}
         with engine.begin() as conn:
             for table in md.sorted_tables:
-                col = table.c.get("MIG_RUN_ID") if "MIG_RUN_ID" in table.c else table.c.get("RUN_ID")
+                col = (
+                    table.c.get("MIG_RUN_ID") if "MIG_RUN_ID" in table.c else table.c.get("RUN_ID")
+                )
                 if col is None or table.name == "MIG_RUNS":
                     continue
                 n = conn.execute(delete(table).where(col == run_id)).rowcount
                 if n:
                     removed[table.name] = int(n)
             runs_t = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
-            conn.execute(runs_t.update().where(runs_t.c.RUN_ID == run_id)
-                         .values(STATUS="rolled_back", ENDED_AT=runs.now()))
+            conn.execute(
+                runs_t.update()
+                .where(runs_t.c["RUN_ID"] == run_id)
+                .values(STATUS="rolled_back", ENDED_AT=runs.now())
+            )
         engine.dispose()
         return removed
     raise RunStateError(f"unknown run id {run_id!r}")

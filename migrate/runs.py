@@ -41,28 +41,47 @@ class RunInfo:
     workbook_sha256: str | None
 
 
-def start_run(engine: Engine, md: MetaData, mode: str, mapping_hashes: dict[str, str],
-              source_identity: dict[str, str], run_id: str | None = None) -> str:
+def start_run(
+    engine: Engine,
+    md: MetaData,
+    mode: str,
+    mapping_hashes: dict[str, str],
+    source_identity: dict[str, str],
+    run_id: str | None = None,
+) -> str:
     run_id = run_id or uuid.uuid4().hex[:12]
     with engine.begin() as conn:
-        conn.execute(_t(md, "MIG_RUNS").insert().values(
-            RUN_ID=run_id, MODE=mode, STATUS="running", STARTED_AT=now(),
-            STARTED_BY=getpass.getuser(), MAPPING_HASHES=json.dumps(mapping_hashes, sort_keys=True),
-            SOURCE_IDENTITY=json.dumps(source_identity, sort_keys=True),
-        ))
+        conn.execute(
+            _t(md, "MIG_RUNS")
+            .insert()
+            .values(
+                RUN_ID=run_id,
+                MODE=mode,
+                STATUS="running",
+                STARTED_AT=now(),
+                STARTED_BY=getpass.getuser(),
+                MAPPING_HASHES=json.dumps(mapping_hashes, sort_keys=True),
+                SOURCE_IDENTITY=json.dumps(source_identity, sort_keys=True),
+            )
+        )
     return run_id
 
 
 def get_run(engine: Engine, md: MetaData, run_id: str) -> RunInfo:
     runs = _t(md, "MIG_RUNS")
     with engine.connect() as conn:
-        row = conn.execute(select(runs).where(runs.c.RUN_ID == run_id)).mappings().first()
+        row = conn.execute(select(runs).where(runs.c["RUN_ID"] == run_id)).mappings().first()
     if row is None:
         raise RunStateError(f"unknown run id {run_id!r}")
     return RunInfo(
-        run_id=row["RUN_ID"], mode=row["MODE"], status=row["STATUS"],
-        started_at=row["STARTED_AT"], ended_at=row["ENDED_AT"], started_by=row["STARTED_BY"],
-        mapping_hashes=json.loads(row["MAPPING_HASHES"] or "{}"), verdict=row["VERDICT"],
+        run_id=row["RUN_ID"],
+        mode=row["MODE"],
+        status=row["STATUS"],
+        started_at=row["STARTED_AT"],
+        ended_at=row["ENDED_AT"],
+        started_by=row["STARTED_BY"],
+        mapping_hashes=json.loads(row["MAPPING_HASHES"] or "{}"),
+        verdict=row["VERDICT"],
         workbook_sha256=row["WORKBOOK_SHA256"],
     )
 
@@ -71,23 +90,42 @@ def latest_run(engine: Engine, md: MetaData) -> str | None:
     runs = _t(md, "MIG_RUNS")
     with engine.connect() as conn:
         return conn.execute(
-            select(runs.c.RUN_ID).order_by(runs.c.STARTED_AT.desc()).limit(1)
+            select(runs.c["RUN_ID"]).order_by(runs.c["STARTED_AT"].desc()).limit(1)
         ).scalar()
 
 
 def set_run(engine: Engine, md: MetaData, run_id: str, **values: Any) -> None:
     runs = _t(md, "MIG_RUNS")
     with engine.begin() as conn:
-        conn.execute(runs.update().where(runs.c.RUN_ID == run_id).values(**values))
+        conn.execute(runs.update().where(runs.c["RUN_ID"] == run_id).values(**values))
 
 
-def record_progress(conn: Connection, md: MetaData, run_id: str, entity: str, batch_id: int,
-                    counts: dict[str, int], last_key: str, seconds: float) -> None:
-    conn.execute(_t(md, "MIG_PROGRESS").insert().values(
-        RUN_ID=run_id, ENTITY=entity, BATCH_ID=batch_id, ROWS_IN=counts["rows_in"],
-        LOADED=counts["loaded"], REJECTED=counts["rejected"], FILTERED=counts["filtered"],
-        LAST_KEY=last_key, SECONDS=f"{seconds:.3f}", DONE_AT=now(),
-    ))
+def record_progress(
+    conn: Connection,
+    md: MetaData,
+    run_id: str,
+    entity: str,
+    batch_id: int,
+    counts: dict[str, int],
+    last_key: str,
+    seconds: float,
+) -> None:
+    conn.execute(
+        _t(md, "MIG_PROGRESS")
+        .insert()
+        .values(
+            RUN_ID=run_id,
+            ENTITY=entity,
+            BATCH_ID=batch_id,
+            ROWS_IN=counts["rows_in"],
+            LOADED=counts["loaded"],
+            REJECTED=counts["rejected"],
+            FILTERED=counts["filtered"],
+            LAST_KEY=last_key,
+            SECONDS=f"{seconds:.3f}",
+            DONE_AT=now(),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -103,9 +141,10 @@ def resume_point(engine: Engine, md: MetaData, run_id: str, entity: str) -> Resu
     prog = _t(md, "MIG_PROGRESS")
     with engine.connect() as conn:
         row = conn.execute(
-            select(prog.c.BATCH_ID, prog.c.LAST_KEY).where(
-                prog.c.RUN_ID == run_id, prog.c.ENTITY == entity
-            ).order_by(prog.c.BATCH_ID.desc()).limit(1)
+            select(prog.c["BATCH_ID"], prog.c["LAST_KEY"])
+            .where(prog.c["RUN_ID"] == run_id, prog.c["ENTITY"] == entity)
+            .order_by(prog.c["BATCH_ID"].desc())
+            .limit(1)
         ).first()
     if row is None:
         return Resume(0, None, False)
@@ -117,12 +156,24 @@ def entity_totals(engine: Engine, md: MetaData, run_id: str) -> dict[str, dict[s
     prog = _t(md, "MIG_PROGRESS")
     with engine.connect() as conn:
         rows = conn.execute(
-            select(prog.c.ENTITY, func.sum(prog.c.ROWS_IN), func.sum(prog.c.LOADED),
-                   func.sum(prog.c.REJECTED), func.sum(prog.c.FILTERED),
-                   func.count()).where(prog.c.RUN_ID == run_id).group_by(prog.c.ENTITY)
+            select(
+                prog.c["ENTITY"],
+                func.sum(prog.c["ROWS_IN"]),
+                func.sum(prog.c["LOADED"]),
+                func.sum(prog.c["REJECTED"]),
+                func.sum(prog.c["FILTERED"]),
+                func.count(),
+            )
+            .where(prog.c["RUN_ID"] == run_id)
+            .group_by(prog.c["ENTITY"])
         ).all()
     return {
-        r[0]: {"rows_in": int(r[1] or 0), "loaded": int(r[2] or 0), "rejected": int(r[3] or 0),
-               "filtered": int(r[4] or 0), "batches": int(r[5])}
+        r[0]: {
+            "rows_in": int(r[1] or 0),
+            "loaded": int(r[2] or 0),
+            "rejected": int(r[3] or 0),
+            "filtered": int(r[4] or 0),
+            "batches": int(r[5]),
+        }
         for r in rows
     }

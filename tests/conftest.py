@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-PG_ADMIN = os.environ.get("MIGRATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "MIGRATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 MYSQL_ADMIN = os.environ.get("MIGRATE_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 

@@ -26,15 +26,24 @@ def test_money_text_as_legacy_exports_write_it() -> None:
 
 def test_money_fixed_and_cents() -> None:
     assert _cents(["000012345.67", "12.3", "12.300", "$5"], "fixed") == (
-        [1234567, 1230, 1230, None], [False, False, False, True])
-    assert _cents([123, "45", "4.5", None], "cents") == ([123, 45, None, None],
-                                                        [False, False, True, False])
+        [1234567, 1230, 1230, None],
+        [False, False, False, True],
+    )
+    assert _cents([123, "45", "4.5", None], "cents") == (
+        [123, 45, None, None],
+        [False, False, True, False],
+    )
 
 
 def test_two_digit_years_with_pivot() -> None:
     got, bad = to_date(pd.Series(["10/24/79", "6/1/16", "2/29/00", "13/1/99", ""]), "%m/%d/%y", 20)
     assert [None if pd.isna(v) else v.date().isoformat() for v in got] == [
-        "1979-10-24", "2016-06-01", "2000-02-29", None, None]
+        "1979-10-24",
+        "2016-06-01",
+        "2000-02-29",
+        None,
+        None,
+    ]
     assert list(bad) == [False, False, False, True, False]
 
 
@@ -45,13 +54,15 @@ def test_impossible_dates_are_flagged() -> None:
 
 def test_aba_routing_check_digit() -> None:
     assert list(aba_valid(pd.Series(["011000015", "011000016", "12345678"]))) == [
-        True, False, False]
+        True,
+        False,
+        False,
+    ]
 
 
 def test_expression_grammar_is_not_eval() -> None:
     frame = pd.DataFrame({"Qty": ["3", "2"], "UnitPrice": ["1.10", "0.05"]})
-    assert list(evaluate(parse("Qty * UnitPrice + 1"), frame)) == [Decimal("4.30"),
-                                                                   Decimal("1.10")]
+    assert list(evaluate(parse("Qty * UnitPrice + 1"), frame)) == [Decimal("4.30"), Decimal("1.10")]
     assert columns_of("(a + b) * -c") == ["a", "b", "c"]
     for bad in ("__import__('os')", "a ** b", "a;b", "a +"):
         try:
@@ -61,7 +72,7 @@ def test_expression_grammar_is_not_eval() -> None:
         raise AssertionError(f"{bad!r} parsed")
 
 
-amounts = st.lists(st.integers(min_value=-10**11, max_value=10**11), min_size=1, max_size=200)
+amounts = st.lists(st.integers(min_value=-(10**11), max_value=10**11), min_size=1, max_size=200)
 
 
 @settings(max_examples=200, deadline=None)

@@ -32,8 +32,13 @@ def _no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def make_estate(workdir: Path, scale: int = 300, seed: int = 7) -> None:
     s = load_settings(workdir)
-    build_estate({k: s.url(k) for k in ("finance", "hr", "procurement")}, workdir / "extracts",
-                 scale=scale, seed=seed, manifest_path=workdir / "estate_manifest.json")
+    build_estate(
+        {k: s.url(k) for k in ("finance", "hr", "procurement")},
+        workdir / "extracts",
+        scale=scale,
+        seed=seed,
+        manifest_path=workdir / "estate_manifest.json",
+    )
 
 
 def q(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -56,8 +61,12 @@ def migrated(estate: Path) -> tuple[Path, str]:
 
 def test_every_planted_defect_caught_and_no_clean_row_rejected(migrated: tuple[Path, str]) -> None:
     workdir, run_id = migrated
-    result = compare(load_project(MAPPINGS), workdir / "estate_manifest.json",
-                     f"sqlite:///{workdir / 'staging.db'}", run_id)
+    result = compare(
+        load_project(MAPPINGS),
+        workdir / "estate_manifest.json",
+        f"sqlite:///{workdir / 'staging.db'}",
+        run_id,
+    )
     assert result.checked > 100
     assert result.wrong_reason == []
     assert result.not_rejected == []
@@ -71,13 +80,20 @@ def test_nothing_lost_per_entity(migrated: tuple[Path, str]) -> None:
     project = load_project(MAPPINGS)
     for name in project.order:
         spec = project.spec(name)
-        rows_in, loaded, rejected, filtered = q(db, (
-            'SELECT SUM("ROWS_IN"), SUM("LOADED"), SUM("REJECTED"), SUM("FILTERED") '
-            f"FROM \"MIG_PROGRESS\" WHERE \"ENTITY\" = '{name}'"))[0]
-        staged = q(db, f'SELECT COUNT(*) FROM "{spec.target.table}" '
-                       f"WHERE \"MIG_SOURCE_SYSTEM\" = '{spec.source.system}'")[0][0]
-        rej = q(db, f"SELECT COUNT(*) FROM \"MIG_REJECTS\" WHERE \"ENTITY\" = '{name}'")[0][0]
-        filt = q(db, f"SELECT COUNT(*) FROM \"MIG_FILTERED\" WHERE \"ENTITY\" = '{name}'")[0][0]
+        rows_in, loaded, rejected, filtered = q(
+            db,
+            (
+                'SELECT SUM("ROWS_IN"), SUM("LOADED"), SUM("REJECTED"), SUM("FILTERED") '
+                f'FROM "MIG_PROGRESS" WHERE "ENTITY" = \'{name}\''
+            ),
+        )[0]
+        staged = q(
+            db,
+            f'SELECT COUNT(*) FROM "{spec.target.table}" '
+            f"WHERE \"MIG_SOURCE_SYSTEM\" = '{spec.source.system}'",
+        )[0][0]
+        rej = q(db, f'SELECT COUNT(*) FROM "MIG_REJECTS" WHERE "ENTITY" = \'{name}\'')[0][0]
+        filt = q(db, f'SELECT COUNT(*) FROM "MIG_FILTERED" WHERE "ENTITY" = \'{name}\'')[0][0]
         assert rows_in == loaded + rejected + filtered, name
         assert (loaded, rejected, filtered) == (staged, rej, filt), name
         if spec.source.table:
@@ -91,9 +107,16 @@ def test_suppliers_merged_across_systems(migrated: tuple[Path, str]) -> None:
     workdir, _ = migrated
     manifest = json.loads((workdir / "estate_manifest.json").read_text())
     db = workdir / "staging.db"
-    keymap = dict(((s, k), v) for s, k, v in q(db, (
-        'SELECT "SOURCE_SYSTEM", "LEGACY_KEY", "ERP_KEY" FROM "MIG_KEY_MAP" '
-        "WHERE \"DOMAIN\" = 'supplier'")))
+    keymap = dict(
+        ((s, k), v)
+        for s, k, v in q(
+            db,
+            (
+                'SELECT "SOURCE_SYSTEM", "LEGACY_KEY", "ERP_KEY" FROM "MIG_KEY_MAP" '
+                "WHERE \"DOMAIN\" = 'supplier'"
+            ),
+        )
+    )
     merges = manifest["expected_merges"]
     assert merges
     for m in merges:
@@ -101,8 +124,9 @@ def test_suppliers_merged_across_systems(migrated: tuple[Path, str]) -> None:
         proc = keymap.get(("procurement", str(m["VendorID"])))
         if fin is not None and proc is not None:
             assert fin == proc, m
-    merged = q(db, "SELECT COUNT(*) FROM \"MIG_FILTERED\" WHERE \"RULE\" = "
-                   "'merged_into_existing_record'")[0][0]
+    merged = q(
+        db, 'SELECT COUNT(*) FROM "MIG_FILTERED" WHERE "RULE" = \'merged_into_existing_record\''
+    )[0][0]
     assert merged >= len(merges) - 2
 
 
@@ -129,8 +153,9 @@ def _staged_snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
     snap = {}
     for table in TARGETS:
         snap[table] = sorted(q(db, f'SELECT "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY" FROM "{table}"'))
-    snap["MIG_REJECTS"] = sorted(q(db, 'SELECT "ENTITY", "SOURCE_KEY", "REASON_CODE" '
-                                       'FROM "MIG_REJECTS"'))
+    snap["MIG_REJECTS"] = sorted(
+        q(db, 'SELECT "ENTITY", "SOURCE_KEY", "REASON_CODE" FROM "MIG_REJECTS"')
+    )
     return snap
 
 
@@ -139,8 +164,18 @@ def test_resume_after_kill_gives_every_row_exactly_once(tmp_path: Path) -> None:
     """kill -9 a real loader mid-run, resume it, and compare with an uninterrupted run."""
     make_estate(tmp_path, scale=3000, seed=11)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATE_")}
-    cmd = [sys.executable, "-m", "migrate.cli", "--workdir", str(tmp_path),
-           "--mappings", str(MAPPINGS), "run", "--chunk-size", "20"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "migrate.cli",
+        "--workdir",
+        str(tmp_path),
+        "--mappings",
+        str(MAPPINGS),
+        "run",
+        "--chunk-size",
+        "20",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "staging.db"
     deadline = time.time() + 120
@@ -158,8 +193,19 @@ def test_resume_after_kill_gives_every_row_exactly_once(tmp_path: Path) -> None:
     proc.wait()
     run_id = q(db, 'SELECT "RUN_ID" FROM "MIG_RUNS"')[0][0]
     assert q(db, 'SELECT "STATUS" FROM "MIG_RUNS"')[0][0] == "running"
-    resume = [sys.executable, "-m", "migrate.cli", "--workdir", str(tmp_path),
-              "--mappings", str(MAPPINGS), "resume", str(run_id), "--chunk-size", "20"]
+    resume = [
+        sys.executable,
+        "-m",
+        "migrate.cli",
+        "--workdir",
+        str(tmp_path),
+        "--mappings",
+        str(MAPPINGS),
+        "resume",
+        str(run_id),
+        "--chunk-size",
+        "20",
+    ]
     subprocess.run(resume, env=env, check=True, capture_output=True)
     assert q(db, 'SELECT "STATUS" FROM "MIG_RUNS"')[0][0] == "complete"
 
@@ -171,20 +217,24 @@ def test_resume_after_kill_gives_every_row_exactly_once(tmp_path: Path) -> None:
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
-@given(seed=st.integers(min_value=0, max_value=10_000), scale=st.integers(min_value=200, max_value=500))
-def test_conservation_by_count_and_amount(tmp_path_factory: pytest.TempPathFactory, seed: int,
-                                          scale: int) -> None:
+@given(
+    seed=st.integers(min_value=0, max_value=10_000), scale=st.integers(min_value=200, max_value=500)
+)
+def test_conservation_by_count_and_amount(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, scale: int
+) -> None:
     """For any generated estate: extracted = loaded + rejected + filtered, rows and cents."""
     workdir = tmp_path_factory.mktemp("prop")
     make_estate(workdir, scale=scale, seed=seed)
     run_migration(load_settings(workdir), MAPPINGS, "full", entities=None, chunk_size=53)
     db, legacy = workdir / "staging.db", workdir / "legacy_finance.db"
-    src = dict(((str(i), str(n)), int(c or 0)) for i, n, c in q(legacy, (
-        'SELECT "INV_ID", "LIN_NO", "LIN_AMT_CENTS" FROM "APINVLIN"')))
+    src = dict(
+        ((str(i), str(n)), int(c or 0))
+        for i, n, c in q(legacy, ('SELECT "INV_ID", "LIN_NO", "LIN_AMT_CENTS" FROM "APINVLIN"'))
+    )
     rows_in = q(legacy, 'SELECT COUNT(*) FROM "APINVLIN"')[0][0]
     staged = q(db, 'SELECT "MIG_SOURCE_KEY", "AMOUNT" FROM "AP_INVOICE_LINES_INTERFACE"')
-    rejected = q(db, "SELECT \"SOURCE_KEY\" FROM \"MIG_REJECTS\" WHERE \"ENTITY\" = "
-                     "'ap_invoice_lines'")
+    rejected = q(db, 'SELECT "SOURCE_KEY" FROM "MIG_REJECTS" WHERE "ENTITY" = \'ap_invoice_lines\'')
     assert rows_in == len(staged) + len(rejected)
     staged_cents = sum(int(a) for _, a in staged)
     rejected_cents = sum(src.get(tuple(k.split("|")), 0) for (k,) in rejected)

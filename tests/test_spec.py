@@ -63,8 +63,9 @@ def test_unknown_transform_points_at_line_with_suggestion(tmp_path: Path) -> Non
 def test_unknown_key_suggests_the_known_one(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.replace("    from: INV_NO", "    form: INV_NO"))
     msgs = _errors(path)
-    assert any(":12 fields.INVOICE_NUM.form: unknown key 'form' (did you mean 'from'?)" in m
-               for m in msgs), msgs
+    assert any(
+        ":12 fields.INVOICE_NUM.form: unknown key 'form' (did you mean 'from'?)" in m for m in msgs
+    ), msgs
 
 
 def test_bad_step_argument_is_located(tmp_path: Path) -> None:
@@ -113,9 +114,14 @@ def test_unknown_crosswalk_and_domain_in_project(tmp_path: Path) -> None:
         "  DESCRIPTION:\n    from: DESCR\n    steps: [{crosswalk: acounts}]\n"
     )
     _write(tmp_path, text)
-    _write(tmp_path, GOOD.replace("ap_invoices", "suppliers").replace(
-        "fields:", "issues_keys: {domain: supplier, column: INVOICE_ID, legacy: [INV_ID]}\nfields:"
-    ), name="suppliers.yaml")
+    _write(
+        tmp_path,
+        GOOD.replace("ap_invoices", "suppliers").replace(
+            "fields:",
+            "issues_keys: {domain: supplier, column: INVOICE_ID, legacy: [INV_ID]}\nfields:",
+        ),
+        name="suppliers.yaml",
+    )
     with pytest.raises(SpecErrors) as info:
         load_project(tmp_path)
     text_errors = str(info.value)

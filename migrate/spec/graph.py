@@ -19,7 +19,9 @@ def dependencies(project: Project) -> dict[str, set[str]]:
             needs.update(i for i in project.issuer_of(domain) if i != name)
         deps[name] = needs
     # Several issuers of one domain (suppliers merged from two systems) run in file order.
-    for domain in {e.spec.issues_keys.domain for e in project.entities.values() if e.spec.issues_keys}:
+    for domain in {
+        e.spec.issues_keys.domain for e in project.entities.values() if e.spec.issues_keys
+    }:
         issuers = sorted(project.issuer_of(domain))
         for earlier, later in zip(issuers, issuers[1:], strict=False):
             deps[later].add(earlier)
@@ -37,12 +39,16 @@ def dependency_order(project: Project) -> list[str]:
         if state.get(node) == 2:
             return
         if state.get(node) == 1:
-            cycle = [*stack[stack.index(node):], node]
+            cycle = [*stack[stack.index(node) :], node]
             ent = project.entities[node]
-            raise SpecErrors([SpecError(
-                Location(ent.display, ent.text.locate(("fields",)).line, ""),
-                "dependency cycle: " + " -> ".join(cycle),
-            )])
+            raise SpecErrors(
+                [
+                    SpecError(
+                        Location(ent.display, ent.text.locate(("fields",)).line, ""),
+                        "dependency cycle: " + " -> ".join(cycle),
+                    )
+                ]
+            )
         state[node] = 1
         stack.append(node)
         for dep in sorted(deps[node]):

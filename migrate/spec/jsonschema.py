@@ -24,8 +24,14 @@ def json_schema() -> dict[str, Any]:
             options.append(args["properties"][primary])
         if not args.get("properties"):
             step_variants.append({"const": name})
-        step_variants.append({"type": "object", "properties": {name: {"anyOf": options}},
-                              "required": [name], "additionalProperties": False})
+        step_variants.append(
+            {
+                "type": "object",
+                "properties": {name: {"anyOf": options}},
+                "required": [name],
+                "additionalProperties": False,
+            }
+        )
     defs = schema.setdefault("$defs", {})
     defs["Step"] = {"anyOf": step_variants, "description": "one step of a field rule"}
     field_def = defs.get("Field_", {})

@@ -21,7 +21,6 @@ from migrate.spec.model import EntitySpec
 from migrate.spec.steps import CrosswalkArgs, StepError, parse_step, suggest
 from migrate.spec.yamlsource import SourceText, read_yaml
 
-
 DOMAINS: tuple[str, ...] = ("finance", "hr", "procurement")
 
 
@@ -58,7 +57,8 @@ class Project:
     def issuer_of(self, domain: str) -> list[str]:
         """Entities that issue ERP keys for a key-map domain."""
         return [
-            n for n, e in self.entities.items()
+            n
+            for n, e in self.entities.items()
             if e.spec.issues_keys and e.spec.issues_keys.domain == domain
         ]
 
@@ -136,11 +136,22 @@ def _siblings(loc: tuple[Any, ...]) -> list[str]:
     from migrate.spec import model as m
 
     by_parent: dict[str, type[m.Strict]] = {
-        "source": m.Source, "target": m.Target, "issues_keys": m.IssuesKeys,
-        "reconcile": m.Reconcile, "file": m.FlatFile, "lookup": m.Lookup, "when": m.Condition,
-        "drop_when": m.Condition, "measures": m.Measure, "grains": m.Grain,
-        "checks": m.Check, "balanced": m.Balanced, "unique": m.UniqueTogether,
-        "whole_group": m.WholeGroup, "open_period": m.DateWindow, "filters": m.Filter,
+        "source": m.Source,
+        "target": m.Target,
+        "issues_keys": m.IssuesKeys,
+        "reconcile": m.Reconcile,
+        "file": m.FlatFile,
+        "lookup": m.Lookup,
+        "when": m.Condition,
+        "drop_when": m.Condition,
+        "measures": m.Measure,
+        "grains": m.Grain,
+        "checks": m.Check,
+        "balanced": m.Balanced,
+        "unique": m.UniqueTogether,
+        "whole_group": m.WholeGroup,
+        "open_period": m.DateWindow,
+        "filters": m.Filter,
     }
     model: type[m.Strict] = m.EntitySpec
     parents = [p for p in loc[:-1] if isinstance(p, str)]
@@ -155,11 +166,13 @@ def _siblings(loc: tuple[Any, ...]) -> list[str]:
 def _field_conflicts(spec: EntitySpec, text: SourceText) -> list[SpecError]:
     errors: list[SpecError] = []
     if spec.issues_keys and spec.issues_keys.column in spec.fields:
-        errors.append(SpecError(
-            text.locate(("fields", spec.issues_keys.column)),
-            f"two rules write target column {spec.issues_keys.column!r}: "
-            "this field and issues_keys.column",
-        ))
+        errors.append(
+            SpecError(
+                text.locate(("fields", spec.issues_keys.column)),
+                f"two rules write target column {spec.issues_keys.column!r}: "
+                "this field and issues_keys.column",
+            )
+        )
     return errors
 
 
@@ -195,8 +208,11 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
         errors.extend(exc.errors)
     paths = sorted(p for d in DOMAINS for p in (root / d).rglob("*.yaml"))
     if not paths:
-        errors.append(SpecError(Location(str(root), None, ""),
-                                f"no mapping files under {', '.join(DOMAINS)}/"))
+        errors.append(
+            SpecError(
+                Location(str(root), None, ""), f"no mapping files under {', '.join(DOMAINS)}/"
+            )
+        )
     for path in paths:
         try:
             loaded = load_mapping(path, project.root)
@@ -209,8 +225,11 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
         name = loaded.spec.entity
         if name in project.entities:
             other = project.entities[name].display
-            errors.append(SpecError(loaded.text.locate(("entity",)),
-                                    f"entity {name!r} is also defined in {other}"))
+            errors.append(
+                SpecError(
+                    loaded.text.locate(("entity",)), f"entity {name!r} is also defined in {other}"
+                )
+            )
             continue
         project.entities[name] = loaded
     errors.extend(_cross_checks(project))
@@ -234,16 +253,23 @@ def _cross_checks(project: Project) -> list[SpecError]:
     for ent in project.entities.values():
         for fname, rule in ent.spec.fields.items():
             for index, step in enumerate(rule.steps):
-                if isinstance(step.args, CrosswalkArgs) and step.args.name not in project.crosswalks:
+                if (
+                    isinstance(step.args, CrosswalkArgs)
+                    and step.args.name not in project.crosswalks
+                ):
                     known = sorted(project.crosswalks)
-                    errors.append(SpecError(
-                        ent.text.locate(("fields", fname, "steps", index)),
-                        f"unknown crosswalk {step.args.name!r}{suggest(step.args.name, known)}",
-                    ))
+                    errors.append(
+                        SpecError(
+                            ent.text.locate(("fields", fname, "steps", index)),
+                            f"unknown crosswalk {step.args.name!r}{suggest(step.args.name, known)}",
+                        )
+                    )
             if rule.lookup and rule.lookup.domain not in domains:
-                errors.append(SpecError(
-                    ent.text.locate(("fields", fname, "lookup", "domain")),
-                    f"no entity issues keys for domain {rule.lookup.domain!r}"
-                    f"{suggest(rule.lookup.domain, sorted(domains))}",
-                ))
+                errors.append(
+                    SpecError(
+                        ent.text.locate(("fields", fname, "lookup", "domain")),
+                        f"no entity issues keys for domain {rule.lookup.domain!r}"
+                        f"{suggest(rule.lookup.domain, sorted(domains))}",
+                    )
+                )
     return errors

@@ -214,9 +214,16 @@ class Check(Strict):
 
     @model_validator(mode="after")
     def _one(self) -> Check:
-        if sum(x is not None for x in (self.balanced, self.whole_group, self.unique,
-                                       self.open_period)) != 1:
-            raise ValueError("a check needs exactly one of: balanced, whole_group, unique, open_period")
+        if (
+            sum(
+                x is not None
+                for x in (self.balanced, self.whole_group, self.unique, self.open_period)
+            )
+            != 1
+        ):
+            raise ValueError(
+                "a check needs exactly one of: balanced, whole_group, unique, open_period"
+            )
         return self
 
 

@@ -51,6 +51,8 @@ def cents_sql(column_sql: str, dialect_name: str) -> str:
     """SQL for a Money column's value in integer cents (exact to sum on every dialect)."""
     if dialect_name == "sqlite":
         return column_sql
-    return f"CAST(ROUND({column_sql} * 100, 0) AS BIGINT)" if dialect_name == "postgresql" else (
-        f"CAST(ROUND({column_sql} * 100, 0) AS SIGNED)"
+    return (
+        f"CAST(ROUND({column_sql} * 100, 0) AS BIGINT)"
+        if dialect_name == "postgresql"
+        else (f"CAST(ROUND({column_sql} * 100, 0) AS SIGNED)")
     )

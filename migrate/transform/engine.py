@@ -54,7 +54,9 @@ def condition_mask(cond: Condition, frame: pd.DataFrame) -> pd.Series:
     return ~mask if cond.negate else mask
 
 
-def apply_filters(spec: EntitySpec, chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Index]]:
+def apply_filters(
+    spec: EntitySpec, chunk: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, pd.Index]]:
     """Drop rows by each named filter in order; a row is counted by the first rule only."""
     dropped: dict[str, pd.Index] = {}
     remaining = chunk
@@ -83,8 +85,14 @@ def transform(
     return TransformOutput(out, failures, filtered, keys)
 
 
-def _base(rule: Field_, rows: pd.DataFrame, spec: EntitySpec, resolve: Resolver,
-          failures: Failures, name: str) -> pd.Series:
+def _base(
+    rule: Field_,
+    rows: pd.DataFrame,
+    spec: EntitySpec,
+    resolve: Resolver,
+    failures: Failures,
+    name: str,
+) -> pd.Series:
     if rule.const is not None:
         return pd.Series([rule.const] * len(rows), index=rows.index, dtype="object")
     if rule.expr is not None:
@@ -92,8 +100,9 @@ def _base(rule: Field_, rows: pd.DataFrame, spec: EntitySpec, resolve: Resolver,
     if rule.lookup is not None:
         legacy = key_string(rows, rule.lookup.from_)
         present = ~(legacy == "")
-        keys, orphan, rejected = resolve(rule.lookup.domain, rule.lookup.system or spec.source.system,
-                                         legacy.where(present))
+        keys, orphan, rejected = resolve(
+            rule.lookup.domain, rule.lookup.system or spec.source.system, legacy.where(present)
+        )
         failures.add(present & rejected, name, "parent_rejected", legacy)
         failures.add(present & orphan & ~rejected, name, "orphan_reference", legacy)
         return keys
@@ -107,8 +116,15 @@ def _base(rule: Field_, rows: pd.DataFrame, spec: EntitySpec, resolve: Resolver,
     return rows[rule.from_]
 
 
-def _field(name: str, rule: Field_, rows: pd.DataFrame, ctx: StepContext, failures: Failures,
-           spec: EntitySpec, resolve: Resolver) -> pd.Series:
+def _field(
+    name: str,
+    rule: Field_,
+    rows: pd.DataFrame,
+    ctx: StepContext,
+    failures: Failures,
+    spec: EntitySpec,
+    resolve: Resolver,
+) -> pd.Series:
     raw = _base(rule, rows, spec, resolve, failures, name)
     value = raw
     for step in rule.steps:

@@ -12,6 +12,7 @@ after it refuse more than two decimals rather than round.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -144,12 +145,14 @@ def evaluate(node: Node, frame: pd.DataFrame) -> pd.Series:
     if isinstance(node, Neg):
         return evaluate(node.operand, frame).map(lambda v: None if v is None else -v)
     left, right = evaluate(node.left, frame), evaluate(node.right, frame)
-    ops = {
+    ops: dict[str, Callable[[Decimal, Decimal], Decimal | None]] = {
         "+": lambda a, b: a + b,
         "-": lambda a, b: a - b,
         "*": lambda a, b: a * b,
         "/": lambda a, b: a / b if b != 0 else None,
     }
     fn = ops[node.op]
-    values = [None if a is None or b is None else fn(a, b) for a, b in zip(left, right, strict=True)]
+    values = [
+        None if a is None or b is None else fn(a, b) for a, b in zip(left, right, strict=True)
+    ]
     return pd.Series(values, index=frame.index, dtype="object")

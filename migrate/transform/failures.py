@@ -57,12 +57,20 @@ class Failures:
         for order, (mask, column, reason, values) in enumerate(self.items):
             idx = mask[mask].index
             vals = values.reindex(idx) if len(values) else pd.Series(None, index=idx)
-            parts.append(pd.DataFrame({
-                "row": idx, "order": order, "column": column, "reason": reason,
-                "value": vals.astype("object").where(vals.notna(), None).map(
-                    lambda v: None if v is None else str(v)
-                ).to_numpy(),
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": idx,
+                        "order": order,
+                        "column": column,
+                        "reason": reason,
+                        "value": vals.astype("object")
+                        .where(vals.notna(), None)
+                        .map(lambda v: None if v is None else str(v))
+                        .to_numpy(),
+                    }
+                )
+            )
         if not parts:
             return pd.DataFrame(columns=["row", "order", "column", "reason", "value"])
         return pd.concat(parts, ignore_index=True)

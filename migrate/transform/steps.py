@@ -128,8 +128,11 @@ def _mask(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
         return ("***" + digits.str.slice(-4)).where(text.notna()), None, None
     key = os.environ.get("MIGRATE_MASK_KEY", "migrate-default-mask-key").encode()
     hashed = text.map(
-        lambda v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32]
-        if isinstance(v, str) else None
+        lambda v: (
+            hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32]
+            if isinstance(v, str)
+            else None
+        )
     )
     return hashed.astype("str"), None, None
 

@@ -14,8 +14,12 @@ from migrate.spec.model import Balanced, Check, DateWindow, UniqueTogether, Whol
 from migrate.transform.failures import Failures
 
 
-def apply_checks(checks: list[Check], frame: pd.DataFrame, failures: Failures,
-                 history: pd.DataFrame | None = None) -> None:
+def apply_checks(
+    checks: list[Check],
+    frame: pd.DataFrame,
+    failures: Failures,
+    history: pd.DataFrame | None = None,
+) -> None:
     for check in checks:
         if check.whole_group is not None:
             _whole_group(check.whole_group, frame, failures)
@@ -46,17 +50,24 @@ def _whole_group(rule: WholeGroup, frame: pd.DataFrame, failures: Failures) -> N
 def _balanced(rule: Balanced, frame: pd.DataFrame, failures: Failures) -> None:
     ok = ~failures.any_mask()
     groups = _group_key(frame, rule.group)
-    sums = pd.DataFrame({
-        "g": groups[ok],
-        "dr": frame.loc[ok, rule.debit].fillna(0).astype("int64"),
-        "cr": frame.loc[ok, rule.credit].fillna(0).astype("int64"),
-    }).groupby("g").sum()
+    sums = (
+        pd.DataFrame(
+            {
+                "g": groups[ok],
+                "dr": frame.loc[ok, rule.debit].fillna(0).astype("int64"),
+                "cr": frame.loc[ok, rule.credit].fillna(0).astype("int64"),
+            }
+        )
+        .groupby("g")
+        .sum()
+    )
     unbalanced = set(sums.index[sums["dr"] != sums["cr"]])
     failures.add(ok & groups.isin(unbalanced), rule.group[0], rule.reason, groups)
 
 
-def _unique(rule: UniqueTogether, frame: pd.DataFrame, failures: Failures,
-            history: pd.DataFrame | None) -> None:
+def _unique(
+    rule: UniqueTogether, frame: pd.DataFrame, failures: Failures, history: pd.DataFrame | None
+) -> None:
     ok = ~failures.any_mask()
     keys = _group_key(frame, rule.columns)
     dup = keys.where(ok).duplicated(keep="first") & ok

@@ -44,8 +44,11 @@ def _checks(rule: Field_, column: Any, kind: str) -> list[pa.Check]:
     if rule.pattern is not None:
         checks.append(pa.Check.str_matches(rule.pattern, error="invalid_format"))
     if rule.min is not None:
-        reason = "negative_amount" if kind == "money" and Decimal(str(rule.min)) == 0 else (
-            "out_of_range")
+        reason = (
+            "negative_amount"
+            if kind == "money" and Decimal(str(rule.min)) == 0
+            else ("out_of_range")
+        )
         checks.append(pa.Check.ge(_bound(rule.min, kind), error=reason))
     if rule.max is not None:
         checks.append(pa.Check.le(_bound(rule.max, kind), error="out_of_range"))
@@ -77,8 +80,9 @@ def compile_schema(spec: EntitySpec, table: Table) -> pa.DataFrameSchema:
     )
 
 
-def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame, raw: pd.DataFrame,
-             failures: Failures) -> None:
+def validate(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame, raw: pd.DataFrame, failures: Failures
+) -> None:
     """Run lazily; every failure case becomes a row failure (reason, column, value)."""
     try:
         schema.validate(frame, lazy=True)

@@ -41,15 +41,26 @@ def compare(project: Project, manifest_path: Path, staging_url: str, run_id: str
     by_table = entity_by_table(project, manifest)
     engine = create_engine(staging_url)
     with engine.connect() as conn:
-        rejects = conn.execute(text(
-            'SELECT "ENTITY", "SOURCE_KEY", "REASON_CODE" FROM "MIG_REJECTS" WHERE "RUN_ID" = :r'
-        ), {"r": run_id}).all()
+        rejects = conn.execute(
+            text(
+                'SELECT "ENTITY", "SOURCE_KEY", "REASON_CODE" FROM "MIG_REJECTS" '
+                'WHERE "RUN_ID" = :r'
+            ),
+            {"r": run_id},
+        ).all()
         staged: dict[str, set[str]] = {}
         for name, ent in project.entities.items():
-            rows = conn.execute(text(
-                f'SELECT "MIG_SOURCE_KEY" FROM "{ent.spec.target.table}" '
-                'WHERE "MIG_RUN_ID" = :r AND "MIG_SOURCE_SYSTEM" = :s'
-            ), {"r": run_id, "s": ent.spec.source.system}).scalars().all()
+            rows = (
+                conn.execute(
+                    text(
+                        f'SELECT "MIG_SOURCE_KEY" FROM "{ent.spec.target.table}" '
+                        'WHERE "MIG_RUN_ID" = :r AND "MIG_SOURCE_SYSTEM" = :s'
+                    ),
+                    {"r": run_id, "s": ent.spec.source.system},
+                )
+                .scalars()
+                .all()
+            )
             staged[name] = set(rows)
     engine.dispose()
     got: dict[tuple[str, str], list[str]] = {}

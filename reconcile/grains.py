@@ -1,0 +1,118 @@
+"""Control totals by the grains declared in the mapping (e.g. fund x account x period).
+
+Source values are trimmed and upper-cased; a ``source_crosswalk`` translates a legacy code
+with the mapping's crosswalk CSV (a code missing from it becomes its own grain value
+``UNMAPPED:<code>``, so it is visible rather than folded into another). Staging values are
+trimmed and upper-cased too, and nested target columns are joined with the grain's ``join``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from migrate.spec.model import EntitySpec, Grain
+from reconcile.money import cents_to_decimal
+from reconcile.report import GrainRow
+from reconcile.rows import GroupTotals, Row, RowSource
+
+BLANK = "(BLANK)"
+Acc = dict[tuple[str, ...], list[int]]
+
+
+def grain_rule(g: Grain, crosswalk_files: dict[str, str]) -> str:
+    parts = []
+    for col in g.source:
+        name = g.source_crosswalk.get(col)
+        parts.append(f"{col} via crosswalk {crosswalk_files.get(name or '', name)}" if name
+                     else f"UPPER(TRIM({col}))")
+    return f"grain {g.name}: " + ", ".join(parts)
+
+
+def _norm(value: object) -> str:
+    text = "" if value is None else str(value).strip().upper()
+    return text or BLANK
+
+
+def _translate(value: object, codes: dict[str, str]) -> str:
+    raw = "" if value is None else str(value).strip()
+    if not raw:
+        return BLANK
+    found = codes.get(raw)
+    if found is None:
+        found = {k.strip().upper(): v for k, v in codes.items()}.get(raw.upper())
+    return _norm(found) if found is not None else f"UNMAPPED:{raw}"
+
+
+class GrainTotals:
+    """Builds the GrainRows of one entity from both sides and the excluded rows."""
+
+    def __init__(self, spec: EntitySpec, crosswalks: dict[str, dict[str, str]],
+                 source_extras: tuple[str, ...], target_extras: tuple[str, ...]) -> None:
+        self.spec = spec
+        self.crosswalks = crosswalks
+        self.source_extras = source_extras
+        self.target_extras = target_extras
+        self.names = [m.name for m in spec.reconcile.measures]
+
+    def source_key(self, g: Grain, raw: tuple[object, ...]) -> tuple[str, ...]:
+        out = []
+        for col, value in zip(g.source, raw, strict=True):
+            name = g.source_crosswalk.get(col)
+            out.append(_translate(value, self.crosswalks.get(name, {})) if name else _norm(value))
+        return tuple(out)
+
+    def target_key(self, g: Grain, raw: tuple[object, ...]) -> tuple[str, ...]:
+        values = dict(zip(self.target_extras, raw, strict=True))
+        out = []
+        for t in g.target:
+            cols = [t] if isinstance(t, str) else t
+            out.append(g.join.join(_norm(values[c]) for c in cols))
+        return tuple(out)
+
+    def rows(self, g: Grain, source: RowSource, staged: RowSource,
+             rejected: Iterable[Row], filtered: Iterable[Row]) -> list[GrainRow]:
+        src_idx = [self.source_extras.index(c) for c in g.source]
+        flat = [c for t in g.target for c in ([t] if isinstance(t, str) else t)]
+        tgt_idx = sorted({self.target_extras.index(c) for c in flat})
+        src = self._fold(source.group_totals(src_idx), lambda r: self.source_key(g, r))
+        tgt_cols = [self.target_extras[i] for i in tgt_idx]
+        stg = self._fold(staged.group_totals(tgt_idx), lambda r: self.target_key(
+            g, tuple(r[tgt_cols.index(c)] if c in tgt_cols else None for c in self.target_extras)))
+        rej = self._fold_rows(rejected, g, src_idx)
+        fil = self._fold_rows(filtered, g, src_idx)
+        out = []
+        zero = [0] * len(self.names)
+        for key in sorted(set(src) | set(stg) | set(rej) | set(fil)):
+            for name in g.measures:
+                i = self.names.index(name)
+                tol = cents_to_decimal(0) + _tolerance(self.spec, name)
+                out.append(GrainRow(
+                    g.name, key, name, cents_to_decimal(src.get(key, zero)[i]),
+                    cents_to_decimal(stg.get(key, zero)[i]), cents_to_decimal(rej.get(key, zero)[i]),
+                    cents_to_decimal(fil.get(key, zero)[i]), tol))
+        return out
+
+    def _fold(self, groups: GroupTotals, keyfn: object) -> Acc:
+        acc: Acc = defaultdict(lambda: [0] * len(self.names))
+        for raw, (_, sums) in groups.items():
+            key = keyfn(raw)  # type: ignore[operator]
+            for i, s in enumerate(sums):
+                acc[key][i] += s
+        return dict(acc)
+
+    def _fold_rows(self, rows: Iterable[Row], g: Grain, idx: list[int]) -> Acc:
+        acc: Acc = defaultdict(lambda: [0] * len(self.names))
+        for row in rows:
+            key = self.source_key(g, tuple(row.extras[i] for i in idx))
+            for i, v in enumerate(row.values):
+                if isinstance(v, int):
+                    acc[key][i] += v
+        return dict(acc)
+
+
+def _tolerance(spec: EntitySpec, measure: str) -> object:
+    from decimal import Decimal
+
+    m = next(m for m in spec.reconcile.measures if m.name == measure)
+    return Decimal(m.tolerance)
