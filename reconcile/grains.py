@@ -9,7 +9,8 @@ trimmed and upper-cased too, and nested target columns are joined with the grain
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 
 from migrate.spec.model import EntitySpec, Grain
 from reconcile.money import cents_to_decimal
@@ -34,13 +35,12 @@ def _norm(value: object) -> str:
     return text or BLANK
 
 
-def _translate(value: object, codes: dict[str, str]) -> str:
+def _translate(value: object, codes: dict[str, str], folded: dict[str, str]) -> str:
+    """Exact code first, then case- and blank-insensitive; else ``UNMAPPED:<code>``."""
     raw = "" if value is None else str(value).strip()
     if not raw:
         return BLANK
-    found = codes.get(raw)
-    if found is None:
-        found = {k.strip().upper(): v for k, v in codes.items()}.get(raw.upper())
+    found = codes.get(raw, folded.get(raw.upper()))
     return _norm(found) if found is not None else f"UNMAPPED:{raw}"
 
 
@@ -51,6 +51,8 @@ class GrainTotals:
                  source_extras: tuple[str, ...], target_extras: tuple[str, ...]) -> None:
         self.spec = spec
         self.crosswalks = crosswalks
+        self.folded = {n: {k.strip().upper(): v for k, v in c.items()}
+                       for n, c in crosswalks.items()}
         self.source_extras = source_extras
         self.target_extras = target_extras
         self.names = [m.name for m in spec.reconcile.measures]
@@ -59,11 +61,13 @@ class GrainTotals:
         out = []
         for col, value in zip(g.source, raw, strict=True):
             name = g.source_crosswalk.get(col)
-            out.append(_translate(value, self.crosswalks.get(name, {})) if name else _norm(value))
+            if name:
+                out.append(_translate(value, self.crosswalks[name], self.folded[name]))
+            else:
+                out.append(_norm(value))
         return tuple(out)
 
-    def target_key(self, g: Grain, raw: tuple[object, ...]) -> tuple[str, ...]:
-        values = dict(zip(self.target_extras, raw, strict=True))
+    def target_key(self, g: Grain, values: dict[str, object]) -> tuple[str, ...]:
         out = []
         for t in g.target:
             cols = [t] if isinstance(t, str) else t
@@ -77,8 +81,8 @@ class GrainTotals:
         tgt_idx = sorted({self.target_extras.index(c) for c in flat})
         src = self._fold(source.group_totals(src_idx), lambda r: self.source_key(g, r))
         tgt_cols = [self.target_extras[i] for i in tgt_idx]
-        stg = self._fold(staged.group_totals(tgt_idx), lambda r: self.target_key(
-            g, tuple(r[tgt_cols.index(c)] if c in tgt_cols else None for c in self.target_extras)))
+        stg = self._fold(staged.group_totals(tgt_idx),
+                         lambda r: self.target_key(g, dict(zip(tgt_cols, r, strict=True))))
         rej = self._fold_rows(rejected, g, src_idx)
         fil = self._fold_rows(filtered, g, src_idx)
         out = []
@@ -86,17 +90,18 @@ class GrainTotals:
         for key in sorted(set(src) | set(stg) | set(rej) | set(fil)):
             for name in g.measures:
                 i = self.names.index(name)
-                tol = cents_to_decimal(0) + _tolerance(self.spec, name)
+                tol = Decimal(self.spec.reconcile.measures[i].tolerance)
                 out.append(GrainRow(
                     g.name, key, name, cents_to_decimal(src.get(key, zero)[i]),
                     cents_to_decimal(stg.get(key, zero)[i]), cents_to_decimal(rej.get(key, zero)[i]),
                     cents_to_decimal(fil.get(key, zero)[i]), tol))
         return out
 
-    def _fold(self, groups: GroupTotals, keyfn: object) -> Acc:
+    def _fold(self, groups: GroupTotals,
+              keyfn: Callable[[tuple[object, ...]], tuple[str, ...]]) -> Acc:
         acc: Acc = defaultdict(lambda: [0] * len(self.names))
         for raw, (_, sums) in groups.items():
-            key = keyfn(raw)  # type: ignore[operator]
+            key = keyfn(raw)
             for i, s in enumerate(sums):
                 acc[key][i] += s
         return dict(acc)
@@ -110,9 +115,3 @@ class GrainTotals:
                     acc[key][i] += v
         return dict(acc)
 
-
-def _tolerance(spec: EntitySpec, measure: str) -> object:
-    from decimal import Decimal
-
-    m = next(m for m in spec.reconcile.measures if m.name == measure)
-    return Decimal(m.tolerance)

@@ -69,6 +69,8 @@ def _split(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
         parts = text.str.split(a.sep, n=a.index, regex=False)
     else:
         parts = text.str.split(a.sep, regex=False)
+    if not bool(parts.notna().any()):
+        return text, None, None  # all null: nothing to split (pandas has no .str on it)
     return parts.str[a.index].astype("str"), None, None
 
 
