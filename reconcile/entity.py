@@ -9,12 +9,11 @@ from reconcile.attribution import Attribution, attribute
 from reconcile.diff import keyed_diff
 from reconcile.grains import GrainTotals, grain_rule
 from reconcile.money import cents_to_decimal
-from reconcile.relation import Relation
 from reconcile.report import EntityReconciliation, MeasureIdentity, RowDifference
 from reconcile.rows import Row, Totals
 from reconcile.rules import check_rules
 from reconcile.sources import SourcePlan
-from reconcile.staging_side import Outcomes, Staging, outcomes, staged_relation, target_columns
+from reconcile.staging_side import Staging, outcomes, staged_relation, target_columns
 
 
 def reconcile_entity(project: Project, name: str, plan: SourcePlan,
@@ -69,5 +68,3 @@ def _identities(project: Project, name: str, plan: SourcePlan, src: Totals, stg:
         ))
     return out
 
-
-__all__ = ["Outcomes", "Relation", "reconcile_entity"]

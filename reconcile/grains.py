@@ -91,10 +91,11 @@ class GrainTotals:
             for name in g.measures:
                 i = self.names.index(name)
                 tol = Decimal(self.spec.reconcile.measures[i].tolerance)
+                src_c, stg_c = src.get(key, zero)[i], stg.get(key, zero)[i]
+                rej_c, fil_c = rej.get(key, zero)[i], fil.get(key, zero)[i]
                 out.append(GrainRow(
-                    g.name, key, name, cents_to_decimal(src.get(key, zero)[i]),
-                    cents_to_decimal(stg.get(key, zero)[i]), cents_to_decimal(rej.get(key, zero)[i]),
-                    cents_to_decimal(fil.get(key, zero)[i]), tol))
+                    g.name, key, name, cents_to_decimal(src_c), cents_to_decimal(stg_c),
+                    cents_to_decimal(rej_c), cents_to_decimal(fil_c), tol))
         return out
 
     def _fold(self, groups: GroupTotals,
