@@ -37,8 +37,12 @@ def main() -> None:
         work = Path(tmp)
         settings = load_settings(work)
         t0 = time.perf_counter()
-        build_estate({s: settings.url(s) for s in ("finance", "hr", "procurement")},
-                     work / "extracts", scale=args.scale, seed=1)
+        build_estate(
+            {s: settings.url(s) for s in ("finance", "hr", "procurement")},
+            work / "extracts",
+            scale=args.scale,
+            seed=1,
+        )
         print(f"estate built in {time.perf_counter() - t0:.1f}s")
         project = load_project(MAPPINGS)
         spec = project.spec("ap_invoice_lines")

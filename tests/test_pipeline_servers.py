@@ -29,14 +29,20 @@ def staging_pg(pg_server: str) -> Iterator[str]:
     drop_pg_database(pg_server, url)
 
 
-def _migrate(tmp_path: Path, legacy_url: str, staging_url: str,
-             monkeypatch: pytest.MonkeyPatch) -> str:
+def _migrate(
+    tmp_path: Path, legacy_url: str, staging_url: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
     for system in ("finance", "hr", "procurement"):
         monkeypatch.setenv(f"MIGRATE_{system.upper()}_URL", legacy_url)
     monkeypatch.setenv("MIGRATE_STAGING_URL", staging_url)
     settings = load_settings(tmp_path)
-    build_estate({s: legacy_url for s in ("finance", "hr", "procurement")}, tmp_path / "extracts",
-                 scale=300, seed=5, manifest_path=tmp_path / "estate_manifest.json")
+    build_estate(
+        {s: legacy_url for s in ("finance", "hr", "procurement")},
+        tmp_path / "extracts",
+        scale=300,
+        seed=5,
+        manifest_path=tmp_path / "estate_manifest.json",
+    )
     return run_migration(settings, MAPPINGS, "full", chunk_size=41).run_id
 
 
@@ -49,31 +55,37 @@ def _assert_manifest(tmp_path: Path, staging_url: str, run_id: str) -> None:
     assert result.cosmetic_not_loaded == []
 
 
-def test_postgres_to_postgres(tmp_path: Path, pg_url: str, staging_pg: str,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postgres_to_postgres(
+    tmp_path: Path, pg_url: str, staging_pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_id = _migrate(tmp_path, pg_url, staging_pg, monkeypatch)
     _assert_manifest(tmp_path, staging_pg, run_id)
     removed = rollback_run(load_settings(tmp_path), run_id)
     assert removed["AP_INVOICE_LINES_INTERFACE"] > 0
 
 
-def test_mariadb_legacy_to_postgres(tmp_path: Path, mysql_url: str, staging_pg: str,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mariadb_legacy_to_postgres(
+    tmp_path: Path, mysql_url: str, staging_pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_id = _migrate(tmp_path, mysql_url, staging_pg, monkeypatch)
     _assert_manifest(tmp_path, staging_pg, run_id)
 
 
-def test_money_is_exact_numeric_in_postgres_staging(tmp_path: Path, pg_url: str,
-                                                    staging_pg: str,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_money_is_exact_numeric_in_postgres_staging(
+    tmp_path: Path, pg_url: str, staging_pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _migrate(tmp_path, pg_url, staging_pg, monkeypatch)
     engine = create_engine(staging_pg)
     with engine.connect() as conn:
-        staged = conn.execute(text(
-            'SELECT SUM("AMOUNT") FROM "AP_INVOICE_LINES_INTERFACE"')).scalar()
-        kind = conn.execute(text(
-            "SELECT data_type FROM information_schema.columns WHERE table_name = "
-            "'AP_INVOICE_LINES_INTERFACE' AND column_name = 'AMOUNT'")).scalar()
+        staged = conn.execute(
+            text('SELECT SUM("AMOUNT") FROM "AP_INVOICE_LINES_INTERFACE"')
+        ).scalar()
+        kind = conn.execute(
+            text(
+                "SELECT data_type FROM information_schema.columns WHERE table_name = "
+                "'AP_INVOICE_LINES_INTERFACE' AND column_name = 'AMOUNT'"
+            )
+        ).scalar()
     engine.dispose()
     assert kind == "numeric"
     assert staged == staged.quantize(staged.__class__("0.01"))
@@ -82,8 +94,12 @@ def test_money_is_exact_numeric_in_postgres_staging(tmp_path: Path, pg_url: str,
 def test_postgres_source_readable_by_a_select_only_role(pg_url: str, tmp_path: Path) -> None:
     """Legacy connections are read-only even for a role that could write, and a SELECT-only
     role is all a migration needs."""
-    build_estate({s: pg_url for s in ("finance", "hr", "procurement")}, tmp_path / "extracts",
-                 scale=200, seed=1)
+    build_estate(
+        {s: pg_url for s in ("finance", "hr", "procurement")},
+        tmp_path / "extracts",
+        scale=200,
+        seed=1,
+    )
     role = f"mig_ro_{uuid.uuid4().hex[:8]}"
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -66,15 +66,23 @@ def render() -> str:
     for title, model in SECTIONS:
         doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
         out += [f"## {title}", "", doc, "", *_model_table(model), ""]
-    out += ["## Steps", "",
-            "A step is a bare name (`strip`) or a one-key mapping `{name: arguments}`; where a",
-            "step has a main argument it may be given directly (`{date: \"%Y%m%d\"}`).", "",
-            "| step | main argument | arguments |", "|---|---|---|"]
+    out += [
+        "## Steps",
+        "",
+        "A step is a bare name (`strip`) or a one-key mapping `{name: arguments}`; where a",
+        'step has a main argument it may be given directly (`{date: "%Y%m%d"}`).',
+        "",
+        "| step | main argument | arguments |",
+        "|---|---|---|",
+    ]
     for name, (args, primary) in sorted(STEP_ARGS.items()):
-        fields = ", ".join(
-            f"`{n}`" + (f" ({f.description})" if f.description else "")
-            for n, f in args.model_fields.items()
-        ) or "none"
+        fields = (
+            ", ".join(
+                f"`{n}`" + (f" ({f.description})" if f.description else "")
+                for n, f in args.model_fields.items()
+            )
+            or "none"
+        )
         out.append(f"| `{name}` | {f'`{primary}`' if primary else ''} | {fields} |")
     out += ["", "## Reason codes", "", "| code | meaning |", "|---|---|"]
     out += [f"| `{code}` | {text} |" for code, text in REASONS.items()]

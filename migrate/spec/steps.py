@@ -40,7 +40,8 @@ class SplitArgs(_Args):
 class DateArgs(_Args):
     format: str
     pivot: int | None = Field(
-        default=None, description="two-digit years up to and including (pivot % 100) are 20xx, later ones 19xx"
+        default=None,
+        description="two-digit years up to and including (pivot % 100) are 20xx, later ones 19xx",
     )
 
 
