@@ -4,7 +4,8 @@
 
 Builds the estate in a temporary folder (SQLite), then streams APINVLIN twice: once only
 reading the chunks, once reading + transforming + casting + Pandera-validating them with the
-shipped mapping (crosswalk, money, lookups answered as found, as in a clean run). Prints rows/s for each and the ratio.
+shipped mapping (crosswalk, money, lookups answered as found, as in a clean run).
+Prints rows/s for each and the ratio.
 """
 
 from __future__ import annotations

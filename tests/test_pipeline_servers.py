@@ -112,9 +112,11 @@ def test_postgres_source_readable_by_a_select_only_role(pg_url: str, tmp_path: P
             assert conn.execute(text('SELECT COUNT(*) FROM "APINVLIN"')).scalar() > 0
         engine.dispose()
         writer_even_as_owner = readonly_engine(pg_url)
-        with pytest.raises(DBAPIError, match="read-only transaction"):
-            with writer_even_as_owner.begin() as conn:
-                conn.execute(text('DELETE FROM "APINVLIN"'))
+        with (
+            pytest.raises(DBAPIError, match="read-only transaction"),
+            writer_even_as_owner.begin() as conn,
+        ):
+            conn.execute(text('DELETE FROM "APINVLIN"'))
         writer_even_as_owner.dispose()
     finally:
         with admin.connect() as conn:
