@@ -8,6 +8,7 @@ the same target key.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData, delete, func, select
 from sqlalchemy.engine import make_url
 
-from migrate import runs
+from migrate import hooks, runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import RunStateError
@@ -210,6 +211,7 @@ def rollback_run(settings: Settings, run_id: str) -> dict[str, int]:
                 .values(STATUS="rolled_back", ENDED_AT=runs.now())
             )
         engine.dispose()
+        hooks.on_rollback(settings, hooks.RunEvent(run_id, mode, redact(url), schema), removed)
         return removed
     raise RunStateError(f"unknown run id {run_id!r}")
 
