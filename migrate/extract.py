@@ -91,7 +91,7 @@ def read_database(
     chunk_size: int,
     after_key: list[object] | None = None,
     first_batch: int = 1,
-    delta_after: str | None = None,
+    delta_after: object | None = None,
 ) -> Iterator[Chunk]:
     """Stream a table or query ordered by the source key; resume after ``after_key``."""
     if spec.source.query is not None:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, MetaData, Table, select, tuple_
 from migrate import keymap, runs
 from migrate.extract import Chunk, read_database, read_file, resolve_path
 from migrate.load import insert_frame, wire_columns
+from migrate.retry import with_retries
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import LINEAGE_COLUMNS
@@ -57,6 +58,7 @@ class Context:
     run_id: str
     chunk_size: int = 50_000
     workdir: Path = Path(".")
+    mode: str = "full"
 
 
 def _table(md: MetaData, name: str) -> Table:
@@ -64,7 +66,7 @@ def _table(md: MetaData, name: str) -> Table:
 
 
 def chunks_for(
-    ctx: Context, spec: EntitySpec, resume: runs.Resume, delta_after: str | None = None
+    ctx: Context, spec: EntitySpec, resume: runs.Resume, delta_after: object | None = None
 ) -> Iterator[Chunk]:
     first = resume.batches_done + 1
     if spec.source.file is not None:
@@ -76,7 +78,7 @@ def chunks_for(
 
 
 def run_entity(
-    ctx: Context, name: str, progress: Progress | None = None, delta_after: str | None = None
+    ctx: Context, name: str, progress: Progress | None = None, delta_after: object | None = None
 ) -> EntityResult:
     """Migrate one entity for the run, resuming after its last committed chunk."""
     spec = ctx.project.spec(name)
@@ -90,7 +92,10 @@ def run_entity(
         begin(name)
     for chunk in chunks_for(ctx, spec, resume, delta_after):
         t0 = time.perf_counter()
-        counts = process_chunk(ctx, spec, table, schema, chunk, result)
+        counts = with_retries(
+            lambda chunk=chunk: process_chunk(ctx, spec, table, schema, chunk, result),  # type: ignore[misc]
+            f"{name} batch {chunk.batch_id}",
+        )
         result.batches += 1
         log.info("%s batch %d: %s in %.2fs", name, chunk.batch_id, counts, time.perf_counter() - t0)
         if progress:
@@ -116,13 +121,15 @@ def process_chunk(
         validate(schema, frame, out.frame, out.failures)
         _already_staged(conn, ctx, spec, table, frame, out.failures)
         _duplicate_legacy_keys(spec, chunk, frame, out.failures)
-        history = _unique_history(conn, ctx, spec, frame)
+        history = _unique_history(conn, ctx, spec, table, frame, out.source_keys)
         apply_checks(spec.checks, frame, out.failures, history)
         bad = out.failures.any_mask()
         accepted = frame[~bad]
         merged = _issue_keys(conn, ctx, spec, accepted, out, chunk)
         accepted = accepted.drop(index=merged)
         staged = _with_lineage(accepted, chunk, out, ctx, spec)
+        if ctx.mode == "delta":
+            _delete_staged(conn, table, spec.target.key, staged)
         insert_frame(conn, table, wire_columns(staged, table, conn.dialect.name))
         rejects = _reject_rows(out, bad, chunk, ctx, spec)
         if rejects:
@@ -174,6 +181,25 @@ def _resolver(ctx: Context, conn: Connection) -> Resolver:
     return resolve
 
 
+def _existing(
+    conn: Connection, table: Table, columns: list[str], values: pd.DataFrame
+) -> set[tuple[str, ...]]:
+    """Which of these value tuples are already staged (compared as text, in batches)."""
+    cols = [table.c[c] for c in columns]
+    wire = wire_columns(values, table, conn.dialect.name)
+    wanted = list({tuple(r) for r in wire.astype("object").itertuples(index=False, name=None)})
+    seen: set[tuple[str, ...]] = set()
+    for start in range(0, len(wanted), 500):
+        stmt = select(*cols).where(tuple_(*cols).in_(wanted[start : start + 500]))
+        seen.update(tuple(str(v) for v in r) for r in conn.execute(stmt))
+    return seen
+
+
+def _as_tuples(frame: pd.DataFrame, table: Table, dialect: str) -> list[tuple[str, ...]]:
+    wire = wire_columns(frame, table, dialect).astype("str")
+    return [tuple(r) for r in wire.itertuples(index=False, name=None)]
+
+
 def _already_staged(
     conn: Connection,
     ctx: Context,
@@ -182,29 +208,31 @@ def _already_staged(
     frame: pd.DataFrame,
     failures: Failures,
 ) -> None:
-    """A target key staged by an earlier chunk is a duplicate, not a load error."""
+    """A target key staged by an earlier chunk or run is a duplicate (delta runs replace it)."""
     key = spec.target.key
-    if not all(k in frame.columns for k in key) or frame.empty:
+    if ctx.mode == "delta" or not all(k in frame.columns for k in key) or frame.empty:
         return
-    ok = ~failures.any_mask()
-    candidates = frame.loc[ok, key].dropna()
+    candidates = frame.loc[~failures.any_mask(), key].dropna()
     if candidates.empty:
         return
-    cols = [table.c[k] for k in key]
-    wire = wire_columns(candidates, table, conn.dialect.name)
-    values = [tuple(r) for r in wire.astype("object").itertuples(index=False, name=None)]
-    seen: set[tuple[object, ...]] = set()
-    for start in range(0, len(values), 500):
-        part = values[start : start + 500]
-        stmt = select(*cols).where(tuple_(*cols).in_(part))
-        seen.update(tuple(str(v) for v in r) for r in conn.execute(stmt))
+    seen = _existing(conn, table, key, candidates)
     if not seen:
         return
-    as_text = wire.astype("str")
-    mask_values = [tuple(r) in seen for r in as_text.itertuples(index=False, name=None)]
+    hits = [t in seen for t in _as_tuples(candidates, table, conn.dialect.name)]
     mask = pd.Series(False, index=frame.index)
-    mask.loc[candidates.index] = pd.Series(mask_values, index=candidates.index)
+    mask.loc[candidates.index] = pd.Series(hits, index=candidates.index)
     failures.add(mask, key[0], "duplicate_key", frame[key[0]])
+
+
+def _delete_staged(conn: Connection, table: Table, key: list[str], staged: pd.DataFrame) -> None:
+    """Delta runs update in place: the old version of each incoming target key goes first."""
+    if staged.empty:
+        return
+    cols = [table.c[c] for c in key]
+    wire = wire_columns(staged[key], table, conn.dialect.name)
+    values = list({tuple(r) for r in wire.astype("object").itertuples(index=False, name=None)})
+    for start in range(0, len(values), 500):
+        conn.execute(table.delete().where(tuple_(*cols).in_(values[start : start + 500])))
 
 
 def _duplicate_legacy_keys(
@@ -221,12 +249,33 @@ def _duplicate_legacy_keys(
 
 
 def _unique_history(
-    conn: Connection, ctx: Context, spec: EntitySpec, frame: pd.DataFrame
+    conn: Connection,
+    ctx: Context,
+    spec: EntitySpec,
+    table: Table,
+    frame: pd.DataFrame,
+    source_keys: pd.Series,
 ) -> pd.DataFrame | None:
+    """Staged rows (from other source rows) sharing a unique combination with this chunk."""
     cols = sorted({c for chk in spec.checks if chk.unique for c in chk.unique.columns})
     if not cols or frame.empty:
         return None
-    return keymap.staged_frame(conn, ctx.md, spec.target.table, cols)
+    candidates = frame[cols].dropna()
+    if candidates.empty:
+        return None
+    seen = _existing(conn, table, cols, candidates)
+    if not seen:
+        return None
+    rows = pd.DataFrame(sorted(seen), columns=cols)
+    mine = _as_tuples(candidates, table, conn.dialect.name)
+    if ctx.mode == "delta":  # a changed row is compared with other rows, not its old self
+        src = keymap.staged_frame(conn, ctx.md, spec.target.table, [*cols, "MIG_SOURCE_KEY"])
+        src = src[~src["MIG_SOURCE_KEY"].isin(set(source_keys))]
+        rows = src[cols].astype("str")
+    texts = set(mine)
+    rows = rows.astype("str")
+    keep = [tuple(r) in texts for r in rows.itertuples(index=False, name=None)]
+    return rows[keep].reset_index(drop=True)
 
 
 def _issue_keys(

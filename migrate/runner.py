@@ -8,7 +8,6 @@ the same target key.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -66,7 +65,9 @@ def open_context(
         e.spec.source.system for e in project.entities.values() if e.spec.source.file is None
     }
     sources = {s: readonly_engine(settings.url(s)) for s in sorted(systems)}
-    return Context(project, sources, writable_engine(url), md, run_id, chunk_size, settings.workdir)
+    return Context(
+        project, sources, writable_engine(url), md, run_id, chunk_size, settings.workdir, mode
+    )
 
 
 def source_identity(settings: Settings) -> dict[str, str]:
@@ -129,7 +130,7 @@ def _execute(
     mode: str,
     chunk_size: int,
     progress: Progress | None,
-    watermarks: dict[str, str],
+    watermarks: dict[str, object],
 ) -> RunSummary:
     ctx = open_context(settings, project, run_id, mode, chunk_size)
     url, schema = staging_target(settings, mode)
@@ -151,11 +152,11 @@ def _execute(
     return summary
 
 
-def _watermarks(ctx: Context, project: Project) -> dict[str, str]:
+def _watermarks(ctx: Context, project: Project) -> dict[str, object]:
     """Highest delta-column value per entity at the end of the run (for the next delta)."""
     from migrate.extract import source_selectable
 
-    out: dict[str, str] = {}
+    out: dict[str, object] = {}
     for name in project.order:
         spec = project.spec(name)
         if spec.source.delta_column and spec.source.table:
@@ -164,11 +165,11 @@ def _watermarks(ctx: Context, project: Project) -> dict[str, str]:
             with engine.connect() as conn:
                 top = conn.execute(select(func.max(table.c[spec.source.delta_column]))).scalar()
             if top is not None:
-                out[name] = str(top)
+                out[name] = top if isinstance(top, int | str) else str(top)
     return out
 
 
-def _previous_watermarks(engine: Engine, md: MetaData) -> dict[str, str]:
+def _previous_watermarks(engine: Engine, md: MetaData) -> dict[str, object]:
     r = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
     with engine.connect() as conn:
         row = conn.execute(

@@ -1,0 +1,130 @@
+"""Delta runs pick up new legacy rows and update changed ones in place; transient failures
+are retried; terminal ones are not."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+import migrate.pipeline as pipeline
+from migrate.config import CONNECTION_NAMES, load_settings
+from migrate.errors import RunStateError, SchemaMismatch
+from migrate.retry import is_transient, with_retries
+from migrate.runner import run_migration
+from tests.test_pipeline import MAPPINGS, make_estate, q
+
+
+@pytest.fixture(autouse=True)
+def _no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CONNECTION_NAMES:
+        monkeypatch.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
+
+
+def _clean_invoice(workdir: Path) -> int:
+    """An invoice staged with all of its lines and no payments rejected."""
+    staged = {
+        int(k)
+        for (k,) in q(
+            workdir / "staging.db", 'SELECT "MIG_SOURCE_KEY" FROM "AP_INVOICES_INTERFACE"'
+        )
+    }
+    rejected_lines = {
+        k.split("|")[0]
+        for (k,) in q(
+            workdir / "staging.db",
+            ('SELECT "SOURCE_KEY" FROM "MIG_REJECTS" WHERE "ENTITY" = \'ap_invoice_lines\''),
+        )
+    }
+    return min(i for i in staged if str(i) not in rejected_lines)
+
+
+def test_delta_adds_new_rows_and_updates_changed_ones_in_place(tmp_path: Path) -> None:
+    make_estate(tmp_path, scale=200, seed=21)
+    settings = load_settings(tmp_path)
+    run_migration(settings, MAPPINGS, "full")
+    db, legacy = tmp_path / "staging.db", tmp_path / "legacy_finance.db"
+    before = {
+        t: q(db, f'SELECT COUNT(*) FROM "{t}"')[0][0]
+        for t in ("AP_INVOICES_INTERFACE", "AP_INVOICE_LINES_INTERFACE", "AP_PAYMENTS")
+    }
+    old = _clean_invoice(tmp_path)
+    pmt_id = q(db, 'SELECT MIN("PAYMENT_ID") FROM "AP_PAYMENTS"')[0][0]
+    with sqlite3.connect(legacy) as conn:  # the legacy system keeps working after the full run
+        new = conn.execute('SELECT MAX("INV_ID") FROM "APINVHDR"').fetchone()[0] + 1
+        conn.execute(
+            'INSERT INTO "APINVHDR" SELECT ?, "VND_NO", \'NEW-\' || "INV_NO", "INV_DT", '
+            '"INV_AMT", "DUE_DT", "FISC_PER", "DESCR" FROM "APINVHDR" WHERE "INV_ID" = ?',
+            (new, old),
+        )
+        conn.execute(
+            'INSERT INTO "APINVLIN" SELECT ?, "LIN_NO", "ACCT_STR", "LIN_AMT_CENTS", '
+            '"QTY", "UNIT_PRC", "DESCR" FROM "APINVLIN" WHERE "INV_ID" = ?',
+            (new, old),
+        )
+        lines = conn.execute(
+            'SELECT COUNT(*) FROM "APINVLIN" WHERE "INV_ID" = ?', (old,)
+        ).fetchone()[0]
+        conn.execute(
+            'UPDATE "APPMT" SET "PMT_AMT" = \'000000012.34\' WHERE "PMT_ID" = ?', (pmt_id,)
+        )
+    summary = run_migration(settings, MAPPINGS, "delta")
+    by_entity = {e.entity: e for e in summary.entities}
+    assert by_entity["ap_invoices"].rows_in == 1
+    assert by_entity["ap_invoice_lines"].rows_in == lines
+    after = {t: q(db, f'SELECT COUNT(*) FROM "{t}"')[0][0] for t in before}
+    assert after["AP_INVOICES_INTERFACE"] == before["AP_INVOICES_INTERFACE"] + 1
+    assert after["AP_INVOICE_LINES_INTERFACE"] == before["AP_INVOICE_LINES_INTERFACE"] + lines
+    assert after["AP_PAYMENTS"] == before["AP_PAYMENTS"]
+    amount = q(db, f'SELECT "AMOUNT" FROM "AP_PAYMENTS" WHERE "PAYMENT_ID" = {pmt_id}')[0][0]
+    assert amount == 1234  # integer cents on SQLite
+    run_id = summary.run_id
+    assert q(db, f'SELECT COUNT(*) FROM "AP_PAYMENTS" WHERE "MIG_RUN_ID" = \'{run_id}\'')[0][0]
+
+
+def test_delta_needs_a_full_run_first(tmp_path: Path) -> None:
+    make_estate(tmp_path, scale=200, seed=22)
+    with pytest.raises(RunStateError, match="needs a completed full run"):
+        run_migration(load_settings(tmp_path), MAPPINGS, "delta")
+
+
+def test_transient_failure_is_retried_and_the_run_is_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_estate(tmp_path, scale=200, seed=23)
+    real = pipeline.insert_frame
+    calls = {"n": 0}
+
+    def flaky(conn, table, frame):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return real(conn, table, frame)
+
+    monkeypatch.setattr(pipeline, "insert_frame", flaky)
+    monkeypatch.setattr("migrate.retry.time.sleep", lambda s: None)
+    summary = run_migration(load_settings(tmp_path), MAPPINGS, "full")
+    reference = tmp_path / "ref"
+    reference.mkdir()
+    make_estate(reference, scale=200, seed=23)
+    monkeypatch.setattr(pipeline, "insert_frame", real)
+    expected = run_migration(load_settings(reference), MAPPINGS, "full")
+    assert [(e.entity, e.loaded, e.rejected) for e in summary.entities] == [
+        (e.entity, e.loaded, e.rejected) for e in expected.entities
+    ]
+
+
+def test_terminal_failures_are_not_retried() -> None:
+    calls = {"n": 0}
+
+    def missing_table() -> None:
+        calls["n"] += 1
+        raise SchemaMismatch("source table 'APINVHDR' not found")
+
+    with pytest.raises(SchemaMismatch):
+        with_retries(missing_table, "x", sleep=lambda s: None)
+    assert calls["n"] == 1
+    assert is_transient(OperationalError("x", {}, Exception("deadlock detected")))
+    assert not is_transient(OperationalError("x", {}, Exception("no such table: APINVHDR")))
