@@ -97,11 +97,27 @@ def run_entity(
             f"{name} batch {chunk.batch_id}",
         )
         result.batches += 1
+        if chunk.batch_id in (1, 4, 16, 64, 256):
+            refresh_statistics(ctx, spec.target.table)
         log.info("%s batch %d: %s in %.2fs", name, chunk.batch_id, counts, time.perf_counter() - t0)
         if progress:
             progress(name, result.rows_in, result.loaded, result.rejected)
+    refresh_statistics(ctx, spec.target.table)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def refresh_statistics(ctx: Context, table: str) -> None:
+    """PostgreSQL plans key lookups from statistics; fresh tables have none until ANALYZE,
+    and a stale plan turns each key-map lookup into a scan. Cheap, so done as tables grow."""
+    if ctx.staging.dialect.name != "postgresql":
+        return
+    prep = ctx.staging.dialect.identifier_preparer
+    names = [table, "MIG_KEY_MAP", "MIG_REJECTS"]
+    with ctx.staging.begin() as conn:
+        for name in names:
+            t = _table(ctx.md, name)
+            conn.exec_driver_sql(f"ANALYZE {prep.format_table(t)}")
 
 
 def process_chunk(
@@ -184,14 +200,22 @@ def _resolver(ctx: Context, conn: Connection) -> Resolver:
 def _existing(
     conn: Connection, table: Table, columns: list[str], values: pd.DataFrame
 ) -> set[tuple[str, ...]]:
-    """Which of these value tuples are already staged (compared as text, in batches)."""
+    """Which of these value tuples are already staged (compared as text).
+
+    Filters on the first column only (``IN`` batches that an index on the key can serve),
+    then compares whole tuples here: a row-value ``IN`` list makes PostgreSQL scan the table.
+    """
     cols = [table.c[c] for c in columns]
     wire = wire_columns(values, table, conn.dialect.name)
-    wanted = list({tuple(r) for r in wire.astype("object").itertuples(index=False, name=None)})
+    wanted = {tuple(r) for r in wire.astype("str").itertuples(index=False, name=None)}
+    firsts = list(dict.fromkeys(wire[columns[0]].astype("object").tolist()))
     seen: set[tuple[str, ...]] = set()
-    for start in range(0, len(wanted), 500):
-        stmt = select(*cols).where(tuple_(*cols).in_(wanted[start : start + 500]))
-        seen.update(tuple(str(v) for v in r) for r in conn.execute(stmt))
+    for start in range(0, len(firsts), 1000):
+        stmt = select(*cols).where(cols[0].in_(firsts[start : start + 1000]))
+        for r in conn.execute(stmt):
+            t = tuple(str(v) for v in r)
+            if t in wanted:
+                seen.add(t)
     return seen
 
 

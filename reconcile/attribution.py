@@ -27,8 +27,12 @@ class Attribution:
         return [*self.rejected, *(r for _, r in self.filtered)]
 
 
-def attribute(source: RowSource, staged: RowSource, rejected: tuple[str, ...],
-              filtered: tuple[tuple[str, str], ...]) -> Attribution:
+def attribute(
+    source: RowSource,
+    staged: RowSource,
+    rejected: tuple[str, ...],
+    filtered: tuple[tuple[str, str], ...],
+) -> Attribution:
     occurrences = [("", k) for k in rejected] + list(filtered)
     if not occurrences:
         return Attribution((), (), ())

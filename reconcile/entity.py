@@ -16,8 +16,9 @@ from reconcile.sources import SourcePlan
 from reconcile.staging_side import Staging, outcomes, staged_relation, target_columns
 
 
-def reconcile_entity(project: Project, name: str, plan: SourcePlan,
-                     st: Staging) -> EntityReconciliation:
+def reconcile_entity(
+    project: Project, name: str, plan: SourcePlan, st: Staging
+) -> EntityReconciliation:
     spec = project.spec(name)
     staged = staged_relation(st, spec)
     done = outcomes(st, name)
@@ -26,19 +27,28 @@ def reconcile_entity(project: Project, name: str, plan: SourcePlan,
     measures = _identities(project, name, plan, src_tot, stg_tot, attr)
     crosswalks = {n: c.codes for n, c in project.crosswalks.items()}
     grains = GrainTotals(spec, crosswalks, plan.grain_columns, target_columns(spec))
-    grain_rows = [row for g in spec.reconcile.grains
-                  for row in grains.rows(g, plan.side, staged, attr.rejected,
-                                         [r for _, r in attr.filtered])]
+    grain_rows = [
+        row
+        for g in spec.reconcile.grains
+        for row in grains.rows(g, plan.side, staged, attr.rejected, [r for _, r in attr.filtered])
+    ]
     columns = tuple(m.target_column for m in spec.reconcile.measures)
-    diffs, _ = keyed_diff(name, columns, plan.side, staged, attr.excluded)
+    diffs, _ = keyed_diff(name, columns, plan.side, staged, attr.excluded, src_tot.rows)
     diffs += [RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown]
     return EntityReconciliation(
-        entity=name, source_table=plan.origin,
+        entity=name,
+        source_table=plan.origin,
         target_table=st.table(spec.target.table).replace('"', "").replace("`", ""),
-        source_rows=src_tot.rows, staged_rows=stg_tot.rows, rejected_rows=len(done.rejected),
-        filtered_rows=len(done.filtered), filtered_by_rule=done.filtered_by_rule,
-        measures=tuple(measures), grains=tuple(grain_rows), differences=tuple(diffs),
-        rules=tuple(check_rules(st, spec)), rejects=done.groups,
+        source_rows=src_tot.rows,
+        staged_rows=stg_tot.rows,
+        rejected_rows=len(done.rejected),
+        filtered_rows=len(done.filtered),
+        filtered_by_rule=done.filtered_by_rule,
+        measures=tuple(measures),
+        grains=tuple(grain_rows),
+        differences=tuple(diffs),
+        rules=tuple(check_rules(st, spec)),
+        rejects=done.groups,
     )
 
 
@@ -46,25 +56,32 @@ def _sum(rows: list[Row], i: int) -> int:
     return sum(v for r in rows if isinstance(v := r.values[i], int))
 
 
-def _identities(project: Project, name: str, plan: SourcePlan, src: Totals, stg: Totals,
-                attr: Attribution) -> list[MeasureIdentity]:
+def _identities(
+    project: Project, name: str, plan: SourcePlan, src: Totals, stg: Totals, attr: Attribution
+) -> list[MeasureIdentity]:
     spec = project.spec(name)
     files = {n: c.path.name for n, c in project.crosswalks.items()}
     out = []
     for i, m in enumerate(spec.reconcile.measures):
         rule = plan.rules[i]
         if src.invalid[i]:
-            rule += (f"; {src.invalid[i]} value(s) that are not amounts count as 0 on every side "
-                     "(their rows must be rejected)")
+            rule += (
+                f"; {src.invalid[i]} value(s) that are not amounts count as 0 on every side "
+                "(their rows must be rejected)"
+            )
         for g in spec.reconcile.grains:
             if m.name in g.measures:
                 rule += "; " + grain_rule(g, files)
-        out.append(MeasureIdentity(
-            measure=m.name, source_rule=rule, target_column=m.target_column,
-            source=cents_to_decimal(src.cents[i]), staged=cents_to_decimal(stg.cents[i]),
-            rejected=cents_to_decimal(_sum(list(attr.rejected), i)),
-            filtered=cents_to_decimal(_sum([r for _, r in attr.filtered], i)),
-            tolerance=Decimal(m.tolerance),
-        ))
+        out.append(
+            MeasureIdentity(
+                measure=m.name,
+                source_rule=rule,
+                target_column=m.target_column,
+                source=cents_to_decimal(src.cents[i]),
+                staged=cents_to_decimal(stg.cents[i]),
+                rejected=cents_to_decimal(_sum(list(attr.rejected), i)),
+                filtered=cents_to_decimal(_sum([r for _, r in attr.filtered], i)),
+                tolerance=Decimal(m.tolerance),
+            )
+        )
     return out
-

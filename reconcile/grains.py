@@ -25,8 +25,11 @@ def grain_rule(g: Grain, crosswalk_files: dict[str, str]) -> str:
     parts = []
     for col in g.source:
         name = g.source_crosswalk.get(col)
-        parts.append(f"{col} via crosswalk {crosswalk_files.get(name or '', name)}" if name
-                     else f"UPPER(TRIM({col}))")
+        parts.append(
+            f"{col} via crosswalk {crosswalk_files.get(name or '', name)}"
+            if name
+            else f"UPPER(TRIM({col}))"
+        )
     return f"grain {g.name}: " + ", ".join(parts)
 
 
@@ -47,12 +50,18 @@ def _translate(value: object, codes: dict[str, str], folded: dict[str, str]) -> 
 class GrainTotals:
     """Builds the GrainRows of one entity from both sides and the excluded rows."""
 
-    def __init__(self, spec: EntitySpec, crosswalks: dict[str, dict[str, str]],
-                 source_extras: tuple[str, ...], target_extras: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        spec: EntitySpec,
+        crosswalks: dict[str, dict[str, str]],
+        source_extras: tuple[str, ...],
+        target_extras: tuple[str, ...],
+    ) -> None:
         self.spec = spec
         self.crosswalks = crosswalks
-        self.folded = {n: {k.strip().upper(): v for k, v in c.items()}
-                       for n, c in crosswalks.items()}
+        self.folded = {
+            n: {k.strip().upper(): v for k, v in c.items()} for n, c in crosswalks.items()
+        }
         self.source_extras = source_extras
         self.target_extras = target_extras
         self.names = [m.name for m in spec.reconcile.measures]
@@ -74,15 +83,23 @@ class GrainTotals:
             out.append(g.join.join(_norm(values[c]) for c in cols))
         return tuple(out)
 
-    def rows(self, g: Grain, source: RowSource, staged: RowSource,
-             rejected: Iterable[Row], filtered: Iterable[Row]) -> list[GrainRow]:
+    def rows(
+        self,
+        g: Grain,
+        source: RowSource,
+        staged: RowSource,
+        rejected: Iterable[Row],
+        filtered: Iterable[Row],
+    ) -> list[GrainRow]:
         src_idx = [self.source_extras.index(c) for c in g.source]
         flat = [c for t in g.target for c in ([t] if isinstance(t, str) else t)]
         tgt_idx = sorted({self.target_extras.index(c) for c in flat})
         src = self._fold(source.group_totals(src_idx), lambda r: self.source_key(g, r))
         tgt_cols = [self.target_extras[i] for i in tgt_idx]
-        stg = self._fold(staged.group_totals(tgt_idx),
-                         lambda r: self.target_key(g, dict(zip(tgt_cols, r, strict=True))))
+        stg = self._fold(
+            staged.group_totals(tgt_idx),
+            lambda r: self.target_key(g, dict(zip(tgt_cols, r, strict=True))),
+        )
         rej = self._fold_rows(rejected, g, src_idx)
         fil = self._fold_rows(filtered, g, src_idx)
         out = []
@@ -93,13 +110,23 @@ class GrainTotals:
                 tol = Decimal(self.spec.reconcile.measures[i].tolerance)
                 src_c, stg_c = src.get(key, zero)[i], stg.get(key, zero)[i]
                 rej_c, fil_c = rej.get(key, zero)[i], fil.get(key, zero)[i]
-                out.append(GrainRow(
-                    g.name, key, name, cents_to_decimal(src_c), cents_to_decimal(stg_c),
-                    cents_to_decimal(rej_c), cents_to_decimal(fil_c), tol))
+                out.append(
+                    GrainRow(
+                        g.name,
+                        key,
+                        name,
+                        cents_to_decimal(src_c),
+                        cents_to_decimal(stg_c),
+                        cents_to_decimal(rej_c),
+                        cents_to_decimal(fil_c),
+                        tol,
+                    )
+                )
         return out
 
-    def _fold(self, groups: GroupTotals,
-              keyfn: Callable[[tuple[object, ...]], tuple[str, ...]]) -> Acc:
+    def _fold(
+        self, groups: GroupTotals, keyfn: Callable[[tuple[object, ...]], tuple[str, ...]]
+    ) -> Acc:
         acc: Acc = defaultdict(lambda: [0] * len(self.names))
         for raw, (_, sums) in groups.items():
             key = keyfn(raw)
@@ -115,4 +142,3 @@ class GrainTotals:
                 if isinstance(v, int):
                     acc[key][i] += v
         return dict(acc)
-

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import Engine, bindparam, text
 
@@ -62,29 +63,50 @@ class Relation:
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt, all_params)]
 
-    def totals(self) -> Totals:
-        n = len(self.values)
-        sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
-        row = self._query(f"SELECT {', '.join(['COUNT(*)', *sums])} FROM {self._inner()}")[0]
-        as_int = [int(x or 0) for x in row]  # type: ignore[call-overload]
-        return Totals(as_int[0], tuple(as_int[1:1 + n]), tuple(as_int[1 + n:]))
+    @cached_property
+    def _profile(self) -> list[tuple[tuple[object, ...], int, tuple[int, ...], tuple[int, ...]]]:
+        """One scan: count, sums and invalid counts per combination of extras (grain values).
 
-    def group_totals(self, extras: list[int]) -> GroupTotals:
-        cols = [f"e{i}" for i in extras]
-        sums = [f"SUM(v{i})" for i in range(len(self.values))]
-        sql = (f"SELECT {', '.join([*cols, 'COUNT(*)', *sums])} FROM {self._inner()} "
-               f"GROUP BY {', '.join(cols)}")
-        out: GroupTotals = {}
+        Totals and every grain are folded from it, so the source is read once for both.
+        """
+        n, k = len(self.values), len(self.extras)
+        cols = [f"e{i}" for i in range(k)]
+        sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
+        group = f" GROUP BY {', '.join(cols)}" if cols else ""
+        sql = f"SELECT {', '.join([*cols, 'COUNT(*)', *sums])} FROM {self._inner()}{group}"
+        out = []
         for r in self._query(sql):
-            k = len(cols)
-            out[r[:k]] = (int(r[k] or 0), tuple(int(x or 0) for x in r[k + 1:]))  # type: ignore[call-overload]
+            nums = [int(x or 0) for x in r[k:]]  # type: ignore[call-overload]
+            out.append((r[:k], nums[0], tuple(nums[1 : 1 + n]), tuple(nums[1 + n :])))
         return out
 
-    def _rows(self, where: str, params: dict[str, object] | None = None,
-              expanding: str | None = None) -> list[Row]:
+    def totals(self) -> Totals:
         n = len(self.values)
-        cols = ["k", *[f"v{i}" for i in range(n)], *[f"i{i}" for i in range(n)],
-                *[f"e{i}" for i in range(len(self.extras))]]
+        count, cents, invalid = 0, [0] * n, [0] * n
+        for _, rows, sums, bad in self._profile:
+            count += rows
+            cents = [a + b for a, b in zip(cents, sums, strict=True)]
+            invalid = [a + b for a, b in zip(invalid, bad, strict=True)]
+        return Totals(count, tuple(cents), tuple(invalid))
+
+    def group_totals(self, extras: list[int]) -> GroupTotals:
+        acc: dict[tuple[object, ...], tuple[int, list[int]]] = {}
+        for values, rows, sums, _ in self._profile:
+            key = tuple(values[i] for i in extras)
+            n, total = acc.get(key, (0, [0] * len(sums)))
+            acc[key] = (n + rows, [a + b for a, b in zip(total, sums, strict=True)])
+        return {k: (n, tuple(s)) for k, (n, s) in acc.items()}
+
+    def _rows(
+        self, where: str, params: dict[str, object] | None = None, expanding: str | None = None
+    ) -> list[Row]:
+        n = len(self.values)
+        cols = [
+            "k",
+            *[f"v{i}" for i in range(n)],
+            *[f"i{i}" for i in range(n)],
+            *[f"e{i}" for i in range(len(self.extras))],
+        ]
         stmt = text(f"SELECT {', '.join(cols)} FROM {self._inner()} WHERE {where}")
         if expanding:
             stmt = stmt.bindparams(bindparam(expanding, expanding=True))
@@ -96,13 +118,15 @@ class Relation:
         wanted = sorted(set(keys))
         out: list[Row] = []
         for start in range(0, len(wanted), _BATCH):
-            out += self._rows("k IN :keys", {"keys": wanted[start:start + _BATCH]}, "keys")
+            out += self._rows("k IN :keys", {"keys": wanted[start : start + _BATCH]}, "keys")
         return out
 
     def bucket_stats(self, shift: int, within: Within) -> BucketStats:
         where = _within_sql(within)
-        sql = (f"SELECT b, COUNT(*), SUM(rh) FROM (SELECT (h >> {int(shift)}) AS b, rh "
-               f"FROM {self._inner()} WHERE {where}) t GROUP BY b")
+        sql = (
+            f"SELECT b, COUNT(*), SUM(rh) FROM (SELECT (h >> {int(shift)}) AS b, rh "
+            f"FROM {self._inner()} WHERE {where}) t GROUP BY b"
+        )
         return {int(b): (int(c), int(s)) for b, c, s in self._query(sql)}  # type: ignore[call-overload]
 
     def bucket_rows(self, shift: int, buckets: frozenset[int]) -> list[Row]:
@@ -127,4 +151,4 @@ def _row(r: tuple[object, ...], n: int) -> Row:
         else:
             v = r[1 + i]
             values.append(None if v is None else int(v))  # type: ignore[call-overload]
-    return Row(str(r[0]), tuple(values), r[1 + 2 * n:])
+    return Row(str(r[0]), tuple(values), r[1 + 2 * n :])

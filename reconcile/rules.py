@@ -17,8 +17,11 @@ SHOW = 5
 
 
 def check_rules(st: Staging, spec: EntitySpec) -> list[RuleResult]:
-    out = [_balanced(st, spec, c.balanced.group, c.balanced.debit, c.balanced.credit)
-           for c in spec.checks if c.balanced is not None]
+    out = [
+        _balanced(st, spec, c.balanced.group, c.balanced.debit, c.balanced.credit)
+        for c in spec.checks
+        if c.balanced is not None
+    ]
     for column, rule in spec.fields.items():
         if rule.lookup is not None:
             out.append(_resolves(st, spec, column, rule.lookup.domain))
@@ -30,8 +33,9 @@ def _run_filter(st: Staging, spec: EntitySpec) -> str:
     return f"t.{q('MIG_RUN_ID')} = :run AND t.{q('MIG_SOURCE_SYSTEM')} = :system"
 
 
-def _balanced(st: Staging, spec: EntitySpec, group: list[str], debit: str,
-              credit: str) -> RuleResult:
+def _balanced(
+    st: Staging, spec: EntitySpec, group: list[str], debit: str, credit: str
+) -> RuleResult:
     q = st.engine.dialect.identifier_preparer.quote
     dialect = st.engine.dialect.name
     cols = ", ".join(f"t.{q(c)}" for c in group)
@@ -40,12 +44,19 @@ def _balanced(st: Staging, spec: EntitySpec, group: list[str], debit: str,
     rows = st.query(
         f"SELECT {cols}, SUM({dr}), SUM({cr}) FROM {st.table(spec.target.table)} t "
         f"WHERE {_run_filter(st, spec)} GROUP BY {cols} HAVING SUM({dr}) <> SUM({cr}) "
-        f"ORDER BY {cols}", system=spec.source.system)
+        f"ORDER BY {cols}",
+        system=spec.source.system,
+    )
     detail = "; ".join(
-        f"{'/'.join(str(v) for v in r[:len(group)])}: debits {r[-2]} <> credits {r[-1]} (cents)"
-        for r in rows[:SHOW])
-    return RuleResult(spec.entity, f"journals balance per {', '.join(group)} "
-                      f"(SUM {debit} = SUM {credit})", len(rows), detail)
+        f"{'/'.join(str(v) for v in r[: len(group)])}: debits {r[-2]} <> credits {r[-1]} (cents)"
+        for r in rows[:SHOW]
+    )
+    return RuleResult(
+        spec.entity,
+        f"journals balance per {', '.join(group)} (SUM {debit} = SUM {credit})",
+        len(rows),
+        detail,
+    )
 
 
 def _resolves(st: Staging, spec: EntitySpec, column: str, domain: str) -> RuleResult:
@@ -58,9 +69,11 @@ def _resolves(st: Staging, spec: EntitySpec, column: str, domain: str) -> RuleRe
         f"WHERE {_run_filter(st, spec)} AND t.{q(column)} IS NOT NULL AND NOT EXISTS ("
         f"SELECT 1 FROM {st.table('MIG_KEY_MAP')} k WHERE k.{q('DOMAIN')} = :domain "
         f"AND {erp} = {value}) "
-        f"GROUP BY {value} ORDER BY {value}", system=spec.source.system, domain=domain)
+        f"GROUP BY {value} ORDER BY {value}",
+        system=spec.source.system,
+        domain=domain,
+    )
     bad = sum(int(str(r[1])) for r in rows)
     sample = ", ".join(repr(r[0]) for r in rows[:SHOW])
     detail = f"not an issued {domain} key: {sample}" if rows else ""
-    return RuleResult(spec.entity, f"{column} resolves to an issued {domain} ERP key", bad,
-                      detail)
+    return RuleResult(spec.entity, f"{column} resolves to an issued {domain} ERP key", bad, detail)

@@ -83,12 +83,16 @@ def _facts(engine: Engine, md: MetaData, run_id: str, url: str, schema: str | No
     table = md.tables[f"{schema}.MIG_RUNS" if schema else "MIG_RUNS"]
     with engine.connect() as conn:
         identity = conn.execute(
-            select(table.c.SOURCE_IDENTITY).where(table.c.RUN_ID == run_id)).scalar()
+            select(table.c.SOURCE_IDENTITY).where(table.c.RUN_ID == run_id)
+        ).scalar()
     source = {k: v for k, v in json.loads(identity or "{}").items() if k != "staging"}
     return RunFacts(
-        run_id=run_id, mode=info.mode, started_at=info.started_at.isoformat(timespec="seconds"),
+        run_id=run_id,
+        mode=info.mode,
+        started_at=info.started_at.isoformat(timespec="seconds"),
         ended_at=info.ended_at.isoformat(timespec="seconds") if info.ended_at else None,
-        started_by=info.started_by, mapping_hashes=info.mapping_hashes,
+        started_by=info.started_by,
+        mapping_hashes=info.mapping_hashes,
         source_identity={k: redact(str(v)) for k, v in source.items()},
         staging_identity=redact(url) + (f" (schema {schema})" if schema else ""),
         reconciled_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -109,8 +113,9 @@ def write_reports(report: Reconciliation, folder: Path) -> tuple[Path, str | Non
     return stem.with_suffix(".xlsx"), write_workbook(report, stem.with_suffix(".xlsx"))
 
 
-def reconcile_command(settings: Settings, mappings: Path, run_id: str | None,
-                      output: str | None) -> int:
+def reconcile_command(
+    settings: Settings, mappings: Path, run_id: str | None, output: str | None
+) -> int:
     """Reconcile a run (default: the latest), write the evidence, print the verdict."""
     project = load_project(mappings)
     url, schema, run_id = locate_run(settings, run_id)
@@ -118,15 +123,18 @@ def reconcile_command(settings: Settings, mappings: Path, run_id: str | None,
     _warn_changed_mappings(project, report)
     for e in report.entities:
         gaps = sum(m.status == "FAIL" for m in e.measures)
-        print(f"    {e.status}  {e.entity:<22} rows {e.source_rows:>7,} = {e.staged_rows:,} staged"
-              f" + {e.rejected_rows:,} rejected + {e.filtered_rows:,} filtered"
-              f"{_problems(gaps, e)}")
+        print(
+            f"    {e.status}  {e.entity:<22} rows {e.source_rows:>7,} = {e.staged_rows:,} staged"
+            f" + {e.rejected_rows:,} rejected + {e.filtered_rows:,} filtered"
+            f"{_problems(gaps, e)}"
+        )
     folder = Path(output) if output else settings.artifacts
     path, digest = write_reports(report, folder)
     engine = writable_engine(url)
     try:
-        runs.set_run(engine, build_metadata(schema), run_id, VERDICT=report.verdict,
-                     WORKBOOK_SHA256=digest)
+        runs.set_run(
+            engine, build_metadata(schema), run_id, VERDICT=report.verdict, WORKBOOK_SHA256=digest
+        )
     finally:
         engine.dispose()
     print(f"    verdict: {report.verdict} (run {run_id})")

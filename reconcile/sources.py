@@ -74,7 +74,7 @@ def measure_rule(m: Measure) -> str:
         "integer": f"SUM({m.source_column}) (whole units)",
         "decimal": f"SUM({m.source_column}) (fixed-point text, exact, at most 2 decimals)",
         "money_text": f"SUM({m.source_column}) (money text: $, thousands commas, "
-                      "(x) or - negatives; exact)",
+        "(x) or - negatives; exact)",
     }[m.source_encoding]
     if m.sign_column:
         listed = ", ".join(f"'{v.strip().upper()}'" for v in m.sign_values)
@@ -95,8 +95,13 @@ def _relation(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Rela
     else:
         from_sql = f"({spec.source.query}) q"
     values = tuple(_value_sql(m, dialect, quote) for m in spec.reconcile.measures)
-    return Relation(engine, from_sql, key_expr(spec.source.key, dialect, quote), values,
-                    tuple(quote(c) for c in extras))
+    return Relation(
+        engine,
+        from_sql,
+        key_expr(spec.source.key, dialect, quote),
+        values,
+        tuple(quote(c) for c in extras),
+    )
 
 
 def _value_sql(m: Measure, dialect: str, quote: object) -> ValueSql:
@@ -110,8 +115,10 @@ def _value_sql(m: Measure, dialect: str, quote: object) -> ValueSql:
     return ValueSql(
         cents=f"(CASE WHEN {present} AND {valid} THEN {cents} END)",
         invalid=f"(CASE WHEN {present} AND NOT {valid} THEN 1 ELSE 0 END)",
-        piece=(f"(CASE WHEN {present} THEN (CASE WHEN {valid} THEN {as_text(cents, dialect)} "
-               f"ELSE '{INVALID}' END) ELSE 'N' END)"),
+        piece=(
+            f"(CASE WHEN {present} THEN (CASE WHEN {valid} THEN {as_text(cents, dialect)} "
+            f"ELSE '{INVALID}' END) ELSE 'N' END)"
+        ),
     )
 
 
@@ -135,8 +142,9 @@ def key_string(values: list[object]) -> str:
 def _to_row(spec: EntitySpec, record: dict[str, object], extras: tuple[str, ...]) -> Row:
     measures = spec.reconcile.measures
     values = tuple(
-        python_value(m, record.get(m.source_column),
-                     record.get(m.sign_column) if m.sign_column else None)
+        python_value(
+            m, record.get(m.source_column), record.get(m.sign_column) if m.sign_column else None
+        )
         for m in measures
     )
     key = key_string([record.get(c) for c in spec.source.key])
@@ -154,8 +162,9 @@ def _needed(spec: EntitySpec, extras: tuple[str, ...]) -> list[str]:
 def _table_rows(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Iterator[Row]:
     quote = engine.dialect.identifier_preparer.quote
     cols = _needed(spec, extras)
-    origin = (_quote_table(engine, spec.source.table) if spec.source.table
-              else f"({spec.source.query}) q")
+    origin = (
+        _quote_table(engine, spec.source.table) if spec.source.table else f"({spec.source.query}) q"
+    )
     sql = text(f"SELECT {', '.join(quote(c) for c in cols)} FROM {origin}")
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, max_row_buffer=20_000).execute(sql)

@@ -97,8 +97,10 @@ def parse_cents(column_sql: str, encoding: str, dialect: str) -> tuple[str, str,
     scale = "100" if encoding == "integer" else "1"
     if encoding in ("cents", "integer"):
         if family(dialect) == "sqlite":
-            u = f"(CASE WHEN substr({t}, 1, 1) IN ('-', '+') THEN substr({t}, 2) ELSE {t} END)"
-            valid = f"({u} <> '' AND {u} NOT GLOB '*[^0-9]*')"
+            valid = (
+                f"({t} NOT GLOB '*[^0-9+-]*' AND substr({t}, 2) NOT GLOB '*[+-]*'"
+                f" AND {t} GLOB '*[0-9]*')"
+            )
         else:
             valid = f"({_regex(t, DIGITS_RE, dialect)})"
         cents = f"(CAST({t} AS {bigint(dialect)}) * {scale})"
@@ -117,18 +119,20 @@ def parse_cents(column_sql: str, encoding: str, dialect: str) -> tuple[str, str,
 
 
 def _sqlite_decimal(t: str) -> tuple[str, str]:
-    """Fixed-point text to cents on SQLite with substr/instr and integer arithmetic only."""
-    sign = f"(CASE WHEN substr({t}, 1, 1) = '-' THEN -1 ELSE 1 END)"
-    u = f"(CASE WHEN substr({t}, 1, 1) IN ('-', '+') THEN substr({t}, 2) ELSE {t} END)"
-    dot = f"instr({u}, '.')"
-    whole = f"(CASE WHEN {dot} > 0 THEN substr({u}, 1, {dot} - 1) ELSE {u} END)"
-    frac = f"(CASE WHEN {dot} > 0 THEN substr({u}, {dot} + 1) ELSE '' END)"
+    """Fixed-point text to cents on SQLite: pad or cut to two decimals, drop the dot, CAST.
+
+    Only integer text reaches the CAST (``-12.5`` -> ``-1250``), so nothing passes through a
+    float. The checks mirror ``reconcile.money``: optional sign, digits, at most one dot, and
+    decimals beyond the second must be zeros.
+    """
+    dot = f"instr({t}, '.')"
     valid = (
-        f"({u} <> '' AND {u} <> '.' AND {u} NOT GLOB '*[^0-9.]*' AND {u} NOT GLOB '*.*.*'"
-        f" AND length({whole}) <= 16 AND substr({frac}, 3) NOT GLOB '*[^0]*')"
+        f"({t} NOT GLOB '*[^0-9.+-]*' AND substr({t}, 2) NOT GLOB '*[+-]*'"
+        f" AND {t} NOT GLOB '*.*.*' AND {t} GLOB '*[0-9]*' AND length({t}) <= 19"
+        f" AND ({dot} = 0 OR substr({t}, {dot} + 3) NOT GLOB '*[^0]*'))"
     )
     cents = (
-        f"({sign} * (CAST({whole} AS INTEGER) * 100"
-        f" + CAST(substr({frac} || '00', 1, 2) AS INTEGER)))"
+        f"CAST(CASE WHEN {dot} = 0 THEN {t} || '00'"
+        f" ELSE replace(substr({t} || '00', 1, {dot} + 2), '.', '') END AS INTEGER)"
     )
     return valid, cents

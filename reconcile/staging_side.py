@@ -58,7 +58,10 @@ def staged_relation(st: Staging, spec: EntitySpec) -> Relation:
         cents = cents_sql(quote(m.target_column), dialect)
         values.append(ValueSql(cents, "0", f"COALESCE({as_text(cents, dialect)}, 'N')"))
     return Relation(
-        st.engine, st.table(spec.target.table), quote("MIG_SOURCE_KEY"), tuple(values),
+        st.engine,
+        st.table(spec.target.table),
+        quote("MIG_SOURCE_KEY"),
+        tuple(values),
         tuple(quote(c) for c in target_columns(spec)),
         where_sql=f"{quote('MIG_RUN_ID')} = :run AND {quote('MIG_SOURCE_SYSTEM')} = :system",
         params={"run": st.run_id, "system": spec.source.system},
@@ -84,10 +87,14 @@ def outcomes(st: Staging, entity: str) -> Outcomes:
         f"SELECT {q('SOURCE_KEY')}, {q('COLUMN_NAME')}, {q('REASON_CODE')}, "
         f"{q('OFFENDING_VALUE')} FROM {st.table('MIG_REJECTS')} "
         f"WHERE {q('RUN_ID')} = :run AND {q('ENTITY')} = :entity "
-        f"ORDER BY {q('REASON_CODE')}, {q('SOURCE_KEY')}", entity=entity)
+        f"ORDER BY {q('REASON_CODE')}, {q('SOURCE_KEY')}",
+        entity=entity,
+    )
     filtered = st.query(
         f"SELECT {q('RULE')}, {q('SOURCE_KEY')} FROM {st.table('MIG_FILTERED')} "
-        f"WHERE {q('RUN_ID')} = :run AND {q('ENTITY')} = :entity", entity=entity)
+        f"WHERE {q('RUN_ID')} = :run AND {q('ENTITY')} = :entity",
+        entity=entity,
+    )
     return Outcomes(
         tuple(str(r[0]) for r in rejects),
         tuple((str(r[0]), str(r[1])) for r in filtered),
@@ -100,8 +107,18 @@ def _groups(entity: str, rejects: list[tuple[object, ...]]) -> tuple[RejectGroup
     for r in rejects:
         by_reason.setdefault(str(r[2]), []).append(r)
     return tuple(
-        RejectGroup(entity, reason, len(rows), tuple(
-            (str(r[0]), None if r[1] is None else str(r[1]), None if r[3] is None else str(r[3]))
-            for r in rows[:SAMPLE]))
+        RejectGroup(
+            entity,
+            reason,
+            len(rows),
+            tuple(
+                (
+                    str(r[0]),
+                    None if r[1] is None else str(r[1]),
+                    None if r[3] is None else str(r[3]),
+                )
+                for r in rows[:SAMPLE]
+            ),
+        )
         for reason, rows in sorted(by_reason.items())
     )

@@ -64,8 +64,9 @@ def read_csv(realdata: Path, year: int) -> dict[int, Line]:
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return {
-        n: Line(r["SurveyYear"], r["HireDate"].strip(), money(r["AnnualSalary"]),
-                money(r["GrossPay"]))
+        n: Line(
+            r["SurveyYear"], r["HireDate"].strip(), money(r["AnnualSalary"]), money(r["GrossPay"])
+        )
         for n, r in enumerate(rows, start=1)
     }
 
@@ -90,8 +91,10 @@ def readme_figures(realdata: Path) -> dict[int, Published]:
     )
     for m in pattern.finditer(text):
         out[int(m["y"])] = Published(
-            int(m["rows"].replace(",", "")), Decimal(m["a"].replace(",", "")),
-            Decimal(m["g"].replace(",", "")), int(m["b"].replace(",", "")),
+            int(m["rows"].replace(",", "")),
+            Decimal(m["a"].replace(",", "")),
+            Decimal(m["g"].replace(",", "")),
+            int(m["b"].replace(",", "")),
             int(m["neg"]) if m["neg"] else None,
         )
     assert sorted(out) == list(YEARS), f"README table not found or changed: {sorted(out)}"
@@ -114,8 +117,9 @@ def migrate_all(realdata: Path, workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def staging(realdata: Path,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+def staging(
+    realdata: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sqlite3.Connection]:
     db = migrate_all(realdata, tmp_path_factory.mktemp("baltimore"))
     conn = sqlite3.connect(db)
     try:
@@ -143,8 +147,9 @@ def rejected_lines(conn: sqlite3.Connection, year: int) -> dict[int, str]:
 
 
 @pytest.mark.parametrize("year", YEARS)
-def test_rows_and_amounts_equal_the_readme(staging: sqlite3.Connection, realdata: Path,
-                                           published: dict[int, Published], year: int) -> None:
+def test_rows_and_amounts_equal_the_readme(
+    staging: sqlite3.Connection, realdata: Path, published: dict[int, Published], year: int
+) -> None:
     lines = read_csv(realdata, year)
     expected = published[year]
     assert len(lines) == expected.rows
@@ -154,7 +159,8 @@ def test_rows_and_amounts_equal_the_readme(staging: sqlite3.Connection, realdata
         'SELECT COUNT(*), SUM("ANNUAL_SALARY"), SUM("GROSS_PAY"), '
         'SUM(CASE WHEN "GROSS_PAY" IS NULL THEN 1 ELSE 0 END), '
         'SUM(CASE WHEN "GROSS_PAY" < 0 THEN 1 ELSE 0 END) '
-        'FROM "WORKER_ANNUAL_PAY" WHERE "FISCAL_YEAR" = ?', (year,),
+        'FROM "WORKER_ANNUAL_PAY" WHERE "FISCAL_YEAR" = ?',
+        (year,),
     ).fetchone()
     assert isinstance(annual_cents, int) and isinstance(gross_cents, int)  # cents, never REAL
 
@@ -174,13 +180,15 @@ def test_rows_and_amounts_equal_the_readme(staging: sqlite3.Connection, realdata
 
 
 @pytest.mark.parametrize("year", YEARS)
-def test_each_staged_row_matches_its_csv_line(staging: sqlite3.Connection, realdata: Path,
-                                              year: int) -> None:
+def test_each_staged_row_matches_its_csv_line(
+    staging: sqlite3.Connection, realdata: Path, year: int
+) -> None:
     """Row by row: amounts exact, blank GrossPay NULL (never 0), hire dates pivoted right."""
     lines = read_csv(realdata, year)
     staged = staging.execute(
         'SELECT "RECORD_KEY", "ANNUAL_SALARY", "GROSS_PAY", "START_DATE" '
-        'FROM "WORKER_ANNUAL_PAY" WHERE "FISCAL_YEAR" = ?', (year,),
+        'FROM "WORKER_ANNUAL_PAY" WHERE "FISCAL_YEAR" = ?',
+        (year,),
     ).fetchall()
     years: set[int] = set()
     for key, annual, gross, start in staged:
@@ -201,7 +209,8 @@ def test_each_staged_row_matches_its_csv_line(staging: sqlite3.Connection, reald
 
 
 def test_a_rerun_into_new_staging_stages_identical_content(
-        staging: sqlite3.Connection, realdata: Path, tmp_path: Path) -> None:
+    staging: sqlite3.Connection, realdata: Path, tmp_path: Path
+) -> None:
     """Determinism: everything but the run id is the same, row for row."""
     again = sqlite3.connect(migrate_all(realdata, tmp_path))
     try:
@@ -209,8 +218,9 @@ def test_a_rerun_into_new_staging_stages_identical_content(
             ("WORKER_ANNUAL_PAY", "MIG_RUN_ID", '"FISCAL_YEAR", CAST("RECORD_KEY" AS INTEGER)'),
             ("MIG_REJECTS", "RUN_ID", '"ENTITY", "SOURCE_KEY"'),
         ):
-            cols = [r[1] for r in staging.execute(f'PRAGMA table_info("{table}")')
-                    if r[1] != run_col]
+            cols = [
+                r[1] for r in staging.execute(f'PRAGMA table_info("{table}")') if r[1] != run_col
+            ]
             select = ", ".join(f'"{c}"' for c in cols)
             sql = f'SELECT {select} FROM "{table}" ORDER BY {order}'
             first, second = staging.execute(sql).fetchall(), again.execute(sql).fetchall()

@@ -7,7 +7,6 @@ SQL written here, and the SQL amount parser against the Python one.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import sqlite3
 from dataclasses import dataclass, replace
@@ -33,9 +32,6 @@ from reconcile.sqltext import parse_cents as sql_parse
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 SCALE = 300
-# migrate bug (reported): keys resolved through a lookup into a String column are staged as
-# "1.0" instead of "1", so these references do not resolve. Reconciliation rightly fails them.
-FLOAT_KEY = re.compile(r"^'\d+\.0'")
 
 
 @dataclass(frozen=True)
@@ -70,11 +66,6 @@ def by_name(report: Reconciliation, name: str) -> EntityReconciliation:
     return next(e for e in report.entities if e.entity == name)
 
 
-def known_bug_only(e: EntityReconciliation) -> bool:
-    return all(r.status == "PASS" or FLOAT_KEY.match(r.detail.split(": ", 1)[-1])
-               for r in e.rules)
-
-
 def test_clean_run_proves_identity_grains_and_rows(estate: Estate) -> None:
     report = reconcile_run(estate.settings, estate.project, estate.run_id)
     assert {e.entity for e in report.entities} == set(estate.project.order)
@@ -83,27 +74,31 @@ def test_clean_run_proves_identity_grains_and_rows(estate: Estate) -> None:
         assert all(m.status == "PASS" and m.difference == 0 for m in e.measures), e.measures
         assert all(g.status == "PASS" for g in e.grains), e.entity
         assert e.differences == (), e.entity
-        assert known_bug_only(e), e.rules
+        assert all(r.status == "PASS" for r in e.rules), e.rules
     gl = by_name(report, "gl_journals")
     assert {m.measure for m in gl.measures} == {"debits", "credits"}
     assert "WHERE UPPER(TRIM(DR_CR_IND)) IN ('D')" in gl.measures[0].source_rule
     assert "ACCT_STR via crosswalk accounts.csv" in gl.measures[0].source_rule
     assert by_name(report, "suppliers_procurement").filtered_by_rule == {
-        "merged_into_existing_record": by_name(report, "suppliers_procurement").filtered_rows}
+        "merged_into_existing_record": by_name(report, "suppliers_procurement").filtered_rows
+    }
 
 
-@pytest.mark.xfail(reason="migrate bug: lookup keys staged as '1.0' in String columns",
-                   strict=False)
 def test_clean_run_verdict_is_pass(estate: Estate) -> None:
     assert reconcile_run(estate.settings, estate.project, estate.run_id).verdict == "PASS"
 
 
 def test_one_cent_change_fails_and_shows_the_row(estate: Estate, tmp_path: Path) -> None:
-    bad = tampered(estate, tmp_path, "UPDATE AP_INVOICE_LINES_INTERFACE SET AMOUNT = AMOUNT + 1 "
-                   "WHERE rowid = (SELECT MIN(rowid) FROM AP_INVOICE_LINES_INTERFACE)")
+    bad = tampered(
+        estate,
+        tmp_path,
+        "UPDATE AP_INVOICE_LINES_INTERFACE SET AMOUNT = AMOUNT + 1 "
+        "WHERE rowid = (SELECT MIN(rowid) FROM AP_INVOICE_LINES_INTERFACE)",
+    )
     with sqlite3.connect(tmp_path / "staging.db") as conn:
-        key, cents = conn.execute("SELECT MIG_SOURCE_KEY, AMOUNT FROM AP_INVOICE_LINES_INTERFACE "
-                                  "ORDER BY rowid LIMIT 1").fetchone()
+        key, cents = conn.execute(
+            "SELECT MIG_SOURCE_KEY, AMOUNT FROM AP_INVOICE_LINES_INTERFACE ORDER BY rowid LIMIT 1"
+        ).fetchone()
     report = reconcile_run(bad.settings, bad.project, bad.run_id)
     assert report.verdict == "FAIL"
     lines = by_name(report, "ap_invoice_lines")
@@ -117,8 +112,11 @@ def test_one_cent_change_fails_and_shows_the_row(estate: Estate, tmp_path: Path)
 
 
 def test_deleted_row_fails_identity_and_is_missing(estate: Estate, tmp_path: Path) -> None:
-    bad = tampered(estate, tmp_path, "DELETE FROM GL_INTERFACE WHERE REFERENCE21 = "
-                   "(SELECT MIN(REFERENCE21) FROM GL_INTERFACE)")
+    bad = tampered(
+        estate,
+        tmp_path,
+        "DELETE FROM GL_INTERFACE WHERE REFERENCE21 = (SELECT MIN(REFERENCE21) FROM GL_INTERFACE)",
+    )
     report = reconcile_run(bad.settings, bad.project, bad.run_id)
     gl = by_name(report, "gl_journals")
     assert gl.count_difference == 1
@@ -131,7 +129,8 @@ def test_deleted_row_fails_identity_and_is_missing(estate: Estate, tmp_path: Pat
 def test_row_diff_agrees_with_datacompy(estate: Estate, tmp_path: Path) -> None:
     table = "AP_INVOICE_LINES_INTERFACE"
     bad = tampered(
-        estate, tmp_path,
+        estate,
+        tmp_path,
         f"UPDATE {table} SET AMOUNT = AMOUNT + 1 WHERE rowid IN (SELECT rowid FROM {table} "
         "ORDER BY rowid LIMIT 3)",
         f"DELETE FROM {table} WHERE rowid = (SELECT MAX(rowid) FROM {table})",
@@ -145,17 +144,30 @@ def test_row_diff_agrees_with_datacompy(estate: Estate, tmp_path: Path) -> None:
     src = pd.read_sql("SELECT INV_ID, LIN_NO, LIN_AMT_CENTS FROM APINVLIN", legacy)
     src["key"] = src.INV_ID.astype(str) + "|" + src.LIN_NO.astype(str)
     staging = create_engine(bad.settings.url("staging"))
-    rejected = pd.read_sql(text("SELECT SOURCE_KEY FROM MIG_REJECTS WHERE RUN_ID = :r AND "
-                                "ENTITY = 'ap_invoice_lines'"), staging, params={"r": bad.run_id})
+    rejected = pd.read_sql(
+        text(
+            "SELECT SOURCE_KEY FROM MIG_REJECTS WHERE RUN_ID = :r AND ENTITY = 'ap_invoice_lines'"
+        ),
+        staging,
+        params={"r": bad.run_id},
+    )
     # one source copy leaves per reject (an exact duplicate: one copy staged, one rejected)
     drop = src.key.map(rejected.SOURCE_KEY.value_counts()).fillna(0)
     src = src[src.groupby("key").cumcount() >= drop]
-    stg = pd.read_sql(text(f"SELECT MIG_SOURCE_KEY AS key, AMOUNT AS LIN_AMT_CENTS FROM {table} "
-                           "WHERE MIG_RUN_ID = :r"), staging, params={"r": bad.run_id})
+    stg = pd.read_sql(
+        text(
+            f"SELECT MIG_SOURCE_KEY AS key, AMOUNT AS LIN_AMT_CENTS FROM {table} "
+            "WHERE MIG_RUN_ID = :r"
+        ),
+        staging,
+        params={"r": bad.run_id},
+    )
     cmp = datacompy.PandasCompare(src[["key", "LIN_AMT_CENTS"]], stg, join_columns="key")
-    theirs = ({("missing", k) for k in cmp.df1_unq_rows.key}
-              | {("unexpected", k) for k in cmp.df2_unq_rows.key}
-              | {("changed", k) for k in cmp.all_mismatch().key})
+    theirs = (
+        {("missing", k) for k in cmp.df1_unq_rows.key}
+        | {("unexpected", k) for k in cmp.df2_unq_rows.key}
+        | {("changed", k) for k in cmp.all_mismatch().key}
+    )
     assert mine == theirs
     assert len(mine) == 6
 
@@ -163,27 +175,36 @@ def test_row_diff_agrees_with_datacompy(estate: Estate, tmp_path: Path) -> None:
 def test_grain_totals_match_plain_sql(estate: Estate) -> None:
     report = reconcile_run(estate.settings, estate.project, estate.run_id)
     gl = by_name(report, "gl_journals")
-    staged = sqlite3.connect(estate.settings.workdir / "staging.db").execute(
-        "SELECT SEGMENT1 || '.' || SEGMENT2 || '.' || SEGMENT3, PERIOD_NAME, "
-        "SUM(COALESCE(ENTERED_DR, 0)), SUM(COALESCE(ENTERED_CR, 0)) FROM GL_INTERFACE "
-        "WHERE MIG_RUN_ID = ? GROUP BY 1, 2", (estate.run_id,)).fetchall()
+    staged = (
+        sqlite3.connect(estate.settings.workdir / "staging.db")
+        .execute(
+            "SELECT SEGMENT1 || '.' || SEGMENT2 || '.' || SEGMENT3, PERIOD_NAME, "
+            "SUM(COALESCE(ENTERED_DR, 0)), SUM(COALESCE(ENTERED_CR, 0)) FROM GL_INTERFACE "
+            "WHERE MIG_RUN_ID = ? GROUP BY 1, 2",
+            (estate.run_id,),
+        )
+        .fetchall()
+    )
     mine = {(g.key, g.measure): g.staged for g in gl.grains}
     for account, period, dr, cr in staged:
         assert mine[((account, period), "debits")] == Decimal(dr) / 100
         assert mine[((account, period), "credits")] == Decimal(cr) / 100
     codes = estate.project.crosswalks["accounts"].codes
     source: dict[tuple[str, str], int] = {}
-    for acct, period, cents in sqlite3.connect(estate.settings.workdir / "legacy_finance.db").execute(
-            "SELECT TRIM(ACCT_STR), UPPER(TRIM(FISC_PER)), SUM(AMT_CENTS) FROM GLJRNL "
-            "WHERE UPPER(TRIM(DR_CR_IND)) = 'D' GROUP BY 1, 2"):
+    legacy = sqlite3.connect(estate.settings.workdir / "legacy_finance.db")
+    for acct, period, cents in legacy.execute(
+        "SELECT TRIM(ACCT_STR), UPPER(TRIM(FISC_PER)), SUM(AMT_CENTS) FROM GLJRNL "
+        "WHERE UPPER(TRIM(DR_CR_IND)) = 'D' GROUP BY 1, 2"
+    ):
         key = (codes.get(acct, f"UNMAPPED:{acct}"), period or "(BLANK)")
         source[key] = source.get(key, 0) + cents
     got = {g.key: g.source for g in gl.grains if g.measure == "debits" and g.source}
     assert got == {k: Decimal(v) / 100 for k, v in source.items() if v}
 
 
-def test_command_writes_evidence_and_records_verdict(estate: Estate, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_writes_evidence_and_records_verdict(
+    estate: Estate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tampered(estate, tmp_path)
     code = reconcile_command(run.settings, MAPPINGS, None, str(tmp_path / "out"))
     out = capsys.readouterr().out
@@ -191,24 +212,50 @@ def test_command_writes_evidence_and_records_verdict(estate: Estate, tmp_path: P
     report = json.loads((tmp_path / "out" / f"reconciliation_{run.run_id}.json").read_text())
     assert workbook.exists() and str(workbook) in out
     with sqlite3.connect(tmp_path / "staging.db") as conn:
-        verdict, sha = conn.execute("SELECT VERDICT, WORKBOOK_SHA256 FROM MIG_RUNS "
-                                    "WHERE RUN_ID = ?", (run.run_id,)).fetchone()
+        verdict, sha = conn.execute(
+            "SELECT VERDICT, WORKBOOK_SHA256 FROM MIG_RUNS WHERE RUN_ID = ?", (run.run_id,)
+        ).fetchone()
     assert verdict == report["verdict"] and sha in out and len(sha) == 64
     assert code == (0 if verdict == "PASS" else 1)
 
 
-@pytest.mark.parametrize("encoding,values", [
-    ("decimal", ["000035275.46", "-00207584.00", "O00034126.81", "5.", ".5", "+3", "1.234",
-                 "1.230", "  12.5 ", "", None, "1.2.3", "-", "12-"]),
-    ("cents", ["123", "-5", "+7", " 42 ", "1.5", "abc", "", None]),
-])
+@pytest.mark.parametrize(
+    "encoding,values",
+    [
+        (
+            "decimal",
+            [
+                "000035275.46",
+                "-00207584.00",
+                "O00034126.81",
+                "5.",
+                ".5",
+                "+3",
+                "1.234",
+                "1.230",
+                "  12.5 ",
+                "",
+                None,
+                "1.2.3",
+                "-",
+                "12-",
+            ],
+        ),
+        ("cents", ["123", "-5", "+7", " 42 ", "1.5", "abc", "", None]),
+    ],
+)
 def test_sql_parser_agrees_with_python(encoding: str, values: list[str | None]) -> None:
     engine = create_engine("sqlite://")
     blank, valid, cents = sql_parse("v", encoding, "sqlite")
     with engine.connect() as conn:
         for v in values:
-            b, ok, c = conn.execute(text(f"SELECT {blank}, {valid}, CASE WHEN {valid} THEN {cents}"
-                                         f" END FROM (SELECT :v AS v)"), {"v": v}).one()
+            b, ok, c = conn.execute(
+                text(
+                    f"SELECT {blank}, {valid}, CASE WHEN {valid} THEN {cents}"
+                    f" END FROM (SELECT :v AS v)"
+                ),
+                {"v": v},
+            ).one()
             try:
                 expected: int | None | str = parse_cents(v, encoding)
             except InvalidAmount:
@@ -226,17 +273,21 @@ def test_money_text_parser() -> None:
             parse_cents(bad, "money_text")
 
 
-def test_bucket_descent_finds_changes_in_a_large_table(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bucket_descent_finds_changes_in_a_large_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Forced through several levels: only differing buckets are pulled."""
     monkeypatch.setattr(diff_module, "LEAF_ROWS", 50)
+    monkeypatch.setattr(diff_module, "MAX_BITS", 10)
     engine = create_engine(f"sqlite:///{tmp_path / 'b.db'}")
     install_functions(engine)
     with engine.begin() as conn:
         for name in ("a", "b"):
             conn.execute(text(f"CREATE TABLE {name} (k TEXT, v INTEGER)"))
-            conn.execute(text(f"INSERT INTO {name} VALUES (:k, :v)"),
-                         [{"k": f"K{i}", "v": i * 7} for i in range(20_000)])
+            conn.execute(
+                text(f"INSERT INTO {name} VALUES (:k, :v)"),
+                [{"k": f"K{i}", "v": i * 7} for i in range(20_000)],
+            )
         conn.execute(text("UPDATE b SET v = v + 1 WHERE k IN ('K5', 'K19999')"))
         conn.execute(text("DELETE FROM b WHERE k = 'K77'"))
         conn.execute(text("INSERT INTO b VALUES ('EXTRA', 1)"))
@@ -244,9 +295,13 @@ def test_bucket_descent_finds_changes_in_a_large_table(tmp_path: Path,
     def side(name: str) -> Relation:
         return Relation(engine, name, "k", (ValueSql("v", "0", "CAST(v AS TEXT)"),))
 
-    diffs, stats = diff_module.keyed_diff("t", ("v",), side("a"), side("b"), [])
+    diffs, stats = diff_module.keyed_diff("t", ("v",), side("a"), side("b"), [], 20_000)
     assert {(d.kind, d.source_key) for d in diffs} == {
-        ("changed", "K5"), ("changed", "K19999"), ("missing", "K77"), ("unexpected", "EXTRA")}
+        ("changed", "K5"),
+        ("changed", "K19999"),
+        ("missing", "K77"),
+        ("unexpected", "EXTRA"),
+    }
     assert stats.levels >= 2 and stats.rows_pulled < 200
-    same, stats = diff_module.keyed_diff("t", ("v",), side("a"), side("a"), [])
+    same, stats = diff_module.keyed_diff("t", ("v",), side("a"), side("a"), [], 20_000)
     assert same == [] and stats.levels == 1 and stats.rows_pulled == 0

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -47,7 +48,9 @@ def _lineage() -> list[Column[object]]:
     ]
 
 
-def _target(metadata: MetaData, name: str, key: tuple[str, ...], *columns: Column[object]) -> Table:
+def _target(
+    metadata: MetaData, name: str, key: tuple[str, ...], *columns: Column[object] | Index
+) -> Table:
     return Table(
         name,
         metadata,
@@ -122,6 +125,7 @@ def _finance(md: MetaData) -> None:
         Column("TERMS_DATE", Date),
         Column("GL_DATE", Date, nullable=False),
         Column("PERIOD_NAME", String(15)),
+        Index("ix_ap_invoices_supplier_number", "VENDOR_ID", "INVOICE_NUM"),
     )
     _target(
         md,
@@ -343,6 +347,7 @@ def _bookkeeping(md: MetaData) -> None:
         Column("REASON_CODE", String(60), nullable=False),
         Column("OFFENDING_VALUE", Text),
         Column("MESSAGE", Text),
+        Index("ix_mig_rejects_entity_key", "ENTITY", "SOURCE_KEY"),
     )
     Table(
         "MIG_FILTERED",
@@ -352,6 +357,7 @@ def _bookkeeping(md: MetaData) -> None:
         Column("ENTITY", String(120), nullable=False),
         Column("RULE", String(120), nullable=False),
         Column("SOURCE_KEY", String(200), nullable=False),
+        Index("ix_mig_filtered_entity_key", "ENTITY", "SOURCE_KEY"),
     )
     Table(
         "MIG_KEY_MAP",

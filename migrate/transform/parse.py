@@ -19,6 +19,8 @@ def as_text(s: pd.Series) -> pd.Series:
     """Any column as nullable strings (Decimals and ints keep their exact text)."""
     if s.dtype == "str" or pd.api.types.is_string_dtype(s.dtype):
         return s.astype("str")
+    if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("string").astype("str")  # Int64 -> "1", never "1.0"
     return s.map(lambda v: None if v is None or v is pd.NA or v != v else str(v)).astype("str")
 
 

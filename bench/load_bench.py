@@ -1,0 +1,146 @@
+"""PostgreSQL to PostgreSQL: the migration of AP invoice lines beside a raw COPY pipe.
+
+    python bench/load_bench.py --scale 1000000 [--scale 5000000 ...]
+
+For each scale, in a fresh pair of databases: build the estate in the legacy database, stage
+the suppliers and invoice headers (untimed: lines look them up), then time
+  (a) the raw pipe: ``COPY (SELECT * FROM "APINVLIN") TO STDOUT`` streamed into
+      ``COPY ... FROM STDIN`` of an identical table in the staging database;
+  (b) ``migrate run --entity ap_invoice_lines`` (extract, ten field rules, the account
+      crosswalk, a key-map lookup, Pandera validation, COPY load, rejects, progress).
+Each migration runs in its own process so its peak RSS is its own. Prints rows/s, the ratio
+to the pipe and peak RSS per scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+ADMIN = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _db(name: str) -> str:
+    return ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def raw_pipe(legacy: str, staging: str) -> tuple[int, float]:
+    with psycopg.connect(legacy) as src, psycopg.connect(staging) as dst:
+        ddl = src.execute("""SELECT string_agg(format('%I %s', column_name,
+                  format_type(atttypid, atttypmod)), ', ' ORDER BY attnum)
+                  FROM pg_attribute a JOIN information_schema.columns c
+                  ON c.table_name = 'APINVLIN' AND c.column_name = a.attname
+                  WHERE a.attrelid = '"APINVLIN"'::regclass AND a.attnum > 0""").fetchone()
+        dst.execute(f'CREATE TABLE "PIPE_APINVLIN" ({ddl[0]})')
+        t0 = time.perf_counter()
+        with (
+            src.cursor().copy('COPY "APINVLIN" TO STDOUT') as out,
+            dst.cursor().copy('COPY "PIPE_APINVLIN" FROM STDIN') as inp,
+        ):
+            for block in out:
+                inp.write(block)
+        dst.commit()
+        seconds = time.perf_counter() - t0
+        rows = dst.execute('SELECT COUNT(*) FROM "PIPE_APINVLIN"').fetchone()[0]
+    return int(rows), seconds
+
+
+def migrate_lines(work: Path, env: dict[str, str]) -> tuple[float, float]:
+    code = (
+        "import json, resource, time, sys\n"
+        "from pathlib import Path\n"
+        "from migrate.config import load_settings\n"
+        "from migrate.runner import run_migration\n"
+        f"s = load_settings(Path({str(work)!r}))\n"
+        f"m = Path({str(ROOT / 'mappings')!r})\n"
+        "t0 = time.perf_counter()\n"
+        "run_migration(s, m, 'full', ['ap_invoice_lines'])\n"
+        "dt = time.perf_counter() - t0\n"
+        "print(json.dumps([dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    seconds, peak = json.loads(out.strip().splitlines()[-1])
+    return float(seconds), float(peak)
+
+
+def bench(scale: int) -> None:
+    legacy_name, staging_name = (
+        f"bench_leg_{uuid.uuid4().hex[:6]}",
+        f"bench_stg_{uuid.uuid4().hex[:6]}",
+    )
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{legacy_name}"')
+        admin.execute(f'CREATE DATABASE "{staging_name}"')
+    legacy, staging = _db(legacy_name), _db(staging_name)
+    env = {
+        **os.environ,
+        "MIGRATE_FINANCE_URL": legacy,
+        "MIGRATE_HR_URL": legacy,
+        "MIGRATE_PROCUREMENT_URL": legacy,
+        "MIGRATE_STAGING_URL": staging,
+    }
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            from fixtures.estate.build import build_estate
+
+            t0 = time.perf_counter()
+            build_estate(
+                {s: legacy for s in ("finance", "hr", "procurement")},
+                work / "extracts",
+                scale=scale,
+                seed=1,
+            )
+            print(f"scale {scale:,}: estate built in {time.perf_counter() - t0:.1f}s", flush=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "migrate.cli",
+                    "--workdir",
+                    str(work),
+                    "run",
+                    "--entity",
+                    "suppliers_finance",
+                    "--entity",
+                    "ap_invoices",
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            rows, pipe_s = raw_pipe(legacy, staging)
+            mig_s, peak = migrate_lines(work, env)
+        pipe_rate, mig_rate = rows / pipe_s, rows / mig_s
+        print(f"  raw COPY pipe     {pipe_rate:>12,.0f} rows/s  ({pipe_s:.1f}s)")
+        print(f"  migrate           {mig_rate:>12,.0f} rows/s  ({mig_s:.1f}s)")
+        print(f"  ratio             {mig_rate / pipe_rate:>12.1%}")
+        print(f"  peak RSS          {peak:>12,.0f} MiB", flush=True)
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{legacy_name}" WITH (FORCE)')
+            admin.execute(f'DROP DATABASE IF EXISTS "{staging_name}" WITH (FORCE)')
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--scale", type=int, action="append")
+    args = p.parse_args()
+    for scale in args.scale or [1_000_000]:
+        bench(scale)
+
+
+if __name__ == "__main__":
+    main()

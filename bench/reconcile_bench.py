@@ -1,0 +1,204 @@
+"""Reconciliation speed: our bucket diff vs datacompy, and equal tables confirmed by hashing.
+
+    .venv/bin/python bench/reconcile_bench.py --rows 1000000 --equal-rows 5000000
+    .venv/bin/python bench/reconcile_bench.py --pg postgresql://postgres@127.0.0.1:5432/postgres
+
+Builds a legacy table (key, account, amount as fixed-point text) and a staged table (legacy
+key, account, amount in cents) directly, with 0.1% of staged amounts altered by one cent.
+Ours: identity totals, grain totals by account and the keyed bucket diff, all pushed down as
+SQL. datacompy: both tables read into pandas and compared on the key. Each side runs in its
+own process so the peak RSS printed is that side's alone. Prints figures; not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+
+SPEC = {
+    "entity": "bench_lines",
+    "domain": "finance",
+    "source": {"system": "finance", "table": "LEGACY_LINES", "key": ["ID"]},
+    "target": {"table": "BENCH_LINES", "key": ["MIG_SOURCE_KEY"]},
+    "fields": {"AMOUNT": {"from": "AMT"}},
+    "reconcile": {
+        "measures": [
+            {
+                "name": "amount",
+                "source_column": "AMT",
+                "source_encoding": "decimal",
+                "target_column": "AMOUNT",
+            }
+        ],
+        "grains": [
+            {"name": "account", "source": ["ACCT"], "target": ["ACCOUNT"], "measures": ["amount"]}
+        ],
+    },
+}
+SERIES = {
+    "sqlite": "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT {n}) "
+    "SELECT i FROM c",
+    "postgresql": "SELECT i FROM generate_series(1, {n}) AS g(i)",
+}
+
+
+def _cents(dialect: str) -> str:
+    """Deterministic cents per row, integer arithmetic only."""
+    i = "i" if dialect == "sqlite" else "i::bigint"
+    return f"(({i} * 7919) % 500000 + 1)"
+
+
+def build(legacy: Engine, staging: Engine, n: int, alter_every: int | None) -> None:
+    d = legacy.dialect.name
+    c = _cents(d)
+    amt = (
+        f"CAST({c} / 100 AS TEXT) || '.' || substr('0' || CAST({c} % 100 AS TEXT), -2)"
+        if d == "sqlite"
+        else f"({c} / 100)::text || '.' || lpad(({c} % 100)::text, 2, '0')"
+    )
+    with legacy.begin() as conn:
+        conn.execute(text('DROP TABLE IF EXISTS "LEGACY_LINES"'))
+        conn.execute(
+            text(
+                'CREATE TABLE "LEGACY_LINES" ("ID" INTEGER, "ACCT" VARCHAR(20), "AMT" VARCHAR(16))'
+            )
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO \"LEGACY_LINES\" SELECT i, 'A' || CAST(i % 50 AS TEXT), "
+                f"{amt} FROM ({SERIES[d].format(n=n)}) s"
+            )
+        )
+    delta = f"CASE WHEN i % {alter_every} = 7 THEN 1 ELSE 0 END" if alter_every else "0"
+    with staging.begin() as conn:
+        conn.execute(text('DROP TABLE IF EXISTS "BENCH_LINES"'))
+        money = "BIGINT" if d == "sqlite" else "NUMERIC(18, 2)"
+        conn.execute(
+            text(
+                f'CREATE TABLE "BENCH_LINES" ("MIG_SOURCE_KEY" VARCHAR(200), '
+                f'"ACCOUNT" VARCHAR(20), "AMOUNT" {money}, "MIG_RUN_ID" VARCHAR(36), '
+                f'"MIG_SOURCE_SYSTEM" VARCHAR(30))'
+            )
+        )
+        value = f"({c} + {delta})" if d == "sqlite" else f"(({c} + {delta}) / 100.0)"
+        conn.execute(
+            text(
+                f'INSERT INTO "BENCH_LINES" SELECT CAST(i AS TEXT), '
+                f"'A' || CAST(i % 50 AS TEXT), {value}, 'R1', 'finance' "
+                f"FROM ({SERIES[d].format(n=n)}) s"
+            )
+        )
+
+
+def ours(legacy_url: str, staging_url: str) -> dict[str, Any]:
+    from migrate.spec.model import EntitySpec
+    from reconcile.diff import keyed_diff
+    from reconcile.grains import GrainTotals
+    from reconcile.sources import plan_source
+    from reconcile.sqltext import install_functions
+    from reconcile.staging_side import Staging, staged_relation, target_columns
+
+    spec = EntitySpec.model_validate(SPEC)
+    legacy, staging = create_engine(legacy_url), create_engine(staging_url)
+    install_functions(legacy)
+    install_functions(staging)
+    plan = plan_source(spec, legacy, Path("."))
+    staged = staged_relation(Staging(staging, None, "R1"), spec)
+    src, stg = plan.side.totals(), staged.totals()
+    grains = GrainTotals(spec, {}, plan.grain_columns, target_columns(spec))
+    rows = grains.rows(spec.reconcile.grains[0], plan.side, staged, [], [])
+    diffs, stats = keyed_diff(spec.entity, ("AMOUNT",), plan.side, staged, [], src.rows)
+    return {
+        "rows": src.rows,
+        "identity_gap_cents": src.cents[0] - stg.cents[0],
+        "grain_rows_off": sum(r.status == "FAIL" for r in rows),
+        "changed": len(diffs),
+        "levels": stats.levels,
+        "rows_pulled": stats.rows_pulled,
+    }
+
+
+def theirs(legacy_url: str, staging_url: str) -> dict[str, Any]:
+    import datacompy
+    import pandas as pd
+
+    src = pd.read_sql('SELECT "ID", "ACCT", "AMT" FROM "LEGACY_LINES"', create_engine(legacy_url))
+    src["key"] = src["ID"].astype(str)
+    src["AMOUNT"] = src["AMT"].str.replace(".", "", regex=False).astype("int64")
+    stg = pd.read_sql(
+        'SELECT "MIG_SOURCE_KEY" AS key, "ACCOUNT", "AMOUNT" FROM "BENCH_LINES"',
+        create_engine(staging_url),
+        coerce_float=False,
+    )
+    if stg["AMOUNT"].dtype == object:  # NUMERIC -> Decimal on PostgreSQL (no float)
+        stg["AMOUNT"] = (stg["AMOUNT"] * 100).map(int).astype("int64")
+    cmp = datacompy.PandasCompare(
+        src[["key", "AMOUNT"]], stg[["key", "AMOUNT"]], join_columns="key"
+    )
+    return {"rows": len(src), "changed": len(cmp.all_mismatch())}
+
+
+def _child(fn: str, args: tuple[str, str], queue: Any) -> None:
+    started = time.perf_counter()
+    result = globals()[fn](*args)
+    result["seconds"] = time.perf_counter() - started
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put(result)
+
+
+def measure(fn: str, legacy_url: str, staging_url: str) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(fn, (legacy_url, staging_url), queue))
+    proc.start()
+    result: dict[str, Any] = queue.get()
+    proc.join()
+    return result
+
+
+def urls(args: argparse.Namespace, folder: Path, tag: str) -> tuple[str, str]:
+    if args.pg:
+        return args.pg, args.pg
+    return f"sqlite:///{folder / f'legacy_{tag}.db'}", f"sqlite:///{folder / f'staging_{tag}.db'}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--equal-rows", type=int, default=5_000_000)
+    p.add_argument("--pg", help="PostgreSQL URL for both sides (default: SQLite files)")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        legacy_url, staging_url = urls(args, folder, "diff")
+        t0 = time.perf_counter()
+        build(create_engine(legacy_url), create_engine(staging_url), args.rows, 1000)
+        print(f"built {args.rows:,} rows per side in {time.perf_counter() - t0:.1f}s")
+        mine = measure("ours", legacy_url, staging_url)
+        dc = measure("theirs", legacy_url, staging_url)
+        for name, r in (("reconcile", mine), ("datacompy", dc)):
+            print(
+                f"{name:>10}: {r['seconds']:.2f}s  {r['rows'] / r['seconds']:,.0f} rows/s  "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB  {r}"
+            )
+        print(f"speed-up vs datacompy: {dc['seconds'] / mine['seconds']:.1f}x")
+        if args.equal_rows:
+            legacy_url, staging_url = urls(args, folder, "equal")
+            build(create_engine(legacy_url), create_engine(staging_url), args.equal_rows, None)
+            r = measure("ours", legacy_url, staging_url)
+            print(
+                f"equal {args.equal_rows:,}-row tables: {r['changed']} differences, "
+                f"{r['levels']} level(s), {r['rows_pulled']} rows pulled, full reconciliation "
+                f"{r['seconds']:.1f}s, peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""The audit log: append-only JSON lines, each entry carrying the hash of the one before it.
+
+Auditors must trust, months after cutover, that nobody edited the record of what ran and who
+signed off. Each entry is ``{seq, time, kind, payload, prev_hash, hash}`` where ``hash`` is
+SHA-256 over the canonical JSON of the entry without ``hash`` (so it covers ``prev_hash``):
+editing, deleting, inserting or reordering an entry breaks the chain, and :func:`verify`
+says which entry. Removing the newest entries is only visible against an outside anchor (the
+head hash :func:`verify` reports, copied into the sign-off record).
+
+No secret enters the log: URLs are redacted by the callers and any payload string that still
+looks like a password-bearing URL, or a key named like a password, is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from migrate.config import Settings
+from migrate.errors import TerminalError
+
+KINDS: tuple[str, ...] = (
+    "run_started",
+    "mapping_versions",
+    "counts",
+    "rejects_by_reason",
+    "reconciliation_verdict",
+    "workbook_hash",
+    "signoff_recorded",
+    "rollback",
+)
+GENESIS = "0" * 64
+LOG_NAME = "audit.log"
+_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.\-]*://[^/\s:@]*:(?!\*\*\*@)[^@\s/]+@", re.I)
+_URL_PASSWORD_PART = re.compile(r"([a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^@\s/]+@", re.I)
+_SECRET_KEY = re.compile(
+    r"(?:.*[_\-.])?(password|passwd|pwd|secret|token|api[_\-]?key|credentials?)", re.I
+)
+
+
+class AuditSecretError(TerminalError):
+    """A payload would have put a secret into the audit log; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the log, located by line (1-based) and the entry's seq."""
+
+    line: int
+    seq: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f" (seq {self.seq})" if self.seq is not None else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    entries: int
+    head: str
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def log_path(settings: Settings) -> Path:
+    return settings.artifacts / LOG_NAME
+
+
+def canonical(obj: Any) -> str:
+    """The one byte-exact JSON text an entry is hashed over."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def scrub(text: str) -> str:
+    """Free text (an error message) with the password of any URL in it replaced by ``***``."""
+    return _URL_PASSWORD_PART.sub(r"\1***@", text)
+
+
+def check_no_secrets(value: Any, path: str = "payload") -> None:
+    """Refuse password-bearing URLs and password-like keys anywhere in a payload."""
+    if isinstance(value, str):
+        if _URL_WITH_PASSWORD.search(value):
+            raise AuditSecretError(f"{path}: looks like a URL with a password; redact it first")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if _SECRET_KEY.fullmatch(str(k)) and v not in (None, "", "***"):
+                raise AuditSecretError(f"{path}.{k}: secrets never go into the audit log")
+            check_no_secrets(v, f"{path}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            check_no_secrets(v, f"{path}[{i}]")
+
+
+def append(settings: Settings, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Add one entry after the current head; the file lock keeps concurrent writers in line."""
+    return append_to(log_path(settings), kind, payload)
+
+
+def append_to(path: Path, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise ValueError(f"unknown audit entry kind {kind!r} (one of {', '.join(KINDS)})")
+    check_no_secrets(payload)
+    json.dumps(payload)  # fail before locking if the payload is not JSON
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            last = _last_entry(fh.read())
+            entry: dict[str, Any] = {
+                "seq": (int(last["seq"]) + 1) if last else 1,
+                "time": datetime.now(UTC).isoformat(timespec="microseconds"),
+                "kind": kind,
+                "payload": payload,
+                "prev_hash": str(last["hash"]) if last else GENESIS,
+            }
+            entry["hash"] = entry_hash(entry)
+            fh.seek(0, 2)
+            fh.write(canonical(entry) + "\n")
+            fh.flush()
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return entry
+
+
+def _last_entry(text: str) -> dict[str, Any] | None:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return None
+    try:
+        last: dict[str, Any] = json.loads(lines[-1])
+        return last
+    except json.JSONDecodeError as exc:
+        raise TerminalError(f"audit log's last line is not JSON ({exc}); run audit verify") from exc
+
+
+def record_reconciliation(
+    settings: Settings, run_id: str, verdict: str, workbook_sha256: str
+) -> None:
+    """Called by the reconcile step once the workbook is written."""
+    append(settings, "reconciliation_verdict", {"run_id": run_id, "verdict": verdict})
+    append(settings, "workbook_hash", {"run_id": run_id, "sha256": workbook_sha256})
+
+
+def record_signoff(
+    settings: Settings, run_id: str, approver: str, decision: str, comment: str = ""
+) -> None:
+    """Called by the sign-off step: who approved or rejected which run, and why."""
+    append(
+        settings,
+        "signoff_recorded",
+        {"run_id": run_id, "approver": approver, "decision": decision, "comment": comment},
+    )
+
+
+def read_entries(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, entry) for every parseable line; used by trace and the auditor's tools."""
+    if not path.exists():
+        return
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            yield n, obj
+
+
+@dataclass
+class _Line:
+    line: int
+    seq: int | None
+    prev: str | None
+    stored: str | None
+    actual: str | None
+
+
+def verify(path: Path) -> VerifyResult:
+    """Recompute every hash and link; name each edited, deleted, inserted or moved entry."""
+    if not path.exists():
+        return VerifyResult(0, GENESIS, [])
+    lines = _parse(path)
+    by_hash = {ln.stored: i for i, ln in enumerate(lines) if ln.stored}
+    linked = {ln.prev for ln in lines}
+    seqs = {ln.seq for ln in lines}
+    problems: dict[int, Problem] = {}
+    top = 0
+    for i, ln in enumerate(lines):
+        message = _problem(lines, i, by_hash, linked, seqs, top, problems)
+        if message:
+            problems[i] = Problem(ln.line, ln.seq, message)
+        top = max(top, ln.seq or 0)
+    head = (lines[-1].stored or GENESIS) if lines else GENESIS
+    return VerifyResult(len(lines), head, [problems[k] for k in sorted(problems)])
+
+
+def _parse(path: Path) -> list[_Line]:
+    out: list[_Line] = []
+    for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+            seq = int(obj["seq"])
+            out.append(_Line(n, seq, str(obj["prev_hash"]), str(obj["hash"]), entry_hash(obj)))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            out.append(_Line(n, None, None, None, None))
+    return out
+
+
+def _problem(
+    lines: list[_Line],
+    i: int,
+    by_hash: dict[str, int],
+    linked: set[str | None],
+    seqs: set[int | None],
+    top: int,
+    flagged: dict[int, Problem],
+) -> str:
+    """What is wrong with line ``i`` ('' when it is in place), most telling reason first."""
+    ln = lines[i]
+    if ln.actual is None or ln.seq is None:
+        return "not a valid audit entry (edited?)"
+    if ln.actual != ln.stored:
+        return "content edited: its hash does not match"
+    if i < len(lines) - 1 and ln.stored not in linked:
+        return "no later entry links to it: inserted, or edited and re-hashed"
+    pred = -1 if ln.prev == GENESIS else by_hash.get(ln.prev or "")
+    if pred is None:
+        if ln.seq - 1 not in seqs and ln.seq > 1:
+            return f"entry seq {ln.seq - 1} is missing before it: deleted"
+        return "links to an entry not in the log: the one before it was replaced or re-hashed"
+    if pred > i or ln.seq < top:
+        return "out of order: entries were reordered"
+    if pred != i - 1 and not any(k in flagged for k in range(pred + 1, i)):
+        return "does not follow the entry before it: entries were moved"
+    return ""

@@ -1,0 +1,77 @@
+"""``migrate lineage trace`` and ``migrate audit verify|signoff``: the auditor's commands.
+
+The main parser calls :func:`add_parsers`; handlers take ``(args, settings)`` and return the
+exit code like every other command (0 fine, 1 the check failed, 2 bad input).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from migrate import audit
+from migrate.config import Settings
+
+
+def cmd_lineage_trace(args: argparse.Namespace, settings: Settings) -> int:
+    """Print where a staged row came from (or, with --reverse, where a legacy row went)."""
+    from migrate.lineage.render import to_json, to_text
+    from migrate.lineage.trace import trace
+
+    mappings = getattr(args, "mappings", None)
+    result = trace(
+        settings,
+        args.table,
+        args.key,
+        reverse=args.reverse,
+        system=args.system,
+        mappings=Path(mappings) if mappings else None,
+    )
+    print(to_json(result) if args.json else to_text(result))
+    return 0 if (result.staged or result.outcomes) else 1
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """OK with the entry count and head hash, or each problem (by line and seq) and exit 1."""
+    path = Path(args.log) if getattr(args, "log", None) else audit.log_path(settings)
+    result = audit.verify(path)
+    if result.ok:
+        print(f"OK: {result.entries} entries, chain intact; head {result.head}")
+        return 0
+    for problem in result.problems:
+        print(f"{path}: {problem}")
+    print(f"FAILED: {len(result.problems)} problem(s) in {result.entries} entries")
+    return 1
+
+
+def cmd_audit_signoff(args: argparse.Namespace, settings: Settings) -> int:
+    """Record who approved or rejected a run (for sign-offs made outside Prefect)."""
+    audit.record_signoff(settings, args.run_id, args.approver, args.decision, args.comment)
+    print(f"sign-off recorded: run {args.run_id} {args.decision} by {args.approver}")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``lineage trace`` and ``audit verify|signoff`` on the main sub-parsers."""
+    lin = sub.add_parser("lineage", help="row lineage: trace a row to its source and back")
+    lin_sub = lin.add_subparsers(dest="lineage_cmd", required=True, metavar="ACTION")
+    t = lin_sub.add_parser("trace", help="a staged row's legacy source(s), rules, run, sign-off")
+    t.add_argument("table", help="staging table (or legacy table with --reverse)")
+    t.add_argument("key", help="key values joined with '|' (target key or MIG_SOURCE_KEY)")
+    t.add_argument("--reverse", action="store_true", help="start from a legacy table and key")
+    t.add_argument("--system", help="legacy system (finance, hr, procurement)")
+    t.add_argument("--json", action="store_true", help="print JSON instead of text")
+    t.set_defaults(handler=cmd_lineage_trace)
+
+    au = sub.add_parser("audit", help="the hash-chained audit log")
+    au_sub = au.add_subparsers(dest="audit_cmd", required=True, metavar="ACTION")
+    v = au_sub.add_parser("verify", help="check every entry's hash and link")
+    v.add_argument("--log", help="audit log file (default: artifacts/audit.log)")
+    v.set_defaults(handler=cmd_audit_verify)
+    s = au_sub.add_parser("signoff", help="record a sign-off decision for a run")
+    s.add_argument("run_id")
+    s.add_argument("--approver", required=True)
+    s.add_argument("--decision", required=True, choices=("approved", "rejected"))
+    s.add_argument("--comment", default="")
+    s.set_defaults(handler=cmd_audit_signoff)

@@ -1,0 +1,109 @@
+"""Read one legacy row by its key, through a read-only connection, masked before it leaves.
+
+Lineage shows the source row as it is now in the legacy system next to the hash of the row
+as extracted (``MIG_SOURCE_HASH``): the legacy side is only ever read (invariant 4), and
+personal columns are masked here so no caller can print them by accident.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, MetaData, Table, func, select
+
+from migrate.config import Settings
+from migrate.db import readonly_engine
+from migrate.extract import resolve_path
+from migrate.lineage.masking import mask_row, source_personal
+from migrate.spec.model import EntitySpec
+
+
+def coerce_key(column: Column[Any], text: str) -> object:
+    """A key part (text, as in ``MIG_SOURCE_KEY``) as the column's Python type."""
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return text
+    if kind is int:
+        return int(text)
+    if kind is Decimal:
+        return Decimal(text)
+    if kind is datetime:
+        return datetime.fromisoformat(text)
+    if kind is date:
+        return date.fromisoformat(text[:10])
+    return text
+
+
+def key_match(table: Table, columns: list[str], key: str) -> list[Any] | None:
+    """WHERE terms matching ``A|B`` against the key columns; None if the key cannot match."""
+    parts = key.split("|")
+    if len(parts) != len(columns):
+        return None
+    terms: list[Any] = []
+    for name, part in zip(columns, parts, strict=True):
+        col = _column(table, name)
+        if col is None:
+            return None
+        try:
+            value = coerce_key(col, part)
+        except (ValueError, ArithmeticError):
+            return None
+        terms.append(func.trim(col) == value if isinstance(value, str) else col == value)
+    return terms
+
+
+def _column(table: Table, name: str) -> Column[Any] | None:
+    found = [c for c in table.c if c.name.upper() == name.upper()]
+    return found[0] if found else None
+
+
+def read_source_row(settings: Settings, spec: EntitySpec, key: str) -> dict[str, object] | None:
+    """The legacy row with this source key (masked), or None when it is no longer there."""
+    if spec.source.file is not None:
+        return _file_row(settings, spec, key)
+    if spec.source.table is None:
+        return None
+    engine = readonly_engine(settings.url(spec.source.system))
+    try:
+        table = Table(spec.source.table, MetaData(), autoload_with=engine)
+        terms = key_match(table, spec.source.key, key)
+        if terms is None:
+            return None
+        with engine.connect() as conn:
+            row = conn.execute(select(table).where(*terms).limit(1)).mappings().first()
+    finally:
+        engine.dispose()
+    if row is None:
+        return None
+    return mask_row({k: _plain(v) for k, v in row.items()}, source_personal(spec))
+
+
+def _file_row(settings: Settings, spec: EntitySpec, key: str) -> dict[str, object] | None:
+    """A CSV extract's row by its key columns, or by its 1-based data-row number (``_line``)."""
+    f = spec.source.file
+    if f is None:
+        return None
+    path = resolve_path(spec, settings.workdir)
+    if not path.exists():
+        return None
+    with path.open(encoding=f.encoding, newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=f.delimiter, quotechar=f.quotechar)
+        for n, raw in enumerate(reader, start=1):
+            row: dict[str, object] = {"_line": n}
+            row.update({k.strip().lstrip("\ufeff"): v for k, v in raw.items() if k is not None})
+            if "|".join(str(row.get(c, "")).strip() for c in spec.source.key) == key:
+                return mask_row(row, source_personal(spec))
+    return None
+
+
+def _plain(value: object) -> object:
+    """JSON-friendly: dates as ISO text, decimals as exact text."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
