@@ -203,7 +203,10 @@ def verify(path: Path) -> VerifyResult:
     top = 0
     for i, ln in enumerate(lines):
         message = _problem(lines, i, by_hash, linked, seqs, top, problems)
-        if message:
+        if message.startswith("^") and i:  # the fault lies with the entry before
+            prev = lines[i - 1]
+            problems.setdefault(i - 1, Problem(prev.line, prev.seq, message[1:]))
+        elif message:
             problems[i] = Problem(ln.line, ln.seq, message)
         top = max(top, ln.seq or 0)
     head = (lines[-1].stored or GENESIS) if lines else GENESIS
@@ -239,13 +242,14 @@ def _problem(
         return "not a valid audit entry (edited?)"
     if ln.actual != ln.stored:
         return "content edited: its hash does not match"
-    if i < len(lines) - 1 and ln.stored not in linked:
-        return "no later entry links to it: inserted, or edited and re-hashed"
+    nxt = lines[i + 1].prev if i < len(lines) - 1 else None
+    if nxt is not None and ln.stored not in linked and (nxt == GENESIS or nxt in by_hash):
+        return "no later entry links to it: inserted"
     pred = -1 if ln.prev == GENESIS else by_hash.get(ln.prev or "")
     if pred is None:
         if ln.seq - 1 not in seqs and ln.seq > 1:
             return f"entry seq {ln.seq - 1} is missing before it: deleted"
-        return "links to an entry not in the log: the one before it was replaced or re-hashed"
+        return "^edited and re-hashed, or replaced: the next entry's link does not match it"
     if pred > i or ln.seq < top:
         return "out of order: entries were reordered"
     if pred != i - 1 and not any(k in flagged for k in range(pred + 1, i)):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import Connection, Engine, MetaData, Table, select, tuple_
+from sqlalchemy.exc import IntegrityError
 
 from migrate import keymap, runs
 from migrate.extract import Chunk, read_database, read_file, resolve_path
@@ -93,7 +94,7 @@ def run_entity(
     for chunk in chunks_for(ctx, spec, resume, delta_after):
         t0 = time.perf_counter()
         counts = with_retries(
-            lambda chunk=chunk: process_chunk(ctx, spec, table, schema, chunk, result),  # type: ignore[misc]
+            lambda chunk=chunk: _load_chunk(ctx, spec, table, schema, chunk, result),  # type: ignore[misc]
             f"{name} batch {chunk.batch_id}",
         )
         result.batches += 1
@@ -105,6 +106,28 @@ def run_entity(
     refresh_statistics(ctx, spec.target.table)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _load_chunk(
+    ctx: Context,
+    spec: EntitySpec,
+    table: Table,
+    schema: pa.DataFrameSchema,
+    chunk: Chunk,
+    result: EntityResult,
+) -> dict[str, int]:
+    """Load optimistically; if a target key is already staged, redo the chunk checking each.
+
+    The unique constraint on every target key is the guard, so the per-row lookup of staged
+    keys (a query per 1,000 keys) is only paid by the rare chunk that collides.
+    """
+    try:
+        return process_chunk(ctx, spec, table, schema, chunk, result, check_existing=False)
+    except IntegrityError:
+        log.info(
+            "%s batch %d: target keys already staged; checking each", spec.entity, chunk.batch_id
+        )
+        return process_chunk(ctx, spec, table, schema, chunk, result, check_existing=True)
 
 
 def refresh_statistics(ctx: Context, table: str) -> None:
@@ -127,6 +150,7 @@ def process_chunk(
     schema: pa.DataFrameSchema,
     chunk: Chunk,
     result: EntityResult,
+    check_existing: bool = True,
 ) -> dict[str, int]:
     t0 = time.perf_counter()
     crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
@@ -135,7 +159,8 @@ def process_chunk(
         out = transform(spec, chunk.rows, crosswalks, resolver, where=spec.entity)
         frame = coerce(out.frame, table, out.failures)
         validate(schema, frame, out.frame, out.failures)
-        _already_staged(conn, ctx, spec, table, frame, out.failures)
+        if check_existing:
+            _already_staged(conn, ctx, spec, table, frame, out.failures)
         _duplicate_legacy_keys(spec, chunk, frame, out.failures)
         history = _unique_history(conn, ctx, spec, table, frame, out.source_keys)
         apply_checks(spec.checks, frame, out.failures, history)

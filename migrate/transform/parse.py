@@ -39,6 +39,8 @@ def money_to_cents(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
     """
     empty = blank(s)
     text = as_text(s)
+    if encoding == "cents" and pd.api.types.is_integer_dtype(s.dtype):
+        return s.astype("Int64"), pd.Series(False, index=s.index)
     if encoding == "cents":
         ok = text.str.strip().str.fullmatch(r"[+-]?\d+").fillna(False)
         num = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
