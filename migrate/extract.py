@@ -114,7 +114,7 @@ def read_database(
 
     def frames() -> Iterator[pd.DataFrame]:
         with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, max_row_buffer=chunk_size).execute(
+            result = conn.execution_options(yield_per=chunk_size).execute(
                 stmt
             )
             columns = list(result.keys())
