@@ -65,7 +65,7 @@ def main() -> None:
         t0 = time.perf_counter()
         for chunk in read_database(spec, engine, args.chunk_size):
             out = transform(spec, chunk.rows, crosswalks, resolve, spec.entity)
-            frame = coerce(out.frame, table, out.failures)
+            frame = coerce(out.frame, table, out.failures, spec.cents_fields())
             validate(schema, frame, out.frame, out.failures)
             out.failures.to_frame()
         full_s = time.perf_counter() - t0

@@ -201,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("run_id", nargs="?", help="default: the latest run")
     rc.add_argument("--output", help="folder for the workbook and JSON (default: artifacts/)")
     rc.set_defaults(handler=cmd_reconcile)
+
+    from migrate.lineage.cli import add_parsers
+
+    add_parsers(sub)
     return p
 
 

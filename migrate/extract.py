@@ -114,9 +114,7 @@ def read_database(
 
     def frames() -> Iterator[pd.DataFrame]:
         with engine.connect() as conn:
-            result = conn.execution_options(yield_per=chunk_size).execute(
-                stmt
-            )
+            result = conn.execution_options(yield_per=chunk_size).execute(stmt)
             columns = list(result.keys())
             for part in result.partitions(chunk_size):
                 yield pd.DataFrame.from_records(part, columns=columns)

@@ -157,7 +157,7 @@ def process_chunk(
     with ctx.staging.begin() as conn:
         resolver = _resolver(ctx, conn)
         out = transform(spec, chunk.rows, crosswalks, resolver, where=spec.entity)
-        frame = coerce(out.frame, table, out.failures)
+        frame = coerce(out.frame, table, out.failures, spec.cents_fields())
         validate(schema, frame, out.frame, out.failures)
         if check_existing:
             _already_staged(conn, ctx, spec, table, frame, out.failures)

@@ -8,6 +8,7 @@ the same target key.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -132,14 +133,21 @@ def _execute(
     progress: Progress | None,
     watermarks: dict[str, object],
 ) -> RunSummary:
+    settings = dataclasses.replace(
+        settings, extra={**settings.extra, "mappings": str(project.root)}
+    )
     ctx = open_context(settings, project, run_id, mode, chunk_size)
     url, schema = staging_target(settings, mode)
     summary = RunSummary(run_id, mode, url, schema)
+    event = hooks.RunEvent(run_id, mode, redact(url), schema, project.mapping_hashes())
+    hooks.on_run_started(settings, event)
     try:
         for name in project.order:
             summary.entities.append(run_entity(ctx, name, progress, watermarks.get(name)))
-    except BaseException:
+    except BaseException as exc:
         runs.set_run(ctx.staging, ctx.md, run_id, STATUS="failed", ENDED_AT=runs.now())
+        entities = _entity_dicts(summary)
+        hooks.on_run_failed(settings, dataclasses.replace(event, entities=entities, error=str(exc)))
         raise
     runs.set_run(
         ctx.staging,
@@ -149,7 +157,12 @@ def _execute(
         ENDED_AT=runs.now(),
         WATERMARKS=json.dumps(_watermarks(ctx, project)),
     )
+    hooks.on_run_completed(settings, dataclasses.replace(event, entities=_entity_dicts(summary)))
     return summary
+
+
+def _entity_dicts(summary: RunSummary) -> list[dict[str, object]]:
+    return [dataclasses.asdict(e) for e in summary.entities]
 
 
 def _watermarks(ctx: Context, project: Project) -> dict[str, object]:

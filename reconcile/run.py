@@ -137,6 +137,9 @@ def reconcile_command(
         )
     finally:
         engine.dispose()
+    from migrate.audit import record_reconciliation
+
+    record_reconciliation(settings, run_id, report.verdict, digest or "")
     print(f"    verdict: {report.verdict} (run {run_id})")
     print(f"    workbook: {path}")
     print(f"    sha256:   {digest}")

@@ -240,3 +240,20 @@ def test_conservation_by_count_and_amount(
     rejected_cents = sum(src.get(tuple(k.split("|")), 0) for (k,) in rejected)
     source_cents = q(legacy, 'SELECT COALESCE(SUM("LIN_AMT_CENTS"), 0) FROM "APINVLIN"')[0][0]
     assert staged_cents + rejected_cents == source_cents
+
+
+def test_whole_numbers_into_money_columns_are_units_not_cents(migrated: tuple[Path, str]) -> None:
+    """A legacy quantity of 8 is staged as 8.00 (regression: it was once read as 8 cents)."""
+    workdir, _ = migrated
+    legacy = dict(
+        ((f"{i}|{n}"), int(qty))
+        for i, n, qty in q(
+            workdir / "legacy_finance.db", 'SELECT "INV_ID", "LIN_NO", "QTY" FROM "APINVLIN"'
+        )
+    )
+    staged = q(
+        workdir / "staging.db",
+        'SELECT "MIG_SOURCE_KEY", "QUANTITY_INVOICED" FROM "AP_INVOICE_LINES_INTERFACE"',
+    )
+    assert staged
+    assert all(cents == legacy[key] * 100 for key, cents in staged)

@@ -285,5 +285,11 @@ class EntitySpec(Strict):
     reconcile: Reconcile = Reconcile()
     depends_on: list[str] = Field(default=[], description="extra ordering beyond lookups")
 
+    def cents_fields(self) -> frozenset[str]:
+        """Fields whose steps yield integer cents (they end in, or pass through, ``money``)."""
+        return frozenset(
+            n for n, f in self.fields.items() if any(s.name == "money" for s in f.steps)
+        )
+
     def lookup_domains(self) -> set[str]:
         return {f.lookup.domain for f in self.fields.values() if f.lookup is not None}

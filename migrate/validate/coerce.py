@@ -29,18 +29,25 @@ def target_kind(column: Column[object]) -> str:
     return "text"
 
 
-def coerce(frame: pd.DataFrame, table: Table, failures: Failures) -> pd.DataFrame:
-    """Every field column cast to its target kind; unconvertible values become failures."""
+def coerce(
+    frame: pd.DataFrame, table: Table, failures: Failures, cents: frozenset[str] = frozenset()
+) -> pd.DataFrame:
+    """Every field column cast to its target kind; unconvertible values become failures.
+
+    ``cents`` names the fields whose steps already produced integer cents (a ``money`` step);
+    any other value for a money column is read as an amount in units: a legacy quantity of
+    ``8`` is 8.00, never 0.08.
+    """
     out = pd.DataFrame(index=frame.index)
     for name in frame.columns:
         kind = target_kind(table.c[name])
-        out[name] = _cast(frame[name], kind, name, failures)
+        out[name] = _cast(frame[name], kind, name, failures, name in cents)
     return out
 
 
-def _cast(s: pd.Series, kind: str, name: str, failures: Failures) -> pd.Series:
+def _cast(s: pd.Series, kind: str, name: str, failures: Failures, is_cents: bool) -> pd.Series:
     if kind == "money":
-        if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        if is_cents:
             return s.astype("Int64")
         value, bad = parse.money_to_cents(s, "fixed")
         failures.add(bad, name, "invalid_amount", s)
