@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from migrate import keymap, runs
 from migrate.extract import Chunk, read_database, read_file, resolve_path
+from migrate.lineage.masking import mask_value
 from migrate.load import insert_frame, wire_columns
 from migrate.retry import with_retries
 from migrate.spec.loader import Project
@@ -418,9 +419,7 @@ def _reject_rows(
 def _mask_value(spec: EntitySpec, column: str, value: object) -> object:
     """Offending values of personal-data columns are masked before they reach a table."""
     rule = spec.fields.get(column)
-    if rule is not None and rule.personal and isinstance(value, str):
-        return "***" + value[-4:] if rule.personal != "birth_date" else "****-**-**"
-    return value
+    return mask_value(rule.personal, value) if rule is not None and rule.personal else value
 
 
 def _filtered_rows(
