@@ -148,6 +148,21 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, Path(args.mappings), scale=args.scale, seed=args.seed)
 
 
+def cmd_cutover(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from flows.cli import run_cutover_cli
+    except ImportError as exc:  # Prefect is an optional extra: pip install -e ".[flows]"
+        print(
+            f"error: the cutover needs Prefect ({exc}); pip install 'erp-migrate[flows]'",
+            file=sys.stderr,
+        )
+        return 2
+    code: int = run_cutover_cli(
+        settings, Path(args.mappings), args.mode, args.dask, args.signoff, args.chunk_size
+    )
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
     p.add_argument("--workdir", help="working folder (default: current folder)")
@@ -201,6 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("run_id", nargs="?", help="default: the latest run")
     rc.add_argument("--output", help="folder for the workbook and JSON (default: artifacts/)")
     rc.set_defaults(handler=cmd_reconcile)
+
+    cut = sub.add_parser("cutover", help="the cutover as a Prefect flow (embedded server)")
+    cut.add_argument("--mode", choices=("rehearsal", "full", "delta"), default="rehearsal")
+    cut.add_argument("--dask", help="'local' for a local Dask cluster, or a scheduler address")
+    cut.add_argument(
+        "--signoff",
+        choices=("pause", "skip"),
+        default="pause",
+        help="pause for a typed sign-off (default) or skip it (unattended rehearsal)",
+    )
+    cut.add_argument("--chunk-size", type=int, default=50_000)
+    cut.set_defaults(handler=cmd_cutover)
 
     from migrate.lineage.cli import add_parsers
 

@@ -67,9 +67,10 @@ def levels(project: Project) -> list[list[str]]:
     deps = dependencies(project)
     done: set[str] = set()
     waves: list[list[str]] = []
-    remaining = [n for n in project.order]
+    remaining = list(project.order)
+    selected = set(project.order)  # dependencies outside a selection are not waited for
     while remaining:
-        wave = [n for n in remaining if deps[n] & set(project.entities) <= done]
+        wave = [n for n in remaining if deps[n] & selected <= done]
         waves.append(wave)
         done.update(wave)
         remaining = [n for n in remaining if n not in done]

@@ -1,0 +1,10 @@
+"""Prefect orchestration of the migration: the only package that imports Prefect.
+
+plan.py      which entities, in which waves (pure: no Prefect, no database)
+steps.py     plain functions that each make one call into ``migrate``/``reconcile``
+tasks.py     those steps as Prefect tasks (small arguments: names, ids, paths)
+load.py      the load subflow: entity tasks submitted wave by wave with ``wait_for``
+signoff.py   the typed sign-off input and what a decision writes
+cutover.py   the cutover flow; domain.py one flow per domain; cli.py ``migrate cutover``
+timing.py    cutover timing per entity, compared over rehearsals
+"""

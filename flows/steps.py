@@ -1,0 +1,194 @@
+"""The plain-Python steps the Prefect tasks wrap: each opens what it needs from small arguments.
+
+Task arguments cross process boundaries (Dask workers, a resumed flow run), so every step
+takes a working folder, the mappings folder, a run id and names, and builds settings,
+engines and the project itself; nothing heavier than a dict of counts comes back.
+
+``begin_run``/``end_run`` repeat the few lines of ``migrate.runner.run_migration`` that
+start and close a run, because the runner has no public call for them (see the how-to).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, select
+
+from migrate import hooks, pipeline, runner, runs
+from migrate.config import Settings, load_settings, redact
+from migrate.db import writable_engine
+from migrate.errors import RunStateError
+from migrate.load import ensure_staging
+from migrate.spec.loader import load_project
+
+
+def settings_for(workdir: str, config: str | None = None) -> Settings:
+    return load_settings(Path(workdir), Path(config) if config else None)
+
+
+@contextmanager
+def staging(settings: Settings, mode: str) -> Iterator[tuple[Engine, MetaData]]:
+    """The run's staging (a rehearsal has its own), tables created if missing."""
+    url, schema = runner.staging_target(settings, mode)
+    md = ensure_staging(url, schema)
+    engine = writable_engine(url)
+    try:
+        yield engine, md
+    finally:
+        engine.dispose()
+
+
+def begin_run(
+    workdir: str,
+    mappings: str,
+    mode: str,
+    entities: list[str],
+    config: str | None = None,
+    run_id: str | None = None,
+) -> str:
+    """Record a new run in MIG_RUNS and return its id."""
+    if mode not in runner.MODES:
+        raise RunStateError(f"unknown mode {mode!r} (one of {', '.join(runner.MODES)})")
+    settings = settings_for(workdir, config)
+    project = load_project(Path(mappings), entities)
+    with staging(settings, mode) as (engine, md):
+        run_id = runs.start_run(
+            engine, md, mode, project.mapping_hashes(), runner.source_identity(settings), run_id
+        )
+        url, schema = runner.staging_target(settings, mode)
+    hooks.on_run_started(settings, hooks.RunEvent(run_id, mode, redact(url), schema))
+    return run_id
+
+
+def reopen_run(workdir: str, run_id: str, config: str | None = None) -> str:
+    """Mark a stopped run running again (to resume it) and return its mode."""
+    info = run_info(workdir, run_id, config)
+    if info.status == "complete":
+        raise RunStateError(f"run {run_id} already completed; nothing to resume")
+    with staging(settings_for(workdir, config), info.mode) as (engine, md):
+        runs.set_run(engine, md, run_id, STATUS="running", ENDED_AT=None)
+    return info.mode
+
+
+def clear_rehearsals(workdir: str, keep: str | None = None, config: str | None = None) -> list[str]:
+    """Roll back earlier rehearsals so a new one starts on an empty rehearsal staging.
+
+    Staged rows are unique per target key, so a second rehearsal on top of the first would
+    fail; their timings survive in ``artifacts/timing`` for the comparison.
+    """
+    settings = settings_for(workdir, config)
+    with staging(settings, "rehearsal") as (engine, md):
+        table = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
+        with engine.connect() as conn:
+            ids = conn.execute(
+                select(table.c.RUN_ID).where(table.c.STATUS != "rolled_back")
+            ).scalars()
+            stale = [i for i in ids if i != keep]
+    for run_id in stale:
+        runner.rollback_run(settings, run_id)
+    return stale
+
+
+def delta_watermarks(workdir: str, mode: str, config: str | None = None) -> dict[str, int | str]:
+    """Per entity, the watermark a delta run starts after (empty for other modes)."""
+    if mode != "delta":
+        return {}
+    with staging(settings_for(workdir, config), mode) as (engine, md):
+        marks = runner._previous_watermarks(engine, md)  # no public call in the runner yet
+    return {k: v if isinstance(v, int | str) else str(v) for k, v in marks.items()}
+
+
+def migrate_entity(
+    workdir: str,
+    mappings: str,
+    run_id: str,
+    entity: str,
+    mode: str,
+    chunk_size: int,
+    delta_after: object | None = None,
+    config: str | None = None,
+) -> dict[str, object]:
+    """One entity of the run; resumes after its last committed chunk, so a retry is safe."""
+    settings = settings_for(workdir, config)
+    project = load_project(Path(mappings))
+    ctx = runner.open_context(settings, project, run_id, mode, chunk_size)
+    try:
+        return dataclasses.asdict(pipeline.run_entity(ctx, entity, None, delta_after))
+    finally:
+        ctx.staging.dispose()
+        for engine in ctx.sources.values():
+            engine.dispose()
+
+
+def end_run(
+    workdir: str,
+    mappings: str,
+    run_id: str,
+    mode: str,
+    entities: list[str],
+    failed: list[str],
+    config: str | None = None,
+) -> str:
+    """Close the run: ``complete`` (with delta watermarks) or ``failed``; returns the status."""
+    settings = settings_for(workdir, config)
+    status = "failed" if failed else "complete"
+    values: dict[str, object] = {"STATUS": status, "ENDED_AT": runs.now()}
+    url, schema = runner.staging_target(settings, mode)
+    event = hooks.RunEvent(run_id, mode, redact(url), schema)
+    if not failed:
+        project = load_project(Path(mappings), entities)
+        ctx = runner.open_context(settings, project, run_id, mode, 1)
+        try:
+            values["WATERMARKS"] = json.dumps(runner._watermarks(ctx, project))
+        finally:
+            ctx.staging.dispose()
+            for engine in ctx.sources.values():
+                engine.dispose()
+    with staging(settings, mode) as (engine, md):
+        runs.set_run(engine, md, run_id, **values)
+    if failed:
+        hooks.on_run_failed(settings, dataclasses.replace(event, error=f"failed: {failed}"))
+    else:
+        hooks.on_run_completed(settings, event)
+    return status
+
+
+def reconcile(
+    workdir: str,
+    mappings: str,
+    run_id: str,
+    entities: list[str] | None,
+    output: str | None = None,
+    config: str | None = None,
+) -> dict[str, str | None]:
+    """Reconcile the run (only the selected entities): verdict, workbook path and SHA-256."""
+    from reconcile.run import reconcile_command, reconcile_run, write_reports
+
+    settings = settings_for(workdir, config)
+    folder = Path(output) if output else settings.artifacts
+    if entities is None:
+        reconcile_command(settings, Path(mappings), run_id, str(folder))
+        path = folder / f"reconciliation_{run_id}.xlsx"
+    else:  # a domain or entity selection: entities outside it were not staged by this run
+        report = reconcile_run(settings, load_project(Path(mappings), entities), run_id)
+        path, digest = write_reports(report, folder)
+        mode = run_info(workdir, run_id, config).mode
+        with staging(settings, mode) as (engine, md):
+            runs.set_run(engine, md, run_id, VERDICT=report.verdict, WORKBOOK_SHA256=digest)
+    info = run_info(workdir, run_id, config)
+    return {"verdict": info.verdict, "workbook": str(path), "sha256": info.workbook_sha256}
+
+
+def run_info(workdir: str, run_id: str, config: str | None = None) -> runs.RunInfo:
+    settings = settings_for(workdir, config)
+    for mode in ("full", "rehearsal"):
+        with staging(settings, mode) as (engine, md):
+            try:
+                return runs.get_run(engine, md, run_id)
+            except RunStateError:
+                continue
+    raise RunStateError(f"unknown run id {run_id!r}")
