@@ -15,13 +15,32 @@ import logging
 CORE_LOGGERS: tuple[str, ...] = ("migrate", "reconcile")
 
 
+class InRunOnly(logging.Handler):
+    """Forward to Prefect's handler only inside a flow or task run.
+
+    The core also logs outside Prefect (the CLI, tests); there Prefect's API handler would
+    warn on every record that it has no flow run to attach it to.
+    """
+
+    def __init__(self, inner: logging.Handler) -> None:
+        super().__init__(inner.level)
+        self.inner = inner
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from prefect.context import FlowRunContext, TaskRunContext
+
+        if FlowRunContext.get() is not None or TaskRunContext.get() is not None:
+            self.inner.handle(record)
+
+
 def bridge_core_logging(level: int = logging.INFO) -> None:
     """Attach Prefect's API log handler to the core's loggers, once."""
     handlers = logging.getLogger("prefect.extra").handlers
     for name in CORE_LOGGERS:
         logger = logging.getLogger(name)
+        wrapped = {h.inner for h in logger.handlers if isinstance(h, InRunOnly)}
         for handler in handlers:
-            if handler not in logger.handlers:
-                logger.addHandler(handler)
+            if handler not in wrapped and not isinstance(handler, InRunOnly):
+                logger.addHandler(InRunOnly(handler))
         if logger.level == logging.NOTSET:
             logger.setLevel(level)
