@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, MetaData, func, select
+from sqlalchemy import Connection, Engine, MetaData, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 _BATCH = 900
 _SUFFIXES = re.compile(r"\b(INC|INCORPORATED|LLC|L L C|CO|CORP|CORPORATION|COMPANY|LTD|THE)\b")
@@ -43,12 +44,18 @@ def lookup(
     km = md.tables[_name(md, "MIG_KEY_MAP")]
     wanted = sorted({k for k in legacy if k})
     found: dict[str, int] = {}
-    for part in _chunks(wanted):
+    # PostgreSQL takes the whole list as one array parameter: one round trip per chunk.
+    parts = [wanted] if conn.dialect.name == "postgresql" else list(_chunks(wanted))
+    for part in parts:
+        if not part:
+            continue
+        if conn.dialect.name == "postgresql":
+            match = km.c["LEGACY_KEY"] == any_(bindparam("keys", part, type_=ARRAY(String)))
+        else:
+            match = km.c["LEGACY_KEY"].in_(part)
         rows = conn.execute(
             select(km.c["LEGACY_KEY"], km.c["ERP_KEY"]).where(
-                km.c["DOMAIN"] == domain,
-                km.c["SOURCE_SYSTEM"] == system,
-                km.c["LEGACY_KEY"].in_(part),
+                km.c["DOMAIN"] == domain, km.c["SOURCE_SYSTEM"] == system, match
             )
         )
         found.update({str(k): int(v) for k, v in rows})

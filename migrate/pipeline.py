@@ -393,27 +393,36 @@ def _reject_rows(
     if cases.empty:
         return []
     cases = cases.sort_values(["row", "order"], kind="stable")
-    rows: list[dict[str, object]] = []
-    for row, group in cases.groupby("row", sort=True):
-        first = group.iloc[0]
-        problems = "; ".join(
-            f"{c}: {r} ({REASONS.get(r, r)})"
-            for c, r in zip(group["column"], group["reason"], strict=True)
+    cases["text"] = (
+        cases["column"] + ": " + cases["reason"] + " (" + cases["reason"].map(_reason_text) + ")"
+    )
+    messages = cases.groupby("row", sort=True)["text"].agg("; ".join)
+    first = cases.drop_duplicates("row").set_index("row").loc[messages.index]
+    return [
+        {
+            "RUN_ID": ctx.run_id,
+            "BATCH_ID": chunk.batch_id,
+            "ENTITY": spec.entity,
+            "SOURCE_SYSTEM": spec.source.system,
+            "SOURCE_KEY": out.source_keys.loc[row],
+            "COLUMN_NAME": column,
+            "REASON_CODE": reason,
+            "OFFENDING_VALUE": _mask_value(spec, str(column), value),
+            "MESSAGE": message,
+        }
+        for row, column, reason, value, message in zip(
+            messages.index,
+            first["column"],
+            first["reason"],
+            first["value"],
+            messages,
+            strict=True,
         )
-        rows.append(
-            {
-                "RUN_ID": ctx.run_id,
-                "BATCH_ID": chunk.batch_id,
-                "ENTITY": spec.entity,
-                "SOURCE_SYSTEM": spec.source.system,
-                "SOURCE_KEY": out.source_keys.loc[row],
-                "COLUMN_NAME": first["column"],
-                "REASON_CODE": first["reason"],
-                "OFFENDING_VALUE": _mask_value(spec, str(first["column"]), first["value"]),
-                "MESSAGE": problems,
-            }
-        )
-    return rows
+    ]
+
+
+def _reason_text(code: str) -> str:
+    return REASONS.get(code, code)
 
 
 def _mask_value(spec: EntitySpec, column: str, value: object) -> object:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
 
 from migrate.spec.loader import Project
 from reconcile.attribution import Attribution, attribute
 from reconcile.diff import keyed_diff
 from reconcile.grains import GrainTotals, grain_rule
 from reconcile.money import cents_to_decimal
+from reconcile.personal import personal_differences
 from reconcile.report import EntityReconciliation, MeasureIdentity, RowDifference
 from reconcile.rows import Row, Totals
 from reconcile.rules import check_rules
@@ -17,8 +21,15 @@ from reconcile.staging_side import Staging, outcomes, staged_relation, target_co
 
 
 def reconcile_entity(
-    project: Project, name: str, plan: SourcePlan, st: Staging
+    project: Project,
+    name: str,
+    plan: SourcePlan,
+    st: Staging,
+    legacy: Engine | None = None,
+    workdir: Path | None = None,
 ) -> EntityReconciliation:
+    """Personal columns are compared by keyed hash when the legacy side can be read
+    (``legacy`` engine for tables, ``workdir`` for files): see ``reconcile/personal.py``."""
     spec = project.spec(name)
     staged = staged_relation(st, spec)
     done = outcomes(st, name)
@@ -35,6 +46,7 @@ def reconcile_entity(
     columns = tuple(m.target_column for m in spec.reconcile.measures)
     diffs, _ = keyed_diff(name, columns, plan.side, staged, attr.excluded, src_tot.rows)
     diffs += [RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown]
+    diffs += personal_differences(spec, st, done.rejected, legacy, workdir)
     return EntityReconciliation(
         entity=name,
         source_table=plan.origin,

@@ -63,7 +63,7 @@ def reconcile_run(settings: Settings, project: Project, run_id: str) -> Reconcil
                 engine = legacy.get(spec.source.system) or _legacy(settings, spec.source.system)
                 legacy[spec.source.system] = engine
             plan = plan_source(spec, engine, settings.workdir)
-            entities.append(reconcile_entity(project, name, plan, st))
+            entities.append(reconcile_entity(project, name, plan, st, engine, settings.workdir))
         facts = _facts(staging, build_metadata(schema), run_id, url, schema)
     finally:
         staging.dispose()

@@ -36,15 +36,30 @@ def money_to_cents(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
     ``cents``: integer minor units. ``fixed``: ``000123.45`` or a Decimal. ``text``: also
     ``$``, thousands separators, trailing blanks and ``(21.00)`` negatives. More than two
     decimals is invalid unless the extra digits are zeros: nothing is ever rounded.
+    Plain ``-123.45`` values take a fast vectorised path; only the others meet the regex.
     """
-    empty = blank(s)
-    text = as_text(s)
     if encoding == "cents" and pd.api.types.is_integer_dtype(s.dtype):
         return s.astype("Int64"), pd.Series(False, index=s.index)
+    empty = blank(s)
+    text = as_text(s)
     if encoding == "cents":
         ok = text.str.strip().str.fullmatch(r"[+-]?\d+").fillna(False)
         num = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
         return num.where(~empty), ~empty & ~ok
+    plain = text.str.fullmatch(r"\s*-?\d+(?:\.\d{0,2})?\s*").fillna(False).astype(bool)
+    cents = _plain_cents(text.where(plain))
+    bad = pd.Series(False, index=s.index)
+    other = ~plain & ~empty
+    if bool(other.any()):
+        value, invalid = _general_cents(text[other], encoding)
+        cents = cents.astype("Int64")
+        cents.loc[other] = value
+        bad.loc[other] = invalid
+    return cents.where(~empty), bad
+
+
+def _general_cents(text: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
+    """The full grammar (symbols, separators, parentheses) for values the fast path left."""
     parts = text.str.extract(_AMOUNT)
     frac = parts["frac"].fillna("")
     paren = parts["open"].notna() & parts["close"].notna()
@@ -56,13 +71,24 @@ def money_to_cents(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
     bad = parts.isna().all(axis=1) | unbalanced | bad_frac | no_digits
     if encoding != "text":
         bad = bad | symbols
-    bad = bad & ~empty
     units = parts["units"].str.replace(",", "", regex=False).fillna("0").where(~bad, "0")
     cents = frac.str.slice(0, 2).str.pad(2, side="right", fillchar="0").where(~bad, "00")
     value = units.astype("int64") * 100 + cents.astype("int64")
     negative = paren | parts[["sign1", "sign2", "sign3"]].notna().any(axis=1)
     value = value.where(~negative, -value)
-    return value.astype("Int64").where(~(empty | bad)), bad
+    return value.astype("Int64").where(~bad), bad.astype(bool)
+
+
+def _plain_cents(text: pd.Series) -> pd.Series:
+    """Cents of ``-123.4`` style text, all in vectorised string and integer operations."""
+    t = text.str.strip()
+    negative = t.str.startswith("-").fillna(False)
+    t = t.str.lstrip("-")
+    units = t.str.replace(r"\..*$", "", regex=True)
+    frac = t.str.replace(r"^\d*\.?", "", regex=True).str.pad(2, side="right", fillchar="0")
+    digits = (units + frac).where(t.notna())
+    cents = pd.to_numeric(digits, errors="coerce").astype("Int64")
+    return cents.where(~negative, -cents)
 
 
 def _pivot_years(parsed: pd.Series, pivot: int) -> pd.Series:
