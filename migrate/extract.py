@@ -36,9 +36,15 @@ def _group_columns(spec: EntitySpec) -> list[str]:
 
 
 def _regroup(frames: Iterator[pd.DataFrame], spec: EntitySpec, first_batch: int) -> Iterator[Chunk]:
-    """Re-cut frames so a group never spans two chunks."""
+    """Re-cut frames so a group never spans two chunks.
+
+    The last group of each frame waits for the next frame (it may continue there), and each
+    ready chunk is held one step, so the stream's final group joins the last chunk instead
+    of becoming a chunk of a few rows. At most two frames are in memory.
+    """
     cols = _group_columns(spec)
     carry: pd.DataFrame | None = None
+    pending: pd.DataFrame | None = None
     batch = first_batch
     for frame in frames:
         if carry is not None and len(carry):
@@ -47,13 +53,16 @@ def _regroup(frames: Iterator[pd.DataFrame], spec: EntitySpec, first_batch: int)
             continue
         last = frame.iloc[-1][cols]
         tail = (frame[cols] == last.values).all(axis=1)
-        # rows of the last group wait for the next frame (the group may continue there)
         ready, carry = frame[~tail], frame[tail]
         if len(ready):
-            yield Chunk(batch, ready.reset_index(drop=True), _last_key(ready, spec))
-            batch += 1
-    if carry is not None and len(carry):
-        yield Chunk(batch, carry.reset_index(drop=True), _last_key(carry, spec))
+            if pending is not None:
+                yield Chunk(batch, pending, _last_key(pending, spec))
+                batch += 1
+            pending = ready.reset_index(drop=True)
+    parts = [p for p in (pending, carry) if p is not None and len(p)]
+    if parts:
+        final = pd.concat(parts, ignore_index=True)
+        yield Chunk(batch, final, _last_key(final, spec))
 
 
 def _last_key(frame: pd.DataFrame, spec: EntitySpec) -> str:
