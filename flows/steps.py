@@ -98,7 +98,7 @@ def delta_watermarks(workdir: str, mode: str, config: str | None = None) -> dict
     if mode != "delta":
         return {}
     with staging(settings_for(workdir, config), mode) as (engine, md):
-        marks = runner._previous_watermarks(engine, md)  # no public call in the runner yet
+        marks = runner.previous_watermarks(engine, md)
     return {k: v if isinstance(v, int | str) else str(v) for k, v in marks.items()}
 
 
@@ -143,7 +143,7 @@ def end_run(
         project = load_project(Path(mappings), entities)
         ctx = runner.open_context(settings, project, run_id, mode, 1)
         try:
-            values["WATERMARKS"] = json.dumps(runner._watermarks(ctx, project))
+            values["WATERMARKS"] = json.dumps(runner.final_watermarks(ctx, project))
         finally:
             ctx.staging.dispose()
             for engine in ctx.sources.values():

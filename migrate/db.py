@@ -12,8 +12,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from migrate.config import Settings
-
 
 def _normalise(url: str) -> str:
     """Pick the drivers this project installs (psycopg 3, PyMySQL) when a URL names none."""
@@ -58,11 +56,3 @@ def readonly_engine(url: str, **kwargs: Any) -> Engine:
                 dbapi_conn.commit()
 
     return engine
-
-
-def legacy_engine(settings: Settings, system: str) -> Engine:
-    return readonly_engine(settings.url(system))
-
-
-def staging_engine(settings: Settings) -> Engine:
-    return writable_engine(settings.url("staging"))

@@ -12,7 +12,7 @@ import io
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, MetaData, Table, create_engine
+from sqlalchemy import Connection, MetaData, Table
 
 from migrate.staging.tables import build_metadata
 from migrate.validate.coerce import target_kind
@@ -102,4 +102,4 @@ def ensure_staging(url: str, schema: str | None = None) -> MetaData:
     return md
 
 
-__all__ = ["create_engine", "cents_text", "ensure_staging", "insert_frame", "wire_columns"]
+__all__ = ["cents_text", "ensure_staging", "insert_frame", "wire_columns"]

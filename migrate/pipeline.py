@@ -458,7 +458,3 @@ def _filtered_rows(
         for i in merged
     )
     return rows
-
-
-def source_path(ctx: Context, name: str) -> Path:
-    return ctx.project.entities[name].path

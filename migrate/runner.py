@@ -91,7 +91,7 @@ def run_migration(
     url, schema = staging_target(settings, mode)
     md = ensure_staging(url, schema)
     staging = writable_engine(url)
-    watermarks = _previous_watermarks(staging, md) if mode == "delta" else {}
+    watermarks = previous_watermarks(staging, md) if mode == "delta" else {}
     run_id = runs.start_run(
         staging, md, mode, project.mapping_hashes(), source_identity(settings), run_id
     )
@@ -155,7 +155,7 @@ def _execute(
         run_id,
         STATUS="complete",
         ENDED_AT=runs.now(),
-        WATERMARKS=json.dumps(_watermarks(ctx, project)),
+        WATERMARKS=json.dumps(final_watermarks(ctx, project)),
     )
     hooks.on_run_completed(settings, dataclasses.replace(event, entities=_entity_dicts(summary)))
     return summary
@@ -165,7 +165,7 @@ def _entity_dicts(summary: RunSummary) -> list[dict[str, object]]:
     return [dataclasses.asdict(e) for e in summary.entities]
 
 
-def _watermarks(ctx: Context, project: Project) -> dict[str, object]:
+def final_watermarks(ctx: Context, project: Project) -> dict[str, object]:
     """Highest delta-column value per entity at the end of the run (for the next delta)."""
     from migrate.extract import source_selectable
 
@@ -182,7 +182,7 @@ def _watermarks(ctx: Context, project: Project) -> dict[str, object]:
     return out
 
 
-def _previous_watermarks(engine: Engine, md: MetaData) -> dict[str, object]:
+def previous_watermarks(engine: Engine, md: MetaData) -> dict[str, object]:
     r = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
     with engine.connect() as conn:
         row = conn.execute(

@@ -134,7 +134,6 @@ class Resume:
 
     batches_done: int
     last_key: list[object] | None
-    complete: bool
 
 
 def resume_point(engine: Engine, md: MetaData, run_id: str, entity: str) -> Resume:
@@ -147,9 +146,9 @@ def resume_point(engine: Engine, md: MetaData, run_id: str, entity: str) -> Resu
             .limit(1)
         ).first()
     if row is None:
-        return Resume(0, None, False)
+        return Resume(0, None)
     last = json.loads(row[1]) if row[1] else None
-    return Resume(int(row[0]), last, row[1] == "<complete>")
+    return Resume(int(row[0]), last)
 
 
 def entity_totals(engine: Engine, md: MetaData, run_id: str) -> dict[str, dict[str, int]]:

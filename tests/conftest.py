@@ -104,6 +104,16 @@ def pg_url(pg_server: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def staging_pg(pg_server: str) -> Iterator[str]:
+    """A second fresh PostgreSQL database, for staging beside a legacy one (``pg_url``)."""
+    url = make_pg_database(pg_server)
+    try:
+        yield url
+    finally:
+        drop_pg_database(pg_server, url)
+
+
+@pytest.fixture
 def mysql_url(mysql_server: str) -> Iterator[str]:
     """A fresh, empty MariaDB database for one test, dropped afterwards."""
     url = make_mysql_database(mysql_server)

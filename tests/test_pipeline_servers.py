@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,10 @@ from migrate.config import load_settings
 from migrate.db import readonly_engine
 from migrate.runner import rollback_run, run_migration
 from migrate.spec.loader import load_project
-from tests.conftest import drop_pg_database, make_pg_database
 from tests.support.manifest_check import compare
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def staging_pg(pg_server: str) -> Iterator[str]:
-    url = make_pg_database(pg_server)
-    yield url
-    drop_pg_database(pg_server, url)
 
 
 def _migrate(

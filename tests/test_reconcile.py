@@ -33,6 +33,30 @@ from reconcile.sqltext import parse_cents as sql_parse
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 SCALE = 300
 
+# Strings both parsers (SQL in the database, Python Decimal) must read identically.
+PARSER_CASES: list[tuple[str, list[str | None]]] = [
+    (
+        "decimal",
+        [
+            "000035275.46",
+            "-00207584.00",
+            "O00034126.81",
+            "5.",
+            ".5",
+            "+3",
+            "1.234",
+            "1.230",
+            "  12.5 ",
+            "",
+            None,
+            "1.2.3",
+            "-",
+            "12-",
+        ],
+    ),
+    ("cents", ["123", "-5", "+7", " 42 ", "1.5", "abc", "", None]),
+]
+
 
 @dataclass(frozen=True)
 class Estate:
@@ -219,31 +243,7 @@ def test_command_writes_evidence_and_records_verdict(
     assert code == (0 if verdict == "PASS" else 1)
 
 
-@pytest.mark.parametrize(
-    "encoding,values",
-    [
-        (
-            "decimal",
-            [
-                "000035275.46",
-                "-00207584.00",
-                "O00034126.81",
-                "5.",
-                ".5",
-                "+3",
-                "1.234",
-                "1.230",
-                "  12.5 ",
-                "",
-                None,
-                "1.2.3",
-                "-",
-                "12-",
-            ],
-        ),
-        ("cents", ["123", "-5", "+7", " 42 ", "1.5", "abc", "", None]),
-    ],
-)
+@pytest.mark.parametrize("encoding,values", PARSER_CASES)
 def test_sql_parser_agrees_with_python(encoding: str, values: list[str | None]) -> None:
     engine = create_engine("sqlite://")
     blank, valid, cents = sql_parse("v", encoding, "sqlite")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,23 +15,13 @@ from migrate.spec.loader import load_project
 from reconcile.money import InvalidAmount, parse_cents
 from reconcile.run import reconcile_run
 from reconcile.sqltext import parse_cents as sql_parse
-from tests.conftest import drop_pg_database, make_pg_database
-from tests.test_reconcile import MAPPINGS, by_name
+from tests.test_reconcile import MAPPINGS, PARSER_CASES, by_name
 
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def staging_url(pg_server: str) -> Iterator[str]:
-    url = make_pg_database(pg_server)
-    try:
-        yield url
-    finally:
-        drop_pg_database(pg_server, url)
-
-
-def test_postgresql_pass_then_one_cent_fail(pg_url: str, staging_url: str, tmp_path: Path) -> None:
-    urls = {"finance": pg_url, "hr": pg_url, "procurement": pg_url, "staging": staging_url}
+def test_postgresql_pass_then_one_cent_fail(pg_url: str, staging_pg: str, tmp_path: Path) -> None:
+    urls = {"finance": pg_url, "hr": pg_url, "procurement": pg_url, "staging": staging_pg}
     build_estate(urls, tmp_path / "extracts", scale=200, seed=5)
     settings = Settings(urls=urls, workdir=tmp_path)
     run_id = run_migration(settings, MAPPINGS, "full").run_id
@@ -46,7 +35,7 @@ def test_postgresql_pass_then_one_cent_fail(pg_url: str, staging_url: str, tmp_p
         assert e.differences == (), e.differences
         assert all(r.status == "PASS" for r in e.rules), e.rules
 
-    engine = create_engine(staging_url)
+    engine = create_engine(staging_pg)
     with engine.begin() as conn:
         key, amount = conn.execute(
             text(
@@ -74,31 +63,7 @@ def test_postgresql_pass_then_one_cent_fail(pg_url: str, staging_url: str, tmp_p
     )
 
 
-@pytest.mark.parametrize(
-    "encoding,values",
-    [
-        (
-            "decimal",
-            [
-                "000035275.46",
-                "-00207584.00",
-                "O00034126.81",
-                "5.",
-                ".5",
-                "+3",
-                "1.234",
-                "1.230",
-                "  12.5 ",
-                "",
-                None,
-                "1.2.3",
-                "-",
-                "12-",
-            ],
-        ),
-        ("cents", ["123", "-5", "+7", " 42 ", "1.5", "abc", "", None]),
-    ],
-)
+@pytest.mark.parametrize("encoding,values", PARSER_CASES)
 def test_postgresql_parser_agrees_with_python(
     pg_url: str, encoding: str, values: list[str | None]
 ) -> None:

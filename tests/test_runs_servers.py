@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,13 +31,6 @@ TABLES = (
     "PO_LINES_INTERFACE",
 )
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def staging_pg(pg_server: str) -> Iterator[str]:
-    url = make_pg_database(pg_server)
-    yield url
-    drop_pg_database(pg_server, url)
 
 
 def _env(legacy: str, staging: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from migrate.errors import BlockingCodeError
+from migrate.lineage.keyed_hash import mask_key
 from migrate.spec import steps as S
 from migrate.transform import parse
 
@@ -128,7 +128,7 @@ def _mask(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
     if a.kind == "last4":
         digits = text.str.replace(r"\D", "", regex=True)
         return ("***" + digits.str.slice(-4)).where(text.notna()), None, None
-    key = os.environ.get("MIGRATE_MASK_KEY", "migrate-default-mask-key").encode()
+    key = mask_key()
     hashed = text.map(
         lambda v: (
             hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32]
