@@ -80,6 +80,8 @@ def run_cutover_cli(
     dask: str | None = None,
     signoff: str = "skip",
     chunk_size: int = 50_000,
+    partitions: int = 1,
+    resume_run_id: str | None = None,
 ) -> int:
     """Run the cutover flow; 0 when loaded, reconciled PASS (and approved if asked), else 1."""
     export_settings(settings)
@@ -88,6 +90,8 @@ def run_cutover_cli(
         "dask": dask,
         "signoff": signoff,
         "chunk_size": chunk_size,
+        "partitions": partitions,
+        "resume_run_id": resume_run_id,
         "workdir": str(settings.workdir),
         "mappings": str(mappings),
         "signoff_poll": 1,

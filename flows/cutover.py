@@ -38,6 +38,7 @@ def cutover(
     domains: list[str] | None = None,
     entities: list[str] | None = None,
     chunk_size: int = 50_000,
+    partitions: int = 1,
     dask: str | None = None,
     dask_workers: int = 2,
     threads: int = 4,
@@ -66,7 +67,7 @@ def cutover(
         run_id = tasks.start_run(workdir, mappings, mode, names, config)
     log.info("run %s (%s): %d entities", run_id, mode, len(names))
     loader = load_entities.with_options(task_runner=task_runner(dask, dask_workers, threads))
-    loaded = loader(workdir, mappings, run_id, mode, names, chunk_size, config, backoff)
+    loaded = loader(workdir, mappings, run_id, mode, names, chunk_size, config, backoff, partitions)
     failed = sorted(n for n, o in loaded.items() if o["status"] != "completed")
     status = tasks.end_run(workdir, mappings, run_id, mode, names, failed, config)
     tasks.timing_snapshot(workdir, run_id, mode, config)

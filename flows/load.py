@@ -44,38 +44,79 @@ def load_entities(
     chunk_size: int = 50_000,
     config: str | None = None,
     backoff: float = tasks.BACKOFF_SECONDS,
+    partitions: int = 1,
 ) -> dict[str, dict[str, Any]]:
-    """Load the run's entities; returns per entity its status and counts."""
+    """Load the run's entities, each as its planned partitions; per entity its outcome.
+
+    Partitions a resumed run has already finished are not submitted again.
+    """
     bridge_core_logging()
     plan = plan_for(Path(mappings), entities=entities)
     marks = tasks.watermarks(workdir, mode, config)
-    futures: dict[str, PrefectFuture[dict[str, object]]] = {}
+    futures: dict[str, list[PrefectFuture[dict[str, object]]]] = {}
+    finished: dict[str, int] = {}
     for wave in plan.waves:
         for name in wave:
+            parts = tasks.plan_partitions(workdir, mappings, run_id, name, mode, partitions, config)
             entity_task = tasks.migrate_entity.with_options(
                 tags=[plan.domain_of[name], f"run-{run_id}"],
                 retry_delay_seconds=exponential_backoff(backoff) if backoff else 0,
             )
-            futures[name] = entity_task.submit(
-                workdir,
-                mappings,
-                run_id,
-                name,
-                mode,
-                chunk_size,
-                marks.get(name),
-                config,
-                wait_for=[futures[d] for d in plan.needs[name]],
-                return_state=False,
-            )
-    return {name: outcome(future) for name, future in futures.items()}
+            upstream = [f for d in plan.needs[name] for f in futures[d]]
+            futures[name] = [
+                entity_task.submit(
+                    workdir,
+                    mappings,
+                    run_id,
+                    name,
+                    mode,
+                    chunk_size,
+                    marks.get(name),
+                    config,
+                    _bounds(part) if len(parts) > 1 else None,
+                    wait_for=upstream,
+                    return_state=False,
+                )
+                for part in parts
+                if not part["done"]
+            ]
+            finished[name] = sum(1 for part in parts if part["done"])
+    return {name: outcome(fs, finished[name]) for name, fs in futures.items()}
 
 
-def outcome(future: PrefectFuture[dict[str, object]]) -> dict[str, Any]:
-    """``completed`` with counts, ``failed`` with the error, ``not_run`` (upstream failed)."""
-    future.wait()
-    state = future.state
-    if state.is_completed():
-        return {"status": "completed", **future.result()}
-    status = "failed" if state.is_failed() or state.is_crashed() else "not_run"
-    return {"status": status, "message": state.message}
+def _bounds(part: dict[str, object]) -> dict[str, object]:
+    return {k: part[k] for k in ("number", "count", "lo", "hi")}
+
+
+COUNTS = ("rows_in", "loaded", "rejected", "filtered", "batches")
+
+
+def outcome(futures: list[PrefectFuture[dict[str, object]]], finished: int = 0) -> dict[str, Any]:
+    """An entity's outcome over its partitions: ``completed`` with summed counts when every
+    partition completed, ``failed`` with the errors, ``not_run`` (a dependency failed).
+
+    ``partitions`` lists each partition run now; ``partitions_skipped`` counts those a
+    resumed run found already done.
+    """
+    states = []
+    for future in futures:
+        future.wait()
+        states.append(future.state)
+    if all(s.is_completed() for s in states):
+        results = [f.result() for f in futures]
+        total: dict[str, Any] = {"status": "completed"}
+        for key in COUNTS:
+            total[key] = sum(int(r.get(key, 0)) for r in results)  # type: ignore[call-overload]
+        total["seconds"] = max((float(r["seconds"]) for r in results), default=0.0)  # type: ignore[arg-type]
+        reasons: dict[str, int] = {}
+        for r in results:
+            for k, v in dict(r.get("reasons") or {}).items():  # type: ignore[call-overload]
+                reasons[k] = reasons.get(k, 0) + int(v)
+        total["reasons"] = reasons
+        total["partitions"] = results
+        total["partitions_skipped"] = finished
+        return total
+    if any(s.is_failed() or s.is_crashed() for s in states):
+        messages = [str(s.message) for s in states if s.is_failed() or s.is_crashed()]
+        return {"status": "failed", "message": "; ".join(dict.fromkeys(messages))}
+    return {"status": "not_run", "message": next((s.message for s in states), None)}

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, select
 
-from migrate import hooks, pipeline, runner, runs
+from migrate import hooks, partitions, pipeline, runner, runs
 from migrate.config import Settings, load_settings, redact
-from migrate.db import writable_engine
+from migrate.db import readonly_engine, writable_engine
 from migrate.errors import RunStateError
 from migrate.load import ensure_staging
+from migrate.partitions import plan as partition_plan
 from migrate.spec.loader import load_project
 
 
@@ -102,6 +103,34 @@ def delta_watermarks(workdir: str, mode: str, config: str | None = None) -> dict
     return {k: v if isinstance(v, int | str) else str(v) for k, v in marks.items()}
 
 
+def plan_partitions(
+    workdir: str,
+    mappings: str,
+    run_id: str,
+    entity: str,
+    mode: str,
+    partitions: int,
+    config: str | None = None,
+) -> list[dict[str, object]]:
+    """The entity's key-range partitions for the run (stored ones when resuming)."""
+    settings = settings_for(workdir, config)
+    project = load_project(Path(mappings))
+    spec = project.spec(entity)
+    url, schema = runner.staging_target(settings, mode)
+    md = ensure_staging(url, schema)
+    engine = writable_engine(url)
+    source = (
+        None if spec.source.file is not None else readonly_engine(settings.url(spec.source.system))
+    )
+    try:
+        planned = partition_plan(engine, md, source, spec, run_id, partitions)
+    finally:
+        engine.dispose()
+        if source is not None:
+            source.dispose()
+    return [dataclasses.asdict(p) for p in planned]
+
+
 def migrate_entity(
     workdir: str,
     mappings: str,
@@ -111,17 +140,35 @@ def migrate_entity(
     chunk_size: int,
     delta_after: object | None = None,
     config: str | None = None,
+    partition: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """One entity of the run; resumes after its last committed chunk, so a retry is safe."""
+    """One entity (or one planned partition of it) of the run; resumes after its last
+    committed chunk, so a retry is safe."""
     settings = settings_for(workdir, config)
     project = load_project(Path(mappings))
     ctx = runner.open_context(settings, project, run_id, mode, chunk_size)
     try:
-        return dataclasses.asdict(pipeline.run_entity(ctx, entity, None, delta_after))
+        part = None
+        if partition is not None:
+            part = _stored_partition(ctx, entity, partition)
+        result = pipeline.run_entity(ctx, entity, None, delta_after, part)
+        return dataclasses.asdict(result)
     finally:
         ctx.staging.dispose()
         for engine in ctx.sources.values():
             engine.dispose()
+
+
+def _stored_partition(
+    ctx: pipeline.Context, entity: str, asked: dict[str, object]
+) -> partitions.Partition:
+    """The partition as the run planned it: the stored bounds are the ones that count."""
+    planned = {p.number: p for p in partitions.stored(ctx.staging, ctx.md, ctx.run_id, entity)}
+    number = asked.get("number")
+    found = planned.get(number) if isinstance(number, int) else None
+    if found is None or (found.lo, found.hi) != (asked.get("lo"), asked.get("hi")):
+        raise RunStateError(f"{entity}: partition {asked} is not one the run {ctx.run_id} planned")
+    return found
 
 
 def end_run(

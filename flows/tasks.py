@@ -63,9 +63,34 @@ def watermarks(workdir: str, mode: str, config: str | None = None) -> dict[str, 
     return steps.delta_watermarks(workdir, mode, config)
 
 
+@task(name="plan-partitions", retries=RETRIES, retry_condition_fn=is_transient)
+def plan_partitions(
+    workdir: str,
+    mappings: str,
+    run_id: str,
+    entity: str,
+    mode: str,
+    partitions: int,
+    config: str | None = None,
+) -> list[dict[str, object]]:
+    bridge_core_logging()
+    return steps.plan_partitions(workdir, mappings, run_id, entity, mode, partitions, config)
+
+
+def entity_task_name() -> str:
+    """``entity`` for a whole entity, ``entity [2/4]`` for a partition of it (in the UI)."""
+    from prefect.runtime import task_run
+
+    params = task_run.parameters
+    part = params.get("partition")
+    if not part or part.get("count", 1) == 1:
+        return str(params["entity"])
+    return f"{params['entity']} [{int(part['number']) + 1}/{part['count']}]"
+
+
 @task(
     name="migrate-entity",
-    task_run_name="{entity}",
+    task_run_name=entity_task_name,
     retries=RETRIES,
     retry_delay_seconds=exponential_backoff(BACKOFF_SECONDS),
     retry_jitter_factor=0.5,
@@ -80,10 +105,11 @@ def migrate_entity(
     chunk_size: int,
     delta_after: int | str | None = None,
     config: str | None = None,
+    partition: dict[str, object] | None = None,
 ) -> dict[str, object]:
     bridge_core_logging()
     return steps.migrate_entity(
-        workdir, mappings, run_id, entity, mode, chunk_size, delta_after, config
+        workdir, mappings, run_id, entity, mode, chunk_size, delta_after, config, partition
     )
 
 

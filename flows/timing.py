@@ -65,6 +65,37 @@ def entity_timings(engine: Engine, md: MetaData, run_id: str) -> list[EntityTimi
     return out
 
 
+@dataclass(frozen=True)
+class PartitionTiming:
+    """One key-range partition of an entity in one run (only entities that were split)."""
+
+    run_id: str
+    entity: str
+    partition: int
+    partitions: int
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+def partition_timings(engine: Engine, md: MetaData, run_id: str) -> list[PartitionTiming]:
+    """Finished partitions of split entities, by entity then partition number."""
+    t = md.tables[f"{md.schema}.MIG_PARTITIONS" if md.schema else "MIG_PARTITIONS"]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.c.ENTITY, t.c.PARTITION_NO, t.c.PARTITIONS, t.c.ROWS_IN, t.c.SECONDS)
+            .where(t.c.RUN_ID == run_id, t.c.PARTITIONS > 1, t.c.DONE_AT.is_not(None))
+            .order_by(t.c.ENTITY, t.c.PARTITION_NO)
+        ).all()
+    return [
+        PartitionTiming(run_id, e, int(n), int(c), int(r or 0), float(sec or 0))
+        for e, n, c, r, sec in rows
+    ]
+
+
 def forecast_window(timings: dict[str, list[EntityTiming]], deps: dict[str, set[str]]) -> float:
     """Critical-path seconds: each entity starts when its slowest dependency has finished."""
     finish: dict[str, float] = {}
@@ -83,6 +114,7 @@ def snapshot(workdir: str, run_id: str, mode: str, config: str | None = None) ->
     settings = steps.settings_for(workdir, config)
     with steps.staging(settings, mode) as (engine, md):
         timings = entity_timings(engine, md, run_id)
+        parts = partition_timings(engine, md, run_id)
     info = steps.run_info(workdir, run_id, config)
     folder = settings.artifacts / "timing"
     folder.mkdir(exist_ok=True)
@@ -90,20 +122,53 @@ def snapshot(workdir: str, run_id: str, mode: str, config: str | None = None) ->
     doc: dict[str, Any] = {"run_id": run_id, "mode": mode}
     doc["started_at"] = info.started_at.isoformat()
     doc["entities"] = [asdict(t) for t in timings]
+    doc["partitions"] = [asdict(p) for p in parts]
     path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     return str(path)
 
 
-def compare(workdir: str, mode: str = "rehearsal", last: int = 5) -> dict[str, list[EntityTiming]]:
-    """Timings per entity over the last snapshotted runs of a mode, oldest first."""
+def _snapshots(workdir: str, mode: str, last: int) -> list[dict[str, Any]]:
     folder = steps.settings_for(workdir).artifacts / "timing"
     docs = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
-    docs = sorted((d for d in docs if d["mode"] == mode), key=lambda d: d["started_at"])
+    return sorted((d for d in docs if d["mode"] == mode), key=lambda d: d["started_at"])[-last:]
+
+
+def compare(workdir: str, mode: str = "rehearsal", last: int = 5) -> dict[str, list[EntityTiming]]:
+    """Timings per entity over the last snapshotted runs of a mode, oldest first."""
     out: dict[str, list[EntityTiming]] = {}
-    for doc in docs[-last:]:
+    for doc in _snapshots(workdir, mode, last):
         for t in doc["entities"]:
             out.setdefault(t["entity"], []).append(EntityTiming(**t))
     return out
+
+
+def compare_partitions(
+    workdir: str, mode: str = "rehearsal", last: int = 5
+) -> dict[tuple[str, int], list[PartitionTiming]]:
+    """Timings per (entity, partition) over the last snapshotted runs, oldest first."""
+    out: dict[tuple[str, int], list[PartitionTiming]] = {}
+    for doc in _snapshots(workdir, mode, last):
+        for p in doc.get("partitions", []):
+            out.setdefault((p["entity"], p["partition"]), []).append(PartitionTiming(**p))
+    return out
+
+
+def format_partitions(timings: dict[tuple[str, int], list[PartitionTiming]]) -> str:
+    """One line per partition of a split entity: seconds per run, then the mean rate."""
+    if not timings:
+        return ""
+    runs = list(dict.fromkeys(t.run_id for ts in timings.values() for t in ts))
+    head = f"{'partition':<28}{'rows':>9}" + "".join(f"{r[:10]:>12}" for r in runs)
+    lines = [head + f"{'rows/s':>10}", "-" * (len(head) + 10)]
+    for (entity, number), ts in sorted(timings.items()):
+        by_run = {t.run_id: t for t in ts}
+        cells = "".join(
+            f"{by_run[r].seconds:>11.2f}s" if r in by_run else f"{'':>12}" for r in runs
+        )
+        rate = mean(t.rows_per_second for t in ts)
+        label = f"{entity} [{number + 1}/{ts[-1].partitions}]"
+        lines.append(f"{label:<28}{ts[-1].rows:>9,}{cells}{rate:>10,.0f}")
+    return "\n".join(lines)
 
 
 def format_report(timings: dict[str, list[EntityTiming]], window: float) -> str:
@@ -132,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     timings = compare(args.workdir, args.mode, args.last)
     deps = dependencies(load_project(Path(args.mappings)))
     print(format_report(timings, forecast_window(timings, deps)))
+    parts = format_partitions(compare_partitions(args.workdir, args.mode, args.last))
+    if parts:
+        print("\n" + parts)
     return 0
 
 

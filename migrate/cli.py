@@ -158,7 +158,14 @@ def cmd_cutover(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     code: int = run_cutover_cli(
-        settings, Path(args.mappings), args.mode, args.dask, args.signoff, args.chunk_size
+        settings,
+        Path(args.mappings),
+        args.mode,
+        args.dask,
+        args.signoff,
+        args.chunk_size,
+        partitions=args.partitions,
+        resume_run_id=args.resume,
     )
     return code
 
@@ -227,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pause for a typed sign-off (default) or skip it (unattended rehearsal)",
     )
     cut.add_argument("--chunk-size", type=int, default=50_000)
+    cut.add_argument(
+        "--partitions",
+        type=int,
+        default=1,
+        help="key-range partitions per large entity, run side by side (default 1)",
+    )
+    cut.add_argument("--resume", metavar="RUN_ID", help="finish a failed cutover run")
     cut.set_defaults(handler=cmd_cutover)
 
     from migrate.lineage.cli import add_parsers

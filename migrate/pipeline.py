@@ -18,10 +18,11 @@ import pandera.pandas as pa
 from sqlalchemy import Connection, Engine, MetaData, Table, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from migrate import keymap, runs
+from migrate import keymap, partitions, runs
 from migrate.extract import Chunk, read_database, read_file, resolve_path
 from migrate.lineage.masking import mask_value
 from migrate.load import insert_frame, wire_columns
+from migrate.partitions import BATCH_STRIDE, WHOLE, Partition
 from migrate.retry import with_retries
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
@@ -68,44 +69,66 @@ def _table(md: MetaData, name: str) -> Table:
 
 
 def chunks_for(
-    ctx: Context, spec: EntitySpec, resume: runs.Resume, delta_after: object | None = None
+    ctx: Context,
+    spec: EntitySpec,
+    resume: runs.Resume,
+    delta_after: object | None = None,
+    partition: Partition = WHOLE,
 ) -> Iterator[Chunk]:
-    first = resume.batches_done + 1
     if spec.source.file is not None:
         path = resolve_path(spec, ctx.workdir)
         yield from read_file(spec, path, ctx.chunk_size, skip_batches=resume.batches_done)
         return
     engine = ctx.sources[spec.source.system]
-    yield from read_database(spec, engine, ctx.chunk_size, resume.last_key, first, delta_after)
+    yield from read_database(
+        spec,
+        engine,
+        ctx.chunk_size,
+        resume.last_key,
+        resume.next_batch,
+        delta_after,
+        partition=partition.bounds,
+    )
 
 
 def run_entity(
-    ctx: Context, name: str, progress: Progress | None = None, delta_after: object | None = None
+    ctx: Context,
+    name: str,
+    progress: Progress | None = None,
+    delta_after: object | None = None,
+    partition: Partition | None = None,
 ) -> EntityResult:
-    """Migrate one entity for the run, resuming after its last committed chunk."""
+    """Migrate one entity (or one key-range partition of it) for the run, resuming after
+    its last committed chunk; a planned partition is marked done at the end."""
     spec = ctx.project.spec(name)
     table = _table(ctx.md, spec.target.table)
     schema = compile_schema(spec, table)
     result = EntityResult(name)
-    resume = runs.resume_point(ctx.staging, ctx.md, ctx.run_id, name)
+    part = partition or WHOLE
+    stride = BATCH_STRIDE if partition is not None else 0
+    resume = runs.resume_point(ctx.staging, ctx.md, ctx.run_id, name, part.first_batch, stride)
     started = time.perf_counter()
     begin = getattr(progress, "begin", None)
     if begin is not None:
         begin(name)
-    for chunk in chunks_for(ctx, spec, resume, delta_after):
+    for chunk in chunks_for(ctx, spec, resume, delta_after, part):
         t0 = time.perf_counter()
         counts = with_retries(
             lambda chunk=chunk: _load_chunk(ctx, spec, table, schema, chunk, result),  # type: ignore[misc]
             f"{name} batch {chunk.batch_id}",
         )
         result.batches += 1
-        if chunk.batch_id in (1, 4, 16, 64, 256):
+        if chunk.batch_id - part.first_batch + 1 in (1, 4, 16, 64, 256):
             refresh_statistics(ctx, spec.target.table)
         log.info("%s batch %d: %s in %.2fs", name, chunk.batch_id, counts, time.perf_counter() - t0)
         if progress:
             progress(name, result.rows_in, result.loaded, result.rejected)
     refresh_statistics(ctx, spec.target.table)
     result.seconds = time.perf_counter() - started
+    if partition is not None:
+        partitions.mark_done(
+            ctx.staging, ctx.md, ctx.run_id, name, partition, result.rows_in, result.seconds
+        )
     return result
 
 

@@ -130,25 +130,32 @@ def record_progress(
 
 @dataclass(frozen=True)
 class Resume:
-    """Where an entity stands in a run: last committed batch and its last key."""
+    """Where an entity (or one partition of it) stands: its next batch id and last key."""
 
-    batches_done: int
+    next_batch: int
     last_key: list[object] | None
+    batches_done: int = 0
 
 
-def resume_point(engine: Engine, md: MetaData, run_id: str, entity: str) -> Resume:
+def resume_point(
+    engine: Engine, md: MetaData, run_id: str, entity: str, first_batch: int = 1, stride: int = 0
+) -> Resume:
+    """After the last committed chunk of the entity, within ``[first_batch, +stride)`` if set."""
     prog = _t(md, "MIG_PROGRESS")
+    where = [prog.c["RUN_ID"] == run_id, prog.c["ENTITY"] == entity]
+    if stride:
+        where += [prog.c["BATCH_ID"] >= first_batch, prog.c["BATCH_ID"] < first_batch + stride]
     with engine.connect() as conn:
         row = conn.execute(
             select(prog.c["BATCH_ID"], prog.c["LAST_KEY"])
-            .where(prog.c["RUN_ID"] == run_id, prog.c["ENTITY"] == entity)
+            .where(*where)
             .order_by(prog.c["BATCH_ID"].desc())
             .limit(1)
         ).first()
     if row is None:
-        return Resume(0, None)
+        return Resume(first_batch, None, 0)
     last = json.loads(row[1]) if row[1] else None
-    return Resume(int(row[0]), last)
+    return Resume(int(row[0]) + 1, last, int(row[0]) - first_batch + 1)
 
 
 def entity_totals(engine: Engine, md: MetaData, run_id: str) -> dict[str, dict[str, int]]:

@@ -30,7 +30,7 @@ from fixtures.estate.build import build_estate, default_urls  # noqa: E402
 from flows.cli import paused_run_id, run_in_thread  # noqa: E402
 from flows.cutover import CutoverFailed, cutover  # noqa: E402
 from flows.plan import plan_for  # noqa: E402
-from migrate import pipeline  # noqa: E402
+from migrate import partitions, pipeline  # noqa: E402
 from migrate.config import CONNECTION_NAMES  # noqa: E402
 from migrate.errors import TerminalError, TransientError  # noqa: E402
 
@@ -217,6 +217,64 @@ def test_resume_finishes_without_redoing(failed_run: dict[str, Any]) -> None:
     assert after["gl_journals"]
 
 
+GL = ["gl_accounts", "gl_journals"]
+
+
+@pytest.fixture(scope="module")
+def failed_partition(estate: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """gl_journals in 3 partitions; the second fails at its second chunk."""
+    work = workdir_from(estate, tmp_path_factory.mktemp("failed_partition"))
+    real = pipeline.process_chunk
+    second = partitions.BATCH_STRIDE + 2
+
+    def fail(
+        ctx: pipeline.Context, spec: Any, table: Any, schema: Any, chunk: Any, *a: Any, **kw: Any
+    ) -> dict[str, int]:
+        if spec.entity == "gl_journals" and chunk.batch_id == second:
+            raise TerminalError("staging disk full (injected)")
+        return real(ctx, spec, table, schema, chunk, *a, **kw)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(pipeline, "process_chunk", fail)
+    try:
+        with pytest.raises(CutoverFailed):
+            cutover(
+                mode="full", entities=GL, chunk_size=40, partitions=3, workdir=str(work), **FAST
+            )
+    finally:
+        mp.undo()
+    run_id = query(work, "SELECT RUN_ID FROM MIG_RUNS")[0][0]
+    return {"workdir": work, "run_id": run_id, "progress": progress(work, run_id)}
+
+
+def test_resume_runs_only_the_failed_partition(failed_partition: dict[str, Any]) -> None:
+    work, run_id, before = (failed_partition[k] for k in ("workdir", "run_id", "progress"))
+    stride = partitions.BATCH_STRIDE
+    first_try = {n: t.state_name for n, t in task_runs(run_id).items()}
+    assert first_try["gl_journals [2/3]"] == "Failed"
+    assert first_try["gl_journals [1/3]"] == first_try["gl_journals [3/3]"] == "Completed"
+    assert [b for b, *_ in before["gl_journals"] if stride < b < 2 * stride] == [stride + 1]
+
+    summary = cutover(
+        mode="full", entities=GL, chunk_size=40, partitions=3, workdir=str(work),
+        resume_run_id=run_id, **FAST,
+    )  # fmt: skip
+    after = progress(work, run_id)
+    assert summary["status"] == "complete"
+    journals = summary["entities"]["gl_journals"]
+    assert journals["partitions_skipped"] == 2 and len(journals["partitions"]) == 1
+    assert [r for r in after["gl_journals"] if r in before["gl_journals"]] == before["gl_journals"]
+    redone = [
+        b for b, *_ in after["gl_journals"] if b not in {x for x, *_ in before["gl_journals"]}
+    ]
+    assert redone and all(stride + 1 < b < 2 * stride for b in redone)  # partition 2 only
+    counts = query(work, "SELECT COUNT(*), COUNT(DISTINCT MIG_SOURCE_KEY) FROM GL_INTERFACE")
+    assert counts[0][0] == counts[0][1] > 0  # nothing staged twice
+    parts = query(work, "SELECT COUNT(*), COUNT(DONE_AT) FROM MIG_PARTITIONS WHERE ENTITY = ?",
+                  "gl_journals")  # fmt: skip
+    assert parts == [(3, 3)]
+
+
 def run_paused(work: Path, answer: dict[str, str]) -> dict[str, Any]:
     """Start a cutover that pauses for sign-off, answer it through the API, return its summary."""
     name = f"cutover-{uuid.uuid4().hex[:8]}"
@@ -257,15 +315,20 @@ def test_signoff_pause(estate: Path, tmp_path: Path, decision: str, marked: str)
     assert "R. Alvarez" in text and decision in text and summary["run_id"] in text
 
 
+# Run ids differ by design; batch ids and the list of secondary reasons in MESSAGE depend on
+# where chunks are cut, which partitions change.
+RUN_SPECIFIC = {"MIG_RUN_ID", "RUN_ID", "MIG_BATCH_ID", "BATCH_ID", "MESSAGE"}
+
+
 def staged_content(work: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every staging table, sorted, without run ids and timings (they differ by design)."""
-    skip = {"MIG_RUNS", "MIG_PROGRESS"}
+    skip = {"MIG_RUNS", "MIG_PROGRESS", "MIG_PARTITIONS"}
     out: dict[str, list[tuple[Any, ...]]] = {}
     with sqlite3.connect(work / "staging.db") as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in sorted(set(names) - skip):
             cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
-            keep = [c for c in cols if c not in ("MIG_RUN_ID", "RUN_ID")]
+            keep = [c for c in cols if c not in RUN_SPECIFIC]
             sql = f'SELECT {", ".join(chr(34) + c + chr(34) for c in keep)} FROM "{table}"'
             out[table] = sorted(conn.execute(sql).fetchall(), key=repr)
     return out
@@ -282,7 +345,13 @@ def test_dask_matches_local(estate: Path, tmp_path: Path) -> None:
     local = workdir_from(estate, (tmp_path / "local"))
     on_dask = workdir_from(estate, (tmp_path / "dask"))
     a = cutover(mode="full", workdir=str(local), chunk_size=200, **FAST)
-    b = cutover(mode="full", workdir=str(on_dask), chunk_size=200, dask="local", **FAST)
+    b = cutover(
+        mode="full", workdir=str(on_dask), chunk_size=200, dask="local", partitions=2, **FAST
+    )
+    split = query(
+        on_dask, "SELECT COUNT(DISTINCT ENTITY) FROM MIG_PARTITIONS WHERE PARTITION_NO = 1"
+    )
+    assert split[0][0] >= 5  # the large entities really ran as two partitions
     assert all(o["status"] == "completed" for o in b["entities"].values())
     assert staged_content(local) == staged_content(on_dask)
     assert reconciliation(local, a["run_id"]) == reconciliation(on_dask, b["run_id"])

@@ -336,6 +336,20 @@ def _bookkeeping(md: MetaData) -> None:
         UniqueConstraint("RUN_ID", "ENTITY", "BATCH_ID", name="uq_mig_progress"),
     )
     Table(
+        "MIG_PARTITIONS",
+        md,
+        Column("RUN_ID", String(36), nullable=False),
+        Column("ENTITY", String(120), nullable=False),
+        Column("PARTITION_NO", Integer, nullable=False),
+        Column("PARTITIONS", Integer, nullable=False),
+        Column("LO_KEY", String(200), comment="JSON; null = open start"),
+        Column("HI_KEY", String(200), comment="JSON; null = open end (exclusive)"),
+        Column("ROWS_IN", Integer),
+        Column("SECONDS", Text),
+        Column("DONE_AT", DateTime),
+        UniqueConstraint("RUN_ID", "ENTITY", "PARTITION_NO", name="uq_mig_partitions"),
+    )
+    Table(
         "MIG_REJECTS",
         md,
         Column("RUN_ID", String(36), nullable=False, index=True),
@@ -368,6 +382,7 @@ def _bookkeeping(md: MetaData) -> None:
         Column("ERP_KEY", BigInteger, nullable=False),
         Column("RUN_ID", String(36), nullable=False),
         UniqueConstraint("DOMAIN", "SOURCE_SYSTEM", "LEGACY_KEY", name="uq_mig_key_map"),
+        Index("ix_mig_key_map_domain_erp", "DOMAIN", "ERP_KEY"),
     )
 
 
