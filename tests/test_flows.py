@@ -2,8 +2,9 @@
 
 Checks: dependency order (Prefect's task-run times), a transient failure retried, a terminal
 failure stopping only its dependents, resume finishing the failed entity without redoing a
-committed chunk, the sign-off pause approved and rejected (answered through the API, as the
-UI does), and a Dask run staging exactly what the threaded run stages (``slow``).
+committed chunk, resume running only the failed key-range partition, the sign-off pause
+approved and rejected (answered through the API, as the UI does), and a Dask run with two
+partitions staging exactly what the single-partition threaded run stages (``slow``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterTags  # n
 from prefect.client.schemas.objects import TaskRun  # noqa: E402
 
 from fixtures.estate.build import build_estate, default_urls  # noqa: E402
+from flows import timing  # noqa: E402
 from flows.cli import paused_run_id, run_in_thread  # noqa: E402
 from flows.cutover import CutoverFailed, cutover  # noqa: E402
 from flows.plan import plan_for  # noqa: E402
@@ -273,6 +275,9 @@ def test_resume_runs_only_the_failed_partition(failed_partition: dict[str, Any])
     parts = query(work, "SELECT COUNT(*), COUNT(DONE_AT) FROM MIG_PARTITIONS WHERE ENTITY = ?",
                   "gl_journals")  # fmt: skip
     assert parts == [(3, 3)]
+    split = timing.compare_partitions(str(work), "full")  # the flow's timing snapshot
+    assert {("gl_journals", n) for n in range(3)} <= set(split)
+    assert "gl_journals [2/3]" in timing.format_partitions(split)
 
 
 def run_paused(work: Path, answer: dict[str, str]) -> dict[str, Any]:
