@@ -41,6 +41,8 @@ def compare(project: Project, manifest_path: Path, staging_url: str, run_id: str
     by_table = entity_by_table(project, manifest)
     engine = create_engine(staging_url)
     with engine.connect() as conn:
+        if conn.dialect.name == "mysql":  # the queries below quote identifiers the SQL way
+            conn.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
         rejects = conn.execute(
             text(
                 'SELECT "ENTITY", "SOURCE_KEY", "REASON_CODE" FROM "MIG_REJECTS" '
