@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -19,7 +20,10 @@ from typing import Any
 import jsonschema
 import openpyxl
 import pytest
+import referencing.exceptions
 from openlineage.client.event_v2 import RunState
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from migrate import audit, hooks, runs
 from migrate.cli import DEFAULT_MAPPINGS
@@ -190,11 +194,16 @@ def test_reverse_trace_of_rejected_and_unknown_rows(demo: tuple[Settings, str]) 
         for d in _manifest(settings)["defects"]
         if d["table"] == "direct_deposit" and d["defect"] == "bad_routing_checksum"
     )
-    key = f"{defect['key']['emp_id']}|{defect['key']['seq']}"
-    back = trace(settings, "direct_deposit", key, reverse=True, system="hr")
+    emp_id, seq = defect["key"]["emp_id"], defect["key"]["seq"]
+    with sqlite3.connect(settings.workdir / "legacy_hr.db") as db:
+        (routing,) = db.execute(
+            "SELECT routing_no FROM direct_deposit WHERE emp_id = ? AND seq = ?", (emp_id, seq)
+        ).fetchone()
+    back = trace(settings, "direct_deposit", f"{emp_id}|{seq}", reverse=True, system="hr")
     assert [o.kind for o in back.outcomes] == ["rejected"]
     assert "invalid_format" in back.outcomes[0].detail
-    assert defect["note"] not in to_text(back)  # the bad routing number itself
+    assert str(routing) not in to_text(back)  # the bad routing number itself
+    assert defect["note"] == "***" + str(routing)[-4:]  # the manifest masks it too
     nothing = trace(settings, "emp_master", "E9999999", reverse=True, system="hr")
     assert not nothing.outcomes and nothing.warnings
 
@@ -217,15 +226,58 @@ def test_cli_trace_json(demo: tuple[Settings, str], capsys: pytest.CaptureFixtur
 # -- OpenLineage ------------------------------------------------------------------------------
 
 
-def _validators() -> list[jsonschema.protocols.Validator]:
-    checker = jsonschema.FormatChecker()
+def _validate(event: dict[str, Any]) -> None:
+    """Against the restated schema, and the official files when there are any (README.md)."""
     schema = json.loads((SCHEMA_DIR / "run_event.schema.json").read_text())
-    out = [jsonschema.Draft202012Validator(schema, format_checker=checker)]
-    official = SCHEMA_DIR / "official" / "OpenLineage.json"
-    if official.exists():  # the spec's own file, if someone saved it there unchanged
-        spec = json.loads(official.read_text())
-        out.append(jsonschema.Draft202012Validator(spec, format_checker=checker))
-    return out
+    checker = jsonschema.FormatChecker()
+    jsonschema.Draft202012Validator(schema, format_checker=checker).validate(event)
+    registry = _official_registry()
+    if registry is None:
+        return
+    checks = [("event", event["schemaURL"], event)]
+    checks.append(("event (document)", event["schemaURL"].split("#")[0], event))
+    checks += [(where, facet["_schemaURL"], facet) for where, facet in _facets(event)]
+    errors = []
+    for where, url, instance in checks:
+        check = jsonschema.Draft202012Validator(
+            {"$ref": url}, registry=registry, format_checker=checker
+        )
+        try:
+            errors += [f"{where}: {e.message}" for e in check.iter_errors(instance)]
+        except referencing.exceptions.Unresolvable as exc:
+            errors.append(f"{where}: no official file for {exc} (README.md: aliases.json)")
+    assert not errors, "\n".join(errors)
+
+
+def _official_registry() -> Registry | None:
+    """The official spec files in $OPENLINEAGE_SPEC_DIR (else official/ here), by ``$id``."""
+    env = os.environ.get("OPENLINEAGE_SPEC_DIR")
+    root = Path(env) if env else SCHEMA_DIR / "official"
+    if not env and not root.is_dir():
+        return None
+    assert root.is_dir(), f"OPENLINEAGE_SPEC_DIR={env} is not a directory"
+    by_id: dict[str, Resource[Any]] = {}
+    for path in sorted(root.rglob("*.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        if path.name != "aliases.json" and "$id" in contents:
+            by_id[contents["$id"]] = Resource.from_contents(contents, DRAFT202012)
+    assert by_id, f"no schema file (with an $id) under {root}"
+    aliases = root / "aliases.json"  # claimed URL -> $id of the file standing in for it
+    pairs = [*by_id.items()]
+    if aliases.exists():
+        pairs += [(url, by_id[i]) for url, i in json.loads(aliases.read_text()).items()]
+    return Registry().with_resources(pairs)
+
+
+def _facets(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for part in ("run", "job"):
+        for name, facet in event[part].get("facets", {}).items():
+            yield f"{part}.{name}", facet
+    for side in ("inputs", "outputs"):
+        for i, dataset in enumerate(event.get(side) or []):
+            for bag in ("facets", "inputFacets", "outputFacets"):
+                for name, facet in dataset.get(bag, {}).items():
+                    yield f"{side}[{i}].{bag}.{name}", facet
 
 
 def _events(settings: Settings) -> list[dict[str, Any]]:
@@ -236,9 +288,8 @@ def _events(settings: Settings) -> list[dict[str, Any]]:
 def test_openlineage_events_validate_against_the_spec(demo: tuple[Settings, str]) -> None:
     settings, run_id = demo
     events = _events(settings)
-    for validator in _validators():
-        for event in events:
-            validator.validate(event)
+    for event in events:
+        _validate(event)
     states = Counter((e["run"]["runId"], e["eventType"]) for e in events)
     ids = {rid for rid, _ in states}
     assert len(ids) == 1 + len(load_project(DEFAULT_MAPPINGS).order)
@@ -270,8 +321,7 @@ def test_fail_event_validates_and_carries_no_secret(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     ol.emit(settings, [event])
     (written,) = _events(settings)
-    for validator in _validators():
-        validator.validate(written)
+    _validate(written)
     assert "pw@" not in json.dumps(written)
     assert written["run"]["facets"]["errorMessage"]["message"] == "x postgresql://u:***@h/d"
 
@@ -343,9 +393,8 @@ def _planted(settings: Settings) -> dict[str, set[str]]:
 def _texts(settings: Settings) -> Iterator[tuple[str, str]]:
     """(where, text) for every artifact of the run; target personal columns left out."""
     root = settings.workdir
-    estate = {"legacy_finance.db", "legacy_hr.db", "legacy_procurement.db"}
-    # estate_manifest.json is the estate builder's answer key (like the legacy DBs), not output.
-    skip = estate | {"estate_manifest.json"}
+    # The legacy DBs are the estate itself; estate_manifest.json (its answer key) is scanned.
+    skip = {"legacy_finance.db", "legacy_hr.db", "legacy_procurement.db"}
     personal = target_personal(load_project(DEFAULT_MAPPINGS).entities[n].spec
                                for n in load_project(DEFAULT_MAPPINGS).order)  # fmt: skip
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -380,7 +429,8 @@ def test_no_planted_personal_value_in_any_artifact(demo: tuple[Settings, str]) -
     assert planted["ssn"] and planted["account"]
     texts = list(_texts(settings))
     names = {where.split(":")[0] for where, _ in texts}
-    assert {"artifacts/audit.log", "artifacts/openlineage.jsonl", "staging.db", "demo.log"} <= names
+    expected = {"artifacts/audit.log", "artifacts/openlineage.jsonl", "staging.db", "demo.log"}
+    assert expected | {"estate_manifest.json"} <= names
     assert any(n.endswith(".xlsx") for n in names) and any(n.endswith(".json") for n in names)
     for person in _staging(settings, "SELECT PERSON_NUMBER FROM WORKERS"):
         texts.append(("trace WORKERS", to_json(trace(settings, "WORKERS", str(person[0])))))
