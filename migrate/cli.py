@@ -128,10 +128,12 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from migrate.runner import rollback_run
 
     removed = rollback_run(settings, args.run_id)
-    total = sum(removed.values())
-    print(f"rolled back run {args.run_id}: {total:,} rows removed")
+    total = sum(n for t, n in removed.items() if not t.startswith("restored "))
+    back = sum(n for t, n in removed.items() if t.startswith("restored "))
+    print(f"rolled back run {args.run_id}: {total:,} rows removed", end="")
+    print(f", {back:,} rows it had replaced restored" if back else "")
     for table, n in sorted(removed.items()):
-        print(f"  {table:<30}{n:>10,}")
+        print(f"  {table:<45}{n:>10,}")
     return 0
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from sqlalchemy import Connection, Engine, MetaData, Table, select, tuple_
+from sqlalchemy import Connection, Engine, MetaData, Table, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from migrate import keymap, partitions, runs
@@ -26,7 +26,7 @@ from migrate.partitions import BATCH_STRIDE, WHOLE, Partition
 from migrate.retry import with_retries
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
-from migrate.staging.tables import LINEAGE_COLUMNS
+from migrate.staging.tables import LINEAGE_COLUMNS, replaced_name
 from migrate.transform.engine import Resolver, TransformOutput, key_string, transform
 from migrate.transform.failures import REASONS, Failures
 from migrate.validate.coerce import coerce
@@ -194,7 +194,7 @@ def process_chunk(
         accepted = accepted.drop(index=merged)
         staged = _with_lineage(accepted, chunk, out, ctx, spec)
         if ctx.mode == "delta":
-            _delete_staged(conn, table, spec.target.key, staged)
+            _delete_staged(conn, ctx, table, spec.target.key, staged)
         insert_frame(conn, table, wire_columns(staged, table, conn.dialect.name))
         rejects = _reject_rows(out, bad, chunk, ctx, spec)
         if rejects:
@@ -297,15 +297,24 @@ def _already_staged(
     failures.add(mask, key[0], "duplicate_key", frame[key[0]])
 
 
-def _delete_staged(conn: Connection, table: Table, key: list[str], staged: pd.DataFrame) -> None:
-    """Delta runs update in place: the old version of each incoming target key goes first."""
+def _delete_staged(
+    conn: Connection, ctx: Context, table: Table, key: list[str], staged: pd.DataFrame
+) -> None:
+    """Delta runs update in place: the old version of each incoming target key goes first,
+    into ``MIG_REPLACED_<table>`` (unless this run staged it), so a rollback restores it."""
     if staged.empty:
         return
     cols = [table.c[c] for c in key]
+    archive = _table(ctx.md, replaced_name(table.name))
     wire = wire_columns(staged[key], table, conn.dialect.name)
     values = list({tuple(r) for r in wire.astype("object").itertuples(index=False, name=None)})
     for start in range(0, len(values), 500):
-        conn.execute(table.delete().where(tuple_(*cols).in_(values[start : start + 500])))
+        match = tuple_(*cols).in_(values[start : start + 500])
+        earlier = select(*table.c, literal(ctx.run_id)).where(
+            match, table.c["MIG_RUN_ID"] != ctx.run_id
+        )
+        conn.execute(archive.insert().from_select([*table.c.keys(), "REPLACED_BY_RUN"], earlier))
+        conn.execute(table.delete().where(match))
 
 
 def _duplicate_legacy_keys(

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, delete, func, select
+from sqlalchemy import Connection, Engine, MetaData, Table, delete, func, select
 from sqlalchemy.engine import make_url
 
 from migrate import hooks, runs
@@ -209,6 +209,7 @@ def rollback_run(settings: Settings, run_id: str) -> dict[str, int]:
             continue
         removed: dict[str, int] = {}
         with engine.begin() as conn:
+            refuse_if_replaced_later(conn, md, run_id)
             for table in md.sorted_tables:
                 col = (
                     table.c.get("MIG_RUN_ID") if "MIG_RUN_ID" in table.c else table.c.get("RUN_ID")
@@ -218,6 +219,8 @@ def rollback_run(settings: Settings, run_id: str) -> dict[str, int]:
                 n = conn.execute(delete(table).where(col == run_id)).rowcount
                 if n:
                     removed[table.name] = int(n)
+            restored = restore_replaced(conn, md, run_id)
+            removed.update({f"restored {name}": n for name, n in restored.items()})
             runs_t = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
             conn.execute(
                 runs_t.update()
@@ -228,6 +231,46 @@ def rollback_run(settings: Settings, run_id: str) -> dict[str, int]:
         hooks.on_rollback(settings, hooks.RunEvent(run_id, mode, redact(url), schema), removed)
         return removed
     raise RunStateError(f"unknown run id {run_id!r}")
+
+
+def _archives(md: MetaData) -> list[Table]:
+    return [t for t in md.sorted_tables if "replaces" in t.info]
+
+
+def refuse_if_replaced_later(conn: Connection, md: MetaData, run_id: str) -> None:
+    """A run whose rows a later live run has replaced cannot be rolled back before it:
+    restoring under the later rows would duplicate keys."""
+    runs_t = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
+    live = select(runs_t.c["RUN_ID"]).where(
+        runs_t.c["STATUS"] != "rolled_back", runs_t.c["RUN_ID"] != run_id
+    )
+    for archive in _archives(md):
+        later = conn.execute(
+            select(archive.c["REPLACED_BY_RUN"])
+            .where(archive.c["MIG_RUN_ID"] == run_id, archive.c["REPLACED_BY_RUN"].in_(live))
+            .limit(1)
+        ).scalar()
+        if later is not None:
+            raise RunStateError(
+                f"run {later} replaced rows that run {run_id} staged in "
+                f"{archive.info['replaces']}: roll back {later} first"
+            )
+
+
+def restore_replaced(conn: Connection, md: MetaData, run_id: str) -> dict[str, int]:
+    """Undo a delta run's replacements (its own rows already deleted): the versions it
+    replaced go back into their tables."""
+    restored: dict[str, int] = {}
+    for archive in _archives(md):
+        name = str(archive.info["replaces"])
+        target = md.tables[f"{md.schema}.{name}" if md.schema else name]
+        cols = list(target.c.keys())
+        back = select(*[archive.c[c] for c in cols]).where(archive.c["REPLACED_BY_RUN"] == run_id)
+        n = conn.execute(target.insert().from_select(cols, back)).rowcount
+        conn.execute(delete(archive).where(archive.c["REPLACED_BY_RUN"] == run_id))
+        if n and n > 0:
+            restored[name] = int(n)
+    return restored
 
 
 def count_source_rows(settings: Settings, project: Project) -> dict[str, int]:

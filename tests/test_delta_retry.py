@@ -13,7 +13,7 @@ import migrate.pipeline as pipeline
 from migrate.config import CONNECTION_NAMES, load_settings
 from migrate.errors import RunStateError, SchemaMismatch
 from migrate.retry import is_transient, with_retries
-from migrate.runner import run_migration
+from migrate.runner import rollback_run, run_migration
 from tests.test_pipeline import MAPPINGS, make_estate, q
 
 
@@ -128,3 +128,25 @@ def test_terminal_failures_are_not_retried() -> None:
     assert calls["n"] == 1
     assert is_transient(OperationalError("x", {}, Exception("deadlock detected")))
     assert not is_transient(OperationalError("x", {}, Exception("no such table: APINVHDR")))
+
+
+def test_rolling_back_a_delta_restores_the_rows_it_replaced(tmp_path: Path) -> None:
+    make_estate(tmp_path, scale=200, seed=23)
+    settings = load_settings(tmp_path)
+    full = run_migration(settings, MAPPINGS, "full")
+    db, legacy = tmp_path / "staging.db", tmp_path / "legacy_finance.db"
+    tables = ("AP_PAYMENTS", "AP_INVOICES_INTERFACE", "GL_INTERFACE")
+    snapshot = {t: sorted(q(db, f'SELECT * FROM "{t}"'), key=repr) for t in tables}
+    pmt = q(db, 'SELECT "MIG_SOURCE_KEY" FROM "AP_PAYMENTS" ORDER BY "PAYMENT_ID" LIMIT 1')[0][0]
+    with sqlite3.connect(legacy) as conn:
+        conn.execute('UPDATE "APPMT" SET "PMT_AMT" = \'000000012.34\' WHERE "PMT_ID" = ?', (pmt,))
+    delta = run_migration(settings, MAPPINGS, "delta")
+    assert q(db, f'SELECT "AMOUNT" FROM "AP_PAYMENTS" WHERE "MIG_SOURCE_KEY" = \'{pmt}\'') == [
+        (1234,)
+    ]
+    with pytest.raises(RunStateError, match=f"roll back {delta.run_id} first"):
+        rollback_run(settings, full.run_id)  # the delta replaced rows of the full run
+    removed = rollback_run(settings, delta.run_id)
+    assert removed["restored AP_PAYMENTS"] == removed["AP_PAYMENTS"] > 0
+    assert {t: sorted(q(db, f'SELECT * FROM "{t}"'), key=repr) for t in tables} == snapshot
+    assert q(db, 'SELECT COUNT(*) FROM "MIG_REPLACED_AP_PAYMENTS"') == [(0,)]

@@ -1,8 +1,9 @@
 """Runs with MariaDB as staging too, and partitions loading side by side on PostgreSQL.
 
 Per staging engine (PostgreSQL, MariaDB): every planted defect caught, rollback, a failed
-run resumed exactly once, delta updating in place; rehearsal isolation on MariaDB (its own
-database); a MariaDB legacy source is read-only. On PostgreSQL, partitions of the large
+run resumed exactly once, delta updating in place and its rollback restoring what it
+replaced; rehearsal isolation on MariaDB (its own database); a MariaDB legacy source is
+read-only. On PostgreSQL, partitions of the large
 entities loaded by concurrent threads stage exactly what one sequential pass stages.
 """
 
@@ -142,6 +143,11 @@ def test_defects_rollback_resume_and_delta(
         staging, f'SELECT "AMOUNT", "MIG_RUN_ID" FROM "AP_PAYMENTS" WHERE "PAYMENT_ID" = {pmt}'
     )
     assert amount == [(Decimal("12.34"), delta.run_id)]  # exact NUMERIC, updated in place
+    rollback_run(settings, delta.run_id)  # brings back the versions the delta replaced
+    after = {t: rows(staging, f'SELECT COUNT(*) FROM "{t}"')[0][0] for t in DELTA_TABLES}
+    assert after == counts
+    back = rows(staging, f'SELECT "MIG_RUN_ID" FROM "AP_PAYMENTS" WHERE "PAYMENT_ID" = {pmt}')
+    assert back == [(run_id,)]
 
 
 DELTA_TABLES = ("AP_INVOICES_INTERFACE", "AP_INVOICE_LINES_INTERFACE", "AP_PAYMENTS")

@@ -67,8 +67,32 @@ def build_metadata(schema: str | None = None) -> MetaData:
     _finance(md)
     _procurement(md)
     _hr(md)
+    for table in [t for t in md.tables.values() if "target_key" in t.info]:
+        _replaced(md, table)
     _bookkeeping(md)
     return md
+
+
+REPLACED_PREFIX = "MIG_REPLACED_"
+
+
+def replaced_name(target: str) -> str:
+    return REPLACED_PREFIX + target
+
+
+def _replaced(md: MetaData, target: Table) -> Table:
+    """Where a delta run keeps the staged rows it replaces, so rolling it back restores them.
+
+    Same columns as the target (no constraints: several versions of one key may wait here),
+    plus the run that replaced them.
+    """
+    return Table(
+        replaced_name(target.name),
+        md,
+        *[Column(c.name, c.type, nullable=True) for c in target.columns],
+        Column("REPLACED_BY_RUN", String(36), nullable=False, index=True),
+        info={"replaces": target.name},
+    )
 
 
 def _finance(md: MetaData) -> None:
