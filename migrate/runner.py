@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, MetaData, Table, delete, func, select
@@ -120,7 +121,14 @@ def resume_run(
         if info.status == "complete":
             raise RunStateError(f"run {run_id} already completed; nothing to resume")
         project = load_project(mappings)
-        return _execute(settings, project, run_id, info.mode, chunk_size, progress, {})
+        marks: dict[str, object] = {}
+        if info.mode == "delta":  # the same watermarks the run started from
+            engine = writable_engine(url)
+            try:
+                marks = previous_watermarks(engine, md, before=info.started_at)
+            finally:
+                engine.dispose()
+        return _execute(settings, project, run_id, info.mode, chunk_size, progress, marks)
     raise RunStateError(f"unknown run id {run_id!r}")
 
 
@@ -182,15 +190,16 @@ def final_watermarks(ctx: Context, project: Project) -> dict[str, object]:
     return out
 
 
-def previous_watermarks(engine: Engine, md: MetaData) -> dict[str, object]:
+def previous_watermarks(
+    engine: Engine, md: MetaData, before: datetime | None = None
+) -> dict[str, object]:
+    """Watermarks of the latest complete full or delta run (started before ``before``)."""
     r = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
+    stmt = select(r.c["WATERMARKS"]).where(r.c["STATUS"] == "complete", r.c["MODE"] != "rehearsal")
+    if before is not None:
+        stmt = stmt.where(r.c["STARTED_AT"] < before)
     with engine.connect() as conn:
-        row = conn.execute(
-            select(r.c["WATERMARKS"])
-            .where(r.c["STATUS"] == "complete", r.c["MODE"] != "rehearsal")
-            .order_by(r.c["STARTED_AT"].desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(stmt.order_by(r.c["STARTED_AT"].desc()).limit(1)).first()
     if row is None:
         raise RunStateError("a delta run needs a completed full run first")
     return dict(json.loads(row[0] or "{}"))

@@ -13,7 +13,7 @@ import migrate.pipeline as pipeline
 from migrate.config import CONNECTION_NAMES, load_settings
 from migrate.errors import RunStateError, SchemaMismatch
 from migrate.retry import is_transient, with_retries
-from migrate.runner import rollback_run, run_migration
+from migrate.runner import resume_run, rollback_run, run_migration
 from tests.test_pipeline import MAPPINGS, make_estate, q
 
 
@@ -150,3 +150,36 @@ def test_rolling_back_a_delta_restores_the_rows_it_replaced(tmp_path: Path) -> N
     assert removed["restored AP_PAYMENTS"] == removed["AP_PAYMENTS"] > 0
     assert {t: sorted(q(db, f'SELECT * FROM "{t}"'), key=repr) for t in tables} == snapshot
     assert q(db, 'SELECT COUNT(*) FROM "MIG_REPLACED_AP_PAYMENTS"') == [(0,)]
+
+
+def test_a_resumed_delta_keeps_its_watermarks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_estate(tmp_path, scale=200, seed=24)
+    settings = load_settings(tmp_path)
+    run_migration(settings, MAPPINGS, "full")
+    legacy = tmp_path / "legacy_finance.db"
+    with sqlite3.connect(legacy) as conn:
+        top = conn.execute('SELECT MAX("JRNL_NO") FROM "GLJRNL"').fetchone()[0]
+        conn.execute(
+            'INSERT INTO "GLJRNL" SELECT ?, "LINE_NO", "ACCT_STR", "DR_CR_IND", "AMT_CENTS", '
+            '"POST_DT", "FISC_PER", "JRNL_DESC", "SRC_CD" FROM "GLJRNL" WHERE "JRNL_NO" = ?',
+            ("GJ99999999", top),
+        )
+    real = pipeline.process_chunk
+
+    def fail(ctx: object, spec: object, *a: object, **k: object) -> object:
+        if getattr(spec, "entity", "") == "gl_journals":
+            raise SchemaMismatch("staging table locked (injected)")
+        return real(ctx, spec, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "process_chunk", fail)
+    with pytest.raises(SchemaMismatch):
+        run_migration(settings, MAPPINGS, "delta")
+    monkeypatch.setattr(pipeline, "process_chunk", real)
+    db = tmp_path / "staging.db"
+    run_id = q(db, "SELECT RUN_ID FROM MIG_RUNS WHERE STATUS = 'failed'")[0][0]
+    summary = resume_run(settings, MAPPINGS, str(run_id))
+    journals = {e.entity: e for e in summary.entities}["gl_journals"]
+    lines = q(legacy, "SELECT COUNT(*) FROM GLJRNL WHERE JRNL_NO = 'GJ99999999'")[0][0]
+    assert journals.rows_in == lines > 0  # only the new journal, not every journal again
