@@ -147,11 +147,23 @@ def _load_chunk(
     """
     try:
         return process_chunk(ctx, spec, table, schema, chunk, result, check_existing=False)
-    except IntegrityError:
+    except Exception as exc:
+        if not unique_violation(ctx.staging, exc):
+            raise
         log.info(
             "%s batch %d: target keys already staged; checking each", spec.entity, chunk.batch_id
         )
         return process_chunk(ctx, spec, table, schema, chunk, result, check_existing=True)
+
+
+def unique_violation(engine: Engine, exc: BaseException) -> bool:
+    """An integrity error, from SQLAlchemy or straight from the driver (bulk loads write
+    through the raw DB-API cursor, whose errors SQLAlchemy does not wrap)."""
+    dbapi = engine.dialect.dbapi
+    driver_error = getattr(dbapi, "IntegrityError", None) if dbapi is not None else None
+    return isinstance(exc, IntegrityError) or (
+        isinstance(driver_error, type) and isinstance(exc, driver_error)
+    )
 
 
 def refresh_statistics(ctx: Context, table: str) -> None:
@@ -192,6 +204,12 @@ def process_chunk(
         accepted = frame[~bad]
         merged = _issue_keys(conn, ctx, spec, accepted, out, chunk)
         accepted = accepted.drop(index=merged)
+        if check_existing and spec.issues_keys is not None:
+            # the target key may be the ERP key just issued (reused from the key map): only
+            # now can a row staged by an earlier run be recognised
+            _already_staged(conn, ctx, spec, table, accepted, out.failures, frame.index)
+            bad = out.failures.any_mask()
+            accepted = accepted[~bad.loc[accepted.index]]
         staged = _with_lineage(accepted, chunk, out, ctx, spec)
         if ctx.mode == "delta":
             _delete_staged(conn, ctx, table, spec.target.key, staged)
@@ -280,8 +298,11 @@ def _already_staged(
     table: Table,
     frame: pd.DataFrame,
     failures: Failures,
+    index: pd.Index | None = None,
 ) -> None:
-    """A target key staged by an earlier chunk or run is a duplicate (delta runs replace it)."""
+    """A target key staged by an earlier chunk or run is a duplicate (delta runs replace it).
+
+    ``frame`` may be a subset of the chunk's rows; ``index`` is then the chunk's index."""
     key = spec.target.key
     if ctx.mode == "delta" or not all(k in frame.columns for k in key) or frame.empty:
         return
@@ -292,9 +313,9 @@ def _already_staged(
     if not seen:
         return
     hits = [t in seen for t in _as_tuples(candidates, table, conn.dialect.name)]
-    mask = pd.Series(False, index=frame.index)
+    mask = pd.Series(False, index=frame.index if index is None else index)
     mask.loc[candidates.index] = pd.Series(hits, index=candidates.index)
-    failures.add(mask, key[0], "duplicate_key", frame[key[0]])
+    failures.add(mask, key[0], "duplicate_key", frame[key[0]].reindex(mask.index))
 
 
 def _delete_staged(

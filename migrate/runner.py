@@ -89,6 +89,8 @@ def run_migration(
     if mode not in MODES:
         raise RunStateError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
     project = load_project(mappings, entities)
+    if mode == "rehearsal":
+        clear_rehearsals(settings)
     url, schema = staging_target(settings, mode)
     md = ensure_staging(url, schema)
     staging = writable_engine(url)
@@ -98,6 +100,29 @@ def run_migration(
     )
     staging.dispose()
     return _execute(settings, project, run_id, mode, chunk_size, progress, watermarks)
+
+
+def clear_rehearsals(settings: Settings, keep: str | None = None) -> list[str]:
+    """Roll back earlier rehearsals, so a new one starts on an empty rehearsal staging
+    (staged rows are unique per key: a rehearsal on top of another would reject them all)."""
+    url, schema = staging_target(settings, "rehearsal")
+    md = ensure_staging(url, schema)
+    engine = writable_engine(url)
+    table = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
+    try:
+        with engine.connect() as conn:
+            ids = conn.execute(
+                select(table.c["RUN_ID"])
+                .where(table.c["STATUS"] != "rolled_back")
+                .order_by(table.c["STARTED_AT"].desc())
+            ).scalars()
+            stale = [i for i in ids if i != keep]
+    finally:
+        engine.dispose()
+    for run_id in stale:
+        log.info("rolling back earlier rehearsal %s", run_id)
+        rollback_run(settings, run_id)
+    return stale
 
 
 def resume_run(

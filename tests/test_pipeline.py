@@ -257,3 +257,29 @@ def test_whole_numbers_into_money_columns_are_units_not_cents(migrated: tuple[Pa
     )
     assert staged
     assert all(cents == legacy[key] * 100 for key, cents in staged)
+
+
+def test_a_second_run_over_staged_rows_rejects_them_as_duplicates(tmp_path: Path) -> None:
+    """The unique target key is the guard: a second full run adds nothing and says why."""
+    make_estate(tmp_path, scale=200, seed=5)
+    first = run_migration(load_settings(tmp_path), MAPPINGS, "full", chunk_size=97)
+    db = tmp_path / "staging.db"
+    before = _staged_snapshot(db)
+    second = run_migration(load_settings(tmp_path), MAPPINGS, "full", chunk_size=97)
+    assert second.totals["loaded"] == 0
+    assert second.totals["rows_in"] == first.totals["rows_in"]
+    duplicates = q(db, f"SELECT COUNT(*) FROM MIG_REJECTS WHERE RUN_ID = '{second.run_id}' "
+                   "AND MESSAGE LIKE '%duplicate_key%'")[0][0]  # fmt: skip
+    assert duplicates >= first.totals["loaded"] - second.totals["filtered"]
+    after = _staged_snapshot(db)
+    assert {t: after[t] for t in TARGETS} == {t: before[t] for t in TARGETS}
+
+
+def test_a_new_rehearsal_replaces_the_previous_one(tmp_path: Path) -> None:
+    make_estate(tmp_path, scale=200, seed=6)
+    first = run_migration(load_settings(tmp_path), MAPPINGS, "rehearsal", chunk_size=97)
+    second = run_migration(load_settings(tmp_path), MAPPINGS, "rehearsal", chunk_size=97)
+    assert second.totals == first.totals  # same counts, not all rejected as duplicates
+    db = tmp_path / "staging_rehearsal.db"
+    status = dict(q(db, "SELECT RUN_ID, STATUS FROM MIG_RUNS"))
+    assert status == {first.run_id: "rolled_back", second.run_id: "complete"}
