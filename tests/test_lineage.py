@@ -316,6 +316,25 @@ def test_openlineage_column_lineage_and_counts(demo: tuple[Settings, str]) -> No
     assert parent == ol.run_uuid(run_id)
 
 
+def test_a_run_of_one_entity_emits_lineage_for_that_entity_only(tmp_path: Path) -> None:
+    from fixtures.estate.build import build_estate
+    from migrate.runner import run_migration
+
+    settings = load_settings(tmp_path)
+    urls = {s: settings.url(s) for s in ("finance", "hr", "procurement")}
+    build_estate(urls, tmp_path / "extracts", scale=200, seed=3)
+    summary = run_migration(settings, DEFAULT_MAPPINGS, "full", ["gl_accounts"])
+    jobs = Counter((e["job"]["name"], e["eventType"]) for e in _events(settings))
+    assert jobs == Counter(
+        {("migration", "START"): 1, ("migration", "COMPLETE"): 1,
+         ("gl_accounts", "START"): 1, ("gl_accounts", "COMPLETE"): 1}
+    )  # fmt: skip
+    engine = writable_engine(settings.url("staging"))
+    recorded = runs.get_run(engine, build_metadata(None), summary.run_id).mapping_hashes
+    engine.dispose()
+    assert list(recorded) == ["mappings/finance/gl_accounts.yaml"]
+
+
 def test_fail_event_validates_and_carries_no_secret(tmp_path: Path) -> None:
     event = ol.run_event(RunState.FAIL, "r1", "full", audit.scrub("x postgresql://u:pw@h/d"))
     settings = load_settings(tmp_path)

@@ -63,7 +63,9 @@ class Project:
         ]
 
     def mapping_hashes(self) -> dict[str, str]:
-        return {e.display: e.sha256 for e in self.entities.values()}
+        """Content hash of each mapping file the run uses (the selected entities only, so a
+        run of one entity neither records nor emits lineage for the others)."""
+        return {self.entities[n].display: self.entities[n].sha256 for n in self.order}
 
 
 def _display(path: Path, root: Path) -> str:
