@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, MetaData, Table, select
 from sqlalchemy.exc import IntegrityError
 
 from migrate import runs
@@ -70,7 +70,7 @@ def why_not_partitioned(spec: EntitySpec) -> str | None:
     return None
 
 
-def _t(md: MetaData) -> Any:
+def _t(md: MetaData) -> Table:
     return md.tables[f"{md.schema}.MIG_PARTITIONS" if md.schema else "MIG_PARTITIONS"]
 
 
@@ -96,6 +96,8 @@ def plan(
     existing = stored(staging, md, run_id, spec.entity)
     if existing:
         return existing
+    if n > 1 and _started_whole(staging, md, run_id, spec.entity):
+        n = 1  # chunks of this run are staged already: ranges cut now would re-read them
     if n > 1 and source is not None and why_not_partitioned(spec) is None:
         from migrate.extract import partition_bounds
 
@@ -120,6 +122,16 @@ def plan(
     except IntegrityError:  # planned at the same moment elsewhere: that plan wins
         return stored(staging, md, run_id, spec.entity)
     return parts
+
+
+def _started_whole(staging: Engine, md: MetaData, run_id: str, entity: str) -> bool:
+    """Whether the run already committed chunks of the entity without a stored plan."""
+    prog = md.tables[f"{md.schema}.MIG_PROGRESS" if md.schema else "MIG_PROGRESS"]
+    with staging.connect() as conn:
+        row = conn.execute(
+            select(prog.c.BATCH_ID).where(prog.c.RUN_ID == run_id, prog.c.ENTITY == entity).limit(1)
+        ).first()
+    return row is not None
 
 
 def mark_done(

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, MetaData, Table, literal, select, tup
 from sqlalchemy.exc import IntegrityError
 
 from migrate import keymap, partitions, runs
+from migrate.errors import TerminalError
 from migrate.extract import Chunk, read_database, read_file, resolve_path
 from migrate.lineage.masking import mask_value
 from migrate.load import insert_frame, wire_columns
@@ -48,6 +49,14 @@ class EntityResult:
     batches: int = 0
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: EntityResult) -> None:
+        """Fold in another partition's result (seconds add up: partitions ran in turn)."""
+        for name in ("rows_in", "loaded", "rejected", "filtered", "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.seconds += other.seconds
+        for reason, n in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,11 @@ def run_entity(
     if begin is not None:
         begin(name)
     for chunk in chunks_for(ctx, spec, resume, delta_after, part):
+        if stride and chunk.batch_id >= part.first_batch + stride:
+            raise TerminalError(
+                f"{name} partition {part.label()}: more than {stride:,} chunks; "
+                "use a larger chunk size or more partitions"
+            )
         t0 = time.perf_counter()
         counts = with_retries(
             lambda chunk=chunk: _load_chunk(ctx, spec, table, schema, chunk, result),  # type: ignore[misc]
@@ -402,8 +416,13 @@ def _issue_keys(
             conn,
             ctx.md,
             spec.target.table,
-            [ik.column, *ik.match_columns.values()],
+            [ik.column, *ik.match_columns.values(), "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY"],
         )
+        # a record never merges into its own earlier version (a delta or a re-run of it)
+        own = (staged["MIG_SOURCE_SYSTEM"] == spec.source.system) & staged["MIG_SOURCE_KEY"].isin(
+            set(out.source_keys.loc[accepted.index])
+        )
+        staged = staged[~own]
         matches = keymap.merge_matches(accepted, staged, ik.column, ik.match_columns, ik.merge_on)
         merged = matches.index[matches.notna()]
         reuse = {legacy[i]: int(matches[i]) for i in merged}

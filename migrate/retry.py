@@ -37,18 +37,26 @@ _TRANSIENT_TEXT = (
 _TRANSIENT_SQLSTATE = ("40001", "40P01", "55P03", "57P01", "08000", "08003", "08006")
 
 
+_TRANSIENT_MYSQL = (1205, 1213, 2006, 2013)  # lock wait timeout, deadlock, gone away, lost
+
+
 def is_transient(exc: BaseException) -> bool:
+    """Transient by SQLSTATE, MySQL error number or message; the driver's own exception
+    counts as much as SQLAlchemy's wrapper (bulk loads use the raw DB-API cursor)."""
     if isinstance(exc, TransientError | DisconnectionError):
         return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        if code in _TRANSIENT_SQLSTATE:
-            return True
-        if isinstance(exc, OperationalError):
-            text = str(exc.orig).lower()
-            return any(t in text for t in _TRANSIENT_TEXT)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in _TRANSIENT_SQLSTATE:
+        return True
+    args = getattr(orig, "args", ())
+    if type(orig).__module__.startswith("pymysql") and args and args[0] in _TRANSIENT_MYSQL:
+        return True
+    if isinstance(exc, OperationalError) or type(orig).__name__ == "OperationalError":
+        text = str(orig).lower()
+        return any(t in text for t in _TRANSIENT_TEXT)
     return False
 
 

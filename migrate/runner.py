@@ -1,9 +1,9 @@
-"""Whole runs: full, rehearsal and delta runs over every entity, resume and rollback.
+"""Whole runs: full, rehearsal and delta runs over every entity, and resume.
 
-A rehearsal writes into its own staging (a ``rehearsal`` schema on PostgreSQL, a separate
-SQLite file otherwise) so the real staging is never touched. A delta run picks up source
-rows past each entity's watermark (``source.delta_column``) and replaces staged rows with
-the same target key.
+A rehearsal writes into its own staging (see :mod:`migrate.targets`), so the real staging
+is never touched. A delta run picks up source rows past each entity's watermark
+(``source.delta_column``, recorded when the previous run started) and replaces staged rows
+with the same target key. Rollback lives in :mod:`migrate.rollback`.
 """
 
 from __future__ import annotations
@@ -15,19 +15,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, MetaData, Table, delete, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, MetaData, func, select
 
-from migrate import hooks, runs
+from migrate import hooks, partitions, runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import RunStateError
 from migrate.load import ensure_staging
 from migrate.pipeline import Context, EntityResult, Progress, run_entity
+from migrate.rollback import clear_rehearsals, refuse_late_delta_resume, rollback_run
 from migrate.spec.loader import Project, load_project
+from migrate.targets import locate_run, staging_target
 
 log = logging.getLogger("migrate.runner")
 MODES = ("full", "rehearsal", "delta")
+__all__ = [
+    "MODES",
+    "RunSummary",
+    "clear_rehearsals",
+    "open_context",
+    "resume_run",
+    "rollback_run",
+    "run_migration",
+    "staging_target",
+]
 
 
 @dataclass
@@ -42,20 +53,6 @@ class RunSummary:
     def totals(self) -> dict[str, int]:
         keys = ("rows_in", "loaded", "rejected", "filtered")
         return {k: sum(getattr(e, k) for e in self.entities) for k in keys}
-
-
-def staging_target(settings: Settings, mode: str) -> tuple[str, str | None]:
-    """(staging URL, schema) for a mode: rehearsals never touch the real staging."""
-    url = settings.url("staging")
-    if mode != "rehearsal":
-        return url, settings.staging_schema
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite" and u.database:
-        db = Path(u.database)
-        return str(u.set(database=str(db.with_name(db.stem + "_rehearsal" + db.suffix)))), None
-    if u.get_backend_name() == "postgresql":
-        return url, "rehearsal"
-    return str(u.set(database=(u.database or "staging") + "_rehearsal")), None
 
 
 def open_context(
@@ -102,29 +99,6 @@ def run_migration(
     return _execute(settings, project, run_id, mode, chunk_size, progress, watermarks)
 
 
-def clear_rehearsals(settings: Settings, keep: str | None = None) -> list[str]:
-    """Roll back earlier rehearsals, so a new one starts on an empty rehearsal staging
-    (staged rows are unique per key: a rehearsal on top of another would reject them all)."""
-    url, schema = staging_target(settings, "rehearsal")
-    md = ensure_staging(url, schema)
-    engine = writable_engine(url)
-    table = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
-    try:
-        with engine.connect() as conn:
-            ids = conn.execute(
-                select(table.c["RUN_ID"])
-                .where(table.c["STATUS"] != "rolled_back")
-                .order_by(table.c["STARTED_AT"].desc())
-            ).scalars()
-            stale = [i for i in ids if i != keep]
-    finally:
-        engine.dispose()
-    for run_id in stale:
-        log.info("rolling back earlier rehearsal %s", run_id)
-        rollback_run(settings, run_id)
-    return stale
-
-
 def resume_run(
     settings: Settings,
     mappings: Path,
@@ -132,29 +106,25 @@ def resume_run(
     chunk_size: int = 50_000,
     progress: Progress | None = None,
 ) -> RunSummary:
-    """Finish a run that stopped: committed chunks are kept, the rest is done once."""
-    for mode in ("full", "rehearsal"):
-        url, schema = staging_target(settings, mode)
-        md = ensure_staging(url, schema)
-        engine = writable_engine(url)
+    """Finish a run that stopped: committed chunks (and finished partitions) are kept, the
+    rest is done once, for the entities the run was started with."""
+    found = locate_run(settings, run_id)
+    info = found.info
+    if info.status == "complete":
+        raise RunStateError(f"run {run_id} already completed; nothing to resume")
+    everything = load_project(mappings)
+    chosen = [n for n, e in everything.entities.items() if e.display in info.mapping_hashes]
+    project = load_project(mappings, chosen or None)
+    marks: dict[str, object] = {}
+    if info.mode == "delta":  # the same watermarks the run started from
+        engine = writable_engine(found.url)
         try:
-            info = runs.get_run(engine, md, run_id)
-        except RunStateError:
-            continue
+            with engine.connect() as conn:
+                refuse_late_delta_resume(conn, found.md, info)
+            marks = previous_watermarks(engine, found.md, before=info.started_at)
         finally:
             engine.dispose()
-        if info.status == "complete":
-            raise RunStateError(f"run {run_id} already completed; nothing to resume")
-        project = load_project(mappings)
-        marks: dict[str, object] = {}
-        if info.mode == "delta":  # the same watermarks the run started from
-            engine = writable_engine(url)
-            try:
-                marks = previous_watermarks(engine, md, before=info.started_at)
-            finally:
-                engine.dispose()
-        return _execute(settings, project, run_id, info.mode, chunk_size, progress, marks)
-    raise RunStateError(f"unknown run id {run_id!r}")
+    return _execute(settings, project, run_id, info.mode, chunk_size, progress, marks)
 
 
 def _execute(
@@ -175,23 +145,46 @@ def _execute(
     event = hooks.RunEvent(run_id, mode, redact(url), schema, project.mapping_hashes())
     hooks.on_run_started(settings, event)
     try:
+        record_start_watermarks(ctx, project)
         for name in project.order:
-            summary.entities.append(run_entity(ctx, name, progress, watermarks.get(name)))
+            summary.entities.append(run_planned(ctx, name, progress, watermarks.get(name)))
     except BaseException as exc:
         runs.set_run(ctx.staging, ctx.md, run_id, STATUS="failed", ENDED_AT=runs.now())
         entities = _entity_dicts(summary)
         hooks.on_run_failed(settings, dataclasses.replace(event, entities=entities, error=str(exc)))
         raise
-    runs.set_run(
-        ctx.staging,
-        ctx.md,
-        run_id,
-        STATUS="complete",
-        ENDED_AT=runs.now(),
-        WATERMARKS=json.dumps(final_watermarks(ctx, project)),
-    )
+    runs.set_run(ctx.staging, ctx.md, run_id, STATUS="complete", ENDED_AT=runs.now())
     hooks.on_run_completed(settings, dataclasses.replace(event, entities=_entity_dicts(summary)))
     return summary
+
+
+def run_planned(
+    ctx: Context, name: str, progress: Progress | None, delta_after: object | None
+) -> EntityResult:
+    """The entity as this run planned it: its unfinished partitions one after the other if
+    a cutover split it (a resumed partitioned run), else the whole entity."""
+    planned = partitions.stored(ctx.staging, ctx.md, ctx.run_id, name)
+    if len(planned) <= 1:
+        return run_entity(ctx, name, progress, delta_after)
+    total = EntityResult(name)
+    for part in planned:
+        if not part.done:
+            total.add(run_entity(ctx, name, progress, delta_after, part))
+    return total
+
+
+def record_start_watermarks(ctx: Context, project: Project) -> None:
+    """The next delta starts after what existed when this run started (rows that arrive
+    while it runs are read again by the next delta and replaced in place, never missed).
+    A resumed run keeps the watermarks of its start."""
+    run = ctx.md.tables[f"{ctx.md.schema}.MIG_RUNS" if ctx.md.schema else "MIG_RUNS"]
+    with ctx.staging.connect() as conn:
+        current = conn.execute(
+            select(run.c["WATERMARKS"]).where(run.c["RUN_ID"] == ctx.run_id)
+        ).scalar()
+    if current is None:
+        marks = json.dumps(final_watermarks(ctx, project))
+        runs.set_run(ctx.staging, ctx.md, ctx.run_id, WATERMARKS=marks)
 
 
 def _entity_dicts(summary: RunSummary) -> list[dict[str, object]]:
@@ -199,7 +192,7 @@ def _entity_dicts(summary: RunSummary) -> list[dict[str, object]]:
 
 
 def final_watermarks(ctx: Context, project: Project) -> dict[str, object]:
-    """Highest delta-column value per entity at the end of the run (for the next delta)."""
+    """Highest delta-column value per entity in the sources now (for the next delta)."""
     from migrate.extract import source_selectable
 
     out: dict[str, object] = {}
@@ -228,83 +221,6 @@ def previous_watermarks(
     if row is None:
         raise RunStateError("a delta run needs a completed full run first")
     return dict(json.loads(row[0] or "{}"))
-
-
-def rollback_run(settings: Settings, run_id: str) -> dict[str, int]:
-    """Delete everything the run staged: rows, rejects, filtered, key-map entries, progress."""
-    for mode in ("full", "rehearsal"):
-        url, schema = staging_target(settings, mode)
-        md = ensure_staging(url, schema)
-        engine = writable_engine(url)
-        try:
-            runs.get_run(engine, md, run_id)
-        except RunStateError:
-            engine.dispose()
-            continue
-        removed: dict[str, int] = {}
-        with engine.begin() as conn:
-            refuse_if_replaced_later(conn, md, run_id)
-            for table in md.sorted_tables:
-                col = (
-                    table.c.get("MIG_RUN_ID") if "MIG_RUN_ID" in table.c else table.c.get("RUN_ID")
-                )
-                if col is None or table.name == "MIG_RUNS":
-                    continue
-                n = conn.execute(delete(table).where(col == run_id)).rowcount
-                if n:
-                    removed[table.name] = int(n)
-            restored = restore_replaced(conn, md, run_id)
-            removed.update({f"restored {name}": n for name, n in restored.items()})
-            runs_t = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
-            conn.execute(
-                runs_t.update()
-                .where(runs_t.c["RUN_ID"] == run_id)
-                .values(STATUS="rolled_back", ENDED_AT=runs.now())
-            )
-        engine.dispose()
-        hooks.on_rollback(settings, hooks.RunEvent(run_id, mode, redact(url), schema), removed)
-        return removed
-    raise RunStateError(f"unknown run id {run_id!r}")
-
-
-def _archives(md: MetaData) -> list[Table]:
-    return [t for t in md.sorted_tables if "replaces" in t.info]
-
-
-def refuse_if_replaced_later(conn: Connection, md: MetaData, run_id: str) -> None:
-    """A run whose rows a later live run has replaced cannot be rolled back before it:
-    restoring under the later rows would duplicate keys."""
-    runs_t = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
-    live = select(runs_t.c["RUN_ID"]).where(
-        runs_t.c["STATUS"] != "rolled_back", runs_t.c["RUN_ID"] != run_id
-    )
-    for archive in _archives(md):
-        later = conn.execute(
-            select(archive.c["REPLACED_BY_RUN"])
-            .where(archive.c["MIG_RUN_ID"] == run_id, archive.c["REPLACED_BY_RUN"].in_(live))
-            .limit(1)
-        ).scalar()
-        if later is not None:
-            raise RunStateError(
-                f"run {later} replaced rows that run {run_id} staged in "
-                f"{archive.info['replaces']}: roll back {later} first"
-            )
-
-
-def restore_replaced(conn: Connection, md: MetaData, run_id: str) -> dict[str, int]:
-    """Undo a delta run's replacements (its own rows already deleted): the versions it
-    replaced go back into their tables."""
-    restored: dict[str, int] = {}
-    for archive in _archives(md):
-        name = str(archive.info["replaces"])
-        target = md.tables[f"{md.schema}.{name}" if md.schema else name]
-        cols = list(target.c.keys())
-        back = select(*[archive.c[c] for c in cols]).where(archive.c["REPLACED_BY_RUN"] == run_id)
-        n = conn.execute(target.insert().from_select(cols, back)).rowcount
-        conn.execute(delete(archive).where(archive.c["REPLACED_BY_RUN"] == run_id))
-        if n and n > 0:
-            restored[name] = int(n)
-    return restored
 
 
 def count_source_rows(settings: Settings, project: Project) -> dict[str, int]:

@@ -130,6 +130,20 @@ def test_terminal_failures_are_not_retried() -> None:
     assert not is_transient(OperationalError("x", {}, Exception("no such table: APINVHDR")))
 
 
+def test_driver_errors_from_bulk_loads_are_classified_too() -> None:
+    """COPY and executemany go through the raw cursor: their errors arrive unwrapped."""
+    import psycopg
+    import pymysql
+
+    assert is_transient(sqlite3.OperationalError("database is locked"))
+    assert not is_transient(sqlite3.IntegrityError("UNIQUE constraint failed: X.K"))
+    assert is_transient(psycopg.errors.DeadlockDetected("deadlock detected"))
+    assert is_transient(psycopg.errors.LockNotAvailable("lock timeout"))
+    assert not is_transient(psycopg.errors.UniqueViolation("duplicate key"))
+    assert is_transient(pymysql.err.OperationalError(1213, "Deadlock found"))
+    assert not is_transient(pymysql.err.IntegrityError(1062, "Duplicate entry"))
+
+
 def test_rolling_back_a_delta_restores_the_rows_it_replaced(tmp_path: Path) -> None:
     make_estate(tmp_path, scale=200, seed=23)
     settings = load_settings(tmp_path)
@@ -183,3 +197,44 @@ def test_a_resumed_delta_keeps_its_watermarks(
     journals = {e.entity: e for e in summary.entities}["gl_journals"]
     lines = q(legacy, "SELECT COUNT(*) FROM GLJRNL WHERE JRNL_NO = 'GJ99999999'")[0][0]
     assert journals.rows_in == lines > 0  # only the new journal, not every journal again
+
+
+def test_a_delta_updates_a_changed_supplier_instead_of_merging_it_into_itself(
+    tmp_path: Path,
+) -> None:
+    make_estate(tmp_path, scale=200, seed=25)
+    settings = load_settings(tmp_path)
+    run_migration(settings, MAPPINGS, "full")
+    db = tmp_path / "staging.db"
+    key = q(db, "SELECT MIG_SOURCE_KEY FROM SUPPLIERS WHERE MIG_SOURCE_SYSTEM = 'procurement' "
+            "ORDER BY MIG_SOURCE_KEY LIMIT 1")[0][0]  # fmt: skip
+    with sqlite3.connect(tmp_path / "legacy_procurement.db") as conn:
+        conn.execute('UPDATE "Vendors" SET "City" = \'Annapolis\' WHERE "VendorID" = ?', (key,))
+    delta = run_migration(settings, MAPPINGS, "delta")
+    city = q(db, f"SELECT CITY, MIG_RUN_ID FROM SUPPLIERS WHERE MIG_SOURCE_KEY = '{key}' "
+             "AND MIG_SOURCE_SYSTEM = 'procurement'")  # fmt: skip
+    assert city == [("ANNAPOLIS", delta.run_id)] or city == [("Annapolis", delta.run_id)]
+
+
+def test_a_delta_is_not_resumed_after_a_later_run_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_estate(tmp_path, scale=200, seed=26)
+    settings = load_settings(tmp_path)
+    run_migration(settings, MAPPINGS, "full")
+    real = pipeline.process_chunk
+
+    def fail(ctx: object, spec: object, *a: object, **k: object) -> object:
+        if getattr(spec, "entity", "") == "ap_payments":
+            raise SchemaMismatch("injected")
+        return real(ctx, spec, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "process_chunk", fail)
+    with pytest.raises(SchemaMismatch):
+        run_migration(settings, MAPPINGS, "delta")
+    monkeypatch.setattr(pipeline, "process_chunk", real)
+    db = tmp_path / "staging.db"
+    stopped = q(db, "SELECT RUN_ID FROM MIG_RUNS WHERE STATUS = 'failed'")[0][0]
+    later = run_migration(settings, MAPPINGS, "delta")
+    with pytest.raises(RunStateError, match=f"run {later.run_id} started after"):
+        resume_run(settings, MAPPINGS, str(stopped))

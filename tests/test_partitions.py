@@ -14,7 +14,7 @@ import pytest
 from migrate import partitions, pipeline, runs
 from migrate.config import CONNECTION_NAMES, load_settings
 from migrate.errors import TerminalError
-from migrate.runner import open_context, run_migration
+from migrate.runner import open_context, resume_run, run_migration
 from migrate.spec.loader import Project, load_project
 from tests.test_pipeline import make_estate
 
@@ -175,3 +175,55 @@ def test_a_stored_plan_is_reused(estate: Path, tmp_path: Path) -> None:
 def test_which_entities_split(entity: str, why: str | None) -> None:
     reason = partitions.why_not_partitioned(load_project(MAPPINGS).spec(entity))
     assert (reason is None) if why is None else (why in str(reason))
+
+
+def test_migrate_resume_finishes_the_unfinished_partitions(
+    estate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cutover's partitioned run resumed with plain ``migrate resume``: same result."""
+    project = load_project(MAPPINGS)
+    whole = copy_estate(estate, tmp_path / "whole")
+    run_migration(load_settings(whole), MAPPINGS, "full", chunk_size=37)
+    work = copy_estate(estate, tmp_path / "split")
+    real = pipeline.process_chunk
+
+    def fail(ctx: Any, spec: Any, table: Any, schema: Any, chunk: Any, *a: Any, **k: Any) -> Any:
+        if spec.entity == "ap_invoice_lines" and chunk.batch_id == 2:  # partition 1 of 3
+            raise TerminalError("staging disk full (injected)")
+        return real(ctx, spec, table, schema, chunk, *a, **k)
+
+    monkeypatch.setattr(pipeline, "process_chunk", fail)
+    with pytest.raises(TerminalError):
+        run_partitioned(work, project, 3)  # last partition first: 3 and 2 finish, 1 fails
+    monkeypatch.setattr(pipeline, "process_chunk", real)
+    db = work / "staging.db"
+    run_id = sqlite3.connect(db).execute("SELECT RUN_ID FROM MIG_RUNS").fetchone()[0]
+    resume_run(load_settings(work), MAPPINGS, run_id, chunk_size=37)
+    assert staged(db) == staged(whole / "staging.db")
+    with sqlite3.connect(db) as conn:
+        undone = conn.execute("SELECT COUNT(*) FROM MIG_PARTITIONS WHERE DONE_AT IS NULL")
+        assert undone.fetchone() == (0,)
+
+
+def test_a_run_started_whole_is_not_cut_into_ranges_later(estate: Path, tmp_path: Path) -> None:
+    project = load_project(MAPPINGS)
+    work = copy_estate(estate, tmp_path / "mixed")
+    ctx = open_context(load_settings(work), project, "", "full", 37)
+    ctx = dataclasses.replace(ctx, run_id=runs.start_run(ctx.staging, ctx.md, "full", {}, {}))
+    spec = project.spec("gl_journals")
+    chunks = pipeline.chunks_for(ctx, spec, runs.Resume(1, None))
+    first = next(iter(chunks))
+    table = pipeline._table(ctx.md, spec.target.table)
+    schema = pipeline.compile_schema(spec, table)
+    pipeline.process_chunk(ctx, spec, table, schema, first, pipeline.EntityResult(spec.entity))
+    parts = partitions.plan(ctx.staging, ctx.md, ctx.sources["finance"], spec, ctx.run_id, 3)
+    assert [(p.lo, p.hi) for p in parts] == [(None, None)]
+
+
+def test_a_partition_with_too_many_chunks_stops_clearly(
+    estate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(partitions, "BATCH_STRIDE", 3)
+    monkeypatch.setattr(pipeline, "BATCH_STRIDE", 3)
+    with pytest.raises(TerminalError, match="more than 3 chunks"):
+        run_partitioned(copy_estate(estate, tmp_path / "stride"), load_project(MAPPINGS), 2)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from fixtures.estate.build import build_estate
 from migrate.config import CONNECTION_NAMES, load_settings
+from migrate.errors import RunStateError
 from migrate.runner import rollback_run, run_migration
 from migrate.spec.loader import load_project
 from tests.support.manifest_check import compare
@@ -283,3 +284,8 @@ def test_a_new_rehearsal_replaces_the_previous_one(tmp_path: Path) -> None:
     db = tmp_path / "staging_rehearsal.db"
     status = dict(q(db, "SELECT RUN_ID, STATUS FROM MIG_RUNS"))
     assert status == {first.run_id: "rolled_back", second.run_id: "complete"}
+    assert not (tmp_path / "staging.db").exists()  # the real staging was never touched
+    with sqlite3.connect(db) as conn:  # a rehearsal that stopped is not rolled back silently
+        conn.execute("UPDATE MIG_RUNS SET STATUS = 'running' WHERE RUN_ID = ?", (second.run_id,))
+    with pytest.raises(RunStateError, match=f"migrate resume {second.run_id}"):
+        run_migration(load_settings(tmp_path), MAPPINGS, "rehearsal", chunk_size=97)

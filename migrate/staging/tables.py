@@ -91,6 +91,7 @@ def _replaced(md: MetaData, target: Table) -> Table:
         md,
         *[Column(c.name, c.type, nullable=True) for c in target.columns],
         Column("REPLACED_BY_RUN", String(36), nullable=False, index=True),
+        Index(f"ix_mig_replaced_{target.name.lower()}_run", "MIG_RUN_ID"),
         info={"replaces": target.name},
     )
 
@@ -366,8 +367,8 @@ def _bookkeeping(md: MetaData) -> None:
         Column("ENTITY", String(120), nullable=False),
         Column("PARTITION_NO", Integer, nullable=False),
         Column("PARTITIONS", Integer, nullable=False),
-        Column("LO_KEY", String(200), comment="JSON; null = open start"),
-        Column("HI_KEY", String(200), comment="JSON; null = open end (exclusive)"),
+        Column("LO_KEY", Text, comment="JSON; null = open start"),
+        Column("HI_KEY", Text, comment="JSON; null = open end (exclusive)"),
         Column("ROWS_IN", Integer),
         Column("SECONDS", Text),
         Column("DONE_AT", DateTime),
