@@ -59,7 +59,7 @@ def attribute(
 
 
 def _all_same(rows: list[Row]) -> bool:
-    return all(r.values == rows[0].values and r.extras == rows[0].extras for r in rows)
+    return all(r.same_content(rows[0]) and r.extras == rows[0].extras for r in rows)
 
 
 def _reserve_staged_copies(copies: dict[str, list[Row]], staged: RowSource) -> None:
@@ -69,6 +69,6 @@ def _reserve_staged_copies(copies: dict[str, list[Row]], staged: RowSource) -> N
         return
     for row in staged.rows_for_keys(mixed):
         pool = copies[row.key]
-        match = next((i for i, r in enumerate(pool) if r.values == row.values), None)
+        match = next((i for i, r in enumerate(pool) if r.same_content(row)), None)
         if match is not None:
             pool.pop(match)

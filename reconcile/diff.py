@@ -1,41 +1,51 @@
 """Keyed row diff by hashed key buckets, descending only into buckets that differ.
 
 The approach of data-diff/reladiff, with hash buckets instead of key ranges (legacy keys are
-mixed text and numbers, and each database orders text its own way, while an MD5 of the key
-string is the same everywhere). Each row gets ``h = h32(key)`` and ``rh = h32(key:values)``.
-Level 1 groups rows by the top bits of ``h`` (about one bucket per 32 rows, between 1,024
-and 65,536 buckets) and compares, per bucket, the row count and the sum of ``rh`` on both
-sides; differing buckets are split 64 ways (six more bits) until the rows left in differing
-buckets are few enough (50,000) to pull and compare key by key. Equal tables cost one
-aggregate query per side.
+mixed text and numbers, and each database orders text its own way, while a hash of the key
+string is the same everywhere). Each row has a key hash ``h`` and a row checksum ``rh``
+(``hashing.py``). Level 1 groups rows by the top 16 bits of ``h`` (65,536 buckets at most;
+it comes out of the same scan as the totals, ``Relation.scan``) and compares, per bucket,
+the row count and the sum of ``rh`` on both sides; differing buckets are split 64 ways (six
+more bits) until the rows left in differing buckets are few enough (50,000) to pull and
+compare key by key. Both sides answer each question at once, on their own connections (the
+databases do the work, so Python's GIL does not serialise them). Equal tables cost one scan
+per side.
 
 What a bucket checksum detects: a missing or extra row (count), any changed compared value
-or key (``rh`` changes unless two changes in one bucket cancel exactly modulo the sum, a
-chance near 2^-32 per bucket), values swapped between keys (the key is inside ``rh``).
-What it cannot detect: columns that are not compared (only amounts are hashed), and two
-rows of one bucket whose hash changes cancel (vanishingly rare, not adversarial-proof: MD5
-truncated to 32 bits is a checksum, not a signature).
+(amount or text) or key, values swapped between keys (the checksum is multiplied by a
+key-dependent factor). What it cannot detect: columns that are not compared, and changes
+whose checksum changes cancel within one bucket (about one chance in 2^31 per bucket; a
+checksum, not a signature).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reconcile.money import cents_to_decimal
 from reconcile.report import RowDifference
 from reconcile.rows import INVALID, BucketStats, Row, RowSource, Value, Within, add_stats
 
 LEAF_ROWS = 50_000
-ROWS_PER_BUCKET = 32
-MIN_BITS, MAX_BITS, STEP_BITS = 10, 16, 6
+FIRST_BITS, STEP_BITS = 16, 6
+T = TypeVar("T")
+U = TypeVar("U")
 
 
-def shifts(rows: int) -> tuple[int, ...]:
-    """Level shifts: the first level has ~rows/32 buckets (1,024 to 65,536), then 64-way."""
-    bits = min(MAX_BITS, max(MIN_BITS, (rows // ROWS_PER_BUCKET).bit_length()))
-    first = 32 - bits
-    return (*range(first, 0, -STEP_BITS), 0)
+def shifts() -> tuple[int, ...]:
+    """Level shifts of the 32-bit key hash: 16 bits first, then six more per level."""
+    return (*range(32 - FIRST_BITS, 0, -STEP_BITS), 0)
+
+
+def both(left: Callable[[], T], right: Callable[[], U]) -> tuple[T, U]:
+    """Run the two sides' questions at once (each on its own database connection)."""
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(left), pool.submit(right)
+        return a.result(), b.result()
 
 
 @dataclass(frozen=True)
@@ -51,25 +61,33 @@ def keyed_diff(
     source: RowSource,
     staged: RowSource,
     excluded: list[Row],
-    rows: int = 0,
+    texts: tuple[str, ...] = (),
 ) -> tuple[list[RowDifference], DiffStats]:
     """Row differences between source (less ``excluded`` rows) and staging.
 
-    ``rows`` (the source row count, known from the totals) sizes the first level.
+    ``columns`` names the amounts, ``texts`` the compared text columns. Both sides must
+    use the same hasher and first shift (``RowSource.using``).
     """
     within: Within = None
-    levels = shifts(rows)
+    levels = shifts()
     for level, shift in enumerate(levels, start=1):
-        src = _minus(source.bucket_stats(shift, within), excluded, shift, within)
-        stg = staged.bucket_stats(shift, within)
+        w = within
+        got, stg = both(
+            lambda: source.bucket_stats(shift, w),  # noqa: B023 - called before the loop moves
+            lambda: staged.bucket_stats(shift, w),  # noqa: B023
+        )
+        src = _minus(got, excluded, shift, within)
         differing = frozenset(b for b in set(src) | set(stg) if src.get(b) != stg.get(b))
         if not differing:
             return [], DiffStats(level, 0, 0)
         size = sum(max(src.get(b, (0, 0))[0], stg.get(b, (0, 0))[0]) for b in differing)
         if size <= LEAF_ROWS or shift == levels[-1]:
-            left = _remove(source.bucket_rows(shift, differing), excluded)
-            right = staged.bucket_rows(shift, differing)
-            diffs = compare_rows(entity, columns, left, right)
+            left, right = both(
+                lambda: source.bucket_rows(shift, differing),  # noqa: B023
+                lambda: staged.bucket_rows(shift, differing),  # noqa: B023
+            )
+            left = _remove(left, excluded)
+            diffs = compare_rows(entity, columns, texts, left, right)
             return diffs, DiffStats(level, len(differing), len(left) + len(right))
         within = (shift, differing)
     raise AssertionError("unreachable: the last level always compares rows")
@@ -78,9 +96,8 @@ def keyed_diff(
 def _minus(stats: BucketStats, excluded: list[Row], shift: int, within: Within) -> BucketStats:
     out = dict(stats)
     for row in excluded:
-        h = row.bucket_hash
-        if within is None or (h >> within[0]) in within[1]:
-            add_stats(out, h >> shift, -1, -row.row_hash)
+        if within is None or (row.h >> within[0]) in within[1]:
+            add_stats(out, row.h >> shift, -1, -row.rh)
     return {b: v for b, v in out.items() if v != (0, 0)}
 
 
@@ -92,7 +109,7 @@ def _remove(rows: list[Row], excluded: list[Row]) -> list[Row]:
     out: list[Row] = []
     for row in rows:
         waiting = pending.get(row.key)
-        match = next((i for i, e in enumerate(waiting or []) if e.values == row.values), None)
+        match = next((i for i, e in enumerate(waiting or []) if e.same_content(row)), None)
         if waiting and match is not None:
             waiting.pop(match)
         else:
@@ -101,7 +118,11 @@ def _remove(rows: list[Row], excluded: list[Row]) -> list[Row]:
 
 
 def compare_rows(
-    entity: str, columns: tuple[str, ...], source: list[Row], staged: list[Row]
+    entity: str,
+    columns: tuple[str, ...],
+    texts: tuple[str, ...],
+    source: list[Row],
+    staged: list[Row],
 ) -> list[RowDifference]:
     by_src: dict[str, list[Row]] = defaultdict(list)
     by_stg: dict[str, list[Row]] = defaultdict(list)
@@ -117,6 +138,11 @@ def compare_rows(
                 RowDifference(entity, key, "changed", col, show(va), show(vb))
                 for col, va, vb in zip(columns, a.values, b.values, strict=True)
                 if va != vb
+            ]
+            out += [
+                RowDifference(entity, key, "changed", col, ta, tb)
+                for col, ta, tb in zip(texts, a.texts, b.texts, strict=True)
+                if ta != tb
             ]
         out += [RowDifference(entity, key, "missing") for _ in left[len(right) :]]
         out += [RowDifference(entity, key, "unexpected") for _ in right[len(left) :]]

@@ -9,15 +9,17 @@ from sqlalchemy import Engine
 
 from migrate.spec.loader import Project
 from reconcile.attribution import Attribution, attribute
-from reconcile.diff import keyed_diff
+from reconcile.diff import FIRST_BITS, both, keyed_diff
 from reconcile.grains import GrainTotals, grain_rule
+from reconcile.hashing import choose_hasher
 from reconcile.money import cents_to_decimal
 from reconcile.personal import personal_differences
 from reconcile.report import EntityReconciliation, MeasureIdentity, RowDifference
-from reconcile.rows import Row, Totals
+from reconcile.rows import Row, RowSource, Totals
 from reconcile.rules import check_rules
 from reconcile.sources import SourcePlan
 from reconcile.staging_side import Staging, outcomes, staged_relation, target_columns
+from reconcile.textrule import text_columns
 
 
 def reconcile_entity(
@@ -30,21 +32,42 @@ def reconcile_entity(
 ) -> EntityReconciliation:
     """Personal columns are compared by keyed hash when the legacy side can be read
     (``legacy`` engine for tables, ``workdir`` for files): see ``reconcile/personal.py``."""
+    source, staged = paired(plan.side, staged_relation(st, project.spec(name)))
+    try:
+        return _prove(project, name, plan, st, (source, staged), legacy, workdir)
+    finally:
+        source.close()
+        staged.close()
+
+
+def _prove(
+    project: Project,
+    name: str,
+    plan: SourcePlan,
+    st: Staging,
+    sides: tuple[RowSource, RowSource],
+    legacy: Engine | None,
+    workdir: Path | None,
+) -> EntityReconciliation:
     spec = project.spec(name)
-    staged = staged_relation(st, spec)
+    source, staged = sides
     done = outcomes(st, name)
-    src_tot, stg_tot = plan.side.totals(), staged.totals()
-    attr = attribute(plan.side, staged, done.rejected, done.filtered)
+    both(source.scan, staged.scan)  # one pass per side, both at once
+    src_tot, stg_tot = source.totals(), staged.totals()
+    attr = attribute(source, staged, done.rejected, done.filtered)
     measures = _identities(project, name, plan, src_tot, stg_tot, attr)
     crosswalks = {n: c.codes for n, c in project.crosswalks.items()}
     grains = GrainTotals(spec, crosswalks, plan.grain_columns, target_columns(spec))
     grain_rows = [
         row
         for g in spec.reconcile.grains
-        for row in grains.rows(g, plan.side, staged, attr.rejected, [r for _, r in attr.filtered])
+        for row in grains.rows(g, source, staged, attr.rejected, [r for _, r in attr.filtered])
     ]
     columns = tuple(m.target_column for m in spec.reconcile.measures)
-    diffs, _ = keyed_diff(name, columns, plan.side, staged, attr.excluded, src_tot.rows)
+    texts, not_diffed = text_columns(spec)
+    diffs, _ = keyed_diff(
+        name, columns, source, staged, attr.excluded, tuple(t.target for t in texts)
+    )
     diffs += [RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown]
     diffs += personal_differences(spec, st, done.rejected, legacy, workdir)
     return EntityReconciliation(
@@ -61,7 +84,15 @@ def reconcile_entity(
         differences=tuple(diffs),
         rules=tuple(check_rules(st, spec)),
         rejects=done.groups,
+        compared=tuple(t.rule for t in texts) + not_diffed,
     )
+
+
+def paired(source: RowSource, staged: RowSource) -> tuple[RowSource, RowSource]:
+    """Both sides set to the cheapest hash they share and the same first-level buckets."""
+    hasher = choose_hasher({source.family, staged.family})
+    shift = 32 - FIRST_BITS
+    return source.using(hasher, shift), staged.using(hasher, shift)
 
 
 def _sum(rows: list[Row], i: int) -> int:

@@ -1,31 +1,67 @@
 """A :class:`~reconcile.rows.RowSource` answered by SQL pushed down into one database.
 
-Counts, exact sums in cents, grouped totals and per-bucket hash totals are computed by the
+Counts, exact sums in cents, grouped totals and per-bucket checksums are computed by the
 database; Python only receives aggregates, except for the rows of buckets that differ and
 the rows looked up by key (rejected and filtered rows).
+
+Every query reads the rows through the same nested subqueries (``_level_c``), each level
+computing its expressions once per row:
+
+1. on the table: the key text ``k``, extras ``e0..``, compared texts ``t0..`` and the ``pre``
+   expressions (the trimmed amount text; on SQLite our exact parser ``mig_cents``);
+2. the key hash ``h`` (from ``k``), cents ``v0..`` (the validity test written once) and
+   presence flags ``pr0..``; then the text hash ``th`` when texts are compared;
+3. unfenced: invalid flags ``i0..`` (present without cents), and in the consumers the row
+   checksum ``rh``, integer arithmetic over ``h``, ``v``, ``i`` and ``th``.
+
+The levels are fenced (PostgreSQL ``OFFSET 0``, SQLite ``LIMIT -1 OFFSET 0``) so the planner
+cannot inline a parser or a hash into every place that uses its result, and only the named
+columns travel between them. One scan answers both the totals by extras (grains and
+identity) and the first-level buckets: on PostgreSQL one ``GROUPING SETS`` query, on MariaDB
+a CTE read by two ``GROUP BY``s, on SQLite a temporary table of the scanned rows (kept for
+the bucket descent and key lookups, see ``_kept``) read by two ``GROUP BY``s. Filters for
+key or bucket lookups apply to the table rows, before anything is parsed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
-from reconcile.rows import INVALID, BucketStats, GroupTotals, Row, Totals, Value, Within
-from reconcile.sqltext import concat, hash_expr
+from reconcile.hashing import MD5, NULL_TEXT, TEXT_SEP, Hasher, checksum_sql, text_piece
+from reconcile.rows import (
+    INVALID,
+    BucketStats,
+    GroupTotals,
+    Profile,
+    Row,
+    Scan,
+    Totals,
+    Value,
+    Within,
+    group_profile,
+    totals_of,
+)
+from reconcile.sqltext import bigint, concat, family
 
-_BATCH = 900
+# keys per IN list: SQLite's old bound on bound parameters; PostgreSQL hashes long IN lists,
+# and each list is one pass over a legacy table whose key expression has no index
+_BATCH = {"sqlite": 900, "postgresql": 20_000}
+FIRST_SHIFT = 16
+WORK_MEM = "64MB"  # PostgreSQL, per reconciliation query (server memory, not ours)
 
 
 @dataclass(frozen=True)
 class ValueSql:
-    """One compared amount: its cents (NULL = no amount), an invalid flag, its hash text."""
+    """One compared amount: its cents (NULL when none or invalid) and whether there is an
+    amount text at all (1/0). Invalid = present without cents, so the expensive test of
+    validity is written once, inside ``cents``."""
 
     cents: str
-    invalid: str
-    piece: str
+    present: str
 
 
 @dataclass(frozen=True)
@@ -37,118 +73,291 @@ class Relation:
     extras: tuple[str, ...] = ()
     where_sql: str = "1 = 1"
     params: dict[str, object] = field(default_factory=dict)
+    texts: tuple[str, ...] = ()  # normalised text of each compared text column
+    pre: tuple[tuple[tuple[str, str], ...], ...] = ()  # levels of (alias, SQL), computed first
+    hasher: Hasher = MD5
+    first_shift: int = FIRST_SHIFT
 
     @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
+    def family(self) -> str:
+        return family(self.engine.dialect.name)
 
-    def _inner(self) -> str:
-        """Key, hashes, values and extras of every row, as a subquery ``s``."""
-        row_text = concat(
-            [self.key_sql, *[p for v in self.values for p in ("':'", v.piece)]], self.dialect
-        )
-        cols = [
-            f"{self.key_sql} AS k",
-            f"{hash_expr(self.key_sql, self.dialect)} AS h",
-            f"{hash_expr(row_text, self.dialect)} AS rh",
+    def using(self, hasher: Hasher, first_shift: int) -> Relation:
+        return replace(self, hasher=hasher, first_shift=first_shift)
+
+    def _fence(self) -> str:
+        return {"postgresql": " OFFSET 0", "sqlite": " LIMIT -1 OFFSET 0"}.get(self.family, "")
+
+    def _level_c(self, first_where: str = "1 = 1") -> str:
+        """Subquery ``c``: k, h, e0.., t0.., v0.., i0.. (and ``th``), each computed once.
+
+        Only the columns named here travel between levels (a ``SELECT *`` of a wide legacy
+        table through each level costs more than the parsing it saves). ``first_where``
+        filters the table rows before anything is parsed (key or bucket lookups)."""
+        fam, m = self.family, len(self.texts)
+        where = f"({self.where_sql}) AND ({first_where})"
+        first = [f"{self.key_sql} AS k"]
+        first += [f"{e} AS e{i}" for i, e in enumerate(self.extras)]
+        first += [f"{t} AS t{i}" for i, t in enumerate(self.texts)]
+        names = ["k", *(f"e{i}" for i in range(len(self.extras)))]
+        names += [f"t{i}" for i in range(m)]
+        values = [f"{v.cents} AS v{i}" for i, v in enumerate(self.values)]
+        values += [f"{v.present} AS pr{i}" for i, v in enumerate(self.values)]
+        if not self.pre:  # values read the table's own columns
+            cols = [*first, f"{self._h()} AS h", *values]
+            sql = f"SELECT {', '.join(cols)} FROM {self.from_sql} WHERE {where}"
+        else:  # the key hash from the key text already built (not built twice)
+            level0 = [f"{expr} AS {alias}" for alias, expr in self.pre[0]]
+            sql = f"SELECT {', '.join(first + level0)} FROM {self.from_sql} WHERE {where}"
+            carried = names + [alias for alias, _ in self.pre[0]]
+            for level in self.pre[1:]:
+                cols = carried + [f"{expr} AS {alias}" for alias, expr in level]
+                sql = f"SELECT {', '.join(cols)} FROM ({sql}{self._fence()}) p"
+                carried += [alias for alias, _ in level]
+            cols = [*names, f"{self.hasher.sql('k', fam)} AS h", *values]
+            sql = f"SELECT {', '.join(cols)} FROM ({sql}{self._fence()}) p"
+        if m:
+            sql = f"SELECT p.*, {self._th()} AS th FROM ({sql}{self._fence()}) p"
+        flags = [
+            f"(CASE WHEN pr{i} = 1 AND v{i} IS NULL THEN 1 ELSE 0 END) AS i{i}"
+            for i in range(len(self.values))
         ]
-        cols += [f"{v.cents} AS v{i}" for i, v in enumerate(self.values)]
-        cols += [f"{v.invalid} AS i{i}" for i, v in enumerate(self.values)]
-        cols += [f"{e} AS e{i}" for i, e in enumerate(self.extras)]
-        return f"(SELECT {', '.join(cols)} FROM {self.from_sql} WHERE {self.where_sql}) s"
+        return f"(SELECT {', '.join(['q.*', *flags])} FROM ({sql}{self._fence()}) q) c"
+
+    def _h(self) -> str:
+        return self.hasher.sql(self.key_sql, self.family)
+
+    def _th(self) -> str:
+        """Hash of the compared texts ``t0..``, as :func:`text_hash_py` computes it."""
+        fam = self.family
+        pieces: list[str] = []
+        for i in range(len(self.texts)):
+            pieces += [f"'{TEXT_SEP}'"] if i else []
+            present = concat(["'V'", f"t{i}"], fam)
+            pieces.append(f"COALESCE({present}, '{NULL_TEXT}')")
+        return self.hasher.sql(concat(pieces, fam), fam)
+
+    def _rh(self) -> str:
+        tagged = [
+            (f"(CASE WHEN i{i} = 1 THEN 2 WHEN v{i} IS NULL THEN 1 ELSE 0 END)", f"v{i}")
+            for i in range(len(self.values))
+        ]
+        zero = f"CAST(0 AS {bigint(self.family)})"
+        return checksum_sql("h", tagged, "th" if self.texts else None, zero)
+
+    def _rh_summed(self) -> str:
+        """The checksum as summed: PostgreSQL sums an INTEGER (it is below 2^31) in a 64-bit
+        accumulator, a third faster than the NUMERIC that ``SUM(BIGINT)`` would use."""
+        rh = self._rh()
+        return f"CAST({rh} AS INTEGER)" if self.family == "postgresql" else rh
 
     def _query(self, sql: str, params: dict[str, object] | None = None) -> list[tuple[object, ...]]:
-        stmt = text(sql)
-        all_params = {**self.params, **(params or {})}
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(stmt, all_params)]
+            if self.family == "postgresql":  # room for 65,536 bucket groups without spilling
+                conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            result = conn.execute(text(sql), {**self.params, **(params or {})})
+            return [tuple(r) for r in result.fetchall()]  # one driver call, not one per row
 
-    @cached_property
-    def _profile(self) -> list[tuple[tuple[object, ...], int, tuple[int, ...], tuple[int, ...]]]:
-        """One scan: count, sums and invalid counts per combination of extras (grain values).
-
-        Totals and every grain are folded from it, so the source is read once for both.
-        """
+    def _profile_rows(self, rows: list[tuple[object, ...]]) -> Profile:
         n, k = len(self.values), len(self.extras)
-        cols = [f"e{i}" for i in range(k)]
-        sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
-        group = f" GROUP BY {', '.join(cols)}" if cols else ""
-        sql = f"SELECT {', '.join([*cols, 'COUNT(*)', *sums])} FROM {self._inner()}{group}"
-        out = []
-        for r in self._query(sql):
-            nums = [int(x or 0) for x in r[k:]]  # type: ignore[call-overload]
+        out: Profile = []
+        for r in rows:
+            nums = [_int(x) for x in r[k:]]
             out.append((r[:k], nums[0], tuple(nums[1 : 1 + n]), tuple(nums[1 + n :])))
         return out
 
+    @cached_property
+    def _scan(self) -> Scan:
+        """Totals by extras and first-level buckets, from one pass over the source."""
+        if self.family == "postgresql":
+            return self._grouping_sets()
+        if self.family == "sqlite":
+            return self._kept_scan()
+        return self._materialized()
+
+    @cached_property
+    def _kept(self) -> Connection:
+        """SQLite: one connection holding the scanned rows in a temporary table.
+
+        SQLite has no hash function of its own, so every pass over the source calls Python
+        once per row; keeping the rows (key, hashes, values: a temporary file, not memory)
+        lets the bucket descent and the key lookups read them back without a second pass.
+        :meth:`close` drops them."""
+        return self.engine.connect()
+
+    def _kept_table(self) -> str:
+        return f"mig_kept_{id(self)}"
+
+    def _kept_scan(self) -> Scan:
+        n, m, k = len(self.values), len(self.texts), len(self.extras)
+        cols = ["k", "h", f"{self._rh()} AS rh"] + [f"v{i}" for i in range(n)]
+        cols += [f"i{i}" for i in range(n)] + [f"t{i}" for i in range(m)]
+        cols += [f"e{i}" for i in range(k)]
+        conn, table = self._kept, self._kept_table()
+        conn.execute(
+            text(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(cols)} FROM {self._level_c()}"),
+            self.params,
+        )
+        conn.commit()  # nothing held on the database itself; the rows live in temp storage
+        sql = self._two_groupings(table, f"(h >> {int(self.first_shift)})")
+        return self._split([tuple(r) for r in conn.execute(text(sql)).fetchall()])
+
+    def _kept_rows(
+        self, where: str, params: dict[str, object] | None = None, expanding: str | None = None
+    ) -> list[Row]:
+        n, m = len(self.values), len(self.texts)
+        stmt = text(f"SELECT * FROM {self._kept_table()} WHERE {where}")
+        if expanding:
+            stmt = stmt.bindparams(bindparam(expanding, expanding=True))
+        return [_row(tuple(r), n, m) for r in self._kept.execute(stmt, params or {}).fetchall()]
+
+    def _is_kept(self) -> bool:
+        return "_scan" in self.__dict__ and "_kept" in self.__dict__
+
+    def close(self) -> None:
+        """Release what the scan kept (SQLite's temporary table and its connection)."""
+        conn = self.__dict__.pop("_kept", None)
+        if conn is not None:
+            conn.execute(text(f"DROP TABLE IF EXISTS {self._kept_table()}"))
+            conn.close()
+
+    def _scan_source(self) -> str:
+        n, k = len(self.values), len(self.extras)
+        cols = [f"e{i}" for i in range(k)] + [f"v{i}" for i in range(n)]
+        cols += [f"i{i}" for i in range(n)]
+        cols += [f"(h >> {int(self.first_shift)}) AS bk", f"{self._rh_summed()} AS rh"]
+        return f"SELECT {', '.join(cols)} FROM {self._level_c()}"
+
+    def _materialized(self) -> Scan:
+        """MariaDB: the rows, parsed and hashed once in a CTE, feed two GROUP BYs."""
+        sql = f"WITH r AS ({self._scan_source()}) {self._two_groupings('r', 'bk')}"
+        return self._split(self._query(sql))
+
+    def _two_groupings(self, rows: str, bk: str) -> str:
+        """Totals by extras (flag 1) and by first-level bucket ``bk`` (flag 0), one result."""
+        n, k = len(self.values), len(self.extras)
+        ecols = [f"e{i}" for i in range(k)]
+        sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
+        group = f" GROUP BY {', '.join(ecols)}" if ecols else ""
+        totals = ", ".join(["1", *ecols, "NULL", "COUNT(*)", *sums, "NULL"])
+        buckets = ", ".join(["0", *(["NULL"] * k), bk, "COUNT(*)", *(["NULL"] * 2 * n), "SUM(rh)"])
+        second = f"SELECT {buckets} FROM {rows} GROUP BY {bk}"
+        return f"SELECT {totals} FROM {rows}{group} UNION ALL {second}"
+
+    def _split(self, rows: list[tuple[object, ...]]) -> Scan:
+        """Rows flagged 1 are totals by extras, rows flagged 0 first-level buckets."""
+        n, k = len(self.values), len(self.extras)
+        profile: list[tuple[object, ...]] = []
+        buckets: BucketStats = {}
+        for r in rows:
+            if r[0]:
+                profile.append(r[1 : 1 + k] + r[2 + k : 3 + k + 2 * n])
+            else:  # bucket, count and checksum sum are never NULL here
+                buckets[int(r[1 + k])] = (int(r[2 + k]), int(r[-1]))  # type: ignore[call-overload]
+        return Scan(self._profile_rows(profile), buckets)
+
+    def _grouping_sets(self) -> Scan:
+        """PostgreSQL: both groupings hashed in one pass (``GROUPING(bk)`` = 1: totals)."""
+        n, k = len(self.values), len(self.extras)
+        ecols = [f"e{i}" for i in range(k)]
+        sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
+        sel = ", ".join(["GROUPING(bk)", *ecols, "bk", "COUNT(*)", *sums, "SUM(rh)"])
+        sql = (
+            f"SELECT {sel} FROM ({self._scan_source()}) d "
+            f"GROUP BY GROUPING SETS (({', '.join(ecols)}), (bk))"
+        )
+        return self._split(self._query(sql))
+
+    def scan(self) -> Scan:
+        return self._scan
+
     def totals(self) -> Totals:
-        n = len(self.values)
-        count, cents, invalid = 0, [0] * n, [0] * n
-        for _, rows, sums, bad in self._profile:
-            count += rows
-            cents = [a + b for a, b in zip(cents, sums, strict=True)]
-            invalid = [a + b for a, b in zip(invalid, bad, strict=True)]
-        return Totals(count, tuple(cents), tuple(invalid))
+        return totals_of(self._scan.profile, len(self.values))
 
     def group_totals(self, extras: list[int]) -> GroupTotals:
-        acc: dict[tuple[object, ...], tuple[int, list[int]]] = {}
-        for values, rows, sums, _ in self._profile:
-            key = tuple(values[i] for i in extras)
-            n, total = acc.get(key, (0, [0] * len(sums)))
-            acc[key] = (n + rows, [a + b for a, b in zip(total, sums, strict=True)])
-        return {k: (n, tuple(s)) for k, (n, s) in acc.items()}
+        return group_profile(self._scan.profile, extras)
 
     def _rows(
         self, where: str, params: dict[str, object] | None = None, expanding: str | None = None
     ) -> list[Row]:
-        n = len(self.values)
-        cols = [
-            "k",
-            *[f"v{i}" for i in range(n)],
-            *[f"i{i}" for i in range(n)],
-            *[f"e{i}" for i in range(len(self.extras))],
-        ]
-        stmt = text(f"SELECT {', '.join(cols)} FROM {self._inner()} WHERE {where}")
+        n, m = len(self.values), len(self.texts)
+        cols = ["k", "h", f"{self._rh()} AS rh"]
+        cols += [f"v{i}" for i in range(n)] + [f"i{i}" for i in range(n)]
+        cols += [f"t{i}" for i in range(m)] + [f"e{i}" for i in range(len(self.extras))]
+        stmt = text(f"SELECT {', '.join(cols)} FROM {self._level_c(where)}")
         if expanding:
             stmt = stmt.bindparams(bindparam(expanding, expanding=True))
         with self.engine.connect() as conn:
             result = conn.execute(stmt, {**self.params, **(params or {})})
-            return [_row(tuple(r), n) for r in result]
+            return [_row(tuple(r), n, m) for r in result.fetchall()]
 
     def rows_for_keys(self, keys: Collection[str]) -> list[Row]:
         wanted = sorted(set(keys))
         out: list[Row] = []
-        for start in range(0, len(wanted), _BATCH):
-            out += self._rows("k IN :keys", {"keys": wanted[start : start + _BATCH]}, "keys")
+        size = _BATCH.get(self.family, 900)
+        for start in range(0, len(wanted), size):
+            batch: dict[str, object] = {"keys": wanted[start : start + size]}
+            if self._is_kept():
+                out += self._kept_rows("k IN :keys", batch, "keys")
+            else:
+                out += self._rows(f"{self.key_sql} IN :keys", batch, "keys")
         return out
 
-    def bucket_stats(self, shift: int, within: Within) -> BucketStats:
-        where = _within_sql(within)
+    def _bucket_stats(self, shift: int, within: Within) -> BucketStats:
+        if self._is_kept():
+            sql = (
+                f"SELECT h >> {int(shift)}, COUNT(*), SUM(rh) FROM {self._kept_table()} "
+                f"WHERE {_within_sql(within, 'h')} GROUP BY 1"
+            )
+            rows = self._kept.execute(text(sql)).fetchall()
+            return {_int(b): (_int(c), _int(s)) for b, c, s in rows}
         sql = (
-            f"SELECT b, COUNT(*), SUM(rh) FROM (SELECT (h >> {int(shift)}) AS b, rh "
-            f"FROM {self._inner()} WHERE {where}) t GROUP BY b"
+            f"SELECT b, COUNT(*), SUM(rh) FROM (SELECT (h >> {int(shift)}) AS b, "
+            f"{self._rh_summed()} AS rh FROM {self._level_c(_within_sql(within, self._h()))}) t "
+            "GROUP BY b"
         )
-        return {int(b): (int(c), int(s)) for b, c, s in self._query(sql)}  # type: ignore[call-overload]
+        return {_int(b): (_int(c), _int(s)) for b, c, s in self._query(sql)}
+
+    def bucket_stats(self, shift: int, within: Within) -> BucketStats:
+        if shift == self.first_shift and within is None:
+            return self._scan.buckets
+        return self._bucket_stats(shift, within)
 
     def bucket_rows(self, shift: int, buckets: frozenset[int]) -> list[Row]:
-        return self._rows(_within_sql((shift, buckets)))
+        if self._is_kept():
+            return self._kept_rows(_within_sql((shift, buckets), "h"))
+        return self._rows(_within_sql((shift, buckets), self._h()))
 
 
-def _within_sql(within: Within) -> str:
+def _int(value: object) -> int:
+    return 0 if value is None else int(value)  # type: ignore[call-overload]
+
+
+def _within_sql(within: Within, h: str) -> str:
+    """Rows whose key hash ``h`` (SQL) falls in the buckets of ``within``."""
     if within is None:
         return "1 = 1"
     shift, buckets = within
     if not buckets:
         return "1 = 0"
     listed = ", ".join(str(int(b)) for b in sorted(buckets))
-    return f"(h >> {int(shift)}) IN ({listed})"
+    return f"({h} >> {int(shift)}) IN ({listed})"
 
 
-def _row(r: tuple[object, ...], n: int) -> Row:
+def _row(r: tuple[object, ...], n: int, m: int) -> Row:
     values: list[Value] = []
     for i in range(n):
-        if int(r[1 + n + i] or 0):  # type: ignore[call-overload]
+        if _int(r[3 + n + i]):
             values.append(INVALID)
         else:
-            v = r[1 + i]
-            values.append(None if v is None else int(v))  # type: ignore[call-overload]
-    return Row(str(r[0]), tuple(values), r[1 + 2 * n :])
+            v = r[3 + i]
+            values.append(None if v is None else _int(v))
+    texts = tuple(None if t is None else str(t) for t in r[3 + 2 * n : 3 + 2 * n + m])
+    return Row(str(r[0]), tuple(values), r[3 + 2 * n + m :], texts, _int(r[1]), _int(r[2]))
+
+
+def text_hash_py(hasher: Hasher, texts: tuple[str | None, ...]) -> int | None:
+    """Python twin of ``th`` (None when there are no compared text columns)."""
+    if not texts:
+        return None
+    return hasher.py(TEXT_SEP.join(text_piece(t) for t in texts))

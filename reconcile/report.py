@@ -103,6 +103,7 @@ class EntityReconciliation:
     differences: tuple[RowDifference, ...]
     rules: tuple[RuleResult, ...]
     rejects: tuple[RejectGroup, ...]
+    compared: tuple[str, ...] = ()  # text columns: the rule diffed by, or why not diffed
 
     @property
     def count_difference(self) -> int:

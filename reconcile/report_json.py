@@ -87,6 +87,7 @@ def _entity(e: EntityReconciliation) -> dict[str, Any]:
         "differences": [_difference(d) for d in e.differences],
         "rules": [_rule(r) for r in e.rules],
         "rejects": [_reject(g) for g in e.rejects],
+        "compared": list(e.compared),
     }
 
 
@@ -206,6 +207,7 @@ def _entity_from(doc: dict[str, Any]) -> EntityReconciliation:
         differences=tuple(RowDifference(**d) for d in doc["differences"]),
         rules=tuple(_rule_from(r) for r in doc["rules"]),
         rejects=tuple(_reject_from(g) for g in doc["rejects"]),
+        compared=tuple(doc.get("compared", ())),
     )
     _agree(f"entity {e.entity} count difference", doc["count_difference"], e.count_difference)
     _agree(f"entity {e.entity} status", doc["status"], e.status)

@@ -1,30 +1,42 @@
 """What both sides of a reconciliation answer, whatever they are (SQL table or streamed file).
 
 A side is a set of rows, each a legacy key string plus one value per compared amount column
-(integer cents, ``None`` for no amount, ``INVALID`` for text that is not an amount) plus raw
-"extra" columns (grain columns). :class:`RowSource` is the contract; ``relation.py`` answers
-it with SQL pushed into the database, ``stream.py`` by streaming rows through Python.
+(integer cents, ``None`` for no amount, ``INVALID`` for text that is not an amount), one
+normalised string per compared text column, and raw "extra" columns (grain columns). Rows
+pulled for the diff carry their key hash ``h`` and row checksum ``rh`` as the database
+computed them (``hashing.py``), so Python never has to reproduce a database-only hash.
+:class:`RowSource` is the contract; ``relation.py`` answers it with SQL pushed into the
+database, ``stream.py`` by streaming rows through Python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconcile.sqltext import h32
+from reconcile.hashing import Hasher
 
 INVALID = "X"
 Value = int | str | None
-BucketStats = dict[int, tuple[int, int]]  # bucket -> (rows, sum of row hashes)
+BucketStats = dict[int, tuple[int, int]]  # bucket -> (rows, sum of row checksums)
 Within = tuple[int, frozenset[int]] | None  # only rows whose (hash >> shift) is in the set
+GroupTotals = dict[tuple[object, ...], tuple[int, tuple[int, ...]]]
+Profile = list[tuple[tuple[object, ...], int, tuple[int, ...], tuple[int, ...]]]
 
 
 def piece(value: Value) -> str:
-    """A value's text in the row hash: cents, ``N`` for no amount, ``X`` for invalid."""
+    """A value's text in the row text: cents, ``N`` for no amount, ``X`` for invalid."""
     if value is None:
         return "N"
     return INVALID if isinstance(value, str) else str(value)
+
+
+def tag(value: Value) -> tuple[int, int]:
+    """(tag, cents) of an amount in the row checksum: 0 valid, 1 no amount, 2 invalid."""
+    if value is None:
+        return 1, 0
+    return (2, 0) if isinstance(value, str) else (0, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +44,16 @@ class Row:
     key: str
     values: tuple[Value, ...]
     extras: tuple[object, ...] = ()
+    texts: tuple[str | None, ...] = ()
+    h: int = field(default=0, compare=False)
+    rh: int = field(default=0, compare=False)
 
     def row_text(self) -> str:
-        return self.key + "".join(":" + piece(v) for v in self.values)
+        """A stable sort key of the row's compared content."""
+        return "\x1f".join([self.key, *map(piece, self.values), *(t or "\x00" for t in self.texts)])
 
-    @property
-    def bucket_hash(self) -> int:
-        return h32(self.key)
-
-    @property
-    def row_hash(self) -> int:
-        return h32(self.row_text())
+    def same_content(self, other: Row) -> bool:
+        return self.values == other.values and self.texts == other.texts
 
 
 @dataclass(frozen=True)
@@ -52,11 +63,45 @@ class Totals:
     invalid: tuple[int, ...]  # per value column, rows whose text is not an amount
 
 
-GroupTotals = dict[tuple[object, ...], tuple[int, tuple[int, ...]]]
+@dataclass(frozen=True)
+class Scan:
+    """One pass over a side: totals per combination of extras, and first-level buckets."""
+
+    profile: Profile  # (extras, rows, cents sums, invalid counts)
+    buckets: BucketStats
+
+
+def totals_of(profile: Profile, width: int) -> Totals:
+    count, cents, invalid = 0, [0] * width, [0] * width
+    for _, rows, sums, bad in profile:
+        count += rows
+        cents = [a + b for a, b in zip(cents, sums, strict=True)]
+        invalid = [a + b for a, b in zip(invalid, bad, strict=True)]
+    return Totals(count, tuple(cents), tuple(invalid))
+
+
+def group_profile(profile: Profile, extras: list[int]) -> GroupTotals:
+    acc: dict[tuple[object, ...], tuple[int, list[int]]] = {}
+    for values, rows, sums, _ in profile:
+        key = tuple(values[i] for i in extras)
+        n, total = acc.get(key, (0, [0] * len(sums)))
+        acc[key] = (n + rows, [a + b for a, b in zip(total, sums, strict=True)])
+    return {k: (n, tuple(s)) for k, (n, s) in acc.items()}
 
 
 class RowSource(Protocol):
     """One side of the comparison for one entity."""
+
+    @property
+    def family(self) -> str:
+        """``sqlite`` | ``postgresql`` | ``mysql`` | ``stream`` (read in Python)."""
+        ...
+
+    def using(self, hasher: Hasher, first_shift: int) -> RowSource:
+        """This side hashing with ``hasher``, first-level buckets ``h >> first_shift``."""
+        ...
+
+    def scan(self) -> Scan: ...
 
     def totals(self) -> Totals: ...
 
@@ -67,6 +112,10 @@ class RowSource(Protocol):
     def bucket_stats(self, shift: int, within: Within) -> BucketStats: ...
 
     def bucket_rows(self, shift: int, buckets: frozenset[int]) -> list[Row]: ...
+
+    def close(self) -> None:
+        """Release what the side kept between questions (SQLite's scanned rows)."""
+        ...
 
 
 def add_stats(stats: BucketStats, bucket: int, rows: int, row_hash: int) -> None:

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -22,9 +23,10 @@ from migrate.spec.model import EntitySpec, Measure
 from reconcile.money import InvalidAmount, parse_cents
 from reconcile.relation import Relation, ValueSql
 from reconcile.rows import INVALID, Row, RowSource, Value
-from reconcile.sqltext import as_text, key_expr
+from reconcile.sqltext import CENTS_FN, as_text, family, key_expr
 from reconcile.sqltext import parse_cents as sql_cents
 from reconcile.stream import StreamSource
+from reconcile.textrule import normalise, text_columns, text_sql
 
 LINE = "_line"
 SQL_ENCODINGS = ("cents", "integer", "decimal")
@@ -94,31 +96,47 @@ def _relation(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Rela
         from_sql = _quote_table(engine, spec.source.table)
     else:
         from_sql = f"({spec.source.query}) q"
-    values = tuple(_value_sql(m, dialect, quote) for m in spec.reconcile.measures)
+    pre: tuple[list[tuple[str, str]]] = ([],)
+    measures = spec.reconcile.measures
+    values = tuple(_value_sql(m, i, dialect, quote, pre) for i, m in enumerate(measures))
+    texts = tuple(text_sql(quote(c.source), c.steps, dialect) for c in text_columns(spec)[0])
     return Relation(
         engine,
         from_sql,
         key_expr(spec.source.key, dialect, quote),
         values,
         tuple(quote(c) for c in extras),
+        texts=texts,
+        pre=tuple(tuple(level) for level in pre if level),
     )
 
 
-def _value_sql(m: Measure, dialect: str, quote: object) -> ValueSql:
-    q = quote  # the dialect's identifier quoting
-    blank, valid, cents = sql_cents(q(m.source_column), m.source_encoding, dialect)  # type: ignore[operator]
+def _value_sql(
+    m: Measure, i: int, dialect: str, quote: Any, pre: tuple[list[tuple[str, str]], ...]
+) -> ValueSql:
+    """A measure's SQL. The trimmed text (and the sign test) go to ``pre``, computed once
+    per row, and the validity test is written once; on SQLite, our own exact parser
+    (``mig_cents``) runs once per row instead, faster there than the rule spelled in
+    SQLite's string functions."""
     sel = "1 = 1"
     if m.sign_column:
         listed = ", ".join("'" + v.strip().upper().replace("'", "''") + "'" for v in m.sign_values)
-        sel = f"UPPER(TRIM({as_text(q(m.sign_column), dialect)})) IN ({listed})"  # type: ignore[operator]
-    present = f"({sel}) AND NOT {blank}"
+        sel = f"UPPER(TRIM({as_text(quote(m.sign_column), dialect)})) IN ({listed})"
+    if family(dialect) == "sqlite":
+        parsed = f"{CENTS_FN}({quote(m.source_column)}, '{m.source_encoding}')"
+        pre[0].append((f"mig_x{i}", f"(CASE WHEN {sel} THEN {parsed} END)"))
+        return ValueSql(
+            cents=f"(CASE WHEN typeof(mig_x{i}) = 'integer' THEN mig_x{i} END)",
+            present=f"(CASE WHEN mig_x{i} IS NULL THEN 0 ELSE 1 END)",
+        )
+    pre[0].append((f"mig_a{i}", f"TRIM({as_text(quote(m.source_column), dialect)})"))
+    if m.sign_column:
+        pre[0].append((f"mig_s{i}", f"(CASE WHEN {sel} THEN 1 ELSE 0 END)"))
+        sel = f"mig_s{i} = 1"
+    _, valid, cents = sql_cents(f"mig_a{i}", m.source_encoding, dialect, trimmed=True)
     return ValueSql(
-        cents=f"(CASE WHEN {present} AND {valid} THEN {cents} END)",
-        invalid=f"(CASE WHEN {present} AND NOT {valid} THEN 1 ELSE 0 END)",
-        piece=(
-            f"(CASE WHEN {present} THEN (CASE WHEN {valid} THEN {as_text(cents, dialect)} "
-            f"ELSE '{INVALID}' END) ELSE 'N' END)"
-        ),
+        cents=f"(CASE WHEN {sel} AND {valid} THEN {cents} END)",
+        present=f"(CASE WHEN {sel} AND mig_a{i} <> '' THEN 1 ELSE 0 END)",
     )
 
 
@@ -148,14 +166,15 @@ def _to_row(spec: EntitySpec, record: dict[str, object], extras: tuple[str, ...]
         for m in measures
     )
     key = key_string([record.get(c) for c in spec.source.key])
-    return Row(key, values, tuple(record.get(c) for c in extras))
+    texts = tuple(normalise(record.get(c.source), ",".join(c.steps)) for c in text_columns(spec)[0])
+    return Row(key, values, tuple(record.get(c) for c in extras), texts)
 
 
 def _needed(spec: EntitySpec, extras: tuple[str, ...]) -> list[str]:
     cols = list(spec.source.key)
     for m in spec.reconcile.measures:
         cols += [m.source_column] + ([m.sign_column] if m.sign_column else [])
-    cols += list(extras)
+    cols += list(extras) + [c.source for c in text_columns(spec)[0]]
     return [c for i, c in enumerate(cols) if c not in cols[:i] and c != LINE]
 
 

@@ -1,42 +1,57 @@
-"""SQL fragments per dialect: exact cents from legacy text, key strings, a shared row hash.
+"""SQL fragments per dialect: exact cents from legacy text, key strings, text rules.
 
 Reconciliation pushes its arithmetic into each database, so the same idea (an amount in
-integer cents, a legacy key as ``a|b``, a 32-bit hash of a string) has to be spelled once per
-dialect. Every fragment here is exact: amounts are parsed with integer arithmetic (SQLite)
-or DECIMAL (PostgreSQL, MariaDB), never through a float. The 32-bit hash is the first eight
-hex digits of MD5, so Python (:func:`h32`) and every database agree bit for bit; SQLite has
-no MD5, so :func:`install_functions` registers one on our own connections.
+integer cents, a legacy key as ``a|b``, a compared text column in its normal form) has to be
+spelled once per dialect. Every fragment here is exact: amounts are parsed with integer
+arithmetic (SQLite) or DECIMAL (PostgreSQL, MariaDB), never through a float. SQLite lacks
+MD5, CRC-32 and regular expressions, so :func:`install_functions` registers them (and the
+text rule, with Python's own string semantics) on our own connections. Hashes live in
+``hashing.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 from typing import Any
 
 from sqlalchemy import Engine, event
 
-HASH_FN = "mig_h32"
+from reconcile.hashing import CRC_FN, MD5_FN, md5_32
+
+CENTS_FN = "mig_cents"
 DIGITS_RE = "^[+-]?[0-9]+$"
-DECIMAL_RE = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$"
-
-
-def h32(text: str) -> int:
-    """First 32 bits of MD5 of the UTF-8 text, as an unsigned integer."""
-    return int(hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:8], 16)
+# optional sign, digits and/or decimals, any decimals beyond the second being zeros
+PLAIN_RE = "^[0-9]+[.][0-9][0-9]$"
+FIXED_RE = "^[+-]?([0-9]+([.][0-9]{0,2}0*)?|[.][0-9]{1,2}0*)$"
 
 
 def install_functions(engine: Engine) -> None:
-    """Register ``mig_h32`` on SQLite connections (other dialects have MD5 built in)."""
+    """Register our hash and text functions on SQLite connections (others have them)."""
     if engine.dialect.name != "sqlite":
         return
+    from reconcile.money import cents_or_flag
+    from reconcile.textrule import TEXT_FN, normalise  # textrule builds on this module
 
     @event.listens_for(engine, "connect")
     def _register(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.create_function(HASH_FN, 1, _h32_or_null, deterministic=True)
+        dbapi_conn.create_function(MD5_FN, 1, _or_null(md5_32), deterministic=True)
+        dbapi_conn.create_function(CRC_FN, 1, _crc_or_null, deterministic=True)
+        dbapi_conn.create_function(TEXT_FN, 2, normalise, deterministic=True)
+        dbapi_conn.create_function(CENTS_FN, 2, cents_or_flag, deterministic=True)
 
 
-def _h32_or_null(text: object) -> int | None:
-    return None if text is None else h32(str(text))
+def _crc_or_null(text: object) -> int | None:
+    """``hashing.crc_32`` inlined: called once per row, so every Python call counts."""
+    if text is None:
+        return None
+    return zlib.crc32((text if isinstance(text, str) else str(text)).encode("utf-8"))
+
+
+def _or_null(fn: Any) -> Any:
+    def run(text: object) -> int | None:
+        return None if text is None else int(fn(str(text)))
+
+    return run
 
 
 def family(dialect: str) -> str:
@@ -66,16 +81,6 @@ def key_expr(columns: list[str], dialect: str, quote: Any) -> str:
     return concat(parts, dialect)
 
 
-def hash_expr(text_sql: str, dialect: str) -> str:
-    """SQL for :func:`h32` of a text expression."""
-    fam = family(dialect)
-    if fam == "postgresql":
-        return f"(('x' || substr(md5({text_sql}), 1, 8))::bit(32)::bigint)"
-    if fam == "mysql":
-        return f"CAST(CONV(SUBSTRING(MD5({text_sql}), 1, 8), 16, 10) AS UNSIGNED)"
-    return f"{HASH_FN}({text_sql})"
-
-
 def bigint(dialect: str) -> str:
     return "SIGNED" if family(dialect) == "mysql" else "BIGINT"
 
@@ -85,14 +90,18 @@ def _regex(text_sql: str, pattern: str, dialect: str) -> str:
     return f"{text_sql} {op} '{pattern}'"
 
 
-def parse_cents(column_sql: str, encoding: str, dialect: str) -> tuple[str, str, str]:
+def parse_cents(
+    column_sql: str, encoding: str, dialect: str, trimmed: bool = False
+) -> tuple[str, str, str]:
     """(blank, valid, cents) SQL for a legacy amount column under a declared encoding.
 
     ``blank``: NULL or only spaces (no amount). ``valid``: the text is a well-formed amount
     (for ``decimal``: optional sign, digits, at most two non-zero decimals). ``cents``: the
-    exact integer cents, meaningful only where valid.
+    exact integer cents, meaningful only where valid. ``trimmed``: ``column_sql`` is already
+    ``TRIM`` of the text (computed once per row by the caller, so it is not repeated in
+    each test).
     """
-    t = f"TRIM({as_text(column_sql, dialect)})"
+    t = column_sql if trimmed else f"TRIM({as_text(column_sql, dialect)})"
     blank = f"({t} IS NULL OR {t} = '')"
     scale = "100" if encoding == "integer" else "1"
     if encoding in ("cents", "integer"):
@@ -109,12 +118,14 @@ def parse_cents(column_sql: str, encoding: str, dialect: str) -> tuple[str, str,
         raise ValueError(f"encoding {encoding!r} is not parsed in SQL")
     if family(dialect) == "sqlite":
         return blank, *_sqlite_decimal(t)
-    p = "strpos" if family(dialect) == "postgresql" else "INSTR"
-    beyond = f"substr({t}, {p}({t}, '.') + 3)"
-    extra_zero = f"({p}({t}, '.') = 0 OR {_regex(beyond, '^0*$', dialect)})"
-    valid = f"({_regex(t, DECIMAL_RE, dialect)} AND {extra_zero})"
+    # the usual shape first: a plain pattern the regex engine runs at half the cost
+    valid = f"({_regex(t, PLAIN_RE, dialect)} OR {_regex(t, FIXED_RE, dialect)})"
     num = "NUMERIC(38, 10)" if family(dialect) == "postgresql" else "DECIMAL(38, 10)"
-    cents = f"CAST(CAST({t} AS {num}) * 100 AS {bigint(dialect)})"
+    # two decimals exactly (the usual legacy shape, once valid): drop the dot, skip NUMERIC
+    cents = (
+        f"(CASE WHEN {t} LIKE '%.__' THEN CAST(REPLACE({t}, '.', '') AS {bigint(dialect)})"
+        f" ELSE CAST(CAST({t} AS {num}) * 100 AS {bigint(dialect)}) END)"
+    )
     return blank, valid, cents
 
 

@@ -17,7 +17,7 @@ from migrate.spec.model import EntitySpec
 from migrate.staging.types import cents_sql
 from reconcile.relation import Relation, ValueSql
 from reconcile.report import RejectGroup
-from reconcile.sqltext import as_text
+from reconcile.textrule import text_columns, text_sql
 
 SAMPLE = 25
 
@@ -53,18 +53,20 @@ def target_columns(spec: EntitySpec) -> tuple[str, ...]:
 def staged_relation(st: Staging, spec: EntitySpec) -> Relation:
     dialect = st.engine.dialect.name
     quote = st.engine.dialect.identifier_preparer.quote
-    values = []
-    for m in spec.reconcile.measures:
-        cents = cents_sql(quote(m.target_column), dialect)
-        values.append(ValueSql(cents, "0", f"COALESCE({as_text(cents, dialect)}, 'N')"))
+    # a staged amount is exact or NULL, never invalid ("present" only serves that flag)
+    values = tuple(
+        ValueSql(cents_sql(quote(m.target_column), dialect), "0") for m in spec.reconcile.measures
+    )
+    texts = tuple(text_sql(quote(c.target), c.steps, dialect) for c in text_columns(spec)[0])
     return Relation(
         st.engine,
         st.table(spec.target.table),
         quote("MIG_SOURCE_KEY"),
-        tuple(values),
+        values,
         tuple(quote(c) for c in target_columns(spec)),
         where_sql=f"{quote('MIG_RUN_ID')} = :run AND {quote('MIG_SOURCE_SYSTEM')} = :system",
         params={"run": st.run_id, "system": spec.source.system},
+        texts=texts,
     )
 
 

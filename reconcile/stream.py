@@ -2,57 +2,93 @@
 
 Used where SQL cannot compute an amount exactly (money text) and for flat files. Each
 question is one pass over the stream; memory holds only aggregates (or the rows asked for),
-never the whole source.
+never the whole source. Rows get their key hash and checksum here, with the Python twin of
+the hash the other side computes in SQL (``hashing.py`` never picks a database-only hash
+when one side is streamed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
-from reconcile.rows import INVALID, BucketStats, GroupTotals, Row, Totals, Within, add_stats
+from reconcile.hashing import MD5, Hasher, row_checksum, texts_text
+from reconcile.relation import FIRST_SHIFT
+from reconcile.rows import (
+    INVALID,
+    BucketStats,
+    GroupTotals,
+    Profile,
+    Row,
+    Scan,
+    Totals,
+    Within,
+    add_stats,
+    group_profile,
+    tag,
+    totals_of,
+)
 
 
 @dataclass(frozen=True)
 class StreamSource:
-    rows: Callable[[], Iterator[Row]]
+    source: Callable[[], Iterator[Row]]
     width: int  # number of value columns
+    hasher: Hasher = MD5
+    first_shift: int = FIRST_SHIFT
+    family: str = field(default="stream")
 
-    def totals(self) -> Totals:
-        count = 0
-        cents = [0] * self.width
-        invalid = [0] * self.width
+    def using(self, hasher: Hasher, first_shift: int) -> StreamSource:
+        return replace(self, hasher=hasher, first_shift=first_shift)
+
+    def rows(self) -> Iterator[Row]:
+        """The stream, each row with its key hash and checksum."""
+        for row in self.source():
+            h = self.hasher.py(row.key)
+            th = self.hasher.py(texts_text(row.texts)) if row.texts else None
+            yield replace(row, h=h, rh=row_checksum(h, [tag(v) for v in row.values], th))
+
+    @cached_property
+    def _scan(self) -> Scan:
+        groups: dict[tuple[object, ...], tuple[int, list[int], list[int]]] = {}
+        stats: BucketStats = {}
         for row in self.rows():
-            count += 1
+            n, sums, bad = groups.get(row.extras, (0, [0] * self.width, [0] * self.width))
             for i, v in enumerate(row.values):
                 if v == INVALID:
-                    invalid[i] += 1
+                    bad[i] += 1
                 elif isinstance(v, int):
-                    cents[i] += v
-        return Totals(count, tuple(cents), tuple(invalid))
+                    sums[i] += v
+            groups[row.extras] = (n + 1, sums, bad)
+            add_stats(stats, row.h >> self.first_shift, 1, row.rh)
+        profile: Profile = [(k, n, tuple(s), tuple(b)) for k, (n, s, b) in groups.items()]
+        return Scan(profile, stats)
+
+    def scan(self) -> Scan:
+        return self._scan
+
+    def totals(self) -> Totals:
+        return totals_of(self._scan.profile, self.width)
 
     def group_totals(self, extras: list[int]) -> GroupTotals:
-        acc: dict[tuple[object, ...], tuple[int, list[int]]] = {}
-        for row in self.rows():
-            key = tuple(row.extras[i] for i in extras)
-            n, sums = acc.get(key, (0, [0] * self.width))
-            for i, v in enumerate(row.values):
-                if isinstance(v, int):
-                    sums[i] += v
-            acc[key] = (n + 1, sums)
-        return {k: (n, tuple(s)) for k, (n, s) in acc.items()}
+        return group_profile(self._scan.profile, extras)
 
     def rows_for_keys(self, keys: Collection[str]) -> list[Row]:
         wanted = set(keys)
         return [r for r in self.rows() if r.key in wanted]
 
     def bucket_stats(self, shift: int, within: Within) -> BucketStats:
+        if shift == self.first_shift and within is None:
+            return self._scan.buckets
         stats: BucketStats = {}
         for row in self.rows():
-            h = row.bucket_hash
-            if within is None or (h >> within[0]) in within[1]:
-                add_stats(stats, h >> shift, 1, row.row_hash)
+            if within is None or (row.h >> within[0]) in within[1]:
+                add_stats(stats, row.h >> shift, 1, row.rh)
         return stats
 
     def bucket_rows(self, shift: int, buckets: frozenset[int]) -> list[Row]:
-        return [r for r in self.rows() if (r.bucket_hash >> shift) in buckets]
+        return [r for r in self.rows() if (r.h >> shift) in buckets]
+
+    def close(self) -> None:
+        """Nothing is kept: every question streams again."""

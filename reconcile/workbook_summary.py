@@ -108,9 +108,8 @@ def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -
         formula, note = "=0", "no grain declared"
     _failures_row(ws, row, "Grain rows failing", formula, grains_ok, note)
     diff = f"=COUNTIF({refs.difference_entities},A{row + 1})" if refs.difference_entities else "=0"
-    _failures_row(
-        ws, row + 1, "Row differences", diff, not e.differences, "rows on sheet Differences"
-    )
+    note = "; ".join(["rows on sheet Differences", *e.compared])
+    _failures_row(ws, row + 1, "Row differences", diff, not e.differences, note)
     rules = (
         f'=COUNTIFS({refs.rule_entities},A{row + 2},{refs.rule_status},"FAIL")'
         if refs.rule_entities and refs.rule_status

@@ -16,14 +16,15 @@ from pathlib import Path
 import datacompy
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from fixtures.estate.build import build_estate, default_urls
 from migrate.config import Settings
 from migrate.runner import run_migration
 from migrate.spec.loader import Project, load_project
 from reconcile import diff as diff_module
-from reconcile.money import InvalidAmount, parse_cents
+from reconcile.hashing import CRC32, checksum_sql, row_checksum
+from reconcile.money import InvalidAmount, cents_or_flag, parse_cents
 from reconcile.relation import Relation, ValueSql
 from reconcile.report import EntityReconciliation, Reconciliation
 from reconcile.run import reconcile_command, reconcile_run
@@ -278,7 +279,7 @@ def test_bucket_descent_finds_changes_in_a_large_table(
 ) -> None:
     """Forced through several levels: only differing buckets are pulled."""
     monkeypatch.setattr(diff_module, "LEAF_ROWS", 50)
-    monkeypatch.setattr(diff_module, "MAX_BITS", 10)
+    monkeypatch.setattr(diff_module, "FIRST_BITS", 10)
     engine = create_engine(f"sqlite:///{tmp_path / 'b.db'}")
     install_functions(engine)
     with engine.begin() as conn:
@@ -293,9 +294,10 @@ def test_bucket_descent_finds_changes_in_a_large_table(
         conn.execute(text("INSERT INTO b VALUES ('EXTRA', 1)"))
 
     def side(name: str) -> Relation:
-        return Relation(engine, name, "k", (ValueSql("v", "0", "CAST(v AS TEXT)"),))
+        return Relation(engine, name, "k", (ValueSql("v", "0"),)).using(CRC32, 22)
 
-    diffs, stats = diff_module.keyed_diff("t", ("v",), side("a"), side("b"), [], 20_000)
+    a, b = side("a"), side("b")
+    diffs, stats = diff_module.keyed_diff("t", ("v",), a, b, [])
     assert {(d.kind, d.source_key) for d in diffs} == {
         ("changed", "K5"),
         ("changed", "K19999"),
@@ -303,5 +305,127 @@ def test_bucket_descent_finds_changes_in_a_large_table(
         ("unexpected", "EXTRA"),
     }
     assert stats.levels >= 2 and stats.rows_pulled < 200
-    same, stats = diff_module.keyed_diff("t", ("v",), side("a"), side("a"), [], 20_000)
+    same, stats = diff_module.keyed_diff("t", ("v",), a, a, [])
     assert same == [] and stats.levels == 1 and stats.rows_pulled == 0
+    a.close()
+    b.close()
+
+
+def _text_rule(value: object) -> str | None:
+    """INVOICE_NUM's mapping steps (strip, upper, blank_to_null), written here in pandas terms."""
+    if value is None or pd.isna(value):  # type: ignore[arg-type]
+        return None
+    text = str(value).strip().upper()
+    return text or None
+
+
+def test_changed_text_value_fails_and_shows_both_values(estate: Estate, tmp_path: Path) -> None:
+    table = "AP_INVOICES_INTERFACE"
+    with sqlite3.connect(estate.settings.workdir / "staging.db") as conn:
+        key, number = conn.execute(
+            f"SELECT MIG_SOURCE_KEY, INVOICE_NUM FROM {table} WHERE INVOICE_NUM IS NOT NULL "
+            "ORDER BY rowid LIMIT 1"
+        ).fetchone()
+    bad = tampered(
+        estate,
+        tmp_path,
+        f"UPDATE {table} SET INVOICE_NUM = 'TAMPERED-1' WHERE MIG_SOURCE_KEY = '{key}'",
+    )
+    report = reconcile_run(bad.settings, bad.project, bad.run_id)
+    invoices = by_name(report, "ap_invoices")
+    assert report.verdict == "FAIL" and invoices.status == "FAIL"
+    assert all(m.status == "PASS" for m in invoices.measures)  # amounts untouched
+    [d] = invoices.differences
+    assert (d.source_key, d.kind, d.column) == (key, "changed", "INVOICE_NUM")
+    assert (d.source_value, d.staged_value) == (number, "TAMPERED-1")
+    assert any(c.startswith("INVOICE_NUM vs INV_NO: strip, upper") for c in invoices.compared)
+
+
+def test_text_rules_say_what_is_not_diffed(estate: Estate) -> None:
+    report = reconcile_run(estate.settings, estate.project, estate.run_id)
+    workers = by_name(report, "workers").compared
+    assert "LAST_NAME: not diffed (step 'split' is not re-implemented here)" in workers
+    assert "NATIONAL_IDENTIFIER: personal (ssn), compared by keyed hash only" in workers
+    suppliers = by_name(report, "suppliers_finance").compared
+    assert any(c.startswith("VENDOR_NAME vs VND_NAME: collapse_spaces") for c in suppliers)
+
+
+def test_text_and_amount_diff_agrees_with_datacompy(estate: Estate, tmp_path: Path) -> None:
+    table = "AP_INVOICES_INTERFACE"
+    bad = tampered(
+        estate,
+        tmp_path,
+        f"UPDATE {table} SET INVOICE_NUM = INVOICE_NUM || 'X' WHERE rowid IN "
+        f"(SELECT rowid FROM {table} WHERE INVOICE_NUM IS NOT NULL ORDER BY rowid LIMIT 2)",
+        # only case and blanks: the rule (upper, strip) on both sides makes this no difference
+        f"UPDATE {table} SET INVOICE_NUM = ' ' || lower(INVOICE_NUM) || ' ' WHERE rowid = "
+        f"(SELECT rowid FROM {table} WHERE INVOICE_NUM GLOB '*[A-Z]*' ORDER BY rowid DESC LIMIT 1)",
+        f"UPDATE {table} SET INVOICE_AMOUNT = INVOICE_AMOUNT + 1, INVOICE_NUM = 'BOTH' "
+        f"WHERE rowid = (SELECT rowid FROM {table} ORDER BY rowid LIMIT 1 OFFSET 5)",
+    )
+    report = reconcile_run(bad.settings, bad.project, bad.run_id)
+    mine = {
+        (d.source_key, d.column, d.source_value, d.staged_value)
+        for d in by_name(report, "ap_invoices").differences
+    }
+
+    legacy = create_engine(estate.settings.url("finance"))
+    src = pd.read_sql("SELECT INV_ID, INV_AMT, INV_NO FROM APINVHDR", legacy)
+    src["key"] = src.INV_ID.astype(str).str.strip()
+    src["INVOICE_AMOUNT"] = src.INV_AMT.map(lambda v: cents_or_flag(v, "decimal"))
+    src["INVOICE_NUM"] = src.INV_NO.map(_text_rule)
+    staging = create_engine(bad.settings.url("staging"))
+    params = {"r": bad.run_id}
+    rejected = pd.read_sql(
+        text("SELECT SOURCE_KEY FROM MIG_REJECTS WHERE RUN_ID = :r AND ENTITY = 'ap_invoices'"),
+        staging,
+        params=params,
+    )
+    drop = src.key.map(rejected.SOURCE_KEY.value_counts()).fillna(0)  # one copy per reject
+    src = src[src.groupby("key").cumcount() >= drop]
+    stg = pd.read_sql(
+        text(
+            f"SELECT MIG_SOURCE_KEY AS key, INVOICE_AMOUNT, INVOICE_NUM FROM {table} "
+            "WHERE MIG_RUN_ID = :r AND MIG_SOURCE_SYSTEM = 'finance'"
+        ),
+        staging,
+        params=params,
+    )
+    stg["INVOICE_NUM"] = stg.INVOICE_NUM.map(_text_rule)
+    cols = ["INVOICE_AMOUNT", "INVOICE_NUM"]
+    cmp = datacompy.PandasCompare(src[["key", *cols]], stg, join_columns="key")
+    both = cmp.intersect_rows
+    theirs = set()
+    for col in cols:
+        low = col.lower()  # datacompy lower-cases column names
+        for _, r in both[~both[f"{low}_match"]].iterrows():
+            a, b = r[f"{low}_df1"], r[f"{low}_df2"]
+            if col == "INVOICE_AMOUNT":
+                a, b = str(Decimal(int(a)) / 100), str(Decimal(int(b)) / 100)
+            theirs.add((r.key, col, None if pd.isna(a) else a, None if pd.isna(b) else b))
+    assert len(cmp.df1_unq_rows) == len(cmp.df2_unq_rows) == 0
+    assert mine == theirs
+    assert len(mine) == 4
+
+
+CHECKSUM_CASES: list[tuple[int, list[tuple[int, int]], int | None]] = [
+    (0, [(0, 0)], None),
+    (4_294_967_295, [(0, -20_758_400), (1, 0)], None),
+    (123_456_789, [(2, 0), (0, 999_999_999_999_999)], 4_000_000_000),
+    (7, [], 0),
+    (2_147_483_647, [(0, -1)], 2_147_483_647),
+]
+
+
+def checksum_agrees(engine: Engine) -> None:
+    """The SQL row checksum equals its Python twin (negative cents, tags, text hash)."""
+    zero = "CAST(0 AS BIGINT)"
+    with engine.connect() as conn:
+        for h, tagged, th in CHECKSUM_CASES:
+            cols = [(str(t), str(c)) for t, c in tagged]
+            sql = checksum_sql(str(h), cols, None if th is None else str(th), zero)
+            assert conn.execute(text(f"SELECT {sql}")).scalar() == row_checksum(h, tagged, th)
+
+
+def test_row_checksum_sql_agrees_with_python() -> None:
+    checksum_agrees(create_engine("sqlite://"))

@@ -15,7 +15,8 @@ from migrate.spec.loader import load_project
 from reconcile.money import InvalidAmount, parse_cents
 from reconcile.run import reconcile_run
 from reconcile.sqltext import parse_cents as sql_parse
-from tests.test_reconcile import MAPPINGS, PARSER_CASES, by_name
+from reconcile.textrule import normalise, text_sql
+from tests.test_reconcile import MAPPINGS, PARSER_CASES, by_name, checksum_agrees
 
 pytestmark = pytest.mark.db
 
@@ -62,6 +63,28 @@ def test_postgresql_pass_then_one_cent_fail(pg_url: str, staging_pg: str, tmp_pa
         amount + Decimal("0.01"),
     )
 
+    engine = create_engine(staging_pg)
+    with engine.begin() as conn:
+        key, name = conn.execute(
+            text(
+                'SELECT "MIG_SOURCE_KEY", "VENDOR_NAME" FROM "SUPPLIERS" WHERE '
+                '"MIG_SOURCE_SYSTEM" = \'finance\' AND "VENDOR_NAME" IS NOT NULL '
+                'ORDER BY "MIG_SOURCE_KEY" LIMIT 1'
+            )
+        ).one()
+        conn.execute(
+            text(
+                'UPDATE "SUPPLIERS" SET "VENDOR_NAME" = \'Tampered  Name \' '
+                'WHERE "MIG_SOURCE_KEY" = :k AND "MIG_SOURCE_SYSTEM" = \'finance\''
+            ),
+            {"k": key},
+        )
+    engine.dispose()
+    suppliers = by_name(reconcile_run(settings, project, run_id), "suppliers_finance")
+    [d] = suppliers.differences
+    assert (d.source_key, d.kind, d.column) == (key, "changed", "VENDOR_NAME")
+    assert (d.source_value, d.staged_value) == (name, "Tampered Name")  # spaces collapsed
+
 
 @pytest.mark.parametrize("encoding,values", PARSER_CASES)
 def test_postgresql_parser_agrees_with_python(
@@ -83,4 +106,47 @@ def test_postgresql_parser_agrees_with_python(
             except InvalidAmount:
                 expected = "invalid"
             assert (None if b else (c if ok else "invalid")) == expected, v
+    engine.dispose()
+
+
+TEXT_CASES = ["  Acme   Supply\tCo ", "\tx\n", "", "   ", None, "mixed Case", "A  b"]
+TEXT_STEPS = [
+    ("collapse_spaces", "blank_to_null"),
+    ("strip", "upper", "blank_to_null"),
+    ("strip",),
+    ("lower", "collapse_spaces"),
+]
+
+
+@pytest.mark.parametrize("steps", TEXT_STEPS)
+def test_postgresql_text_rule_agrees_with_python(pg_url: str, steps: tuple[str, ...]) -> None:
+    engine = create_engine(pg_url)
+    sql = text_sql("CAST(:v AS TEXT)", steps, "postgresql")
+    with engine.connect() as conn:
+        for v in TEXT_CASES:
+            got = conn.execute(text(f"SELECT {sql}"), {"v": v}).scalar()
+            assert got == normalise(v, ",".join(steps)), (v, steps)
+    engine.dispose()
+
+
+def test_mariadb_legacy_postgresql_staging_pass(
+    mysql_url: str, staging_pg: str, tmp_path: Path
+) -> None:
+    """A mixed pair: MD5 key hashes on both sides, MariaDB's regex and CTE paths."""
+    urls = {"finance": mysql_url, "hr": mysql_url, "procurement": mysql_url}
+    build_estate({**urls, "staging": staging_pg}, tmp_path / "extracts", scale=200, seed=3)
+    settings = Settings(urls={**urls, "staging": staging_pg}, workdir=tmp_path)
+    run_id = run_migration(settings, MAPPINGS, "full").run_id
+    report = reconcile_run(settings, load_project(MAPPINGS), run_id)
+    for e in report.entities:
+        assert e.count_difference == 0, e.entity
+        assert all(m.status == "PASS" for m in e.measures), e.measures
+        assert all(g.status == "PASS" for g in e.grains), e.entity
+        assert e.differences == (), e.differences
+    assert report.verdict == "PASS"
+
+
+def test_postgresql_row_checksum_agrees_with_python(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    checksum_agrees(engine)
     engine.dispose()
