@@ -1,21 +1,41 @@
 """Stream a source in chunks that never split a group, from a database or a flat file.
 
-Database sources are read through a server-side cursor (``stream_results``) ordered by the
-source key, so memory stays bounded and a resumed run can continue after the last key it
-committed. Rows sharing the ``group_by`` columns (a journal) or the key (exact duplicates)
-are held back until their group is complete, so group rules see whole groups.
+Database sources are read ordered by the source key, so memory stays bounded and a resumed
+run can continue after the last key it committed. PostgreSQL is read with ADBC, which runs
+the query as ``COPY ... TO STDOUT (FORMAT binary)`` and decodes it to Arrow in C (1M AP lines
+read and regrouped in about 1.3 s instead of 3.5 s through Python tuples). Other databases,
+and PostgreSQL columns of types that path does not carry, go through a server-side cursor
+(``yield_per``). Both give the same frames: the ADBC path converts to the dtypes that
+``DataFrame.from_records`` gives for psycopg's rows (``Decimal`` for numeric, ``date``
+objects, ``int64``). Rows sharing the ``group_by`` columns (a journal) or the key (exact
+duplicates) are held back until their group is complete, so group rules see whole groups.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, MetaData, Select, Table, literal_column, select, text, tuple_
+import pyarrow as pa
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Select,
+    Table,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 
 from migrate.errors import SchemaMismatch
 from migrate.spec.model import EntitySpec
@@ -58,11 +78,35 @@ def _regroup(frames: Iterator[pd.DataFrame], spec: EntitySpec, first_batch: int)
             if pending is not None:
                 yield Chunk(batch, pending, _last_key(pending, spec))
                 batch += 1
+                _trim_heap()  # the caller is done with that chunk
             pending = ready.reset_index(drop=True)
     parts = [p for p in (pending, carry) if p is not None and len(p)]
     if parts:
         final = pd.concat(parts, ignore_index=True)
         yield Chunk(batch, final, _last_key(final, spec))
+
+
+def _trim_heap() -> None:
+    """Give the heap pages freed by the last chunk back to the OS (glibc ``malloc_trim``).
+
+    Without it, RSS after each chunk crept by about 1.5 MB per 50,000-row chunk over 1M
+    rows (freed but fragmented heap, nothing still referenced); with it, a 5M-row run
+    peaks at the same ~365 MiB as a 1M-row one. A no-op where libc has no trim.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not sys.platform.startswith("linux") or name is None:
+        return None
+    return getattr(ctypes.CDLL(name), "malloc_trim", None)
 
 
 def _last_key(frame: pd.DataFrame, spec: EntitySpec) -> str:
@@ -101,8 +145,12 @@ def read_database(
     after_key: list[object] | None = None,
     first_batch: int = 1,
     delta_after: object | None = None,
+    partition: tuple[object | None, object | None] | None = None,
 ) -> Iterator[Chunk]:
-    """Stream a table or query ordered by the source key; resume after ``after_key``."""
+    """Stream a table or query ordered by the source key; resume after ``after_key``.
+
+    ``partition`` ``(lo, hi)`` keeps ``lo <= first group column < hi`` (``None``: open end).
+    """
     if spec.source.query is not None:
         stmt: Select[Any] = select(literal_column("*")).select_from(
             text(f"({spec.source.query}) AS q")
@@ -110,6 +158,7 @@ def read_database(
         order: list[Any] = [
             literal_column(c) for c in (spec.source.group_by or []) + spec.source.key
         ]
+        stmt = _in_partition(stmt, literal_column(_group_columns(spec)[0]), partition)
     else:
         table = source_selectable(spec, engine)
         stmt = select(table)
@@ -119,16 +168,150 @@ def read_database(
             stmt = stmt.where(tuple_(*keycols) > tuple_(*after_key))
         if delta_after is not None and spec.source.delta_column:
             stmt = stmt.where(table.c[spec.source.delta_column] > delta_after)
+        stmt = _in_partition(stmt, table.c[_group_columns(spec)[0]], partition)
     stmt = stmt.order_by(*order)
 
-    def frames() -> Iterator[pd.DataFrame]:
-        with engine.connect() as conn:
-            result = conn.execution_options(yield_per=chunk_size).execute(stmt)
-            columns = list(result.keys())
-            for part in result.partitions(chunk_size):
-                yield pd.DataFrame.from_records(part, columns=columns)
+    frames = (
+        _arrow_frames(engine, stmt, chunk_size) if engine.dialect.name == "postgresql" else None
+    )
+    yield from _regroup(frames or _cursor_frames(engine, stmt, chunk_size), spec, first_batch)
 
-    yield from _regroup(frames(), spec, first_batch)
+
+def _cursor_frames(engine: Engine, stmt: Select[Any], chunk_size: int) -> Iterator[pd.DataFrame]:
+    """The portable path: a server-side cursor, ``chunk_size`` rows per fetch."""
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=chunk_size).execute(stmt)
+        columns = list(result.keys())
+        for part in result.partitions(chunk_size):
+            yield pd.DataFrame.from_records(part, columns=columns)
+
+
+# PostgreSQL types the Arrow path converts to exactly what the cursor path gives.
+_ARROW_TYPES = frozenset(
+    {"int2", "int4", "int8", "numeric", "float4", "float8", "bool"}
+    | {"text", "varchar", "bpchar", "date", "timestamp"}
+)
+
+
+def _arrow_frames(
+    engine: Engine, stmt: Select[Any], chunk_size: int
+) -> Iterator[pd.DataFrame] | None:
+    """Frames of ``chunk_size`` rows read through ADBC, or ``None`` to use the cursor path
+    (driver not installed, or a column type outside :data:`_ARROW_TYPES`)."""
+    try:
+        import adbc_driver_postgresql.dbapi as adbc
+    except ImportError:  # pragma: no cover - the dependency is declared
+        return None
+    sql = _literal_sql(engine, stmt)
+    conn = adbc.connect(_readonly_uri(engine))
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        reader = cur.fetch_record_batch()
+        if not all(_pg_type(f) in _ARROW_TYPES for f in reader.schema):
+            conn.close()
+            return None
+    except BaseException:
+        conn.close()
+        raise
+    return _cut(conn, cur, reader, chunk_size)
+
+
+def _cut(
+    conn: Any, cur: Any, reader: pa.RecordBatchReader, chunk_size: int
+) -> Generator[pd.DataFrame]:
+    """Re-cut the driver's batches into frames of exactly ``chunk_size`` rows, as the cursor
+    path yields them (chunk boundaries, hence batch ids, stay the same)."""
+    try:
+        held: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in reader:
+            held.append(batch)
+            rows += batch.num_rows
+            while rows >= chunk_size:
+                table = pa.Table.from_batches(held, reader.schema)
+                yield _to_pandas(table.slice(0, chunk_size))
+                held = table.slice(chunk_size).to_batches()
+                rows -= chunk_size
+        if rows:
+            yield _to_pandas(pa.Table.from_batches(held, reader.schema))
+    finally:  # the cursor owns the stream: it is closed here, not when collected
+        cur.close()
+        conn.close()
+
+
+def _pg_type(field: pa.Field) -> str:
+    meta: dict[bytes, bytes] = field.metadata or {}
+    return meta.get(b"POSTGRESQL:type", b"").decode()
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow to the dtypes of ``from_records`` over psycopg rows: every integer as ``int64``
+    (``float64`` where a null is present, as ``from_records`` does), numeric as ``Decimal``
+    objects parsed from PostgreSQL's own text, dates as ``date`` objects."""
+    numeric: list[str] = []
+    columns: list[pa.ChunkedArray] = []
+    for field, col in zip(table.schema, table.columns, strict=True):
+        kind = _pg_type(field)
+        if kind in ("int2", "int4"):
+            col = col.cast(pa.int64())
+        elif kind == "numeric":
+            if isinstance(col.type, pa.ExtensionType):  # arrow.opaque over PostgreSQL's text
+                col = pa.chunked_array([c.storage for c in col.chunks], col.type.storage_type)
+            numeric.append(field.name)
+        columns.append(col)
+    frame: pd.DataFrame = pa.table(columns, names=table.column_names).to_pandas()
+    for name in numeric:
+        frame[name] = pd.Series(
+            [None if v is None else Decimal(v) for v in table[name].to_pylist()],
+            index=frame.index,
+            dtype="object",
+        )
+    return frame
+
+
+_READ_ONLY = "-c default_transaction_read_only=on"
+
+
+def _readonly_uri(engine: Engine) -> str:
+    """The engine's libpq URI with ``default_transaction_read_only`` set at connect, so this
+    second connection to a legacy database is read-only like the engine's own sessions."""
+    from urllib.parse import quote
+
+    url = engine.url.set(drivername="postgresql")
+    given = url.query.get("options")
+    parts = [given] if isinstance(given, str) else list(given or ())
+    options = " ".join([*parts, _READ_ONLY])
+    base = url.difference_update_query(["options"]).render_as_string(hide_password=False)
+    # libpq decodes %20, not the "+" that form encoding would give for a space
+    return f"{base}{'&' if '?' in base else '?'}options={quote(options, safe='')}"
+
+
+def _literal_sql(engine: Engine, stmt: Select[Any]) -> str:
+    """The statement with its parameters inlined by psycopg's own quoting: the driver
+    streams through COPY only for a statement without parameters."""
+    import psycopg
+
+    compiled = stmt.compile(dialect=engine.dialect)
+    with engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        sql: str = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+    return sql
+
+
+def _in_partition(
+    stmt: Select[Any], col: Any, partition: tuple[object | None, object | None] | None
+) -> Select[Any]:
+    """Keep ``lo <= col < hi``; the partition with no lower bound also keeps NULLs, so the
+    partitions of :func:`partition_bounds` together cover every row exactly once."""
+    if partition is None:
+        return stmt
+    lo, hi = partition
+    if lo is not None:
+        stmt = stmt.where(col >= lo)
+    if hi is not None:
+        stmt = stmt.where(or_(col < hi, col.is_(None)) if lo is None else col < hi)
+    return stmt
 
 
 def resolve_path(spec: EntitySpec, workdir: Path) -> Path:
@@ -180,3 +363,36 @@ def distinct_values(spec: EntitySpec, engine: Engine, column: str) -> pd.Series:
     with engine.connect() as conn:
         rows = conn.execute(select(table.c[column]).distinct()).scalars().all()
     return as_text(pd.Series(rows, dtype="object"))
+
+
+def partition_bounds(
+    spec: EntitySpec, engine: Engine, n: int
+) -> list[tuple[object | None, object | None]]:
+    """Up to ``n`` contiguous ranges of the first group column holding about equal row counts.
+
+    The database cuts the ordered column into ``n`` tiles (``NTILE``, on SQLite, PostgreSQL
+    and MariaDB alike) and returns each tile's smallest value; distinct ones become the
+    bounds, so a column with few values gives fewer partitions and a group is never split.
+    The first range is open below and the last open above, so no row falls outside.
+    """
+    if n <= 1:
+        return [(None, None)]
+    name = _group_columns(spec)[0]
+    if spec.source.query is not None:
+        col: Any = literal_column(name)
+        source: Any = text(f"({spec.source.query}) AS q")
+    else:
+        table = source_selectable(spec, engine)
+        col, source = table.c[name], table
+    tiles = (
+        select(col.label("v"), func.ntile(n).over(order_by=col).label("t"))
+        .select_from(source)
+        .where(col.is_not(None))
+        .subquery("tiles")
+    )
+    stmt = select(func.min(tiles.c.v)).group_by(tiles.c.t).order_by(tiles.c.t)
+    with engine.connect() as conn:
+        starts = [_native(v) for (v,) in conn.execute(stmt)]
+    cuts = list(dict.fromkeys(starts))[1:]  # the first tile starts at the open lower end
+    edges: list[object | None] = [None, *cuts, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))

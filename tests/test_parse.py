@@ -95,3 +95,77 @@ def test_float_would_drift_but_cents_do_not(dimes: list[int]) -> None:
     parsed, _ = money_to_cents(text, "fixed")
     exact = sum(Decimal(t) for t in text)
     assert Decimal(int(parsed.sum())).scaleb(-2) == exact
+
+
+# Values both money paths must read alike: the RE2 fast path (plain ``-123.45``) and the
+# full grammar (symbols, separators, parentheses) that handles everything else.
+money_text = st.text(alphabet="0123456789 -.,$()\t", max_size=14)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(money_text, min_size=1, max_size=60))
+def test_fast_money_path_agrees_with_the_full_grammar(texts: list[str]) -> None:
+    from migrate.transform.parse import _general_cents, blank
+
+    s = pd.Series(texts, dtype="str")
+    for encoding in ("fixed", "text"):
+        got, bad = money_to_cents(s, encoding)
+        present = ~blank(s)
+        want, want_bad = _general_cents(s[present], encoding)
+        assert list(bad[present]) == list(want_bad)
+        assert [None if pd.isna(v) else int(v) for v in got[present]] == [
+            None if pd.isna(v) else int(v) for v in want
+        ]
+        assert got[~present].isna().all() and not bad[~present].any()
+
+
+def test_amounts_beyond_int64_cents_are_rejected_not_crashed_or_rounded() -> None:
+    got, bad = _cents(
+        ["92233720368547757.99", "92233720368547758.00", "1" * 25, "0000000000000000012.00"],
+        "fixed",
+    )
+    assert got == [9223372036854775799, None, None, 1200]
+    assert bad == [False, True, True, False]
+
+
+def test_integer_columns_skip_text_parsing_exactly() -> None:
+    from migrate.transform.parse import as_text, to_integer
+
+    ints = pd.Series([8, -3, 0, 2**53 + 1], dtype="Int64")
+    assert list(as_text(ints)) == ["8", "-3", "0", str(2**53 + 1)]
+    cents, bad = money_to_cents(ints, "fixed")  # a legacy quantity of 8 is 8.00
+    assert list(cents) == [800, -300, 0, (2**53 + 1) * 100] and not bad.any()
+    nullable = pd.Series([5, None], dtype="Int64")
+    value, bad = to_integer(nullable)
+    assert value.iloc[0] == 5 and pd.isna(value.iloc[1]) and not bad.any()
+
+
+def test_cents_text_is_exact_at_the_edges() -> None:
+    cents = pd.Series([0, 1, -1, 5, -5, 99, -100, 10**17, -(10**17), None], dtype="Int64")
+    assert list(cents_text(cents).fillna("NULL")) == [
+        "0.00",
+        "0.01",
+        "-0.01",
+        "0.05",
+        "-0.05",
+        "0.99",
+        "-1.00",
+        "1000000000000000.00",
+        "-1000000000000000.00",
+        "NULL",
+    ]
+
+
+def test_copy_payload_keeps_null_apart_from_empty_text() -> None:
+    """PostgreSQL CSV reads a bare empty field as NULL and ``""`` as an empty string."""
+    from migrate.load import _csv_payload
+
+    frame = pd.DataFrame(
+        {
+            "t": pd.Series(["a", "", None, 'say "hi"', "x,y", "l1\nl2", "\\N"], dtype="str"),
+            "n": pd.Series([1, None, 3, 4, 5, 6, 7], dtype="Int64"),
+        }
+    )
+    payload, null = _csv_payload(frame)
+    assert null == ""
+    assert bytes(payload) == (b'"a",1\n"",\n,3\n"say ""hi""",4\n"x,y",5\n"l1\nl2",6\n"\\N",7\n')

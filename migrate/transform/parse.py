@@ -8,6 +8,8 @@ unparseable is reported by a boolean mask so the caller can reject it with a rea
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _AMOUNT = (
     r"^\s*(?P<open>\()?\s*(?P<sign1>-)?\s*\$?\s*(?P<sign2>-)?\s*"
@@ -19,9 +21,26 @@ def as_text(s: pd.Series) -> pd.Series:
     """Any column as nullable strings (Decimals and ints keep their exact text)."""
     if s.dtype == "str" or pd.api.types.is_string_dtype(s.dtype):
         return s.astype("str")
-    if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("string").astype("str")  # Int64 -> "1", never "1.0"
+    if is_integer(s):
+        return _arrow_str(pc.cast(pa.array(s), pa.string()), s.index)  # 1 -> "1", never "1.0"
     return s.map(lambda v: None if v is None or v is pd.NA or v != v else str(v)).astype("str")
+
+
+def is_integer(s: pd.Series) -> bool:
+    """int64 or nullable Int64 (not bool): values that need no text parsing."""
+    return pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _arrow_int(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """Arrow int64 as ``Int64`` exactly (``pd.Series(arrow, dtype="Int64")`` goes through
+    float64 when there are nulls, and rounds cents beyond 2**53)."""
+    data = pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
+    mask = pc.is_null(values).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(data.astype("int64"), mask), index=index)
+
+
+def _arrow_str(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    return pd.Series(values, index=index, dtype="str")
 
 
 def blank(s: pd.Series) -> pd.Series:
@@ -40,14 +59,15 @@ def money_to_cents(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
     """
     if encoding == "cents" and pd.api.types.is_integer_dtype(s.dtype):
         return s.astype("Int64"), pd.Series(False, index=s.index)
+    if encoding != "cents" and is_integer(s) and _fits_cents(s):
+        return s.astype("Int64") * 100, pd.Series(False, index=s.index)  # whole units
     empty = blank(s)
     text = as_text(s)
     if encoding == "cents":
         ok = text.str.strip().str.fullmatch(r"[+-]?\d+").fillna(False)
         num = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
         return num.where(~empty), ~empty & ~ok
-    plain = text.str.fullmatch(r"\s*-?\d+(?:\.\d{0,2})?\s*").fillna(False).astype(bool)
-    cents = _plain_cents(text.where(plain))
+    cents, plain = _plain_cents(text)
     bad = pd.Series(False, index=s.index)
     other = ~plain & ~empty
     if bool(other.any()):
@@ -68,10 +88,14 @@ def _general_cents(text: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series
     bad_frac = ~extra.str.fullmatch("0*").fillna(True)
     symbols = text.str.contains(r"[$(),]", regex=True).fillna(False)
     no_digits = parts["units"].isna() & (frac == "")
-    bad = parts.isna().all(axis=1) | unbalanced | bad_frac | no_digits
+    digits = parts["units"].str.replace(",", "", regex=False).fillna("0").str.lstrip("0")
+    longest = len(_MAX_UNITS)  # equal-length digit strings compare like their numbers
+    too_big = (digits.str.len() > longest) | (digits.str.len() == longest) & (digits > _MAX_UNITS)
+    too_big = too_big.fillna(False).astype(bool)  # would overflow int64 cents
+    bad = parts.isna().all(axis=1) | unbalanced | bad_frac | no_digits | too_big
     if encoding != "text":
         bad = bad | symbols
-    units = parts["units"].str.replace(",", "", regex=False).fillna("0").where(~bad, "0")
+    units = digits.where(digits != "", "0").where(~bad, "0")
     cents = frac.str.slice(0, 2).str.pad(2, side="right", fillchar="0").where(~bad, "00")
     value = units.astype("int64") * 100 + cents.astype("int64")
     negative = paren | parts[["sign1", "sign2", "sign3"]].notna().any(axis=1)
@@ -79,16 +103,33 @@ def _general_cents(text: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series
     return value.astype("Int64").where(~bad), bad.astype(bool)
 
 
-def _plain_cents(text: pd.Series) -> pd.Series:
-    """Cents of ``-123.4`` style text, all in vectorised string and integer operations."""
-    t = text.str.strip()
-    negative = t.str.startswith("-").fillna(False)
-    t = t.str.lstrip("-")
-    units = t.str.replace(r"\..*$", "", regex=True)
-    frac = t.str.replace(r"^\d*\.?", "", regex=True).str.pad(2, side="right", fillchar="0")
-    digits = (units + frac).where(t.notna())
-    cents = pd.to_numeric(digits, errors="coerce").astype("Int64")
-    return cents.where(~negative, -cents)
+_MAX_UNITS = str((2**63 - 1 - 99) // 100)  # the most units whose cents fit in int64
+_PLAIN = r"^\s*(?P<neg>-?)(?P<units>\d+)(?:\.(?P<frac>\d{0,2}))?\s*$"
+_PLAIN_DIGITS = 18  # units and two decimals that always fit in int64
+
+
+def _plain_cents(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Cents of ``-123.4`` style text, and which values had that shape.
+
+    One RE2 match in Arrow splits sign, units and decimals; the digits joined (decimals
+    padded to two) are the cents, cast as integers in C++. Longer values than int64 holds
+    are left to the general path.
+    """
+    parts = pc.extract_regex(pa.array(text, type=pa.string()), _PLAIN)
+    units, frac = pc.struct_field(parts, "units"), pc.struct_field(parts, "frac")
+    digits = pc.binary_join_element_wise(units, pc.utf8_rpad(frac, 2, "0"), "")
+    short = pc.less_equal(pc.utf8_length(digits), _PLAIN_DIGITS)
+    plain = pc.fill_null(pc.and_kleene(pc.is_valid(parts), short), False)
+    value = pc.cast(pc.if_else(plain, digits, None), pa.int64())
+    value = pc.if_else(pc.equal(pc.struct_field(parts, "neg"), "-"), pc.negate(value), value)
+    cents = _arrow_int(value, text.index)
+    return cents, pd.Series(plain.to_numpy(zero_copy_only=False), index=text.index)
+
+
+def _fits_cents(s: pd.Series) -> bool:
+    """Whole units whose cents fit in int64 (else the text path reports them)."""
+    limit = (2**63 - 1) // 100
+    return not bool((s.abs() > limit).any())
 
 
 def _pivot_years(parsed: pd.Series, pivot: int) -> pd.Series:
@@ -119,6 +160,8 @@ def to_datetime(s: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
 
 
 def to_integer(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if is_integer(s):
+        return s.astype("Int64"), pd.Series(False, index=s.index)
     empty = blank(s)
     text = as_text(s).str.strip()
     ok = text.str.fullmatch(r"[+-]?\d+").fillna(False)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrate.errors import BlockingCodeError
 from migrate.lineage.keyed_hash import mask_key
@@ -109,7 +111,7 @@ def _crosswalk(s: pd.Series, a: S._Args, ctx: StepContext) -> StepResult:
     codes = ctx.crosswalks[a.name]
     text = parse.as_text(s)
     present = ~parse.blank(text)
-    mapped = text.where(present).map(codes).astype("str")
+    mapped = _lookup(text.where(present), codes)
     missing = present & mapped.isna()
     if a.on_missing == "block" and bool(missing.any()):
         sample = sorted(set(text[missing].head(5)))
@@ -118,6 +120,24 @@ def _crosswalk(s: pd.Series, a: S._Args, ctx: StepContext) -> StepResult:
             f"({int(missing.sum())} rows); the mapping says this blocks the run"
         )
     return mapped, missing, "unmapped_code"
+
+
+_TABLES: dict[int, tuple[dict[str, str], pa.Array, pa.Array]] = {}
+
+
+def _lookup(text: pd.Series, codes: dict[str, str]) -> pd.Series:
+    """``text.map(codes)`` as one hash lookup in Arrow (exact string equality, nulls stay
+    null); the key and value arrays are built once per crosswalk."""
+    hit = _TABLES.get(id(codes))
+    if hit is None or hit[0] is not codes:
+        if len(_TABLES) >= 64:  # a long-lived process that reloads projects stays bounded
+            _TABLES.clear()
+        keys = pa.array([str(k) for k in codes], pa.string())
+        values = pa.array([None if v is None else str(v) for v in codes.values()], pa.string())
+        hit = _TABLES[id(codes)] = (codes, keys, values)
+    _, keys, values = hit
+    where = pc.index_in(pa.array(text, pa.string()), value_set=keys)
+    return pd.Series(pc.take(values, where), index=text.index, dtype="str")
 
 
 def _mask(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
