@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -71,8 +71,7 @@ def _regroup(frames: Iterator[pd.DataFrame], spec: EntitySpec, first_batch: int)
             frame = pd.concat([carry, frame], ignore_index=True)
         if frame.empty:
             continue
-        last = frame.iloc[-1][cols]
-        tail = (frame[cols] == last.values).all(axis=1)
+        tail = _last_group(frame, cols)
         ready, carry = frame[~tail], frame[tail]
         if len(ready):
             if pending is not None:
@@ -84,6 +83,17 @@ def _regroup(frames: Iterator[pd.DataFrame], spec: EntitySpec, first_batch: int)
     if parts:
         final = pd.concat(parts, ignore_index=True)
         yield Chunk(batch, final, _last_key(final, spec))
+
+
+def _last_group(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """Rows sharing the last row's group values (a NULL value matches nothing)."""
+    tail = pd.Series(True, index=frame.index)
+    for col in cols:
+        value = frame[col].iloc[-1]
+        if pd.isna(value):
+            return pd.Series(False, index=frame.index)
+        tail &= (frame[col] == value).fillna(False).astype(bool)
+    return tail
 
 
 def _trim_heap() -> None:
@@ -183,7 +193,20 @@ def _cursor_frames(engine: Engine, stmt: Select[Any], chunk_size: int) -> Iterat
         result = conn.execution_options(yield_per=chunk_size).execute(stmt)
         columns = list(result.keys())
         for part in result.partitions(chunk_size):
-            yield pd.DataFrame.from_records(part, columns=columns)
+            yield _exact_integers(pd.DataFrame.from_records(part, columns=columns), part)
+
+
+def _exact_integers(frame: pd.DataFrame, part: Sequence[Any]) -> pd.DataFrame:
+    """Integer columns with a NULL come out of ``from_records`` as floats (``123.0``), which
+    would fail to parse (and lose digits past 2**53): rebuild them as nullable ``Int64``
+    from the driver's own values."""
+    for i, name in enumerate(frame.columns):
+        if frame[name].dtype != "float64":
+            continue
+        values = [row[i] for row in part]
+        if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
+            frame[name] = pd.array(values, dtype="Int64")
+    return frame
 
 
 # PostgreSQL types the Arrow path converts to exactly what the cursor path gives.
@@ -246,8 +269,8 @@ def _pg_type(field: pa.Field) -> str:
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow to the dtypes of ``from_records`` over psycopg rows: every integer as ``int64``
-    (``float64`` where a null is present, as ``from_records`` does), numeric as ``Decimal``
+    """Arrow to the dtypes of the cursor path: every integer as ``int64`` (nullable ``Int64``
+    where a null is present, see :func:`_exact_integers`), numeric as ``Decimal``
     objects parsed from PostgreSQL's own text, dates as ``date`` objects."""
     numeric: list[str] = []
     columns: list[pa.ChunkedArray] = []
@@ -261,6 +284,9 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
             numeric.append(field.name)
         columns.append(col)
     frame: pd.DataFrame = pa.table(columns, names=table.column_names).to_pandas()
+    for name, col in zip(table.column_names, columns, strict=True):
+        if pa.types.is_integer(col.type) and col.null_count:  # exact, not float64
+            frame[name] = col.to_pandas(types_mapper=lambda t: pd.Int64Dtype())
     for name in numeric:
         frame[name] = pd.Series(
             [None if v is None else Decimal(v) for v in table[name].to_pylist()],

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine
 
@@ -98,7 +99,7 @@ def _read(
     for chunk in read_database(spec, engine, chunk_size=25, partition=part):
         frame = chunk.rows.rename(columns=str.upper)
         rows += [
-            (None if j != j else int(j), int(n), str(t))  # NaN (a NULL JNL) -> None
+            (None if pd.isna(j) else int(j), int(n), str(t))  # a NULL JNL -> None
             for j, n, t in zip(frame["JNL"], frame["LINE"], frame["NOTE"], strict=True)
         ]
     return rows

@@ -289,3 +289,29 @@ def test_a_new_rehearsal_replaces_the_previous_one(tmp_path: Path) -> None:
         conn.execute("UPDATE MIG_RUNS SET STATUS = 'running' WHERE RUN_ID = ?", (second.run_id,))
     with pytest.raises(RunStateError, match=f"migrate resume {second.run_id}"):
         run_migration(load_settings(tmp_path), MAPPINGS, "rehearsal", chunk_size=97)
+
+
+def test_a_null_in_an_integer_column_rejects_only_its_row(tmp_path: Path) -> None:
+    """A NULL in an integer column used to turn the chunk's column into floats ("123.0"),
+    so every other row of the chunk failed to parse."""
+    make_estate(tmp_path, scale=200, seed=8)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    make_estate(reference, scale=200, seed=8)
+    run_migration(load_settings(reference), MAPPINGS, "full")
+    with sqlite3.connect(tmp_path / "legacy_finance.db") as conn:
+        inv, line = conn.execute(
+            'SELECT "INV_ID", "LIN_NO" FROM "APINVLIN" ORDER BY "INV_ID" DESC LIMIT 1'
+        ).fetchone()
+        conn.execute(
+            'UPDATE "APINVLIN" SET "LIN_AMT_CENTS" = NULL WHERE "INV_ID" = ? AND "LIN_NO" = ?',
+            (inv, line),
+        )
+    summary = run_migration(load_settings(tmp_path), MAPPINGS, "full")
+    lines = next(e for e in summary.entities if e.entity == "ap_invoice_lines")
+    ref = q(reference / "staging.db", "SELECT COUNT(*) FROM AP_INVOICE_LINES_INTERFACE")[0][0]
+    assert lines.loaded in (ref - 1, ref)  # at most the row with the NULL amount
+    rejected = q(tmp_path / "staging.db", "SELECT REASON_CODE FROM MIG_REJECTS WHERE "
+                 f"ENTITY = 'ap_invoice_lines' AND SOURCE_KEY = '{inv}|{line}'")  # fmt: skip
+    assert lines.loaded == ref - 1 or rejected == []
+    assert "invalid_amount" not in {r for (r,) in rejected}
