@@ -18,6 +18,7 @@ import json
 import sys
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,8 @@ def read_database(
         order = [table.c[c] for c in (spec.source.group_by or []) + spec.source.key]
         if after_key is not None:
             keycols = [table.c[c] for c in _group_columns(spec)]
-            stmt = stmt.where(tuple_(*keycols) > tuple_(*after_key))
+            after = [typed(c, v) for c, v in zip(keycols, after_key, strict=True)]
+            stmt = stmt.where(tuple_(*keycols) > tuple_(*after))
         if delta_after is not None and spec.source.delta_column:
             stmt = stmt.where(table.c[spec.source.delta_column] > delta_after)
         stmt = _in_partition(stmt, table.c[_group_columns(spec)[0]], partition)
@@ -325,6 +327,28 @@ def _literal_sql(engine: Engine, stmt: Select[Any]) -> str:
     return sql
 
 
+def typed(col: Any, value: object) -> object:
+    """A key value as stored in JSON (dates, timestamps and decimals become text) back in
+    the column's Python type, so PostgreSQL compares a date with a date, not with varchar."""
+    if not isinstance(value, str):
+        return value
+    try:
+        kind = col.type.python_type
+    except (NotImplementedError, AttributeError):
+        return value
+    converters: dict[type, Any] = {
+        datetime: datetime.fromisoformat,
+        date: date.fromisoformat,
+        Decimal: Decimal,
+        int: int,
+    }
+    convert = converters.get(kind)
+    try:
+        return convert(value) if convert is not None else value
+    except (ValueError, ArithmeticError):
+        return value
+
+
 def _in_partition(
     stmt: Select[Any], col: Any, partition: tuple[object | None, object | None] | None
 ) -> Select[Any]:
@@ -332,7 +356,7 @@ def _in_partition(
     partitions of :func:`partition_bounds` together cover every row exactly once."""
     if partition is None:
         return stmt
-    lo, hi = partition
+    lo, hi = (typed(col, v) for v in partition)
     if lo is not None:
         stmt = stmt.where(col >= lo)
     if hi is not None:
