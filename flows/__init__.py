@@ -3,7 +3,7 @@
 plan.py      which entities, in which waves (pure: no Prefect, no database)
 steps.py     plain functions that each make one call into ``migrate``/``reconcile``
 tasks.py     those steps as Prefect tasks (small arguments: names, ids, paths)
-load.py      the load subflow: entity tasks submitted wave by wave with ``wait_for``
+load.py      the load subflow: entity tasks submitted once their inputs are loaded
 signoff.py   the typed sign-off input and what a decision writes
 cutover.py   the cutover flow; domain.py one flow per domain; cli.py ``migrate cutover``
 timing.py    cutover timing per entity, compared over rehearsals

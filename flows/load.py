@@ -1,14 +1,21 @@
-"""The load subflow: one task per entity, submitted wave by wave, each waiting for its inputs.
+"""The load subflow: one task per entity (or partition), submitted once its inputs are loaded.
 
-Every entity task is submitted at once with ``wait_for=`` its selected dependencies, so an
-entity starts as soon as what it looks up is loaded (not when its whole wave is done), and a
-failed entity leaves only its dependents not run (Prefect marks them ``NotReady``); the
-others complete. The task runner is chosen per call (threads, or Dask), which is why this is
-a subflow: a flow cannot switch its own task runner from a parameter.
+An entity's tasks are submitted when every task of the entities it looks keys up in has
+finished, still with ``wait_for=`` those tasks: the UI draws the dependency, and a failed
+dependency leaves the entity not run (Prefect marks it ``NotReady``) while the others
+complete. Submitting only ready tasks matters with threads: a task submitted early waits for
+its inputs inside a pool thread, so with ``threads=1`` everything queued behind it waits too,
+and with more threads the waiting tasks hold threads that ready ones could use. (Dask waits
+in its scheduler, so there it changes nothing.) The task runner is chosen per call (threads,
+or Dask), which is why this is a subflow: a flow cannot switch its own task runner from a
+parameter.
 """
 
 from __future__ import annotations
 
+import queue
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,35 +60,73 @@ def load_entities(
     bridge_core_logging()
     plan = plan_for(Path(mappings), entities=entities)
     marks = tasks.watermarks(workdir, mode, config)
+    names = list(plan.order)
+    parts = tasks.plan_partitions(workdir, mappings, run_id, names, mode, partitions, config)
     futures: dict[str, list[PrefectFuture[dict[str, object]]]] = {}
-    finished: dict[str, int] = {}
-    for wave in plan.waves:
-        for name in wave:
-            parts = tasks.plan_partitions(workdir, mappings, run_id, name, mode, partitions, config)
-            entity_task = tasks.migrate_entity.with_options(
-                tags=[plan.domain_of[name], f"run-{run_id}"],
-                retry_delay_seconds=exponential_backoff(backoff) if backoff else 0,
+    ended: queue.SimpleQueue[str] = queue.SimpleQueue()  # an entity per task that ended
+
+    def submit(name: str) -> None:
+        entity_task = tasks.migrate_entity.with_options(
+            tags=[plan.domain_of[name], f"run-{run_id}"],
+            retry_delay_seconds=exponential_backoff(backoff) if backoff else 0,
+        )
+        split = len(parts[name]) > 1
+        futures[name] = [
+            entity_task.submit(
+                workdir,
+                mappings,
+                run_id,
+                name,
+                mode,
+                chunk_size,
+                marks.get(name),
+                config,
+                _bounds(part) if split else None,
+                wait_for=[f for d in plan.needs[name] for f in futures[d]],
+                return_state=False,
             )
-            upstream = [f for d in plan.needs[name] for f in futures[d]]
-            futures[name] = [
-                entity_task.submit(
-                    workdir,
-                    mappings,
-                    run_id,
-                    name,
-                    mode,
-                    chunk_size,
-                    marks.get(name),
-                    config,
-                    _bounds(part) if len(parts) > 1 else None,
-                    wait_for=upstream,
-                    return_state=False,
-                )
-                for part in parts
-                if not part["done"]
-            ]
-            finished[name] = sum(1 for part in parts if part["done"])
-    return {name: outcome(fs, finished[name]) for name, fs in futures.items()}
+            for part in parts[name]
+            if not part["done"]
+        ]
+        for future in futures[name]:
+            future.add_done_callback(partial(_put, ended, name))
+
+    run_when_ready(plan.needs, submit, ended, lambda name: len(futures[name]))
+    return {n: outcome(futures[n], sum(1 for p in parts[n] if p["done"])) for n in names}
+
+
+def run_when_ready(
+    needs: dict[str, tuple[str, ...]],
+    submit: Callable[[str], None],
+    ended: queue.SimpleQueue[str],
+    count: Callable[[str], int],
+) -> None:
+    """Submit each entity once all it needs has ended (in ``needs`` order), until all are.
+
+    ``submit(name)`` starts the entity's ``count(name)`` tasks, each putting ``name`` on
+    ``ended`` when it ends (completed, failed or not run).
+    """
+    waiting, done = list(needs), set[str]()
+    left: dict[str, int] = {}
+    while waiting:
+        for name in [n for n in waiting if set(needs[n]) <= done]:
+            waiting.remove(name)
+            submit(name)
+            left[name] = count(name)
+            if not left[name]:  # nothing left to run (a resumed run finished it)
+                done.add(name)
+        if any(set(needs[n]) <= done for n in waiting):
+            continue
+        while waiting:  # block until an entity ends
+            name = ended.get()
+            left[name] -= 1
+            if not left[name]:
+                done.add(name)
+                break
+
+
+def _put(ended: queue.SimpleQueue[str], name: str, _future: object) -> None:
+    ended.put(name)
 
 
 def _bounds(part: dict[str, object]) -> dict[str, object]:

@@ -107,28 +107,39 @@ def plan_partitions(
     workdir: str,
     mappings: str,
     run_id: str,
-    entity: str,
+    entities: list[str],
     mode: str,
     partitions: int,
     config: str | None = None,
-) -> list[dict[str, object]]:
-    """The entity's key-range partitions for the run (stored ones when resuming)."""
+) -> dict[str, list[dict[str, object]]]:
+    """Each entity's key-range partitions for the run (stored ones when resuming).
+
+    One call for the whole run: the project is loaded and the engines opened once, not once
+    per entity (that was a task run, a project load and two engines per entity).
+    """
     settings = settings_for(workdir, config)
     project = load_project(Path(mappings))
-    spec = project.spec(entity)
     url, schema = runner.staging_target(settings, mode)
     md = ensure_staging(url, schema)
     engine = writable_engine(url)
-    source = (
-        None if spec.source.file is not None else readonly_engine(settings.url(spec.source.system))
-    )
+    sources: dict[str, Engine] = {}
     try:
-        planned = partition_plan(engine, md, source, spec, run_id, partitions)
+        out: dict[str, list[dict[str, object]]] = {}
+        for entity in entities:
+            spec = project.spec(entity)
+            source = None
+            if spec.source.file is None:
+                system = spec.source.system
+                if system not in sources:
+                    sources[system] = readonly_engine(settings.url(system))
+                source = sources[system]
+            planned = partition_plan(engine, md, source, spec, run_id, partitions)
+            out[entity] = [dataclasses.asdict(p) for p in planned]
+        return out
     finally:
         engine.dispose()
-        if source is not None:
-            source.dispose()
-    return [dataclasses.asdict(p) for p in planned]
+        for source_engine in sources.values():
+            source_engine.dispose()
 
 
 def migrate_entity(

@@ -68,13 +68,14 @@ def plan_partitions(
     workdir: str,
     mappings: str,
     run_id: str,
-    entity: str,
+    entities: list[str],
     mode: str,
     partitions: int,
     config: str | None = None,
-) -> list[dict[str, object]]:
+) -> dict[str, list[dict[str, object]]]:
+    """Every entity's partitions in one task run (a task per entity cost a project load each)."""
     bridge_core_logging()
-    return steps.plan_partitions(workdir, mappings, run_id, entity, mode, partitions, config)
+    return steps.plan_partitions(workdir, mappings, run_id, entities, mode, partitions, config)
 
 
 def entity_task_name() -> str:

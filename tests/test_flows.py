@@ -1,6 +1,7 @@
 """The Prefect flows on small SQLite estates, under one shared ``prefect_test_harness``.
 
-Checks: dependency order (Prefect's task-run times), a transient failure retried, a terminal
+Checks: dependency order (Prefect's task-run times; entities submitted only once their inputs
+ended, so no waiting task holds a pool thread), a transient failure retried, a terminal
 failure stopping only its dependents, resume finishing the failed entity without redoing a
 committed chunk, resume running only the failed key-range partition, the sign-off pause
 approved and rejected (answered through the API, as the UI does), and a Dask run with two
@@ -10,6 +11,7 @@ partitions staging exactly what the single-partition threaded run stages (``slow
 from __future__ import annotations
 
 import json
+import queue
 import shutil
 import sqlite3
 import threading
@@ -31,6 +33,7 @@ from fixtures.estate.build import build_estate, default_urls  # noqa: E402
 from flows import timing  # noqa: E402
 from flows.cli import paused_run_id, run_in_thread  # noqa: E402
 from flows.cutover import CutoverFailed, cutover  # noqa: E402
+from flows.load import run_when_ready  # noqa: E402
 from flows.plan import plan_for  # noqa: E402
 from migrate import partitions, pipeline  # noqa: E402
 from migrate.config import CONNECTION_NAMES  # noqa: E402
@@ -116,6 +119,29 @@ def test_dependency_order(estate: Path, tmp_path: Path) -> None:
             assert start is not None and end is not None and end <= start, (dep, name)
     assert summary["status"] == "complete"
     assert summary["reconciliation"]["verdict"] in ("PASS", "FAIL")
+
+
+def test_entities_are_submitted_once_their_inputs_ended() -> None:
+    """b waits for a, d for b and c; c has nothing left to run (a resumed run finished it)."""
+    needs: dict[str, tuple[str, ...]] = {"a": (), "b": ("a",), "c": (), "d": ("b", "c")}
+    tasks_of = {"a": 1, "b": 2, "c": 0, "d": 1}
+    ended: queue.SimpleQueue[str] = queue.SimpleQueue()
+    submitted: list[str] = []
+    pending: list[str] = []  # tasks submitted and not yet ended, oldest first
+
+    def submit(name: str) -> None:
+        submitted.append(name)
+        pending.extend([name] * tasks_of[name])
+        if name == "a":  # a's task ends only after c has been submitted
+            threading.Timer(0.2, lambda: ended.put(pending.pop(0))).start()
+        else:
+            while name in pending:
+                pending.remove(name)
+                ended.put(name)
+
+    run_when_ready(needs, submit, ended, tasks_of.__getitem__)
+    assert submitted == ["a", "c", "b", "d"]
+    assert not pending
 
 
 def test_transient_failure_is_retried(
