@@ -59,7 +59,7 @@ def load_entities(
     """
     bridge_core_logging()
     plan = plan_for(Path(mappings), entities=entities)
-    marks = tasks.watermarks(workdir, mode, config)
+    marks = tasks.watermarks(workdir, mode, config, run_id)
     names = list(plan.order)
     parts = tasks.plan_partitions(workdir, mappings, run_id, names, mode, partitions, config)
     futures: dict[str, list[PrefectFuture[dict[str, object]]]] = {}
@@ -70,7 +70,6 @@ def load_entities(
             tags=[plan.domain_of[name], f"run-{run_id}"],
             retry_delay_seconds=exponential_backoff(backoff) if backoff else 0,
         )
-        split = len(parts[name]) > 1
         futures[name] = [
             entity_task.submit(
                 workdir,
@@ -81,7 +80,7 @@ def load_entities(
                 chunk_size,
                 marks.get(name),
                 config,
-                _bounds(part) if split else None,
+                _bounds(part),  # also a single one: it is marked done, and a resume skips it
                 wait_for=[f for d in plan.needs[name] for f in futures[d]],
                 return_state=False,
             )

@@ -11,12 +11,11 @@ start and close a run, because the runner has no public call for them (see the h
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, MetaData
 
 from migrate import hooks, partitions, pipeline, runner, runs
 from migrate.config import Settings, load_settings, redact
@@ -24,6 +23,7 @@ from migrate.db import readonly_engine, writable_engine
 from migrate.errors import RunStateError
 from migrate.load import ensure_staging
 from migrate.partitions import plan as partition_plan
+from migrate.rollback import refuse_late_delta_resume
 from migrate.spec.loader import load_project
 
 
@@ -61,6 +61,13 @@ def begin_run(
             engine, md, mode, project.mapping_hashes(), runner.source_identity(settings), run_id
         )
         url, schema = runner.staging_target(settings, mode)
+    ctx = runner.open_context(settings, project, run_id, mode, 1)
+    try:  # the next delta starts after what existed now
+        runner.record_start_watermarks(ctx, project)
+    finally:
+        ctx.staging.dispose()
+        for source in ctx.sources.values():
+            source.dispose()
     hooks.on_run_started(settings, hooks.RunEvent(run_id, mode, redact(url), schema))
     return run_id
 
@@ -71,35 +78,30 @@ def reopen_run(workdir: str, run_id: str, config: str | None = None) -> str:
     if info.status == "complete":
         raise RunStateError(f"run {run_id} already completed; nothing to resume")
     with staging(settings_for(workdir, config), info.mode) as (engine, md):
+        if info.mode == "delta":
+            with engine.connect() as conn:
+                refuse_late_delta_resume(conn, md, info)
         runs.set_run(engine, md, run_id, STATUS="running", ENDED_AT=None)
     return info.mode
 
 
 def clear_rehearsals(workdir: str, keep: str | None = None, config: str | None = None) -> list[str]:
-    """Roll back earlier rehearsals so a new one starts on an empty rehearsal staging.
-
-    Staged rows are unique per target key, so a second rehearsal on top of the first would
-    fail; their timings survive in ``artifacts/timing`` for the comparison.
-    """
-    settings = settings_for(workdir, config)
-    with staging(settings, "rehearsal") as (engine, md):
-        table = md.tables[f"{md.schema}.MIG_RUNS" if md.schema else "MIG_RUNS"]
-        with engine.connect() as conn:
-            ids = conn.execute(
-                select(table.c.RUN_ID).where(table.c.STATUS != "rolled_back")
-            ).scalars()
-            stale = [i for i in ids if i != keep]
-    for run_id in stale:
-        runner.rollback_run(settings, run_id)
-    return stale
+    """Roll back earlier rehearsals so a new one starts on an empty rehearsal staging (only
+    the rehearsal staging is touched; see ``migrate.rollback.clear_rehearsals``); their
+    timings survive in ``artifacts/timing`` for the comparison."""
+    return runner.clear_rehearsals(settings_for(workdir, config), keep)
 
 
-def delta_watermarks(workdir: str, mode: str, config: str | None = None) -> dict[str, int | str]:
-    """Per entity, the watermark a delta run starts after (empty for other modes)."""
+def delta_watermarks(
+    workdir: str, mode: str, config: str | None = None, run_id: str | None = None
+) -> dict[str, int | str]:
+    """Per entity, the watermark a delta run starts after (empty for other modes): that of
+    the last complete run started before this one (also when this one is resumed)."""
     if mode != "delta":
         return {}
+    before = run_info(workdir, run_id, config).started_at if run_id else None
     with staging(settings_for(workdir, config), mode) as (engine, md):
-        marks = runner.previous_watermarks(engine, md)
+        marks = runner.previous_watermarks(engine, md, before=before)
     return {k: v if isinstance(v, int | str) else str(v) for k, v in marks.items()}
 
 
@@ -191,21 +193,13 @@ def end_run(
     failed: list[str],
     config: str | None = None,
 ) -> str:
-    """Close the run: ``complete`` (with delta watermarks) or ``failed``; returns the status."""
+    """Close the run: ``complete`` or ``failed`` (its delta watermarks were recorded when it
+    started); returns the status."""
     settings = settings_for(workdir, config)
     status = "failed" if failed else "complete"
     values: dict[str, object] = {"STATUS": status, "ENDED_AT": runs.now()}
     url, schema = runner.staging_target(settings, mode)
     event = hooks.RunEvent(run_id, mode, redact(url), schema)
-    if not failed:
-        project = load_project(Path(mappings), entities)
-        ctx = runner.open_context(settings, project, run_id, mode, 1)
-        try:
-            values["WATERMARKS"] = json.dumps(runner.final_watermarks(ctx, project))
-        finally:
-            ctx.staging.dispose()
-            for engine in ctx.sources.values():
-                engine.dispose()
     with staging(settings, mode) as (engine, md):
         runs.set_run(engine, md, run_id, **values)
     if failed:

@@ -59,8 +59,10 @@ def timing_snapshot(workdir: str, run_id: str, mode: str, config: str | None = N
 
 
 @task(name="watermarks")
-def watermarks(workdir: str, mode: str, config: str | None = None) -> dict[str, int | str]:
-    return steps.delta_watermarks(workdir, mode, config)
+def watermarks(
+    workdir: str, mode: str, config: str | None = None, run_id: str | None = None
+) -> dict[str, int | str]:
+    return steps.delta_watermarks(workdir, mode, config, run_id)
 
 
 @task(name="plan-partitions", retries=RETRIES, retry_condition_fn=is_transient)

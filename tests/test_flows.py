@@ -237,6 +237,7 @@ def test_resume_finishes_without_redoing(failed_run: dict[str, Any]) -> None:
     for name in ("workers", "bank_accounts", "positions"):
         assert after[name] == before[name], name  # same chunks, same commit times
         assert summary["entities"][name]["batches"] == 0
+        assert summary["entities"][name]["partitions_skipped"] == 1  # not even resubmitted
     assert after["gl_accounts"][:4] == before["gl_accounts"]
     assert [b for b, *_ in after["gl_accounts"]] == list(range(1, len(after["gl_accounts"]) + 1))
     assert summary["entities"]["gl_accounts"]["batches"] == len(after["gl_accounts"]) - 4
