@@ -21,15 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from migrate import keymap, partitions, runs
 from migrate.errors import TerminalError
 from migrate.extract import Chunk, read_database, read_file, resolve_path
-from migrate.lineage.masking import mask_value
 from migrate.load import insert_frame, wire_columns
+from migrate.outcomes import filtered_rows, reject_rows
 from migrate.partitions import BATCH_STRIDE, WHOLE, Partition
 from migrate.retry import with_retries
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import LINEAGE_COLUMNS, replaced_name
 from migrate.transform.engine import Resolver, TransformOutput, key_string, transform
-from migrate.transform.failures import REASONS, Failures
+from migrate.transform.failures import Failures
 from migrate.validate.coerce import coerce
 from migrate.validate.rules import apply_checks
 from migrate.validate.schema import compile_schema, validate
@@ -228,10 +228,10 @@ def process_chunk(
         if ctx.mode == "delta":
             _delete_staged(conn, ctx, table, spec.target.key, staged)
         insert_frame(conn, table, wire_columns(staged, table, conn.dialect.name))
-        rejects = _reject_rows(out, bad, chunk, ctx, spec)
+        rejects = reject_rows(out, bad, chunk, ctx.run_id, spec)
         if rejects:
             conn.execute(_table(ctx.md, "MIG_REJECTS").insert(), rejects)
-        filtered = _filtered_rows(out, merged, chunk, ctx, spec)
+        filtered = filtered_rows(out, merged, chunk, ctx.run_id, spec)
         if filtered:
             conn.execute(_table(ctx.md, "MIG_FILTERED").insert(), filtered)
         counts = {
@@ -456,77 +456,3 @@ def _with_lineage(
         staged[name] = values[name]  # type: ignore[call-overload]
     staged["MIG_BATCH_ID"] = staged["MIG_BATCH_ID"].astype("Int64")
     return staged
-
-
-def _reject_rows(
-    out: TransformOutput, bad: pd.Series, chunk: Chunk, ctx: Context, spec: EntitySpec
-) -> list[dict[str, object]]:
-    cases = out.failures.to_frame()
-    if cases.empty:
-        return []
-    cases = cases.sort_values(["row", "order"], kind="stable")
-    cases["text"] = (
-        cases["column"] + ": " + cases["reason"] + " (" + cases["reason"].map(_reason_text) + ")"
-    )
-    messages = cases.groupby("row", sort=True)["text"].agg("; ".join)
-    first = cases.drop_duplicates("row").set_index("row").loc[messages.index]
-    return [
-        {
-            "RUN_ID": ctx.run_id,
-            "BATCH_ID": chunk.batch_id,
-            "ENTITY": spec.entity,
-            "SOURCE_SYSTEM": spec.source.system,
-            "SOURCE_KEY": out.source_keys.loc[row],
-            "COLUMN_NAME": column,
-            "REASON_CODE": reason,
-            "OFFENDING_VALUE": _mask_value(spec, str(column), value),
-            "MESSAGE": message,
-        }
-        for row, column, reason, value, message in zip(
-            messages.index,
-            first["column"],
-            first["reason"],
-            first["value"],
-            messages,
-            strict=True,
-        )
-    ]
-
-
-def _reason_text(code: str) -> str:
-    return REASONS.get(code, code)
-
-
-def _mask_value(spec: EntitySpec, column: str, value: object) -> object:
-    """Offending values of personal-data columns are masked before they reach a table."""
-    rule = spec.fields.get(column)
-    return mask_value(rule.personal, value) if rule is not None and rule.personal else value
-
-
-def _filtered_rows(
-    out: TransformOutput, merged: pd.Index, chunk: Chunk, ctx: Context, spec: EntitySpec
-) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    keys_all = key_string(chunk.rows, spec.source.key)
-    for rule, index in out.filtered.items():
-        rows.extend(
-            {
-                "RUN_ID": ctx.run_id,
-                "BATCH_ID": chunk.batch_id,
-                "ENTITY": spec.entity,
-                "RULE": rule,
-                "SOURCE_KEY": keys_all.loc[i],
-            }
-            for i in index
-        )
-    rows.extend(
-        {
-            "RUN_ID": ctx.run_id,
-            "BATCH_ID": chunk.batch_id,
-            "ENTITY": spec.entity,
-            "RULE": "merged_into_existing_record",
-            "SOURCE_KEY": keys_all.loc[i],
-        }
-        for i in merged
-    )
-    return rows
