@@ -27,10 +27,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
+from reconcile.cached import cached
 from reconcile.hashing import MD5, NULL_TEXT, TEXT_SEP, Hasher, checksum_sql, text_piece
 from reconcile.rows import (
     INVALID,
@@ -166,7 +166,7 @@ class Relation:
             out.append((r[:k], nums[0], tuple(nums[1 : 1 + n]), tuple(nums[1 + n :])))
         return out
 
-    @cached_property
+    @cached
     def _scan(self) -> Scan:
         """Totals by extras and first-level buckets, from one pass over the source."""
         if self.family == "postgresql":
@@ -175,7 +175,7 @@ class Relation:
             return self._kept_scan()
         return self._materialized()
 
-    @cached_property
+    @cached
     def _kept(self) -> Connection:
         """SQLite: one connection holding the scanned rows in a temporary table.
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
+from reconcile.cached import cached
 from reconcile.hashing import MD5, Hasher, row_checksum, texts_text
 from reconcile.relation import FIRST_SHIFT
 from reconcile.rows import (
@@ -49,7 +49,7 @@ class StreamSource:
             th = self.hasher.py(texts_text(row.texts)) if row.texts else None
             yield replace(row, h=h, rh=row_checksum(h, [tag(v) for v in row.values], th))
 
-    @cached_property
+    @cached
     def _scan(self) -> Scan:
         groups: dict[tuple[object, ...], tuple[int, list[int], list[int]]] = {}
         stats: BucketStats = {}
