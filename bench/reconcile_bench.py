@@ -113,7 +113,7 @@ def build(legacy: Engine, staging: Engine, n: int, alter_every: int | None) -> N
 def ours(legacy_url: str, staging_url: str) -> dict[str, Any]:
     """The full reconciliation of one entity: identity, grain totals, keyed diff."""
     from migrate.spec.model import EntitySpec
-    from reconcile.diff import both, keyed_diff
+    from reconcile.diff import at_once, both, keyed_diff
     from reconcile.entity import paired
     from reconcile.grains import GrainTotals
     from reconcile.sources import plan_source
@@ -127,7 +127,7 @@ def ours(legacy_url: str, staging_url: str) -> dict[str, Any]:
     install_functions(staging)
     plan = plan_source(spec, legacy, Path("."))
     source, staged = paired(plan.side, staged_relation(Staging(staging, None, "R1"), spec))
-    both(source.scan, staged.scan)
+    both(source.scan, staged.scan, at_once(source, staged))
     src, stg = source.totals(), staged.totals()
     grains = GrainTotals(spec, {}, plan.grain_columns, target_columns(spec))
     rows = grains.rows(spec.reconcile.grains[0], source, staged, [], [])
@@ -174,6 +174,7 @@ def theirs(legacy_url: str, staging_url: str) -> dict[str, Any]:
     return {"rows": len(src), "changed": len(cmp.all_mismatch())}
 
 
+DRIVERS = ("psycopg", "sqlalchemy.dialects.postgresql.psycopg")  # loaded by create_engine
 IMPORTS = {
     "ours": ("migrate.spec.model", "reconcile.entity", "reconcile.diff", "reconcile.grains"),
     "theirs": ("datacompy", "pandas"),
@@ -182,7 +183,7 @@ IMPORTS = {
 
 def _child(fn: str, args: tuple[str, str], queue: Any) -> None:
     """Imports first (not timed, for both), then the work: wall and this process's CPU."""
-    for module in IMPORTS[fn]:
+    for module in (*IMPORTS[fn], *DRIVERS):
         importlib.import_module(module)
     started, cpu = time.perf_counter(), time.process_time()
     result = globals()[fn](*args)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from migrate.spec.loader import Project
 from reconcile.attribution import Attribution, attribute
-from reconcile.diff import FIRST_BITS, both, keyed_diff
+from reconcile.diff import FIRST_BITS, at_once, both, keyed_diff
 from reconcile.grains import GrainTotals, grain_rule
 from reconcile.hashing import choose_hasher
 from reconcile.money import cents_to_decimal
@@ -52,7 +52,7 @@ def _prove(
     spec = project.spec(name)
     source, staged = sides
     done = outcomes(st, name)
-    both(source.scan, staged.scan)  # one pass per side, both at once
+    both(source.scan, staged.scan, at_once(source, staged))  # one pass per side
     src_tot, stg_tot = source.totals(), staged.totals()
     attr = attribute(source, staged, done.rejected, done.filtered)
     measures = _identities(project, name, plan, src_tot, stg_tot, attr)
