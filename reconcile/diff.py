@@ -49,8 +49,9 @@ PYTHON_PER_ROW = frozenset({"sqlite", "stream"})
 
 
 def at_once(source: RowSource, staged: RowSource) -> bool:
-    """Whether the two sides' questions gain from running concurrently."""
-    return not {source.family, staged.family} <= PYTHON_PER_ROW
+    """Whether the two sides' questions gain from running concurrently (never for a side
+    compared with itself: its cached scan is then computed once, on one connection)."""
+    return source is not staged and not {source.family, staged.family} <= PYTHON_PER_ROW
 
 
 def both(left: Callable[[], T], right: Callable[[], U], together: bool = True) -> tuple[T, U]:
@@ -151,7 +152,9 @@ def compare_rows(
         by_stg[r.key].append(r)
     out: list[RowDifference] = []
     for key in sorted(set(by_src) | set(by_stg)):
-        left, right = by_src.get(key, []), by_stg.get(key, [])
+        # rows of one key in a stable order: the same run reconciled twice pairs them alike
+        left = sorted(by_src.get(key, []), key=Row.row_text)
+        right = sorted(by_stg.get(key, []), key=Row.row_text)
         for a, b in zip(left, right, strict=False):
             out += [
                 RowDifference(entity, key, "changed", col, show(va), show(vb))

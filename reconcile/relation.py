@@ -332,9 +332,13 @@ class Relation:
 def _tuples(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
     """All rows as the driver's own tuples: one driver call, no SQLAlchemy row objects
     (65,536 bucket rows per side cost a tenth of a second through them). Values are the
-    driver's types, which ``_int`` and ``_row`` accept (int, Decimal, str, None)."""
+    driver's types, which ``_int`` and ``_row`` accept (int, Decimal, str, None).
+
+    Through the result's fetch strategy, as ``CursorResult.all`` itself fetches: it returns
+    rows a buffered (server-side) cursor already holds and wraps driver errors; reading
+    ``result.cursor`` directly would lose those rows."""
     try:
-        return list(result.cursor.fetchall())
+        return list(result.cursor_strategy.fetchall(result, result.cursor))
     finally:
         result.close()
 
