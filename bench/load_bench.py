@@ -9,6 +9,7 @@ the suppliers and invoice headers (untimed: lines look them up), then time
   (b) ``migrate run --entity ap_invoice_lines`` (extract, ten field rules, the account
       crosswalk, a key-map lookup, Pandera validation, COPY load, rejects, progress).
 Each migration runs in its own process so its peak RSS (``VmHWM``) is its own. Prints rows/s,
+the migration's CPU seconds (its own process, all threads; the servers' share is not in it),
 the ratio to the pipe and peak RSS per scale.
 """
 
@@ -69,7 +70,7 @@ PEAK = (
 )
 
 
-def migrate_lines(work: Path, env: dict[str, str]) -> tuple[float, float]:
+def migrate_lines(work: Path, env: dict[str, str]) -> tuple[float, float, float]:
     code = PEAK + (
         "import json, resource, time, sys\n"
         "from pathlib import Path\n"
@@ -77,16 +78,16 @@ def migrate_lines(work: Path, env: dict[str, str]) -> tuple[float, float]:
         "from migrate.runner import run_migration\n"
         f"s = load_settings(Path({str(work)!r}))\n"
         f"m = Path({str(ROOT / 'mappings')!r})\n"
-        "t0 = time.perf_counter()\n"
+        "t0, c0 = time.perf_counter(), time.process_time()\n"
         "run_migration(s, m, 'full', ['ap_invoice_lines'])\n"
-        "dt = time.perf_counter() - t0\n"
-        "print(json.dumps([dt, peak_mib()]))\n"
+        "dt, cpu = time.perf_counter() - t0, time.process_time() - c0\n"
+        "print(json.dumps([dt, peak_mib(), cpu]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
     ).stdout
-    seconds, peak = json.loads(out.strip().splitlines()[-1])
-    return float(seconds), float(peak)
+    seconds, peak, cpu = json.loads(out.strip().splitlines()[-1])
+    return float(seconds), float(peak), float(cpu)
 
 
 def bench(scale: int) -> None:
@@ -136,10 +137,10 @@ def bench(scale: int) -> None:
                 capture_output=True,
             )
             rows, pipe_s = raw_pipe(legacy, staging)
-            mig_s, peak = migrate_lines(work, env)
+            mig_s, peak, cpu = migrate_lines(work, env)
         pipe_rate, mig_rate = rows / pipe_s, rows / mig_s
         print(f"  raw COPY pipe     {pipe_rate:>12,.0f} rows/s  ({pipe_s:.1f}s)")
-        print(f"  migrate           {mig_rate:>12,.0f} rows/s  ({mig_s:.1f}s)")
+        print(f"  migrate           {mig_rate:>12,.0f} rows/s  ({mig_s:.1f}s, {cpu:.1f}s CPU)")
         print(f"  ratio             {mig_rate / pipe_rate:>12.1%}")
         print(f"  peak RSS          {peak:>12,.0f} MiB", flush=True)
     finally:

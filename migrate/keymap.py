@@ -10,11 +10,17 @@ supplier already staged with the same tax id or the same normalised name and add
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, MetaData, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
+
+from migrate.spec.model import EntitySpec
+from migrate.transform.engine import Resolver, TransformOutput, key_string
 
 _BATCH = 900
 _SUFFIXES = re.compile(r"\b(INC|INCORPORATED|LLC|L L C|CO|CORP|CORPORATION|COMPANY|LTD|THE)\b")
@@ -60,6 +66,61 @@ def lookup(
         )
         found.update({str(k): int(v) for k, v in rows})
     return found
+
+
+def lookup_column(
+    conn: Connection, md: MetaData, domain: str, system: str, legacy: pd.Series
+) -> pd.Series:
+    """ERP keys (``Int64``, NA where none was issued) for a column of legacy keys: what
+    ``legacy.map(lookup(...))`` gives, with the per-value Python taken out.
+
+    On PostgreSQL the distinct keys are found by Arrow, sent as one array parameter
+    through the raw cursor (no SQLAlchemy result machinery), each looked up through the
+    key map's unique index, and matched back by an Arrow hash lookup.
+    """
+    if conn.dialect.name != "postgresql" or not pd.api.types.is_string_dtype(legacy.dtype):
+        found = lookup(conn, md, domain, system, legacy.dropna())
+        return legacy.map(found).astype("Int64")
+    text = pa.array(legacy, pa.string(), from_pandas=True)
+    wanted = pc.unique(pc.filter(text, pc.fill_null(pc.not_equal(text, ""), False)))
+    km = md.tables[_name(md, "MIG_KEY_MAP")]
+    prep = conn.dialect.identifier_preparer
+    # One unique-index probe per wanted key (a subquery per key), whatever the size of the
+    # map: with ``= ANY`` the planner scans the whole domain for every chunk (a parallel
+    # scan past ~1M keys), so the lookups of a run grew with the square of its size.
+    probe = (
+        f"SELECT m.{prep.quote('ERP_KEY')} FROM {prep.format_table(km)} AS m "
+        f"WHERE m.{prep.quote('DOMAIN')} = %s AND m.{prep.quote('SOURCE_SYSTEM')} = %s "
+        f"AND m.{prep.quote('LEGACY_KEY')} = w.k"
+    )
+    sql = f"SELECT w.k, ({probe}) FROM unnest(%s::text[]) AS w(k)"
+    rows: list[tuple[str, int | None]] = []
+    if len(wanted):
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(sql, (domain, system, wanted.to_pylist()))
+            rows = cur.fetchall()
+    keys = pa.array([k for k, e in rows if e is not None], pa.string())
+    erp = pa.array([int(e) for _, e in rows if e is not None], pa.int64())
+    hit = pc.take(erp, pc.index_in(text, value_set=keys))
+    data = pc.fill_null(hit, 0).to_numpy(zero_copy_only=False).astype("int64")
+    mask = pc.is_null(hit).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(data, mask), index=legacy.index)
+
+
+def resolver(conn: Connection, md: MetaData, issuers_of: Callable[[str], list[str]]) -> Resolver:
+    """Legacy keys to ERP keys through the map, in the caller's transaction; a miss is an
+    orphan, or a rejected parent when an entity issuing the domain rejected that key."""
+
+    def resolve(
+        domain: str, system: str, legacy: pd.Series
+    ) -> tuple[pd.Series, pd.Series, pd.Series]:
+        keys = lookup_column(conn, md, domain, system, legacy)
+        orphan = legacy.notna() & keys.isna()
+        rejected = rejected_keys(conn, md, issuers_of(domain), legacy[orphan].dropna())
+        return keys, orphan, legacy.isin(rejected) & orphan
+
+    return resolve
 
 
 def rejected_keys(
@@ -116,6 +177,44 @@ def issue(
     if rows:
         conn.execute(km.insert(), rows)
     return existing
+
+
+def issue_for_chunk(
+    conn: Connection,
+    md: MetaData,
+    run_id: str,
+    spec: EntitySpec,
+    accepted: pd.DataFrame,
+    out: TransformOutput,
+    source: pd.DataFrame,
+) -> pd.Index:
+    """Fill the ERP key column of a chunk's accepted rows (``source`` is the chunk's source
+    rows); returns the rows merged into an already staged record."""
+    ik = spec.issues_keys
+    if ik is None or accepted.empty:
+        return pd.Index([])
+    rows = source.loc[accepted.index]
+    legacy = key_string(rows, ik.legacy)
+    reuse: dict[str, int] = {}
+    merged = pd.Index([])
+    if ik.merge_on:
+        staged = staged_frame(
+            conn,
+            md,
+            spec.target.table,
+            [ik.column, *ik.match_columns.values(), "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY"],
+        )
+        # a record never merges into its own earlier version (a delta or a re-run of it)
+        own = (staged["MIG_SOURCE_SYSTEM"] == spec.source.system) & staged["MIG_SOURCE_KEY"].isin(
+            set(out.source_keys.loc[accepted.index])
+        )
+        staged = staged[~own]
+        matches = merge_matches(accepted, staged, ik.column, ik.match_columns, ik.merge_on)
+        merged = matches.index[matches.notna()]
+        reuse = {legacy[i]: int(matches[i]) for i in merged}
+    keys = issue(conn, md, ik.domain, spec.source.system, list(legacy), run_id, reuse)
+    accepted[ik.column] = legacy.map(keys).astype("Int64")
+    return merged
 
 
 def normalise_name(s: pd.Series) -> pd.Series:

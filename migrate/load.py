@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from sqlalchemy import Connection, MetaData, Table
+from sqlalchemy import Connection, MetaData, Table, literal, select, tuple_
 
-from migrate.staging.tables import build_metadata
+from migrate.staging.tables import build_metadata, replaced_name
 from migrate.validate.coerce import target_kind
 
 _NULL = "\\N"
+T = TypeVar("T")
 
 
 def cents_text(cents: pd.Series) -> pd.Series:
@@ -123,6 +126,72 @@ def _csv_payload(frame: pd.DataFrame) -> tuple[bytes | memoryview | str, str]:
     return memoryview(sink.getvalue()), ""
 
 
+def delete_staged(
+    conn: Connection, md: MetaData, run_id: str, table: Table, key: list[str], staged: pd.DataFrame
+) -> None:
+    """Delta runs update in place: the old version of each incoming target key goes first,
+    into ``MIG_REPLACED_<table>`` (unless this run staged it), so a rollback restores it."""
+    if staged.empty:
+        return
+    cols = [table.c[c] for c in key]
+    name = replaced_name(table.name)
+    archive = md.tables[f"{md.schema}.{name}" if md.schema else name]
+    wire = wire_columns(staged[key], table, conn.dialect.name)
+    values = list({tuple(r) for r in wire.astype("object").itertuples(index=False, name=None)})
+    for start in range(0, len(values), 500):
+        match = tuple_(*cols).in_(values[start : start + 500])
+        earlier = select(*table.c, literal(run_id)).where(match, table.c["MIG_RUN_ID"] != run_id)
+        conn.execute(archive.insert().from_select([*table.c.keys(), "REPLACED_BY_RUN"], earlier))
+        conn.execute(table.delete().where(match))
+
+
+class BackgroundWrites(Generic[T]):
+    """One write at a time in a background thread, while the caller prepares the next.
+
+    The caller hands over a prepared item, then :meth:`advance`: the write in flight is
+    settled first (``done(item, error)`` runs here, in the caller's thread, with the
+    exception the write raised or ``None``), and only then does the handed-over item start.
+    So writes run in order, never two at once, and each settles before the next begins.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        write: Callable[[T], None],
+        done: Callable[[T, BaseException | None], None],
+    ) -> None:
+        self._write, self._done = write, done
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._next: T | None = None
+        self._writing: tuple[T, Future[None]] | None = None
+
+    def hand_over(self, item: T) -> None:
+        self._next = item
+
+    def advance(self) -> None:
+        """Settle the write in flight, then start writing the item handed over."""
+        self.settle()
+        item, self._next = self._next, None
+        if item is not None:
+            self._writing = (item, self._pool.submit(self._write, item))
+
+    def settle(self) -> None:
+        """Wait for the write in flight and report how it ended."""
+        if self._writing is None:
+            return
+        item, future = self._writing
+        self._writing = None
+        self._done(item, future.exception())
+
+    def close(self) -> None:
+        """Wait for a write in flight, without reporting it (the caller is failing), and
+        stop the thread."""
+        if self._writing is not None:
+            wait([self._writing[1]])
+            self._writing = None
+        self._pool.shutdown(wait=True)
+
+
 def ensure_staging(url: str, schema: str | None = None) -> MetaData:
     """Create the staging tables (and schema) if missing; returns their metadata."""
     from migrate.db import writable_engine
@@ -137,4 +206,11 @@ def ensure_staging(url: str, schema: str | None = None) -> MetaData:
     return md
 
 
-__all__ = ["cents_text", "ensure_staging", "insert_frame", "wire_columns"]
+__all__ = [
+    "BackgroundWrites",
+    "cents_text",
+    "delete_staged",
+    "ensure_staging",
+    "insert_frame",
+    "wire_columns",
+]

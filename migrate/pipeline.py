@@ -15,20 +15,19 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from sqlalchemy import Connection, Engine, MetaData, Table, literal, select, tuple_
+from sqlalchemy import Connection, Engine, MetaData, Table, select
 from sqlalchemy.exc import IntegrityError
 
 from migrate import keymap, partitions, runs
 from migrate.errors import TerminalError
 from migrate.extract import Chunk, read_database, read_file, resolve_path
-from migrate.load import insert_frame, wire_columns
-from migrate.outcomes import filtered_rows, reject_rows
+from migrate.load import BackgroundWrites, delete_staged, insert_frame, wire_columns
+from migrate.outcomes import filtered_rows, reject_rows, with_lineage
 from migrate.partitions import BATCH_STRIDE, WHOLE, Partition
 from migrate.retry import with_retries
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
-from migrate.staging.tables import LINEAGE_COLUMNS, replaced_name
-from migrate.transform.engine import Resolver, TransformOutput, key_string, transform
+from migrate.transform.engine import key_string, transform
 from migrate.transform.failures import Failures
 from migrate.validate.coerce import coerce
 from migrate.validate.rules import apply_checks
@@ -120,23 +119,46 @@ def run_entity(
     begin = getattr(progress, "begin", None)
     if begin is not None:
         begin(name)
-    for chunk in chunks_for(ctx, spec, resume, delta_after, part):
-        if stride and chunk.batch_id >= part.first_batch + stride:
-            raise TerminalError(
-                f"{name} partition {part.label()}: more than {stride:,} chunks; "
-                "use a larger chunk size or more partitions"
-            )
-        t0 = time.perf_counter()
-        counts = with_retries(
-            lambda chunk=chunk: _load_chunk(ctx, spec, table, schema, chunk, result),  # type: ignore[misc]
-            f"{name} batch {chunk.batch_id}",
-        )
+
+    def due(chunk: Chunk) -> bool:
+        """Statistics are refreshed as the table grows: after chunks 1, 4, 16, 64, 256."""
+        return chunk.batch_id - part.first_batch + 1 in (1, 4, 16, 64, 256)
+
+    def finished(chunk: Chunk, counts: dict[str, int], t0: float, analysed: bool = False) -> None:
+        """Bookkeeping once a chunk has committed."""
         result.batches += 1
-        if chunk.batch_id - part.first_batch + 1 in (1, 4, 16, 64, 256):
+        if due(chunk) and not analysed:
             refresh_statistics(ctx, spec.target.table)
         log.info("%s batch %d: %s in %.2fs", name, chunk.batch_id, counts, time.perf_counter() - t0)
         if progress:
             progress(name, result.rows_in, result.loaded, result.rejected)
+
+    overlap = (
+        _overlap(ctx, spec, table, schema, result, finished, due)
+        if can_overlap(ctx, spec)
+        else None
+    )
+    try:
+        for chunk in chunks_for(ctx, spec, resume, delta_after, part):
+            if stride and chunk.batch_id >= part.first_batch + stride:
+                raise TerminalError(
+                    f"{name} partition {part.label()}: more than {stride:,} chunks; "
+                    "use a larger chunk size or more partitions"
+                )
+            t0 = time.perf_counter()
+            counts = with_retries(
+                lambda chunk=chunk: _load_chunk(ctx, spec, table, schema, chunk, result, overlap),  # type: ignore[misc]
+                f"{name} batch {chunk.batch_id}",
+            )
+            if overlap is None:
+                finished(chunk, counts, t0)
+            else:
+                overlap.advance()
+        if overlap is not None:
+            overlap.settle()
+    finally:
+        if overlap is not None:
+            overlap.close()
     refresh_statistics(ctx, spec.target.table)
     result.seconds = time.perf_counter() - started
     if partition is not None:
@@ -146,6 +168,60 @@ def run_entity(
     return result
 
 
+def can_overlap(ctx: Context, spec: EntitySpec) -> bool:
+    """Whether a chunk may be prepared while the one before it is still being written.
+
+    Only when preparing cannot read anything that write changes: no ERP keys issued (the
+    key map and its next number), no unique checks against staged rows, no delta
+    replacements. Lookups then read key maps and rejects of other entities only, committed
+    before this one started. On PostgreSQL, where the server ingests the COPY on a core of
+    its own meanwhile.
+    """
+    return (
+        ctx.staging.dialect.name == "postgresql"
+        and ctx.mode != "delta"
+        and spec.issues_keys is None
+        and not any(check.unique for check in spec.checks)
+    )
+
+
+def _overlap(
+    ctx: Context,
+    spec: EntitySpec,
+    table: Table,
+    schema: pa.DataFrameSchema,
+    result: EntityResult,
+    finished: Callable[[Chunk, dict[str, int], float, bool], None],
+    due: Callable[[Chunk], bool],
+) -> BackgroundWrites[Prepared]:
+    """Chunks written in the background (and statistics refreshed there when due); a failed
+    write is redone here the usual way (retries, then checking each key), and an error it
+    raises again stops the entity."""
+
+    def write(ready: Prepared) -> None:
+        with ctx.staging.begin() as conn:
+            write_chunk(ctx, spec, table, conn, ready)
+        if due(ready.chunk):
+            try:
+                refresh_statistics(ctx, spec.target.table)
+            except Exception as exc:  # committed already: this must not look like a failed write
+                log.warning("%s: statistics not refreshed (%s)", spec.entity, type(exc).__name__)
+
+    def done(ready: Prepared, error: BaseException | None) -> None:
+        chunk, counts = ready.chunk, ready.counts
+        if error is None:
+            _fold(result, ready)
+        else:
+            what = f"{spec.entity} batch {chunk.batch_id}"
+            log.info("%s: write failed (%s); redoing it", what, type(error).__name__)
+            counts = with_retries(
+                lambda: _load_chunk(ctx, spec, table, schema, chunk, result), what
+            )
+        finished(chunk, counts, ready.started, error is None)
+
+    return BackgroundWrites(f"load-{spec.entity}", write, done)
+
+
 def _load_chunk(
     ctx: Context,
     spec: EntitySpec,
@@ -153,14 +229,18 @@ def _load_chunk(
     schema: pa.DataFrameSchema,
     chunk: Chunk,
     result: EntityResult,
+    overlap: BackgroundWrites[Prepared] | None = None,
 ) -> dict[str, int]:
     """Load optimistically; if a target key is already staged, redo the chunk checking each.
 
     The unique constraint on every target key is the guard, so the per-row lookup of staged
-    keys (a query per 1,000 keys) is only paid by the rare chunk that collides.
+    keys (a query per 1,000 keys) is only paid by the rare chunk that collides. With
+    ``overlap`` the chunk is only prepared here and written in the background.
     """
     try:
-        return process_chunk(ctx, spec, table, schema, chunk, result, check_existing=False)
+        return process_chunk(
+            ctx, spec, table, schema, chunk, result, check_existing=False, overlap=overlap
+        )
     except Exception as exc:
         if not unique_violation(ctx.staging, exc):
             raise
@@ -193,6 +273,18 @@ def refresh_statistics(ctx: Context, table: str) -> None:
             conn.exec_driver_sql(f"ANALYZE {prep.format_table(t)}")
 
 
+@dataclass
+class Prepared:
+    """A transformed and validated chunk: what its transaction writes."""
+
+    chunk: Chunk
+    staged: pd.DataFrame
+    rejects: list[dict[str, object]]
+    filtered: list[dict[str, object]]
+    counts: dict[str, int]
+    started: float
+
+
 def process_chunk(
     ctx: Context,
     spec: EntitySpec,
@@ -201,81 +293,100 @@ def process_chunk(
     chunk: Chunk,
     result: EntityResult,
     check_existing: bool = True,
+    overlap: BackgroundWrites[Prepared] | None = None,
 ) -> dict[str, int]:
+    """Transform, validate and write one chunk in one transaction (rows, rejects, filtered
+    rows, key-map entries, progress). With ``overlap`` the chunk is prepared on a connection
+    of its own and handed over, to be written in that one transaction in the background."""
     t0 = time.perf_counter()
-    crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
+    if overlap is not None:
+        with ctx.staging.connect() as conn:
+            ready = prepare_chunk(ctx, spec, table, schema, chunk, conn, False, t0)
+        overlap.hand_over(ready)
+        return ready.counts
     with ctx.staging.begin() as conn:
-        resolver = _resolver(ctx, conn)
-        out = transform(spec, chunk.rows, crosswalks, resolver, where=spec.entity)
-        frame = coerce(out.frame, table, out.failures, spec.cents_fields())
-        validate(schema, frame, out.frame, out.failures)
-        if check_existing:
-            _already_staged(conn, ctx, spec, table, frame, out.failures)
-        _duplicate_legacy_keys(spec, chunk, frame, out.failures)
-        history = _unique_history(conn, ctx, spec, table, frame, out.source_keys)
-        apply_checks(spec.checks, frame, out.failures, history)
+        ready = prepare_chunk(ctx, spec, table, schema, chunk, conn, check_existing, t0)
+        write_chunk(ctx, spec, table, conn, ready)
+    _fold(result, ready)
+    return ready.counts
+
+
+def prepare_chunk(
+    ctx: Context,
+    spec: EntitySpec,
+    table: Table,
+    schema: pa.DataFrameSchema,
+    chunk: Chunk,
+    conn: Connection,
+    check_existing: bool,
+    started: float,
+) -> Prepared:
+    """Everything up to the write: reads staging (key maps, rejects, staged keys) and, for an
+    entity that issues keys, writes its key-map entries."""
+    crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
+    resolver = keymap.resolver(conn, ctx.md, ctx.project.issuer_of)
+    out = transform(spec, chunk.rows, crosswalks, resolver, where=spec.entity)
+    frame = coerce(out.frame, table, out.failures, spec.cents_fields())
+    validate(schema, frame, out.frame, out.failures)
+    if check_existing:
+        _already_staged(conn, ctx, spec, table, frame, out.failures)
+    _duplicate_legacy_keys(spec, chunk, frame, out.failures)
+    history = _unique_history(conn, ctx, spec, table, frame, out.source_keys)
+    apply_checks(spec.checks, frame, out.failures, history)
+    bad = out.failures.any_mask()
+    accepted = frame[~bad]
+    merged = keymap.issue_for_chunk(conn, ctx.md, ctx.run_id, spec, accepted, out, chunk.rows)
+    accepted = accepted.drop(index=merged)
+    if check_existing and spec.issues_keys is not None:
+        # the target key may be the ERP key just issued (reused from the key map): only
+        # now can a row staged by an earlier run be recognised
+        _already_staged(conn, ctx, spec, table, accepted, out.failures, frame.index)
         bad = out.failures.any_mask()
-        accepted = frame[~bad]
-        merged = _issue_keys(conn, ctx, spec, accepted, out, chunk)
-        accepted = accepted.drop(index=merged)
-        if check_existing and spec.issues_keys is not None:
-            # the target key may be the ERP key just issued (reused from the key map): only
-            # now can a row staged by an earlier run be recognised
-            _already_staged(conn, ctx, spec, table, accepted, out.failures, frame.index)
-            bad = out.failures.any_mask()
-            accepted = accepted[~bad.loc[accepted.index]]
-        staged = _with_lineage(accepted, chunk, out, ctx, spec)
-        if ctx.mode == "delta":
-            _delete_staged(conn, ctx, table, spec.target.key, staged)
-        insert_frame(conn, table, wire_columns(staged, table, conn.dialect.name))
-        rejects = reject_rows(out, bad, chunk, ctx.run_id, spec)
-        if rejects:
-            conn.execute(_table(ctx.md, "MIG_REJECTS").insert(), rejects)
-        filtered = filtered_rows(out, merged, chunk, ctx.run_id, spec)
-        if filtered:
-            conn.execute(_table(ctx.md, "MIG_FILTERED").insert(), filtered)
-        counts = {
-            "rows_in": len(chunk.rows),
-            "loaded": len(staged),
-            "rejected": len(rejects),
-            "filtered": len(filtered),
-        }
-        assert counts["rows_in"] == counts["loaded"] + counts["rejected"] + counts["filtered"], (
-            f"{spec.entity} batch {chunk.batch_id}: rows lost {counts}"
-        )
-        runs.record_progress(
-            conn,
-            ctx.md,
-            ctx.run_id,
-            spec.entity,
-            chunk.batch_id,
-            counts,
-            chunk.last_key,
-            time.perf_counter() - t0,
-        )
-    result.rows_in += counts["rows_in"]
-    result.loaded += counts["loaded"]
-    result.rejected += counts["rejected"]
-    result.filtered += counts["filtered"]
-    for r in rejects:
+        accepted = accepted[~bad.loc[accepted.index]]
+    staged = with_lineage(accepted, chunk, out, ctx.run_id, spec)
+    rejects = reject_rows(out, bad, chunk, ctx.run_id, spec)
+    filtered = filtered_rows(out, merged, chunk, ctx.run_id, spec)
+    counts = {
+        "rows_in": len(chunk.rows),
+        "loaded": len(staged),
+        "rejected": len(rejects),
+        "filtered": len(filtered),
+    }
+    assert counts["rows_in"] == counts["loaded"] + counts["rejected"] + counts["filtered"], (
+        f"{spec.entity} batch {chunk.batch_id}: rows lost {counts}"
+    )
+    return Prepared(chunk, staged, rejects, filtered, counts, started)
+
+
+def write_chunk(
+    ctx: Context, spec: EntitySpec, table: Table, conn: Connection, ready: Prepared
+) -> None:
+    """The chunk's writes, in the caller's transaction; the progress record goes last."""
+    if ctx.mode == "delta":
+        delete_staged(conn, ctx.md, ctx.run_id, table, spec.target.key, ready.staged)
+    insert_frame(conn, table, wire_columns(ready.staged, table, conn.dialect.name))
+    if ready.rejects:
+        conn.execute(_table(ctx.md, "MIG_REJECTS").insert(), ready.rejects)
+    if ready.filtered:
+        conn.execute(_table(ctx.md, "MIG_FILTERED").insert(), ready.filtered)
+    runs.record_progress(
+        conn,
+        ctx.md,
+        ctx.run_id,
+        spec.entity,
+        ready.chunk.batch_id,
+        ready.counts,
+        ready.chunk.last_key,
+        time.perf_counter() - ready.started,
+    )
+
+
+def _fold(result: EntityResult, ready: Prepared) -> None:
+    for name in ("rows_in", "loaded", "rejected", "filtered"):
+        setattr(result, name, getattr(result, name) + ready.counts[name])
+    for r in ready.rejects:
         reason = str(r["REASON_CODE"])
         result.reasons[reason] = result.reasons.get(reason, 0) + 1
-    return counts
-
-
-def _resolver(ctx: Context, conn: Connection) -> Resolver:
-    def resolve(
-        domain: str, system: str, legacy: pd.Series
-    ) -> tuple[pd.Series, pd.Series, pd.Series]:
-        present = legacy.dropna()
-        found = keymap.lookup(conn, ctx.md, domain, system, present)
-        keys = legacy.map(found).astype("Int64")
-        orphan = legacy.notna() & keys.isna()
-        issuers = ctx.project.issuer_of(domain)
-        rejected = keymap.rejected_keys(conn, ctx.md, issuers, legacy[orphan].dropna())
-        return keys, orphan, legacy.isin(rejected) & orphan
-
-    return resolve
 
 
 def _existing(
@@ -332,26 +443,6 @@ def _already_staged(
     failures.add(mask, key[0], "duplicate_key", frame[key[0]].reindex(mask.index))
 
 
-def _delete_staged(
-    conn: Connection, ctx: Context, table: Table, key: list[str], staged: pd.DataFrame
-) -> None:
-    """Delta runs update in place: the old version of each incoming target key goes first,
-    into ``MIG_REPLACED_<table>`` (unless this run staged it), so a rollback restores it."""
-    if staged.empty:
-        return
-    cols = [table.c[c] for c in key]
-    archive = _table(ctx.md, replaced_name(table.name))
-    wire = wire_columns(staged[key], table, conn.dialect.name)
-    values = list({tuple(r) for r in wire.astype("object").itertuples(index=False, name=None)})
-    for start in range(0, len(values), 500):
-        match = tuple_(*cols).in_(values[start : start + 500])
-        earlier = select(*table.c, literal(ctx.run_id)).where(
-            match, table.c["MIG_RUN_ID"] != ctx.run_id
-        )
-        conn.execute(archive.insert().from_select([*table.c.keys(), "REPLACED_BY_RUN"], earlier))
-        conn.execute(table.delete().where(match))
-
-
 def _duplicate_legacy_keys(
     spec: EntitySpec, chunk: Chunk, frame: pd.DataFrame, failures: Failures
 ) -> None:
@@ -393,66 +484,3 @@ def _unique_history(
     rows = rows.astype("str")
     keep = [tuple(r) in texts for r in rows.itertuples(index=False, name=None)]
     return rows[keep].reset_index(drop=True)
-
-
-def _issue_keys(
-    conn: Connection,
-    ctx: Context,
-    spec: EntitySpec,
-    accepted: pd.DataFrame,
-    out: TransformOutput,
-    chunk: Chunk,
-) -> pd.Index:
-    """Fill the ERP key column; returns rows merged into an already staged record."""
-    ik = spec.issues_keys
-    if ik is None or accepted.empty:
-        return pd.Index([])
-    rows = chunk.rows.loc[accepted.index]
-    legacy = key_string(rows, ik.legacy)
-    reuse: dict[str, int] = {}
-    merged = pd.Index([])
-    if ik.merge_on:
-        staged = keymap.staged_frame(
-            conn,
-            ctx.md,
-            spec.target.table,
-            [ik.column, *ik.match_columns.values(), "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY"],
-        )
-        # a record never merges into its own earlier version (a delta or a re-run of it)
-        own = (staged["MIG_SOURCE_SYSTEM"] == spec.source.system) & staged["MIG_SOURCE_KEY"].isin(
-            set(out.source_keys.loc[accepted.index])
-        )
-        staged = staged[~own]
-        matches = keymap.merge_matches(accepted, staged, ik.column, ik.match_columns, ik.merge_on)
-        merged = matches.index[matches.notna()]
-        reuse = {legacy[i]: int(matches[i]) for i in merged}
-    keys = keymap.issue(
-        conn,
-        ctx.md,
-        ik.domain,
-        spec.source.system,
-        list(legacy),
-        ctx.run_id,
-        reuse,
-    )
-    accepted[ik.column] = legacy.map(keys).astype("Int64")
-    return merged
-
-
-def _with_lineage(
-    accepted: pd.DataFrame, chunk: Chunk, out: TransformOutput, ctx: Context, spec: EntitySpec
-) -> pd.DataFrame:
-    staged = accepted.copy()
-    rows = chunk.rows.loc[accepted.index]
-    hashes = pd.util.hash_pandas_object(rows.astype("str"), index=False)
-    values = {
-        "MIG_RUN_ID": ctx.run_id,
-        "MIG_BATCH_ID": chunk.batch_id,
-        "MIG_SOURCE_SYSTEM": spec.source.system,
-        "MIG_SOURCE_KEY": out.source_keys.loc[accepted.index],
-        "MIG_SOURCE_HASH": hashes.map(lambda h: f"{h:016x}"),
-    }
-    for name in LINEAGE_COLUMNS:
-        staged[name] = values[name]  # type: ignore[call-overload]
-    staged["MIG_BATCH_ID"] = staged["MIG_BATCH_ID"].astype("Int64")
-    return staged
