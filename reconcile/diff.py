@@ -113,6 +113,8 @@ def keyed_diff(
 
 
 def _minus(stats: BucketStats, excluded: list[Row], shift: int, within: Within) -> BucketStats:
+    if not excluded:  # a scanned bucket holds at least one row: nothing to drop
+        return stats
     out = dict(stats)
     for row in excluded:
         if within is None or (row.h >> within[0]) in within[1]:
@@ -122,6 +124,8 @@ def _minus(stats: BucketStats, excluded: list[Row], shift: int, within: Within) 
 
 def _remove(rows: list[Row], excluded: list[Row]) -> list[Row]:
     """Rows less one copy per excluded row (rejected or filtered source rows)."""
+    if not excluded:
+        return rows
     pending: dict[str, list[Row]] = defaultdict(list)
     for row in excluded:
         pending[row.key].append(row)
