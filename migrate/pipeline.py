@@ -18,7 +18,7 @@ import pandera.pandas as pa
 from sqlalchemy import Connection, Engine, MetaData, Table, select
 from sqlalchemy.exc import IntegrityError
 
-from migrate import keymap, partitions, runs
+from migrate import keymap, partitions, runs, statistics
 from migrate.errors import TerminalError
 from migrate.extract import Chunk, read_database, read_file, resolve_path
 from migrate.load import BackgroundWrites, delete_staged, insert_frame, wire_columns
@@ -128,7 +128,7 @@ def run_entity(
         """Bookkeeping once a chunk has committed."""
         result.batches += 1
         if due(chunk) and not analysed:
-            refresh_statistics(ctx, spec.target.table)
+            refresh_statistics(ctx, spec)
         log.info("%s batch %d: %s in %.2fs", name, chunk.batch_id, counts, time.perf_counter() - t0)
         if progress:
             progress(name, result.rows_in, result.loaded, result.rejected)
@@ -159,7 +159,7 @@ def run_entity(
     finally:
         if overlap is not None:
             overlap.close()
-    refresh_statistics(ctx, spec.target.table)
+    refresh_statistics(ctx, spec, final=True)
     result.seconds = time.perf_counter() - started
     if partition is not None:
         partitions.mark_done(
@@ -203,7 +203,7 @@ def _overlap(
             write_chunk(ctx, spec, table, conn, ready)
         if due(ready.chunk):
             try:
-                refresh_statistics(ctx, spec.target.table)
+                refresh_statistics(ctx, spec)
             except Exception as exc:  # committed already: this must not look like a failed write
                 log.warning("%s: statistics not refreshed (%s)", spec.entity, type(exc).__name__)
 
@@ -260,17 +260,10 @@ def unique_violation(engine: Engine, exc: BaseException) -> bool:
     )
 
 
-def refresh_statistics(ctx: Context, table: str) -> None:
-    """PostgreSQL plans key lookups from statistics; fresh tables have none until ANALYZE,
-    and a stale plan turns each key-map lookup into a scan. Cheap, so done as tables grow."""
-    if ctx.staging.dialect.name != "postgresql":
-        return
-    prep = ctx.staging.dialect.identifier_preparer
-    names = [table, "MIG_KEY_MAP", "MIG_REJECTS"]
-    with ctx.staging.begin() as conn:
-        for name in names:
-            t = _table(ctx.md, name)
-            conn.exec_driver_sql(f"ANALYZE {prep.format_table(t)}")
+def refresh_statistics(ctx: Context, spec: EntitySpec, final: bool = False) -> None:
+    """Planner statistics for what the entity writes (:mod:`migrate.statistics`): the
+    queried columns as its tables grow, whole tables once it is done."""
+    statistics.refresh_statistics(ctx.staging, ctx.md, spec, final)
 
 
 @dataclass

@@ -2,24 +2,30 @@
 
 From the staging table: nullability (NOT NULL unless the field says ``required: false``)
 and string lengths. From the mapping: allowed values, patterns, ranges (``min: 0`` on money
-means no negative amounts) and uniqueness of the target key. Validation is lazy, and each
-failure case is turned into a row failure with a stable reason code (the check's ``error``).
+means no negative amounts) and uniqueness of the target key. Every check runs on every row
+(as Pandera's lazy validation), and each failing row becomes a row failure with a stable
+reason code (the check's ``error``); :func:`validate` builds that report for the failing rows
+only, in the order Pandera's lazy report gives.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 from sqlalchemy import String, Table
 
 from migrate.spec.model import EntitySpec, Field_
 from migrate.transform.failures import Failures
 from migrate.validate.coerce import target_kind
 
+_KEEP: dict[str, Literal["first", "last", False]] = {
+    "exclude_first": "first",
+    "exclude_last": "last",
+    "all": False,
+}
 _REASON_OF_BUILTIN = {
     "not_nullable": "required_missing",
     "multiple_fields_uniqueness": "duplicate_key",
@@ -83,16 +89,48 @@ def compile_schema(spec: EntitySpec, table: Table) -> pa.DataFrameSchema:
 def validate(
     schema: pa.DataFrameSchema, frame: pd.DataFrame, raw: pd.DataFrame, failures: Failures
 ) -> None:
-    """Run lazily; every failure case becomes a row failure (reason, column, value)."""
-    try:
-        schema.validate(frame, lazy=True)
-    except SchemaErrors as exc:
-        cases = exc.failure_cases
-        cases = cases[cases["index"].notna()]
-        for (column, check), group in cases.groupby(["column", "check"], sort=False):
-            reason = _REASON_OF_BUILTIN.get(str(check), str(check))
-            mask = pd.Series(False, index=frame.index)
-            mask.loc[group["index"].astype(frame.index.dtype).unique()] = True
-            col = str(column)
-            values = raw[col] if col in raw.columns else frame[col]
-            failures.add(mask, col, reason, values)
+    """Run every declared check; every failing row becomes a row failure (reason, column, value).
+
+    Pandera runs each declared :class:`~pandera.Check` (:meth:`pandera.Check.__call__`), but
+    the failure report is built here from the checks' boolean outputs, for the failing rows
+    only: ``schema.validate(lazy=True)`` spent most of its time on what this needs none of
+    (a copy of the frame, a printed message per failed check, the long-form failure-case
+    frame rebuilt once per failing column). The failures come out as Pandera's lazy report
+    ordered them, which decides each reject's first reason and message: the uniqueness of
+    the target key first (per key column, rows where that column is not null), then column
+    by column in schema order, nulls before the column's checks in declared order; checks of
+    one column sharing an ``error`` report as one failure. ``tests/test_validate_speed_*.py``
+    holds this to the result of ``schema.validate(frame, lazy=True)``.
+    """
+    found: dict[tuple[str, str], pd.Series] = {}
+
+    def note(column: str, check: str, mask: pd.Series) -> None:
+        if not bool(mask.any()):
+            return
+        key = (column, check)
+        found[key] = found[key] | mask if key in found else mask
+
+    if schema.unique and not frame.empty:
+        subset = [c for c in schema.unique if c in frame.columns]
+        if subset:
+            keep = _KEEP[str(schema.report_duplicates)]
+            dup = frame.duplicated(subset=subset, keep=keep)
+            if bool(dup.any()):
+                for col in subset:
+                    note(col, "multiple_fields_uniqueness", dup & frame[col].notna())
+    for name, column in schema.columns.items():
+        if name not in frame.columns:
+            continue
+        series = frame[name]
+        if not column.nullable and series.hasnans:
+            note(name, "not_nullable", series.isna())
+        for check in column.checks:
+            result = check(series)
+            if not result.check_passed:
+                # the output covers the non-null rows only (nulls pass, as in Pandera)
+                failing = ~result.check_output.fillna(True).astype(bool)
+                note(name, str(check.error), failing.reindex(frame.index, fill_value=False))
+    for (col, check), mask in found.items():
+        reason = _REASON_OF_BUILTIN.get(check, check)
+        values = raw[col] if col in raw.columns else frame[col]
+        failures.add(mask, col, reason, values)
