@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from migrate.config import CONNECTION_NAMES
+
 PG_ADMIN = os.environ.get(
     "MIGRATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -91,6 +93,14 @@ def drop_mysql_database(admin_url: str, url: str) -> None:
     with engine.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
     engine.dispose()
+
+
+@pytest.fixture
+def no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections come from the test's own settings, never from ``MIGRATE_*_URL`` set in the
+    environment (a developer's shell, CI)."""
+    for name in CONNECTION_NAMES:
+        monkeypatch.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
 
 
 @pytest.fixture

@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 
 from migrate.cli import main
-from migrate.config import CONNECTION_NAMES
 from tests.test_pipeline import make_estate
 
-
-@pytest.fixture(autouse=True)
-def _no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in CONNECTION_NAMES:
-        monkeypatch.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("no_env_urls")
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

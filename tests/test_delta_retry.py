@@ -10,17 +10,13 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 import migrate.pipeline as pipeline
-from migrate.config import CONNECTION_NAMES, load_settings
+from migrate.config import load_settings
 from migrate.errors import RunStateError, SchemaMismatch
 from migrate.retry import is_transient, with_retries
 from migrate.runner import resume_run, rollback_run, run_migration
 from tests.test_pipeline import MAPPINGS, make_estate, q
 
-
-@pytest.fixture(autouse=True)
-def _no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in CONNECTION_NAMES:
-        monkeypatch.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("no_env_urls")
 
 
 def _clean_invoice(workdir: Path) -> int:

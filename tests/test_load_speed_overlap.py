@@ -4,7 +4,6 @@ through the raw cursor finds what the SQLAlchemy one finds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from migrate import keymap, pipeline
-from migrate.config import CONNECTION_NAMES, load_settings
+from migrate.config import load_settings
 from migrate.load import ensure_staging
 from migrate.runner import run_migration
 from tests.conftest import drop_pg_database, make_pg_database
@@ -22,13 +21,7 @@ from tests.test_pipeline import make_estate
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 ENTITIES = ["suppliers_finance", "ap_invoices", "ap_invoice_lines"]
-pytestmark = pytest.mark.db
-
-
-@pytest.fixture(autouse=True)
-def _no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in CONNECTION_NAMES:
-        monkeypatch.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("no_env_urls")]
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +29,6 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("estate")
     make_estate(folder, scale=1000, seed=11)
     return folder
-
-
-@pytest.fixture
-def staging(pg_server: str) -> Iterator[str]:
-    url = make_pg_database(pg_server)
-    try:
-        yield url
-    finally:
-        drop_pg_database(pg_server, url)
 
 
 def migrate_into(estate: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,7 +85,7 @@ def test_overlapped_writes_stage_what_serial_writes_stage(
 
 
 def test_a_failed_background_write_is_redone_once_in_order(
-    estate: Path, pg_server: str, staging: str, monkeypatch: pytest.MonkeyPatch
+    estate: Path, pg_server: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference = make_pg_database(pg_server)
     try:
@@ -116,16 +100,16 @@ def test_a_failed_background_write_is_redone_once_in_order(
                 raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
 
         monkeypatch.setattr(pipeline, "write_chunk", flaky)
-        migrate_into(estate, staging, monkeypatch)
+        migrate_into(estate, pg_url, monkeypatch)
         assert failed == [3]
-        assert contents(staging) == contents(reference)
+        assert contents(pg_url) == contents(reference)
     finally:
         drop_pg_database(pg_server, reference)
 
 
-def test_lookup_column_finds_what_lookup_finds(staging: str) -> None:
-    md = ensure_staging(staging)
-    engine = create_engine(staging.replace("postgresql://", "postgresql+psycopg://"))
+def test_lookup_column_finds_what_lookup_finds(pg_url: str) -> None:
+    md = ensure_staging(pg_url)
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with engine.begin() as conn:
             keymap.issue(conn, md, "d", "s", ["a", "b", "c,d", "é", "x'y"], "r1")

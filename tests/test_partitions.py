@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from migrate import partitions, pipeline, runs
-from migrate.config import CONNECTION_NAMES, load_settings
+from migrate.config import load_settings
 from migrate.errors import TerminalError
 from migrate.runner import open_context, resume_run, run_migration
 from migrate.spec.loader import Project, load_project
@@ -26,10 +26,7 @@ SPLIT = ("ap_invoice_lines", "gl_journals")
 LINEAGE_RUN_COLUMNS = {"MIG_RUN_ID", "MIG_BATCH_ID", "RUN_ID", "BATCH_ID", "MESSAGE"}
 
 
-@pytest.fixture(autouse=True)
-def _no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in CONNECTION_NAMES:
-        monkeypatch.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("no_env_urls")
 
 
 @pytest.fixture(scope="module")

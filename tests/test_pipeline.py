@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.estate.build import build_estate
-from migrate.config import CONNECTION_NAMES, load_settings
+from migrate.config import load_settings
 from migrate.errors import RunStateError
 from migrate.runner import rollback_run, run_migration
 from migrate.spec.loader import load_project
@@ -25,10 +25,7 @@ MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 TARGETS = sorted({e.spec.target.table for e in load_project(MAPPINGS).entities.values()})
 
 
-@pytest.fixture(autouse=True)
-def _no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in CONNECTION_NAMES:
-        monkeypatch.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("no_env_urls")
 
 
 def make_estate(workdir: Path, scale: int = 300, seed: int = 7) -> None:
