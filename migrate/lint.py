@@ -22,6 +22,7 @@ from migrate.spec.steps import CrosswalkArgs, suggest
 from migrate.staging.tables import LINEAGE_COLUMNS, build_metadata
 from migrate.transform.steps import IMPLEMENTATIONS, StepContext
 from migrate.validate.coerce import target_kind
+from migrate.validate.schema import rule_problems
 
 _PRODUCES = {"money": "money", "date": "date", "datetime": "datetime", "integer": "integer"}
 
@@ -63,6 +64,10 @@ def _check_target(ent: LoadedEntity, staging: MetaData) -> list[SpecError]:
             )
             continue
         out.extend(_check_type(ent, name, rule.steps, table))
+        out.extend(
+            SpecError(ent.text.locate(("fields", name, key)), f"{table.name}.{name}: {why}")
+            for key, why in rule_problems(rule, target_kind(table.c[name]))
+        )
     filled = set(spec.fields) | set(LINEAGE_COLUMNS)
     if spec.issues_keys:
         filled.add(spec.issues_keys.column)

@@ -17,6 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import String, Table
 
+from migrate.errors import TerminalError
 from migrate.spec.model import EntitySpec, Field_
 from migrate.transform.failures import Failures
 from migrate.validate.coerce import target_kind
@@ -61,6 +62,20 @@ def _checks(rule: Field_, column: Any, kind: str) -> list[pa.Check]:
     return checks
 
 
+def rule_problems(rule: Field_, kind: str) -> list[tuple[str, str]]:
+    """(mapping key, why) for each value rule the target column's kind cannot take: a
+    ``pattern`` matches text only, ``min``/``max`` compare numbers, money and dates.
+    ``migrate mappings check`` reports them at ``file:line``; a run stops before its first
+    chunk (a check that cannot run would otherwise fail every chunk, or pass unseen)."""
+    out: list[tuple[str, str]] = []
+    if rule.pattern is not None and kind != "text":
+        out.append(("pattern", f"a pattern needs a text column, and this one is {kind}"))
+    for bound in ("min", "max"):
+        if getattr(rule, bound) is not None and kind == "text":
+            out.append((bound, f"{bound} needs a number, money or date column, not text"))
+    return out
+
+
 def required(spec: EntitySpec, table: Table, name: str) -> bool:
     rule = spec.fields[name]
     return rule.required if rule.required is not None else not table.c[name].nullable
@@ -72,6 +87,8 @@ def compile_schema(spec: EntitySpec, table: Table) -> pa.DataFrameSchema:
     for name, rule in spec.fields.items():
         column = table.c[name]
         kind = target_kind(column)
+        for rule_key, why in rule_problems(rule, kind):
+            raise TerminalError(f"{spec.entity}: fields.{name}.{rule_key}: {why}")
         columns[name] = pa.Column(
             nullable=not required(spec, table, name),
             checks=_checks(rule, column, kind),
@@ -125,7 +142,14 @@ def validate(
         if not column.nullable and series.hasnans:
             note(name, "not_nullable", series.isna())
         for check in column.checks:
-            result = check(series)
+            try:
+                result = check(series)
+            except (TypeError, ValueError, AttributeError) as exc:  # no values in the message
+                raise TerminalError(
+                    f"{schema.name}: the {check.error} check on {name} cannot run on its "
+                    f"{series.dtype} values ({type(exc).__name__}); check the field's rule "
+                    "against the staging column's type"
+                ) from exc
             if not result.check_passed:
                 # the output covers the non-null rows only (nulls pass, as in Pandera)
                 failing = ~result.check_output.fillna(True).astype(bool)
