@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
-import queue
 import sys
-import threading
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,6 +39,7 @@ from sqlalchemy import (
 )
 
 from migrate.errors import SchemaMismatch
+from migrate.readahead import read_ahead
 from migrate.spec.model import EntitySpec
 from migrate.transform.parse import as_text
 
@@ -80,7 +79,7 @@ def _regroup(frames: Iterator[pd.DataFrame], spec: EntitySpec, first_batch: int)
             if pending is not None:
                 yield Chunk(batch, pending, _last_key(pending, spec))
                 batch += 1
-                _trim_heap()  # the caller is done with that chunk
+                _trim_heap()  # the caller moved on (it may still be writing that chunk)
             pending = ready.reset_index(drop=True)
     parts = [p for p in (pending, carry) if p is not None and len(p)]
     if parts:
@@ -241,49 +240,7 @@ def _arrow_frames(
     except BaseException:
         conn.close()
         raise
-    return _read_ahead(_cut(conn, cur, reader, chunk_size))
-
-
-def _read_ahead(frames: Generator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """The frames, each read and decoded by a background thread while the caller works on
-    the one before (the driver releases the GIL as it reads). One frame waits at most, so
-    memory stays bounded; the stream is closed in that thread when the caller stops."""
-    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for frame in frames:
-                if not put(("frame", frame)):
-                    return
-            put(("end", None))
-        except BaseException as exc:  # handed to the caller's thread
-            put(("error", exc))
-        finally:
-            frames.close()
-
-    worker = threading.Thread(target=produce, name="extract-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = ready.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        worker.join()
+    return read_ahead(_cut(conn, cur, reader, chunk_size))
 
 
 def _cut(
