@@ -133,10 +133,15 @@ class Field_(Strict):
     when: Condition | None = Field(default=None, description="value only where this holds")
     default: Any = None
     required: bool | None = Field(default=None, description="defaults to NOT NULL in staging")
-    allowed: list[Any] | None = None
-    pattern: str | None = None
-    min: Any = None
-    max: Any = None
+    allowed: list[Any] | None = Field(default=None, description="values the column may hold")
+    pattern: str | None = Field(
+        default=None, description="regular expression; text columns only (invalid_format)"
+    )
+    min: Any = Field(
+        default=None,
+        description="lower bound; number, money or date columns (`0` on money: no negatives)",
+    )
+    max: Any = Field(default=None, description="upper bound; number, money or date columns")
     personal: Literal["ssn", "bank_account", "routing", "birth_date"] | None = None
 
     @field_validator("steps", mode="before")
