@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 import migrate.pipeline as pipeline
-from migrate.config import load_settings
+from migrate.config import Settings, load_settings
 from migrate.errors import RunStateError, SchemaMismatch
 from migrate.retry import is_transient, with_retries
 from migrate.runner import resume_run, rollback_run, run_migration
@@ -176,20 +176,8 @@ def test_a_resumed_delta_keeps_its_watermarks(
             '"POST_DT", "FISC_PER", "JRNL_DESC", "SRC_CD" FROM "GLJRNL" WHERE "JRNL_NO" = ?',
             ("GJ99999999", top),
         )
-    real = pipeline.process_chunk
-
-    def fail(ctx: object, spec: object, *a: object, **k: object) -> object:
-        if getattr(spec, "entity", "") == "gl_journals":
-            raise SchemaMismatch("staging table locked (injected)")
-        return real(ctx, spec, *a, **k)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pipeline, "process_chunk", fail)
-    with pytest.raises(SchemaMismatch):
-        run_migration(settings, MAPPINGS, "delta")
-    monkeypatch.setattr(pipeline, "process_chunk", real)
-    db = tmp_path / "staging.db"
-    run_id = q(db, "SELECT RUN_ID FROM MIG_RUNS WHERE STATUS = 'failed'")[0][0]
-    summary = resume_run(settings, MAPPINGS, str(run_id))
+    run_id = delta_failing_at(monkeypatch, settings, "gl_journals")
+    summary = resume_run(settings, MAPPINGS, run_id)
     journals = {e.entity: e for e in summary.entities}["gl_journals"]
     lines = q(legacy, "SELECT COUNT(*) FROM GLJRNL WHERE JRNL_NO = 'GJ99999999'")[0][0]
     assert journals.rows_in == lines > 0  # only the new journal, not every journal again
@@ -218,19 +206,26 @@ def test_a_delta_is_not_resumed_after_a_later_run_started(
     make_estate(tmp_path, scale=200, seed=26)
     settings = load_settings(tmp_path)
     run_migration(settings, MAPPINGS, "full")
+    stopped = delta_failing_at(monkeypatch, settings, "ap_payments")
+    later = run_migration(settings, MAPPINGS, "delta")
+    with pytest.raises(RunStateError, match=f"run {later.run_id} started after"):
+        resume_run(settings, MAPPINGS, stopped)
+
+
+def delta_failing_at(monkeypatch: pytest.MonkeyPatch, settings: Settings, entity: str) -> str:
+    """Run a delta whose ``entity`` fails with a terminal error; the failed run's id."""
     real = pipeline.process_chunk
 
     def fail(ctx: object, spec: object, *a: object, **k: object) -> object:
-        if getattr(spec, "entity", "") == "ap_payments":
-            raise SchemaMismatch("injected")
+        if getattr(spec, "entity", "") == entity:
+            raise SchemaMismatch(f"{entity}: staging table locked (injected)")
         return real(ctx, spec, *a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline, "process_chunk", fail)
     with pytest.raises(SchemaMismatch):
         run_migration(settings, MAPPINGS, "delta")
     monkeypatch.setattr(pipeline, "process_chunk", real)
-    db = tmp_path / "staging.db"
-    stopped = q(db, "SELECT RUN_ID FROM MIG_RUNS WHERE STATUS = 'failed'")[0][0]
-    later = run_migration(settings, MAPPINGS, "delta")
-    with pytest.raises(RunStateError, match=f"run {later.run_id} started after"):
-        resume_run(settings, MAPPINGS, str(stopped))
+    failed = q(
+        settings.workdir / "staging.db", "SELECT RUN_ID FROM MIG_RUNS WHERE STATUS = 'failed'"
+    )
+    return str(failed[0][0])
