@@ -22,6 +22,7 @@ from reconcile.workbook_style import (
     status_colours,
     unlock,
     widths,
+    wrap_column,
 )
 
 TABLE_HEADER_ROW = 3
@@ -52,6 +53,7 @@ def write_exceptions(ws: Worksheet, report: Reconciliation) -> None:
         for rule, count in sorted(e.filtered_by_rule.items()):
             _group_line(ws, row, e.entity, "Filtered", rule, count)
             row += 1
+    row = _none_line(ws, row, "(none: every source row was staged)")
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles))
     widths(ws, (22, 11, 34, 10, 22, 20, 36))
 
@@ -75,6 +77,7 @@ def write_differences(ws: Worksheet, report: Reconciliation) -> str:
             for col, value in enumerate(values, start=1):
                 put(ws, row, col, value)
             row += 1
+    row = _none_line(ws, row, "(none: every compared row matches)")
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles))
     widths(ws, (22, 24, 12, 22, 28, 28))
     return _column_range(ws, "A", row - 1)
@@ -97,8 +100,18 @@ def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
             put(ws, row, 6, r.detail)
             row += 1
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles), (4, 5))
-    widths(ws, (22, 34, 12, 9, 9, 60))
+    widths(ws, (22, 60, 12, 9, 9, 48))
+    for col in (2, 6):  # rules and details are sentences: wrapped, not cut off
+        wrap_column(ws, col, range(TABLE_HEADER_ROW + 1, row))
     return _column_range(ws, "A", row - 1), _column_range(ws, "D", row - 1)
+
+
+def _none_line(ws: Worksheet, row: int, text: str) -> int:
+    """Say so in an empty table (a blank sheet reads as if something failed to print)."""
+    if row > TABLE_HEADER_ROW + 1:
+        return row
+    put(ws, row, 1, text)
+    return row + 1
 
 
 def _column_range(ws: Worksheet, letter: str, last_row: int) -> str:
@@ -126,7 +139,7 @@ def write_run(ws: Worksheet, report: Reconciliation, prepared_by: str | None) ->
             put(ws, row, col, count, COUNT_FORMAT)
         row += 1
     ws.freeze_panes = "A2"
-    widths(ws, (40, 72, 28, 14, 14, 14, 14))
+    widths(ws, (50, 72, 28, 14, 14, 14, 14))
     landscape(ws)
 
 
@@ -187,6 +200,7 @@ def write_signoff(ws: Worksheet, report: Reconciliation, prepared_by: str | None
         ws.row_dimensions[row].height = 32
     _entity_comments(ws, report)
     widths(ws, (26, 30, 64, 20))
+    ws.print_title_rows = f"{SIGNOFF_ENTITY_HEADER_ROW}:{SIGNOFF_ENTITY_HEADER_ROW}"
     landscape(ws)
 
 

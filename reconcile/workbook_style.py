@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from openpyxl.cell.cell import Cell
+from openpyxl.compat import safe_string
 from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.styles.differential import DifferentialStyle
@@ -60,13 +61,19 @@ def put(ws: Worksheet, row: int, col: int, value: CellValue, fmt: str | None = N
 
 
 def excel_number(amount: Decimal) -> Decimal | str:
-    """The Decimal itself when Excel's 15-digit numbers hold it exactly, else its exact text.
+    """The Decimal itself when Excel shows it exactly, else its exact text.
 
-    openpyxl writes numbers as ``"%.16g" % value`` (through a binary double, as Excel holds
-    them); an amount that would not survive that is kept as exact text rather than silently
-    rounded. The float below only predicts openpyxl's output; it never reaches the file.
+    Excel holds numbers as binary doubles and shows and computes with 15 significant
+    digits; openpyxl writes a number as ``"%.16g"`` of its double (so 90814.24 is written
+    90814.24000000001, which Excel reads back as the very double nearest 90814.24). An
+    amount is written as a number when the double Excel reads, shown at 15 digits, is the
+    amount; one that would not survive (16 or more significant digits) is kept as exact
+    text rather than silently rounded. The floats here only predict what Excel will hold.
     """
-    return amount if Decimal(f"{float(amount):.16g}") == amount else str(amount)
+    if not amount.is_finite():
+        return str(amount)
+    excel_holds = float(safe_string(amount))
+    return amount if Decimal(f"{excel_holds:.15g}") == amount else str(amount)
 
 
 def put_money(ws: Worksheet, row: int, col: int, amount: Decimal) -> Cell:
@@ -90,12 +97,36 @@ def header(ws: Worksheet, row: int, titles: Sequence[str]) -> None:
         horizontal = "right" if title in NUMERIC_TITLES else None
         horizontal = "center" if title in STATUS_TITLES else horizontal
         cell.alignment = Alignment(wrap_text=True, vertical="bottom", horizontal=horizontal)
+    ws.row_dimensions[row].height = 27  # room for a title wrapped on two lines
 
 
 def widths(ws: Worksheet, sizes: Sequence[float]) -> None:
     """Column widths in characters, left to right."""
     for col, size in enumerate(sizes, start=1):
         ws.column_dimensions[get_column_letter(col)].width = size
+
+
+def wrap_column(ws: Worksheet, col: int, rows: range) -> None:
+    """Wrap long text in one column and make each row tall enough to show all of it.
+
+    Neither Excel nor LibreOffice sizes row heights on opening a file written without
+    them, so a wrapped cell would be cut off (or drawn over the next row) on screen and
+    in print; the height is estimated from the text length and the column width."""
+    width = ws.column_dimensions[get_column_letter(col)].width or 10
+    per_line = max(int(width), 8)  # about one character per unit of width (mixed case)
+    for r in rows:
+        cell = ws.cell(row=r, column=col)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        text = "" if cell.value is None else str(cell.value)
+        lines = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+        if lines > 1:  # a tall row reads from the top: its figures beside the text's start
+            ws.row_dimensions[r].height = 15 * lines
+            for other in ws[r]:
+                other.alignment = Alignment(
+                    horizontal=other.alignment.horizontal,
+                    wrap_text=other.alignment.wrap_text,
+                    vertical="top",
+                )
 
 
 def status_colours(ws: Worksheet, ref: str) -> None:

@@ -31,6 +31,7 @@ from reconcile.workbook_style import (
     quote_sheet,
     status_colours,
     widths,
+    wrap_column,
 )
 
 SUMMARY_HEADER_ROW = 7
@@ -174,6 +175,7 @@ def write_summary(ws: Worksheet, report: Reconciliation, refs: Refs) -> None:
     _verdict_head(ws, report, row - 1)
     finish_table(ws, SUMMARY_HEADER_ROW, row - 1, len(SUMMARY_COLUMNS), (9, 10))
     widths(ws, (22, 24, 18, 18, 16, 16, 16, 12, 9, 9, 60))
+    wrap_column(ws, len(SUMMARY_COLUMNS), range(SUMMARY_HEADER_ROW + 1, row))
 
 
 def key_headers(rows: Sequence[GrainRow]) -> list[str]:
