@@ -24,7 +24,7 @@ from migrate.extract import Chunk, read_database, read_file, resolve_path
 from migrate.load import BackgroundWrites, delete_staged, insert_frame, wire_columns
 from migrate.outcomes import filtered_rows, reject_rows, with_lineage
 from migrate.partitions import BATCH_STRIDE, WHOLE, Partition
-from migrate.retry import with_retries
+from migrate.retry import is_duplicate_key, with_retries
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import key_string, transform
@@ -251,13 +251,14 @@ def _load_chunk(
 
 
 def unique_violation(engine: Engine, exc: BaseException) -> bool:
-    """An integrity error, from SQLAlchemy or straight from the driver (bulk loads write
+    """A duplicate key, from SQLAlchemy or straight from the driver (bulk loads write
     through the raw DB-API cursor, whose errors SQLAlchemy does not wrap)."""
     dbapi = engine.dialect.dbapi
     driver_error = getattr(dbapi, "IntegrityError", None) if dbapi is not None else None
-    return isinstance(exc, IntegrityError) or (
+    integrity = isinstance(exc, IntegrityError) or (
         isinstance(driver_error, type) and isinstance(exc, driver_error)
     )
+    return integrity and is_duplicate_key(exc)
 
 
 def refresh_statistics(ctx: Context, spec: EntitySpec, final: bool = False) -> None:

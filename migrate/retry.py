@@ -60,6 +60,29 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+_DUPLICATE_SQLSTATE = "23505"  # unique_violation
+_DUPLICATE_MYSQL = (1062, 1586)  # ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
+_DUPLICATE_SQLITE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+
+def is_duplicate_key(exc: BaseException) -> bool:
+    """A unique or primary key refused a row: by SQLSTATE, MySQL error number or SQLite's
+    extended error name (not any integrity error: NOT NULL, CHECK and foreign-key failures
+    are the row's own fault and would fail again). A driver that says none of these is
+    taken at its word that it was an integrity error of some kind."""
+    orig: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    args = getattr(orig, "args", ())
+    if type(orig).__module__.startswith("pymysql") and args and isinstance(args[0], int):
+        return args[0] in _DUPLICATE_MYSQL  # its SQLSTATE is 23000 for every integrity error
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code is not None:
+        return bool(code == _DUPLICATE_SQLSTATE)
+    name = getattr(orig, "sqlite_errorname", None)
+    if name is not None:
+        return name in _DUPLICATE_SQLITE
+    return True
+
+
 def with_retries(
     fn: Callable[[], T],
     what: str,
