@@ -173,7 +173,12 @@ def cmd_cutover(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="migrate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="migrate",
+        description="Migrate legacy finance, HR and procurement data into ERP staging, and "
+        "prove it. Exit codes: 0 success, 1 the checked work failed (reconciliation FAIL, "
+        "mapping problems), 2 bad input (config, unknown run id).",
+    )
     p.add_argument("--workdir", help="working folder (default: current folder)")
     p.add_argument("--config", help="TOML config with [connections] (default: ./migrate.toml)")
     p.add_argument("--mappings", default=str(DEFAULT_MAPPINGS), help="mappings folder")

@@ -128,6 +128,8 @@ def reconcile_command(
             f" + {e.rejected_rows:,} rejected + {e.filtered_rows:,} filtered"
             f"{_problems(gaps, e)}"
         )
+        for line in _first_problems(e):
+            print(f"          {line}")
     folder = Path(output) if output else settings.artifacts
     path, digest = write_reports(report, folder)
     engine = writable_engine(url)
@@ -159,6 +161,25 @@ def _problems(gaps: int, e: EntityReconciliation) -> str:
     if broken := sum(r.violations for r in e.rules):
         parts.append(f"{broken} rule violation(s)")
     return ("  [" + "; ".join(parts) + "]") if parts else ""
+
+
+SHOWN_DIFFERENCES = 3
+
+
+def _first_problems(e: EntityReconciliation) -> list[str]:
+    """Which amounts and rows are off, so the terminal already says where to look: keys and
+    columns only (values stay in the workbook, where personal data is masked)."""
+    lines = [
+        f"amount {m.measure}: difference {m.difference:,} (tolerance {m.tolerance:,})"
+        for m in e.measures
+        if m.status == "FAIL"
+    ]
+    for d in e.differences[:SHOWN_DIFFERENCES]:
+        lines.append(f"{d.kind} row {d.source_key}" + (f": {d.column}" if d.column else ""))
+    if len(e.differences) > SHOWN_DIFFERENCES:
+        more = len(e.differences) - SHOWN_DIFFERENCES
+        lines.append(f"... {more:,} more row difference(s) on the Differences sheet")
+    return lines
 
 
 def _warn_changed_mappings(project: Project, report: Reconciliation) -> None:

@@ -113,7 +113,9 @@ def test_clean_run_verdict_is_pass(estate: Estate) -> None:
     assert reconcile_run(estate.settings, estate.project, estate.run_id).verdict == "PASS"
 
 
-def test_one_cent_change_fails_and_shows_the_row(estate: Estate, tmp_path: Path) -> None:
+def test_one_cent_change_fails_and_shows_the_row(
+    estate: Estate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tampered(
         estate,
         tmp_path,
@@ -134,6 +136,11 @@ def test_one_cent_change_fails_and_shows_the_row(estate: Estate, tmp_path: Path)
     assert Decimal(d.staged_value or "") == Decimal(cents) / 100
     assert Decimal(d.source_value or "") == Decimal(cents - 1) / 100
     assert [g.difference for g in lines.grains if g.status == "FAIL"] == [Decimal("-0.01")]
+    assert reconcile_command(bad.settings, MAPPINGS, bad.run_id, str(tmp_path / "out")) == 1
+    out = capsys.readouterr().out
+    assert "amount line_amount: difference -0.01 (tolerance 0)" in out
+    assert f"changed row {key}: AMOUNT" in out
+    assert str(cents) not in out and str(Decimal(cents) / 100) not in out  # values: workbook only
 
 
 def test_deleted_row_fails_identity_and_is_missing(estate: Estate, tmp_path: Path) -> None:
