@@ -1,7 +1,10 @@
 """Cast transformed columns to the staging column's type, reporting what will not convert.
 
 Money is integer cents (``Int64``) in every frame; dates are ``datetime64``; a value that
-cannot be cast is a failure with a reason, never a silent null.
+cannot be cast is a failure with a reason, never a silent null. Staging date and timestamp
+columns carry no time zone: a source timestamp with one is converted to UTC (PostgreSQL
+would otherwise drop the offset and keep the wall-clock time of whatever zone the extract
+session used), and a date column keeps the UTC day.
 """
 
 from __future__ import annotations
@@ -53,8 +56,10 @@ def _cast(s: pd.Series, kind: str, name: str, failures: Failures, is_cents: bool
         failures.add(bad, name, "invalid_amount", s)
         return value
     if kind in ("date", "datetime"):
+        if isinstance(s.dtype, pd.DatetimeTZDtype):  # staging timestamps have no zone: UTC
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            return s
+            return s.dt.normalize() if kind == "date" else s
         value, bad = parse.to_datetime(s, "%Y-%m-%d")
         failures.add(bad, name, "invalid_date", s)
         return value.dt.normalize() if kind == "date" else value
