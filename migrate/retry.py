@@ -74,6 +74,9 @@ def is_duplicate_key(exc: BaseException) -> bool:
     args = getattr(orig, "args", ())
     if type(orig).__module__.startswith("pymysql") and args and isinstance(args[0], int):
         return args[0] in _DUPLICATE_MYSQL  # its SQLSTATE is 23000 for every integrity error
+    errno = getattr(orig, "errno", None)  # mysql-connector, mariadb: SQLSTATE 23000 as well
+    if isinstance(errno, int) and errno > 0:
+        return errno in _DUPLICATE_MYSQL
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code is not None:
         return bool(code == _DUPLICATE_SQLSTATE)

@@ -53,7 +53,7 @@ def write_exceptions(ws: Worksheet, report: Reconciliation) -> None:
         for rule, count in sorted(e.filtered_by_rule.items()):
             _group_line(ws, row, e.entity, "Filtered", rule, count)
             row += 1
-    row = _none_line(ws, row, "(none: every source row was staged)")
+    row = _none_line(ws, row, "(no rejected or filtered rows)")
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles))
     widths(ws, (22, 11, 34, 10, 22, 20, 36))
 

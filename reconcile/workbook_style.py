@@ -60,6 +60,10 @@ def put(ws: Worksheet, row: int, col: int, value: CellValue, fmt: str | None = N
     return cell
 
 
+_LARGEST_DOUBLE = Decimal("1.7976931348623157E+308")
+_ROW_HEIGHT_MAX = 409  # points: Excel's limit
+
+
 def excel_number(amount: Decimal) -> Decimal | str:
     """The Decimal itself when Excel shows it exactly, else its exact text.
 
@@ -70,7 +74,7 @@ def excel_number(amount: Decimal) -> Decimal | str:
     amount; one that would not survive (16 or more significant digits) is kept as exact
     text rather than silently rounded. The floats here only predict what Excel will hold.
     """
-    if not amount.is_finite():
+    if not amount.is_finite() or abs(amount) > _LARGEST_DOUBLE:
         return str(amount)
     excel_holds = float(safe_string(amount))
     return amount if Decimal(f"{excel_holds:.15g}") == amount else str(amount)
@@ -120,7 +124,9 @@ def wrap_column(ws: Worksheet, col: int, rows: range) -> None:
         text = "" if cell.value is None else str(cell.value)
         lines = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
         if lines > 1:  # a tall row reads from the top: its figures beside the text's start
-            ws.row_dimensions[r].height = 15 * lines
+            # never lower a height another wrapped column of the row needs
+            height = max(ws.row_dimensions[r].height or 0, 15 * lines)
+            ws.row_dimensions[r].height = min(height, _ROW_HEIGHT_MAX)
             for other in ws[r]:
                 other.alignment = Alignment(
                     horizontal=other.alignment.horizontal,

@@ -72,3 +72,18 @@ def test_postgresql(pg_url: str) -> None:
 def test_mariadb(mysql_url: str) -> None:
     ansi = {"init_command": "SET SESSION sql_mode = 'ANSI_QUOTES,STRICT_ALL_TABLES'"}
     _check(lambda: create_engine(mysql_url, connect_args=ansi))
+
+
+class _ConnectorError(Exception):
+    """As mysql-connector and the MariaDB connector raise it: SQLSTATE 23000, number in errno."""
+
+    def __init__(self, errno: int) -> None:
+        super().__init__(f"{errno} (23000): integrity")
+        self.errno, self.sqlstate = errno, "23000"
+
+
+def test_other_mysql_drivers_by_error_number() -> None:
+    from migrate.retry import is_duplicate_key
+
+    assert is_duplicate_key(_ConnectorError(1062))
+    assert not is_duplicate_key(_ConnectorError(1048))  # column cannot be null

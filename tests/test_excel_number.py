@@ -45,3 +45,25 @@ def test_longer_amounts_are_exact_text(cents: int) -> None:
     if excel_reads(amount) != amount:
         assert written == str(amount)
     assert Decimal(str(written)) == amount
+
+
+def test_amounts_beyond_a_double_are_exact_text() -> None:
+    for amount in (Decimal("1E+309"), Decimal("-1E+400"), Decimal("Infinity"), Decimal("NaN")):
+        assert excel_number(amount) == str(amount)
+
+
+def test_the_tallest_wrapped_column_sets_the_row_height() -> None:
+    from openpyxl import Workbook
+
+    from reconcile.workbook_style import widths, wrap_column
+
+    ws = Workbook().active
+    assert ws is not None
+    widths(ws, (20, 20))
+    ws["A1"], ws["B1"] = "x" * 60, "y" * 30  # three lines, then two
+    wrap_column(ws, 1, range(1, 2))
+    wrap_column(ws, 2, range(1, 2))
+    assert ws.row_dimensions[1].height == 45
+    ws["A2"] = "z" * 2000  # a hundred lines: Excel's row height stops at 409 points
+    wrap_column(ws, 1, range(2, 3))
+    assert ws.row_dimensions[2].height == 409
