@@ -137,6 +137,16 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_rehearsals(args: argparse.Namespace, settings: Settings) -> int:
+    from migrate.history import report
+    from migrate.spec.graph import dependencies
+    from migrate.spec.loader import load_project
+
+    deps = dependencies(load_project(Path(args.mappings)))
+    print(report(settings, deps, args.mode, args.last))
+    return 0
+
+
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from reconcile.run import reconcile_command
 
@@ -225,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     rb = sub.add_parser("rollback", help="remove everything a run staged")
     rb.add_argument("run_id")
     rb.set_defaults(handler=cmd_rollback)
+
+    rh = sub.add_parser(
+        "rehearsals", help="compare the last runs: rejects by reason, time, forecast window"
+    )
+    rh.add_argument("--mode", choices=("rehearsal", "full", "delta"), default="rehearsal")
+    rh.add_argument("--last", type=int, default=5, help="how many runs to compare (default 5)")
+    rh.set_defaults(handler=cmd_rehearsals)
 
     rc = sub.add_parser("reconcile", help="prove totals match; write the sign-off workbook")
     rc.add_argument("run_id", nargs="?", help="default: the latest run")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, func, select
 
-from migrate import hooks, partitions, runs
+from migrate import history, hooks, partitions, runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import RunStateError
@@ -157,8 +157,20 @@ def _execute(
         hooks.on_run_failed(settings, dataclasses.replace(event, entities=entities, error=str(exc)))
         raise
     runs.set_run(ctx.staging, ctx.md, run_id, STATUS="complete", ENDED_AT=runs.now())
+    record_history(settings, ctx, run_id, mode)
     hooks.on_run_completed(settings, dataclasses.replace(event, entities=_entity_dicts(summary)))
     return summary
+
+
+def record_history(settings: Settings, ctx: Context, run_id: str, mode: str) -> None:
+    """The run's figures kept for ``migrate rehearsals`` (a later rehearsal rolls this one
+    back); a snapshot that cannot be written is reported, the run itself is complete."""
+    try:
+        started = runs.get_run(ctx.staging, ctx.md, run_id).started_at.isoformat()
+        path = history.snapshot(settings, ctx.staging, ctx.md, run_id, mode, started)
+        log.info("run %s: figures kept in %s", run_id, path)
+    except Exception as exc:  # noqa: BLE001 - the run is complete; only the record is missing
+        log.warning("run %s: figures not kept for comparison (%s)", run_id, type(exc).__name__)
 
 
 def run_planned(

@@ -1,0 +1,292 @@
+"""What each run did, kept after it is rolled back, and rehearsals compared run over run.
+
+A new rehearsal rolls the earlier ones back, and with them their ``MIG_PROGRESS`` and
+``MIG_REJECTS`` rows; so every run that completes (``migrate run``, ``migrate resume``, the
+cutover flow) writes its figures to ``artifacts/timing/<run>.json`` (:func:`snapshot`):
+per entity its rows in, loaded, rejected and filtered, its rejects by reason, its wall
+seconds, and the seconds of each key-range partition of a split entity. ``migrate
+rehearsals`` compares the last few runs of a mode (:func:`compare`): whether rejects
+converge (reason by reason) and how long each entity takes, and forecasts the cutover
+window: each entity's mean seconds, along the longest dependency path (entities of one
+wave run side by side, so the window is the critical path, not the sum).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, func, select
+
+from migrate.config import Settings
+
+FOLDER = "timing"
+
+
+def _table(md: MetaData, name: str) -> Any:
+    return md.tables[f"{md.schema}.{name}" if md.schema else name]
+
+
+@dataclass(frozen=True)
+class EntityTiming:
+    """One entity in one run: wall seconds from its first chunk's start to its last commit."""
+
+    run_id: str
+    entity: str
+    batches: int
+    rows: int
+    seconds: float
+    chunk_seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class PartitionTiming:
+    """One key-range partition of an entity in one run (only entities that were split)."""
+
+    run_id: str
+    entity: str
+    partition: int
+    partitions: int
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class EntityOutcome:
+    """Where one entity's source rows went in one run, and its rejects by reason code."""
+
+    run_id: str
+    entity: str
+    rows_in: int
+    loaded: int
+    rejected: int
+    filtered: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def entity_timings(engine: Engine, md: MetaData, run_id: str) -> list[EntityTiming]:
+    """Per entity of the run, in the order the entities finished."""
+    p = _table(md, "MIG_PROGRESS")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(p.c.ENTITY, p.c.BATCH_ID, p.c.ROWS_IN, p.c.SECONDS, p.c.DONE_AT)
+            .where(p.c.RUN_ID == run_id)
+            .order_by(p.c.DONE_AT)
+        ).all()
+    chunks: dict[str, list[tuple[int, float, Any]]] = {}
+    for entity, _batch, rows_in, secs, done in rows:
+        chunks.setdefault(entity, []).append((int(rows_in), float(secs or 0), done))
+    out = []
+    for entity, parts in chunks.items():
+        first, last = parts[0], parts[-1]
+        wall = (last[2] - first[2]).total_seconds() + first[1]
+        total = sum(r for r, _, _ in parts)
+        out.append(
+            EntityTiming(run_id, entity, len(parts), total, wall, sum(s for _, s, _ in parts))
+        )
+    return out
+
+
+def partition_timings(engine: Engine, md: MetaData, run_id: str) -> list[PartitionTiming]:
+    """Finished partitions of split entities, by entity then partition number."""
+    t = _table(md, "MIG_PARTITIONS")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.c.ENTITY, t.c.PARTITION_NO, t.c.PARTITIONS, t.c.ROWS_IN, t.c.SECONDS)
+            .where(t.c.RUN_ID == run_id, t.c.PARTITIONS > 1, t.c.DONE_AT.is_not(None))
+            .order_by(t.c.ENTITY, t.c.PARTITION_NO)
+        ).all()
+    return [
+        PartitionTiming(run_id, e, int(n), int(c), int(r or 0), float(sec or 0))
+        for e, n, c, r, sec in rows
+    ]
+
+
+def entity_outcomes(engine: Engine, md: MetaData, run_id: str) -> list[EntityOutcome]:
+    """Rows in, loaded, rejected and filtered per entity (its progress records) and its
+    rejects counted by reason code, by entity name."""
+    p, rj = _table(md, "MIG_PROGRESS"), _table(md, "MIG_REJECTS")
+    with engine.connect() as conn:
+        totals = conn.execute(
+            select(
+                p.c.ENTITY,
+                func.sum(p.c.ROWS_IN),
+                func.sum(p.c.LOADED),
+                func.sum(p.c.REJECTED),
+                func.sum(p.c.FILTERED),
+            )
+            .where(p.c.RUN_ID == run_id)
+            .group_by(p.c.ENTITY)
+            .order_by(p.c.ENTITY)
+        ).all()
+        reasons = conn.execute(
+            select(rj.c.ENTITY, rj.c.REASON_CODE, func.count())
+            .where(rj.c.RUN_ID == run_id)
+            .group_by(rj.c.ENTITY, rj.c.REASON_CODE)
+        ).all()
+    by_entity: dict[str, dict[str, int]] = {}
+    for entity, reason, count in reasons:
+        by_entity.setdefault(entity, {})[reason] = int(count)
+    return [
+        EntityOutcome(
+            run_id,
+            e,
+            int(n or 0),
+            int(ld or 0),
+            int(rj_ or 0),
+            int(f or 0),
+            dict(sorted(by_entity.get(e, {}).items())),
+        )  # fmt: skip
+        for e, n, ld, rj_, f in totals
+    ]
+
+
+def snapshot(
+    settings: Settings, engine: Engine, md: MetaData, run_id: str, mode: str, started_at: str
+) -> Path:
+    """Write the run's figures next to its other artifacts; returns the path."""
+    folder = settings.artifacts / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    doc: dict[str, Any] = {"run_id": run_id, "mode": mode, "started_at": started_at}
+    doc["entities"] = [asdict(t) for t in entity_timings(engine, md, run_id)]
+    doc["partitions"] = [asdict(p) for p in partition_timings(engine, md, run_id)]
+    doc["outcomes"] = [asdict(o) for o in entity_outcomes(engine, md, run_id)]
+    path = folder / f"{run_id}.json"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return path
+
+
+def snapshots(settings: Settings, mode: str, last: int) -> list[dict[str, Any]]:
+    """The last ``last`` snapshots of runs of ``mode``, oldest first."""
+    folder = settings.artifacts / FOLDER
+    docs = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
+    return sorted((d for d in docs if d["mode"] == mode), key=lambda d: d["started_at"])[-last:]
+
+
+def compare(docs: list[dict[str, Any]]) -> dict[str, list[EntityTiming]]:
+    """Timings per entity over the snapshots, oldest first."""
+    out: dict[str, list[EntityTiming]] = {}
+    for doc in docs:
+        for t in doc["entities"]:
+            out.setdefault(t["entity"], []).append(EntityTiming(**t))
+    return out
+
+
+def compare_partitions(docs: list[dict[str, Any]]) -> dict[tuple[str, int], list[PartitionTiming]]:
+    """Timings per (entity, partition) over the snapshots, oldest first."""
+    out: dict[tuple[str, int], list[PartitionTiming]] = {}
+    for doc in docs:
+        for p in doc.get("partitions", []):
+            out.setdefault((p["entity"], p["partition"]), []).append(PartitionTiming(**p))
+    return out
+
+
+def compare_outcomes(docs: list[dict[str, Any]]) -> dict[str, list[EntityOutcome]]:
+    """Outcomes per entity over the snapshots, oldest first (snapshots written before
+    outcomes were recorded have none)."""
+    out: dict[str, list[EntityOutcome]] = {}
+    for doc in docs:
+        for o in doc.get("outcomes", []):
+            out.setdefault(o["entity"], []).append(EntityOutcome(**o))
+    return out
+
+
+def forecast_window(timings: dict[str, list[EntityTiming]], deps: dict[str, set[str]]) -> float:
+    """Critical-path seconds: each entity starts when its slowest dependency has finished."""
+    finish: dict[str, float] = {}
+
+    def done(name: str) -> float:
+        if name not in finish:
+            before = max((done(d) for d in deps.get(name, ()) if d in timings), default=0.0)
+            finish[name] = before + mean(t.seconds for t in timings[name])
+        return finish[name]
+
+    return max((done(n) for n in timings), default=0.0)
+
+
+def _run_columns(runs: list[str]) -> str:
+    return "".join(f"{r[:10]:>12}" for r in runs)
+
+
+def format_report(timings: dict[str, list[EntityTiming]], window: float) -> str:
+    """One line per entity: seconds per run, then the mean rate."""
+    runs = list(dict.fromkeys(t.run_id for ts in timings.values() for t in ts))
+    head = f"{'entity':<24}{'rows':>9}" + _run_columns(runs) + f"{'rows/s':>10}"
+    lines = [head, "-" * len(head)]
+    for entity, ts in sorted(timings.items()):
+        by_run = {t.run_id: t for t in ts}
+        cells = "".join(
+            f"{by_run[r].seconds:>11.2f}s" if r in by_run else f"{'':>12}" for r in runs
+        )
+        rate = mean(t.rows_per_second for t in ts)
+        lines.append(f"{entity:<24}{ts[-1].rows:>9,}{cells}{rate:>10,.0f}")
+    lines.append(f"forecast window (critical path over dependencies): {window:,.1f}s")
+    return "\n".join(lines)
+
+
+def format_partitions(timings: dict[tuple[str, int], list[PartitionTiming]]) -> str:
+    """One line per partition of a split entity: seconds per run, then the mean rate."""
+    if not timings:
+        return ""
+    runs = list(dict.fromkeys(t.run_id for ts in timings.values() for t in ts))
+    head = f"{'partition':<28}{'rows':>9}" + _run_columns(runs)
+    lines = [head + f"{'rows/s':>10}", "-" * (len(head) + 10)]
+    for (entity, number), ts in sorted(timings.items()):
+        by_run = {t.run_id: t for t in ts}
+        cells = "".join(
+            f"{by_run[r].seconds:>11.2f}s" if r in by_run else f"{'':>12}" for r in runs
+        )
+        rate = mean(t.rows_per_second for t in ts)
+        label = f"{entity} [{number + 1}/{ts[-1].partitions}]"
+        lines.append(f"{label:<28}{ts[-1].rows:>9,}{cells}{rate:>10,.0f}")
+    return "\n".join(lines)
+
+
+def _counts(by_run: dict[str, EntityOutcome], runs: list[str], count: Any) -> str:
+    return "".join(f"{count(by_run[r]):>12,}" if r in by_run else f"{'':>12}" for r in runs)
+
+
+def format_rejects(outcomes: dict[str, list[EntityOutcome]]) -> str:
+    """Rejected rows per entity and per reason in each run: is the migration converging?"""
+    if not outcomes:
+        return ""
+    runs = list(dict.fromkeys(o.run_id for ones in outcomes.values() for o in ones))
+    head = f"{'rejected rows':<44}" + _run_columns(runs)
+    lines = [head, "-" * len(head)]
+    for entity, ones in sorted(outcomes.items()):
+        by_run = {o.run_id: o for o in ones}
+        lines.append(f"{entity:<44}" + _counts(by_run, runs, lambda o: o.rejected))
+        for reason in sorted({reason for o in ones for reason in o.reasons}):
+            label = f"  {reason}"
+            cells = _counts(by_run, runs, lambda o, r=reason: o.reasons.get(r, 0))
+            lines.append(f"{label:<44}" + cells)
+    every = [o for ones in outcomes.values() for o in ones]
+    total = "".join(f"{sum(o.rejected for o in every if o.run_id == r):>12,}" for r in runs)
+    lines.append(f"{'all entities':<44}" + total)
+    return "\n".join(lines)
+
+
+def report(settings: Settings, deps: dict[str, set[str]], mode: str, last: int) -> str:
+    """The comparison of the last ``last`` runs of ``mode``: time per entity and the
+    forecast window, time per partition of split entities, rejects by reason."""
+    docs = snapshots(settings, mode, last)
+    if not docs:
+        return f"no {mode} run recorded yet under {settings.artifacts / FOLDER}"
+    timings = compare(docs)
+    parts = [
+        f"{len(docs)} {mode} run(s), oldest first",
+        format_report(timings, forecast_window(timings, deps)),
+    ]
+    parts += [format_partitions(compare_partitions(docs)), format_rejects(compare_outcomes(docs))]
+    return "\n\n".join(p for p in parts if p)
