@@ -95,12 +95,16 @@ def drop_mysql_database(admin_url: str, url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def no_env_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Connections come from the test's own settings, never from ``MIGRATE_*_URL`` set in the
-    environment (a developer's shell, CI)."""
-    for name in CONNECTION_NAMES:
-        monkeypatch.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
+@pytest.fixture(scope="session", autouse=True)
+def no_env_urls() -> Iterator[None]:
+    """Connections come from each test's own settings, never from ``MIGRATE_*_URL`` set in
+    the shell that runs the tests (a developer's, CI's): cleared for the whole session, so
+    module-scoped estates, built before any per-test fixture, do not see them either. Tests
+    that need one set it themselves (``monkeypatch.setenv``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in CONNECTION_NAMES:
+            mp.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
+        yield
 
 
 @pytest.fixture

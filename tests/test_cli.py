@@ -9,8 +9,6 @@ import pytest
 from migrate.cli import main
 from tests.test_pipeline import make_estate
 
-pytestmark = pytest.mark.usefixtures("no_env_urls")
-
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

@@ -16,8 +16,6 @@ from migrate.retry import is_transient, with_retries
 from migrate.runner import resume_run, rollback_run, run_migration
 from tests.test_pipeline import MAPPINGS, make_estate, q
 
-pytestmark = pytest.mark.usefixtures("no_env_urls")
-
 
 def _clean_invoice(workdir: Path) -> int:
     """An invoice staged with all of its lines and no payments rejected."""

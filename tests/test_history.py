@@ -20,7 +20,6 @@ from migrate.runner import run_migration
 from tests.test_pipeline import make_estate
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
-pytestmark = pytest.mark.usefixtures("no_env_urls")
 
 
 def test_rehearsals_keep_their_figures_after_rollback(

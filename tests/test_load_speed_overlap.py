@@ -21,7 +21,7 @@ from tests.test_pipeline import make_estate
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 ENTITIES = ["suppliers_finance", "ap_invoices", "ap_invoice_lines"]
-pytestmark = [pytest.mark.db, pytest.mark.usefixtures("no_env_urls")]
+pytestmark = pytest.mark.db
 
 
 @pytest.fixture(scope="module")

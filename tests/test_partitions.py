@@ -26,9 +26,6 @@ SPLIT = ("ap_invoice_lines", "gl_journals")
 LINEAGE_RUN_COLUMNS = {"MIG_RUN_ID", "MIG_BATCH_ID", "RUN_ID", "BATCH_ID", "MESSAGE"}
 
 
-pytestmark = pytest.mark.usefixtures("no_env_urls")
-
-
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("estate")

@@ -25,9 +25,6 @@ MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 TARGETS = sorted({e.spec.target.table for e in load_project(MAPPINGS).entities.values()})
 
 
-pytestmark = pytest.mark.usefixtures("no_env_urls")
-
-
 def make_estate(workdir: Path, scale: int = 300, seed: int = 7) -> None:
     s = load_settings(workdir)
     build_estate(
