@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, MetaData, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from migrate.load import insert_frame
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import Resolver, TransformOutput, key_string
 
@@ -153,29 +154,28 @@ def issue(
 ) -> dict[str, int]:
     """ERP keys for legacy keys: existing ones kept, new ones numbered after the domain's max."""
     km = md.tables[_name(md, "MIG_KEY_MAP")]
-    existing = lookup(conn, md, domain, system, legacy)
+    wanted = list(dict.fromkeys(k for k in legacy if k))
+    found = lookup_column(conn, md, domain, system, pd.Series(wanted, dtype="str"))
+    existing = {k: int(v) for k, v in zip(wanted, found.tolist(), strict=True) if not pd.isna(v)}
     reuse = reuse or {}
     new = [k for k in dict.fromkeys(legacy) if k not in existing]
     top = conn.execute(select(func.max(km.c["ERP_KEY"])).where(km.c["DOMAIN"] == domain)).scalar()
     next_key = int(top or 0) + 1
-    rows = []
     for k in new:
         if k in reuse:
             existing[k] = reuse[k]
         else:
             existing[k] = next_key
             next_key += 1
-        rows.append(
-            {
-                "DOMAIN": domain,
-                "SOURCE_SYSTEM": system,
-                "LEGACY_KEY": k,
-                "ERP_KEY": existing[k],
-                "RUN_ID": run_id,
-            }
-        )
-    if rows:
-        conn.execute(km.insert(), rows)
+    if new:  # the database's bulk path (COPY on PostgreSQL): a chunk can issue 50,000 keys
+        rows = {
+            "DOMAIN": domain,
+            "SOURCE_SYSTEM": system,
+            "LEGACY_KEY": pd.Series(new, dtype="str"),
+            "ERP_KEY": pd.Series([existing[k] for k in new], dtype="Int64"),
+            "RUN_ID": run_id,
+        }
+        insert_frame(conn, km, pd.DataFrame(rows))
     return existing
 
 

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
-from sqlalchemy import Connection, Engine, MetaData, Table, select
+from sqlalchemy import Connection, Engine, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
 
 from migrate import keymap, partitions, runs, statistics
@@ -396,6 +397,22 @@ def _existing(
     wanted = {tuple(r) for r in wire.astype("str").itertuples(index=False, name=None)}
     firsts = list(dict.fromkeys(wire[columns[0]].astype("object").tolist()))
     seen: set[tuple[str, ...]] = set()
+    if conn.dialect.name == "postgresql" and isinstance(cols[0].type, String):
+        # one statement for the chunk, its values as one text array (a hashed ``= ANY``):
+        # batches of 1,000 made a 50,000-row chunk scan the staged table fifty times
+        prep = conn.dialect.identifier_preparer
+        sql = (
+            f"SELECT {', '.join(prep.quote(c) for c in columns)} FROM {prep.format_table(table)}"
+            f" WHERE {prep.quote(columns[0])} = ANY(%s::text[])"
+        )
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(sql, ([str(v) for v in firsts],))
+            for r in cur:
+                t = tuple(str(v) for v in r)
+                if t in wanted:
+                    seen.add(t)
+        return seen
     for start in range(0, len(firsts), 1000):
         stmt = select(*cols).where(cols[0].in_(firsts[start : start + 1000]))
         for r in conn.execute(stmt):
