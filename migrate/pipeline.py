@@ -12,14 +12,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
-from sqlalchemy import Connection, Engine, MetaData, String, Table, select
+from sqlalchemy import Connection, Engine, MetaData, Table
 from sqlalchemy.exc import IntegrityError
 
-from migrate import keymap, partitions, runs, statistics
+from migrate import keymap, partitions, runs, staged_checks, statistics
 from migrate.errors import TerminalError
 from migrate.extract import Chunk, read_database, read_file, resolve_path
 from migrate.load import BackgroundWrites, delete_staged, insert_frame, wire_columns
@@ -324,9 +323,11 @@ def prepare_chunk(
     frame = coerce(out.frame, table, out.failures, spec.cents_fields())
     validate(schema, frame, out.frame, out.failures)
     if check_existing:
-        _already_staged(conn, ctx, spec, table, frame, out.failures)
+        staged_checks.already_staged(conn, ctx.mode, spec, table, frame, out.failures)
     _duplicate_legacy_keys(spec, chunk, frame, out.failures)
-    history = _unique_history(conn, ctx, spec, table, frame, out.source_keys)
+    history = staged_checks.unique_history(
+        conn, ctx.mode, ctx.md, spec, table, frame, out.source_keys
+    )
     apply_checks(spec.checks, frame, out.failures, history)
     bad = out.failures.any_mask()
     accepted = frame[~bad]
@@ -335,7 +336,9 @@ def prepare_chunk(
     if check_existing and spec.issues_keys is not None:
         # the target key may be the ERP key just issued (reused from the key map): only
         # now can a row staged by an earlier run be recognised
-        _already_staged(conn, ctx, spec, table, accepted, out.failures, frame.index)
+        staged_checks.already_staged(
+            conn, ctx.mode, spec, table, accepted, out.failures, frame.index
+        )
         bad = out.failures.any_mask()
         accepted = accepted[~bad.loc[accepted.index]]
     staged = with_lineage(accepted, chunk, out, ctx.run_id, spec)
@@ -384,76 +387,6 @@ def _fold(result: EntityResult, ready: Prepared) -> None:
         result.reasons[reason] = result.reasons.get(reason, 0) + 1
 
 
-def _existing(
-    conn: Connection, table: Table, columns: list[str], values: pd.DataFrame
-) -> set[tuple[str, ...]]:
-    """Which of these value tuples are already staged (compared as text).
-
-    Filters on the first column only (``IN`` batches that an index on the key can serve),
-    then compares whole tuples here: a row-value ``IN`` list makes PostgreSQL scan the table.
-    """
-    cols = [table.c[c] for c in columns]
-    wire = wire_columns(values, table, conn.dialect.name)
-    wanted = {tuple(r) for r in wire.astype("str").itertuples(index=False, name=None)}
-    firsts = list(dict.fromkeys(wire[columns[0]].astype("object").tolist()))
-    seen: set[tuple[str, ...]] = set()
-    if conn.dialect.name == "postgresql" and isinstance(cols[0].type, String):
-        # one statement for the chunk, its values as one text array (a hashed ``= ANY``):
-        # batches of 1,000 made a 50,000-row chunk scan the staged table fifty times
-        prep = conn.dialect.identifier_preparer
-        sql = (
-            f"SELECT {', '.join(prep.quote(c) for c in columns)} FROM {prep.format_table(table)}"
-            f" WHERE {prep.quote(columns[0])} = ANY(%s::text[])"
-        )
-        raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            cur.execute(sql, ([str(v) for v in firsts],))
-            for r in cur:
-                t = tuple(str(v) for v in r)
-                if t in wanted:
-                    seen.add(t)
-        return seen
-    for start in range(0, len(firsts), 1000):
-        stmt = select(*cols).where(cols[0].in_(firsts[start : start + 1000]))
-        for r in conn.execute(stmt):
-            t = tuple(str(v) for v in r)
-            if t in wanted:
-                seen.add(t)
-    return seen
-
-
-def _as_tuples(frame: pd.DataFrame, table: Table, dialect: str) -> list[tuple[str, ...]]:
-    wire = wire_columns(frame, table, dialect).astype("str")
-    return [tuple(r) for r in wire.itertuples(index=False, name=None)]
-
-
-def _already_staged(
-    conn: Connection,
-    ctx: Context,
-    spec: EntitySpec,
-    table: Table,
-    frame: pd.DataFrame,
-    failures: Failures,
-    index: pd.Index | None = None,
-) -> None:
-    """A target key staged by an earlier chunk or run is a duplicate (delta runs replace it).
-
-    ``frame`` may be a subset of the chunk's rows; ``index`` is then the chunk's index."""
-    key = spec.target.key
-    if ctx.mode == "delta" or not all(k in frame.columns for k in key) or frame.empty:
-        return
-    candidates = frame.loc[~failures.any_mask(), key].dropna()
-    if candidates.empty:
-        return
-    seen = _existing(conn, table, key, candidates)
-    if not seen:
-        return
-    hits = [t in seen for t in _as_tuples(candidates, table, conn.dialect.name)]
-    mask = pd.Series(False, index=frame.index if index is None else index)
-    mask.loc[candidates.index] = pd.Series(hits, index=candidates.index)
-    failures.add(mask, key[0], "duplicate_key", frame[key[0]].reindex(mask.index))
-
-
 def _duplicate_legacy_keys(
     spec: EntitySpec, chunk: Chunk, frame: pd.DataFrame, failures: Failures
 ) -> None:
@@ -465,33 +398,3 @@ def _duplicate_legacy_keys(
     legacy = key_string(chunk.rows.loc[frame.index], ik.legacy)
     dup = legacy.where(ok).duplicated(keep="first") & ok & legacy.notna()
     failures.add(dup, ik.column, "duplicate_key", legacy)
-
-
-def _unique_history(
-    conn: Connection,
-    ctx: Context,
-    spec: EntitySpec,
-    table: Table,
-    frame: pd.DataFrame,
-    source_keys: pd.Series,
-) -> pd.DataFrame | None:
-    """Staged rows (from other source rows) sharing a unique combination with this chunk."""
-    cols = sorted({c for chk in spec.checks if chk.unique for c in chk.unique.columns})
-    if not cols or frame.empty:
-        return None
-    candidates = frame[cols].dropna()
-    if candidates.empty:
-        return None
-    seen = _existing(conn, table, cols, candidates)
-    if not seen:
-        return None
-    rows = pd.DataFrame(sorted(seen), columns=cols)
-    mine = _as_tuples(candidates, table, conn.dialect.name)
-    if ctx.mode == "delta":  # a changed row is compared with other rows, not its old self
-        src = keymap.staged_frame(conn, ctx.md, spec.target.table, [*cols, "MIG_SOURCE_KEY"])
-        src = src[~src["MIG_SOURCE_KEY"].isin(set(source_keys))]
-        rows = src[cols].astype("str")
-    texts = set(mine)
-    rows = rows.astype("str")
-    keep = [tuple(r) in texts for r in rows.itertuples(index=False, name=None)]
-    return rows[keep].reset_index(drop=True)

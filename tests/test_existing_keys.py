@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine
 
-from migrate.pipeline import _existing
+from migrate.staged_checks import existing
 
 STAGED = [
     ("INV-1", 1), ("INV-1", 2), ("inv-1", 1), ("A,B", 3), ('say "x"', 4), ("{1,2}", 5),
@@ -35,7 +35,7 @@ def _found(url: str) -> set[tuple[str, ...]]:
             {"INVOICE_NUM": "str", "VENDOR_ID": "Int64"}
         )
         with engine.connect() as conn:
-            return _existing(conn, table, ["INVOICE_NUM", "VENDOR_ID"], values)
+            return existing(conn, table, ["INVOICE_NUM", "VENDOR_ID"], values)
     finally:
         table.drop(engine, checkfirst=True)
         engine.dispose()
