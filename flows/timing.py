@@ -30,9 +30,10 @@ MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 def snapshot(workdir: str, run_id: str, mode: str, config: str | None = None) -> str:
     """Write the run's figures next to its other artifacts; returns the path."""
     settings = steps.settings_for(workdir, config)
-    started = steps.run_info(workdir, run_id, config).started_at.isoformat()
+    info = steps.run_info(workdir, run_id, config)
+    started = info.started_at.isoformat()
     with steps.staging(settings, mode) as (engine, md):
-        return str(history.snapshot(settings, engine, md, run_id, mode, started))
+        return str(history.snapshot(settings, engine, md, run_id, mode, started, info.status))
 
 
 def compare(workdir: str, mode: str = "rehearsal", last: int = 5) -> dict[str, list[EntityTiming]]:
@@ -52,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", default=".")
     p.add_argument("--mappings", default=str(MAPPINGS))
     p.add_argument("--mode", default="rehearsal", choices=("rehearsal", "full", "delta"))
-    p.add_argument("--last", type=int, default=5, help="how many runs to compare")
+    p.add_argument(
+        "--last", type=history.runs_to_compare, default=5, help="how many runs to compare"
+    )
     args = p.parse_args(argv)
     deps = dependencies(load_project(Path(args.mappings)))
     print(history.report(steps.settings_for(args.workdir), deps, args.mode, args.last))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from migrate.config import Settings, load_settings
 from migrate.errors import MigrationError, SpecErrors, TerminalError
+from migrate.history import runs_to_compare
 from migrate.progress import TerminalProgress
 
 DEFAULT_MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
@@ -240,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rehearsals", help="compare the last runs: rejects by reason, time, forecast window"
     )
     rh.add_argument("--mode", choices=("rehearsal", "full", "delta"), default="rehearsal")
-    rh.add_argument("--last", type=int, default=5, help="how many runs to compare (default 5)")
+    rh.add_argument(
+        "--last", type=runs_to_compare, default=5, help="how many runs to compare (default 5)"
+    )
     rh.set_defaults(handler=cmd_rehearsals)
 
     rc = sub.add_parser("reconcile", help="prove totals match; write the sign-off workbook")

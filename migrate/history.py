@@ -13,7 +13,10 @@ wave run side by side, so the window is the critical path, not the sum).
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -24,6 +27,7 @@ from sqlalchemy import Engine, MetaData, func, select
 from migrate.config import Settings
 
 FOLDER = "timing"
+log = logging.getLogger("migrate.history")
 
 
 def _table(md: MetaData, name: str) -> Any:
@@ -153,25 +157,62 @@ def entity_outcomes(engine: Engine, md: MetaData, run_id: str) -> list[EntityOut
 
 
 def snapshot(
-    settings: Settings, engine: Engine, md: MetaData, run_id: str, mode: str, started_at: str
+    settings: Settings,
+    engine: Engine,
+    md: MetaData,
+    run_id: str,
+    mode: str,
+    started_at: str,
+    status: str = "complete",
 ) -> Path:
-    """Write the run's figures next to its other artifacts; returns the path."""
+    """Write the run's figures next to its other artifacts; returns the path. Only
+    ``complete`` runs are compared (a failed one's partial figures would look like
+    convergence); the file is replaced whole, never left half-written."""
     folder = settings.artifacts / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {"run_id": run_id, "mode": mode, "started_at": started_at}
+    doc["status"] = status
     doc["entities"] = [asdict(t) for t in entity_timings(engine, md, run_id)]
     doc["partitions"] = [asdict(p) for p in partition_timings(engine, md, run_id)]
     doc["outcomes"] = [asdict(o) for o in entity_outcomes(engine, md, run_id)]
     path = folder / f"{run_id}.json"
-    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    part = path.with_suffix(".json.part")
+    part.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    os.replace(part, path)
     return path
 
 
 def snapshots(settings: Settings, mode: str, last: int) -> list[dict[str, Any]]:
-    """The last ``last`` snapshots of runs of ``mode``, oldest first."""
-    folder = settings.artifacts / FOLDER
-    docs = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
-    return sorted((d for d in docs if d["mode"] == mode), key=lambda d: d["started_at"])[-last:]
+    """The last ``last`` snapshots of complete runs of ``mode``, oldest first (a file that
+    cannot be read is skipped with a warning)."""
+    if last < 1:
+        raise ValueError(f"--last must be at least 1, got {last}")
+    docs = []
+    for p in sorted((settings.artifacts / FOLDER).glob("*.json")):
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("%s: not a run snapshot, skipped (%s)", p.name, type(exc).__name__)
+            continue
+        if not isinstance(doc, dict) or not {"run_id", "mode", "started_at"} <= doc.keys():
+            log.warning("%s: not a run snapshot, skipped", p.name)
+            continue
+        if doc["mode"] == mode and doc.get("status", "complete") == "complete":
+            docs.append(doc)
+    return sorted(docs, key=lambda d: str(d["started_at"]))[-last:]
+
+
+def runs_to_compare(text: str) -> int:
+    """``--last N`` on the command line: a whole number of runs, at least one."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def run_order(docs: list[dict[str, Any]]) -> list[str]:
+    """The run ids of the snapshots, oldest first: the column order of every table."""
+    return [str(d["run_id"]) for d in docs]
 
 
 def compare(docs: list[dict[str, Any]]) -> dict[str, list[EntityTiming]]:
@@ -219,9 +260,17 @@ def _run_columns(runs: list[str]) -> str:
     return "".join(f"{r[:10]:>12}" for r in runs)
 
 
-def format_report(timings: dict[str, list[EntityTiming]], window: float) -> str:
+def _runs(order: list[str] | None, found: list[str]) -> list[str]:
+    """Columns: the given order (oldest first) of the runs that appear, else as found."""
+    seen = set(found)
+    return [r for r in order if r in seen] if order else list(dict.fromkeys(found))
+
+
+def format_report(
+    timings: dict[str, list[EntityTiming]], window: float, order: list[str] | None = None
+) -> str:
     """One line per entity: seconds per run, then the mean rate."""
-    runs = list(dict.fromkeys(t.run_id for ts in timings.values() for t in ts))
+    runs = _runs(order, [t.run_id for ts in timings.values() for t in ts])
     head = f"{'entity':<24}{'rows':>9}" + _run_columns(runs) + f"{'rows/s':>10}"
     lines = [head, "-" * len(head)]
     for entity, ts in sorted(timings.items()):
@@ -235,11 +284,13 @@ def format_report(timings: dict[str, list[EntityTiming]], window: float) -> str:
     return "\n".join(lines)
 
 
-def format_partitions(timings: dict[tuple[str, int], list[PartitionTiming]]) -> str:
+def format_partitions(
+    timings: dict[tuple[str, int], list[PartitionTiming]], order: list[str] | None = None
+) -> str:
     """One line per partition of a split entity: seconds per run, then the mean rate."""
     if not timings:
         return ""
-    runs = list(dict.fromkeys(t.run_id for ts in timings.values() for t in ts))
+    runs = _runs(order, [t.run_id for ts in timings.values() for t in ts])
     head = f"{'partition':<28}{'rows':>9}" + _run_columns(runs)
     lines = [head + f"{'rows/s':>10}", "-" * (len(head) + 10)]
     for (entity, number), ts in sorted(timings.items()):
@@ -257,11 +308,11 @@ def _counts(by_run: dict[str, EntityOutcome], runs: list[str], count: Any) -> st
     return "".join(f"{count(by_run[r]):>12,}" if r in by_run else f"{'':>12}" for r in runs)
 
 
-def format_rejects(outcomes: dict[str, list[EntityOutcome]]) -> str:
+def format_rejects(outcomes: dict[str, list[EntityOutcome]], order: list[str] | None = None) -> str:
     """Rejected rows per entity and per reason in each run: is the migration converging?"""
     if not outcomes:
         return ""
-    runs = list(dict.fromkeys(o.run_id for ones in outcomes.values() for o in ones))
+    runs = _runs(order, [o.run_id for ones in outcomes.values() for o in ones])
     head = f"{'rejected rows':<44}" + _run_columns(runs)
     lines = [head, "-" * len(head)]
     for entity, ones in sorted(outcomes.items()):
@@ -278,15 +329,15 @@ def format_rejects(outcomes: dict[str, list[EntityOutcome]]) -> str:
 
 
 def report(settings: Settings, deps: dict[str, set[str]], mode: str, last: int) -> str:
-    """The comparison of the last ``last`` runs of ``mode``: time per entity and the
-    forecast window, time per partition of split entities, rejects by reason."""
+    """The comparison of the last ``last`` complete runs of ``mode``: time per entity and
+    the forecast window, time per partition of split entities, rejects by reason."""
     docs = snapshots(settings, mode, last)
     if not docs:
-        return f"no {mode} run recorded yet under {settings.artifacts / FOLDER}"
+        return f"no complete {mode} run recorded yet under {settings.artifacts / FOLDER}"
+    order = run_order(docs)
     timings = compare(docs)
-    parts = [
-        f"{len(docs)} {mode} run(s), oldest first",
-        format_report(timings, forecast_window(timings, deps)),
-    ]
-    parts += [format_partitions(compare_partitions(docs)), format_rejects(compare_outcomes(docs))]
+    window = forecast_window(timings, deps)
+    parts = [f"{len(docs)} {mode} run(s), oldest first", format_report(timings, window, order)]
+    parts.append(format_partitions(compare_partitions(docs), order))
+    parts.append(format_rejects(compare_outcomes(docs), order))
     return "\n\n".join(p for p in parts if p)

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, select
+from sqlalchemy import Engine, MetaData, Table, func, select
 from sqlalchemy.exc import IntegrityError
 
 from migrate import runs
@@ -143,12 +143,27 @@ def mark_done(
     rows_in: int,
     seconds: float,
 ) -> None:
+    """The partition is finished. Its rows are counted from its progress records, so a
+    partition resumed after a crash counts the chunks committed before it too (``rows_in``,
+    this attempt's, is the floor); ``seconds`` is this attempt's time."""
     t = _t(md)
+    pg = md.tables[f"{md.schema}.MIG_PROGRESS" if md.schema else "MIG_PROGRESS"]
+    first = partition.first_batch
     with staging.begin() as conn:
+        done = conn.execute(
+            select(func.coalesce(func.sum(pg.c.ROWS_IN), 0)).where(
+                pg.c.RUN_ID == run_id,
+                pg.c.ENTITY == entity,
+                pg.c.BATCH_ID >= first,
+                pg.c.BATCH_ID < first + BATCH_STRIDE,
+            )
+        ).scalar()
         conn.execute(
             t.update()
             .where(t.c.RUN_ID == run_id, t.c.ENTITY == entity, t.c.PARTITION_NO == partition.number)
-            .values(ROWS_IN=rows_in, SECONDS=f"{seconds:.3f}", DONE_AT=runs.now())
+            .values(
+                ROWS_IN=max(int(done or 0), rows_in), SECONDS=f"{seconds:.3f}", DONE_AT=runs.now()
+            )
         )
 
 

@@ -9,13 +9,14 @@ equal what the run itself counted as it went.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from migrate.cli import main
 from migrate.config import load_settings
-from migrate.history import compare_outcomes, snapshots
+from migrate.history import compare_outcomes, report, snapshots
 from migrate.runner import run_migration
 from tests.test_pipeline import make_estate
 
@@ -57,4 +58,46 @@ def test_rehearsals_keep_their_figures_after_rollback(
 
 def test_no_runs_recorded_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--workdir", str(tmp_path), "rehearsals"]) == 0
-    assert "no rehearsal run recorded yet" in capsys.readouterr().out
+    assert "no complete rehearsal run recorded yet" in capsys.readouterr().out
+
+
+def _write(
+    workdir: Path, run_id: str, started: str, entity: str = "A", rejected: int = 0, **extra: str
+) -> None:
+    """A snapshot as a run writes it: one entity, 10 rows in, ``rejected`` of them rejected."""
+    folder = workdir / "artifacts" / "timing"
+    folder.mkdir(parents=True, exist_ok=True)
+    timing = {"run_id": run_id, "entity": entity, "batches": 1, "rows": 10, "seconds": 1.0}
+    outcome = {"run_id": run_id, "entity": entity, "rows_in": 10, "loaded": 10 - rejected}
+    outcome |= {"rejected": rejected, "filtered": 0, "reasons": {}}
+    doc = {"run_id": run_id, "mode": "rehearsal", "started_at": started, **extra}
+    doc |= {"entities": [{**timing, "chunk_seconds": 1.0}], "outcomes": [outcome]}
+    (folder / f"{run_id}.json").write_text(json.dumps(doc), encoding="utf-8")
+
+
+def test_columns_are_oldest_first_whichever_entities_ran(tmp_path: Path) -> None:
+    _write(tmp_path, "r1aaaaaaaa", "2026-01-01T00:00:01", entity="A", rejected=5)
+    _write(tmp_path, "r2bbbbbbbb", "2026-01-01T00:00:02", entity="A", rejected=3)
+    _write(tmp_path, "r3cccccccc", "2026-01-01T00:00:03", entity="B", rejected=4)
+    _write(tmp_path, "r4dddddddd", "2026-01-01T00:00:04", entity="B", rejected=2)
+    _write(tmp_path, "r5eeeeeeee", "2026-01-01T00:00:05", entity="A", rejected=1)
+    text = report(load_settings(tmp_path), {}, "rehearsal", 5)
+    runs = ["r1aaaaaaaa", "r2bbbbbbbb", "r3cccccccc", "r4dddddddd", "r5eeeeeeee"]
+    heads = [line.split() for line in text.splitlines() if line.startswith(("entity", "rejected"))]
+    assert heads == [["entity", "rows", *runs, "rows/s"], ["rejected", "rows", *runs]]
+    rejects = text.split("rejected rows")[1].splitlines()
+    b = next(line for line in rejects if line.startswith("B "))
+    width = 12  # each run's column
+    cells = [b[44 + i * width : 44 + (i + 1) * width].strip() for i in range(len(runs))]
+    assert cells == ["", "", "4", "2", ""]  # 4 then 2 under r3, r4: converging, in run order
+
+
+def test_failed_and_unreadable_snapshots_are_left_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _write(tmp_path, "ok00000001", "2026-01-01T00:00:01", rejected=5)
+    _write(tmp_path, "failed0002", "2026-01-01T00:00:02", rejected=1, status="failed")
+    (tmp_path / "artifacts" / "timing" / "half.json").write_text('{"run_id": "x", "mo')
+    docs = snapshots(load_settings(tmp_path), "rehearsal", 5)
+    assert [d["run_id"] for d in docs] == ["ok00000001"]
+    assert "half.json: not a run snapshot" in caplog.text

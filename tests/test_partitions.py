@@ -140,6 +140,16 @@ def test_resume_redoes_only_unfinished_partitions(
         r for r in before if r[0] < partitions.BATCH_STRIDE
     ]  # the finished partition was not redone
     assert staged(db) == staged(whole / "staging.db")
+    with sqlite3.connect(db) as conn:  # a resumed partition counts its earlier chunks too
+        recorded = conn.execute(
+            "SELECT PARTITION_NO, ROWS_IN FROM MIG_PARTITIONS WHERE ENTITY = 'ap_invoice_lines' "
+            "ORDER BY 1"
+        ).fetchall()
+        progress = conn.execute(
+            f"SELECT (BATCH_ID - 1) / {partitions.BATCH_STRIDE}, SUM(ROWS_IN) FROM MIG_PROGRESS "
+            "WHERE ENTITY = 'ap_invoice_lines' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert recorded == progress and len(recorded) == 3
 
 
 def test_a_stored_plan_is_reused(estate: Path, tmp_path: Path) -> None:
