@@ -101,7 +101,13 @@ def _copy(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     prep = conn.dialect.identifier_preparer
     cols = ", ".join(prep.quote(c) for c in frame.columns)
     payload, null = _csv_payload(frame)
-    sql = f"COPY {prep.format_table(table)} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{null}')"
+    # Arrow writes UTF-8 bytes, which the server would read in the connection's encoding
+    # (a LATIN1 staging would store 'é' as 'Ã©'); a str payload psycopg encodes itself
+    encoding = ", ENCODING 'UTF8'" if not isinstance(payload, str) else ""
+    sql = (
+        f"COPY {prep.format_table(table)} ({cols}) FROM STDIN "
+        f"WITH (FORMAT csv, NULL '{null}'{encoding})"
+    )
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
         copy.write(payload)
