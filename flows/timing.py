@@ -12,15 +12,7 @@ from pathlib import Path
 
 from flows import steps
 from migrate import history
-from migrate.history import (
-    EntityTiming,
-    PartitionTiming,
-    entity_timings,
-    forecast_window,
-    format_partitions,
-    format_report,
-    partition_timings,
-)
+from migrate.history import PartitionTiming, format_partitions
 from migrate.spec.graph import dependencies
 from migrate.spec.loader import load_project
 
@@ -34,11 +26,6 @@ def snapshot(workdir: str, run_id: str, mode: str, config: str | None = None) ->
     started = info.started_at.isoformat()
     with steps.staging(settings, mode) as (engine, md):
         return str(history.snapshot(settings, engine, md, run_id, mode, started, info.status))
-
-
-def compare(workdir: str, mode: str = "rehearsal", last: int = 5) -> dict[str, list[EntityTiming]]:
-    """Timings per entity over the last snapshotted runs of a mode, oldest first."""
-    return history.compare(history.snapshots(steps.settings_for(workdir), mode, last))
 
 
 def compare_partitions(
@@ -62,19 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = [
-    "EntityTiming",
-    "PartitionTiming",
-    "compare",
-    "compare_partitions",
-    "entity_timings",
-    "forecast_window",
-    "format_partitions",
-    "format_report",
-    "main",
-    "partition_timings",
-    "snapshot",
-]
+__all__ = ["compare_partitions", "format_partitions", "main", "snapshot"]
 
 if __name__ == "__main__":
     raise SystemExit(main())
