@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from migrate.spec.model import EntitySpec, Measure
+from reconcile.coltypes import untrimmed_columns
 from reconcile.money import InvalidAmount, parse_cents
 from reconcile.relation import Relation, ValueSql
 from reconcile.rows import INVALID, Row, RowSource, Value
-from reconcile.sqltext import CENTS_FN, as_text, family, key_expr
+from reconcile.sqltext import CENTS_FN, as_text, family, key_expr, trimmed_text
 from reconcile.sqltext import parse_cents as sql_cents
 from reconcile.stream import StreamSource
 from reconcile.textrule import normalise, text_columns, text_sql
@@ -98,12 +99,15 @@ def _relation(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Rela
         from_sql = f"({spec.source.query}) q"
     pre: tuple[list[tuple[str, str]]] = ([],)
     measures = spec.reconcile.measures
-    values = tuple(_value_sql(m, i, dialect, quote, pre) for i, m in enumerate(measures))
+    plain = untrimmed_columns(
+        engine, from_sql, [*spec.source.key, *(m.source_column for m in measures)]
+    )
+    values = tuple(_value_sql(m, i, dialect, quote, pre, plain) for i, m in enumerate(measures))
     texts = tuple(text_sql(quote(c.source), c.steps, dialect) for c in text_columns(spec)[0])
     return Relation(
         engine,
         from_sql,
-        key_expr(spec.source.key, dialect, quote),
+        key_expr(spec.source.key, dialect, quote, plain),
         values,
         tuple(quote(c) for c in extras),
         texts=texts,
@@ -112,7 +116,12 @@ def _relation(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Rela
 
 
 def _value_sql(
-    m: Measure, i: int, dialect: str, quote: Any, pre: tuple[list[tuple[str, str]], ...]
+    m: Measure,
+    i: int,
+    dialect: str,
+    quote: Any,
+    pre: tuple[list[tuple[str, str]], ...],
+    plain: frozenset[str] = frozenset(),
 ) -> ValueSql:
     """A measure's SQL. The trimmed text (and the sign test) go to ``pre``, computed once
     per row, and the validity test is written once; on SQLite, our own exact parser
@@ -129,7 +138,8 @@ def _value_sql(
             cents=f"(CASE WHEN typeof(mig_x{i}) = 'integer' THEN mig_x{i} END)",
             present=f"(CASE WHEN mig_x{i} IS NULL THEN 0 ELSE 1 END)",
         )
-    pre[0].append((f"mig_a{i}", f"TRIM({as_text(quote(m.source_column), dialect)})"))
+    amount = trimmed_text(quote(m.source_column), m.source_column in plain, dialect)
+    pre[0].append((f"mig_a{i}", amount))
     if m.sign_column:
         pre[0].append((f"mig_s{i}", f"(CASE WHEN {sel} THEN 1 ELSE 0 END)"))
         sel = f"mig_s{i} = 1"

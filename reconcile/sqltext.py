@@ -71,14 +71,23 @@ def concat(parts: list[str], dialect: str) -> str:
     return "(" + " || ".join(parts) + ")"
 
 
-def key_expr(columns: list[str], dialect: str, quote: Any) -> str:
-    """The legacy key as the pipeline records it: each value as text, trimmed, ``|``-joined."""
+def key_expr(
+    columns: list[str], dialect: str, quote: Any, untrimmed: frozenset[str] = frozenset()
+) -> str:
+    """The legacy key as the pipeline records it: each value as text, trimmed, ``|``-joined
+    (``untrimmed``: columns whose text has nothing to trim, see ``coltypes.py``)."""
     parts: list[str] = []
     for i, col in enumerate(columns):
         if i:
             parts.append("'|'")
-        parts.append(f"COALESCE(TRIM({as_text(quote(col), dialect)}), '')")
+        parts.append(f"COALESCE({trimmed_text(quote(col), col in untrimmed, dialect)}, '')")
     return concat(parts, dialect)
+
+
+def trimmed_text(expr: str, plain: bool, dialect: str) -> str:
+    """``TRIM`` of the value as text; just the text where it is ``plain`` (an integer or an
+    exact decimal prints with no spaces to trim)."""
+    return as_text(expr, dialect) if plain else f"TRIM({as_text(expr, dialect)})"
 
 
 def bigint(dialect: str) -> str:
