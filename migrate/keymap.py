@@ -158,7 +158,7 @@ def issue(
     found = lookup_column(conn, md, domain, system, pd.Series(wanted, dtype="str"))
     existing = {k: int(v) for k, v in zip(wanted, found.tolist(), strict=True) if not pd.isna(v)}
     reuse = reuse or {}
-    new = [k for k in dict.fromkeys(legacy) if k not in existing]
+    new = [k for k in dict.fromkeys(legacy) if k and k not in existing]  # '' is no key
     top = conn.execute(select(func.max(km.c["ERP_KEY"])).where(km.c["DOMAIN"] == domain)).scalar()
     next_key = int(top or 0) + 1
     for k in new:

@@ -309,3 +309,29 @@ def test_a_null_in_an_integer_column_rejects_only_its_row(tmp_path: Path) -> Non
                  f"ENTITY = 'ap_invoice_lines' AND SOURCE_KEY = '{inv}|{line}'")  # fmt: skip
     assert lines.loaded == ref - 1 or rejected == []
     assert "invalid_amount" not in {r for (r,) in rejected}
+
+
+def test_a_row_without_a_source_key_is_rejected_and_runs_again_cleanly(tmp_path: Path) -> None:
+    """A blank source key cannot be traced, nor given an ERP key a lookup would find (a
+    blank reference means none). It used to be staged, its '' entered the key map, and the
+    next run that read the row stopped on the key map's unique key."""
+    make_estate(tmp_path, scale=200, seed=9)
+    with sqlite3.connect(tmp_path / "legacy_finance.db") as conn:
+        conn.execute(
+            'UPDATE "VNDMSTR" SET "VND_NO" = \'  \' '
+            'WHERE rowid = (SELECT MIN(rowid) FROM "VNDMSTR")'
+        )
+    entities = ["suppliers_finance", "ap_invoices"]
+    first = run_migration(load_settings(tmp_path), MAPPINGS, "full", entities, chunk_size=97)
+    db = tmp_path / "staging.db"
+    rejects = q(
+        db,
+        "SELECT ENTITY, SOURCE_KEY, COLUMN_NAME, REASON_CODE FROM MIG_REJECTS "
+        f"WHERE RUN_ID = '{first.run_id}' AND SOURCE_KEY IN ('', '|')",
+    )
+    assert rejects == [("suppliers_finance", "", "VND_NO", "required_missing")]
+    assert q(db, "SELECT COUNT(*) FROM MIG_KEY_MAP WHERE LEGACY_KEY = ''") == [(0,)]
+    assert q(db, "SELECT COUNT(*) FROM SUPPLIERS WHERE MIG_SOURCE_KEY = ''") == [(0,)]
+    second = run_migration(load_settings(tmp_path), MAPPINGS, "full", entities, chunk_size=97)
+    assert second.totals["rows_in"] == first.totals["rows_in"]
+    assert second.totals["loaded"] == 0

@@ -32,13 +32,40 @@ class TransformOutput:
     source_keys: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
 
 
-def key_string(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """The legacy key as one string (``A|B``), as stored in lineage and rejects."""
-    parts = [parse.as_text(frame[c]).fillna("").str.strip() for c in columns]
+def _key_parts(frame: pd.DataFrame, columns: list[str]) -> list[pd.Series]:
+    return [parse.as_text(frame[c]).fillna("").str.strip() for c in columns]
+
+
+def _joined(parts: list[pd.Series]) -> pd.Series:
     out = parts[0]
     for p in parts[1:]:
         out = out + "|" + p
     return out.astype("str")
+
+
+def key_string(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The legacy key as one string (``A|B``), as stored in lineage and rejects."""
+    return _joined(_key_parts(frame, columns))
+
+
+def blank_keys(spec: EntitySpec, rows: pd.DataFrame, failures: Failures) -> pd.Series:
+    """The source key of each row; a row whose key is blank in every part is rejected
+    (``required_missing``), and so is one whose issuing legacy key (``issues_keys.legacy``)
+    is: such a row cannot be traced back to its legacy record, nor given an ERP key that
+    another entity's lookup could find (a blank reference means "none")."""
+    parts = _key_parts(rows, spec.source.key)
+    keys = _joined(parts)
+    wanted = [(spec.source.key, parts, keys)]
+    ik = spec.issues_keys
+    if ik is not None and ik.legacy != spec.source.key:
+        own = _key_parts(rows, ik.legacy)
+        wanted.append((ik.legacy, own, _joined(own)))
+    for columns, key_parts, text in wanted:
+        blank = pd.Series(True, index=rows.index)
+        for part in key_parts:
+            blank &= part == ""
+        failures.add(blank, columns[0], "required_missing", text)
+    return keys
 
 
 def condition_mask(cond: Condition, frame: pd.DataFrame) -> pd.Series:
@@ -77,11 +104,11 @@ def transform(
     """Filter, then compute every target field; failures are collected, never raised."""
     rows, filtered = apply_filters(spec, chunk)
     failures = Failures(rows.index)
+    keys = blank_keys(spec, rows, failures)  # first: a row without a key is rejected for it
     out = pd.DataFrame(index=rows.index)
     for name, rule in spec.fields.items():
         ctx = StepContext(rows, crosswalks, f"{where} fields.{name}")
         out[name] = _field(name, rule, rows, ctx, failures, spec, resolve)
-    keys = key_string(rows, spec.source.key)
     return TransformOutput(out, failures, filtered, keys)
 
 
