@@ -93,6 +93,19 @@ def test_two_rules_for_one_target_column(tmp_path: Path) -> None:
     assert "two rules write target column 'INVOICE_NUM'" in msg
 
 
+def test_a_personal_column_cannot_be_the_key(tmp_path: Path) -> None:
+    """Keys name rows, unmasked, in rejects, reports and logs: a key marked personal is
+    refused where it is marked."""
+    text = GOOD.replace("key: [INV_ID]", "key: [TAX_ID]").replace(
+        "fields:\n", "fields:\n  PAYEE_TAX_ID:\n    from: TAX_ID\n    personal: ssn\n"
+    )
+    with pytest.raises(SpecErrors) as err:
+        load_mapping(_write(tmp_path, text))
+    message = str(err.value)
+    assert "ap_invoices.yaml:13 " in message and "fields.PAYEE_TAX_ID.personal" in message
+    assert "source key column 'TAX_ID' is marked personal (ssn)" in message
+
+
 def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.replace("key: [INV_ID]", "key: [INV_ID", 1))
     with pytest.raises(Exception) as info:

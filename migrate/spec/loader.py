@@ -175,6 +175,27 @@ def _field_conflicts(spec: EntitySpec, text: SourceText) -> list[SpecError]:
                 "this field and issues_keys.column",
             )
         )
+    errors.extend(_personal_keys(spec, text))
+    return errors
+
+
+def _personal_keys(spec: EntitySpec, text: SourceText) -> list[SpecError]:
+    """A personal column may not be a key: keys are what rejects, reports, lineage and the
+    terminal print to name a row, unmasked (invariant 8)."""
+    keys = set(spec.source.key) | set(spec.issues_keys.legacy if spec.issues_keys else [])
+    errors: list[SpecError] = []
+    for name, rule in spec.fields.items():
+        sources = rule.from_ if isinstance(rule.from_, list) else [rule.from_]
+        for column in sorted(keys & {c for c in sources if c}):
+            if rule.personal:
+                errors.append(
+                    SpecError(
+                        text.locate(("fields", name, "personal")),
+                        f"source key column {column!r} is marked personal ({rule.personal}): "
+                        "keys are printed unmasked in rejects, reports, lineage and logs; "
+                        "key the entity on a column that is not personal",
+                    )
+                )
     return errors
 
 
