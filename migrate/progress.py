@@ -10,7 +10,8 @@ from typing import TextIO
 
 @dataclass
 class TerminalProgress:
-    """Prints at most every ``interval`` seconds, and once when an entity finishes."""
+    """Prints at most every ``interval`` seconds while an entity runs, and its last line
+    when it ends (:meth:`end`, called by the runner)."""
 
     totals: dict[str, int] = field(default_factory=dict)
     stream: TextIO = sys.stderr
@@ -19,17 +20,28 @@ class TerminalProgress:
     _last: float = 0.0
 
     def begin(self, entity: str) -> None:
-        self._started[entity] = time.perf_counter()
+        """The entity's clock starts (once: the partitions of a split entity share it)."""
+        self._started.setdefault(entity, time.perf_counter())
 
     def __call__(self, entity: str, done: int, loaded: int, rejected: int) -> None:
         now = time.perf_counter()
-        start = self._started.setdefault(entity, now)
-        total = self.totals.get(entity)
-        finished = total is not None and done >= total
-        if not finished and now - self._last < self.interval:
-            return
+        self._started.setdefault(entity, now)
+        if now - self._last < self.interval:
+            return  # the entity's last line comes from ``end``
+        self._print(entity, done, loaded, rejected, False)
+
+    def end(self, entity: str, done: int, loaded: int, rejected: int, filtered: int = 0) -> None:
+        """The entity's last line, with its filtered rows, so loaded + rejected + filtered
+        adds up to its rows. Always printed: a file source has no count beforehand, and a
+        delta or a resumed run reads fewer rows than the count."""
+        self._print(entity, done, loaded, rejected, True, filtered)
+
+    def _print(
+        self, entity: str, done: int, loaded: int, rejected: int, final: bool, filtered: int = 0
+    ) -> None:
+        now = time.perf_counter()
         self._last = now
-        elapsed = max(now - start, 1e-6)
+        elapsed = max(now - self._started.setdefault(entity, now), 1e-6)
         rate = done / elapsed
         parts = [
             f"{entity:<28}",
@@ -38,8 +50,13 @@ class TerminalProgress:
             f"loaded {loaded:,}",
             f"rejected {rejected:,}",
         ]
-        if total:
-            left = (total - done) / rate if rate else 0.0
-            parts.insert(2, f"{100 * done / total:5.1f}%")
-            parts.append(f"~{left:,.0f}s left" if not finished else "done")
+        if filtered:
+            parts.append(f"filtered {filtered:,}")
+        total = self.totals.get(entity)
+        if total and (not final or done == total):
+            parts.insert(2, f"{100 * min(done, total) / total:5.1f}%")
+        if final:
+            parts.append("done")
+        elif total and rate:
+            parts.append(f"~{max(total - done, 0) / rate:,.0f}s left")
         print("  ".join(parts), file=self.stream, flush=True)

@@ -180,11 +180,15 @@ def run_planned(
     a cutover split it (a resumed partitioned run), else the whole entity."""
     planned = partitions.stored(ctx.staging, ctx.md, ctx.run_id, name)
     if len(planned) <= 1:
-        return run_entity(ctx, name, progress, delta_after)
-    total = EntityResult(name)
-    for part in planned:
-        if not part.done:
-            total.add(run_entity(ctx, name, progress, delta_after, part))
+        total = run_entity(ctx, name, progress, delta_after)
+    else:
+        total = EntityResult(name)
+        for part in planned:
+            if not part.done:
+                total.add(run_entity(ctx, name, progress, delta_after, part))
+    end = getattr(progress, "end", None)
+    if end is not None:
+        end(name, total.rows_in, total.loaded, total.rejected, total.filtered)
     return total
 
 
