@@ -333,7 +333,11 @@ def report(settings: Settings, deps: dict[str, set[str]], mode: str, last: int) 
     the forecast window, time per partition of split entities, rejects by reason."""
     docs = snapshots(settings, mode, last)
     if not docs:
-        return f"no complete {mode} run recorded yet under {settings.artifacts / FOLDER}"
+        others = [
+            m for m in ("rehearsal", "full", "delta") if m != mode and snapshots(settings, m, 1)
+        ]
+        hint = "".join(f"; {m} runs: --mode {m}" for m in others)
+        return f"no complete {mode} run recorded yet under {settings.artifacts / FOLDER}{hint}"
     order = run_order(docs)
     timings = compare(docs)
     window = forecast_window(timings, deps)

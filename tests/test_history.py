@@ -59,6 +59,10 @@ def test_rehearsals_keep_their_figures_after_rollback(
 def test_no_runs_recorded_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--workdir", str(tmp_path), "rehearsals"]) == 0
     assert "no complete rehearsal run recorded yet" in capsys.readouterr().out
+    _write(tmp_path, "full-run-1", "2026-01-01T00:00:00", mode="full")
+    assert main(["--workdir", str(tmp_path), "rehearsals"]) == 0
+    out = capsys.readouterr().out  # a full run is there: say how to see it
+    assert "no complete rehearsal run" in out and "full runs: --mode full" in out
 
 
 def _write(
