@@ -464,3 +464,16 @@ def test_no_planted_personal_value_in_any_artifact(demo: tuple[Settings, str]) -
         if value in text and re.search(rf"(?<!\d){re.escape(value)}(?!\d)", text)
     ]
     assert not leaks, "\n".join(leaks[:20])
+
+
+def test_audit_entries_in_a_trace_never_read_as_empty() -> None:
+    """The per-entity and per-file detail stays in the audit log; the trace says how much
+    (it printed ``rejects_by_reason {}`` for a run with 228 rejects)."""
+    from migrate.lineage.render import _short
+
+    assert _short({"run_id": "r1", "entities": {"a": {}, "b": {}}}) == (
+        '{"entities": "2 entities (in the audit log)"}'
+    )
+    assert _short({"run_id": "r1", "mappings": {"x.yaml": "ab"}, "mode": "full"}) == (
+        '{"mappings": "1 files (in the audit log)", "mode": "full"}'
+    )

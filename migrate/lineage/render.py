@@ -56,7 +56,16 @@ def to_text(t: Trace) -> str:
 
 
 def _short(payload: object) -> str:
+    """An audit payload on one line: the per-entity and per-file detail (in the audit log)
+    summarised by its size, so an entry never reads as empty when it is not."""
     if not isinstance(payload, dict):
         return str(payload)
-    keep = {k: v for k, v in payload.items() if k not in ("run_id", "entities", "mappings")}
+    keep: dict[str, object] = {}
+    for k, v in payload.items():
+        if k == "run_id":
+            continue
+        if k in ("entities", "mappings") and isinstance(v, dict | list):
+            keep[k] = f"{len(v)} {'files' if k == 'mappings' else 'entities'} (in the audit log)"
+        else:
+            keep[k] = v
     return json.dumps(keep, default=str, sort_keys=True)
