@@ -75,8 +75,7 @@ def begin_run(
 def reopen_run(workdir: str, run_id: str, config: str | None = None) -> str:
     """Mark a stopped run running again (to resume it) and return its mode."""
     info = run_info(workdir, run_id, config)
-    if info.status == "complete":
-        raise RunStateError(f"run {run_id} already completed; nothing to resume")
+    runs.refuse_unresumable(info)
     with staging(settings_for(workdir, config), info.mode) as (engine, md):
         if info.mode == "delta":
             with engine.connect() as conn:

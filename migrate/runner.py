@@ -113,8 +113,7 @@ def resume_run(
     rest is done once, for the entities the run was started with."""
     found = locate_run(settings, run_id)
     info = found.info
-    if info.status == "complete":
-        raise RunStateError(f"run {run_id} already completed; nothing to resume")
+    runs.refuse_unresumable(info)
     everything = load_project(mappings)
     chosen = [n for n, e in everything.entities.items() if e.display in info.mapping_hashes]
     project = load_project(mappings, chosen or None)

@@ -41,6 +41,19 @@ class RunInfo:
     workbook_sha256: str | None
 
 
+def refuse_unresumable(info: RunInfo) -> None:
+    """Only a stopped run can be resumed: a complete one has nothing left to do, and a
+    rolled-back one has had everything it staged removed (resuming it would stage the
+    whole run again under an id the audit log records as rolled back)."""
+    if info.status == "complete":
+        raise RunStateError(f"run {info.run_id} already completed; nothing to resume")
+    if info.status == "rolled_back":
+        raise RunStateError(
+            f"run {info.run_id} was rolled back, so it cannot be resumed; start a new run "
+            "(migrate run)"
+        )
+
+
 def start_run(
     engine: Engine,
     md: MetaData,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from fixtures.estate.build import build_estate
 from migrate.config import load_settings
 from migrate.errors import RunStateError
-from migrate.runner import rollback_run, run_migration
+from migrate.runner import resume_run, rollback_run, run_migration
 from migrate.spec.loader import load_project
 from tests.support.manifest_check import compare
 
@@ -134,6 +134,15 @@ def test_rollback_removes_everything_the_run_staged(tmp_path: Path) -> None:
     for table in [*TARGETS, "MIG_REJECTS", "MIG_FILTERED", "MIG_KEY_MAP", "MIG_PROGRESS"]:
         assert q(db, f'SELECT COUNT(*) FROM "{table}"')[0][0] == 0, table
     assert q(db, 'SELECT "STATUS" FROM "MIG_RUNS"')[0][0] == "rolled_back"
+    # a rolled-back run is not resumed: that staged the whole run again under its id
+    with pytest.raises(RunStateError, match="was rolled back, so it cannot be resumed"):
+        resume_run(load_settings(tmp_path), MAPPINGS, summary.run_id)
+    from flows.steps import reopen_run  # the cutover flow's resume_run_id
+
+    with pytest.raises(RunStateError, match="was rolled back"):
+        reopen_run(str(tmp_path), summary.run_id)
+    assert q(db, 'SELECT "STATUS" FROM "MIG_RUNS"')[0][0] == "rolled_back"
+    assert q(db, 'SELECT COUNT(*) FROM "MIG_PROGRESS"')[0][0] == 0
 
 
 def test_rehearsal_leaves_real_staging_untouched(tmp_path: Path) -> None:
