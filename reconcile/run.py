@@ -37,13 +37,16 @@ def locate_run(settings: Settings, run_id: str | None) -> tuple[str, str | None,
         engine, md = writable_engine(url), build_metadata(schema)
         try:
             found = runs.latest_run(engine, md) if run_id is None else run_id
-            if found is not None:
-                runs.get_run(engine, md, found)
-                return url, schema, found
+            info = runs.get_run(engine, md, found) if found is not None else None
         except Exception:  # noqa: BLE001 - a staging without the run (or without tables)
             continue
         finally:
             engine.dispose()
+        if info is None:
+            continue
+        if info.status == "rolled_back":  # a FAIL workbook of everything missing says less
+            raise RunStateError(f"run {info.run_id} was rolled back: nothing of it is staged")
+        return url, schema, info.run_id
     raise RunStateError(f"unknown run id {run_id!r}" if run_id else "no run to reconcile")
 
 

@@ -141,6 +141,10 @@ def test_rollback_removes_everything_the_run_staged(tmp_path: Path) -> None:
 
     with pytest.raises(RunStateError, match="was rolled back"):
         reopen_run(str(tmp_path), summary.run_id)
+    from reconcile.run import locate_run  # nor reconciled: nothing of it is staged
+
+    with pytest.raises(RunStateError, match="was rolled back: nothing of it is staged"):
+        locate_run(load_settings(tmp_path), summary.run_id)
     assert q(db, 'SELECT "STATUS" FROM "MIG_RUNS"')[0][0] == "rolled_back"
     assert q(db, 'SELECT COUNT(*) FROM "MIG_PROGRESS"')[0][0] == 0
 
