@@ -163,8 +163,9 @@ def python_value(m: Measure, raw: object, sign: object) -> Value:
 
 
 def key_string(values: list[object]) -> str:
-    """The legacy key as the pipeline records it: values as text, stripped, ``|``-joined."""
-    return "|".join("" if v is None else str(v).strip() for v in values)
+    """The legacy key as the pipeline records it: values as text without surrounding spaces
+    (as SQL's ``TRIM``), ``|``-joined."""
+    return "|".join("" if v is None else str(v).strip(" ") for v in values)
 
 
 def _to_row(spec: EntitySpec, record: dict[str, object], extras: tuple[str, ...]) -> Row:

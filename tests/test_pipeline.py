@@ -19,6 +19,7 @@ from migrate.config import load_settings
 from migrate.errors import RunStateError
 from migrate.runner import resume_run, rollback_run, run_migration
 from migrate.spec.loader import load_project
+from reconcile.run import reconcile_run
 from tests.support.manifest_check import compare
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
@@ -327,24 +328,35 @@ def test_a_null_in_an_integer_column_rejects_only_its_row(tmp_path: Path) -> Non
 def test_a_row_without_a_source_key_is_rejected_and_runs_again_cleanly(tmp_path: Path) -> None:
     """A blank source key cannot be traced, nor given an ERP key a lookup would find (a
     blank reference means none). It used to be staged, its '' entered the key map, and the
-    next run that read the row stopped on the key map's unique key."""
+    next run that read the row stopped on the key map's unique key. A key of only a tab is
+    blank too; a key is recorded without its surrounding spaces only, as SQL's TRIM reads
+    it, so reconciliation finds every such row where the pipeline put it."""
     make_estate(tmp_path, scale=200, seed=9)
     with sqlite3.connect(tmp_path / "legacy_finance.db") as conn:
-        conn.execute(
-            'UPDATE "VNDMSTR" SET "VND_NO" = \'  \' '
-            'WHERE rowid = (SELECT MIN(rowid) FROM "VNDMSTR")'
-        )
+        nth = '(SELECT rowid FROM "VNDMSTR" ORDER BY rowid LIMIT 1 OFFSET ?)'
+        for value, offset in (("  ", 0), ("\t", 1), (" V0000003\t", 2)):
+            conn.execute(f'UPDATE "VNDMSTR" SET "VND_NO" = ? WHERE rowid = {nth}', (value, offset))
     entities = ["suppliers_finance", "ap_invoices"]
-    first = run_migration(load_settings(tmp_path), MAPPINGS, "full", entities, chunk_size=97)
+    settings = load_settings(tmp_path)
+    first = run_migration(settings, MAPPINGS, "full", entities, chunk_size=97)
     db = tmp_path / "staging.db"
     rejects = q(
         db,
         "SELECT ENTITY, SOURCE_KEY, COLUMN_NAME, REASON_CODE FROM MIG_REJECTS "
-        f"WHERE RUN_ID = '{first.run_id}' AND SOURCE_KEY IN ('', '|')",
+        f"WHERE RUN_ID = '{first.run_id}' AND TRIM(SOURCE_KEY, char(9, 32)) = ''",
     )
-    assert rejects == [("suppliers_finance", "", "VND_NO", "required_missing")]
+    assert sorted(rejects) == [
+        ("suppliers_finance", "", "VND_NO", "required_missing"),
+        ("suppliers_finance", "\t", "VND_NO", "required_missing"),
+    ]
+    assert q(db, "SELECT MIG_SOURCE_KEY FROM SUPPLIERS WHERE MIG_SOURCE_KEY LIKE '%V0000003%'") == [
+        ("V0000003\t",)
+    ]
     assert q(db, "SELECT COUNT(*) FROM MIG_KEY_MAP WHERE LEGACY_KEY = ''") == [(0,)]
-    assert q(db, "SELECT COUNT(*) FROM SUPPLIERS WHERE MIG_SOURCE_KEY = ''") == [(0,)]
-    second = run_migration(load_settings(tmp_path), MAPPINGS, "full", entities, chunk_size=97)
+    report = reconcile_run(settings, load_project(MAPPINGS, entities), first.run_id)
+    assert report.verdict == "PASS", [
+        (e.entity, e.differences[:3]) for e in report.entities if e.verdict != "PASS"
+    ]
+    second = run_migration(settings, MAPPINGS, "full", entities, chunk_size=97)
     assert second.totals["rows_in"] == first.totals["rows_in"]
     assert second.totals["loaded"] == 0

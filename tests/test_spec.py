@@ -103,7 +103,12 @@ def test_a_personal_column_cannot_be_the_key(tmp_path: Path) -> None:
         load_mapping(_write(tmp_path, text))
     message = str(err.value)
     assert "ap_invoices.yaml:13 " in message and "fields.PAYEE_TAX_ID.personal" in message
-    assert "source key column 'TAX_ID' is marked personal (ssn)" in message
+    assert "reads the source key column 'TAX_ID' and is marked personal (ssn)" in message
+    joined = GOOD.replace(  # the personal part of a joined field is the other column
+        "fields:\n",
+        "fields:\n  PAYEE_REF:\n    from: [INV_ID, TAX_ID]\n    join: '-'\n    personal: ssn\n",
+    )
+    load_mapping(_write(tmp_path, joined))
 
 
 def test_invalid_yaml_reports_line(tmp_path: Path) -> None:

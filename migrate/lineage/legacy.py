@@ -95,7 +95,7 @@ def _file_row(settings: Settings, spec: EntitySpec, key: str) -> dict[str, objec
         for n, raw in enumerate(reader, start=1):
             row: dict[str, object] = {"_line": n}
             row.update({k.strip().lstrip("\ufeff"): v for k, v in raw.items() if k is not None})
-            if "|".join(str(row.get(c, "")).strip() for c in spec.source.key) == key:
+            if "|".join(str(row.get(c, "")).strip(" ") for c in spec.source.key) == key:
                 return mask_row(row, source_personal(spec))
     return None
 

@@ -181,21 +181,25 @@ def _field_conflicts(spec: EntitySpec, text: SourceText) -> list[SpecError]:
 
 def _personal_keys(spec: EntitySpec, text: SourceText) -> list[SpecError]:
     """A personal column may not be a key: keys are what rejects, reports, lineage and the
-    terminal print to name a row, unmasked (invariant 8)."""
+    terminal print to name a row, unmasked (invariant 8). A field is taken to say its
+    column is personal when it reads that column alone (or only key columns, joined); a
+    personal field joining a key with another column marks the other one."""
     keys = set(spec.source.key) | set(spec.issues_keys.legacy if spec.issues_keys else [])
     errors: list[SpecError] = []
     for name, rule in spec.fields.items():
-        sources = rule.from_ if isinstance(rule.from_, list) else [rule.from_]
-        for column in sorted(keys & {c for c in sources if c}):
-            if rule.personal:
-                errors.append(
-                    SpecError(
-                        text.locate(("fields", name, "personal")),
-                        f"source key column {column!r} is marked personal ({rule.personal}): "
-                        "keys are printed unmasked in rejects, reports, lineage and logs; "
-                        "key the entity on a column that is not personal",
-                    )
+        if not rule.personal or rule.from_ is None:
+            continue
+        columns = [rule.from_] if isinstance(rule.from_, str) else list(rule.from_)
+        if columns and all(c in keys for c in columns):
+            listed = ", ".join(repr(c) for c in columns)
+            errors.append(
+                SpecError(
+                    text.locate(("fields", name, "personal")),
+                    f"field {name} reads the source key column {listed} and is marked personal "
+                    f"({rule.personal}): keys are printed unmasked in rejects, reports, lineage "
+                    "and logs; key the entity on a column that is not personal",
                 )
+            )
     return errors
 
 

@@ -33,7 +33,9 @@ class TransformOutput:
 
 
 def _key_parts(frame: pd.DataFrame, columns: list[str]) -> list[pd.Series]:
-    return [parse.as_text(frame[c]).fillna("").str.strip() for c in columns]
+    """Each key column as text with its surrounding spaces removed: spaces only, as SQL's
+    ``TRIM`` removes them, so reconciliation reads the key the same way in each database."""
+    return [parse.as_text(frame[c]).fillna("").str.strip(" ") for c in columns]
 
 
 def _joined(parts: list[pd.Series]) -> pd.Series:
@@ -63,7 +65,7 @@ def blank_keys(spec: EntitySpec, rows: pd.DataFrame, failures: Failures) -> pd.S
     for columns, key_parts, text in wanted:
         blank = pd.Series(True, index=rows.index)
         for part in key_parts:
-            blank &= part == ""
+            blank &= part.str.strip() == ""  # a tab or a newline is no key either
         failures.add(blank, columns[0], "required_missing", text)
     return keys
 

@@ -1,7 +1,8 @@
 """Row failures collected while a chunk is transformed and validated.
 
-Each failure names the target column, a stable reason code and the offending value. A row
-with several failures becomes one reject row whose reason is its first failure (in field
+Each failure names a column (the target field's; for a blank source key, the key's first
+source column), a stable reason code and the offending value. A row with several failures
+becomes one reject row whose reason is its first failure (a blank key first, then in field
 order) and whose message lists them all, so ``rejected`` counts rows, not problems.
 """
 
