@@ -26,7 +26,8 @@ class TerminalProgress:
     def __call__(self, entity: str, done: int, loaded: int, rejected: int) -> None:
         now = time.perf_counter()
         self._started.setdefault(entity, now)
-        if now - self._last < self.interval:
+        total = self.totals.get(entity)
+        if now - self._last < self.interval or (total is not None and done >= total):
             return  # the entity's last line comes from ``end``
         self._print(entity, done, loaded, rejected, False)
 

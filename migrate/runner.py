@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, func, select
 
-from migrate import history, hooks, partitions, runs
+from migrate import history, hooks, partitions, preflight, runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import RunStateError
@@ -146,6 +146,8 @@ def _execute(
     summary = RunSummary(run_id, mode, url, schema)
     event = hooks.RunEvent(run_id, mode, redact(url), schema, project.mapping_hashes())
     hooks.on_run_started(settings, event)
+    for message in preflight.unanswered_lookups(project, ctx.staging, ctx.md):
+        log.warning("%s", message)
     try:
         record_start_watermarks(ctx, project)
         for name in project.order:

@@ -45,3 +45,7 @@ def test_a_partial_read_ends_without_a_percentage() -> None:
     first, last = out.getvalue().splitlines()
     assert "20.0%" in first and "s left" in first
     assert "%" not in last and last.endswith("  done")
+    progress("lines", 1000, 990, 10)  # all read: the line comes from ``end``, once
+    progress.end("lines", 1000, 990, 10)
+    tail = out.getvalue().splitlines()[2:]
+    assert len(tail) == 1 and "100.0%" in tail[0] and tail[0].endswith("  done")
