@@ -18,8 +18,10 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
-from statistics import mean
+from statistics import mean, median
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, func, select
@@ -27,6 +29,7 @@ from sqlalchemy import Engine, MetaData, func, select
 from migrate.config import Settings
 
 FOLDER = "timing"
+STOP_SECONDS = 60.0  # a wait between two chunks longer than this (and 10 chunks) is a stop
 log = logging.getLogger("migrate.history")
 
 
@@ -36,7 +39,8 @@ def _table(md: MetaData, name: str) -> Any:
 
 @dataclass(frozen=True)
 class EntityTiming:
-    """One entity in one run: wall seconds from its first chunk's start to its last commit."""
+    """One entity in one run: wall seconds from its first chunk's start to its last commit,
+    less any time the run stood stopped (:func:`working_seconds`)."""
 
     run_id: str
     entity: str
@@ -93,13 +97,31 @@ def entity_timings(engine: Engine, md: MetaData, run_id: str) -> list[EntityTimi
         chunks.setdefault(entity, []).append((int(rows_in), float(secs or 0), done))
     out = []
     for entity, parts in chunks.items():
-        first, last = parts[0], parts[-1]
-        wall = (last[2] - first[2]).total_seconds() + first[1]
+        wall = working_seconds([(s, d) for _, s, d in parts])
         total = sum(r for r, _, _ in parts)
         out.append(
             EntityTiming(run_id, entity, len(parts), total, wall, sum(s for _, s, _ in parts))
         )
     return out
+
+
+def working_seconds(chunks: list[tuple[float, datetime]]) -> float:
+    """Wall seconds of an entity's chunks (each its own seconds and commit time, in commit
+    order), less the time the run stood stopped.
+
+    Between two commits a chunk was prepared and written (its own seconds) and, before
+    that, the run waited: for the next rows, for bookkeeping, or because it had stopped and
+    was resumed later. A wait longer than :data:`STOP_SECONDS` and ten times the entity's
+    median chunk is taken for a stop, and only that chunk's own seconds count; a killed
+    rehearsal resumed an hour later then forecasts its working time, not the hour."""
+    if not chunks:
+        return 0.0
+    limit = max(STOP_SECONDS, 10 * median(s for s, _ in chunks))
+    wall = chunks[0][0]
+    for (_, before), (secs, done) in pairwise(chunks):
+        gap = (done - before).total_seconds()
+        wall += secs if gap - secs > limit else gap
+    return wall
 
 
 def partition_timings(engine: Engine, md: MetaData, run_id: str) -> list[PartitionTiming]:
