@@ -24,7 +24,7 @@ from reconcile.coltypes import untrimmed_columns
 from reconcile.money import InvalidAmount, parse_cents
 from reconcile.relation import Relation, ValueSql
 from reconcile.rows import INVALID, Row, RowSource, Value
-from reconcile.sqltext import CENTS_FN, as_text, family, key_expr, trimmed_text
+from reconcile.sqltext import CENTS_FN, KEY_SPACE, as_text, family, key_expr, trimmed_text
 from reconcile.sqltext import parse_cents as sql_cents
 from reconcile.stream import StreamSource
 from reconcile.textrule import normalise, text_columns, text_sql
@@ -163,9 +163,9 @@ def python_value(m: Measure, raw: object, sign: object) -> Value:
 
 
 def key_string(values: list[object]) -> str:
-    """The legacy key as the pipeline records it: values as text without surrounding spaces
-    (as SQL's ``TRIM``), ``|``-joined."""
-    return "|".join("" if v is None else str(v).strip(" ") for v in values)
+    """The legacy key as the pipeline records it: values as text without surrounding
+    whitespace (:data:`~reconcile.sqltext.KEY_SPACE`), ``|``-joined."""
+    return "|".join("" if v is None else str(v).strip(KEY_SPACE) for v in values)
 
 
 def _to_row(spec: EntitySpec, record: dict[str, object], extras: tuple[str, ...]) -> Row:

@@ -19,6 +19,10 @@ from sqlalchemy import Engine, event
 from reconcile.hashing import CRC_FN, MD5_FN, md5_32
 
 CENTS_FN = "mig_cents"
+# What a legacy key part loses at both ends, as the pipeline strips it (its own constant:
+# reconciliation does not import the pipeline; a test holds the two equal)
+KEY_SPACE = " \t\n\r\x0b\x0c"
+PG_KEY_SPACE = "E' \\t\\n\\r\\f\\x0b'"  # the same characters, as a PostgreSQL literal
 DIGITS_RE = "^[+-]?[0-9]+$"
 # optional sign, digits and/or decimals, any decimals beyond the second being zeros
 PLAIN_RE = "^[0-9]+[.][0-9][0-9]$"
@@ -74,14 +78,30 @@ def concat(parts: list[str], dialect: str) -> str:
 def key_expr(
     columns: list[str], dialect: str, quote: Any, untrimmed: frozenset[str] = frozenset()
 ) -> str:
-    """The legacy key as the pipeline records it: each value as text, trimmed, ``|``-joined
-    (``untrimmed``: columns whose text has nothing to trim, see ``coltypes.py``)."""
+    """The legacy key as the pipeline records it: each value as text without surrounding
+    :data:`KEY_SPACE`, ``|``-joined (``untrimmed``: columns whose text has nothing to trim,
+    see ``coltypes.py``)."""
     parts: list[str] = []
     for i, col in enumerate(columns):
         if i:
             parts.append("'|'")
-        parts.append(f"COALESCE({trimmed_text(quote(col), col in untrimmed, dialect)}, '')")
+        text = quote(col)
+        text = as_text(text, dialect) if col in untrimmed else key_trim(text, dialect)
+        parts.append(f"COALESCE({text}, '')")
     return concat(parts, dialect)
+
+
+def key_trim(expr: str, dialect: str) -> str:
+    """The value as text less surrounding :data:`KEY_SPACE` (SQL's ``TRIM`` drops spaces
+    only; MySQL's drops one string, not a set, hence the expression there)."""
+    t = as_text(expr, dialect)
+    fam = family(dialect)
+    if fam == "postgresql":
+        return f"btrim({t}, {PG_KEY_SPACE})"
+    if fam == "mysql":
+        ends = r"[ \\t\\n\\r\\x0b\\f]+"  # PCRE escapes, each backslash doubled for the literal
+        return f"REGEXP_REPLACE({t}, '^{ends}|{ends}$', '')"
+    return f"trim({t}, char(32, 9, 10, 13, 11, 12))"
 
 
 def trimmed_text(expr: str, plain: bool, dialect: str) -> str:

@@ -23,12 +23,11 @@ import re
 from dataclasses import dataclass
 
 from migrate.spec.model import EntitySpec
-from reconcile.sqltext import as_text, family
+from reconcile.sqltext import PG_KEY_SPACE, as_text, family
 
 TEXT_FN = "mig_text"
 STEPS = ("strip", "upper", "lower", "collapse_spaces", "blank_to_null")
 _SPACES = re.compile(r"\s+")
-_PG_WS = "E' \\t\\n\\r\\f\\x0b'"
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def text_sql(column_sql: str, steps: tuple[str, ...], dialect: str) -> str:
     t = as_text(column_sql, dialect)
     for step in steps:
         if step == "strip":
-            t = f"btrim({t}, {_PG_WS})" if fam == "postgresql" else f"TRIM({t})"
+            t = f"btrim({t}, {PG_KEY_SPACE})" if fam == "postgresql" else f"TRIM({t})"
         elif step in ("upper", "lower"):
             t = f"{step.upper()}({t})"
         elif step == "collapse_spaces":
@@ -98,5 +97,5 @@ def text_sql(column_sql: str, steps: tuple[str, ...], dialect: str) -> str:
                 t = f"btrim(regexp_replace({t}, '\\s+', ' ', 'g'), ' ')"
             else:
                 t = f"TRIM(REGEXP_REPLACE({t}, '\\\\s+', ' '))"
-    blank = f"btrim({t}, {_PG_WS})" if fam == "postgresql" else f"TRIM({t})"
+    blank = f"btrim({t}, {PG_KEY_SPACE})" if fam == "postgresql" else f"TRIM({t})"
     return f"(CASE WHEN {blank} = '' THEN NULL ELSE {t} END)"

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from fixtures.estate.build import build_estate
 from migrate.config import load_settings
 from migrate.errors import RunStateError
+from migrate.lineage.legacy import read_source_row
 from migrate.runner import resume_run, rollback_run, run_migration
 from migrate.spec.loader import load_project
 from reconcile.run import reconcile_run
@@ -329,8 +330,9 @@ def test_a_row_without_a_source_key_is_rejected_and_runs_again_cleanly(tmp_path:
     """A blank source key cannot be traced, nor given an ERP key a lookup would find (a
     blank reference means none). It used to be staged, its '' entered the key map, and the
     next run that read the row stopped on the key map's unique key. A key of only a tab is
-    blank too; a key is recorded without its surrounding spaces only, as SQL's TRIM reads
-    it, so reconciliation finds every such row where the pipeline put it."""
+    blank too; a key is recorded without surrounding whitespace (a tab included), so the
+    invoices that name supplier V0000003 find it although its legacy key ends in a tab,
+    and reconciliation (which trims the same characters in SQL) finds every row."""
     make_estate(tmp_path, scale=200, seed=9)
     with sqlite3.connect(tmp_path / "legacy_finance.db") as conn:
         nth = '(SELECT rowid FROM "VNDMSTR" ORDER BY rowid LIMIT 1 OFFSET ?)'
@@ -347,12 +349,25 @@ def test_a_row_without_a_source_key_is_rejected_and_runs_again_cleanly(tmp_path:
     )
     assert sorted(rejects) == [
         ("suppliers_finance", "", "VND_NO", "required_missing"),
-        ("suppliers_finance", "\t", "VND_NO", "required_missing"),
-    ]
+        ("suppliers_finance", "", "VND_NO", "required_missing"),
+    ]  # '  ' and a tab: both blank, both recorded as ''
     assert q(db, "SELECT MIG_SOURCE_KEY FROM SUPPLIERS WHERE MIG_SOURCE_KEY LIKE '%V0000003%'") == [
-        ("V0000003\t",)
+        ("V0000003",)
     ]
+    with sqlite3.connect(tmp_path / "legacy_finance.db") as conn:
+        (naming,) = conn.execute(
+            'SELECT COUNT(*) FROM "APINVHDR" WHERE TRIM("VND_NO") = \'V0000003\''
+        ).fetchone()
+    assert naming > 0  # invoices reference the supplier without the tab
+    assert q(
+        db,
+        "SELECT COUNT(*) FROM MIG_REJECTS WHERE ENTITY = 'ap_invoices' "
+        f"AND RUN_ID = '{first.run_id}' AND OFFENDING_VALUE LIKE '%V0000003%'",
+    ) == [(0,)]
     assert q(db, "SELECT COUNT(*) FROM MIG_KEY_MAP WHERE LEGACY_KEY = ''") == [(0,)]
+    suppliers = load_project(MAPPINGS, entities).spec("suppliers_finance")
+    traced = read_source_row(settings, suppliers, "V0000003")  # lineage finds the legacy row
+    assert traced is not None and traced["VND_NO"] == " V0000003\t"
     report = reconcile_run(settings, load_project(MAPPINGS, entities), first.run_id)
     assert report.verdict == "PASS", [
         (e.entity, e.differences[:3]) for e in report.entities if e.verdict != "PASS"

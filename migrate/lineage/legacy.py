@@ -19,6 +19,7 @@ from migrate.db import readonly_engine
 from migrate.extract import resolve_path
 from migrate.lineage.masking import mask_row, source_personal
 from migrate.spec.model import EntitySpec
+from migrate.transform.engine import KEY_SPACE
 
 
 def coerce_key(column: Column[Any], text: str) -> object:
@@ -38,8 +39,11 @@ def coerce_key(column: Column[Any], text: str) -> object:
     return text
 
 
-def key_match(table: Table, columns: list[str], key: str) -> list[Any] | None:
-    """WHERE terms matching ``A|B`` against the key columns; None if the key cannot match."""
+def key_match(table: Table, columns: list[str], key: str, loose: bool = False) -> list[Any] | None:
+    """WHERE terms matching ``A|B`` against the key columns; None if the key cannot match.
+
+    ``loose``: a text part matches any value containing it (a legacy value may carry
+    whitespace the recorded key lost: :data:`KEY_SPACE`); the caller checks each row."""
     parts = key.split("|")
     if len(parts) != len(columns):
         return None
@@ -52,8 +56,22 @@ def key_match(table: Table, columns: list[str], key: str) -> list[Any] | None:
             value = coerce_key(col, part)
         except (ValueError, ArithmeticError):
             return None
-        terms.append(func.trim(col) == value if isinstance(value, str) else col == value)
+        if not isinstance(value, str):
+            terms.append(col == value)
+        else:
+            terms.append(col.contains(value, autoescape=True) if loose else func.trim(col) == value)
     return terms
+
+
+def _text_parts_equal(row: Any, columns: list[Column[Any]], key: str) -> bool:
+    """Each text key part of ``row``, stripped as the pipeline strips it, is the recorded
+    part (other parts were matched exactly in SQL)."""
+    for col, part in zip(columns, key.split("|"), strict=True):
+        value = row[col.name]
+        text = "" if value is None else str(value).strip(KEY_SPACE)
+        if isinstance(coerce_key(col, part), str) and text != part:
+            return False
+    return True
 
 
 def _column(table: Table, name: str) -> Column[Any] | None:
@@ -70,11 +88,13 @@ def read_source_row(settings: Settings, spec: EntitySpec, key: str) -> dict[str,
     engine = readonly_engine(settings.url(spec.source.system))
     try:
         table = Table(spec.source.table, MetaData(), autoload_with=engine)
-        terms = key_match(table, spec.source.key, key)
+        terms = key_match(table, spec.source.key, key, loose=True)
         if terms is None:
             return None
+        columns = [c for c in (_column(table, n) for n in spec.source.key) if c is not None]
         with engine.connect() as conn:
-            row = conn.execute(select(table).where(*terms).limit(1)).mappings().first()
+            found = conn.execute(select(table).where(*terms)).mappings()
+            row = next((r for r in found if _text_parts_equal(r, columns, key)), None)
     finally:
         engine.dispose()
     if row is None:
@@ -95,7 +115,7 @@ def _file_row(settings: Settings, spec: EntitySpec, key: str) -> dict[str, objec
         for n, raw in enumerate(reader, start=1):
             row: dict[str, object] = {"_line": n}
             row.update({k.strip().lstrip("\ufeff"): v for k, v in raw.items() if k is not None})
-            if "|".join(str(row.get(c, "")).strip(" ") for c in spec.source.key) == key:
+            if "|".join(str(row.get(c, "")).strip(KEY_SPACE) for c in spec.source.key) == key:
                 return mask_row(row, source_personal(spec))
     return None
 

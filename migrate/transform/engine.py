@@ -32,10 +32,16 @@ class TransformOutput:
     source_keys: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
 
 
+# What a key part loses at both ends: ASCII whitespace (space, tab, line breaks, form feed,
+# vertical tab). One fixed set, because reconciliation spells the same trim in each
+# database's SQL (``reconcile.sqltext.KEY_SPACE``) and a legacy key ending in a tab must
+# be the same key to both, and to a lookup that references it without the tab.
+KEY_SPACE = " \t\n\r\x0b\x0c"
+
+
 def _key_parts(frame: pd.DataFrame, columns: list[str]) -> list[pd.Series]:
-    """Each key column as text with its surrounding spaces removed: spaces only, as SQL's
-    ``TRIM`` removes them, so reconciliation reads the key the same way in each database."""
-    return [parse.as_text(frame[c]).fillna("").str.strip(" ") for c in columns]
+    """Each key column as text without surrounding whitespace (:data:`KEY_SPACE`)."""
+    return [parse.as_text(frame[c]).fillna("").str.strip(KEY_SPACE) for c in columns]
 
 
 def _joined(parts: list[pd.Series]) -> pd.Series:
@@ -65,7 +71,7 @@ def blank_keys(spec: EntitySpec, rows: pd.DataFrame, failures: Failures) -> pd.S
     for columns, key_parts, text in wanted:
         blank = pd.Series(True, index=rows.index)
         for part in key_parts:
-            blank &= part.str.strip() == ""  # a tab or a newline is no key either
+            blank &= part.str.strip() == ""  # any whitespace alone is no key either
         failures.add(blank, columns[0], "required_missing", text)
     return keys
 
