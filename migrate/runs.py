@@ -100,10 +100,14 @@ def get_run(engine: Engine, md: MetaData, run_id: str) -> RunInfo:
 
 
 def latest_run(engine: Engine, md: MetaData) -> str | None:
+    """The latest run that still has something staged (a rolled-back run has nothing)."""
     runs = _t(md, "MIG_RUNS")
     with engine.connect() as conn:
         return conn.execute(
-            select(runs.c["RUN_ID"]).order_by(runs.c["STARTED_AT"].desc()).limit(1)
+            select(runs.c["RUN_ID"])
+            .where(runs.c["STATUS"] != "rolled_back")
+            .order_by(runs.c["STARTED_AT"].desc())
+            .limit(1)
         ).scalar()
 
 

@@ -147,8 +147,21 @@ def test_rollback_removes_everything_the_run_staged(tmp_path: Path) -> None:
 
     with pytest.raises(RunStateError, match="was rolled back: nothing of it is staged"):
         locate_run(load_settings(tmp_path), summary.run_id)
+    with pytest.raises(RunStateError, match="no run to reconcile"):
+        locate_run(load_settings(tmp_path), None)  # the latest run with something staged
     assert q(db, 'SELECT "STATUS" FROM "MIG_RUNS"')[0][0] == "rolled_back"
     assert q(db, 'SELECT COUNT(*) FROM "MIG_PROGRESS"')[0][0] == 0
+
+
+def test_reconcile_without_a_run_id_skips_a_rolled_back_later_run(tmp_path: Path) -> None:
+    from reconcile.run import locate_run
+
+    make_estate(tmp_path, scale=200, seed=3)
+    settings = load_settings(tmp_path)
+    kept = run_migration(settings, MAPPINGS, "full", ["suppliers_finance"])
+    later = run_migration(settings, MAPPINGS, "full", ["suppliers_finance"])
+    rollback_run(settings, later.run_id)
+    assert locate_run(settings, None)[2] == kept.run_id
 
 
 def test_rehearsal_leaves_real_staging_untouched(tmp_path: Path) -> None:
