@@ -14,26 +14,44 @@ from migrate.spec.loader import Project
 
 
 def unanswered_lookups(project: Project, staging: Engine, md: MetaData) -> list[str]:
-    """One message per (entity, domain) whose lookups nothing can answer: no entity of this
-    run issues the domain's keys and the key map holds none of them."""
+    """One message per (entity, domain, system) whose lookups nothing can answer: no entity
+    of this run issues the domain's keys for that source system, and the key map holds
+    none of them. (Keys are looked up by domain *and* system: procurement's suppliers do
+    not answer a finance invoice's supplier number.)"""
     km = md.tables[f"{md.schema}.MIG_KEY_MAP" if md.schema else "MIG_KEY_MAP"]
     in_run = set(project.order)
     out: list[str] = []
-    empty: dict[str, bool] = {}
+    empty: dict[tuple[str, str], bool] = {}
     with staging.connect() as conn:
         for name in project.order:
-            for domain in sorted(project.spec(name).lookup_domains()):
-                issuers = project.issuer_of(domain)
+            for domain, system in sorted(_lookups(project, name)):
+                issuers = [
+                    e for e in project.issuer_of(domain) if project.spec(e).source.system == system
+                ]
                 if in_run & set(issuers):
                     continue
-                if domain not in empty:
-                    query = select(km.c["DOMAIN"]).where(km.c["DOMAIN"] == domain).limit(1)
-                    empty[domain] = conn.execute(query).first() is None
-                if empty[domain]:
+                if (domain, system) not in empty:
+                    query = (
+                        select(km.c["DOMAIN"])
+                        .where(km.c["DOMAIN"] == domain, km.c["SOURCE_SYSTEM"] == system)
+                        .limit(1)
+                    )
+                    empty[(domain, system)] = conn.execute(query).first() is None
+                if empty[(domain, system)]:
                     first = ", ".join(issuers) or "no entity of the mappings"
                     out.append(
-                        f"{name} looks up {domain} keys, but this run does not stage them and "
-                        f"the key map has none yet: its rows will be rejected as "
-                        f"orphan_reference (run {first} first, or in the same run)"
+                        f"{name} looks up {domain} keys of {system}, but this run does not "
+                        f"stage them and the key map has none yet: its rows will be rejected "
+                        f"as orphan_reference (run {first} first, or in the same run)"
                     )
     return out
+
+
+def _lookups(project: Project, entity: str) -> set[tuple[str, str]]:
+    """(domain, source system) of each lookup of the entity, as the resolver asks them."""
+    spec = project.spec(entity)
+    return {
+        (f.lookup.domain, f.lookup.system or spec.source.system)
+        for f in spec.fields.values()
+        if f.lookup is not None
+    }

@@ -146,9 +146,9 @@ def _execute(
     summary = RunSummary(run_id, mode, url, schema)
     event = hooks.RunEvent(run_id, mode, redact(url), schema, project.mapping_hashes())
     hooks.on_run_started(settings, event)
-    for message in preflight.unanswered_lookups(project, ctx.staging, ctx.md):
-        log.warning("%s", message)
     try:
+        for message in preflight.unanswered_lookups(project, ctx.staging, ctx.md):
+            log.warning("%s", message)
         record_start_watermarks(ctx, project)
         for name in project.order:
             summary.entities.append(run_planned(ctx, name, progress, watermarks.get(name)))

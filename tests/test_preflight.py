@@ -31,12 +31,16 @@ def test_parents_neither_in_the_run_nor_staged(
 ) -> None:
     make_estate(tmp_path, scale=200, seed=13)
     (message,) = _messages(tmp_path, ["ap_invoices"])
-    assert message.startswith("ap_invoices looks up supplier keys")
-    assert "run suppliers_finance, suppliers_procurement first" in message
+    assert message.startswith("ap_invoices looks up supplier keys of finance")
+    assert "run suppliers_finance first" in message  # procurement's suppliers cannot answer
     assert _messages(tmp_path, ["suppliers_finance", "ap_invoices"]) == []  # same run
+    # keys are looked up by domain and system: procurement's suppliers answer nothing here
+    assert len(_messages(tmp_path, ["suppliers_procurement", "ap_invoices"])) == 1
+    run_migration(load_settings(tmp_path), MAPPINGS, "full", ["suppliers_procurement"])
+    assert len(_messages(tmp_path, ["ap_invoices"])) == 1
     with caplog.at_level(logging.WARNING, logger="migrate.runner"):
         summary = run_migration(load_settings(tmp_path), MAPPINGS, "full", ["ap_invoices"])
     assert summary.totals["loaded"] == 0  # what the warning announced
-    assert "ap_invoices looks up supplier keys" in caplog.text
+    assert "ap_invoices looks up supplier keys of finance" in caplog.text
     run_migration(load_settings(tmp_path), MAPPINGS, "full", ["suppliers_finance"])
     assert _messages(tmp_path, ["ap_invoices"]) == []  # staged by an earlier run
