@@ -184,13 +184,32 @@ def run_planned(
         total = run_entity(ctx, name, progress, delta_after)
     else:
         total = EntityResult(name)
+        counted = None if progress is None else _SplitProgress(progress, total)
         for part in planned:
             if not part.done:
-                total.add(run_entity(ctx, name, progress, delta_after, part))
+                total.add(run_entity(ctx, name, counted, delta_after, part))
     end = getattr(progress, "end", None)
     if end is not None:
         end(name, total.rows_in, total.loaded, total.rejected, total.filtered)
     return total
+
+
+@dataclasses.dataclass
+class _SplitProgress:
+    """Progress of an entity run partition by partition: each reports its own rows, the
+    terminal shows the entity's (the partitions finished before it included)."""
+
+    inner: Progress
+    before: EntityResult  # the finished partitions, added up as they finish
+
+    def begin(self, entity: str) -> None:
+        begin = getattr(self.inner, "begin", None)
+        if begin is not None:
+            begin(entity)
+
+    def __call__(self, entity: str, done: int, loaded: int, rejected: int) -> None:
+        b = self.before
+        self.inner(entity, b.rows_in + done, b.loaded + loaded, b.rejected + rejected)
 
 
 def record_start_watermarks(ctx: Context, project: Project) -> None:

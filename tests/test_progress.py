@@ -49,3 +49,29 @@ def test_a_partial_read_ends_without_a_percentage() -> None:
     progress.end("lines", 1000, 990, 10)
     tail = out.getvalue().splitlines()[2:]
     assert len(tail) == 1 and "100.0%" in tail[0] and tail[0].endswith("  done")
+
+
+def test_a_split_entity_shows_its_rows_not_its_partitions() -> None:
+    """Partitions run in turn each count from zero; the terminal line is the entity's, so
+    its rate and time left are not understated from the second partition on."""
+    from migrate.pipeline import EntityResult
+    from migrate.runner import _SplitProgress
+
+    seen: list[tuple[str, int, int, int]] = []
+    begun: list[str] = []
+
+    class Recorder:
+        def begin(self, entity: str) -> None:
+            begun.append(entity)
+
+        def __call__(self, entity: str, done: int, loaded: int, rejected: int) -> None:
+            seen.append((entity, done, loaded, rejected))
+
+    finished = EntityResult("lines", rows_in=100, loaded=90, rejected=8, filtered=2)
+    split = _SplitProgress(Recorder(), finished)
+    split.begin("lines")
+    split("lines", 10, 9, 1)
+    assert begun == ["lines"] and seen == [("lines", 110, 99, 9)]
+    finished.add(EntityResult("lines", rows_in=50, loaded=50))
+    split("lines", 5, 5, 0)
+    assert seen[-1] == ("lines", 155, 145, 8)
