@@ -108,7 +108,10 @@ def test_a_personal_column_cannot_be_the_key(tmp_path: Path) -> None:
         "fields:\n",
         "fields:\n  PAYEE_REF:\n    from: [INV_ID, TAX_ID]\n    join: '-'\n    personal: ssn\n",
     )
-    load_mapping(_write(tmp_path, joined))
+    spec = load_mapping(_write(tmp_path, joined))
+    from migrate.lineage.masking import source_personal
+
+    assert source_personal(spec.spec) == {"TAX_ID": "ssn"}  # the key stays unmasked
 
 
 def test_invalid_yaml_reports_line(tmp_path: Path) -> None:

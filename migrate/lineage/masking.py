@@ -40,12 +40,16 @@ def target_personal(specs: Iterable[EntitySpec]) -> dict[str, dict[str, str]]:
 
 
 def source_personal(spec: EntitySpec) -> dict[str, str]:
-    """Legacy column -> kind, for the columns that feed a personal field of this entity."""
+    """Legacy column -> kind, for the columns that feed a personal field of this entity;
+    never a key column (keys name rows unmasked everywhere, and the mapping loader refuses
+    a personal field that reads keys alone)."""
+    keys = set(spec.source.key) | set(spec.issues_keys.legacy if spec.issues_keys else [])
     out: dict[str, str] = {}
     for rule in spec.fields.values():
         if rule.personal:
             for column in rule.source_columns():
-                out[column.upper()] = rule.personal
+                if column not in keys:
+                    out[column.upper()] = rule.personal
     return out
 
 

@@ -182,15 +182,14 @@ def _field_conflicts(spec: EntitySpec, text: SourceText) -> list[SpecError]:
 def _personal_keys(spec: EntitySpec, text: SourceText) -> list[SpecError]:
     """A personal column may not be a key: keys are what rejects, reports, lineage and the
     terminal print to name a row, unmasked (invariant 8). A field is taken to say its
-    column is personal when it reads that column alone (or only key columns, joined); a
-    personal field joining a key with another column marks the other one."""
+    column is personal when it reads that column alone (or only key columns); a personal
+    field that also reads other columns marks those (:func:`~migrate.lineage.masking.
+    source_personal` masks them, never the key)."""
     keys = set(spec.source.key) | set(spec.issues_keys.legacy if spec.issues_keys else [])
     errors: list[SpecError] = []
     for name, rule in spec.fields.items():
-        if not rule.personal or rule.from_ is None:
-            continue
-        columns = [rule.from_] if isinstance(rule.from_, str) else list(rule.from_)
-        if columns and all(c in keys for c in columns):
+        columns = list(dict.fromkeys(rule.source_columns()))
+        if rule.personal and columns and all(c in keys for c in columns):
             listed = ", ".join(repr(c) for c in columns)
             errors.append(
                 SpecError(
