@@ -193,8 +193,8 @@ def _cli(argv: list[str], settings: Settings) -> int:
 def test_cli_verify_and_signoff(
     settings: Settings, log: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _cli(["audit", "signoff", "r1", "--approver", "cfo", "--decision", "approved"],
-                settings) == 0  # fmt: skip
+    # the command refuses a run it cannot find (tests/test_signoff.py); the entry it writes:
+    audit.record_signoff(settings, "r1", "cfo", "approve")
     assert _cli(["audit", "verify"], settings) == 0
     assert "OK: 7 entries" in capsys.readouterr().out
     lines = _lines(log)

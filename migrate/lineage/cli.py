@@ -12,6 +12,7 @@ from typing import Any
 
 from migrate import audit
 from migrate.config import Settings
+from migrate.signoff import record_decision
 
 
 def cmd_lineage_trace(args: argparse.Namespace, settings: Settings) -> int:
@@ -46,9 +47,11 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit_signoff(args: argparse.Namespace, settings: Settings) -> int:
-    """Record who approved or rejected a run (for sign-offs made outside Prefect)."""
-    audit.record_signoff(settings, args.run_id, args.approver, args.decision, args.comment)
-    print(f"sign-off recorded: run {args.run_id} {args.decision} by {args.approver}")
+    """Record who approved or rejected a run (for sign-offs made outside Prefect), by the
+    same rule as the cutover's sign-off (:mod:`migrate.signoff`)."""
+    done = record_decision(settings, args.run_id, args.approver, args.decision, args.comment)
+    print(f"sign-off recorded: run {done.run_id} {done.decision} by {done.approver}")
+    print(f"run marked {done.verdict}")
     return 0
 
 
@@ -72,6 +75,8 @@ def add_parsers(sub: Any) -> None:
     s = au_sub.add_parser("signoff", help="record a sign-off decision for a run")
     s.add_argument("run_id")
     s.add_argument("--approver", required=True)
-    s.add_argument("--decision", required=True, choices=("approved", "rejected"))
+    s.add_argument(
+        "--decision", required=True, choices=("approve", "reject", "approved", "rejected")
+    )
     s.add_argument("--comment", default="")
     s.set_defaults(handler=cmd_audit_signoff)
