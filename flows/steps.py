@@ -81,6 +81,11 @@ def reopen_run(workdir: str, run_id: str, config: str | None = None) -> str:
             with engine.connect() as conn:
                 refuse_late_delta_resume(conn, md, info)
         runs.set_run(engine, md, run_id, STATUS="running", ENDED_AT=None)
+    # an attempt of the run starts: in the audit log, as ``migrate resume`` records it (the
+    # rehearsal timings leave out the time before it, when the run stood stopped)
+    settings = settings_for(workdir, config)
+    url, schema = runner.staging_target(settings, info.mode)
+    hooks.on_run_started(settings, hooks.RunEvent(run_id, info.mode, redact(url), schema))
     return info.mode
 
 

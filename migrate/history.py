@@ -17,19 +17,20 @@ import argparse
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from statistics import mean, median
+from statistics import mean
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, func, select
 
+from migrate import audit
 from migrate.config import Settings
 
 FOLDER = "timing"
-STOP_SECONDS = 60.0  # a wait between two chunks longer than this (and 10 chunks) is a stop
 log = logging.getLogger("migrate.history")
 
 
@@ -83,8 +84,11 @@ class EntityOutcome:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-def entity_timings(engine: Engine, md: MetaData, run_id: str) -> list[EntityTiming]:
-    """Per entity of the run, in the order the entities finished."""
+def entity_timings(
+    engine: Engine, md: MetaData, run_id: str, resumed: Sequence[datetime] = ()
+) -> list[EntityTiming]:
+    """Per entity of the run, in the order the entities finished; ``resumed``: when each
+    attempt of the run started (:func:`attempt_starts`), so a stop is left out."""
     p = _table(md, "MIG_PROGRESS")
     with engine.connect() as conn:
         rows = conn.execute(
@@ -97,7 +101,7 @@ def entity_timings(engine: Engine, md: MetaData, run_id: str) -> list[EntityTimi
         chunks.setdefault(entity, []).append((int(rows_in), float(secs or 0), done))
     out = []
     for entity, parts in chunks.items():
-        wall = working_seconds([(s, d) for _, s, d in parts])
+        wall = working_seconds([(s, d) for _, s, d in parts], resumed)
         total = sum(r for r, _, _ in parts)
         out.append(
             EntityTiming(run_id, entity, len(parts), total, wall, sum(s for _, s, _ in parts))
@@ -105,23 +109,42 @@ def entity_timings(engine: Engine, md: MetaData, run_id: str) -> list[EntityTimi
     return out
 
 
-def working_seconds(chunks: list[tuple[float, datetime]]) -> float:
+def working_seconds(
+    chunks: list[tuple[float, datetime]], resumed: Sequence[datetime] = ()
+) -> float:
     """Wall seconds of an entity's chunks (each its own seconds and commit time, in commit
     order), less the time the run stood stopped.
 
-    Between two commits a chunk was prepared and written (its own seconds) and, before
-    that, the run waited: for the next rows, for bookkeeping, or because it had stopped and
-    was resumed later. A wait longer than :data:`STOP_SECONDS` and ten times the entity's
-    median chunk is taken for a stop, and only that chunk's own seconds count; a killed
-    rehearsal resumed an hour later then forecasts its working time, not the hour."""
+    From one commit to the next the run read, prepared and wrote a chunk; but when an
+    attempt of the run started in between (``resumed``: the run was killed and resumed,
+    perhaps the next morning), only the time from that start to the commit counts. A
+    killed rehearsal then forecasts its working time, not the night."""
     if not chunks:
         return 0.0
-    limit = max(STOP_SECONDS, 10 * median(s for s, _ in chunks))
     wall = chunks[0][0]
-    for (_, before), (secs, done) in pairwise(chunks):
-        gap = (done - before).total_seconds()
-        wall += secs if gap - secs > limit else gap
+    for (_, before), (_, done) in pairwise(chunks):
+        restarts = [t for t in resumed if before < t <= done]
+        wall += (done - (max(restarts) if restarts else before)).total_seconds()
     return wall
+
+
+def attempt_starts(settings: Settings, run_id: str) -> list[datetime]:
+    """When each attempt of the run started (it and each resume), from the audit log's
+    ``run_started`` entries, as naive UTC like ``MIG_PROGRESS.DONE_AT``; none when the
+    log is not there (the seconds then run first chunk to last commit)."""
+    out: list[datetime] = []
+    for _, entry in audit.read_entries(audit.log_path(settings)):
+        payload = entry.get("payload")
+        if entry.get("kind") != "run_started" or not isinstance(payload, dict):
+            continue
+        if payload.get("run_id") != run_id:
+            continue
+        try:
+            at = datetime.fromisoformat(str(entry.get("time")))
+        except ValueError:
+            continue
+        out.append(at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at)
+    return out
 
 
 def partition_timings(engine: Engine, md: MetaData, run_id: str) -> list[PartitionTiming]:
@@ -194,7 +217,8 @@ def snapshot(
     folder.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {"run_id": run_id, "mode": mode, "started_at": started_at}
     doc["status"] = status
-    doc["entities"] = [asdict(t) for t in entity_timings(engine, md, run_id)]
+    resumed = attempt_starts(settings, run_id)
+    doc["entities"] = [asdict(t) for t in entity_timings(engine, md, run_id, resumed)]
     doc["partitions"] = [asdict(p) for p in partition_timings(engine, md, run_id)]
     doc["outcomes"] = [asdict(o) for o in entity_outcomes(engine, md, run_id)]
     path = folder / f"{run_id}.json"

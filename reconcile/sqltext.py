@@ -98,9 +98,10 @@ def key_trim(expr: str, dialect: str) -> str:
     fam = family(dialect)
     if fam == "postgresql":
         return f"btrim({t}, {PG_KEY_SPACE})"
-    if fam == "mysql":
-        ends = r"[ \\t\\n\\r\\x0b\\f]+"  # PCRE escapes, each backslash doubled for the literal
-        return f"REGEXP_REPLACE({t}, '^{ends}|{ends}$', '')"
+    if fam == "mysql":  # the set built from code points: no backslash escapes to depend on
+        chars = "CHAR(32, 9, 10, 13, 11, 12 USING utf8mb4)"
+        pattern = f"CONCAT('(?-m)^[', {chars}, ']+|[', {chars}, ']+$')"
+        return f"REGEXP_REPLACE({t}, {pattern}, '')"
     return f"trim({t}, char(32, 9, 10, 13, 11, 12))"
 
 

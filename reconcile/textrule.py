@@ -96,6 +96,6 @@ def text_sql(column_sql: str, steps: tuple[str, ...], dialect: str) -> str:
             if fam == "postgresql":
                 t = f"btrim(regexp_replace({t}, '\\s+', ' ', 'g'), ' ')"
             else:
-                t = f"TRIM(REGEXP_REPLACE({t}, '\\\\s+', ' '))"
+                t = f"TRIM(REGEXP_REPLACE({t}, '[[:space:]]+', ' '))"  # no backslash escape
     blank = f"btrim({t}, {PG_KEY_SPACE})" if fam == "postgresql" else f"TRIM({t})"
     return f"(CASE WHEN {blank} = '' THEN NULL ELSE {t} END)"

@@ -33,11 +33,17 @@ def test_each_database_trims_a_key_as_the_pipeline_does(
 ) -> None:
     url = "sqlite://" if server == "sqlite" else str(request.getfixturevalue(server))
     engine = create_engine(url)
+    samples = [*SAMPLES, "INV0", "tab", "bf0", "x\\"]  # letters a backslash-escaped set would hold
+    modes = ["", "NO_BACKSLASH_ESCAPES"] if server == "mysql_server" else [None]
     try:
         with engine.connect() as conn:
-            for value in SAMPLES:
-                sql = f"SELECT {sqltext.key_trim(':v', engine.dialect.name)}"
-                assert conn.execute(text(sql), {"v": value}).scalar() == value.strip(KEY_SPACE)
+            for mode in modes:
+                if mode is not None:
+                    conn.execute(text(f"SET SESSION sql_mode = '{mode}'"))
+                for value in samples:
+                    sql = f"SELECT {sqltext.key_trim(':v', engine.dialect.name)}"
+                    got = conn.execute(text(sql), {"v": value}).scalar()
+                    assert got == value.strip(KEY_SPACE), (mode, value)
     finally:
         engine.dispose()
 

@@ -39,11 +39,13 @@ def coerce_key(column: Column[Any], text: str) -> object:
     return text
 
 
-def key_match(table: Table, columns: list[str], key: str, loose: bool = False) -> list[Any] | None:
+def key_match(table: Table, columns: list[str], key: str, text: str = "trim") -> list[Any] | None:
     """WHERE terms matching ``A|B`` against the key columns; None if the key cannot match.
 
-    ``loose``: a text part matches any value containing it (a legacy value may carry
-    whitespace the recorded key lost: :data:`KEY_SPACE`); the caller checks each row."""
+    ``text`` says how a text part matches: ``trim`` (SQL's ``TRIM`` of the value equals
+    it), ``exact`` (the value equals it: an index serves this), ``contains`` (a legacy value
+    may carry whitespace the recorded key lost, :data:`KEY_SPACE`; the caller checks each
+    row)."""
     parts = key.split("|")
     if len(parts) != len(columns):
         return None
@@ -56,10 +58,12 @@ def key_match(table: Table, columns: list[str], key: str, loose: bool = False) -
             value = coerce_key(col, part)
         except (ValueError, ArithmeticError):
             return None
-        if not isinstance(value, str):
+        if not isinstance(value, str) or text == "exact":
             terms.append(col == value)
+        elif text == "contains":
+            terms.append(col.contains(value, autoescape=True))
         else:
-            terms.append(col.contains(value, autoescape=True) if loose else func.trim(col) == value)
+            terms.append(func.trim(col) == value)
     return terms
 
 
@@ -88,13 +92,24 @@ def read_source_row(settings: Settings, spec: EntitySpec, key: str) -> dict[str,
     engine = readonly_engine(settings.url(spec.source.system))
     try:
         table = Table(spec.source.table, MetaData(), autoload_with=engine)
-        terms = key_match(table, spec.source.key, key, loose=True)
-        if terms is None:
-            return None
         columns = [c for c in (_column(table, n) for n in spec.source.key) if c is not None]
+        row = None
         with engine.connect() as conn:
-            found = conn.execute(select(table).where(*terms)).mappings()
-            row = next((r for r in found if _text_parts_equal(r, columns, key)), None)
+            # the value as recorded first (an index finds it), then one that carries
+            # whitespace the key lost: a scan, streamed, stopped at the first match
+            for how in ("exact", "contains"):
+                terms = key_match(table, spec.source.key, key, how)
+                if terms is None:
+                    return None
+                found = conn.execution_options(stream_results=True, yield_per=1000).execute(
+                    select(table).where(*terms)
+                )
+                row = next(
+                    (r for r in found.mappings() if _text_parts_equal(r, columns, key)), None
+                )
+                found.close()
+                if row is not None:
+                    break
     finally:
         engine.dispose()
     if row is None:
