@@ -71,7 +71,7 @@ def blank_keys(spec: EntitySpec, rows: pd.DataFrame, failures: Failures) -> pd.S
     for columns, key_parts, text in wanted:
         blank = pd.Series(True, index=rows.index)
         for part in key_parts:
-            blank &= part.str.strip() == ""  # any whitespace alone is no key either
+            blank &= part == ""  # stripped already: whitespace alone is no key either
         failures.add(blank, columns[0], "required_missing", text)
     return keys
 
