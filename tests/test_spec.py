@@ -112,6 +112,12 @@ def test_a_personal_column_cannot_be_the_key(tmp_path: Path) -> None:
     from migrate.lineage.masking import source_personal
 
     assert source_personal(spec.spec) == {"TAX_ID": "ssn"}  # the key stays unmasked
+    via_expr = GOOD.replace(  # a key reached through an expression is still the key alone
+        "fields:\n",
+        'fields:\n  PAYEE_REF:\n    expr: "INV_ID * 1"\n    personal: ssn\n',
+    )
+    with pytest.raises(SpecErrors, match="reads the source key column 'INV_ID'"):
+        load_mapping(_write(tmp_path, via_expr))
 
 
 def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
