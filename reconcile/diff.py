@@ -3,13 +3,18 @@
 The approach of data-diff/reladiff, with hash buckets instead of key ranges (legacy keys are
 mixed text and numbers, and each database orders text its own way, while a hash of the key
 string is the same everywhere). Each row has a key hash ``h`` and a row checksum ``rh``
-(``hashing.py``). Level 1 groups rows by the top 16 bits of ``h`` (65,536 buckets at most;
-it comes out of the same scan as the totals, ``Relation.scan``) and compares, per bucket,
-the row count and the sum of ``rh`` on both sides; differing buckets are split 64 ways (six
-more bits) until the rows left in differing buckets are few enough (50,000) to pull and
-compare key by key. Both sides answer each question at once, on their own connections (the
-databases do the work, so Python's GIL does not serialise them), unless both run Python per
-row (SQLite, streamed sides: :func:`at_once`). Equal tables cost one scan per side.
+(``hashing.py``). Level 1 groups rows by the top 13 bits of ``h`` (8,192 buckets at most, few
+enough for the database's hash table to stay in the CPU cache; it comes out of the same scan
+as the totals, ``Relation.scan``) and compares, per bucket, the row count, the sum of ``rh``
+and two sums that point at the sixteenth of the bucket (its sub-bucket, four more bits of
+``h``) where the changes lie, when they all lie in one (:func:`pointed`). Where the rows to
+pull are few enough (50,000 per side), only those sub-buckets are pulled, or whole buckets
+where the sums point nowhere; a sub-bucket whose rows do not account for its bucket's whole
+difference has its bucket pulled whole (:func:`_unexplained`). Otherwise differing buckets
+are split 64 ways (six more bits) and the descent goes on. Both sides answer each question
+at once, on their own connections (the databases do the work, so Python's GIL does not
+serialise them), unless both run Python per row (SQLite, streamed sides: :func:`at_once`).
+Equal tables cost one scan per side.
 
 What a bucket checksum detects: a missing or extra row (count), any changed compared value
 (amount or text) or key, values swapped between keys (the checksum is multiplied by a
@@ -28,17 +33,30 @@ from typing import TypeVar
 
 from reconcile.money import cents_to_decimal
 from reconcile.report import RowDifference
-from reconcile.rows import INVALID, BucketStats, Row, RowSource, Value, Within, add_stats
+from reconcile.rows import (
+    HINT_BITS,
+    INVALID,
+    BucketStats,
+    Picks,
+    Row,
+    RowSource,
+    Stats,
+    Value,
+    Within,
+    add_stats,
+    row_stats,
+)
 
 LEAF_ROWS = 50_000
-FIRST_BITS, STEP_BITS = 16, 6
+FIRST_BITS, STEP_BITS = 13, 6
 T = TypeVar("T")
 U = TypeVar("U")
 Content = tuple[str, tuple[Value, ...], tuple[str | None, ...]]  # a row as compared
+_ZERO: Stats = (0, 0, 0, 0)
 
 
 def shifts() -> tuple[int, ...]:
-    """Level shifts of the 32-bit key hash: 16 bits first, then six more per level."""
+    """Level shifts of the 32-bit key hash: ``FIRST_BITS`` first, then six more per level."""
     return (*range(32 - FIRST_BITS, 0, -STEP_BITS), 0)
 
 
@@ -87,7 +105,12 @@ def keyed_diff(
     within: Within = None
     levels = shifts()
     together = at_once(source, staged)
-    for level, shift in enumerate(levels, start=1):
+    left: list[Row] = []
+    right: list[Row] = []
+    differing_total = pulled = 0
+    depth = 0
+    for shift in levels:
+        depth += 1
         w = within
         got, stg = both(
             lambda: source.bucket_stats(shift, w),  # noqa: B023 - called before the loop moves
@@ -97,19 +120,106 @@ def keyed_diff(
         src = _minus(got, excluded, shift, within)
         differing = frozenset(b for b, _ in src.items() ^ stg.items())  # set algebra in C
         if not differing:
-            return [], DiffStats(level, 0, 0)
-        size = sum(max(src.get(b, (0, 0))[0], stg.get(b, (0, 0))[0]) for b in differing)
-        if size <= LEAF_ROWS or shift == levels[-1]:
-            left, right = both(
-                lambda: source.bucket_rows(shift, differing),  # noqa: B023
-                lambda: staged.bucket_rows(shift, differing),  # noqa: B023
-                together,
+            break
+        hints = pointed(src, stg, differing, shift)
+        if shift != levels[-1] and _size(src, stg, differing, hints) > LEAF_ROWS:
+            within = (shift, differing)
+            continue
+
+        def pull(picks: Picks) -> tuple[list[Row], list[Row]]:
+            nonlocal pulled
+            got = both(
+                lambda: source.bucket_rows(picks), lambda: staged.bucket_rows(picks), together
             )
-            left = _remove(left, excluded)
-            diffs = compare_rows(entity, columns, texts, left, right)
-            return diffs, DiffStats(level, len(differing), len(left) + len(right))
-        within = (shift, differing)
-    raise AssertionError("unreachable: the last level always compares rows")
+            pulled += len(got[0]) + len(got[1])
+            return got
+
+        a, b = pull(_picks(shift, differing, hints))
+        wrong = _unexplained(hints, src, stg, a, b, excluded, shift)
+        if wrong:  # a hint pointed at the wrong sub-bucket: its rows do not explain the bucket
+            a = [r for r in a if (r.h >> shift) not in wrong]
+            b = [r for r in b if (r.h >> shift) not in wrong]
+            if _size(src, stg, wrong, {}) <= LEAF_ROWS:
+                more_a, more_b = pull(((shift, wrong),))
+                a, b, wrong = a + more_a, b + more_b, frozenset()
+        left += a
+        right += b
+        differing_total += len(differing) - len(wrong)
+        if not wrong:
+            break
+        within = (shift, wrong)  # too many rows to pull whole: descend into them
+    left = _remove(left, excluded)
+    diffs = compare_rows(entity, columns, texts, left, right)
+    return diffs, DiffStats(depth, differing_total, pulled)
+
+
+def pointed(
+    src: BucketStats, stg: BucketStats, differing: frozenset[int], shift: int
+) -> dict[int, int]:
+    """The sub-bucket each differing bucket's sums point at, where they point at one.
+
+    Per bucket ``W`` sums the rows' weights and ``T`` the weights times (sub-bucket + 1)
+    (:func:`~reconcile.rows.row_stats`). When every change of a bucket lies in sub-bucket
+    ``j``, the differences satisfy ``dT = (j + 1) * dW``; changes in several sub-buckets
+    rarely do, and where they happen to, :func:`_unexplained` catches it."""
+    if shift < HINT_BITS:
+        return {}
+    out: dict[int, int] = {}
+    for b in differing:
+        _, _, dw, dt = _delta(src, stg, b)
+        if dw and dt % dw == 0 and 1 <= dt // dw <= 1 << HINT_BITS:
+            out[b] = dt // dw - 1
+    return out
+
+
+def _delta(src: BucketStats, stg: BucketStats, bucket: int) -> Stats:
+    a, b = src.get(bucket, _ZERO), stg.get(bucket, _ZERO)
+    return a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]
+
+
+def _size(
+    src: BucketStats, stg: BucketStats, buckets: frozenset[int], hints: dict[int, int]
+) -> int:
+    """Rows to pull per side (at most): a whole bucket, or about a sixteenth where hinted."""
+    total = 0
+    for b in buckets:
+        rows = max(src.get(b, _ZERO)[0], stg.get(b, _ZERO)[0])
+        total += -(-rows >> HINT_BITS) if b in hints else rows
+    return total
+
+
+def _picks(shift: int, differing: frozenset[int], hints: dict[int, int]) -> Picks:
+    whole = frozenset(b for b in differing if b not in hints)
+    fine = frozenset((b << HINT_BITS) | j for b, j in hints.items())
+    return tuple(p for p in ((shift, whole), (shift - HINT_BITS, fine)) if p[1])
+
+
+def _unexplained(
+    hints: dict[int, int],
+    src: BucketStats,
+    stg: BucketStats,
+    left: list[Row],
+    right: list[Row],
+    excluded: list[Row],
+    shift: int,
+) -> frozenset[int]:
+    """Hinted buckets whose pulled sub-bucket does not account for the bucket's whole
+    difference (count, checksum, ``W`` and ``T``): the rest of such a bucket may differ too.
+    A bucket whose sub-bucket does account for it differs nowhere else, with the same
+    guarantee as an equal bucket (the checksum's)."""
+    if not hints:
+        return frozenset()
+    fine_shift = shift - HINT_BITS
+    wanted = {(b << HINT_BITS) | j for b, j in hints.items()}
+    found: BucketStats = {}
+    for rows, sign in ((left, 1), (excluded, -1), (right, -1)):
+        for r in rows:
+            fine = r.h >> fine_shift
+            if fine in wanted:
+                add_stats(found, fine, row_stats(r.h, r.rh, shift), sign)
+    return frozenset(
+        b for b, j in hints.items() if found.get((b << HINT_BITS) | j, _ZERO) != _delta(src, stg, b)
+    )
 
 
 def _minus(stats: BucketStats, excluded: list[Row], shift: int, within: Within) -> BucketStats:
@@ -118,8 +228,8 @@ def _minus(stats: BucketStats, excluded: list[Row], shift: int, within: Within) 
     out = dict(stats)
     for row in excluded:
         if within is None or (row.h >> within[0]) in within[1]:
-            add_stats(out, row.h >> shift, -1, -row.rh)
-    return {b: v for b, v in out.items() if v != (0, 0)}
+            add_stats(out, row.h >> shift, row_stats(row.h, row.rh, shift), -1)
+    return {b: v for b, v in out.items() if v != _ZERO}
 
 
 def _remove(rows: list[Row], excluded: list[Row]) -> list[Row]:

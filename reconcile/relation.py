@@ -34,9 +34,11 @@ from sqlalchemy import Connection, CursorResult, Engine, bindparam, text
 from reconcile.cached import cached
 from reconcile.hashing import MD5, NULL_TEXT, TEXT_SEP, Hasher, checksum_sql, text_piece
 from reconcile.rows import (
+    HINT_BITS,
     INVALID,
     BucketStats,
     GroupTotals,
+    Picks,
     Profile,
     Row,
     Scan,
@@ -51,7 +53,8 @@ from reconcile.sqltext import bigint, concat, family
 # keys per IN list: SQLite's old bound on bound parameters; PostgreSQL hashes long IN lists,
 # and each list is one pass over a legacy table whose key expression has no index
 _BATCH = {"sqlite": 900, "postgresql": 20_000}
-FIRST_SHIFT = 16
+FIRST_SHIFT = 19  # 32 - diff.FIRST_BITS (entity.paired sets both sides alike)
+_PICKED_MAX = 100_000  # bucket numbers in one IN list before picks are tested one by one
 WORK_MEM = "64MB"  # PostgreSQL, per reconciliation query (server memory, not ours)
 
 
@@ -199,7 +202,8 @@ class Relation:
             self.params,
         )
         conn.commit()  # nothing held on the database itself; the rows live in temp storage
-        sql = self._two_groupings(table, f"(h >> {int(self.first_shift)})")
+        shift = int(self.first_shift)
+        sql = self._two_groupings(table, f"(h >> {shift})", self._sub("h", shift))
         return self._split(_tuples(conn.execute(text(sql))))
 
     def _kept_rows(
@@ -225,22 +229,34 @@ class Relation:
         n, k = len(self.values), len(self.extras)
         cols = [f"e{i}" for i in range(k)] + [f"v{i}" for i in range(n)]
         cols += [f"i{i}" for i in range(n)]
-        cols += [f"(h >> {int(self.first_shift)}) AS bk", f"{self._rh_summed()} AS rh"]
+        shift = int(self.first_shift)
+        cols += [f"(h >> {shift}) AS bk", f"{self._sub('h', shift)} AS sb"]
+        cols += [f"{self._rh_summed()} AS rh"]
         return f"SELECT {', '.join(cols)} FROM {self._level_c()}"
+
+    def _sub(self, h: str, shift: int) -> str:
+        """SQL of :func:`~reconcile.rows.sub_bucket` (an INTEGER on PostgreSQL, so that the
+        weighted sum stays a 64-bit ``SUM`` of INTEGERs)."""
+        if shift < HINT_BITS:
+            return "0"
+        sub = f"(({h}) >> {int(shift) - HINT_BITS}) & 15"
+        return f"CAST({sub} AS INTEGER)" if self.family == "postgresql" else f"({sub})"
 
     def _materialized(self) -> Scan:
         """MariaDB: the rows, parsed and hashed once in a CTE, feed two GROUP BYs."""
-        sql = f"WITH r AS ({self._scan_source()}) {self._two_groupings('r', 'bk')}"
+        sql = f"WITH r AS ({self._scan_source()}) {self._two_groupings('r', 'bk', 'sb')}"
         return self._split(self._query(sql))
 
-    def _two_groupings(self, rows: str, bk: str) -> str:
-        """Totals by extras (flag 1) and by first-level bucket ``bk`` (flag 0), one result."""
+    def _two_groupings(self, rows: str, bk: str, sb: str) -> str:
+        """Totals by extras (flag 1) and by first-level bucket ``bk`` (flag 0), one result;
+        ``sb`` is the sub-bucket (SQL over the rows' columns)."""
         n, k = len(self.values), len(self.extras)
         ecols = [f"e{i}" for i in range(k)]
         sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
         group = f" GROUP BY {', '.join(ecols)}" if ecols else ""
-        totals = ", ".join(["1", *ecols, "NULL", "COUNT(*)", *sums, "NULL"])
-        buckets = ", ".join(["0", *(["NULL"] * k), bk, "COUNT(*)", *(["NULL"] * 2 * n), "SUM(rh)"])
+        totals = ", ".join(["1", *ecols, "NULL", "COUNT(*)", *sums, "NULL", "NULL", "NULL"])
+        nulls = ["NULL"] * 2 * n
+        buckets = ", ".join(["0", *(["NULL"] * k), bk, "COUNT(*)", *nulls, _checksums(sb)])
         second = f"SELECT {buckets} FROM {rows} GROUP BY {bk}"
         return f"SELECT {totals} FROM {rows}{group} UNION ALL {second}"
 
@@ -252,8 +268,9 @@ class Relation:
         for r in rows:
             if r[0]:
                 profile.append(r[1 : 1 + k] + r[2 + k : 3 + k + 2 * n])
-            else:  # bucket, count and checksum sum are never NULL here
-                buckets[int(r[1 + k])] = (int(r[2 + k]), int(r[-1]))  # type: ignore[call-overload]
+            else:  # bucket, count and checksum sums are never NULL here
+                count, rh, w, t = (_int(x) for x in (r[2 + k], *r[-3:]))
+                buckets[_int(r[1 + k])] = (count, rh, w, t)
         return Scan(self._profile_rows(profile), buckets)
 
     def _grouping_sets(self) -> Scan:
@@ -261,9 +278,10 @@ class Relation:
         n, k = len(self.values), len(self.extras)
         ecols = [f"e{i}" for i in range(k)]
         sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
-        sel = ", ".join(["GROUPING(bk)", *ecols, "bk", "COUNT(*)", *sums, "SUM(rh)"])
+        sel = ", ".join(["GROUPING(bk)", *ecols, "bk", "COUNT(*)", *sums, _checksums("sb")])
+        # fenced: the checksum ``rh`` is summed three ways, and is computed once per row
         sql = (
-            f"SELECT {sel} FROM ({self._scan_source()}) d "
+            f"SELECT {sel} FROM ({self._scan_source()}{self._fence()}) d "
             f"GROUP BY GROUPING SETS (({', '.join(ecols)}), (bk))"
         )
         return self._split(self._query(sql))
@@ -304,29 +322,31 @@ class Relation:
         return out
 
     def _bucket_stats(self, shift: int, within: Within) -> BucketStats:
+        sums = "COUNT(*), " + _checksums(self._sub("h", shift) if self._is_kept() else "sb")
         if self._is_kept():
             sql = (
-                f"SELECT h >> {int(shift)}, COUNT(*), SUM(rh) FROM {self._kept_table()} "
+                f"SELECT h >> {int(shift)}, {sums} FROM {self._kept_table()} "
                 f"WHERE {_within_sql(within, 'h')} GROUP BY 1"
             )
             rows = _tuples(self._kept.execute(text(sql)))
-            return {_int(b): (_int(c), _int(s)) for b, c, s in rows}
-        sql = (
-            f"SELECT b, COUNT(*), SUM(rh) FROM (SELECT (h >> {int(shift)}) AS b, "
-            f"{self._rh_summed()} AS rh FROM {self._level_c(_within_sql(within, self._h()))}) t "
-            "GROUP BY b"
-        )
-        return {_int(b): (_int(c), _int(s)) for b, c, s in self._query(sql)}
+        else:
+            inner = (
+                f"SELECT (h >> {int(shift)}) AS b, {self._sub('h', shift)} AS sb, "
+                f"{self._rh_summed()} AS rh "
+                f"FROM {self._level_c(_within_sql(within, self._h()))}{self._fence()}"
+            )
+            rows = self._query(f"SELECT b, {sums} FROM ({inner}) t GROUP BY b")
+        return {_int(b): (_int(c), _int(s), _int(w), _int(t)) for b, c, s, w, t in rows}
 
     def bucket_stats(self, shift: int, within: Within) -> BucketStats:
         if shift == self.first_shift and within is None:
             return self._scan.buckets
         return self._bucket_stats(shift, within)
 
-    def bucket_rows(self, shift: int, buckets: frozenset[int]) -> list[Row]:
+    def bucket_rows(self, picks: Picks) -> list[Row]:
         if self._is_kept():
-            return self._kept_rows(_within_sql((shift, buckets), "h"))
-        return self._rows(_within_sql((shift, buckets), self._h()))
+            return self._kept_rows(_picks_sql(picks, "h"))
+        return self._rows(_picks_sql(picks, self._h()))
 
 
 def _tuples(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
@@ -356,6 +376,29 @@ def _within_sql(within: Within, h: str) -> str:
         return "1 = 0"
     listed = ", ".join(str(int(b)) for b in sorted(buckets))
     return f"({h} >> {int(shift)}) IN ({listed})"
+
+
+def _picks_sql(picks: Picks, h: str) -> str:
+    """Rows in any of the picked buckets, as one test of the finest shift picked (a coarser
+    bucket becomes the run of finer buckets it holds), so the key hash is computed once."""
+    if not picks:
+        return "1 = 0"
+    finest = min(shift for shift, _ in picks)
+    if sum(len(b) << (s - finest) for s, b in picks) > _PICKED_MAX:
+        return " OR ".join(_within_sql(p, h) for p in picks)
+    buckets: set[int] = set()
+    for shift, picked in picks:
+        span = 1 << (shift - finest)
+        for b in picked:
+            buckets.update(range(b * span, (b + 1) * span))
+    return _within_sql((finest, frozenset(buckets)), h)
+
+
+def _checksums(sb: str) -> str:
+    """A bucket's sums over rows with checksum ``rh`` and sub-bucket ``sb``: the checksum,
+    ``W`` and ``T`` (:func:`~reconcile.rows.row_stats`; the count is written beside them)."""
+    w = "((rh & 65535) + 1)"
+    return f"SUM(rh), SUM{w}, SUM({w} * ({sb} + 1))"
 
 
 def _row(r: tuple[object, ...], n: int, m: int) -> Row:

@@ -19,8 +19,11 @@ from reconcile.hashing import Hasher
 
 INVALID = "X"
 Value = int | str | None
-BucketStats = dict[int, tuple[int, int]]  # bucket -> (rows, sum of row checksums)
+# bucket -> (rows, sum of row checksums, sum of weights W, sum of weighted sub-buckets T)
+Stats = tuple[int, int, int, int]
+BucketStats = dict[int, Stats]
 Within = tuple[int, frozenset[int]] | None  # only rows whose (hash >> shift) is in the set
+Picks = tuple[tuple[int, frozenset[int]], ...]  # rows in any of these (shift, buckets)
 GroupTotals = dict[tuple[object, ...], tuple[int, tuple[int, ...]]]
 Profile = list[tuple[tuple[object, ...], int, tuple[int, ...], tuple[int, ...]]]
 
@@ -111,13 +114,37 @@ class RowSource(Protocol):
 
     def bucket_stats(self, shift: int, within: Within) -> BucketStats: ...
 
-    def bucket_rows(self, shift: int, buckets: frozenset[int]) -> list[Row]: ...
+    def bucket_rows(self, picks: Picks) -> list[Row]:
+        """Rows whose ``h >> shift`` is in ``buckets`` for any (shift, buckets) of ``picks``."""
+        ...
 
     def close(self) -> None:
         """Release what the side kept between questions (SQLite's scanned rows)."""
         ...
 
 
-def add_stats(stats: BucketStats, bucket: int, rows: int, row_hash: int) -> None:
-    n, s = stats.get(bucket, (0, 0))
-    stats[bucket] = (n + rows, s + row_hash)
+HINT_BITS = 4  # a bucket's sums point at one of its 16 sub-buckets (``diff.py``)
+
+
+def sub_bucket(h: int, shift: int) -> int:
+    """Which of the 16 sub-buckets of bucket ``h >> shift`` the key hash falls in (0 where a
+    bucket has too few bits left to split)."""
+    return (h >> (shift - HINT_BITS)) & 15 if shift >= HINT_BITS else 0
+
+
+def weight(rh: int) -> int:
+    """A row's weight in the sub-bucket sums: the low 16 bits of its checksum, plus one (so
+    a missing or extra row always moves ``W``, and a changed row almost always does)."""
+    return (rh & 65535) + 1
+
+
+def row_stats(h: int, rh: int, shift: int) -> Stats:
+    """One row's contribution to its bucket's stats at level ``shift``."""
+    w = weight(rh)
+    return 1, rh, w, w * (sub_bucket(h, shift) + 1)
+
+
+def add_stats(stats: BucketStats, bucket: int, delta: Stats, sign: int = 1) -> None:
+    n, s, w, t = stats.get(bucket, (0, 0, 0, 0))
+    dn, ds, dw, dt = delta
+    stats[bucket] = (n + sign * dn, s + sign * ds, w + sign * dw, t + sign * dt)

@@ -19,6 +19,7 @@ from reconcile.rows import (
     INVALID,
     BucketStats,
     GroupTotals,
+    Picks,
     Profile,
     Row,
     Scan,
@@ -26,6 +27,7 @@ from reconcile.rows import (
     Within,
     add_stats,
     group_profile,
+    row_stats,
     tag,
     totals_of,
 )
@@ -61,7 +63,7 @@ class StreamSource:
                 elif isinstance(v, int):
                     sums[i] += v
             groups[row.extras] = (n + 1, sums, bad)
-            add_stats(stats, row.h >> self.first_shift, 1, row.rh)
+            add_stats(stats, row.h >> self.first_shift, row_stats(row.h, row.rh, self.first_shift))
         profile: Profile = [(k, n, tuple(s), tuple(b)) for k, (n, s, b) in groups.items()]
         return Scan(profile, stats)
 
@@ -84,11 +86,11 @@ class StreamSource:
         stats: BucketStats = {}
         for row in self.rows():
             if within is None or (row.h >> within[0]) in within[1]:
-                add_stats(stats, row.h >> shift, 1, row.rh)
+                add_stats(stats, row.h >> shift, row_stats(row.h, row.rh, shift))
         return stats
 
-    def bucket_rows(self, shift: int, buckets: frozenset[int]) -> list[Row]:
-        return [r for r in self.rows() if (r.h >> shift) in buckets]
+    def bucket_rows(self, picks: Picks) -> list[Row]:
+        return [r for r in self.rows() if any((r.h >> s) in b for s, b in picks)]
 
     def close(self) -> None:
         """Nothing is kept: every question streams again."""

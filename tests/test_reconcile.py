@@ -284,8 +284,10 @@ def test_money_text_parser() -> None:
 def test_bucket_descent_finds_changes_in_a_large_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Forced through several levels: only differing buckets are pulled."""
-    monkeypatch.setattr(diff_module, "LEAF_ROWS", 50)
+    """Forced through several levels (few rows may be pulled at once): only differing
+    buckets are pulled; with room for a few dozen rows, the sub-bucket sums point at the
+    sixteenth of each differing bucket that changed, and one level is enough."""
+    monkeypatch.setattr(diff_module, "LEAF_ROWS", 4)
     monkeypatch.setattr(diff_module, "FIRST_BITS", 10)
     engine = create_engine(f"sqlite:///{tmp_path / 'b.db'}")
     install_functions(engine)
@@ -312,6 +314,11 @@ def test_bucket_descent_finds_changes_in_a_large_table(
         ("unexpected", "EXTRA"),
     }
     assert stats.levels >= 2 and stats.rows_pulled < 200
+    monkeypatch.setattr(diff_module, "LEAF_ROWS", 50)
+    again, stats = diff_module.keyed_diff("t", ("v",), a, b, [])
+    assert again == diffs
+    # 20,000 rows in 1,024 buckets: four whole buckets would be about 80 rows per side
+    assert stats.levels == 1 and stats.rows_pulled < 40
     same, stats = diff_module.keyed_diff("t", ("v",), a, a, [])
     assert same == [] and stats.levels == 1 and stats.rows_pulled == 0
     a.close()

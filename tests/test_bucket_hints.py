@@ -1,0 +1,174 @@
+"""The bucket diff's sub-bucket hints: SQL and Python sums agree, and the diff stays exact.
+
+A first-level bucket carries, beside its row count and checksum sum, ``W`` (sum of row
+weights) and ``T`` (weights times sub-bucket + 1), so that a bucket whose changes lie in one
+of its 16 sub-buckets names that sub-bucket (``diff.pointed``). The law: whatever the hints
+say, right or wrong, the diff equals the plain comparison of every row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, text
+
+from reconcile import diff as diff_module
+from reconcile import rows as rows_module
+from reconcile.hashing import CRC32, MD5, Hasher
+from reconcile.relation import Relation, ValueSql
+from reconcile.rows import Row, RowSource
+from reconcile.sqltext import install_functions
+from reconcile.stream import StreamSource
+
+VALUES = [None, 0, 1, -1, 250, 123_456_789, -99_999]
+
+
+def stream(rows: list[Row], hasher: Hasher = CRC32, shift: int = 28) -> StreamSource:
+    def source() -> Iterator[Row]:
+        return iter(rows)
+
+    return StreamSource(source, 1).using(hasher, shift)
+
+
+def expected(source: list[Row], excluded: list[Row], staged: list[Row]) -> list[object]:
+    """The plain keyed diff of every row: source less one copy of each excluded row."""
+    left = list((Counter(source) - Counter(excluded)).elements())
+    return list(diff_module.compare_rows("t", ("v",), (), left, staged))
+
+
+row = st.builds(
+    lambda k, v: Row(f"K{k}", (v,)),
+    st.integers(0, 60),
+    st.sampled_from(VALUES),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    source=st.lists(row, max_size=120),
+    edits=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(VALUES)), max_size=12),
+    extra=st.lists(row, max_size=4),
+    drop=st.sets(st.integers(0, 200), max_size=6),
+    excluded_at=st.sets(st.integers(0, 200), max_size=4),
+    first_bits=st.sampled_from([1, 2, 4, 8]),
+    leaf=st.sampled_from([1, 3, 10, 10_000]),
+    flat_weight=st.booleans(),
+)
+def test_diff_equals_the_plain_comparison_whatever_the_hints_say(
+    source: list[Row],
+    edits: list[tuple[int, int | None]],
+    extra: list[Row],
+    drop: set[int],
+    excluded_at: set[int],
+    first_bits: int,
+    leaf: int,
+    flat_weight: bool,
+) -> None:
+    """Any estate (duplicate keys, changed, missing, extra, rejected rows), any first level,
+    any room for pulled rows. ``flat_weight`` gives every row weight 1, so that changes in
+    two sub-buckets often point at a third one and the pulled rows must be found not to
+    explain their bucket."""
+    staged = list(source)
+    for at, value in edits:
+        if staged:
+            i = at % len(staged)
+            staged[i] = Row(staged[i].key, (value,))
+    staged = [r for i, r in enumerate(staged) if i not in drop] + extra
+    excluded = [source[i % len(source)] for i in excluded_at] if source else []
+    excluded = list((Counter(excluded) & Counter(source)).elements())
+    src, stg = stream(source, shift=32 - first_bits), stream(staged, shift=32 - first_bits)
+    # the excluded rows as the diff receives them: looked up in the source, hashed
+    hashed = {(r.key, r.values): r for r in src.rows()}
+    excluded_rows = [hashed[(r.key, r.values)] for r in excluded]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(diff_module, "FIRST_BITS", first_bits)
+        mp.setattr(diff_module, "LEAF_ROWS", leaf)
+        if flat_weight:
+            mp.setattr(rows_module, "weight", lambda rh: 1)
+        diffs, stats = diff_module.keyed_diff("t", ("v",), src, stg, excluded_rows)
+    assert diffs == expected(source, excluded, staged)
+    if Counter(source) - Counter(excluded) == Counter(staged):
+        assert stats.rows_pulled == 0  # equal sides: nothing pulled, whatever the rows
+
+
+def test_a_wrong_hint_is_caught_and_the_whole_bucket_pulled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two rows missing from sub-buckets 0 and 2 of one bucket, weight 1 each: ``dW = 2``,
+    ``dT = 1 + 3``, which points at sub-bucket 1. Its rows (none differ) do not explain
+    the bucket, so the whole bucket is pulled and both missing rows are found."""
+    place = {"A": 0 << 24, "B": 1 << 24, "C": 2 << 24, "D": 3 << 24}  # sub-bucket = bits 24-27
+    hasher = Hasher("placed", lambda t, f: t, lambda key: place[key])
+    monkeypatch.setattr(rows_module, "weight", lambda rh: 1)
+    monkeypatch.setattr(diff_module, "FIRST_BITS", 4)  # one bucket (0) at shift 28
+    rows = [Row(k, (1,)) for k in place]
+    src, stg = stream(rows, hasher), stream([rows[1], rows[3]], hasher)
+    assert diff_module._delta(src.scan().buckets, stg.scan().buckets, 0)[2:] == (2, 4)
+    assert diff_module.pointed(src.scan().buckets, stg.scan().buckets, frozenset({0}), 28) == {0: 1}
+    diffs, found = diff_module.keyed_diff("t", ("v",), src, stg, [])
+    assert [(d.source_key, d.kind) for d in diffs] == [("A", "missing"), ("C", "missing")]
+    assert found.rows_pulled == 2 + 4 + 2  # sub-bucket 1 (B on each side), then the bucket
+
+
+def test_a_right_hint_pulls_only_its_sub_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diff_module, "FIRST_BITS", 4)  # one bucket (0) at shift 28
+    hasher = Hasher("placed", lambda t, f: t, lambda key: int(key[1:]) << 22)
+    rows = [Row(f"K{i}", (i,)) for i in range(64)]  # 4 per sub-bucket of bucket 0
+    changed = [Row(r.key, (r.values[0] + 1,)) if r.key == "K9" else r for r in rows]
+    src, stg = stream(rows, hasher), stream(changed, hasher)
+    diffs, found = diff_module.keyed_diff("t", ("v",), src, stg, [])
+    assert [(d.source_key, d.kind) for d in diffs] == [("K9", "changed")]
+    assert found.rows_pulled == 8  # sub-bucket 2 (K8 to K11) on each side, not 64 rows
+
+
+def _hashed(rows: list[Row]) -> list[tuple[object, ...]]:
+    return [(r.key, r.values, r.h, r.rh) for r in rows]
+
+
+def _table_rows() -> list[Row]:
+    return [Row(f"key-{i}", (VALUES[i % len(VALUES)] if i % 11 else None,)) for i in range(600)]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "sqlite",
+        pytest.param("pg", marks=pytest.mark.db),
+        pytest.param("mysql", marks=pytest.mark.db),
+    ],
+)
+def test_sql_sides_sum_weights_and_sub_buckets_as_python(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """Every dialect's ``W`` and ``T`` equal the Python twin's, at the first level and
+    below it (a mismatch would not break a diff, only make every bucket look different)."""
+    url = {"sqlite": "sqlite://", "pg": "pg_url", "mysql": "mysql_url"}[kind]
+    engine = create_engine(url if kind == "sqlite" else request.getfixturevalue(url))
+    if kind == "sqlite":
+        install_functions(engine)
+    rows = _table_rows()
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE hint_rows (k VARCHAR(20), v BIGINT)"))
+        conn.execute(
+            text("INSERT INTO hint_rows VALUES (:k, :v)"),
+            [{"k": r.key, "v": r.values[0]} for r in rows],
+        )
+    present = "CASE WHEN v IS NULL THEN 0 ELSE 1 END"
+    side: RowSource = Relation(engine, "hint_rows", "k", (ValueSql("v", present),)).using(MD5, 26)
+    twin = stream(rows, MD5, 26)
+    try:
+        assert side.scan().buckets == twin.scan().buckets
+        within = (26, frozenset(list(twin.scan().buckets)[:9]))
+        assert side.bucket_stats(20, within) == twin.bucket_stats(20, within)
+        picks = ((26, frozenset({1})), (22, frozenset({3, 70})))
+        got, want = side.bucket_rows(picks), twin.bucket_rows(picks)
+        assert Counter(_hashed(got)) == Counter(_hashed(want)) and len(want) > 2
+    finally:
+        side.close()
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE hint_rows"))
+        engine.dispose()
