@@ -6,8 +6,8 @@ string is the same everywhere). Each row has a key hash ``h`` and a row checksum
 (``hashing.py``). Level 1 groups rows by the top 13 bits of ``h`` (8,192 buckets at most, few
 enough for the database's hash table to stay in the CPU cache; it comes out of the same scan
 as the totals, ``Relation.scan``) and compares, per bucket, the row count, the sum of ``rh``
-and two sums that point at the sixteenth of the bucket (its sub-bucket, four more bits of
-``h``) where the changes lie, when they all lie in one (:func:`pointed`). Where the rows to
+and three sums that point at the sixteenths of the bucket (its sub-buckets, four more bits
+of ``h``) where the changes lie, when they lie in one or two (:func:`pointed`). Where the rows to
 pull are few enough (50,000 per side), only those sub-buckets are pulled, or whole buckets
 where the sums point nowhere; a sub-bucket whose rows do not account for its bucket's whole
 difference has its bucket pulled whole (:func:`_unexplained`). Otherwise differing buckets
@@ -52,7 +52,8 @@ FIRST_BITS, STEP_BITS = 13, 6
 T = TypeVar("T")
 U = TypeVar("U")
 Content = tuple[str, tuple[Value, ...], tuple[str | None, ...]]  # a row as compared
-_ZERO: Stats = (0, 0, 0, 0)
+_ZERO: Stats = (0, 0, 0, 0, 0)
+SUBS = 1 << HINT_BITS
 
 
 def shifts() -> tuple[int, ...]:
@@ -155,47 +156,66 @@ def keyed_diff(
 
 def pointed(
     src: BucketStats, stg: BucketStats, differing: frozenset[int], shift: int
-) -> dict[int, int]:
-    """The sub-bucket each differing bucket's sums point at, where they point at one.
+) -> dict[int, tuple[int, ...]]:
+    """The sub-buckets (one or two) each differing bucket's sums point at, where they do.
 
-    Per bucket ``W`` sums the rows' weights and ``T`` the weights times (sub-bucket + 1)
-    (:func:`~reconcile.rows.row_stats`). When every change of a bucket lies in sub-bucket
-    ``j``, the differences satisfy ``dT = (j + 1) * dW``; changes in several sub-buckets
-    rarely do, and where they happen to, :func:`_unexplained` catches it."""
+    Per bucket ``W`` sums the rows' weights, ``T`` the weights times ``s`` and ``U`` times
+    ``s * s``, where ``s`` is the row's sub-bucket + 1 (:func:`~reconcile.rows.row_stats`).
+    When the changes of a bucket lie in one sub-bucket ``a``, the differences satisfy
+    ``dT = a dW`` and ``dU = a^2 dW``; in two, ``a`` and ``b``, they split ``dW`` in two
+    non-zero whole parts with ``dT = a dW1 + b dW2`` and ``dU = a^2 dW1 + b^2 dW2``. Changes
+    in more sub-buckets rarely fit either, and where they happen to, :func:`_unexplained`
+    catches it."""
     if shift < HINT_BITS:
         return {}
-    out: dict[int, int] = {}
-    for b in differing:
-        _, _, dw, dt = _delta(src, stg, b)
-        if dw and dt % dw == 0 and 1 <= dt // dw <= 1 << HINT_BITS:
-            out[b] = dt // dw - 1
+    out: dict[int, tuple[int, ...]] = {}
+    for bucket in differing:
+        _, _, dw, dt, du = _delta(src, stg, bucket)
+        if dw and dt % dw == 0 and 1 <= dt // dw <= SUBS and du == dt * (dt // dw):
+            out[bucket] = (dt // dw - 1,)
+            continue
+        for a in range(1, SUBS + 1):
+            for b in range(a + 1, SUBS + 1):
+                dw1, rest = divmod(dt - b * dw, a - b)
+                if not rest and dw1 and dw1 != dw and a * a * dw1 + b * b * (dw - dw1) == du:
+                    out[bucket] = (a - 1, b - 1)
+                    break
+            else:
+                continue
+            break
     return out
 
 
 def _delta(src: BucketStats, stg: BucketStats, bucket: int) -> Stats:
     a, b = src.get(bucket, _ZERO), stg.get(bucket, _ZERO)
-    return a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]
+    return a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4]
 
 
-def _size(
-    src: BucketStats, stg: BucketStats, buckets: frozenset[int], hints: dict[int, int]
-) -> int:
-    """Rows to pull per side (at most): a whole bucket, or about a sixteenth where hinted."""
+Hints = dict[int, tuple[int, ...]]  # bucket -> the sub-buckets its sums point at
+
+
+def _size(src: BucketStats, stg: BucketStats, buckets: frozenset[int], hints: Hints) -> int:
+    """Rows to pull per side (at most): a whole bucket, or about a sixteenth per sub-bucket
+    pointed at."""
     total = 0
     for b in buckets:
         rows = max(src.get(b, _ZERO)[0], stg.get(b, _ZERO)[0])
-        total += -(-rows >> HINT_BITS) if b in hints else rows
+        subs = hints.get(b)
+        total += len(subs) * -(-rows >> HINT_BITS) if subs else rows
     return total
 
 
-def _picks(shift: int, differing: frozenset[int], hints: dict[int, int]) -> Picks:
+def _fine(hints: Hints) -> frozenset[int]:
+    return frozenset((b << HINT_BITS) | j for b, subs in hints.items() for j in subs)
+
+
+def _picks(shift: int, differing: frozenset[int], hints: Hints) -> Picks:
     whole = frozenset(b for b in differing if b not in hints)
-    fine = frozenset((b << HINT_BITS) | j for b, j in hints.items())
-    return tuple(p for p in ((shift, whole), (shift - HINT_BITS, fine)) if p[1])
+    return tuple(p for p in ((shift, whole), (shift - HINT_BITS, _fine(hints))) if p[1])
 
 
 def _unexplained(
-    hints: dict[int, int],
+    hints: Hints,
     src: BucketStats,
     stg: BucketStats,
     left: list[Row],
@@ -203,23 +223,20 @@ def _unexplained(
     excluded: list[Row],
     shift: int,
 ) -> frozenset[int]:
-    """Hinted buckets whose pulled sub-bucket does not account for the bucket's whole
-    difference (count, checksum, ``W`` and ``T``): the rest of such a bucket may differ too.
-    A bucket whose sub-bucket does account for it differs nowhere else, with the same
+    """Hinted buckets whose pulled sub-buckets do not account for the bucket's whole
+    difference (count, checksum, ``W``, ``T``, ``U``): the rest of such a bucket may differ
+    too. A bucket whose sub-buckets do account for it differs nowhere else, with the same
     guarantee as an equal bucket (the checksum's)."""
     if not hints:
         return frozenset()
     fine_shift = shift - HINT_BITS
-    wanted = {(b << HINT_BITS) | j for b, j in hints.items()}
+    wanted = _fine(hints)
     found: BucketStats = {}
     for rows, sign in ((left, 1), (excluded, -1), (right, -1)):
         for r in rows:
-            fine = r.h >> fine_shift
-            if fine in wanted:
-                add_stats(found, fine, row_stats(r.h, r.rh, shift), sign)
-    return frozenset(
-        b for b, j in hints.items() if found.get((b << HINT_BITS) | j, _ZERO) != _delta(src, stg, b)
-    )
+            if r.h >> fine_shift in wanted:
+                add_stats(found, r.h >> shift, row_stats(r.h, r.rh, shift), sign)
+    return frozenset(b for b in hints if found.get(b, _ZERO) != _delta(src, stg, b))
 
 
 def _minus(stats: BucketStats, excluded: list[Row], shift: int, within: Within) -> BucketStats:

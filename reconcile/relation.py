@@ -254,7 +254,7 @@ class Relation:
         ecols = [f"e{i}" for i in range(k)]
         sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
         group = f" GROUP BY {', '.join(ecols)}" if ecols else ""
-        totals = ", ".join(["1", *ecols, "NULL", "COUNT(*)", *sums, "NULL", "NULL", "NULL"])
+        totals = ", ".join(["1", *ecols, "NULL", "COUNT(*)", *sums, *(["NULL"] * 4)])
         nulls = ["NULL"] * 2 * n
         buckets = ", ".join(["0", *(["NULL"] * k), bk, "COUNT(*)", *nulls, _checksums(sb)])
         second = f"SELECT {buckets} FROM {rows} GROUP BY {bk}"
@@ -269,8 +269,8 @@ class Relation:
             if r[0]:
                 profile.append(r[1 : 1 + k] + r[2 + k : 3 + k + 2 * n])
             else:  # bucket, count and checksum sums are never NULL here
-                count, rh, w, t = (_int(x) for x in (r[2 + k], *r[-3:]))
-                buckets[_int(r[1 + k])] = (count, rh, w, t)
+                count, rh, w, t, u = (_int(x) for x in (r[2 + k], *r[-4:]))
+                buckets[_int(r[1 + k])] = (count, rh, w, t, u)
         return Scan(self._profile_rows(profile), buckets)
 
     def _grouping_sets(self) -> Scan:
@@ -336,7 +336,9 @@ class Relation:
                 f"FROM {self._level_c(_within_sql(within, self._h()))}{self._fence()}"
             )
             rows = self._query(f"SELECT b, {sums} FROM ({inner}) t GROUP BY b")
-        return {_int(b): (_int(c), _int(s), _int(w), _int(t)) for b, c, s, w, t in rows}
+        return {
+            _int(r[0]): (_int(r[1]), _int(r[2]), _int(r[3]), _int(r[4]), _int(r[5])) for r in rows
+        }
 
     def bucket_stats(self, shift: int, within: Within) -> BucketStats:
         if shift == self.first_shift and within is None:
@@ -396,9 +398,10 @@ def _picks_sql(picks: Picks, h: str) -> str:
 
 def _checksums(sb: str) -> str:
     """A bucket's sums over rows with checksum ``rh`` and sub-bucket ``sb``: the checksum,
-    ``W`` and ``T`` (:func:`~reconcile.rows.row_stats`; the count is written beside them)."""
-    w = "((rh & 65535) + 1)"
-    return f"SUM(rh), SUM{w}, SUM({w} * ({sb} + 1))"
+    ``W``, ``T`` and ``U`` (:func:`~reconcile.rows.row_stats`; the count is written beside
+    them). Each product stays below 2^24, so PostgreSQL sums INTEGERs into a BIGINT."""
+    w, s = "((rh & 65535) + 1)", f"({sb} + 1)"
+    return f"SUM(rh), SUM{w}, SUM({w} * {s}), SUM({w} * {s} * {s})"
 
 
 def _row(r: tuple[object, ...], n: int, m: int) -> Row:

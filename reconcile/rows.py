@@ -19,8 +19,8 @@ from reconcile.hashing import Hasher
 
 INVALID = "X"
 Value = int | str | None
-# bucket -> (rows, sum of row checksums, sum of weights W, sum of weighted sub-buckets T)
-Stats = tuple[int, int, int, int]
+# bucket -> (rows, sum of row checksums, and the sums W, T, U of :func:`row_stats`)
+Stats = tuple[int, int, int, int, int]
 BucketStats = dict[int, Stats]
 Within = tuple[int, frozenset[int]] | None  # only rows whose (hash >> shift) is in the set
 Picks = tuple[tuple[int, frozenset[int]], ...]  # rows in any of these (shift, buckets)
@@ -139,12 +139,19 @@ def weight(rh: int) -> int:
 
 
 def row_stats(h: int, rh: int, shift: int) -> Stats:
-    """One row's contribution to its bucket's stats at level ``shift``."""
-    w = weight(rh)
-    return 1, rh, w, w * (sub_bucket(h, shift) + 1)
+    """One row's contribution to its bucket's stats at level ``shift``: 1, its checksum,
+    its weight ``w`` (``W``), ``w * s`` (``T``) and ``w * s * s`` (``U``), where ``s`` is
+    its sub-bucket + 1."""
+    w, s = weight(rh), sub_bucket(h, shift) + 1
+    return 1, rh, w, w * s, w * s * s
 
 
 def add_stats(stats: BucketStats, bucket: int, delta: Stats, sign: int = 1) -> None:
-    n, s, w, t = stats.get(bucket, (0, 0, 0, 0))
-    dn, ds, dw, dt = delta
-    stats[bucket] = (n + sign * dn, s + sign * ds, w + sign * dw, t + sign * dt)
+    old = stats.get(bucket, (0, 0, 0, 0, 0))
+    stats[bucket] = (
+        old[0] + sign * delta[0],
+        old[1] + sign * delta[1],
+        old[2] + sign * delta[2],
+        old[3] + sign * delta[3],
+        old[4] + sign * delta[4],
+    )

@@ -95,34 +95,42 @@ def test_diff_equals_the_plain_comparison_whatever_the_hints_say(
         assert stats.rows_pulled == 0  # equal sides: nothing pulled, whatever the rows
 
 
+def placed(subs: dict[str, int]) -> Hasher:
+    """Keys hashed into chosen sub-buckets of bucket 0 at shift 28 (bits 24 to 27)."""
+    return Hasher("placed", lambda t, f: t, lambda key: subs[key] << 24)
+
+
 def test_a_wrong_hint_is_caught_and_the_whole_bucket_pulled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Two rows missing from sub-buckets 0 and 2 of one bucket, weight 1 each: ``dW = 2``,
-    ``dT = 1 + 3``, which points at sub-bucket 1. Its rows (none differ) do not explain
-    the bucket, so the whole bucket is pulled and both missing rows are found."""
-    place = {"A": 0 << 24, "B": 1 << 24, "C": 2 << 24, "D": 3 << 24}  # sub-bucket = bits 24-27
-    hasher = Hasher("placed", lambda t, f: t, lambda key: place[key])
+    """Three rows missing from sub-buckets 0, 5 and 8 of one bucket, weight 1 each:
+    ``dW = 3``, ``dT = 1 + 6 + 9``, ``dU = 1 + 36 + 81``, which fit two changes in
+    sub-buckets 2 and 9 (``dW1 = 2``, ``dW2 = 1``). Their rows (none differ) do not explain
+    the bucket, so the whole bucket is pulled and the three missing rows are found."""
+    subs = {"A": 0, "B": 2, "C": 5, "D": 8, "E": 9}
     monkeypatch.setattr(rows_module, "weight", lambda rh: 1)
     monkeypatch.setattr(diff_module, "FIRST_BITS", 4)  # one bucket (0) at shift 28
-    rows = [Row(k, (1,)) for k in place]
-    src, stg = stream(rows, hasher), stream([rows[1], rows[3]], hasher)
-    assert diff_module._delta(src.scan().buckets, stg.scan().buckets, 0)[2:] == (2, 4)
-    assert diff_module.pointed(src.scan().buckets, stg.scan().buckets, frozenset({0}), 28) == {0: 1}
+    rows = [Row(k, (1,)) for k in subs]
+    src, stg = stream(rows, placed(subs)), stream([rows[1], rows[4]], placed(subs))
+    buckets = src.scan().buckets, stg.scan().buckets
+    assert diff_module.pointed(*buckets, frozenset({0}), 28) == {0: (2, 9)}
     diffs, found = diff_module.keyed_diff("t", ("v",), src, stg, [])
-    assert [(d.source_key, d.kind) for d in diffs] == [("A", "missing"), ("C", "missing")]
-    assert found.rows_pulled == 2 + 4 + 2  # sub-bucket 1 (B on each side), then the bucket
+    assert [(d.source_key, d.kind) for d in diffs] == [(k, "missing") for k in "ACD"]
+    assert found.rows_pulled == 4 + 7  # sub-buckets 2 and 9 (B, E each side), then the bucket
 
 
-def test_a_right_hint_pulls_only_its_sub_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_right_hints_pull_only_their_sub_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One change, then changes in two sub-buckets: a sixteenth of the bucket per
+    sub-bucket is pulled, not the bucket."""
     monkeypatch.setattr(diff_module, "FIRST_BITS", 4)  # one bucket (0) at shift 28
-    hasher = Hasher("placed", lambda t, f: t, lambda key: int(key[1:]) << 22)
-    rows = [Row(f"K{i}", (i,)) for i in range(64)]  # 4 per sub-bucket of bucket 0
-    changed = [Row(r.key, (r.values[0] + 1,)) if r.key == "K9" else r for r in rows]
-    src, stg = stream(rows, hasher), stream(changed, hasher)
-    diffs, found = diff_module.keyed_diff("t", ("v",), src, stg, [])
-    assert [(d.source_key, d.kind) for d in diffs] == [("K9", "changed")]
-    assert found.rows_pulled == 8  # sub-bucket 2 (K8 to K11) on each side, not 64 rows
+    subs = {f"K{i}": i // 4 for i in range(64)}  # 4 keys per sub-bucket
+    rows = [Row(k, (i,)) for i, k in enumerate(subs)]
+    for changed, pulled in ((["K9"], 8), (["K9", "K50"], 16), (["K1", "K2", "K60"], 16)):
+        other = [Row(r.key, (r.values[0] + 1,)) if r.key in changed else r for r in rows]
+        src, stg = stream(rows, placed(subs)), stream(other, placed(subs))
+        diffs, found = diff_module.keyed_diff("t", ("v",), src, stg, [])
+        assert [(d.source_key, d.kind) for d in diffs] == [(k, "changed") for k in sorted(changed)]
+        assert found.rows_pulled == pulled  # not the bucket's 128
 
 
 def _hashed(rows: list[Row]) -> list[tuple[object, ...]]:
