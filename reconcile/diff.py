@@ -10,8 +10,10 @@ and three sums that point at the sixteenths of the bucket (its sub-buckets, four
 of ``h``) where the changes lie, when they lie in one or two (:func:`pointed`). Where the rows to
 pull are few enough (50,000 per side), only those sub-buckets are pulled, or whole buckets
 where the sums point nowhere; a sub-bucket whose rows do not account for its bucket's whole
-difference has its bucket pulled whole (:func:`_unexplained`). Otherwise differing buckets
-are split 64 ways (six more bits) and the descent goes on. Both sides answer each question
+difference has its bucket pulled whole (:func:`_unexplained`). Otherwise the next level
+(six more bits) examines the sub-buckets pointed at and the whole of the other differing
+buckets; there the pointed sub-buckets must account for their bucket's whole difference,
+or the rest of that bucket is examined too (:meth:`_Descent._unkept`). Both sides answer each question
 at once, on their own connections (the databases do the work, so Python's GIL does not
 serialise them), unless both run Python per row (SQLite, streamed sides: :func:`at_once`).
 Equal tables cost one scan per side.
@@ -25,10 +27,10 @@ checksum, not a signature).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from reconcile.money import cents_to_decimal
@@ -103,55 +105,121 @@ def keyed_diff(
     ``columns`` names the amounts, ``texts`` the compared text columns. Both sides must
     use the same hasher and first shift (``RowSource.using``).
     """
-    within: Within = None
-    levels = shifts()
-    together = at_once(source, staged)
-    left: list[Row] = []
-    right: list[Row] = []
-    differing_total = pulled = 0
-    depth = 0
-    for shift in levels:
-        depth += 1
-        w = within
+    descent = _Descent(source, staged, excluded, shifts(), at_once(source, staged))
+    work = deque([_Region(None, 0, {})])
+    while work:
+        work.extend(descent.examine(work.popleft()))
+    left = _remove(descent.left, excluded)
+    diffs = compare_rows(entity, columns, texts, left, descent.right)
+    return diffs, DiffStats(descent.depth, descent.differing, descent.pulled)
+
+
+@dataclass(frozen=True)
+class _Region:
+    """Rows to examine at level ``depth``: those ``within``, where ``claims`` names the
+    buckets of the level above whose whole difference the hints placed in this region
+    (bucket -> its difference and the sub-buckets pointed at)."""
+
+    within: Within
+    depth: int
+    claims: dict[int, tuple[Stats, tuple[int, ...]]]
+
+
+@dataclass
+class _Descent:
+    source: RowSource
+    staged: RowSource
+    excluded: list[Row]
+    levels: tuple[int, ...]
+    together: bool
+    left: list[Row] = field(default_factory=list)
+    right: list[Row] = field(default_factory=list)
+    depth: int = 0
+    differing: int = 0
+    pulled: int = 0
+
+    def examine(self, region: _Region) -> list[_Region]:
+        """Compare one region's buckets; pull their rows where few, else return the regions
+        to examine one level down (and the rest of any bucket a hint got wrong)."""
+        shift, within = self.levels[region.depth], region.within
+        self.depth = max(self.depth, region.depth + 1)
         got, stg = both(
-            lambda: source.bucket_stats(shift, w),  # noqa: B023 - called before the loop moves
-            lambda: staged.bucket_stats(shift, w),  # noqa: B023
-            together,
+            lambda: self.source.bucket_stats(shift, within),
+            lambda: self.staged.bucket_stats(shift, within),
+            self.together,
         )
-        src = _minus(got, excluded, shift, within)
+        src = _minus(got, self.excluded, shift, within)
+        more = self._unkept(region, src, stg)
         differing = frozenset(b for b, _ in src.items() ^ stg.items())  # set algebra in C
         if not differing:
-            break
+            return more
         hints = pointed(src, stg, differing, shift)
-        if shift != levels[-1] and _size(src, stg, differing, hints) > LEAF_ROWS:
-            within = (shift, differing)
-            continue
-
-        def pull(picks: Picks) -> tuple[list[Row], list[Row]]:
-            nonlocal pulled
-            got = both(
-                lambda: source.bucket_rows(picks), lambda: staged.bucket_rows(picks), together
-            )
-            pulled += len(got[0]) + len(got[1])
-            return got
-
-        a, b = pull(_picks(shift, differing, hints))
-        wrong = _unexplained(hints, src, stg, a, b, excluded, shift)
-        if wrong:  # a hint pointed at the wrong sub-bucket: its rows do not explain the bucket
+        last = region.depth == len(self.levels) - 1
+        if not last and _size(src, stg, differing, hints) > LEAF_ROWS:
+            return [*more, _below(shift, region.depth, differing, hints, src, stg)]
+        a, b = self._pull(_picks(shift, differing, hints))
+        wrong = _unexplained(hints, src, stg, a, b, self.excluded, shift)
+        if wrong:  # a hint pointed at the wrong sub-buckets: the rest of the bucket differs
             a = [r for r in a if (r.h >> shift) not in wrong]
             b = [r for r in b if (r.h >> shift) not in wrong]
             if _size(src, stg, wrong, {}) <= LEAF_ROWS:
-                more_a, more_b = pull(((shift, wrong),))
+                more_a, more_b = self._pull(((shift, wrong),))
                 a, b, wrong = a + more_a, b + more_b, frozenset()
-        left += a
-        right += b
-        differing_total += len(differing) - len(wrong)
-        if not wrong:
-            break
-        within = (shift, wrong)  # too many rows to pull whole: descend into them
-    left = _remove(left, excluded)
-    diffs = compare_rows(entity, columns, texts, left, right)
-    return diffs, DiffStats(depth, differing_total, pulled)
+            else:
+                more.append(_Region((shift, wrong), region.depth + 1, {}))
+        self.left += a
+        self.right += b
+        self.differing += len(differing) - len(wrong)
+        return more
+
+    def _pull(self, picks: Picks) -> tuple[list[Row], list[Row]]:
+        got = both(
+            lambda: self.source.bucket_rows(picks),
+            lambda: self.staged.bucket_rows(picks),
+            self.together,
+        )
+        self.pulled += len(got[0]) + len(got[1])
+        return got
+
+    def _unkept(self, region: _Region, src: BucketStats, stg: BucketStats) -> list[_Region]:
+        """The rest of each claimed bucket whose difference this region does not account
+        for (count, checksum sum and ``W``, which do not depend on the level): its other
+        sub-buckets, examined at this level. A claim kept means the rest of the bucket is
+        equal, with the same guarantee as an equal bucket."""
+        if not region.claims:
+            return []
+        shift, above = self.levels[region.depth], self.levels[region.depth - 1]
+        found: dict[int, tuple[int, int, int]] = {}
+        for stats, sign in ((src, 1), (stg, -1)):
+            for c, (n, rh, w, _, _) in stats.items():
+                if (b := c >> (above - shift)) in region.claims:
+                    fn, frh, fw = found.get(b, (0, 0, 0))
+                    found[b] = (fn + sign * n, frh + sign * rh, fw + sign * w)
+        rest = frozenset(
+            (b << HINT_BITS) | j
+            for b, (delta, subs) in region.claims.items()
+            if found.get(b, (0, 0, 0)) != delta[:3]
+            for j in range(SUBS)
+            if j not in subs
+        )
+        return [_Region((above - HINT_BITS, rest), region.depth, {})] if rest else []
+
+
+def _below(
+    shift: int,
+    depth: int,
+    differing: frozenset[int],
+    hints: Hints,
+    src: BucketStats,
+    stg: BucketStats,
+) -> _Region:
+    """The next level's region: the sub-buckets the hints point at and the whole of the
+    other differing buckets (a hint's claim is checked there, by :meth:`_Descent._unkept`)."""
+    if not hints:
+        return _Region((shift, differing), depth + 1, {})
+    whole = {(b << HINT_BITS) | j for b in differing if b not in hints for j in range(SUBS)}
+    claims = {b: (_delta(src, stg, b), subs) for b, subs in hints.items()}
+    return _Region((shift - HINT_BITS, _fine(hints) | whole), depth + 1, claims)
 
 
 def pointed(

@@ -117,6 +117,11 @@ def test_a_wrong_hint_is_caught_and_the_whole_bucket_pulled(
     diffs, found = diff_module.keyed_diff("t", ("v",), src, stg, [])
     assert [(d.source_key, d.kind) for d in diffs] == [(k, "missing") for k in "ACD"]
     assert found.rows_pulled == 4 + 7  # sub-buckets 2 and 9 (B, E each side), then the bucket
+    # room for one row: the descent goes into sub-buckets 2 and 9 claiming the whole
+    # difference; the claim fails there and the bucket's other sub-buckets are examined
+    monkeypatch.setattr(diff_module, "LEAF_ROWS", 1)
+    again, found = diff_module.keyed_diff("t", ("v",), src, stg, [])
+    assert again == diffs and found.levels > 1
 
 
 def test_right_hints_pull_only_their_sub_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
