@@ -12,6 +12,7 @@ from fixtures.estate.build import build_estate
 from migrate.config import Settings
 from migrate.runner import run_migration
 from migrate.spec.loader import load_project
+from migrate.staging.types import cents_sql
 from reconcile.money import InvalidAmount, parse_cents
 from reconcile.run import reconcile_run
 from reconcile.sqltext import parse_cents as sql_parse
@@ -149,4 +150,19 @@ def test_mariadb_legacy_postgresql_staging_pass(
 def test_postgresql_row_checksum_agrees_with_python(pg_url: str) -> None:
     engine = create_engine(pg_url)
     checksum_agrees(engine)
+    engine.dispose()
+
+
+def test_postgresql_cents_cast_rounds_as_round_does(pg_url: str) -> None:
+    """``cents_sql`` drops ``ROUND`` on PostgreSQL: the NUMERIC to BIGINT cast rounds half
+    away from zero just as ``ROUND(x, 0)`` does (values with more than two decimals never
+    reach a Money column, but the sum would not change if one did)."""
+    values = ["0", "0.01", "-0.01", "1.005", "-1.005", "2.675", "-2.675", "12345678.99"]
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        for v in values:
+            x = f"CAST('{v}' AS NUMERIC(20, 4))"
+            got = conn.execute(text(f"SELECT {cents_sql(x, 'postgresql')}")).scalar()
+            want = conn.execute(text(f"SELECT CAST(ROUND({x} * 100, 0) AS BIGINT)")).scalar()
+            assert got == want, v
     engine.dispose()

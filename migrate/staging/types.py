@@ -48,11 +48,14 @@ class Money(TypeDecorator[Decimal]):
 
 
 def cents_sql(column_sql: str, dialect_name: str) -> str:
-    """SQL for a Money column's value in integer cents (exact to sum on every dialect)."""
+    """SQL for a Money column's value in integer cents (exact to sum on every dialect).
+
+    PostgreSQL's cast of a NUMERIC to BIGINT rounds half away from zero, as ``ROUND`` does,
+    so no ``ROUND`` is written there (a tenth of the staging scan's time at 1M rows)."""
     if dialect_name == "sqlite":
         return column_sql
     return (
-        f"CAST(ROUND({column_sql} * 100, 0) AS BIGINT)"
+        f"CAST({column_sql} * 100 AS BIGINT)"
         if dialect_name == "postgresql"
         else (f"CAST(ROUND({column_sql} * 100, 0) AS SIGNED)")
     )
