@@ -157,7 +157,7 @@ class Relation:
 
     def _query(self, sql: str, params: dict[str, object] | None = None) -> list[tuple[object, ...]]:
         with self.engine.connect() as conn:
-            if self.family == "postgresql":  # room for 65,536 bucket groups without spilling
+            if self.family == "postgresql":  # room for the bucket groups without spilling
                 conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
             return _tuples(conn.execute(text(sql), {**self.params, **(params or {})}))
 
@@ -353,8 +353,9 @@ class Relation:
 
 def _tuples(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
     """All rows as the driver's own tuples: one driver call, no SQLAlchemy row objects
-    (65,536 bucket rows per side cost a tenth of a second through them). Values are the
-    driver's types, which ``_int`` and ``_row`` accept (int, Decimal, str, None).
+    (65,536 bucket rows per side cost a tenth of a second through them, when the first
+    level had that many). Values are the driver's types, which ``_int`` and ``_row``
+    accept (int, Decimal, str, None).
 
     Through the result's fetch strategy, as ``CursorResult.all`` itself fetches: it returns
     rows a buffered (server-side) cursor already holds and wraps driver errors; reading
