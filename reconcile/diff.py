@@ -13,10 +13,10 @@ where the sums point nowhere; a sub-bucket whose rows do not account for its buc
 difference has its bucket pulled whole (:func:`_unexplained`). Otherwise the next level
 (six more bits) examines the sub-buckets pointed at and the whole of the other differing
 buckets; there the pointed sub-buckets must account for their bucket's whole difference,
-or the rest of that bucket is examined too (:meth:`_Descent._unkept`). Both sides answer each question
-at once, on their own connections (the databases do the work, so Python's GIL does not
-serialise them), unless both run Python per row (SQLite, streamed sides: :func:`at_once`).
-Equal tables cost one scan per side.
+or the rest of that bucket is examined too (:meth:`_Descent._unkept`). Both sides answer
+each question at once, on their own connections (the databases do the work, so Python's GIL
+does not serialise them), unless both run Python per row (SQLite, streamed sides:
+:func:`at_once`). Equal tables cost one scan per side.
 
 What a bucket checksum detects: a missing or extra row (count), any changed compared value
 (amount or text) or key, values swapped between keys (the checksum is multiplied by a

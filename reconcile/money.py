@@ -14,6 +14,9 @@ _DIGITS = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?")
 _TEXT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?")
 CENT = Decimal("0.01")
+# what an amount loses at both ends and between its parts, as the pipeline strips it (and as
+# ``sqltext.KEY_SPACE`` in SQL; a test holds the three equal)
+SPACE = " \t\n\r\x0b\x0c"
 
 
 class InvalidAmount(ValueError):
@@ -26,7 +29,7 @@ def parse_cents(value: object, encoding: str) -> int | None:
         return None
     if isinstance(value, float):
         raise InvalidAmount(f"float {value!r} is not an exact amount")
-    text = str(value).strip(" ")
+    text = str(value).strip(SPACE)
     if text == "":
         return None
     if encoding in ("cents", "integer"):
@@ -63,7 +66,7 @@ def cents_or_flag(value: object, encoding: str) -> int | str | None:
     column; ``1234.56``) return what :func:`parse_cents` would, with fewer Python steps.
     """
     if isinstance(value, str) and encoding == "decimal":
-        whole, dot, frac = value.strip(" ").partition(".")
+        whole, dot, frac = value.strip(SPACE).partition(".")
         plain = whole.isascii() and whole.isdigit() and len(whole) < 17
         if dot and plain and len(frac) == 2 and frac.isdigit():
             return int(whole + frac)
@@ -83,16 +86,16 @@ def _to_cents(amount: Decimal, text: str) -> int:
 
 def _money_text(text: str) -> int:
     """``$1,234.50``, ``-$5``, ``$-5``, ``5-``, ``(21.00)``: a sign, a ``$``, thousands commas."""
-    s = text.strip()
+    s = text.strip(SPACE)
     negative = False
     if s.startswith("(") and s.endswith(")"):
-        negative, s = True, s[1:-1].strip()
+        negative, s = True, s[1:-1].strip(SPACE)
     for _ in range(2):
         if s.startswith("-"):
-            negative, s = True, s[1:].strip()
+            negative, s = True, s[1:].strip(SPACE)
         if s.endswith("-"):
-            negative, s = True, s[:-1].strip()
-        s = s.removeprefix("$").strip()
+            negative, s = True, s[:-1].strip(SPACE)
+        s = s.removeprefix("$").strip(SPACE)
     match = _TEXT.fullmatch(s)
     if not match or (match.group(1) is None and not match.group(2)):
         raise InvalidAmount(text)

@@ -106,9 +106,10 @@ def key_trim(expr: str, dialect: str) -> str:
 
 
 def trimmed_text(expr: str, plain: bool, dialect: str) -> str:
-    """``TRIM`` of the value as text; just the text where it is ``plain`` (an integer or an
-    exact decimal prints with no spaces to trim)."""
-    return as_text(expr, dialect) if plain else f"TRIM({as_text(expr, dialect)})"
+    """The value as text less surrounding :data:`KEY_SPACE` (as the pipeline strips an
+    amount); just the text where it is ``plain`` (an integer or an exact decimal prints with
+    nothing to trim)."""
+    return as_text(expr, dialect) if plain else key_trim(expr, dialect)
 
 
 def bigint(dialect: str) -> str:
@@ -125,13 +126,13 @@ def parse_cents(
 ) -> tuple[str, str, str]:
     """(blank, valid, cents) SQL for a legacy amount column under a declared encoding.
 
-    ``blank``: NULL or only spaces (no amount). ``valid``: the text is a well-formed amount
-    (for ``decimal``: optional sign, digits, at most two non-zero decimals). ``cents``: the
-    exact integer cents, meaningful only where valid. ``trimmed``: ``column_sql`` is already
-    ``TRIM`` of the text (computed once per row by the caller, so it is not repeated in
-    each test).
+    ``blank``: NULL or only :data:`KEY_SPACE` characters (no amount). ``valid``: the text
+    is a well-formed amount (for ``decimal``: optional sign, digits, at most two non-zero
+    decimals). ``cents``: the exact integer cents, meaningful only where valid.
+    ``trimmed``: ``column_sql`` is already the trimmed text (:func:`trimmed_text`, computed
+    once per row by the caller, so it is not repeated in each test).
     """
-    t = column_sql if trimmed else f"TRIM({as_text(column_sql, dialect)})"
+    t = column_sql if trimmed else key_trim(column_sql, dialect)
     blank = f"({t} IS NULL OR {t} = '')"
     scale = "100" if encoding == "integer" else "1"
     if encoding in ("cents", "integer"):

@@ -53,9 +53,14 @@ PARSER_CASES: list[tuple[str, list[str | None]]] = [
             "1.2.3",
             "-",
             "12-",
+            "\t12.50\r\n",  # tab-wrapped, CRLF-ended: the pipeline strips them
+            "\x0b7 ",
+            " \t ",  # blank
+            "\xa012.50",  # a non-breaking space is not trimmed: not an amount
+            "- 12",
         ],
     ),
-    ("cents", ["123", "-5", "+7", " 42 ", "1.5", "abc", "", None]),
+    ("cents", ["123", "-5", "+7", " 42 ", "\t42\r", "1.5", "abc", "", None]),
 ]
 
 

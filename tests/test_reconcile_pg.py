@@ -110,6 +110,29 @@ def test_postgresql_parser_agrees_with_python(
     engine.dispose()
 
 
+@pytest.mark.parametrize("encoding,values", PARSER_CASES)
+def test_mariadb_parser_agrees_with_python(
+    mysql_url: str, encoding: str, values: list[str | None]
+) -> None:
+    engine = create_engine(mysql_url)
+    blank, valid, cents = sql_parse("v", encoding, "mysql")
+    with engine.connect() as conn:
+        for v in values:
+            b, ok, c = conn.execute(
+                text(
+                    f"SELECT {blank}, {valid}, CASE WHEN {valid} THEN {cents} END "
+                    "FROM (SELECT CAST(:v AS CHAR) AS v) s"
+                ),
+                {"v": v},
+            ).one()
+            try:
+                expected: int | None | str = parse_cents(v, encoding)
+            except InvalidAmount:
+                expected = "invalid"
+            assert (None if b else (c if ok else "invalid")) == expected, v
+    engine.dispose()
+
+
 TEXT_CASES = ["  Acme   Supply\tCo ", "\tx\n", "", "   ", None, "mixed Case", "A  b"]
 TEXT_STEPS = [
     ("collapse_spaces", "blank_to_null"),

@@ -51,7 +51,11 @@ class DatetimeArgs(_Args):
 
 class MoneyArgs(_Args):
     encoding: Literal["cents", "fixed", "text"] = Field(
-        description='cents: integer minor units; fixed: "000123.45"; text: "$1,234.56 " / "($2.00)"'
+        description=(
+            'cents: integer minor units; fixed: "000123.45", "-12.5" (a leading minus only); '
+            'text: "$1,234.56 " / "($2.00)" / "5-". Spaces, tabs and line breaks around the '
+            "value are ignored (not a non-breaking space)"
+        )
     )
 
 

@@ -11,10 +11,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+# What an amount loses at both ends and may hold between its parts: the characters a legacy
+# key part loses (``engine.KEY_SPACE``), the same set reconciliation strips in SQL. Listed,
+# not ``\s``: RE2's ``\s`` leaves out the vertical tab, Python's takes in every Unicode space.
+AMOUNT_SPACE = " \t\n\r\x0b\x0c"
+_SP = r"[ \t\n\r\x0b\x0c]"
 _AMOUNT = (
     r"^\s*(?P<open>\()?\s*(?P<sign1>-)?\s*\$?\s*(?P<sign2>-)?\s*"
     r"(?P<units>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<frac>\d*))?\s*(?P<close>\))?\s*(?P<sign3>-)?\s*$"
-)
+).replace(r"\s", _SP)
 
 
 def as_text(s: pd.Series) -> pd.Series:
@@ -61,10 +66,10 @@ def money_to_cents(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
         return s.astype("Int64"), pd.Series(False, index=s.index)
     if encoding != "cents" and is_integer(s) and _fits_cents(s):
         return s.astype("Int64") * 100, pd.Series(False, index=s.index)  # whole units
-    empty = blank(s)
     text = as_text(s)
+    empty = text.isna() | (text.str.strip(AMOUNT_SPACE) == "")
     if encoding == "cents":
-        ok = text.str.strip().str.fullmatch(r"[+-]?\d+").fillna(False)
+        ok = text.str.strip(AMOUNT_SPACE).str.fullmatch(r"[+-]?\d+").fillna(False)
         num = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
         return num.where(~empty), ~empty & ~ok
     cents, plain = _plain_cents(text)
@@ -92,9 +97,12 @@ def _general_cents(text: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series
     longest = len(_MAX_UNITS)  # equal-length digit strings compare like their numbers
     too_big = (digits.str.len() > longest) | (digits.str.len() == longest) & (digits > _MAX_UNITS)
     too_big = too_big.fillna(False).astype(bool)  # would overflow int64 cents
-    bad = parts.isna().all(axis=1) | unbalanced | bad_frac | no_digits | too_big
-    if encoding != "text":
-        bad = bad | symbols
+    # a minus after a closing parenthesis, ``(6)-``: reconciliation's parser refuses it too
+    paren_minus = paren & parts["sign3"].notna()
+    bad = parts.isna().all(axis=1) | unbalanced | bad_frac | no_digits | too_big | paren_minus
+    if encoding != "text":  # fixed: a leading minus only, nothing between it and the digits
+        fixed = text.str.strip(AMOUNT_SPACE).str.fullmatch(_FIXED).fillna(False).astype(bool)
+        bad = bad | symbols | ~fixed
     units = digits.where(digits != "", "0").where(~bad, "0")
     cents = frac.str.slice(0, 2).str.pad(2, side="right", fillchar="0").where(~bad, "00")
     value = units.astype("int64") * 100 + cents.astype("int64")
@@ -103,8 +111,9 @@ def _general_cents(text: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series
     return value.astype("Int64").where(~bad), bad.astype(bool)
 
 
+_FIXED = r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
 _MAX_UNITS = str((2**63 - 1 - 99) // 100)  # the most units whose cents fit in int64
-_PLAIN = r"^\s*(?P<neg>-?)(?P<units>\d+)(?:\.(?P<frac>\d{0,2}))?\s*$"
+_PLAIN = r"^\s*(?P<neg>-?)(?P<units>\d+)(?:\.(?P<frac>\d{0,2}))?\s*$".replace(r"\s", _SP)
 _PLAIN_DIGITS = 18  # units and two decimals that always fit in int64
 
 
