@@ -184,7 +184,7 @@ def run_planned(
         total = run_entity(ctx, name, progress, delta_after)
     else:
         total = EntityResult(name)
-        counted = None if progress is None else _SplitProgress(progress, total)
+        counted = None if progress is None else SplitProgress(progress, total)
         for part in planned:
             if not part.done:
                 total.add(run_entity(ctx, name, counted, delta_after, part))
@@ -195,7 +195,7 @@ def run_planned(
 
 
 @dataclasses.dataclass
-class _SplitProgress:
+class SplitProgress:
     """Progress of an entity run partition by partition: each reports its own rows, the
     terminal shows the entity's (the partitions finished before it included)."""
 

@@ -55,7 +55,7 @@ def test_a_split_entity_shows_its_rows_not_its_partitions() -> None:
     """Partitions run in turn each count from zero; the terminal line is the entity's, so
     its rate and time left are not understated from the second partition on."""
     from migrate.pipeline import EntityResult
-    from migrate.runner import _SplitProgress
+    from migrate.runner import SplitProgress
 
     seen: list[tuple[str, int, int, int]] = []
     begun: list[str] = []
@@ -68,7 +68,7 @@ def test_a_split_entity_shows_its_rows_not_its_partitions() -> None:
             seen.append((entity, done, loaded, rejected))
 
     finished = EntityResult("lines", rows_in=100, loaded=90, rejected=8, filtered=2)
-    split = _SplitProgress(Recorder(), finished)
+    split = SplitProgress(Recorder(), finished)
     split.begin("lines")
     split("lines", 10, 9, 1)
     assert begun == ["lines"] and seen == [("lines", 110, 99, 9)]
