@@ -16,16 +16,20 @@ Only the key is hashed. The row checksum is integer arithmetic on the key hash a
 compared values (exact cents, a NULL/invalid tag, a hash of the compared text columns when
 there are any), evaluated identically by every dialect and by :func:`row_checksum`:
 
-    acc = 0; for each amount: acc = (acc*K + tag) % P; acc = (acc*K + cents mod P) % P
+    acc = 0; for each amount, with c = cents mod P:
+        acc = (acc*K + tag) % P; acc = (acc*K + c) % P; acc = (acc*K + c*c % P) % P
     if texts: acc = (acc*K + hash(texts) % P) % P
     rh = ((acc + h) % P) * (h % K + 1) % P
 
-with ``P = 2^31 - 1`` (prime) and ``K = 1,000,003``; every intermediate stays below 2^52,
+with ``P = 2^31 - 1`` (prime) and ``K = 1,000,003``; every intermediate stays below 2^62,
 so no dialect overflows or rounds. The final multiplication by a key-dependent factor makes
-the bucket sum change when two keys of one bucket swap values. It is a checksum, not a
-signature: two changes in one bucket can cancel (about one chance in 2^31), and a single
-amount changed by an exact multiple of P cents is invisible to it (the amount totals still
-show such a change).
+the bucket sum change when two keys of one bucket swap values. The square of the cents
+makes the checksum non-linear in them: without it, two rows of one key changed by ``+d``
+and ``-d`` (a cent moved between two lines of one invoice) left the bucket's checksum sum
+unchanged, and the amount totals unchanged too. It is a checksum, not a signature: two
+changes in one bucket can cancel (about one chance in 2^31), and a single amount changed
+by an exact multiple of P cents is invisible to it (the amount totals still show such a
+change).
 """
 
 from __future__ import annotations
@@ -109,8 +113,10 @@ def row_checksum(h: int, tagged: Sequence[tuple[int, int]], text_hash: int | Non
     """Python twin of the SQL checksum: ``tagged`` is (tag, cents or 0) per amount."""
     acc = 0
     for tag, cents in tagged:
+        c = cents % P
         acc = (acc * K + tag) % P
-        acc = (acc * K + cents % P) % P
+        acc = (acc * K + c) % P
+        acc = (acc * K + c * c % P) % P
     if text_hash is not None:
         acc = (acc * K + text_hash % P) % P
     return (acc + h) % P * (h % K + 1) % P
@@ -125,8 +131,10 @@ def checksum_sql(
     otherwise multiply 32-bit integers and overflow."""
     acc = zero
     for tag, cents in tagged:
+        c = f"((({zero} + COALESCE({cents}, 0)) % {P}) + {P}) % {P}"  # 64-bit from here
         acc = f"(({acc}) * {K} + {tag}) % {P}"
-        acc = f"(({acc}) * {K} + ((COALESCE({cents}, 0) % {P}) + {P}) % {P}) % {P}"
+        acc = f"(({acc}) * {K} + {c}) % {P}"
+        acc = f"(({acc}) * {K} + ({c}) * ({c}) % {P}) % {P}"
     if text_hash is not None:
         acc = f"(({acc}) * {K} + ({text_hash}) % {P}) % {P}"
     return f"(((({acc}) + {h}) % {P}) * ({h} % {K} + 1) % {P})"

@@ -433,12 +433,12 @@ CHECKSUM_CASES: list[tuple[int, list[tuple[int, int]], int | None]] = [
     (123_456_789, [(2, 0), (0, 999_999_999_999_999)], 4_000_000_000),
     (7, [], 0),
     (2_147_483_647, [(0, -1)], 2_147_483_647),
+    (5, [(0, 2_147_483_646), (0, -2_147_483_646)], None),  # squares near 2^62
 ]
 
 
-def checksum_agrees(engine: Engine) -> None:
+def checksum_agrees(engine: Engine, zero: str = "CAST(0 AS BIGINT)") -> None:
     """The SQL row checksum equals its Python twin (negative cents, tags, text hash)."""
-    zero = "CAST(0 AS BIGINT)"
     with engine.connect() as conn:
         for h, tagged, th in CHECKSUM_CASES:
             cols = [(str(t), str(c)) for t, c in tagged]

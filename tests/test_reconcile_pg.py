@@ -176,6 +176,12 @@ def test_postgresql_row_checksum_agrees_with_python(pg_url: str) -> None:
     engine.dispose()
 
 
+def test_mariadb_row_checksum_agrees_with_python(mysql_url: str) -> None:
+    engine = create_engine(mysql_url)
+    checksum_agrees(engine, "CAST(0 AS SIGNED)")
+    engine.dispose()
+
+
 def test_postgresql_cents_cast_rounds_as_round_does(pg_url: str) -> None:
     """``cents_sql`` drops ``ROUND`` on PostgreSQL: the NUMERIC to BIGINT cast rounds half
     away from zero just as ``ROUND(x, 0)`` does (values with more than two decimals never
