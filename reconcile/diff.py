@@ -10,7 +10,9 @@ and three sums that point at the sixteenths of the bucket (its sub-buckets, four
 of ``h``) where the changes lie, when they lie in one or two (:func:`pointed`). Where the rows to
 pull are few enough (50,000 per side), only those sub-buckets are pulled, or whole buckets
 where the sums point nowhere; a sub-bucket whose rows do not account for its bucket's whole
-difference has its bucket pulled whole (:func:`_unexplained`). Otherwise the next level
+difference has its bucket pulled whole, or examined a level down when it is too big
+(:func:`_unexplained`). The 50,000 is an estimate (a sixteenth of a bucket per sub-bucket
+pointed at), not a hard bound. Otherwise the next level
 (six more bits) examines the sub-buckets pointed at and the whole of the other differing
 buckets; there the pointed sub-buckets must account for their bucket's whole difference,
 or the rest of that bucket is examined too (:meth:`_Descent._unkept`). Both sides answer
@@ -87,6 +89,10 @@ def both(left: Callable[[], T], right: Callable[[], U], together: bool = True) -
 
 @dataclass(frozen=True)
 class DiffStats:
+    """How far the descent went: the deepest level reached, the differing buckets whose rows
+    were compared (summed over the levels where that happened), and the rows pulled from
+    both sides (a bucket pulled again whole after a wrong pointer counts twice)."""
+
     levels: int
     buckets_differing: int
     rows_pulled: int

@@ -268,9 +268,9 @@ class Relation:
         for r in rows:
             if r[0]:
                 profile.append(r[1 : 1 + k] + r[2 + k : 3 + k + 2 * n])
-            else:  # bucket, count and checksum sums are never NULL here
-                count, rh, w, t, u = (_int(x) for x in (r[2 + k], *r[-4:]))
-                buckets[_int(r[1 + k])] = (count, rh, w, t, u)
+            else:  # bucket, count and checksum sums are never NULL here (int() says so)
+                count, rh, w, t, u = (int(x) for x in (r[2 + k], *r[-4:]))  # type: ignore[call-overload]
+                buckets[int(r[1 + k])] = (count, rh, w, t, u)  # type: ignore[call-overload]
         return Scan(self._profile_rows(profile), buckets)
 
     def _grouping_sets(self) -> Scan:
