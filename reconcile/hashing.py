@@ -132,7 +132,8 @@ def checksum_sql(
     acc = zero
     for tag, cents in tagged:
         c = f"((({zero} + COALESCE({cents}, 0)) % {P}) + {P}) % {P}"  # 64-bit from here
-        acc = f"(({acc}) * {K} + {tag}) % {P}"
+        # the first step of an empty accumulator is the tag itself (0, 1 or 2): not computed
+        acc = f"({tag})" if acc == zero else f"(({acc}) * {K} + {tag}) % {P}"
         acc = f"(({acc}) * {K} + {c}) % {P}"
         acc = f"(({acc}) * {K} + ({c}) * ({c}) % {P}) % {P}"
     if text_hash is not None:

@@ -90,6 +90,11 @@ def _quote_table(engine: Engine, name: str) -> str:
     return ".".join(quote(p) for p in name.split("."))
 
 
+# the legacy scan parses every amount and is the heavier side: on PostgreSQL a large table
+# is read as two block ranges at once (``Relation._block_ranges``), 1M rows 1.49 -> 1.35 s
+LEGACY_SPLIT = 2
+
+
 def _relation(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Relation:
     dialect = engine.dialect.name
     quote = engine.dialect.identifier_preparer.quote
@@ -112,6 +117,7 @@ def _relation(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Rela
         tuple(quote(c) for c in extras),
         texts=texts,
         pre=tuple(tuple(level) for level in pre if level),
+        split=LEGACY_SPLIT if spec.source.table is not None else 1,
     )
 
 
