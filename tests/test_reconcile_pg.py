@@ -17,12 +17,16 @@ from migrate.spec.loader import load_project
 from migrate.staging.types import cents_sql
 from reconcile import relation as relation_module
 from reconcile.hashing import PG_HASH
-from reconcile.money import InvalidAmount, parse_cents
 from reconcile.relation import Relation, ValueSql
 from reconcile.run import reconcile_run
-from reconcile.sqltext import parse_cents as sql_parse
 from reconcile.textrule import normalise, text_sql
-from tests.test_reconcile import MAPPINGS, PARSER_CASES, by_name, checksum_agrees
+from tests.test_reconcile import (
+    MAPPINGS,
+    PARSER_CASES,
+    by_name,
+    checksum_agrees,
+    parser_agrees,
+)
 
 pytestmark = pytest.mark.db
 
@@ -97,21 +101,7 @@ def test_postgresql_parser_agrees_with_python(
     pg_url: str, encoding: str, values: list[str | None]
 ) -> None:
     engine = create_engine(pg_url)
-    blank, valid, cents = sql_parse("v", encoding, "postgresql")
-    with engine.connect() as conn:
-        for v in values:
-            b, ok, c = conn.execute(
-                text(
-                    f"SELECT {blank}, {valid}, CASE WHEN {valid} THEN {cents} END "
-                    "FROM (SELECT CAST(:v AS TEXT) AS v) s"
-                ),
-                {"v": v},
-            ).one()
-            try:
-                expected: int | None | str = parse_cents(v, encoding)
-            except InvalidAmount:
-                expected = "invalid"
-            assert (None if b else (c if ok else "invalid")) == expected, v
+    parser_agrees(engine, encoding, values)
     engine.dispose()
 
 
@@ -120,21 +110,7 @@ def test_mariadb_parser_agrees_with_python(
     mysql_url: str, encoding: str, values: list[str | None]
 ) -> None:
     engine = create_engine(mysql_url)
-    blank, valid, cents = sql_parse("v", encoding, "mysql")
-    with engine.connect() as conn:
-        for v in values:
-            b, ok, c = conn.execute(
-                text(
-                    f"SELECT {blank}, {valid}, CASE WHEN {valid} THEN {cents} END "
-                    "FROM (SELECT CAST(:v AS CHAR) AS v) s"
-                ),
-                {"v": v},
-            ).one()
-            try:
-                expected: int | None | str = parse_cents(v, encoding)
-            except InvalidAmount:
-                expected = "invalid"
-            assert (None if b else (c if ok else "invalid")) == expected, v
+    parser_agrees(engine, encoding, values)
     engine.dispose()
 
 
