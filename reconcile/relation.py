@@ -25,13 +25,13 @@ key or bucket lookups apply to the table rows, before anything is parsed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, bindparam, text
 
+from reconcile.blockranges import block_ranges, in_one_snapshot
 from reconcile.cached import cached
 from reconcile.hashing import MD5, NULL_TEXT, TEXT_SEP, Hasher, checksum_sql, text_piece
 from reconcile.rows import (
@@ -46,8 +46,8 @@ from reconcile.rows import (
     Totals,
     Value,
     Within,
-    add_stats,
     group_profile,
+    merged_scans,
     totals_of,
 )
 from reconcile.sqltext import bigint, concat, family
@@ -57,7 +57,6 @@ from reconcile.sqltext import bigint, concat, family
 _BATCH = {"sqlite": 900, "postgresql": 20_000}
 FIRST_SHIFT = 19  # 32 - diff.FIRST_BITS (entity.paired sets both sides alike)
 _PICKED_MAX = 100_000  # bucket numbers in one IN list before picks are tested one by one
-SPLIT_PAGES = 2048  # 16 MB of 8 kB pages: smaller tables are scanned in one statement
 WORK_MEM = "64MB"  # PostgreSQL, per reconciliation query (server memory, not ours)
 
 
@@ -296,56 +295,11 @@ class Relation:
                 f"GROUP BY GROUPING SETS (({', '.join(ecols)}), (bk))"
             )
 
-        ranges = self._block_ranges()
+        ranges = block_ranges(self.engine, self.from_sql, self.split)
         if len(ranges) == 1:
             return self._split(self._query(sql(ranges[0])))
-        return merged([self._split(rows) for rows in self._in_one_snapshot(map(sql, ranges))])
-
-    def _in_one_snapshot(self, statements: Iterable[str]) -> list[list[tuple[object, ...]]]:
-        """The statements at once, each on its own connection, all reading one snapshot
-        (exported by the first, as ``pg_dump -j`` does), so a table written meanwhile is
-        still read as of one moment: no row seen twice or missed between two ranges."""
-        sqls = list(statements)
-        with self.engine.connect().execution_options(isolation_level="REPEATABLE READ") as lead:
-            snapshot = lead.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-
-            def run(i: int) -> list[tuple[object, ...]]:
-                if i == 0:
-                    return self._on(lead, sqls[0])
-                with self.engine.connect().execution_options(
-                    isolation_level="REPEATABLE READ"
-                ) as conn:
-                    conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                    return self._on(conn, sqls[i])
-
-            with ThreadPoolExecutor(len(sqls)) as pool:
-                return list(pool.map(run, range(len(sqls))))
-
-    def _block_ranges(self) -> list[str]:
-        """PostgreSQL 14 and later: a large plain table read as block ranges, each its own
-        statement on its own connection (TID range scans), so that the heavier side's scan
-        does not leave a core idle once the lighter side's is done."""
-        if self.split < 2 or self.from_sql.lstrip().startswith("("):
-            return ["1 = 1"]
-        with self.engine.connect() as conn:
-            if (conn.dialect.server_version_info or (0,)) < (14,):
-                return ["1 = 1"]
-            pages = conn.execute(
-                text(
-                    "SELECT pg_relation_size(CAST(:t AS regclass)) "
-                    "/ current_setting('block_size')::int"
-                ),
-                {"t": self.from_sql},
-            ).scalar_one()
-        if pages < SPLIT_PAGES:
-            return ["1 = 1"]
-        cuts = [pages * i // self.split for i in range(1, self.split)]
-        bounds = [f"ctid >= '({c},0)'::tid" for c in cuts]
-        ends = [f"ctid < '({c},0)'::tid" for c in cuts]
-        return [
-            " AND ".join(x for x in (lo, hi) if x)
-            for lo, hi in zip(["", *bounds], [*ends, ""], strict=True)
-        ]
+        results = in_one_snapshot(self.engine, [sql(r) for r in ranges], self._on)
+        return merged_scans([self._split(rows) for rows in results])
 
     def scan(self) -> Scan:
         return self._scan
@@ -410,24 +364,6 @@ class Relation:
         if self._is_kept():
             return self._kept_rows(_picks_sql(picks, "h"))
         return self._rows(_picks_sql(picks, self._h()))
-
-
-def merged(scans: list[Scan]) -> Scan:
-    """One scan from scans of disjoint parts of a side: totals and bucket stats added up."""
-    totals: dict[tuple[object, ...], tuple[int, list[int], list[int]]] = {}
-    buckets: BucketStats = {}
-    for scan in scans:
-        for extras, rows, sums, bad in scan.profile:
-            n, s, b = totals.get(extras, (0, [0] * len(sums), [0] * len(bad)))
-            totals[extras] = (
-                n + rows,
-                [x + y for x, y in zip(s, sums, strict=True)],
-                [x + y for x, y in zip(b, bad, strict=True)],
-            )
-        for bucket, stats in scan.buckets.items():
-            add_stats(buckets, bucket, stats)
-    profile: Profile = [(e, n, tuple(s), tuple(b)) for e, (n, s, b) in totals.items()]
-    return Scan(profile, buckets)
 
 
 def _tuples(result: CursorResult[Any]) -> list[tuple[Any, ...]]:

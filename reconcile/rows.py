@@ -74,6 +74,24 @@ class Scan:
     buckets: BucketStats
 
 
+def merged_scans(scans: list[Scan]) -> Scan:
+    """One scan from scans of disjoint parts of a side: totals and bucket stats added up."""
+    totals: dict[tuple[object, ...], tuple[int, list[int], list[int]]] = {}
+    buckets: BucketStats = {}
+    for scan in scans:
+        for extras, rows, sums, bad in scan.profile:
+            n, s, b = totals.get(extras, (0, [0] * len(sums), [0] * len(bad)))
+            totals[extras] = (
+                n + rows,
+                [x + y for x, y in zip(s, sums, strict=True)],
+                [x + y for x, y in zip(b, bad, strict=True)],
+            )
+        for bucket, stats in scan.buckets.items():
+            add_stats(buckets, bucket, stats)
+    profile: Profile = [(e, n, tuple(s), tuple(b)) for e, (n, s, b) in totals.items()]
+    return Scan(profile, buckets)
+
+
 def totals_of(profile: Profile, width: int) -> Totals:
     count, cents, invalid = 0, [0] * width, [0] * width
     for _, rows, sums, bad in profile:

@@ -15,7 +15,7 @@ from migrate.config import Settings
 from migrate.runner import run_migration
 from migrate.spec.loader import load_project
 from migrate.staging.types import cents_sql
-from reconcile import relation as relation_module
+from reconcile import blockranges
 from reconcile.hashing import PG_HASH
 from reconcile.relation import Relation, ValueSql
 from reconcile.run import reconcile_run
@@ -201,13 +201,13 @@ def test_postgresql_scan_in_block_ranges_equals_one_statement(
 ) -> None:
     """A large legacy table is scanned as block ranges at once; the totals by grain and the
     bucket stats are those of one statement."""
-    monkeypatch.setattr(relation_module, "SPLIT_PAGES", 1)  # 3,000 rows: a few pages
+    monkeypatch.setattr(blockranges, "SPLIT_PAGES", 1)  # 3,000 rows: a few pages
     engine = create_engine(pg_url)
     _split_table(engine)
     whole = _split_side(engine, 1).scan()
     for split in (2, 3):
         side = _split_side(engine, split)
-        assert len(side._block_ranges()) == split
+        assert len(blockranges.block_ranges(engine, '"SPLIT_T"', split)) == split
         scan = side.scan()
         assert scan.buckets == whole.buckets
         assert sorted(scan.profile) == sorted(whole.profile)
@@ -220,7 +220,7 @@ def test_postgresql_block_ranges_read_one_snapshot(
     """Rows written while the ranges are read are not seen by any of them: every range
     reads the snapshot the first one exported (a row updated meanwhile moves to another
     block and would otherwise be counted twice or not at all)."""
-    monkeypatch.setattr(relation_module, "SPLIT_PAGES", 1)
+    monkeypatch.setattr(blockranges, "SPLIT_PAGES", 1)
     engine = create_engine(pg_url)
     _split_table(engine)
     writer = create_engine(pg_url, isolation_level="AUTOCOMMIT")
