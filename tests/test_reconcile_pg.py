@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 
 from fixtures.estate.build import build_estate
 from migrate.config import Settings
+from migrate.db import readonly_engine
 from migrate.runner import run_migration
 from migrate.spec.loader import load_project
 from migrate.staging.types import cents_sql
@@ -199,11 +200,12 @@ def _split_side(engine: Engine, split: int) -> Relation:
 def test_postgresql_scan_in_block_ranges_equals_one_statement(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A large legacy table is scanned as block ranges at once; the totals by grain and the
-    bucket stats are those of one statement."""
+    """A large legacy table is scanned as block ranges at once, through a read-only legacy
+    connection (the snapshot is exported and imported in read-only transactions); the
+    totals by grain and the bucket stats are those of one statement."""
     monkeypatch.setattr(blockranges, "SPLIT_PAGES", 1)  # 3,000 rows: a few pages
-    engine = create_engine(pg_url)
-    _split_table(engine)
+    _split_table(create_engine(pg_url))
+    engine = readonly_engine(pg_url)
     whole = _split_side(engine, 1).scan()
     for split in (2, 3):
         side = _split_side(engine, split)
