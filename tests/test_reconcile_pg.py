@@ -204,7 +204,9 @@ def test_postgresql_scan_in_block_ranges_equals_one_statement(
     connection (the snapshot is exported and imported in read-only transactions); the
     totals by grain and the bucket stats are those of one statement."""
     monkeypatch.setattr(blockranges, "SPLIT_PAGES", 1)  # 3,000 rows: a few pages
-    _split_table(create_engine(pg_url))
+    writer = create_engine(pg_url)
+    _split_table(writer)
+    writer.dispose()
     engine = readonly_engine(pg_url)
     whole = _split_side(engine, 1).scan()
     for split in (2, 3):
