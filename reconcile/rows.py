@@ -70,26 +70,19 @@ class Totals:
 class Scan:
     """One pass over a side: totals per combination of extras, and first-level buckets."""
 
-    profile: Profile  # (extras, rows, cents sums, invalid counts)
+    profile: Profile  # (extras, rows, cents sums, invalid counts); an extras value may
+    # appear once per part scanned (``merged_scans``): read it through the functions below
     buckets: BucketStats
 
 
 def merged_scans(scans: list[Scan]) -> Scan:
-    """One scan from scans of disjoint parts of a side: totals and bucket stats added up."""
-    totals: dict[tuple[object, ...], tuple[int, list[int], list[int]]] = {}
+    """One scan from scans of disjoint parts of a side: their totals rows side by side (every
+    reader adds them up), their bucket stats added up."""
     buckets: BucketStats = {}
     for scan in scans:
-        for extras, rows, sums, bad in scan.profile:
-            n, s, b = totals.get(extras, (0, [0] * len(sums), [0] * len(bad)))
-            totals[extras] = (
-                n + rows,
-                [x + y for x, y in zip(s, sums, strict=True)],
-                [x + y for x, y in zip(b, bad, strict=True)],
-            )
         for bucket, stats in scan.buckets.items():
             add_stats(buckets, bucket, stats)
-    profile: Profile = [(e, n, tuple(s), tuple(b)) for e, (n, s, b) in totals.items()]
-    return Scan(profile, buckets)
+    return Scan([row for scan in scans for row in scan.profile], buckets)
 
 
 def totals_of(profile: Profile, width: int) -> Totals:

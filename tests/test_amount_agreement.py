@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrate.transform import engine
-from migrate.transform.parse import AMOUNT_SPACE, money_to_cents
+from migrate.transform.parse import SPACE, money_to_cents
 from reconcile import money, sqltext
 from reconcile.money import InvalidAmount, parse_cents
 
@@ -23,7 +23,7 @@ PIECES = [*" \t\r\n\x0b\x0c\xa0+-.$,()0123456789", "12", "00", "1,234"]
 
 
 def test_one_set_of_spaces_everywhere() -> None:
-    assert AMOUNT_SPACE == engine.KEY_SPACE == sqltext.KEY_SPACE == money.SPACE
+    assert SPACE == engine.KEY_SPACE == sqltext.KEY_SPACE == money.SPACE
 
 
 def _reconcile(value: str, encoding: str) -> int | str | None:

@@ -32,11 +32,9 @@ class TransformOutput:
     source_keys: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
 
 
-# What a key part loses at both ends: ASCII whitespace (space, tab, line breaks, form feed,
-# vertical tab). One fixed set, because reconciliation spells the same trim in each
-# database's SQL (``reconcile.sqltext.KEY_SPACE``) and a legacy key ending in a tab must
-# be the same key to both, and to a lookup that references it without the tab.
-KEY_SPACE = " \t\n\r\x0b\x0c"
+# What a key part loses at both ends (``parse.SPACE``): a legacy key ending in a tab must be
+# the same key to reconciliation, and to a lookup that references it without the tab.
+KEY_SPACE = parse.SPACE
 
 
 def _key_parts(frame: pd.DataFrame, columns: list[str]) -> list[pd.Series]:

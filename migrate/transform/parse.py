@@ -11,11 +11,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# What an amount loses at both ends and may hold between its parts: the characters a legacy
-# key part loses (``engine.KEY_SPACE``), the same set reconciliation strips in SQL. Listed,
-# not ``\s``: RE2's ``\s`` leaves out the vertical tab, Python's takes in every Unicode space.
-AMOUNT_SPACE = " \t\n\r\x0b\x0c"
-_SP = r"[ \t\n\r\x0b\x0c]"
+# What a legacy value loses at both ends (a key part, an amount) and an amount may hold
+# between its parts: ASCII whitespace (space, tab, line breaks, form feed, vertical tab).
+# One fixed set, because reconciliation spells the same trim in each database's SQL
+# (``reconcile.sqltext.KEY_SPACE``). Listed, not ``\s``: RE2's ``\s`` leaves out the
+# vertical tab, Python's takes in every Unicode space.
+SPACE = " \t\n\r\x0b\x0c"
+_SP = f"[{SPACE}]"  # the characters themselves in a class: the same to RE2 and to Python
 _AMOUNT = (
     r"^\s*(?P<open>\()?\s*(?P<sign1>-)?\s*\$?\s*(?P<sign2>-)?\s*"
     r"(?P<units>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<frac>\d*))?\s*(?P<close>\))?\s*(?P<sign3>-)?\s*$"
@@ -67,9 +69,9 @@ def money_to_cents(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
     if encoding != "cents" and is_integer(s) and _fits_cents(s):
         return s.astype("Int64") * 100, pd.Series(False, index=s.index)  # whole units
     text = as_text(s)
-    empty = text.isna() | (text.str.strip(AMOUNT_SPACE) == "")
+    empty = text.isna() | (text.str.strip(SPACE) == "")
     if encoding == "cents":
-        ok = text.str.strip(AMOUNT_SPACE).str.fullmatch(r"[+-]?\d+").fillna(False)
+        ok = text.str.strip(SPACE).str.fullmatch(r"[+-]?\d+").fillna(False)
         num = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
         return num.where(~empty), ~empty & ~ok
     cents, plain = _plain_cents(text)
@@ -101,7 +103,7 @@ def _general_cents(text: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series
     paren_minus = paren & parts["sign3"].notna()
     bad = parts.isna().all(axis=1) | unbalanced | bad_frac | no_digits | too_big | paren_minus
     if encoding != "text":  # fixed: a leading minus only, nothing between it and the digits
-        fixed = text.str.strip(AMOUNT_SPACE).str.fullmatch(_FIXED).fillna(False).astype(bool)
+        fixed = text.str.strip(SPACE).str.fullmatch(_FIXED).fillna(False).astype(bool)
         bad = bad | symbols | ~fixed
     units = digits.where(digits != "", "0").where(~bad, "0")
     cents = frac.str.slice(0, 2).str.pad(2, side="right", fillchar="0").where(~bad, "00")
