@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from migrate.spec.loader import Project
+from reconcile.arrowside import vectorised
 from reconcile.attribution import Attribution, attribute
 from reconcile.diff import FIRST_BITS, at_once, both, keyed_diff
 from reconcile.grains import GrainTotals, grain_rule
@@ -89,10 +90,11 @@ def _prove(
 
 
 def paired(source: RowSource, staged: RowSource) -> tuple[RowSource, RowSource]:
-    """Both sides set to the cheapest hash they share and the same first-level buckets."""
+    """Both sides set to the cheapest hash they share and the same first-level buckets (a
+    SQLite side then read as Arrow batches where it can be, ``arrowside.py``)."""
     hasher = choose_hasher({source.family, staged.family})
     shift = 32 - FIRST_BITS
-    return source.using(hasher, shift), staged.using(hasher, shift)
+    return vectorised(source.using(hasher, shift)), vectorised(staged.using(hasher, shift))
 
 
 def _sum(rows: list[Row], i: int) -> int:

@@ -68,6 +68,17 @@ class ValueSql:
 
     cents: str
     present: str
+    raw: RawAmount | None = None  # SQLite legacy: the amount as stored, for ``arrowside.py``
+
+
+@dataclass(frozen=True)
+class RawAmount:
+    """A legacy amount before parsing: its column (quoted), declared encoding and the SQL of
+    the row's sign test (``1 = 1`` when the measure has none)."""
+
+    column: str
+    encoding: str
+    selected: str
 
 
 @dataclass(frozen=True)

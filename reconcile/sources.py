@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from migrate.spec.model import EntitySpec, Measure
 from reconcile.coltypes import untrimmed_columns
 from reconcile.money import InvalidAmount, parse_cents
-from reconcile.relation import Relation, ValueSql
+from reconcile.relation import RawAmount, Relation, ValueSql
 from reconcile.rows import INVALID, Row, RowSource, Value
 from reconcile.sqltext import CENTS_FN, KEY_SPACE, as_text, family, key_expr, trimmed_text
 from reconcile.sqltext import parse_cents as sql_cents
@@ -143,6 +143,7 @@ def _value_sql(
         return ValueSql(
             cents=f"(CASE WHEN typeof(mig_x{i}) = 'integer' THEN mig_x{i} END)",
             present=f"(CASE WHEN mig_x{i} IS NULL THEN 0 ELSE 1 END)",
+            raw=RawAmount(quote(m.source_column), m.source_encoding, sel),
         )
     amount = trimmed_text(quote(m.source_column), m.source_column in plain, dialect)
     pre[0].append((f"mig_a{i}", amount))

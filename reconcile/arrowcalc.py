@@ -1,0 +1,168 @@
+"""Per-row arithmetic of the bucket diff over Arrow columns, with numpy: no Python per row.
+
+The vectorised twins of what a SQLite side otherwise asks Python for once per row
+(``arrowside.py``): the CRC-32 key hash (bit for bit ``zlib.crc32`` of the UTF-8 text, so
+such a side pairs with MariaDB, streamed and other SQLite sides alike), the exact cents of a
+legacy amount (the usual shapes here, every other value through the scalar parser
+:func:`~reconcile.money.cents_or_flag` itself, so the two cannot disagree), the row checksum
+(:func:`~reconcile.hashing.row_checksum`) and the bucket sums (:func:`~reconcile.rows.row_stats`).
+Every intermediate of the checksum stays below 2^62, as in SQL, so int64 never overflows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from reconcile.hashing import K, P
+from reconcile.money import SPACE, cents_or_flag
+from reconcile.rows import HINT_BITS, BucketStats, add_stats
+
+I64 = npt.NDArray[np.int64]
+VALID, NONE, BAD = 0, 1, 2  # the checksum's tags: an amount, no amount, not an amount
+
+
+def _crc_table() -> npt.NDArray[np.uint32]:
+    table = np.zeros(256, dtype=np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+        table[i] = c
+    return table
+
+
+_CRC = _crc_table()
+
+
+def crc32(texts: pa.Array) -> I64:
+    """``zlib.crc32`` of each value's UTF-8 bytes (a NULL hashes as the empty text), one
+    numpy step per byte position over the rows still that long."""
+    arr = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    arr = pc.fill_null(arr, "")
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=arr.offset * 8)
+    empty = np.zeros(0, dtype=np.uint8)
+    data = empty if data_buf is None else np.frombuffer(data_buf, dtype=np.uint8)
+    start, lengths = offsets[:-1], np.diff(offsets)
+    crc = np.full(n, 0xFFFFFFFF, dtype=np.uint32)
+    live = np.arange(n)
+    j = 0
+    while True:
+        live = live[lengths[live] > j]
+        if live.size == 0:
+            break
+        c = crc[live]
+        crc[live] = _CRC[(c ^ data[start[live] + j]) & 0xFF] ^ (c >> 8)
+        j += 1
+    return (crc ^ np.uint32(0xFFFFFFFF)).astype(np.int64)
+
+
+# the usual shapes, answered with Arrow kernels; anything else goes to ``cents_or_flag``
+_FAST = {
+    "decimal": (r"^-?[0-9]{1,16}\.[0-9][0-9]$", r"^-?[0-9]{1,16}$", 100),
+    "cents": (None, r"^-?[0-9]{1,17}$", 1),
+    "integer": (None, r"^-?[0-9]{1,16}$", 100),
+}
+
+
+def cents(raw: pa.Array, not_text: npt.NDArray[np.bool_], encoding: str) -> tuple[I64, I64]:
+    """(cents, tag) per row of a legacy amount column read as text.
+
+    ``raw`` is the value as SQLite's ``CAST(x AS TEXT)`` (NULL where there is no amount or
+    the row's sign test excluded it); ``not_text`` marks values stored as REAL or BLOB,
+    which the scalar parser refuses (a float is not an exact amount). Cents are 0 where the
+    tag is not ``VALID``."""
+    n = len(raw)
+    out = np.zeros(n, dtype=np.int64)
+    tag = np.full(n, NONE, dtype=np.int64)
+    text = pc.utf8_trim(raw, characters=SPACE)
+    present = np.asarray(pc.fill_null(pc.not_equal(text, ""), False), dtype=bool)
+    tag[present] = BAD
+    todo = present & ~not_text
+    dotted, whole, scale = _FAST[encoding]
+    for pattern, digits_only in ((dotted, False), (whole, True)):
+        if pattern is None:
+            continue
+        hit = todo & np.asarray(pc.fill_null(pc.match_substring_regex(text, pattern), False))
+        if not hit.any():
+            continue
+        picked = pc.filter(text, pa.array(hit))
+        number = picked if digits_only else pc.replace_substring(picked, ".", "")
+        out[hit] = np.asarray(pc.cast(number, pa.int64())) * (scale if digits_only else 1)
+        tag[hit] = VALID
+        todo &= ~hit
+    for i in np.flatnonzero(todo):  # other shapes: the scalar parser, row by row
+        value = cents_or_flag(text[int(i)].as_py(), encoding)
+        if isinstance(value, int):
+            out[i], tag[i] = value, VALID
+        elif value is None:
+            tag[i] = NONE
+    return out, tag
+
+
+def row_checksums(h: I64, tagged: Sequence[tuple[I64, I64]]) -> I64:
+    """:func:`~reconcile.hashing.row_checksum` of every row (``tagged``: (tag, cents) arrays
+    per amount; no compared text columns)."""
+    acc = np.zeros(len(h), dtype=np.int64)
+    for i, (tag, value) in enumerate(tagged):
+        c = np.mod(value, P)  # floor modulo, as Python's %: 0 <= c < P
+        acc = tag.copy() if i == 0 else (acc * K + tag) % P
+        acc = (acc * K + c) % P
+        acc = (acc * K + (c * c) % P) % P
+    return ((acc + h) % P) * (h % K + 1) % P
+
+
+class BucketSums:
+    """Per bucket ``h >> shift``, summed batch by batch: (rows, sum of ``rh``, W, T, U), as
+    :func:`~reconcile.rows.row_stats` adds them. Dense arrays where the level has at most
+    2^20 buckets (the first level has 8,192), merged dictionaries below that. ``bincount``
+    sums in float64, exact here because each batch's sums go in 16-bit halves."""
+
+    def __init__(self, shift: int) -> None:
+        self.shift = shift
+        self.size = 1 << (32 - shift)
+        self.dense = np.zeros((5, self.size), dtype=np.int64) if self.size <= 1 << 20 else None
+        self.sparse: BucketStats = {}
+
+    def add(self, h: I64, rh: I64) -> None:
+        if len(h) == 0:
+            return
+        shift = self.shift
+        sub = (h >> (shift - HINT_BITS)) & 15 if shift >= HINT_BITS else np.zeros_like(h)
+        w = (rh & 65535) + 1
+        s = sub + 1
+        columns = (rh, w, w * s, w * s * s)
+        if self.dense is not None:
+            at, size = h >> shift, self.size
+            self.dense[0] += np.bincount(at, minlength=size)
+            for row, values in enumerate(columns, start=1):
+                self.dense[row] += _halves(at, values, size)
+            return
+        buckets, at = np.unique(h >> shift, return_inverse=True)
+        count = np.bincount(at, minlength=len(buckets))
+        sums = [_halves(at, values, len(buckets)) for values in columns]
+        for i, b in enumerate(buckets.tolist()):
+            add_stats(self.sparse, b, (int(count[i]), *(int(x[i]) for x in sums)))  # type: ignore[arg-type]
+
+    def result(self) -> BucketStats:
+        if self.dense is None:
+            return dict(self.sparse)
+        d = self.dense
+        return {
+            int(b): (int(d[0, b]), int(d[1, b]), int(d[2, b]), int(d[3, b]), int(d[4, b]))
+            for b in np.flatnonzero(d[0])
+        }
+
+
+def _halves(at: npt.NDArray[np.intp] | I64, values: I64, size: int) -> I64:
+    lo = np.bincount(at, weights=values & 65535, minlength=size)
+    hi = np.bincount(at, weights=values >> 16, minlength=size)
+    return lo.astype(np.int64) + (hi.astype(np.int64) << 16)
