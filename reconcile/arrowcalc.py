@@ -40,8 +40,9 @@ _CRC = _crc_table()
 
 
 def crc32(texts: pa.Array) -> I64:
-    """``zlib.crc32`` of each value's UTF-8 bytes (a NULL hashes as the empty text), one
-    numpy step per byte position over the rows still that long."""
+    """``zlib.crc32`` of each value's UTF-8 bytes (a NULL hashes as the empty text): one
+    numpy step per byte position, over the rows sorted by length so that the rows still
+    that long are a tail of them."""
     arr = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
     n = len(arr)
     if n == 0:
@@ -51,18 +52,17 @@ def crc32(texts: pa.Array) -> I64:
     offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=arr.offset * 8)
     empty = np.zeros(0, dtype=np.uint8)
     data = empty if data_buf is None else np.frombuffer(data_buf, dtype=np.uint8)
-    start, lengths = offsets[:-1], np.diff(offsets)
+    lengths = np.diff(offsets)
+    order = np.argsort(lengths, kind="stable")
+    by_length, start = lengths[order], offsets[:-1][order]
     crc = np.full(n, 0xFFFFFFFF, dtype=np.uint32)
-    live = np.arange(n)
-    j = 0
-    while True:
-        live = live[lengths[live] > j]
-        if live.size == 0:
-            break
-        c = crc[live]
-        crc[live] = _CRC[(c ^ data[start[live] + j]) & 0xFF] ^ (c >> 8)
-        j += 1
-    return (crc ^ np.uint32(0xFFFFFFFF)).astype(np.int64)
+    for j in range(int(by_length[-1])):
+        first = int(np.searchsorted(by_length, j, side="right"))  # rows longer than j
+        c = crc[first:]
+        crc[first:] = _CRC[(c ^ data[start[first:] + j]) & 0xFF] ^ (c >> 8)
+    out = np.empty(n, dtype=np.int64)
+    out[order] = crc ^ np.uint32(0xFFFFFFFF)
+    return out
 
 
 # the usual shapes, answered with Arrow kernels; anything else goes to ``cents_or_flag``
@@ -89,7 +89,7 @@ def cents(raw: pa.Array, not_text: npt.NDArray[np.bool_], encoding: str) -> tupl
     todo = present & ~not_text
     dotted, whole, scale = _FAST[encoding]
     for pattern, digits_only in ((dotted, False), (whole, True)):
-        if pattern is None:
+        if pattern is None or not todo.any():
             continue
         hit = todo & np.asarray(pc.fill_null(pc.match_substring_regex(text, pattern), False))
         if not hit.any():

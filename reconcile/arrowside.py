@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Collection, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import adbc_driver_sqlite.dbapi as adbc
+import adbc_driver_manager
+import adbc_driver_sqlite
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -134,13 +137,32 @@ class ArrowSide:
         return self._run(f"{sql} AND ({where})")
 
     def _run(self, sql: str) -> Iterator[pa.RecordBatch]:
+        """The driver's own statement (not its DB-API module, which imports pandas)."""
         try:
-            with adbc.connect(self.uri) as conn, conn.cursor() as cur:
-                cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-                cur.execute(sql)
-                yield from cur.fetch_record_batch()
-        except (OSError, adbc.Error) as exc:  # e.g. "Type mismatch in column 1"
+            with (
+                closing(adbc_driver_sqlite.connect(self.uri)) as db,
+                closing(adbc_driver_manager.AdbcConnection(db)) as conn,
+                closing(adbc_driver_manager.AdbcStatement(conn)) as stmt,
+            ):
+                stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
+                stmt.set_sql_query(sql)
+                stream, _ = stmt.execute_query()
+                with pa.RecordBatchReader.from_stream(stream) as reader:
+                    yield from reader
+        except (OSError, adbc_driver_manager.Error) as exc:  # "Type mismatch in column 1"
             raise Unreadable(str(exc)) from exc
+
+    @cached
+    def _has_rowid(self) -> bool:
+        """Whether the side is a table whose rows have row ids (not a query or a view)."""
+        if self.relation.from_sql.startswith("("):
+            return False
+        try:
+            for _ in self._run(f"SELECT rowid FROM {self.relation.from_sql} LIMIT 0"):
+                pass
+        except Unreadable:
+            return False
+        return True
 
     def _or_sql(self, fn: Callable[[], T], fallback: Callable[[], T]) -> T:
         """``fn``, or ``fallback`` (the SQL side's answer) from the first question on that
@@ -195,11 +217,16 @@ class ArrowSide:
         n, k = len(self.relation.values), len(self.relation.extras)
         groups: dict[tuple[object, ...], list[int]] = {}
         sums = BucketSums(self.relation.first_shift)
-        for batch in self._batches():
+        kept = Kept() if self._has_rowid else None
+        self.__dict__["_kept"] = kept
+        select = self._columns() + (", rowid AS r" if kept else "")
+        for batch in self._read(select, "1 = 1"):
             self._one_class_each(batch)
             h, tagged, rh = self._hashed(batch)
             sums.add(h, rh)
             _add_groups(groups, batch, tagged, k)
+            if kept is not None and not kept.add(batch.column("r"), h, rh):
+                kept = self.__dict__["_kept"] = None
         profile: Profile = [
             (extras, acc[0], tuple(acc[1 : 1 + n]), tuple(acc[1 + n :]))
             for extras, acc in groups.items()
@@ -221,6 +248,12 @@ class ArrowSide:
 
         def arrow() -> BucketStats:
             sums = BucketSums(shift)
+            kept = self._kept_hashes()
+            if kept is not None:  # no read of the database: the scan kept every row's hashes
+                for _, h, rh in kept.chunks():
+                    keep = _within(h, within)
+                    sums.add(h[keep], rh[keep])
+                return sums.result()
             for batch in self._batches():
                 h = crc32(batch.column("k"))
                 keep = _within(h, within)
@@ -232,13 +265,32 @@ class ArrowSide:
         return self._or_sql(arrow, lambda: self.relation.bucket_stats(shift, within))
 
     def bucket_rows(self, picks: Picks) -> list[Row]:
-        def keep(batch: pa.RecordBatch, h: I64) -> npt.NDArray[np.bool_]:
+        def picked(h: I64) -> npt.NDArray[np.bool_]:
             mask = np.zeros(len(h), dtype=bool)
             for shift, buckets in picks:
                 mask |= _within(h, (shift, buckets))
             return mask
 
-        return self._or_sql(lambda: self._rows(keep), lambda: self.relation.bucket_rows(picks))
+        def keep(batch: pa.RecordBatch, h: I64) -> npt.NDArray[np.bool_]:
+            return picked(h)
+
+        def arrow() -> list[Row]:
+            kept = self._kept_hashes()
+            if kept is None:
+                return self._rows(keep)
+            ids = [r for rowid, h, _ in kept.chunks() for r in rowid[picked(h)].tolist()]
+            try:
+                return self._fetch(ids, keep)
+            except Unreadable as exc:
+                log.info("reading %s whole: %s", self.relation.from_sql, exc)
+                return self._picked(self._batches(), keep)
+
+        return self._or_sql(arrow, lambda: self.relation.bucket_rows(picks))
+
+    def _kept_hashes(self) -> Kept | None:
+        self.scan()  # the scan keeps them (when it read a table through Arrow)
+        kept: Kept | None = self.__dict__.get("_kept")
+        return kept
 
     def rows_for_keys(self, keys: Collection[str]) -> list[Row]:
         wanted = pa.array(sorted(set(keys)), pa.large_string())
@@ -273,6 +325,10 @@ class ArrowSide:
                 raise Unreadable("no row ids")
             mask = keep(batch, crc32(batch.column("k")))
             ids += np.asarray(rowid, dtype=np.int64)[mask].tolist()
+        return self._fetch(ids, keep)
+
+    def _fetch(self, ids: list[int], keep: Keep) -> list[Row]:
+        """The rows of these row ids that ``keep`` selects (all of them, or Unreadable)."""
         out: list[Row] = []
         for start in range(0, len(ids), _IDS):
             listed = ", ".join(map(str, ids[start : start + _IDS]))
@@ -311,8 +367,42 @@ class ArrowSide:
         return out
 
     def close(self) -> None:
-        """Nothing is kept between questions (each reads the file again)."""
+        """Drop the kept hashes (a temporary file)."""
+        kept = self.__dict__.pop("_kept", None)
+        if kept is not None:
+            kept.close()
         self.relation.close()
+
+
+class Kept:
+    """(row id, key hash, row checksum) of every row the scan read, 24 bytes a row in a
+    temporary file (memory holds one chunk): the bucket descent reads them back instead of
+    the database, and fetches the rows it picks by row id."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+
+    def add(self, rowid: pa.Array, h: I64, rh: I64) -> bool:
+        """Keep a batch's hashes; False (keep nothing more) where a row has no integer id."""
+        if rowid.null_count or not pa.types.is_integer(rowid.type):
+            self.close()
+            return False
+        ids = np.asarray(rowid, dtype=np.int64)
+        self.file.write(np.column_stack((ids, h, rh)).astype(np.int64).tobytes())
+        return True
+
+    def chunks(self) -> Iterator[tuple[I64, I64, I64]]:
+        self.file.seek(0)
+        while True:
+            part = np.fromfile(self.file, dtype=np.int64, count=3 * self.CHUNK).reshape(-1, 3)
+            if len(part) == 0:
+                return
+            yield part[:, 0], part[:, 1], part[:, 2]
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _value(tag: int, c: int) -> Value:

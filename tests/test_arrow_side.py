@@ -182,7 +182,9 @@ staged_row = st.tuples(
 
 @contextmanager
 def estate(
-    legacy_rows: list[tuple[object, ...]], staged_rows: list[tuple[object, ...]]
+    legacy_rows: list[tuple[object, ...]],
+    staged_rows: list[tuple[object, ...]],
+    *legacy_sql: str,
 ) -> Iterator[tuple[Engine, Engine]]:
     with tempfile.TemporaryDirectory() as folder:
         legacy = create_engine(f"sqlite:///{Path(folder) / 'legacy.db'}")
@@ -199,6 +201,8 @@ def estate(
                     text('INSERT INTO "LEGACY" VALUES (:a, :b, :c, :d, :e, :f)'),
                     [dict(zip("abcdef", r, strict=True)) for r in legacy_rows],
                 )
+            for sql in legacy_sql:
+                c.execute(text(sql))
         with staging.begin() as c:
             c.execute(
                 text(
@@ -311,6 +315,24 @@ def test_large_side_is_read_in_batches_and_by_row_id() -> None:
             assert arrow.scan().buckets == side.scan().buckets
             picks = ((19, frozenset(range(0, 8192, 97))),)
             assert as_set(arrow.bucket_rows(picks)) == as_set(side.bucket_rows(picks))
+
+
+def test_a_view_is_read_whole_for_picked_rows() -> None:
+    """A view has no row ids: the scan keeps no hashes, and picked rows come from reading
+    the view again (same answers)."""
+    rows = [(str(i), 1, f"{i}.05", i, "D", f"A{i % 3}") for i in range(300)]
+    view = 'CREATE VIEW "LEGACY_VIEW" AS SELECT * FROM "LEGACY"'
+    with estate(rows, [], view) as (legacy, _):
+        spec = EntitySpec.model_validate(
+            {**SPEC, "source": {**SPEC["source"], "table": "LEGACY_VIEW"}}
+        )
+        install_functions(legacy)
+        side = plan_source(spec, legacy, Path(".")).side.using(CRC32, 19)
+        assert isinstance(side, Relation)
+        arrow = vectorised(side)
+        assert isinstance(arrow, ArrowSide)
+        assert_same_answers(side, arrow)
+        assert arrow.__dict__.get("_kept") is None
 
 
 def test_which_sides_are_read_as_arrow(tmp_path: Path) -> None:
