@@ -375,11 +375,12 @@ class ArrowSide:
 
 
 class Kept:
-    """(row id, key hash, row checksum) of every row the scan read, 24 bytes a row in a
+    """(row id, key hash, row checksum) of every row the scan read, 16 bytes a row in a
     temporary file (memory holds one chunk): the bucket descent reads them back instead of
     the database, and fetches the rows it picks by row id."""
 
-    CHUNK = 1 << 20
+    CHUNK = 1 << 18
+    ROW = np.dtype([("r", "<i8"), ("h", "<u4"), ("rh", "<u4")])  # h < 2^32, rh < 2^31
 
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
@@ -389,17 +390,18 @@ class Kept:
         if rowid.null_count or not pa.types.is_integer(rowid.type):
             self.close()
             return False
-        ids = np.asarray(rowid, dtype=np.int64)
-        self.file.write(np.column_stack((ids, h, rh)).astype(np.int64).tobytes())
+        rows = np.empty(len(h), dtype=self.ROW)
+        rows["r"], rows["h"], rows["rh"] = np.asarray(rowid, dtype=np.int64), h, rh
+        self.file.write(rows.tobytes())
         return True
 
     def chunks(self) -> Iterator[tuple[I64, I64, I64]]:
         self.file.seek(0)
         while True:
-            part = np.fromfile(self.file, dtype=np.int64, count=3 * self.CHUNK).reshape(-1, 3)
+            part = np.fromfile(self.file, dtype=self.ROW, count=self.CHUNK)
             if len(part) == 0:
                 return
-            yield part[:, 0], part[:, 1], part[:, 2]
+            yield part["r"], part["h"].astype(np.int64), part["rh"].astype(np.int64)
 
     def close(self) -> None:
         self.file.close()

@@ -17,8 +17,9 @@ pointed at), not a hard bound. Otherwise the next level
 buckets; there the pointed sub-buckets must account for their bucket's whole difference,
 or the rest of that bucket is examined too (:meth:`_Descent._unkept`). Both sides answer
 each question at once, on their own connections (the databases do the work, so Python's GIL
-does not serialise them), unless both run Python per row (SQLite, streamed sides:
-:func:`at_once`). Equal tables cost one scan per side.
+does not serialise them), unless both run Python per row (SQLite read through SQL,
+streamed sides: :func:`at_once`; a SQLite file read as Arrow batches, ``arrowside.py``, does
+its work in C and numpy and runs at once). Equal tables cost one scan per side.
 
 What a bucket checksum detects: a missing or extra row (count), any changed compared value
 (amount or text) or key, values swapped between keys (the checksum is multiplied by a
@@ -65,9 +66,10 @@ def shifts() -> tuple[int, ...]:
     return (*range(32 - FIRST_BITS, 0, -STEP_BITS), 0)
 
 
-# sides that run Python once per row (SQLite calls our hash and parser back; a streamed side
-# is Python): two of them in threads contend for the GIL and take longer than one after the
-# other (1M rows per side on SQLite: 4.5 s at once, 3.7 s in turn)
+# sides that run Python once per row (SQLite read through SQL calls our hash and parser back;
+# a streamed side is Python; an "arrow" side does not): two of them in threads contend for
+# the GIL and take longer than one after the other (1M rows per side on SQLite through SQL:
+# 4.5 s at once, 3.7 s in turn)
 PYTHON_PER_ROW = frozenset({"sqlite", "stream"})
 
 

@@ -9,7 +9,8 @@ hash function is chosen per *pair* of sides, from an explicit table of adapters:
   of one major version; it is never needed in Python because both sides are SQL);
 - SQLite, MariaDB/MySQL and streamed (Python) sides among themselves: CRC-32 of the UTF-8
   text (MySQL's ``CRC32``, ``zlib.crc32`` registered on our SQLite connections: a third of
-  the cost of an MD5 called from SQLite);
+  the cost of an MD5 called from SQLite; on a SQLite file read as Arrow batches, the same
+  CRC-32 computed with numpy, ``arrowcalc.crc32``);
 - any other mix: the first 32 bits of MD5, which every dialect and Python share.
 
 Only the key is hashed. The row checksum is integer arithmetic on the key hash and the

@@ -21,6 +21,10 @@ identity) and the first-level buckets: on PostgreSQL one ``GROUPING SETS`` query
 a CTE read by two ``GROUP BY``s, on SQLite a temporary table of the scanned rows (kept for
 the bucket descent and key lookups, see ``_kept``) read by two ``GROUP BY``s. Filters for
 key or bucket lookups apply to the table rows, before anything is parsed.
+
+A SQLite *file* is normally read as Arrow batches instead (``arrowside.py``, same answers, no
+Python call per row); the SQLite SQL here serves in-memory databases, sides with compared
+text columns, MD5 pairs and any question the batches cannot carry.
 """
 
 from __future__ import annotations

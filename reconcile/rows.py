@@ -6,7 +6,8 @@ normalised string per compared text column, and raw "extra" columns (grain colum
 pulled for the diff carry their key hash ``h`` and row checksum ``rh`` as the database
 computed them (``hashing.py``), so Python never has to reproduce a database-only hash.
 :class:`RowSource` is the contract; ``relation.py`` answers it with SQL pushed into the
-database, ``stream.py`` by streaming rows through Python.
+database, ``stream.py`` by streaming rows through Python, ``arrowside.py`` (SQLite files) by
+reading Arrow batches and summing them with numpy.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ class RowSource(Protocol):
 
     @property
     def family(self) -> str:
-        """``sqlite`` | ``postgresql`` | ``mysql`` | ``stream`` (read in Python)."""
+        """``sqlite`` | ``postgresql`` | ``mysql`` | ``stream`` (read in Python) | ``arrow``
+        (a SQLite file read as Arrow batches, ``arrowside.py``)."""
         ...
 
     def using(self, hasher: Hasher, first_shift: int) -> RowSource:
