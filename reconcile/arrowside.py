@@ -77,6 +77,8 @@ def vectorised(side: RowSource) -> RowSource:
         return side
     if side.texts or (side.pre and any(v.raw is None for v in side.values)):
         return side
+    if len(side.extras) > 15:  # their storage classes take 4 bits each of a 64-bit integer
+        return side
     uri = read_only_uri(side.engine.url)
     if uri is None:
         return side
