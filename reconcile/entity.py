@@ -8,7 +8,6 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from migrate.spec.loader import Project
-from reconcile.arrowside import vectorised
 from reconcile.attribution import Attribution, attribute
 from reconcile.diff import FIRST_BITS, at_once, both, keyed_diff
 from reconcile.grains import GrainTotals, grain_rule
@@ -94,7 +93,12 @@ def paired(source: RowSource, staged: RowSource) -> tuple[RowSource, RowSource]:
     SQLite side then read as Arrow batches where it can be, ``arrowside.py``)."""
     hasher = choose_hasher({source.family, staged.family})
     shift = 32 - FIRST_BITS
-    return vectorised(source.using(hasher, shift)), vectorised(staged.using(hasher, shift))
+    source, staged = source.using(hasher, shift), staged.using(hasher, shift)
+    if "sqlite" not in {source.family, staged.family}:
+        return source, staged
+    from reconcile.arrowside import vectorised  # Arrow's compute and the driver: SQLite only
+
+    return vectorised(source), vectorised(staged)
 
 
 def _sum(rows: list[Row], i: int) -> int:
