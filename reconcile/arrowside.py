@@ -104,6 +104,11 @@ class ArrowSide:
     def family(self) -> str:
         return "arrow"
 
+    @property
+    def fell_back(self) -> bool:
+        """Whether a question was answered through the SQL side (so are all later ones)."""
+        return "_sql_only" in self.__dict__
+
     def using(self, hasher: Any, first_shift: int) -> ArrowSide:
         return ArrowSide(self.relation.using(hasher, first_shift), self.uri)
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from migrate.spec.loader import Project
 from reconcile.attribution import Attribution, attribute
-from reconcile.diff import FIRST_BITS, at_once, both, keyed_diff
+from reconcile.diff import FIRST_BITS, DiffStats, at_once, both, keyed_diff
 from reconcile.grains import GrainTotals, grain_rule
 from reconcile.hashing import choose_hasher
 from reconcile.money import cents_to_decimal
@@ -65,7 +65,7 @@ def _prove(
     ]
     columns = tuple(m.target_column for m in spec.reconcile.measures)
     texts, not_diffed = text_columns(spec)
-    diffs, _ = keyed_diff(
+    diffs, stats = keyed_diff(
         name, columns, source, staged, attr.excluded, tuple(t.target for t in texts)
     )
     diffs += [RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown]
@@ -85,6 +85,32 @@ def _prove(
         rules=tuple(check_rules(st, spec)),
         rejects=done.groups,
         compared=tuple(t.rule for t in texts) + not_diffed,
+        row_diff=row_diff_method(stats, source, staged),
+    )
+
+
+READ = {
+    "postgresql": "summed in PostgreSQL (SQL)",
+    "mysql": "summed in MariaDB (SQL)",
+    "sqlite": "summed in SQLite (SQL, with our hash and parser as SQLite functions)",
+    "arrow": "read from the SQLite file as Arrow batches, summed with numpy",
+    "stream": "streamed and summed in Python",
+}
+
+
+def row_diff_method(stats: DiffStats, source: RowSource, staged: RowSource) -> str:
+    """How the keyed diff was done, for the report (an auditor's question)."""
+
+    def read(side: RowSource) -> str:
+        how = READ.get(side.family, side.family)
+        if getattr(side, "fell_back", False):  # an Arrow side that answered through SQL
+            how += " (then through SQL: a column the batches could not carry)"
+        return how
+
+    return (
+        f"hashed-bucket diff: {stats.buckets_differing} differing bucket(s) compared row by "
+        f"row over {stats.levels} level(s), {stats.rows_pulled} row(s) pulled; legacy side "
+        f"{read(source)}; staging side {read(staged)}"
     )
 
 

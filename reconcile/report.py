@@ -104,6 +104,7 @@ class EntityReconciliation:
     rules: tuple[RuleResult, ...]
     rejects: tuple[RejectGroup, ...]
     compared: tuple[str, ...] = ()  # text columns: the rule diffed by, or why not diffed
+    row_diff: str = ""  # how the keyed diff was done: buckets, rows pulled, how each side was read
 
     @property
     def count_difference(self) -> int:

@@ -88,6 +88,7 @@ def _entity(e: EntityReconciliation) -> dict[str, Any]:
         "rules": [_rule(r) for r in e.rules],
         "rejects": [_reject(g) for g in e.rejects],
         "compared": list(e.compared),
+        "row_diff": e.row_diff,
     }
 
 
@@ -208,6 +209,7 @@ def _entity_from(doc: dict[str, Any]) -> EntityReconciliation:
         rules=tuple(_rule_from(r) for r in doc["rules"]),
         rejects=tuple(_reject_from(g) for g in doc["rejects"]),
         compared=tuple(doc.get("compared", ())),
+        row_diff=str(doc.get("row_diff", "")),
     )
     _agree(f"entity {e.entity} count difference", doc["count_difference"], e.count_difference)
     _agree(f"entity {e.entity} status", doc["status"], e.status)

@@ -109,7 +109,9 @@ def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -
         formula, note = "=0", "no grain declared"
     _failures_row(ws, row, "Grain rows failing", formula, grains_ok, note)
     diff = f"=COUNTIF({refs.difference_entities},A{row + 1})" if refs.difference_entities else "=0"
-    note = "; ".join(["rows on sheet Differences", *e.compared])
+    note = "; ".join(
+        ["rows on sheet Differences", *e.compared, *([e.row_diff] if e.row_diff else [])]
+    )
     _failures_row(ws, row + 1, "Row differences", diff, not e.differences, note)
     rules = (
         f'=COUNTIFS({refs.rule_entities},A{row + 2},{refs.rule_status},"FAIL")'
