@@ -85,7 +85,7 @@ def cents(raw: pa.Array, not_text: npt.NDArray[np.bool_], encoding: str) -> tupl
     tag = np.full(n, NONE, dtype=np.int64)
     text = pc.utf8_trim(raw, characters=SPACE)
     present = np.asarray(pc.fill_null(pc.not_equal(text, ""), False), dtype=bool)
-    tag[present] = BAD
+    tag[present | not_text] = BAD  # a REAL or a BLOB is never an amount, even an empty one
     todo = present & ~not_text
     dotted, whole, scale = _FAST[encoding]
     for pattern, digits_only in ((dotted, False), (whole, True)):

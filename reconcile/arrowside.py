@@ -77,7 +77,7 @@ def vectorised(side: RowSource) -> RowSource:
         return side
     if side.texts or (side.pre and any(v.raw is None for v in side.values)):
         return side
-    if len(side.extras) > 15:  # their storage classes take 4 bits each of a 64-bit integer
+    if len(_classed(side)) > 15:  # their storage classes take 4 bits each of a 64-bit integer
         return side
     uri = read_only_uri(side.engine.url)
     if uri is None:
@@ -86,12 +86,17 @@ def vectorised(side: RowSource) -> RowSource:
 
 
 def read_only_uri(url: Any) -> str | None:
-    """A ``file:`` URI opening the engine's database read-only (None for in-memory)."""
+    """A ``file:`` URI opening the engine's database read-only; None for an in-memory
+    database or a URI with options of its own (``vfs``, ``cache``: the SQL side reads it)."""
     db = str(url.database or "")
-    if not db or db == ":memory:" or "mode=memory" in db or db.startswith("file::memory:"):
+    query = {str(k): str(v) for k, v in url.query.items()}
+    if not db or db == ":memory:" or db.startswith("file::memory:"):
         return None
-    if str(url.query.get("uri", "")).lower() in ("true", "1"):
-        return db if "mode=" in db else db + ("&" if "?" in db else "?") + "mode=ro"
+    if query.get("uri", "").lower() in ("true", "1"):
+        other = set(query) - {"uri", "mode"}
+        if "?" in db or other or query.get("mode", "ro") not in ("ro", "rw", "rwc"):
+            return None
+        return f"{db}?mode=ro"
     return Path(db).resolve().as_uri() + "?mode=ro"
 
 
@@ -118,15 +123,19 @@ class ArrowSide:
         r = self.relation
         cols = [f"CAST({r.key_sql} AS TEXT) AS k"]
         cols += [f"{e} AS e{i}" for i, e in enumerate(r.extras)]
-        if r.extras:  # the storage classes met in each grain column, one bit each
-            cols.append(
-                " + ".join(f"({_CLASS.format(e)} << {4 * i})" for i, e in enumerate(r.extras))
-                + " AS xt"
-            )
+        classed = _classed(r)
+        if classed:  # the storage classes met in each checked column, one bit each
+            words = [f"({_CLASS.format(c)} << {4 * i})" for i, (c, _) in enumerate(classed)]
+            cols.append(" + ".join(words) + " AS xt")
         for i, v in enumerate(r.values):
             if v.raw is not None:
                 col, sel = v.raw.column, v.raw.selected
-                cols.append(f"(CASE WHEN {sel} THEN CAST({col} AS TEXT) END) AS a{i}")
+                # never NULL (so the driver types it as text from the first batch on), and
+                # never a REAL or BLOB (flagged in x: not an amount, as ``mig_cents`` says)
+                cols.append(
+                    f"COALESCE((CASE WHEN {sel} AND typeof({col}) NOT IN ('real', 'blob') "
+                    f"THEN CAST({col} AS TEXT) END), '') AS a{i}"
+                )
                 cols.append(
                     f"(CASE WHEN {sel} AND typeof({col}) IN ('real', 'blob') THEN 1 ELSE 0 END)"
                     f" AS x{i}"
@@ -177,22 +186,28 @@ class ArrowSide:
         if "_sql_only" not in self.__dict__:
             try:
                 return fn()
-            except Unreadable as exc:
+            except (Unreadable, pa.ArrowException) as exc:  # e.g. text that is not UTF-8
                 log.info("reading %s through SQL instead: %s", self.relation.from_sql, exc)
                 self.__dict__["_sql_only"] = True
         return fallback()
 
-    def _one_class_each(self, batch: pa.RecordBatch) -> None:
-        """The driver reads a batch whose column mixes integers and text as all text: the
-        SQL side would keep them apart, so such a grain column is read through SQL."""
-        extras = self.relation.extras
-        if not extras or batch.num_rows == 0:
-            return
-        seen = int(np.bitwise_or.reduce(np.asarray(batch.column("xt"), dtype=np.int64)))
-        for i, e in enumerate(extras):
-            bits = (seen >> (4 * i)) & 15
-            if bits & (bits - 1):
-                raise Unreadable(f"{e} holds values of more than one storage class")
+    def _classes(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """The batches, checked: the driver types a column from its first batch and converts
+        later values of another storage class (an integer after text becomes text, after a
+        REAL a float), and mixes them within a batch too, where the SQL side keeps each
+        value's own class. So each grain column must hold one class over the whole read, a
+        key column no REAL (its text differs between SQLite versions, ours and the
+        driver's) and a staged amount integers only; else the question goes to SQL."""
+        classed = _classed(self.relation)
+        seen = 0
+        for batch in batches:
+            if classed and batch.num_rows:
+                seen |= int(np.bitwise_or.reduce(np.asarray(batch.column("xt"), np.int64)))
+                for i, (column, rule) in enumerate(classed):
+                    bits = (seen >> (4 * i)) & 15
+                    if not _CLASS_RULES[rule](bits):
+                        raise Unreadable(f"{column}: storage classes {bits:04b} ({rule})")
+            yield batch
 
     # ---- per batch -----------------------------------------------------------------
 
@@ -227,8 +242,7 @@ class ArrowSide:
         kept = Kept() if self._has_rowid else None
         self.__dict__["_kept"] = kept
         select = self._columns() + (", rowid AS r" if kept else "")
-        for batch in self._read(select, "1 = 1"):
-            self._one_class_each(batch)
+        for batch in self._classes(self._read(select, "1 = 1")):
             h, tagged, rh = self._hashed(batch)
             sums.add(h, rh)
             _add_groups(groups, batch, tagged, k)
@@ -347,8 +361,7 @@ class ArrowSide:
     def _picked(self, batches: Iterator[pa.RecordBatch], keep: Keep) -> list[Row]:
         out: list[Row] = []
         k = len(self.relation.extras)
-        for batch in batches:
-            self._one_class_each(batch)
+        for batch in self._classes(batches):
             h = crc32(batch.column("k"))
             mask = keep(batch, h)
             if not mask.any():
@@ -418,6 +431,21 @@ def _value(tag: int, c: int) -> Value:
     return c if tag == VALID else (None if tag == NONE else INVALID)
 
 
+_CLASS_RULES: dict[str, Callable[[int], bool]] = {
+    "one class": lambda bits: bits & (bits - 1) == 0,
+    "no REAL": lambda bits: not bits & 2,
+    "integers": lambda bits: bits in (0, 1),
+}
+
+
+def _classed(r: Relation) -> list[tuple[str, str]]:
+    """(column SQL, rule) of every column whose storage classes the scan checks."""
+    out = [(e, "one class") for e in r.extras]
+    out += [(c, "no REAL") for c in r.key_columns]
+    out += [(v.cents, "integers") for v in r.values if v.raw is None]
+    return out
+
+
 def _text(raw: pa.Array) -> pa.Array:
     """An amount read as text; a batch where every value is NULL may come typed otherwise."""
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
@@ -457,7 +485,8 @@ def _add_groups(
     columns: dict[str, Any] = {f"e{i}": batch.column(f"e{i}") for i in range(k)}
     columns["n"] = np.ones(batch.num_rows, dtype=np.int64)
     for i, (tag, value) in enumerate(tagged):
-        if len(value) and int(np.abs(value).max()) >= (1 << 62) // max(len(value), 1):
+        big = max(-int(value.min()), int(value.max())) if len(value) else 0  # |INT64_MIN| too
+        if big >= (1 << 62) // max(len(value), 1):
             raise Unreadable("amounts too large to sum in 64 bits per batch")
         columns[f"v{i}"] = np.where(tag == VALID, value, 0)
         columns[f"i{i}"] = (tag == BAD).astype(np.int64)
@@ -485,9 +514,9 @@ def _literal_params(sql: str, params: dict[str, object]) -> str:
     """Named parameters written as SQL literals (our own run id and system name)."""
 
     def literal(m: re.Match[str]) -> str:
-        value = params.get(m.group(1), m.group(0))
         if m.group(1) not in params:
-            return m.group(0)
+            raise Unreadable(f"no value for parameter {m.group(1)}")
+        value = params[m.group(1)]
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise Unreadable(f"parameter {m.group(1)} of type {type(value).__name__}")
         return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"

@@ -99,6 +99,7 @@ class Relation:
     hasher: Hasher = MD5
     first_shift: int = FIRST_SHIFT
     split: int = 1  # PostgreSQL: scan a large plain table as this many block ranges
+    key_columns: tuple[str, ...] = ()  # the key's columns (SQL), for ``arrowside.py``'s checks
 
     @property
     def family(self) -> str:

@@ -118,6 +118,7 @@ def _relation(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Rela
         texts=texts,
         pre=tuple(tuple(level) for level in pre if level),
         split=LEGACY_SPLIT if spec.source.table is not None else 1,
+        key_columns=tuple(quote(c) for c in spec.source.key),
     )
 
 

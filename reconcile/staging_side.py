@@ -67,6 +67,7 @@ def staged_relation(st: Staging, spec: EntitySpec) -> Relation:
         where_sql=f"{quote('MIG_RUN_ID')} = :run AND {quote('MIG_SOURCE_SYSTEM')} = :system",
         params={"run": st.run_id, "system": spec.source.system},
         texts=texts,
+        key_columns=(quote("MIG_SOURCE_KEY"),),
     )
 
 
