@@ -59,11 +59,15 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = 65_536
 _IDS = 20_000  # row ids per statement of picked rows
 T = TypeVar("T")
-# a value's storage class as one bit (NULL none), SQL over a column
-_CLASS = (
-    "(CASE typeof({}) WHEN 'integer' THEN 1 WHEN 'real' THEN 2 WHEN 'text' THEN 4 "
-    "WHEN 'blob' THEN 8 ELSE 0 END)"
-)
+# a value's storage class as bits (1 integer, 2 REAL, 4 text, 8 BLOB, 0 NULL), as much as
+# each check needs: every class for a grain column, "is it a REAL" for a key column, "is it
+# anything but an integer" (flagged as 2) for a staged amount
+_CLASS_SQL = {
+    "one class": "(CASE typeof({}) WHEN 'integer' THEN 1 WHEN 'real' THEN 2 WHEN 'text' THEN 4 "
+    "WHEN 'blob' THEN 8 ELSE 0 END)",
+    "no REAL": "((typeof({}) = 'real') << 1)",
+    "integers": "((typeof({}) NOT IN ('integer', 'null')) << 1)",
+}
 Keep = Callable[[pa.RecordBatch, "I64"], "npt.NDArray[np.bool_]"]
 
 
@@ -125,7 +129,9 @@ class ArrowSide:
         cols += [f"{e} AS e{i}" for i, e in enumerate(r.extras)]
         classed = _classed(r)
         if classed:  # the storage classes met in each checked column, one bit each
-            words = [f"({_CLASS.format(c)} << {4 * i})" for i, (c, _) in enumerate(classed)]
+            words = [
+                f"({_CLASS_SQL[rule].format(c)} << {4 * i})" for i, (c, rule) in enumerate(classed)
+            ]
             cols.append(" + ".join(words) + " AS xt")
         for i, v in enumerate(r.values):
             if v.raw is not None:
