@@ -13,7 +13,7 @@ value for value (``tests/test_arrow_side.py`` holds the two equal).
 Used for a SQLite relation on a file, when both sides hash with CRC-32 and no text columns
 are compared (their normalisation runs in Python, :func:`vectorised`). The file is opened
 read-only. Anything the batches cannot carry as one type per column (SQLite lets a column
-hold integers and text side by side) makes that question fall back to the SQL side, whose
+hold integers and text side by side) makes that side answer through SQL from then on, whose
 answers are the same.
 """
 
