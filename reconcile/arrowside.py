@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 from collections.abc import Callable, Collection, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import pyarrow.compute as pc
 from reconcile.arrowcalc import BAD, I64, NONE, VALID, BucketSums, cents, crc32, row_checksums
 from reconcile.cached import cached
 from reconcile.hashing import CRC32
+from reconcile.kepthashes import Kept
 from reconcile.relation import Relation
 from reconcile.rows import (
     INVALID,
@@ -398,39 +398,6 @@ class ArrowSide:
         if kept is not None:
             kept.close()
         self.relation.close()
-
-
-class Kept:
-    """(row id, key hash, row checksum) of every row the scan read, 16 bytes a row in a
-    temporary file (memory holds one chunk): the bucket descent reads them back instead of
-    the database, and fetches the rows it picks by row id."""
-
-    CHUNK = 1 << 18
-    ROW = np.dtype([("r", "<i8"), ("h", "<u4"), ("rh", "<u4")])  # h < 2^32, rh < 2^31
-
-    def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-
-    def add(self, rowid: pa.Array, h: I64, rh: I64) -> bool:
-        """Keep a batch's hashes; False (keep nothing more) where a row has no integer id."""
-        if rowid.null_count or not pa.types.is_integer(rowid.type):
-            self.close()
-            return False
-        rows = np.empty(len(h), dtype=self.ROW)
-        rows["r"], rows["h"], rows["rh"] = np.asarray(rowid, dtype=np.int64), h, rh
-        self.file.write(rows.tobytes())
-        return True
-
-    def chunks(self) -> Iterator[tuple[I64, I64, I64]]:
-        self.file.seek(0)
-        while True:
-            part = np.fromfile(self.file, dtype=self.ROW, count=self.CHUNK)
-            if len(part) == 0:
-                return
-            yield part["r"], part["h"].astype(np.int64), part["rh"].astype(np.int64)
-
-    def close(self) -> None:
-        self.file.close()
 
 
 def _value(tag: int, c: int) -> Value:
