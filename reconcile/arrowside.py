@@ -222,7 +222,7 @@ class ArrowSide:
         out: list[tuple[I64, I64]] = []
         for i, v in enumerate(self.relation.values):
             if v.raw is not None:
-                raw = _text(batch.column(f"a{i}"))
+                raw = batch.column(f"a{i}")  # text: never NULL, so typed from batch one
                 not_text = np.asarray(batch.column(f"x{i}").fill_null(0), dtype=np.int64) == 1
                 value, tag = cents(raw, not_text, v.raw.encoding)
             else:
@@ -417,15 +417,6 @@ def _classed(r: Relation) -> list[tuple[str, str]]:
     out += [(c, "no REAL") for c in r.key_columns]
     out += [(v.cents, "integers") for v in r.values if v.raw is None]
     return out
-
-
-def _text(raw: pa.Array) -> pa.Array:
-    """An amount read as text; a batch where every value is NULL may come typed otherwise."""
-    if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        return raw
-    if raw.null_count == len(raw):
-        return pa.nulls(len(raw), pa.string())
-    raise Unreadable(f"amount text read as {raw.type}")
 
 
 def _staged(v: pa.Array, present: pa.Array) -> tuple[I64, I64]:
