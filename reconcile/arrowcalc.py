@@ -122,9 +122,9 @@ def row_checksums(h: I64, tagged: Sequence[tuple[I64, I64]]) -> I64:
 
 class BucketSums:
     """Per bucket ``h >> shift``, summed batch by batch: (rows, sum of ``rh``, W, T, U), as
-    :func:`~reconcile.rows.row_stats` adds them. Dense arrays where the level has at most
-    2^20 buckets (the first level has 8,192), merged dictionaries below that. ``bincount``
-    sums in float64, exact here because each batch's sums go in 16-bit halves."""
+    :func:`~reconcile.rows.row_stats` adds them, in int64 (``np.add.at``: exact, no float).
+    Dense arrays where the level has at most 2^20 buckets (the first level has 8,192),
+    merged dictionaries below that."""
 
     def __init__(self, shift: int) -> None:
         self.shift = shift
@@ -139,18 +139,17 @@ class BucketSums:
         sub = (h >> (shift - HINT_BITS)) & 15 if shift >= HINT_BITS else np.zeros_like(h)
         w = (rh & 65535) + 1
         s = sub + 1
-        columns = (rh, w, w * s, w * s * s)
+        columns = (np.ones_like(h), rh, w, w * s, w * s * s)
         if self.dense is not None:
-            at, size = h >> shift, self.size
-            self.dense[0] += np.bincount(at, minlength=size)
-            for row, values in enumerate(columns, start=1):
-                self.dense[row] += _halves(at, values, size)
+            for row, values in zip(self.dense, columns, strict=True):
+                np.add.at(row, h >> shift, values)
             return
         buckets, at = np.unique(h >> shift, return_inverse=True)
-        count = np.bincount(at, minlength=len(buckets))
-        sums = [_halves(at, values, len(buckets)) for values in columns]
+        sums = np.zeros((5, len(buckets)), dtype=np.int64)
+        for row, values in zip(sums, columns, strict=True):
+            np.add.at(row, at, values)
         for i, b in enumerate(buckets.tolist()):
-            add_stats(self.sparse, b, (int(count[i]), *(int(x[i]) for x in sums)))  # type: ignore[arg-type]
+            add_stats(self.sparse, b, tuple(int(x) for x in sums[:, i]))  # type: ignore[arg-type]
 
     def result(self) -> BucketStats:
         if self.dense is None:
@@ -160,9 +159,3 @@ class BucketSums:
             int(b): (int(d[0, b]), int(d[1, b]), int(d[2, b]), int(d[3, b]), int(d[4, b]))
             for b in np.flatnonzero(d[0])
         }
-
-
-def _halves(at: npt.NDArray[np.intp] | I64, values: I64, size: int) -> I64:
-    lo = np.bincount(at, weights=values & 65535, minlength=size)
-    hi = np.bincount(at, weights=values >> 16, minlength=size)
-    return lo.astype(np.int64) + (hi.astype(np.int64) << 16)

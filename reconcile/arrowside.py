@@ -59,14 +59,18 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = 65_536
 _IDS = 20_000  # row ids per statement of picked rows
 T = TypeVar("T")
-# a value's storage class as bits (1 integer, 2 REAL, 4 text, 8 BLOB, 0 NULL), as much as
-# each check needs: every class for a grain column, "is it a REAL" for a key column, "is it
+# per check: a value's storage class as bits (1 integer, 2 REAL, 4 text, 8 BLOB, 0 NULL), as
+# much as the check needs, in SQL, and the rule the bits seen over a read must obey. Every
+# class for a grain column (one only), "is it a REAL" for a key column (none), "is it
 # anything but an integer" (flagged as 2) for a staged amount
-_CLASS_SQL = {
-    "one class": "(CASE typeof({}) WHEN 'integer' THEN 1 WHEN 'real' THEN 2 WHEN 'text' THEN 4 "
-    "WHEN 'blob' THEN 8 ELSE 0 END)",
-    "no REAL": "((typeof({}) = 'real') << 1)",
-    "integers": "((typeof({}) NOT IN ('integer', 'null')) << 1)",
+_CHECKS: dict[str, tuple[str, Callable[[int], bool]]] = {
+    "one class": (
+        "(CASE typeof({}) WHEN 'integer' THEN 1 WHEN 'real' THEN 2 WHEN 'text' THEN 4 "
+        "WHEN 'blob' THEN 8 ELSE 0 END)",
+        lambda bits: bits & (bits - 1) == 0,
+    ),
+    "no REAL": ("((typeof({}) = 'real') << 1)", lambda bits: not bits & 2),
+    "integers": ("((typeof({}) NOT IN ('integer', 'null')) << 1)", lambda bits: bits in (0, 1)),
 }
 Keep = Callable[[pa.RecordBatch, "I64"], "npt.NDArray[np.bool_]"]
 
@@ -123,14 +127,18 @@ class ArrowSide:
 
     # ---- reading -------------------------------------------------------------------
 
+    @property
+    def _key(self) -> str:
+        return f"CAST({self.relation.key_sql} AS TEXT) AS k"
+
     def _columns(self) -> str:
         r = self.relation
-        cols = [f"CAST({r.key_sql} AS TEXT) AS k"]
+        cols = [self._key]
         cols += [f"{e} AS e{i}" for i, e in enumerate(r.extras)]
         classed = _classed(r)
         if classed:  # the storage classes met in each checked column, one bit each
             words = [
-                f"({_CLASS_SQL[rule].format(c)} << {4 * i})" for i, (c, rule) in enumerate(classed)
+                f"({_CHECKS[rule][0].format(c)} << {4 * i})" for i, (c, rule) in enumerate(classed)
             ]
             cols.append(" + ".join(words) + " AS xt")
         for i, v in enumerate(r.values):
@@ -211,7 +219,7 @@ class ArrowSide:
                 seen |= int(np.bitwise_or.reduce(np.asarray(batch.column("xt"), np.int64)))
                 for i, (column, rule) in enumerate(classed):
                     bits = (seen >> (4 * i)) & 15
-                    if not _CLASS_RULES[rule](bits):
+                    if not _CHECKS[rule][1](bits):
                         raise Unreadable(f"{column}: storage classes {bits:04b} ({rule})")
             yield batch
 
@@ -298,19 +306,14 @@ class ArrowSide:
                 mask |= _within(h, (shift, buckets))
             return mask
 
-        def keep(batch: pa.RecordBatch, h: I64) -> npt.NDArray[np.bool_]:
-            return picked(h)
-
         def arrow() -> list[Row]:
             kept = self._kept_hashes()
-            if kept is None:
-                return self._rows(keep)
-            ids = [r for rowid, h, _ in kept.chunks() for r in rowid[picked(h)].tolist()]
-            try:
-                return self._fetch(ids, keep)
-            except Unreadable as exc:
-                log.info("reading %s whole: %s", self.relation.from_sql, exc)
-                return self._picked(self._batches(), keep)
+            ids = (
+                None
+                if kept is None
+                else [r for rowid, h, _ in kept.chunks() for r in rowid[picked(h)].tolist()]
+            )
+            return self._rows(lambda _, h: picked(h), ids)
 
         return self._or_sql(arrow, lambda: self.relation.bucket_rows(picks))
 
@@ -328,31 +331,30 @@ class ArrowSide:
 
         return self._or_sql(lambda: self._rows(keep), lambda: self.relation.rows_for_keys(keys))
 
-    def _rows(self, keep: Keep) -> list[Row]:
+    def _rows(self, keep: Keep, ids: list[int] | None = None) -> list[Row]:
         """The rows ``keep`` selects, with their hashes; amounts parsed for those rows only.
 
-        From a table: its row ids and keys are read first (a third of the full read), then
-        the rows picked, by row id; the rows fetched are selected again by ``keep`` and must
-        be as many as were picked, else (a view, a table without row ids, a table that
-        changed between the reads) everything is read once more."""
+        From a table: the row ids picked (``ids``, from the kept hashes, or found by reading
+        the table's row ids and keys, a third of the full read), then those rows, by row id;
+        the rows fetched are selected again by ``keep`` and must be as many as were picked,
+        else (a view, a table without row ids, a table that changed between the reads)
+        everything is read once more."""
         if not self.relation.from_sql.startswith("("):
             try:
-                return self._rows_by_id(keep)
+                return self._fetch(self._picked_ids(keep) if ids is None else ids, keep)
             except Unreadable as exc:
                 log.info("reading %s whole: %s", self.relation.from_sql, exc)
         return self._picked(self._batches(), keep)
 
-    def _rows_by_id(self, keep: Keep) -> list[Row]:
-        key = f"CAST({self.relation.key_sql} AS TEXT) AS k"
-
+    def _picked_ids(self, keep: Keep) -> list[int]:
         ids: list[int] = []
-        for batch in self._read(f"SELECT rowid AS r, {key}", "1 = 1"):
+        for batch in self._read(f"SELECT rowid AS r, {self._key}", "1 = 1"):
             rowid = batch.column("r")
             if rowid.null_count or not pa.types.is_integer(rowid.type):
                 raise Unreadable("no row ids")
             mask = keep(batch, crc32(batch.column("k")))
             ids += np.asarray(rowid, dtype=np.int64)[mask].tolist()
-        return self._fetch(ids, keep)
+        return ids
 
     def _fetch(self, ids: list[int], keep: Keep) -> list[Row]:
         """The rows of these row ids that ``keep`` selects (all of them, or Unreadable)."""
@@ -402,13 +404,6 @@ class ArrowSide:
 
 def _value(tag: int, c: int) -> Value:
     return c if tag == VALID else (None if tag == NONE else INVALID)
-
-
-_CLASS_RULES: dict[str, Callable[[int], bool]] = {
-    "one class": lambda bits: bits & (bits - 1) == 0,
-    "no REAL": lambda bits: not bits & 2,
-    "integers": lambda bits: bits in (0, 1),
-}
 
 
 def _classed(r: Relation) -> list[tuple[str, str]]:
