@@ -176,7 +176,9 @@ def theirs(legacy_url: str, staging_url: str) -> dict[str, Any]:
 
 DRIVERS = ("psycopg", "sqlalchemy.dialects.postgresql.psycopg")  # loaded by create_engine
 IMPORTS = {
-    "ours": ("migrate.spec.model", "reconcile.entity", "reconcile.diff", "reconcile.grains"),
+    # reconcile.run is what `migrate reconcile` loads (pandas with it, which pyarrow's first
+    # conversion of a Python value would otherwise import inside the clock)
+    "ours": ("migrate.spec.model", "reconcile.run", "reconcile.diff", "reconcile.grains"),
     "theirs": ("datacompy", "pandas"),
 }
 

@@ -38,6 +38,7 @@ from reconcile.arrowcalc import BAD, I64, NONE, VALID, BucketSums, cents, crc32,
 from reconcile.cached import cached
 from reconcile.hashing import CRC32
 from reconcile.kepthashes import Kept
+from reconcile.money import SPACE
 from reconcile.relation import Relation
 from reconcile.rows import (
     INVALID,
@@ -54,6 +55,7 @@ from reconcile.rows import (
     group_profile,
     totals_of,
 )
+from reconcile.sqltext import key_expr
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 65_536
@@ -69,9 +71,16 @@ _CHECKS: dict[str, tuple[str, Callable[[int], bool]]] = {
         "WHEN 'blob' THEN 8 ELSE 0 END)",
         lambda bits: bits & (bits - 1) == 0,
     ),
-    "no REAL": ("((typeof({}) = 'real') << 1)", lambda bits: not bits & 2),
-    "integers": ("((typeof({}) NOT IN ('integer', 'null')) << 1)", lambda bits: bits in (0, 1)),
+    "no REAL": ("(CASE typeof({}) WHEN 'real' THEN 2 ELSE 0 END)", lambda bits: not bits & 2),
+    "integers": (
+        "(CASE typeof({}) WHEN 'integer' THEN 0 WHEN 'null' THEN 0 ELSE 2 END)",
+        lambda bits: bits in (0, 1),
+    ),
 }
+# per raw amount, one bit of ``xt`` after the checks' bits: the value is a REAL or a BLOB
+# (not an amount, as ``mig_cents`` says), so the row's amount text is not looked at
+_NOT_TEXT = "(CASE typeof({}) WHEN 'real' THEN {bit} WHEN 'blob' THEN {bit} ELSE 0 END)"
+_ALWAYS = "1 = 1"  # a measure without a sign test (``RawAmount.selected``)
 Keep = Callable[[pa.RecordBatch, "I64"], "npt.NDArray[np.bool_]"]
 
 
@@ -85,7 +94,7 @@ def vectorised(side: RowSource) -> RowSource:
         return side
     if side.texts or (side.pre and any(v.raw is None for v in side.values)):
         return side
-    if len(_classed(side)) > 15:  # their storage classes take 4 bits each of a 64-bit integer
+    if _flag_bits(side) > 63:  # storage classes (4 bits each) and amount flags in an int64
         return side
     uri = read_only_uri(side.engine.url)
     if uri is None:
@@ -127,36 +136,67 @@ class ArrowSide:
 
     # ---- reading -------------------------------------------------------------------
 
+    @cached
+    def _key_parts(self) -> tuple[str, ...] | None:
+        """The key's columns, when the key is theirs trimmed and ``|``-joined
+        (:func:`~reconcile.sqltext.key_expr`, every legacy key on SQLite): each is then read
+        as plain text and trimmed and joined with Arrow's kernels, not SQLite's ``trim``
+        (a tenth of the read). None: the key is read as the relation's SQL spells it."""
+        r = self.relation
+        if r.key_columns and r.key_sql == key_expr(list(r.key_columns), "sqlite", str):
+            return r.key_columns
+        return None
+
     @property
     def _key(self) -> str:
-        return f"CAST({self.relation.key_sql} AS TEXT) AS k"
+        parts = self._key_parts
+        if parts is None:
+            return f"CAST({self.relation.key_sql} AS TEXT) AS k"
+        # never NULL (an all-NULL first batch would type the column as something else)
+        return ", ".join(f"COALESCE(CAST({c} AS TEXT), '') AS kc{j}" for j, c in enumerate(parts))
+
+    def _keyed(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The batch with its key ``k`` (built here from ``kc0..`` when read in parts)."""
+        parts = self._key_parts
+        if parts is None:
+            return batch
+        texts = [pc.utf8_trim(batch.column(f"kc{j}"), characters=SPACE) for j in range(len(parts))]
+        key = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "|")
+        return batch.append_column("k", key)
 
     def _columns(self) -> str:
         r = self.relation
         cols = [self._key]
         cols += [f"{e} AS e{i}" for i, e in enumerate(r.extras)]
         classed = _classed(r)
-        if classed:  # the storage classes met in each checked column, one bit each
-            words = [
-                f"({_CHECKS[rule][0].format(c)} << {4 * i})" for i, (c, rule) in enumerate(classed)
-            ]
-            cols.append(" + ".join(words) + " AS xt")
+        # the storage classes met in each checked column, 4 bits each, then a bit per raw
+        # amount that is a REAL or a BLOB: one integer per row for all of them
+        words = [
+            f"({_CHECKS[rule][0].format(c)} << {4 * i})" for i, (c, rule) in enumerate(classed)
+        ]
         for i, v in enumerate(r.values):
-            if v.raw is not None:
-                col, sel = v.raw.column, v.raw.selected
-                # never NULL (so the driver types it as text from the first batch on), and
-                # never a REAL or BLOB (flagged in x: not an amount, as ``mig_cents`` says)
-                cols.append(
-                    f"COALESCE((CASE WHEN {sel} AND typeof({col}) NOT IN ('real', 'blob') "
-                    f"THEN CAST({col} AS TEXT) END), '') AS a{i}"
-                )
-                cols.append(
-                    f"(CASE WHEN {sel} AND typeof({col}) IN ('real', 'blob') THEN 1 ELSE 0 END)"
-                    f" AS x{i}"
-                )
-            else:
-                cols += [f"{v.cents} AS v{i}", f"{v.present} AS p{i}"]
+            if v.raw is None:
+                cols.append(f"{v.cents} AS v{i}")
+                if v.present != "0":  # staged amounts: no flag to read where there is none
+                    cols.append(f"{v.present} AS p{i}")
+                continue
+            col, sel = v.raw.column, v.raw.selected
+            flag = _NOT_TEXT.format(col, bit=1 << self._flag_bit(i))
+            amount = f"CAST({col} AS TEXT)"
+            if sel != _ALWAYS:  # no amount (and no flag) on a row the sign test leaves out
+                flag = f"(CASE WHEN {sel} THEN {flag} ELSE 0 END)"
+                amount = f"(CASE WHEN {sel} THEN {amount} END)"
+            words.append(flag)
+            # never NULL (so the driver types it as text from the first batch on)
+            cols.append(f"COALESCE({amount}, '') AS a{i}")
+        if words:
+            cols.append(" + ".join(words) + " AS xt")
         return "SELECT " + ", ".join(cols)
+
+    def _flag_bit(self, i: int) -> int:
+        """The bit of ``xt`` saying raw amount ``i`` is a REAL or a BLOB."""
+        raw = [j for j, v in enumerate(self.relation.values) if v.raw is not None]
+        return 4 * len(_classed(self.relation)) + raw.index(i)
 
     def _batches(self, where: str = "1 = 1") -> Iterator[pa.RecordBatch]:
         return self._read(self._columns(), where)
@@ -164,7 +204,7 @@ class ArrowSide:
     def _read(self, select: str, where: str) -> Iterator[pa.RecordBatch]:
         r = self.relation
         sql = f"{select} FROM {r.from_sql} WHERE ({_literal_params(r.where_sql, r.params)})"
-        return self._run(f"{sql} AND ({where})")
+        return map(self._keyed, self._run(f"{sql} AND ({where})"))
 
     def _run(self, sql: str) -> Iterator[pa.RecordBatch]:
         """The driver's own statement (not its DB-API module, which imports pandas)."""
@@ -231,10 +271,14 @@ class ArrowSide:
         for i, v in enumerate(self.relation.values):
             if v.raw is not None:
                 raw = batch.column(f"a{i}")  # text: never NULL, so typed from batch one
-                not_text = np.asarray(batch.column(f"x{i}").fill_null(0), dtype=np.int64) == 1
+                xt = np.asarray(batch.column("xt"), dtype=np.int64)
+                not_text = (xt >> self._flag_bit(i)) & 1 == 1
+                if not_text.any():  # a BLOB's bytes may not be UTF-8: never look at them
+                    raw = pc.if_else(pa.array(not_text), pa.scalar("", raw.type), raw)
                 value, tag = cents(raw, not_text, v.raw.encoding)
             else:
-                value, tag = _staged(batch.column(f"v{i}"), batch.column(f"p{i}"))
+                present = batch.column(f"p{i}") if v.present != "0" else None
+                value, tag = _staged(batch.column(f"v{i}"), present)
             out.append((tag, value))
         return out
 
@@ -406,6 +450,11 @@ def _value(tag: int, c: int) -> Value:
     return c if tag == VALID else (None if tag == NONE else INVALID)
 
 
+def _flag_bits(r: Relation) -> int:
+    """Bits of ``xt`` a side needs: 4 per checked column, 1 per raw amount."""
+    return 4 * len(_classed(r)) + sum(v.raw is not None for v in r.values)
+
+
 def _classed(r: Relation) -> list[tuple[str, str]]:
     """(column SQL, rule) of every column whose storage classes the scan checks."""
     out = [(e, "one class") for e in r.extras]
@@ -414,14 +463,16 @@ def _classed(r: Relation) -> list[tuple[str, str]]:
     return out
 
 
-def _staged(v: pa.Array, present: pa.Array) -> tuple[I64, I64]:
+def _staged(v: pa.Array, present: pa.Array | None) -> tuple[I64, I64]:
     """(cents, tag) of an amount SQL computed (staged cents): NULL is no amount, or not an
-    amount where the row says one was present."""
+    amount where the row says one was present (``present`` None: never)."""
     if not (pa.types.is_integer(v.type) or pa.types.is_null(v.type)):
         raise Unreadable(f"staged cents read as {v.type}")
     value = np.asarray(pc.fill_null(v.cast(pa.int64()), 0), dtype=np.int64)
     missing = np.asarray(v.is_null(), dtype=bool)
-    flagged = np.asarray(pc.fill_null(present.cast(pa.int64()), 0), dtype=np.int64) == 1
+    flagged = np.zeros(len(v), dtype=bool)
+    if present is not None:
+        flagged = np.asarray(pc.fill_null(present.cast(pa.int64()), 0), dtype=np.int64) == 1
     tag = np.where(missing, np.where(flagged, BAD, NONE), VALID).astype(np.int64)
     return value, tag
 

@@ -411,3 +411,27 @@ def test_which_sides_are_read_as_arrow(tmp_path: Path) -> None:
         texts = Relation(staging, '"T"', '"K"', (), texts=("t",)).using(CRC32, 19)
         assert not isinstance(vectorised(texts), ArrowSide)
         assert all(isinstance(s, ArrowSide) for s in paired(source, staged))
+
+
+def test_a_legacy_key_is_trimmed_and_joined_by_arrow() -> None:
+    """A legacy key (every part trimmed, ``|``-joined: ``key_expr``) is read as its plain
+    parts and built with Arrow's kernels; its text and hash are SQL's, padding, NULL and
+    non-ASCII space-like characters included. A staged key is read as SQL spells it."""
+    rows = [
+        (" 7\t", 2, "1.00", 5, "D", "A1"),
+        (None, 3, "2.00", 5, "D", "A1"),
+        ("\u00a0x\u00a0", None, "3.00", 5, "D", "A1"),  # NO-BREAK SPACE is not trimmed
+        ("\x0b\x0c\r\n8 ", 1, "4.00", 5, "D", "A1"),
+    ]
+    with estate(rows, [("7|2", 100, 5, "A1", "R1")]) as (legacy, staging):
+        source, staged = sides(legacy, staging)
+        arrow, arrow_staged = vectorised(source), vectorised(staged)
+        assert isinstance(arrow, ArrowSide) and isinstance(arrow_staged, ArrowSide)
+        assert arrow._key_parts == ('"ID"', '"LINE"')
+        assert arrow_staged._key_parts is None
+        keys = ["7|2", "|3", "\u00a0x\u00a0|", "8|1"]
+        got = sorted(r.key for r in arrow.rows_for_keys(keys))
+        assert got == sorted(keys)
+        assert isinstance(source, Relation)
+        assert_same_answers(source, arrow)
+        assert not arrow.fell_back
