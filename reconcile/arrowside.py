@@ -141,11 +141,16 @@ class ArrowSide:
         """The key's columns, when the key is theirs trimmed and ``|``-joined
         (:func:`~reconcile.sqltext.key_expr`, every legacy key on SQLite): each is then read
         as plain text and trimmed and joined with Arrow's kernels, not SQLite's ``trim``
-        (a tenth of the read). None: the key is read as the relation's SQL spells it."""
+        (a tenth of the read). None: the key is read as the relation's SQL spells it, and
+        always in a database not stored as UTF-8 (there SQL's ``||`` converts the parts back
+        to UTF-16, turning a lone surrogate into U+FFFD; read apart, its bytes are not
+        UTF-8 and would hash otherwise)."""
         r = self.relation
-        if r.key_columns and r.key_sql == key_expr(list(r.key_columns), "sqlite", str):
-            return r.key_columns
-        return None
+        if not r.key_columns or r.key_sql != key_expr(list(r.key_columns), "sqlite", str):
+            return None
+        with r.engine.connect() as conn:
+            encoding = conn.exec_driver_sql("PRAGMA encoding").scalar()
+        return r.key_columns if str(encoding).upper() == "UTF-8" else None
 
     @property
     def _key(self) -> str:
@@ -240,7 +245,7 @@ class ArrowSide:
         if "_sql_only" not in self.__dict__:
             try:
                 return fn()
-            except (Unreadable, pa.ArrowException) as exc:  # e.g. text that is not UTF-8
+            except (Unreadable, pa.ArrowException, UnicodeDecodeError) as exc:  # not UTF-8
                 log.info("reading %s through SQL instead: %s", self.relation.from_sql, exc)
                 self.__dict__["_sql_only"] = True
         return fallback()
