@@ -80,6 +80,8 @@ _CHECKS: dict[str, tuple[str, Callable[[int], bool]]] = {
 # per raw amount, one bit of ``xt`` after the checks' bits: the value is a REAL or a BLOB
 # (not an amount, as ``mig_cents`` says), so the row's amount text is not looked at
 _NOT_TEXT = "(CASE typeof({}) WHEN 'real' THEN {bit} WHEN 'blob' THEN {bit} ELSE 0 END)"
+# a grain column's stand-in for NULL, by the storage class of its first non-NULL value
+_FILL = {"integer": "0", "real": "0.0", "text": "''", "blob": "x''"}
 _ALWAYS = "1 = 1"  # a measure without a sign test (``RawAmount.selected``)
 Keep = Callable[[pa.RecordBatch, "I64"], "npt.NDArray[np.bool_]"]
 
@@ -160,8 +162,39 @@ class ArrowSide:
         # never NULL (an all-NULL first batch would type the column as something else)
         return ", ".join(f"COALESCE(CAST({c} AS TEXT), '') AS kc{j}" for j, c in enumerate(parts))
 
-    def _keyed(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """The batch with its key ``k`` (built here from ``kc0..`` when read in parts)."""
+    @cached
+    def _null_fills(self) -> tuple[str | None, ...]:
+        """Per grain column, a value of the storage class its first non-NULL value has (SQL),
+        read in place of NULL, or None (no value to go by: read as is).
+
+        The driver types a column from its first batch; one holding only NULLs is typed as
+        an integer, and the text that follows stops the read ("Type mismatch"). A grain
+        column added to a legacy table late is NULL on every old row, so the whole side
+        would go to SQL, three times slower. Read never NULL, the NULLs are put back from
+        the storage-class bits (0: NULL); a value of another class still fails the
+        one-class check, as before."""
+        r = self.relation
+        where = _literal_params(r.where_sql, r.params)
+        fills: list[str | None] = []
+        with r.engine.connect() as conn:
+            for e in r.extras:
+                sql = f"SELECT typeof({e}) FROM {r.from_sql} WHERE ({where}) AND {e} IS NOT NULL"
+                found = conn.exec_driver_sql(f"{sql} LIMIT 1").scalar()
+                fills.append(_FILL.get(str(found)))
+        return tuple(fills)
+
+    def _prepared(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The batch with its key ``k`` (built here from ``kc0..`` when read in parts) and
+        its grain columns' NULLs put back (see :meth:`_null_fills`)."""
+        for i, fill in enumerate(self._null_fills):
+            name = f"e{i}"
+            if fill is None or name not in batch.schema.names:
+                continue
+            null = (np.asarray(batch.column("xt"), dtype=np.int64) >> (4 * i)) & 15 == 0
+            if null.any():
+                column = batch.column(name)
+                restored = pc.if_else(pa.array(null), pa.scalar(None, column.type), column)
+                batch = batch.set_column(batch.schema.get_field_index(name), name, restored)
         parts = self._key_parts
         if parts is None:
             return batch
@@ -172,7 +205,10 @@ class ArrowSide:
     def _columns(self) -> str:
         r = self.relation
         cols = [self._key]
-        cols += [f"{e} AS e{i}" for i, e in enumerate(r.extras)]
+        cols += [
+            f"{e} AS e{i}" if fill is None else f"COALESCE({e}, {fill}) AS e{i}"
+            for i, (e, fill) in enumerate(zip(r.extras, self._null_fills, strict=True))
+        ]
         classed = _classed(r)
         # the storage classes met in each checked column, 4 bits each, then a bit per raw
         # amount that is a REAL or a BLOB: one integer per row for all of them
@@ -209,7 +245,7 @@ class ArrowSide:
     def _read(self, select: str, where: str) -> Iterator[pa.RecordBatch]:
         r = self.relation
         sql = f"{select} FROM {r.from_sql} WHERE ({_literal_params(r.where_sql, r.params)})"
-        return map(self._keyed, self._run(f"{sql} AND ({where})"))
+        return map(self._prepared, self._run(f"{sql} AND ({where})"))
 
     def _run(self, sql: str) -> Iterator[pa.RecordBatch]:
         """The driver's own statement (not its DB-API module, which imports pandas)."""

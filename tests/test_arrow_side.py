@@ -324,6 +324,29 @@ def test_a_storage_class_changing_between_batches_is_read_through_sql(
         assert arrow.fell_back
 
 
+@pytest.mark.parametrize("later", ["A7", 7, 2.5, b"\x01", None])
+def test_a_grain_column_null_in_the_first_batch_stays_arrow(
+    monkeypatch: pytest.MonkeyPatch, later: object
+) -> None:
+    """A grain column NULL on every row of the first batch (one added to the table late):
+    the driver would type it as an integer and stop at the text that follows; read with a
+    stand-in of its class and the NULLs put back, the side stays on Arrow, same answers,
+    NULLs in later batches included. A staged grain column too."""
+    monkeypatch.setattr(arrowside, "BATCH_ROWS", 4)
+    rows = [(str(i), 1, "1.00", 5, "D", None) for i in range(6)]
+    rows += [("8", 1, "2.00", 5, "D", later), ("9", 1, "3.00", 5, "D", None)]
+    staged = [(f"{i}|1", 100, 5, None, "R1") for i in range(5)]
+    staged += [("8|1", 200, 5, "A7", "R1"), ("9|1", 300, 5, None, "R1")]
+    with estate(rows, staged) as (legacy, staging):
+        for side in sides(legacy, staging):
+            assert isinstance(side, Relation)
+            arrow = vectorised(side)
+            assert isinstance(arrow, ArrowSide)
+            assert_same_answers(side, arrow)
+            assert not arrow.fell_back
+            assert None in {extras[0] for extras, *_ in arrow.scan().profile}
+
+
 @pytest.mark.parametrize(
     ("amount", "key"),
     [(b"", "1"), (b" ", "1"), (b"\x80", "1"), (3.5, "1"), ("1.00", 0.1 + 0.2), ("1.00", 1e20)],
