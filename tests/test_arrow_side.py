@@ -27,9 +27,10 @@ from sqlalchemy.engine import make_url
 
 from migrate.db import readonly_engine
 from migrate.spec.model import EntitySpec
-from reconcile import arrowside
+from reconcile import arrowread
 from reconcile.arrowcalc import BAD, NONE, VALID, BucketSums, cents, crc32, row_checksums
-from reconcile.arrowside import ArrowSide, read_only_uri, vectorised
+from reconcile.arrowread import read_only_uri
+from reconcile.arrowside import ArrowSide, vectorised
 from reconcile.entity import paired
 from reconcile.hashing import CRC32, MD5, row_checksum
 from reconcile.money import cents_or_flag
@@ -312,7 +313,7 @@ def test_a_storage_class_changing_between_batches_is_read_through_sql(
     """The driver types a column from its first batch and converts later values (a 7 after
     REALs comes back as 7.0, a 5 after text as '5'): the classes are checked over the
     whole read, not batch by batch (found by review)."""
-    monkeypatch.setattr(arrowside, "BATCH_ROWS", 4)
+    monkeypatch.setattr(arrowread, "BATCH_ROWS", 4)
     rows = [(str(i), 1, "1.00", first, "D", "A1") for i in range(4)]
     rows.append(("9", 1, "1.00", later, "D", "A1"))
     with estate(rows, []) as (legacy, staging):
@@ -332,7 +333,7 @@ def test_a_grain_column_null_in_the_first_batch_stays_arrow(
     the driver would type it as an integer and stop at the text that follows; read with a
     stand-in of its class and the NULLs put back, the side stays on Arrow, same answers,
     NULLs in later batches included. A staged grain column too."""
-    monkeypatch.setattr(arrowside, "BATCH_ROWS", 4)
+    monkeypatch.setattr(arrowread, "BATCH_ROWS", 4)
     rows = [(str(i), 1, "1.00", 5, "D", None) for i in range(6)]
     rows += [("8", 1, "2.00", 5, "D", later), ("9", 1, "3.00", 5, "D", None)]
     staged = [(f"{i}|1", 100, 5, None, "R1") for i in range(5)]
@@ -451,8 +452,8 @@ def test_a_legacy_key_is_trimmed_and_joined_by_arrow() -> None:
         source, staged = sides(legacy, staging)
         arrow, arrow_staged = vectorised(source), vectorised(staged)
         assert isinstance(arrow, ArrowSide) and isinstance(arrow_staged, ArrowSide)
-        assert arrow._key_parts == ('"ID"', '"LINE"')
-        assert arrow_staged._key_parts is None
+        assert arrow._reader.key_parts == ('"ID"', '"LINE"')
+        assert arrow_staged._reader.key_parts is None
         keys = ["7|2", "|3", "\u00a0x\u00a0|", "8|1"]
         got = sorted(r.key for r in arrow.rows_for_keys(keys))
         assert got == sorted(keys)
@@ -489,7 +490,7 @@ def test_a_utf16_database_keeps_the_key_sql_builds() -> None:
         assert isinstance(source, Relation)
         arrow = vectorised(source)
         assert isinstance(arrow, ArrowSide)
-        assert arrow._key_parts is None
+        assert arrow._reader.key_parts is None
         assert arrow.scan().buckets == source.scan().buckets
         assert as_set(arrow.rows_for_keys(["\ufffd|1"])) == as_set(
             source.rows_for_keys(["\ufffd|1"])
@@ -533,8 +534,8 @@ _odd_row = st.tuples(
 def test_odd_keys_and_amounts_answer_as_sql(rows: list[tuple[object, ...]], batch: int) -> None:
     """Key parts of every storage class with spaces SQLite's trim keeps or drops, BLOB and
     REAL amounts and sign values, tiny batches (a review's generator): SQL's answers."""
-    old = arrowside.BATCH_ROWS
-    arrowside.BATCH_ROWS = batch
+    old = arrowread.BATCH_ROWS
+    arrowread.BATCH_ROWS = batch
     try:
         with estate(rows, []) as (legacy, staging):
             source, _ = sides(legacy, staging)
@@ -548,4 +549,4 @@ def test_odd_keys_and_amounts_answer_as_sql(rows: list[tuple[object, ...]], batc
             arrow.close()
             source.close()
     finally:
-        arrowside.BATCH_ROWS = old
+        arrowread.BATCH_ROWS = old
