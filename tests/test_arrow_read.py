@@ -20,8 +20,6 @@ from sqlalchemy import Engine
 
 from migrate.db import readonly_engine
 from reconcile import arrowread
-from reconcile.arrowside import ArrowSide, vectorised
-from reconcile.relation import Relation
 from tests.test_arrow_side import (
     AMOUNTS,
     SPACE,
@@ -29,7 +27,6 @@ from tests.test_arrow_side import (
     as_set,
     assert_same_answers,
     estate,
-    sides,
 )
 
 
@@ -44,10 +41,7 @@ def test_a_column_of_mixed_types_is_read_through_sql(caplog: pytest.LogCaptureFi
         estate(rows, []) as (legacy, staging),
         caplog.at_level(logging.INFO, "reconcile.arrowside"),
     ):
-        source, _ = sides(legacy, staging, grain="DR")
-        assert isinstance(source, Relation)
-        arrow = vectorised(source)
-        assert isinstance(arrow, ArrowSide)
+        (source, arrow), _ = arrow_sides(legacy, staging, grain="DR")
         assert_same_answers(source, arrow)
         assert "through SQL instead" in caplog.text
         assert {e for e, *_ in arrow.scan().profile} == {(100,), (101,), (102,), ("x",)}
@@ -64,10 +58,7 @@ def test_a_storage_class_changing_between_batches_is_read_through_sql(
     rows = [(str(i), 1, "1.00", first, "D", "A1") for i in range(4)]
     rows.append(("9", 1, "1.00", later, "D", "A1"))
     with estate(rows, []) as (legacy, staging):
-        source, _ = sides(legacy, staging, grain="DR")
-        assert isinstance(source, Relation)
-        arrow = vectorised(source)
-        assert isinstance(arrow, ArrowSide)
+        (source, arrow), _ = arrow_sides(legacy, staging, grain="DR")
         assert_same_answers(source, arrow)
         assert arrow.fell_back
 
@@ -102,10 +93,7 @@ def test_blob_and_real_values(amount: object, key: object) -> None:
     driver's own SQLite prints 0.1 + 0.2 as 0.30000000000000004, Python's as 0.3)."""
     rows = [("1", key, amount, 5, "D", "A1"), ("2", 1, "1.00", 5, "D", "A1")]
     with estate(rows, []) as (legacy, staging):
-        source, _ = sides(legacy, staging)
-        assert isinstance(source, Relation)
-        arrow = vectorised(source)
-        assert isinstance(arrow, ArrowSide)
+        (source, arrow), _ = arrow_sides(legacy, staging)
         assert_same_answers(source, arrow)
         assert arrow.fell_back == isinstance(key, float)
 
@@ -121,15 +109,12 @@ def test_a_legacy_key_is_trimmed_and_joined_by_arrow() -> None:
         ("\x0b\x0c\r\n8 ", 1, "4.00", 5, "D", "A1"),
     ]
     with estate(rows, [("7|2", 100, 5, "A1", "R1")]) as (legacy, staging):
-        source, staged = sides(legacy, staging)
-        arrow, arrow_staged = vectorised(source), vectorised(staged)
-        assert isinstance(arrow, ArrowSide) and isinstance(arrow_staged, ArrowSide)
+        (source, arrow), (_, arrow_staged) = arrow_sides(legacy, staging)
         assert arrow._reader.key_parts == ('"ID"', '"LINE"')
         assert arrow_staged._reader.key_parts is None
         keys = ["7|2", "|3", "\u00a0x\u00a0|", "8|1"]
         got = sorted(r.key for r in arrow.rows_for_keys(keys))
         assert got == sorted(keys)
-        assert isinstance(source, Relation)
         assert_same_answers(source, arrow)
         assert not arrow.fell_back
 
@@ -158,10 +143,7 @@ def test_a_utf16_database_keeps_the_key_sql_builds() -> None:
     review): there the key is read as SQL builds it, and answers are SQL's."""
     rows = [(b"\x00\xd8", 1, "1.00", 5, "D", "A1"), (" 2 ", 1, "2.00", 5, "D", "A1")]
     with utf16_estate(rows) as (legacy, staging):
-        source, _ = sides(legacy, staging)
-        assert isinstance(source, Relation)
-        arrow = vectorised(source)
-        assert isinstance(arrow, ArrowSide)
+        (source, arrow), _ = arrow_sides(legacy, staging)
         assert arrow._reader.key_parts is None
         assert arrow.scan().buckets == source.scan().buckets
         assert as_set(arrow.rows_for_keys(["\ufffd|1"])) == as_set(
@@ -207,10 +189,7 @@ def test_odd_keys_and_amounts_answer_as_sql(rows: list[tuple[object, ...]], batc
     arrowread.BATCH_ROWS = batch
     try:
         with estate(rows, []) as (legacy, staging):
-            source, _ = sides(legacy, staging)
-            assert isinstance(source, Relation)
-            arrow = vectorised(source)
-            assert isinstance(arrow, ArrowSide)
+            (source, arrow), _ = arrow_sides(legacy, staging)
             assert_same_answers(source, arrow)
             keys = sorted({r.key for r in source.bucket_rows(((19, frozenset(range(8192))),))})
             keys += ["|", "nope"]

@@ -236,10 +236,13 @@ def sides(
     return source.using(CRC32, shift), staged.using(CRC32, shift)
 
 
-def arrow_sides(legacy: Engine, staging: Engine) -> list[tuple[Relation, ArrowSide]]:
-    """Each SQL side of :func:`sides` beside its Arrow reading (which it must be)."""
+def arrow_sides(
+    legacy: Engine, staging: Engine, grain: str = "ACCT"
+) -> list[tuple[Relation, ArrowSide]]:
+    """Each SQL side of :func:`sides` (legacy, then staged) beside its Arrow reading (which
+    it must be)."""
     out = []
-    for side in sides(legacy, staging):
+    for side in sides(legacy, staging, grain=grain):
         assert isinstance(side, Relation)
         arrow = vectorised(side)
         assert isinstance(arrow, ArrowSide)
