@@ -5,7 +5,7 @@
 
 Builds a legacy table (key, account, amount as fixed-point text) and a staged table (legacy
 key, account, amount in cents) directly, with 0.1% of staged amounts altered by one cent.
-Ours: identity totals, grain totals by account and the keyed bucket diff, all pushed down as
+Ours: identity totals, grain totals by account and the keyed bucket diff, as
 SQL (the same calls ``reconcile.entity`` makes). datacompy: both tables read into pandas and
 compared on the key. Each runs in its own process, imports done before the clock starts, so
 the time, CPU and peak RSS printed are that side's alone; "client CPU" is the Python
@@ -183,10 +183,10 @@ IMPORTS = {
 
 def _child(fn: str, args: tuple[str, str], queue: Any) -> None:
     """Imports first (not timed, for both), then the work: wall and this process's CPU."""
-    # SQLite sides are read through Arrow, whose first conversion of a Python value imports
-    # pandas (about 0.3 s); `migrate reconcile` has both loaded before it reconciles
-    sqlite = ("reconcile.arrowside", "pandas")
-    arrow = sqlite if fn == "ours" and args[0].startswith("sqlite") else ()
+    # both kinds of side are read through Arrow, whose first conversion of a Python value
+    # imports pandas (about 0.3 s); `migrate reconcile` has both loaded before it reconciles
+    side = "reconcile.arrowside" if args[0].startswith("sqlite") else "reconcile.arrowpg"
+    arrow = (side, "pandas") if fn == "ours" else ()
     for module in (*IMPORTS[fn], *DRIVERS, *arrow):
         importlib.import_module(module)
     started, cpu = time.perf_counter(), time.process_time()

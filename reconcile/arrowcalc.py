@@ -12,6 +12,7 @@ Every intermediate of the checksum stays below 2^62, as in SQL, so int64 never o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,10 @@ from reconcile.rows import HINT_BITS, BucketStats, add_stats
 
 I64 = npt.NDArray[np.int64]
 VALID, NONE, BAD = 0, 1, 2  # the checksum's tags: an amount, no amount, not an amount
+
+
+class Unreadable(Exception):
+    """The batches cannot carry a column as one type (or an amount overflows): ask SQL."""
 
 
 def _crc_table() -> npt.NDArray[np.uint32]:
@@ -159,3 +164,50 @@ class BucketSums:
             int(b): (int(d[0, b]), int(d[1, b]), int(d[2, b]), int(d[3, b]), int(d[4, b]))
             for b in np.flatnonzero(d[0])
         }
+
+
+def staged_cents(v: pa.Array, present: pa.Array | None) -> tuple[I64, I64]:
+    """(cents, tag) of an amount SQL computed (staged cents): NULL is no amount, or not an
+    amount where the row says one was present (``present`` None: never)."""
+    if not (pa.types.is_integer(v.type) or pa.types.is_null(v.type)):
+        raise Unreadable(f"staged cents read as {v.type}")
+    value = np.asarray(pc.fill_null(v.cast(pa.int64()), 0), dtype=np.int64)
+    missing = np.asarray(v.is_null(), dtype=bool)
+    flagged = np.zeros(len(v), dtype=bool)
+    if present is not None:
+        flagged = np.asarray(pc.fill_null(present.cast(pa.int64()), 0), dtype=np.int64) == 1
+    tag = np.where(missing, np.where(flagged, BAD, NONE), VALID).astype(np.int64)
+    return value, tag
+
+
+def add_groups(
+    groups: dict[tuple[object, ...], list[int]],
+    batch: pa.RecordBatch,
+    tagged: list[tuple[I64, I64]],
+    k: int,
+) -> None:
+    """Add one batch's rows, cents and invalid counts to the totals by extras."""
+    n = len(tagged)
+    columns: dict[str, Any] = {f"e{i}": batch.column(f"e{i}") for i in range(k)}
+    columns["n"] = np.ones(batch.num_rows, dtype=np.int64)
+    for i, (tag, value) in enumerate(tagged):
+        big = max(-int(value.min()), int(value.max())) if len(value) else 0  # |INT64_MIN| too
+        if big >= (1 << 62) // max(len(value), 1):
+            raise Unreadable("amounts too large to sum in 64 bits per batch")
+        columns[f"v{i}"] = np.where(tag == VALID, value, 0)
+        columns[f"i{i}"] = (tag == BAD).astype(np.int64)
+    names = ["n", *(f"v{i}" for i in range(n)), *(f"i{i}" for i in range(n))]
+    if k == 0:
+        acc = groups.setdefault((), [0] * (1 + 2 * n))
+        for j, name in enumerate(names):
+            acc[j] += int(np.sum(columns[name]))
+        return
+    table = pa.table(columns)
+    keys = [f"e{i}" for i in range(k)]
+    done = table.group_by(keys, use_threads=False).aggregate([(c, "sum") for c in names])
+    rows = done.to_pydict()
+    for r in range(done.num_rows):
+        extras = tuple(rows[key][r] for key in keys)
+        acc = groups.setdefault(extras, [0] * (1 + 2 * n))
+        for j, name in enumerate(names):
+            acc[j] += int(rows[f"{name}_sum"][r])

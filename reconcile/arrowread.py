@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reconcile.arrowcalc import Unreadable
 from reconcile.cached import cached
 from reconcile.money import SPACE
 from reconcile.relation import Relation
@@ -54,10 +55,6 @@ _NOT_TEXT = "(CASE typeof({}) WHEN 'real' THEN {bit} WHEN 'blob' THEN {bit} ELSE
 # a grain column's stand-in for NULL, by the storage class of its first non-NULL value
 _FILL = {"integer": "0", "real": "0.0", "text": "''", "blob": "x''"}
 _ALWAYS = "1 = 1"  # a measure without a sign test (``RawAmount.selected``)
-
-
-class Unreadable(Exception):
-    """The batches cannot carry a column as one type (or an amount overflows): ask SQL."""
 
 
 def read_only_uri(url: Any) -> str | None:

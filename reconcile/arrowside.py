@@ -30,8 +30,19 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reconcile.arrowcalc import BAD, I64, NONE, VALID, BucketSums, cents, crc32, row_checksums
-from reconcile.arrowread import SideReader, Unreadable, flag_bits, read_only_uri
+from reconcile.arrowcalc import (
+    I64,
+    NONE,
+    VALID,
+    BucketSums,
+    Unreadable,
+    add_groups,
+    cents,
+    crc32,
+    row_checksums,
+    staged_cents,
+)
+from reconcile.arrowread import SideReader, flag_bits, read_only_uri
 from reconcile.cached import cached
 from reconcile.hashing import CRC32
 from reconcile.kepthashes import Kept
@@ -132,7 +143,7 @@ class ArrowSide:
                 value, tag = cents(raw, not_text, v.raw.encoding)
             else:
                 present = batch.column(f"p{i}") if v.present != "0" else None
-                value, tag = _staged(batch.column(f"v{i}"), present)
+                value, tag = staged_cents(batch.column(f"v{i}"), present)
             out.append((tag, value))
         return out
 
@@ -157,7 +168,7 @@ class ArrowSide:
         for batch in self._reader.checked(self._reader.read(select, "1 = 1")):
             h, tagged, rh = self._hashed(batch)
             sums.add(h, rh)
-            _add_groups(groups, batch, tagged, k)
+            add_groups(groups, batch, tagged, k)
             if kept is not None and not kept.add(batch.column("r"), h, rh):
                 kept = self.__dict__["_kept"] = None
         profile: Profile = [
@@ -304,55 +315,8 @@ def _value(tag: int, c: int) -> Value:
     return c if tag == VALID else (None if tag == NONE else INVALID)
 
 
-def _staged(v: pa.Array, present: pa.Array | None) -> tuple[I64, I64]:
-    """(cents, tag) of an amount SQL computed (staged cents): NULL is no amount, or not an
-    amount where the row says one was present (``present`` None: never)."""
-    if not (pa.types.is_integer(v.type) or pa.types.is_null(v.type)):
-        raise Unreadable(f"staged cents read as {v.type}")
-    value = np.asarray(pc.fill_null(v.cast(pa.int64()), 0), dtype=np.int64)
-    missing = np.asarray(v.is_null(), dtype=bool)
-    flagged = np.zeros(len(v), dtype=bool)
-    if present is not None:
-        flagged = np.asarray(pc.fill_null(present.cast(pa.int64()), 0), dtype=np.int64) == 1
-    tag = np.where(missing, np.where(flagged, BAD, NONE), VALID).astype(np.int64)
-    return value, tag
-
-
 def _within(h: I64, within: Within) -> npt.NDArray[np.bool_]:
     if within is None:
         return np.ones(len(h), dtype=bool)
     shift, buckets = within
     return np.isin(h >> shift, np.fromiter(buckets, dtype=np.int64, count=len(buckets)))
-
-
-def _add_groups(
-    groups: dict[tuple[object, ...], list[int]],
-    batch: pa.RecordBatch,
-    tagged: list[tuple[I64, I64]],
-    k: int,
-) -> None:
-    """Add one batch's rows, cents and invalid counts to the totals by extras."""
-    n = len(tagged)
-    columns: dict[str, Any] = {f"e{i}": batch.column(f"e{i}") for i in range(k)}
-    columns["n"] = np.ones(batch.num_rows, dtype=np.int64)
-    for i, (tag, value) in enumerate(tagged):
-        big = max(-int(value.min()), int(value.max())) if len(value) else 0  # |INT64_MIN| too
-        if big >= (1 << 62) // max(len(value), 1):
-            raise Unreadable("amounts too large to sum in 64 bits per batch")
-        columns[f"v{i}"] = np.where(tag == VALID, value, 0)
-        columns[f"i{i}"] = (tag == BAD).astype(np.int64)
-    names = ["n", *(f"v{i}" for i in range(n)), *(f"i{i}" for i in range(n))]
-    if k == 0:
-        acc = groups.setdefault((), [0] * (1 + 2 * n))
-        for j, name in enumerate(names):
-            acc[j] += int(np.sum(columns[name]))
-        return
-    table = pa.table(columns)
-    keys = [f"e{i}" for i in range(k)]
-    done = table.group_by(keys, use_threads=False).aggregate([(c, "sum") for c in names])
-    rows = done.to_pydict()
-    for r in range(done.num_rows):
-        extras = tuple(rows[key][r] for key in keys)
-        acc = groups.setdefault(extras, [0] * (1 + 2 * n))
-        for j, name in enumerate(names):
-            acc[j] += int(rows[f"{name}_sum"][r])

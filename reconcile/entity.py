@@ -94,6 +94,8 @@ READ = {
     "mysql": "summed in MariaDB (SQL)",
     "sqlite": "summed in SQLite (SQL, with our hash and parser as SQLite functions)",
     "arrow": "read from the SQLite file as Arrow batches, summed with numpy",
+    "pg-arrow": "key hashed in PostgreSQL, read as Arrow batches (binary COPY), summed with "
+    "numpy; buckets that differ read through SQL",
     "stream": "streamed and summed in Python",
 }
 
@@ -116,15 +118,21 @@ def row_diff_method(stats: DiffStats, source: RowSource, staged: RowSource) -> s
 
 def paired(source: RowSource, staged: RowSource) -> tuple[RowSource, RowSource]:
     """Both sides set to the cheapest hash they share and the same first-level buckets (a
-    SQLite side then read as Arrow batches where it can be, ``arrowside.py``)."""
+    SQLite or PostgreSQL side then read as Arrow batches where it can be, ``arrowside.py``,
+    ``arrowpg.py``)."""
     hasher = choose_hasher({source.family, staged.family})
     shift = 32 - FIRST_BITS
     source, staged = source.using(hasher, shift), staged.using(hasher, shift)
-    if "sqlite" not in {source.family, staged.family}:
-        return source, staged
-    from reconcile.arrowside import vectorised  # Arrow's compute and the driver: SQLite only
+    families = {source.family, staged.family}
+    if "postgresql" in families:
+        from reconcile.arrowpg import read_as_arrow  # the ADBC driver: PostgreSQL only
 
-    return vectorised(source), vectorised(staged)
+        source, staged = read_as_arrow(source), read_as_arrow(staged)
+    if "sqlite" in families:
+        from reconcile.arrowside import vectorised  # the ADBC driver: SQLite only
+
+        source, staged = vectorised(source), vectorised(staged)
+    return source, staged
 
 
 def _sum(rows: list[Row], i: int) -> int:

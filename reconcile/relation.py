@@ -72,7 +72,7 @@ class ValueSql:
 
     cents: str
     present: str
-    raw: RawAmount | None = None  # SQLite legacy: the amount as stored, for ``arrowside.py``
+    raw: RawAmount | None = None  # legacy amount as stored (SQLite, PostgreSQL): Arrow reads
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,8 @@ class RowSource(Protocol):
     @property
     def family(self) -> str:
         """``sqlite`` | ``postgresql`` | ``mysql`` | ``stream`` (read in Python) | ``arrow``
-        (a SQLite file read as Arrow batches, ``arrowside.py``)."""
+        (a SQLite file read as Arrow batches, ``arrowside.py``) | ``pg-arrow`` (a PostgreSQL
+        side whose scan is read as Arrow batches, ``arrowpg.py``)."""
         ...
 
     def using(self, hasher: Hasher, first_shift: int) -> RowSource:

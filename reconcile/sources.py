@@ -148,6 +148,8 @@ def _value_sql(
         )
     amount = trimmed_text(quote(m.source_column), m.source_column in plain, dialect)
     pre[0].append((f"mig_a{i}", amount))
+    # PostgreSQL: also read as Arrow batches and parsed in numpy (``arrowpg.py``)
+    raw = RawAmount(quote(m.source_column), m.source_encoding, sel)
     if m.sign_column:
         pre[0].append((f"mig_s{i}", f"(CASE WHEN {sel} THEN 1 ELSE 0 END)"))
         sel = f"mig_s{i} = 1"
@@ -155,6 +157,7 @@ def _value_sql(
     return ValueSql(
         cents=f"(CASE WHEN {sel} AND {valid} THEN {cents} END)",
         present=f"(CASE WHEN {sel} AND mig_a{i} <> '' THEN 1 ELSE 0 END)",
+        raw=raw if family(dialect) == "postgresql" else None,
     )
 
 

@@ -27,6 +27,9 @@ DIGITS_RE = "^[+-]?[0-9]+$"
 # optional sign, digits and/or decimals, any decimals beyond the second being zeros
 PLAIN_RE = "^[0-9]+[.][0-9][0-9]$"
 FIXED_RE = "^[+-]?([0-9]+([.][0-9]{0,2}0*)?|[.][0-9]{1,2}0*)$"
+# the longest well-formed text whose cents always fit in 64 bits (sign included: at most 16
+# digits, times 100); longer ones are compared, as numbers, with 2^63
+FITS_LENGTH = 16
 
 
 def install_functions(engine: Engine) -> None:
@@ -142,7 +145,7 @@ def parse_cents(
                 f" AND {t} GLOB '*[0-9]*')"
             )
         else:
-            valid = f"({_regex(t, DIGITS_RE, dialect)})"
+            valid = _fits(t, _regex(t, DIGITS_RE, dialect), scale, dialect)
         cents = f"(CAST({t} AS {bigint(dialect)}) * {scale})"
         return blank, valid, cents
     if encoding != "decimal":
@@ -150,7 +153,8 @@ def parse_cents(
     if family(dialect) == "sqlite":
         return blank, *_sqlite_decimal(t)
     # the usual shape first: a plain pattern the regex engine runs at half the cost
-    valid = f"({_regex(t, PLAIN_RE, dialect)} OR {_regex(t, FIXED_RE, dialect)})"
+    shaped = f"{_regex(t, PLAIN_RE, dialect)} OR {_regex(t, FIXED_RE, dialect)}"
+    valid = _fits(t, shaped, "100", dialect)
     num = "NUMERIC(38, 10)" if family(dialect) == "postgresql" else "DECIMAL(38, 10)"
     # two decimals exactly (the usual legacy shape, once valid): drop the dot, skip NUMERIC
     cents = (
@@ -158,6 +162,18 @@ def parse_cents(
         f" ELSE CAST(CAST({t} AS {num}) * 100 AS {bigint(dialect)}) END)"
     )
     return blank, valid, cents
+
+
+def _fits(t: str, shaped: str, scale: str, dialect: str) -> str:
+    """Valid: well-formed (``shaped``) and its cents within 64 bits, as ``cents_or_flag``
+    says (beyond them the server's cast to BIGINT would stop the whole query, or MariaDB's
+    clamp it). In a CASE, so that only well-formed text is ever cast to a number."""
+    num = "NUMERIC" if family(dialect) == "postgresql" else "DECIMAL(65, 10)"
+    big = f"ABS(CAST({t} AS {num})) * {scale} < 9223372036854775808"
+    return (
+        f"(CASE WHEN NOT ({shaped}) THEN 1 = 0 WHEN LENGTH({t}) <= {FITS_LENGTH} THEN 1 = 1 "
+        f"ELSE {big} END)"
+    )
 
 
 def _sqlite_decimal(t: str) -> tuple[str, str]:

@@ -18,8 +18,10 @@ from migrate.spec.loader import load_project
 from migrate.staging.types import cents_sql
 from reconcile import blockranges
 from reconcile.hashing import PG_HASH
+from reconcile.money import cents_or_flag
 from reconcile.relation import Relation, ValueSql
 from reconcile.run import reconcile_run
+from reconcile.sqltext import parse_cents as sql_parse
 from reconcile.textrule import normalise, text_sql
 from tests.test_reconcile import (
     MAPPINGS,
@@ -105,6 +107,37 @@ def test_server_parser_agrees_with_python(
     """PostgreSQL's and MariaDB's SQL amount parsers read each value as the Python one."""
     engine = create_engine(request.getfixturevalue(server))
     parser_agrees(engine, encoding, values)
+    engine.dispose()
+
+
+OVERFLOW_CASES = [
+    ("decimal", ["99999999999999999.99", "92233720368547758.07", "92233720368547758.08"]),
+    ("decimal", ["-92233720368547758.07", "-92233720368547758.08", "1" * 70 + ".00"]),
+    ("decimal", ["00000000000000000000012.50", "1.50000000000000000000", "9999999999999999"]),
+    ("cents", ["9223372036854775807", "9223372036854775808", "-9223372036854775808", "9" * 40]),
+    ("integer", ["92233720368547758", "92233720368547757", "0000000000000000000000007"]),
+]
+
+
+@pytest.mark.parametrize("server", ["pg_url", "mysql_url"])
+@pytest.mark.parametrize("encoding,values", OVERFLOW_CASES)
+def test_amounts_beyond_64_bits_are_not_amounts(
+    server: str, encoding: str, values: list[str], request: pytest.FixtureRequest
+) -> None:
+    """Cents that would not fit in 64 bits make the text not an amount on the servers too, as
+    ``cents_or_flag`` (SQLite's parser, the Arrow sides') says, instead of stopping the query
+    (PostgreSQL's cast to BIGINT) or being clamped (MariaDB's)."""
+    engine = create_engine(request.getfixturevalue(server))
+    _, valid, cents = sql_parse("v", encoding, engine.dialect.name)
+    cast = "CAST(:v AS CHAR)" if engine.dialect.name != "postgresql" else "CAST(:v AS TEXT)"
+    with engine.connect() as conn:
+        for v in values:
+            sql = f"SELECT {valid}, CASE WHEN {valid} THEN {cents} END FROM (SELECT {cast} v) s"
+            ok, c = conn.execute(
+                text(sql),
+                {"v": v},
+            ).one()
+            assert (c if ok else "X") == cents_or_flag(v, encoding), v
     engine.dispose()
 
 
