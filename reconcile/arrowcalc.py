@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from reconcile.hashing import K, P
 from reconcile.money import SPACE, cents_or_flag
-from reconcile.rows import HINT_BITS, BucketStats, add_stats
+from reconcile.rows import HINT_BITS, BucketStats, Within, add_stats
 
 I64 = npt.NDArray[np.int64]
 VALID, NONE, BAD = 0, 1, 2  # the checksum's tags: an amount, no amount, not an amount
@@ -211,3 +211,11 @@ def add_groups(
         acc = groups.setdefault(extras, [0] * (1 + 2 * n))
         for j, name in enumerate(names):
             acc[j] += int(rows[f"{name}_sum"][r])
+
+
+def in_buckets(h: I64, within: Within) -> npt.NDArray[np.bool_]:
+    """Rows whose key hash falls in the buckets of ``within`` (all rows for None)."""
+    if within is None:
+        return np.ones(len(h), dtype=bool)
+    shift, buckets = within
+    return np.isin(h >> shift, np.fromiter(buckets, dtype=np.int64, count=len(buckets)))

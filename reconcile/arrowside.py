@@ -39,6 +39,7 @@ from reconcile.arrowcalc import (
     add_groups,
     cents,
     crc32,
+    in_buckets,
     row_checksums,
     staged_cents,
 )
@@ -195,12 +196,12 @@ class ArrowSide:
             kept = self._kept_hashes()
             if kept is not None:  # no read of the database: the scan kept every row's hashes
                 for _, h, rh in kept.chunks():
-                    keep = _within(h, within)
+                    keep = in_buckets(h, within)
                     sums.add(h[keep], rh[keep])
                 return sums.result()
             for batch in self._reader.batches():
                 h = crc32(batch.column("k"))
-                keep = _within(h, within)
+                keep = in_buckets(h, within)
                 part = batch.filter(pa.array(keep))
                 if part.num_rows:
                     sums.add(h[keep], row_checksums(h[keep], self._tagged(part)))
@@ -212,7 +213,7 @@ class ArrowSide:
         def picked(h: I64) -> npt.NDArray[np.bool_]:
             mask = np.zeros(len(h), dtype=bool)
             for shift, buckets in picks:
-                mask |= _within(h, (shift, buckets))
+                mask |= in_buckets(h, (shift, buckets))
             return mask
 
         def arrow() -> list[Row]:
@@ -313,10 +314,3 @@ class ArrowSide:
 
 def _value(tag: int, c: int) -> Value:
     return c if tag == VALID else (None if tag == NONE else INVALID)
-
-
-def _within(h: I64, within: Within) -> npt.NDArray[np.bool_]:
-    if within is None:
-        return np.ones(len(h), dtype=bool)
-    shift, buckets = within
-    return np.isin(h >> shift, np.fromiter(buckets, dtype=np.int64, count=len(buckets)))

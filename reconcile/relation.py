@@ -327,7 +327,11 @@ class Relation:
         return group_profile(self._scan.profile, extras)
 
     def _rows(
-        self, where: str, params: dict[str, object] | None = None, expanding: str | None = None
+        self,
+        where: str,
+        params: dict[str, object] | None = None,
+        expanding: str | None = None,
+        setup: str | None = None,
     ) -> list[Row]:
         n, m = len(self.values), len(self.texts)
         cols = ["k", "h", f"{self._rh()} AS rh"]
@@ -337,8 +341,22 @@ class Relation:
         if expanding:
             stmt = stmt.bindparams(bindparam(expanding, expanding=True))
         with self.engine.connect() as conn:
+            if setup:
+                conn.exec_driver_sql(setup)
             result = conn.execute(stmt, {**self.params, **(params or {})})
             return [_row(r, n, m) for r in _tuples(result)]
+
+    def rows_where(
+        self, where: str, params: dict[str, object], setup: str | None = None
+    ) -> list[Row]:
+        """The rows whose table row ``where`` selects (SQL over the table's own columns, such
+        as PostgreSQL's ``ctid``), read as every other question reads them; ``setup`` runs
+        first in the same transaction (a ``SET LOCAL``)."""
+        return self._rows(where, params, setup=setup)
+
+    def picks_sql(self, picks: Picks) -> str:
+        """SQL selecting the table rows in any of the ``picks`` buckets."""
+        return _picks_sql(picks, self._h())
 
     def rows_for_keys(self, keys: Collection[str]) -> list[Row]:
         wanted = sorted(set(keys))
@@ -379,7 +397,7 @@ class Relation:
     def bucket_rows(self, picks: Picks) -> list[Row]:
         if self._is_kept():
             return self._kept_rows(_picks_sql(picks, "h"))
-        return self._rows(_picks_sql(picks, self._h()))
+        return self._rows(self.picks_sql(picks))
 
 
 def _tuples(result: CursorResult[Any]) -> list[tuple[Any, ...]]:

@@ -12,8 +12,10 @@ by SQL, with the same answers.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,13 +23,13 @@ from sqlalchemy import Engine, create_engine, text
 
 from migrate.db import readonly_engine
 from migrate.spec.model import EntitySpec
-from reconcile.arrowpg import PgArrowSide, adbc_uri, read_as_arrow
+from reconcile.arrowpg import PgArrowSide, adbc_uri, read_as_arrow, row_ids
 from reconcile.entity import paired, row_diff_method
 from reconcile.hashing import MD5, PG_HASH, Hasher
 from reconcile.relation import Relation
 from reconcile.sources import plan_source
 from reconcile.staging_side import Staging, staged_relation
-from tests.test_arrow_side import AMOUNTS, SPEC, amount_text, profile_of
+from tests.test_arrow_side import AMOUNTS, SPEC, amount_text, as_set, profile_of
 
 LEGACY = (
     'CREATE TABLE "LEGACY" ("ID" TEXT, "LINE" INTEGER, "AMT" TEXT, "DR" TEXT, '
@@ -119,6 +121,11 @@ def assert_same_answers(sql: Relation, arrow: PgArrowSide) -> None:
         summed = [sum(s[i] for s in deeper.values()) for i in (0, 1)]
         assert summed == [stats[0], stats[1]]
         assert sum(r.rh for r in arrow.bucket_rows(((19, frozenset({bucket})),))) == stats[1]
+    picks = ((19, frozenset(list(a.buckets)[::2])), (13, frozenset({5, 70})))
+    assert as_set(arrow.bucket_rows(picks)) == as_set(sql.bucket_rows(picks))
+    assert arrow.bucket_stats(9, None) == sql.bucket_stats(9, None)
+    keys = ["1|1", "2|1", "A x|1", "nope", "7|2"]
+    assert as_set(arrow.rows_for_keys(keys)) == as_set(sql.rows_for_keys(keys))
 
 
 @settings(
@@ -219,3 +226,49 @@ def test_a_side_that_cannot_connect_is_read_through_sql(pg_estate: tuple[Engine,
     arrow = PgArrowSide(source, "postgresql://nobody@127.0.0.1:1/none")
     assert arrow.totals() == source.totals()
     assert arrow.fell_back
+
+
+def test_row_ids_are_the_ctids(pg_estate: tuple[Engine, Engine]) -> None:
+    legacy, staging = pg_estate
+    fill(staging, [(str(i), 1, "1.00", None, None, None) for i in range(500)], [])
+    with staging.connect() as c:
+        c.execute(text('DELETE FROM "LEGACY" WHERE "ID" = \'3\''))
+        c.commit()
+        want = [str(t) for (t,) in c.execute(text('SELECT ctid FROM "LEGACY"'))]
+    arrow = read_as_arrow(sql_sides(legacy, staging)[0])
+    assert isinstance(arrow, PgArrowSide)
+    got = []
+    for batch in arrow.batches():
+        got += [f"({i >> 16},{i & 0xFFFF})" for i in row_ids(batch.column("r")).to_pylist()]
+    assert got == want and len(got) == 499
+    assert row_ids(pa.array([], pa.binary())).to_pylist() == []
+
+
+def test_rows_of_a_table_changed_since_the_scan_are_read_again(
+    pg_estate: tuple[Engine, Engine],
+) -> None:
+    """A row updated after the scan has a new ``ctid``: the fetch by ``ctid`` comes back
+    short, and the picked rows are read the usual way (the table as it is now)."""
+    legacy, staging = pg_estate
+    fill(staging, [(str(i), 1, f"{i}.00", None, None, "A1") for i in range(300)], [])
+    source = sql_sides(legacy, staging)[0]
+    arrow = read_as_arrow(source)
+    assert isinstance(arrow, PgArrowSide)
+    buckets = frozenset(arrow.scan().buckets)
+    with staging.begin() as c:
+        c.execute(text('UPDATE "LEGACY" SET "AMT" = \'9.99\' WHERE "ID" = \'7\''))
+    rows = arrow.bucket_rows(((19, buckets),))
+    assert as_set(rows) == as_set(source.bucket_rows(((19, buckets),)))
+    assert [r.values[0] for r in rows if r.key == "7|1"] == [999]
+    arrow.close()
+
+
+def test_a_query_side_keeps_no_row_ids(pg_estate: tuple[Engine, Engine]) -> None:
+    legacy, staging = pg_estate
+    fill(staging, [(str(i), 1, f"{i}.10", "5", "D", "A1") for i in range(50)], [])
+    source = sql_sides(legacy, staging)[0]
+    query = replace(source, from_sql='(SELECT * FROM "LEGACY") q')
+    arrow = read_as_arrow(query)
+    assert isinstance(arrow, PgArrowSide) and not arrow.is_table
+    assert_same_answers(query, arrow)
+    assert arrow.__dict__.get("_kept") is None
