@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import text
 
 from reconcile.arrowcalc import (
     I64,
@@ -144,10 +145,20 @@ class PgArrowSide:
         where = literal_params(r.where_sql, r.params)
         return f"SELECT {', '.join(cols)} FROM {r.from_sql} WHERE {where}"
 
-    @property
+    @cached
     def is_table(self) -> bool:
-        """Whether the side reads a table (whose rows have a ``ctid``), not a query."""
-        return not self.relation.from_sql.lstrip().startswith("(")
+        """Whether the side reads one plain table (or materialised view), whose rows each
+        have their own ``ctid``: not a query, a view, a partitioned table or a table with
+        inheritance children (rows of two partitions can share a ``ctid``)."""
+        r = self.relation
+        if r.from_sql.lstrip().startswith("("):
+            return False
+        sql = (
+            "SELECT relkind IN ('r', 'm') AND NOT relhassubclass FROM pg_class "
+            "WHERE oid = CAST(:t AS regclass)"
+        )
+        with r.engine.connect() as conn:
+            return bool(conn.execute(text(sql), {"t": r.from_sql}).scalar())
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The scan's rows, batch by batch, through the driver's own statement."""

@@ -272,3 +272,38 @@ def test_a_query_side_keeps_no_row_ids(pg_estate: tuple[Engine, Engine]) -> None
     assert isinstance(arrow, PgArrowSide) and not arrow.is_table
     assert_same_answers(query, arrow)
     assert arrow.__dict__.get("_kept") is None
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        'CREATE TABLE "OTHER" (LIKE "LEGACY") PARTITION BY LIST ("LINE"); '
+        'CREATE TABLE "OTHER_1" PARTITION OF "OTHER" FOR VALUES IN (1); '
+        'CREATE TABLE "OTHER_2" PARTITION OF "OTHER" DEFAULT',
+        'CREATE TABLE "OTHER" (LIKE "LEGACY"); CREATE TABLE "OTHER_C" () INHERITS ("OTHER")',
+        'CREATE VIEW "OTHER" AS SELECT * FROM "LEGACY"',
+    ],
+    ids=["partitioned", "inherited", "view"],
+)
+def test_tables_whose_ctids_are_not_unique_keep_no_row_ids(
+    pg_estate: tuple[Engine, Engine], ddl: str
+) -> None:
+    """Rows of two partitions (or of a parent and its child) can share a ``ctid``, and a view
+    has none: such a side reads its picked rows through SQL, with the same answers."""
+    legacy, staging = pg_estate
+    rows = [(str(i), 1 + i % 2, f"{i}.10", "5", "D", f"A{i % 3}") for i in range(400)]
+    fill(staging, rows, [])
+    with staging.begin() as c:
+        kind = c.execute(text("SELECT relkind FROM pg_class WHERE relname = 'OTHER'")).scalar()
+        c.exec_driver_sql(f'DROP {"VIEW" if kind == "v" else "TABLE"} IF EXISTS "OTHER" CASCADE')
+        c.exec_driver_sql(ddl)
+        if "VIEW" not in ddl:
+            target = '"OTHER_C"' if "INHERITS" in ddl else '"OTHER"'
+            c.execute(text(f'INSERT INTO {target} SELECT * FROM "LEGACY" WHERE "LINE" = 2'))
+            c.execute(text('INSERT INTO "OTHER" SELECT * FROM "LEGACY" WHERE "LINE" = 1'))
+    source = replace(sql_sides(legacy, staging)[0], from_sql='"OTHER"')
+    arrow = read_as_arrow(source)
+    assert isinstance(arrow, PgArrowSide) and not arrow.is_table
+    assert arrow.totals().rows == 400
+    assert_same_answers(source, arrow)
+    arrow.close()
