@@ -81,10 +81,11 @@ _FAST = {
 def cents(raw: pa.Array, not_text: npt.NDArray[np.bool_], encoding: str) -> tuple[I64, I64]:
     """(cents, tag) per row of a legacy amount column read as text.
 
-    ``raw`` is the value as SQLite's ``CAST(x AS TEXT)`` (NULL where there is no amount or
-    the row's sign test excluded it); ``not_text`` marks values stored as REAL or BLOB,
-    which the scalar parser refuses (a float is not an exact amount). Cents are 0 where the
-    tag is not ``VALID``."""
+    ``raw`` is the value as the database's ``CAST(x AS TEXT)`` (NULL where there is no
+    amount or the row's sign test excluded it); ``not_text`` marks values that are never an
+    amount: on SQLite those stored as REAL or BLOB, which the scalar parser refuses (a float
+    is not an exact amount), on PostgreSQL text that is not ASCII. Cents are 0 where the tag
+    is not ``VALID``."""
     n = len(raw)
     out = np.zeros(n, dtype=np.int64)
     tag = np.full(n, NONE, dtype=np.int64)

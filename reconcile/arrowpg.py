@@ -78,17 +78,17 @@ _TID_SCAN = "SET LOCAL enable_seqscan = off"
 _BY_TID = "ctid = ANY(CAST(:tids AS tid[]))"
 
 
-def _carried(t: pa.DataType) -> bool:
-    """Grain column types whose Python values are those psycopg gives the SQL side (text,
-    integers, booleans, dates); a numeric, say, arrives as text, and goes to SQL."""
-    return bool(
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_integer(t)
-        or pa.types.is_boolean(t)
-        or pa.types.is_date32(t)
-        or pa.types.is_null(t)
-    )
+# grain column types (PostgreSQL's names) whose values the driver hands over as psycopg does
+# for the SQL side: text, integers, booleans, dates. Others go to SQL (``numeric`` arrives as
+# text, ``money`` as integer cents, ``oid`` as a signed 32-bit integer)
+CARRIED = frozenset(
+    {"text", "varchar", "bpchar", "char", "name", "int2", "int4", "int8", "bool", "date"}
+)
+
+
+def _carried(field: pa.Field) -> bool:
+    meta = field.metadata or {}
+    return meta.get(b"POSTGRESQL:type", b"").decode() in CARRIED
 
 
 def read_as_arrow(side: RowSource) -> RowSource:
@@ -184,8 +184,9 @@ class PgArrowSide:
         if hashes.null_count or not pa.types.is_integer(hashes.type):
             raise Unreadable("a key without a hash (NULL key)")
         for i in range(len(self.relation.extras)):
-            if not _carried(batch.column(f"e{i}").type):
-                raise Unreadable(f"grain column {i} read as {batch.column(f'e{i}').type}")
+            field = batch.schema.field(f"e{i}")
+            if not _carried(field):
+                raise Unreadable(f"grain column {i} of a type read otherwise ({field})")
         tagged: list[tuple[I64, I64]] = []
         for i, v in enumerate(self.relation.values):
             if v.raw is None:
@@ -199,7 +200,19 @@ class PgArrowSide:
             tagged.append((tag, value))
         return np.asarray(hashes, dtype=np.int64), tagged
 
+    def _grouped_alike(self) -> bool:
+        """Whether Arrow's grouping (byte for byte) is the server's: not where the database
+        has a nondeterministic collation (``'abc'`` and ``'ABC'`` one group there), which a
+        text grain column could use."""
+        if not self.relation.extras:
+            return True
+        sql = "SELECT EXISTS (SELECT 1 FROM pg_collation WHERE NOT collisdeterministic)"
+        with self.relation.engine.connect() as conn:
+            return not conn.execute(text(sql)).scalar()
+
     def _arrow_scan(self) -> Scan:
+        if not self._grouped_alike():
+            raise Unreadable("a nondeterministic collation: grain columns grouped by SQL")
         n, k = len(self.relation.values), len(self.relation.extras)
         groups: dict[tuple[object, ...], list[int]] = {}
         sums = BucketSums(self.relation.first_shift)
@@ -258,8 +271,9 @@ class PgArrowSide:
 
     def bucket_rows(self, picks: Picks) -> list[Row]:
         """The picked rows, fetched by ``ctid`` (a TID scan, not a scan of the table), each
-        checked to be in a picked bucket still; if any is not, or is missing (the table
-        changed since the scan), all are read again the usual way."""
+        checked to be in a picked bucket still; if any is not, or is missing (a row updated
+        or deleted since the scan), all are read again the usual way. A row inserted since
+        is not seen, as the scan did not see it."""
         kept = self._kept_hashes()
         if kept is None:
             return self.relation.bucket_rows(picks)

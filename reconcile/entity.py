@@ -106,7 +106,7 @@ def row_diff_method(stats: DiffStats, source: RowSource, staged: RowSource) -> s
     def read(side: RowSource) -> str:
         how = READ.get(side.family, side.family)
         if getattr(side, "fell_back", False):  # an Arrow side that answered through SQL
-            how += " (then through SQL: a column the batches could not carry)"
+            how += " (then through SQL: something the batches could not carry; the log says what)"
         return how
 
     return (

@@ -17,6 +17,9 @@ CENT = Decimal("0.01")
 # what an amount loses at both ends and between its parts, as the pipeline strips it (and as
 # ``sqltext.KEY_SPACE`` in SQL; a test holds the three equal)
 SPACE = " \t\n\r\x0b\x0c"
+# no amount is written in more characters (after trimming); longer text is not an amount,
+# here and in the servers' SQL (``sqltext._fits``), before any conversion to a number
+MAX_TEXT = 1000
 
 
 class InvalidAmount(ValueError):
@@ -32,6 +35,8 @@ def parse_cents(value: object, encoding: str) -> int | None:
     text = str(value).strip(SPACE)
     if text == "":
         return None
+    if len(text) > MAX_TEXT:
+        raise InvalidAmount(f"{len(text)} characters: longer than any amount")
     if encoding in ("cents", "integer"):
         if not _DIGITS.fullmatch(text):
             raise InvalidAmount(text)

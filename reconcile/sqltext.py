@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from reconcile.hashing import CRC_FN, MD5_FN, md5_32
+from reconcile.money import MAX_TEXT
 
 CENTS_FN = "mig_cents"
 # What a legacy key part loses at both ends, as the pipeline strips it (its own constant:
@@ -167,12 +168,14 @@ def parse_cents(
 def _fits(t: str, shaped: str, scale: str, dialect: str) -> str:
     """Valid: well-formed (``shaped``) and its cents within 64 bits, as ``cents_or_flag``
     says (beyond them the server's cast to BIGINT would stop the whole query, or MariaDB's
-    clamp it). In a CASE, so that only well-formed text is ever cast to a number."""
+    clamp it); text longer than ``MAX_TEXT`` is never an amount (nor cast: past 131,072
+    digits PostgreSQL's NUMERIC itself overflows). In a CASE, so that only well-formed text
+    is ever cast to a number."""
     num = "NUMERIC" if family(dialect) == "postgresql" else "DECIMAL(65, 10)"
     big = f"ABS(CAST({t} AS {num})) * {scale} < 9223372036854775808"
     return (
         f"(CASE WHEN NOT ({shaped}) THEN 1 = 0 WHEN LENGTH({t}) <= {FITS_LENGTH} THEN 1 = 1 "
-        f"ELSE {big} END)"
+        f"WHEN LENGTH({t}) > {MAX_TEXT} THEN 1 = 0 ELSE {big} END)"
     )
 
 

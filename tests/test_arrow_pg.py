@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from migrate.db import readonly_engine
 from migrate.spec.model import EntitySpec
+from reconcile.arrowcalc import BAD, VALID, cents
 from reconcile.arrowpg import PgArrowSide, adbc_uri, read_as_arrow, row_ids
 from reconcile.entity import paired, row_diff_method
 from reconcile.hashing import MD5, PG_HASH, Hasher
@@ -33,7 +35,7 @@ from tests.test_arrow_side import AMOUNTS, SPEC, amount_text, as_set, profile_of
 
 LEGACY = (
     'CREATE TABLE "LEGACY" ("ID" TEXT, "LINE" INTEGER, "AMT" TEXT, "DR" TEXT, '
-    '"SIDE" TEXT, "ACCT" TEXT, "N" NUMERIC(6, 2), "D" DATE, "C" CHAR(4))'
+    '"SIDE" TEXT, "ACCT" TEXT, "N" NUMERIC(6, 2), "D" DATE, "C" CHAR(4), "M" MONEY, "O" OID)'
 )
 STAGED = (
     'CREATE TABLE "STAGED" ("MIG_SOURCE_KEY" TEXT, "AMOUNT" NUMERIC(18, 2), '
@@ -83,7 +85,7 @@ def fill(
             c.execute(
                 text(
                     'INSERT INTO "LEGACY" VALUES (:a, :b, :c, :d, :e, :f, '
-                    "1.5, DATE '2026-01-02', 'ab')"
+                    "1.5, DATE '2026-01-02', 'ab', '1.50', 4000000000)"
                 ),
                 [dict(zip("abcdef", r, strict=True)) for r in legacy_rows],
             )
@@ -163,12 +165,15 @@ def test_grain_columns_of_other_types_read_alike(
     assert_same_answers(source, arrow)
 
 
-def test_a_numeric_grain_column_is_read_through_sql(pg_estate: tuple[Engine, Engine]) -> None:
-    """The driver hands NUMERIC over as text, psycopg as Decimal: the scan goes to SQL, and
-    the report says so."""
+@pytest.mark.parametrize("grain", ["N", "M", "O"])
+def test_grain_columns_the_driver_reads_otherwise_are_read_through_sql(
+    pg_estate: tuple[Engine, Engine], grain: str
+) -> None:
+    """The driver hands NUMERIC over as text (psycopg: Decimal), MONEY as integer cents
+    (psycopg: '$1.50'), OID as a signed 32-bit integer (wrapped): the scan goes to SQL."""
     legacy, staging = pg_estate
     fill(staging, [("1", 1, "2.00", "3", "D", "A1")], [("1|1", 2, 3, "A1", "R1")])
-    source = sql_sides(legacy, staging, grain="N")[0]
+    source = sql_sides(legacy, staging, grain=grain)[0]
     arrow = read_as_arrow(source)
     assert isinstance(arrow, PgArrowSide)
     assert arrow.totals() == source.totals()
@@ -307,3 +312,34 @@ def test_tables_whose_ctids_are_not_unique_keep_no_row_ids(
     assert arrow.totals().rows == 400
     assert_same_answers(source, arrow)
     arrow.close()
+
+
+def test_a_nondeterministic_collation_is_grouped_by_sql(pg_url: str) -> None:
+    """Under a case-insensitive collation the server groups 'abc' and 'ABC' as one; Arrow
+    compares bytes: a database with such a collation has its grains grouped by SQL."""
+    engine = create_engine(pg_url)
+    with engine.begin() as c:
+        c.execute(text(LEGACY))
+        c.execute(text(STAGED))
+        c.exec_driver_sql(
+            "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', "
+            "deterministic = false)"
+        )
+        c.exec_driver_sql('ALTER TABLE "LEGACY" ALTER COLUMN "ACCT" TYPE TEXT COLLATE ci')
+    rows = [("1", 1, "1.00", None, None, "abc"), ("2", 1, "2.00", None, None, "ABC")]
+    fill(engine, rows, [])
+    source = sql_sides(readonly_engine(pg_url), engine)[0]
+    arrow = read_as_arrow(source)
+    assert isinstance(arrow, PgArrowSide)
+    assert len(arrow.group_totals([0])) == len(source.group_totals([0])) == 1
+    assert arrow.fell_back
+    arrow.close()
+    engine.dispose()
+
+
+def test_an_amount_text_of_thousands_of_digits_is_not_an_amount() -> None:
+    """Python's int() refuses more than 4,300 digits; the parser calls such text not an
+    amount (as the servers' SQL does) instead of stopping the reconciliation."""
+    raw = pa.array(["9" * 4301, "0" * 996 + "12.50", "0" * 995 + "12.50"])
+    value, tag = cents(raw, np.zeros(3, dtype=bool), "decimal")
+    assert tag.tolist() == [BAD, BAD, VALID] and value.tolist() == [0, 0, 1250]
