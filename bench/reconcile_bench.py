@@ -5,8 +5,9 @@
 
 Builds a legacy table (key, account, amount as fixed-point text) and a staged table (legacy
 key, account, amount in cents) directly, with 0.1% of staged amounts altered by one cent.
-Ours: identity totals, grain totals by account and the keyed bucket diff, as
-SQL (the same calls ``reconcile.entity`` makes). datacompy: both tables read into pandas and
+Ours: identity totals, grain totals by account and the keyed bucket diff, through the same
+calls ``reconcile.entity`` makes (each side's scan read as Arrow batches where it can be,
+else pushed down as SQL). datacompy: both tables read into pandas and
 compared on the key. Each runs in its own process, imports done before the clock starts, so
 the time, CPU and peak RSS printed are that side's alone; "client CPU" is the Python
 process's (the database server's work is not in it, so on PostgreSQL it undercounts ours).
