@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from reconcile.hashing import K, P
 from reconcile.money import SPACE, cents_or_flag
-from reconcile.rows import HINT_BITS, BucketStats, Within, add_stats
+from reconcile.rows import HINT_BITS, BucketStats, Picks, Within, add_stats
 
 I64 = npt.NDArray[np.int64]
 VALID, NONE, BAD = 0, 1, 2  # the checksum's tags: an amount, no amount, not an amount
@@ -220,3 +220,11 @@ def in_buckets(h: I64, within: Within) -> npt.NDArray[np.bool_]:
         return np.ones(len(h), dtype=bool)
     shift, buckets = within
     return np.isin(h >> shift, np.fromiter(buckets, dtype=np.int64, count=len(buckets)))
+
+
+def in_picks(h: I64, picks: Picks) -> npt.NDArray[np.bool_]:
+    """Rows whose key hash falls in any of the picked buckets."""
+    mask = np.zeros(len(h), dtype=bool)
+    for pick in picks:
+        mask |= in_buckets(h, pick)
+    return mask

@@ -17,7 +17,8 @@ The rows come from SQL, so the two must agree value for value: the key hash is t
 SQL; an amount is valid under the same rule (ASCII digits only, as PostgreSQL's regex;
 ``tests/test_arrow_pg.py`` holds the two sides equal, rows and bucket sums alike).
 Anything the batches cannot carry (a grain column of a type whose Python value could differ
-from the SQL driver's, a NULL key, sums past 64 bits) makes the side answer through SQL.
+from the SQL driver's, a nondeterministic collation, sums that could pass 64 bits) makes the
+side answer through SQL.
 The connection is read-only, as every legacy connection.
 """
 
@@ -37,13 +38,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import text
 
+from reconcile.arrowbase import ScannedSide
 from reconcile.arrowcalc import (
     I64,
     BucketSums,
     Unreadable,
     add_groups,
     cents,
-    in_buckets,
+    in_picks,
     row_checksums,
     staged_cents,
 )
@@ -54,16 +56,12 @@ from reconcile.kepthashes import Kept
 from reconcile.relation import Relation
 from reconcile.rows import (
     BucketStats,
-    GroupTotals,
     Picks,
     Profile,
     Row,
     RowSource,
     Scan,
-    Totals,
     Within,
-    group_profile,
-    totals_of,
 )
 
 log = logging.getLogger(__name__)
@@ -108,18 +106,13 @@ def adbc_uri(url: Any) -> str:
 
 
 @dataclass(frozen=True)
-class PgArrowSide:
+class PgArrowSide(ScannedSide):
     relation: Relation
     uri: str
 
     @property
     def family(self) -> str:
         return "pg-arrow"
-
-    @property
-    def fell_back(self) -> bool:
-        """Whether the scan was answered through the SQL side instead."""
-        return "_sql_only" in self.__dict__
 
     def using(self, hasher: Hasher, first_shift: int) -> PgArrowSide:
         return PgArrowSide(self.relation.using(hasher, first_shift), self.uri)
@@ -238,24 +231,8 @@ class PgArrowSide:
         except (Unreadable, pa.ArrowException) as exc:
             log.info("reading %s through SQL instead: %s", self.relation.from_sql, exc)
             self.__dict__["_sql_only"] = True
-            kept = self.__dict__.pop("_kept", None)
-            if kept is not None:
-                kept.close()
+            self._drop_kept()
             return self.relation.scan()
-
-    def scan(self) -> Scan:
-        return self._scan
-
-    def totals(self) -> Totals:
-        return totals_of(self._scan.profile, len(self.relation.values))
-
-    def group_totals(self, extras: list[int]) -> GroupTotals:
-        return group_profile(self._scan.profile, extras)
-
-    def _kept_hashes(self) -> Kept | None:
-        self.scan()  # the scan keeps them (when it read a table through Arrow)
-        kept: Kept | None = self.__dict__.get("_kept")
-        return kept
 
     def bucket_stats(self, shift: int, within: Within) -> BucketStats:
         if shift == self.relation.first_shift and within is None:
@@ -263,11 +240,7 @@ class PgArrowSide:
         kept = self._kept_hashes()
         if kept is None:
             return self.relation.bucket_stats(shift, within)
-        sums = BucketSums(shift)  # no read of the database: the scan kept every row's hashes
-        for _, h, rh in kept.chunks():
-            keep = in_buckets(h, within)
-            sums.add(h[keep], rh[keep])
-        return sums.result()
+        return kept.stats(shift, within)  # no read of the database
 
     def bucket_rows(self, picks: Picks) -> list[Row]:
         """The picked rows, fetched by ``ctid`` (a TID scan, not a scan of the table), each
@@ -277,36 +250,20 @@ class PgArrowSide:
         kept = self._kept_hashes()
         if kept is None:
             return self.relation.bucket_rows(picks)
-
-        def picked(h: I64) -> npt.NDArray[np.bool_]:
-            mask = np.zeros(len(h), dtype=bool)
-            for pick in picks:
-                mask |= in_buckets(h, pick)
-            return mask
-
-        ids: list[int] = []
-        for rowid, h, _ in kept.chunks():
-            ids += rowid[picked(h)].tolist()
+        ids = kept.picked_ids(picks)
         out: list[Row] = []
         for start in range(0, len(ids), _TIDS):
             # one array literal, not a list the driver adapts value by value
             tids = ",".join(f'"({i >> 16},{i & 0xFFFF})"' for i in ids[start : start + _TIDS])
             out += self.relation.rows_where(_BY_TID, {"tids": "{" + tids + "}"}, _TID_SCAN)
         hashes = np.fromiter((r.h for r in out), dtype=np.int64, count=len(out))
-        if len(out) != len(ids) or not picked(hashes).all():
+        if len(out) != len(ids) or not in_picks(hashes, picks).all():
             log.info("%s changed since its scan: its rows read again", self.relation.from_sql)
             return self.relation.bucket_rows(picks)
         return out
 
     def rows_for_keys(self, keys: Collection[str]) -> list[Row]:
         return self.relation.rows_for_keys(keys)
-
-    def close(self) -> None:
-        """Drop the kept hashes (a temporary file)."""
-        kept = self.__dict__.pop("_kept", None)
-        if kept is not None:
-            kept.close()
-        self.relation.close()
 
 
 def row_ids(tids: pa.Array) -> pa.Array:

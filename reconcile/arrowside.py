@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reconcile.arrowbase import ScannedSide
 from reconcile.arrowcalc import (
     I64,
     NONE,
@@ -40,6 +41,7 @@ from reconcile.arrowcalc import (
     cents,
     crc32,
     in_buckets,
+    in_picks,
     row_checksums,
     staged_cents,
 )
@@ -51,17 +53,13 @@ from reconcile.relation import Relation
 from reconcile.rows import (
     INVALID,
     BucketStats,
-    GroupTotals,
     Picks,
     Profile,
     Row,
     RowSource,
     Scan,
-    Totals,
     Value,
     Within,
-    group_profile,
-    totals_of,
 )
 
 log = logging.getLogger(__name__)
@@ -85,18 +83,13 @@ def vectorised(side: RowSource) -> RowSource:
 
 
 @dataclass(frozen=True)
-class ArrowSide:
+class ArrowSide(ScannedSide):
     relation: Relation
     uri: str
 
     @property
     def family(self) -> str:
         return "arrow"
-
-    @property
-    def fell_back(self) -> bool:
-        """Whether a question was answered through the SQL side (so are all later ones)."""
-        return "_sql_only" in self.__dict__
 
     def using(self, hasher: Any, first_shift: int) -> ArrowSide:
         return ArrowSide(self.relation.using(hasher, first_shift), self.uri)
@@ -178,27 +171,15 @@ class ArrowSide:
         ]
         return Scan(profile, sums.result())
 
-    def scan(self) -> Scan:
-        return self._scan
-
-    def totals(self) -> Totals:
-        return totals_of(self._scan.profile, len(self.relation.values))
-
-    def group_totals(self, extras: list[int]) -> GroupTotals:
-        return group_profile(self._scan.profile, extras)
-
     def bucket_stats(self, shift: int, within: Within) -> BucketStats:
         if shift == self.relation.first_shift and within is None:
             return self._scan.buckets
 
         def arrow() -> BucketStats:
-            sums = BucketSums(shift)
             kept = self._kept_hashes()
             if kept is not None:  # no read of the database: the scan kept every row's hashes
-                for _, h, rh in kept.chunks():
-                    keep = in_buckets(h, within)
-                    sums.add(h[keep], rh[keep])
-                return sums.result()
+                return kept.stats(shift, within)
+            sums = BucketSums(shift)
             for batch in self._reader.batches():
                 h = crc32(batch.column("k"))
                 keep = in_buckets(h, within)
@@ -210,27 +191,12 @@ class ArrowSide:
         return self._or_sql(arrow, lambda: self.relation.bucket_stats(shift, within))
 
     def bucket_rows(self, picks: Picks) -> list[Row]:
-        def picked(h: I64) -> npt.NDArray[np.bool_]:
-            mask = np.zeros(len(h), dtype=bool)
-            for shift, buckets in picks:
-                mask |= in_buckets(h, (shift, buckets))
-            return mask
-
         def arrow() -> list[Row]:
             kept = self._kept_hashes()
-            ids = (
-                None
-                if kept is None
-                else [r for rowid, h, _ in kept.chunks() for r in rowid[picked(h)].tolist()]
-            )
-            return self._rows(lambda _, h: picked(h), ids)
+            ids = None if kept is None else kept.picked_ids(picks)
+            return self._rows(lambda _, h: in_picks(h, picks), ids)
 
         return self._or_sql(arrow, lambda: self.relation.bucket_rows(picks))
-
-    def _kept_hashes(self) -> Kept | None:
-        self.scan()  # the scan keeps them (when it read a table through Arrow)
-        kept: Kept | None = self.__dict__.get("_kept")
-        return kept
 
     def rows_for_keys(self, keys: Collection[str]) -> list[Row]:
         wanted = pa.array(sorted(set(keys)), pa.large_string())
@@ -303,13 +269,6 @@ class ArrowSide:
             )
             out += [Row(str(key), tuple(v), tuple(e), (), h_, rh_) for key, v, e, h_, rh_ in parts]
         return out
-
-    def close(self) -> None:
-        """Drop the kept hashes (a temporary file)."""
-        kept = self.__dict__.pop("_kept", None)
-        if kept is not None:
-            kept.close()
-        self.relation.close()
 
 
 def _value(tag: int, c: int) -> Value:

@@ -14,6 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from reconcile.arrowcalc import BucketSums, in_buckets, in_picks
+from reconcile.rows import BucketStats, Picks, Within
+
 I64 = npt.NDArray[np.int64]
 
 
@@ -45,6 +48,18 @@ class Kept:
             if len(part) == 0:
                 return
             yield part["r"], part["h"].astype(np.int64), part["rh"].astype(np.int64)
+
+    def stats(self, shift: int, within: Within) -> BucketStats:
+        """Bucket sums at ``shift`` of the kept rows in ``within``: no read of the database."""
+        sums = BucketSums(shift)
+        for _, h, rh in self.chunks():
+            keep = in_buckets(h, within)
+            sums.add(h[keep], rh[keep])
+        return sums.result()
+
+    def picked_ids(self, picks: Picks) -> list[int]:
+        """Row ids of the kept rows in any of the picked buckets."""
+        return [r for rowid, h, _ in self.chunks() for r in rowid[in_picks(h, picks)].tolist()]
 
     def close(self) -> None:
         self.file.close()
