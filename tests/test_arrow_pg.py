@@ -110,6 +110,13 @@ def sql_sides(
     return out
 
 
+def as_arrow(side: Relation) -> PgArrowSide:
+    """``side`` read as Arrow batches (which it must be)."""
+    arrow = read_as_arrow(side)
+    assert isinstance(arrow, PgArrowSide)
+    return arrow
+
+
 def assert_same_answers(sql: Relation, arrow: PgArrowSide) -> None:
     a, b = sql.scan(), arrow.scan()
     assert not arrow.fell_back
@@ -147,8 +154,7 @@ def test_arrow_scan_answers_as_the_sql_scan(
     legacy, staging = pg_estate
     fill(staging, legacy_rows, staged_rows)
     for side in sql_sides(legacy, staging, hasher):
-        arrow = read_as_arrow(side)
-        assert isinstance(arrow, PgArrowSide)
+        arrow = as_arrow(side)
         assert_same_answers(side, arrow)
 
 
@@ -160,8 +166,7 @@ def test_grain_columns_of_other_types_read_alike(
     legacy, staging = pg_estate
     fill(staging, [("1", 1, "2.00", "3", "D", "A1"), ("2", 2, "1.10", None, "C", None)], [])
     source = sql_sides(legacy, staging, grain=grain)[0]
-    arrow = read_as_arrow(source)
-    assert isinstance(arrow, PgArrowSide)
+    arrow = as_arrow(source)
     assert_same_answers(source, arrow)
 
 
@@ -174,8 +179,7 @@ def test_grain_columns_the_driver_reads_otherwise_are_read_through_sql(
     legacy, staging = pg_estate
     fill(staging, [("1", 1, "2.00", "3", "D", "A1")], [("1|1", 2, 3, "A1", "R1")])
     source = sql_sides(legacy, staging, grain=grain)[0]
-    arrow = read_as_arrow(source)
-    assert isinstance(arrow, PgArrowSide)
+    arrow = as_arrow(source)
     assert arrow.totals() == source.totals()
     assert arrow.group_totals([0]) == source.group_totals([0])
     assert arrow.fell_back
@@ -257,8 +261,7 @@ def test_rows_of_a_table_changed_since_the_scan_are_read_again(
     legacy, staging = pg_estate
     fill(staging, [(str(i), 1, f"{i}.00", None, None, "A1") for i in range(300)], [])
     source = sql_sides(legacy, staging)[0]
-    arrow = read_as_arrow(source)
-    assert isinstance(arrow, PgArrowSide)
+    arrow = as_arrow(source)
     buckets = frozenset(arrow.scan().buckets)
     with staging.begin() as c:
         c.execute(text('UPDATE "LEGACY" SET "AMT" = \'9.99\' WHERE "ID" = \'7\''))
@@ -273,8 +276,8 @@ def test_a_query_side_keeps_no_row_ids(pg_estate: tuple[Engine, Engine]) -> None
     fill(staging, [(str(i), 1, f"{i}.10", "5", "D", "A1") for i in range(50)], [])
     source = sql_sides(legacy, staging)[0]
     query = replace(source, from_sql='(SELECT * FROM "LEGACY") q')
-    arrow = read_as_arrow(query)
-    assert isinstance(arrow, PgArrowSide) and not arrow.is_table
+    arrow = as_arrow(query)
+    assert not arrow.is_table
     assert_same_answers(query, arrow)
     assert arrow.__dict__.get("_kept") is None
 
@@ -307,8 +310,8 @@ def test_tables_whose_ctids_are_not_unique_keep_no_row_ids(
             c.execute(text(f'INSERT INTO {target} SELECT * FROM "LEGACY" WHERE "LINE" = 2'))
             c.execute(text('INSERT INTO "OTHER" SELECT * FROM "LEGACY" WHERE "LINE" = 1'))
     source = replace(sql_sides(legacy, staging)[0], from_sql='"OTHER"')
-    arrow = read_as_arrow(source)
-    assert isinstance(arrow, PgArrowSide) and not arrow.is_table
+    arrow = as_arrow(source)
+    assert not arrow.is_table
     assert arrow.totals().rows == 400
     assert_same_answers(source, arrow)
     arrow.close()
@@ -329,8 +332,7 @@ def test_a_nondeterministic_collation_is_grouped_by_sql(pg_url: str) -> None:
     rows = [("1", 1, "1.00", None, None, "abc"), ("2", 1, "2.00", None, None, "ABC")]
     fill(engine, rows, [])
     source = sql_sides(readonly_engine(pg_url), engine)[0]
-    arrow = read_as_arrow(source)
-    assert isinstance(arrow, PgArrowSide)
+    arrow = as_arrow(source)
     assert len(arrow.group_totals([0])) == len(source.group_totals([0])) == 1
     assert arrow.fell_back
     arrow.close()
