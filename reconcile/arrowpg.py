@@ -277,7 +277,7 @@ def row_ids(tids: pa.Array) -> pa.Array:
         return pa.array([], pa.int64())
     _, offsets_buf, data_buf = storage.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=n + 1, offset=storage.offset * 4)
-    if n and (offsets[-1] - offsets[0] != 6 * n or np.any(np.diff(offsets) != 6)):
+    if offsets[-1] - offsets[0] != 6 * n or np.any(np.diff(offsets) != 6):
         raise Unreadable("row ids that are not 6 bytes each")
     data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[0] + 6 * n]
     parts: npt.NDArray[np.int64] = data.reshape(n, 6).astype(np.int64)
