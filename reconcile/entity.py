@@ -95,7 +95,7 @@ READ = {
     "sqlite": "summed in SQLite (SQL, with our hash and parser as SQLite functions)",
     "arrow": "read from the SQLite file as Arrow batches, summed with numpy",
     "pg-arrow": "key hashed in PostgreSQL, read as Arrow batches (binary COPY), summed with "
-    "numpy; buckets that differ read through SQL",
+    "numpy; rows of differing buckets fetched through SQL",
     "stream": "streamed and summed in Python",
 }
 

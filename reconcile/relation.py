@@ -354,10 +354,6 @@ class Relation:
         first in the same transaction (a ``SET LOCAL``)."""
         return self._rows(where, params, setup=setup)
 
-    def picks_sql(self, picks: Picks) -> str:
-        """SQL selecting the table rows in any of the ``picks`` buckets."""
-        return _picks_sql(picks, self._h())
-
     def rows_for_keys(self, keys: Collection[str]) -> list[Row]:
         wanted = sorted(set(keys))
         out: list[Row] = []
@@ -397,7 +393,7 @@ class Relation:
     def bucket_rows(self, picks: Picks) -> list[Row]:
         if self._is_kept():
             return self._kept_rows(_picks_sql(picks, "h"))
-        return self._rows(self.picks_sql(picks))
+        return self._rows(_picks_sql(picks, self._h()))
 
 
 def _tuples(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
