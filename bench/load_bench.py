@@ -7,7 +7,12 @@ the suppliers and invoice headers (untimed: lines look them up), then time
   (a) the raw pipe: ``COPY (SELECT * FROM "APINVLIN") TO STDOUT`` streamed into
       ``COPY ... FROM STDIN`` of an identical table in the staging database;
   (b) ``migrate run --entity ap_invoice_lines`` (extract, ten field rules, the account
-      crosswalk, a key-map lookup, Pandera validation, COPY load, rejects, progress).
+      crosswalk, a key-map lookup, Pandera validation, COPY load, rejects, progress);
+  (c) the staged rows of (b) piped the same way as (a) into an empty copy of the staging
+      table, with its indexes: what filling the target layout (wider rows with the lineage
+      columns, the unique key, the run index) costs with no client work at all. The pipe's
+      time divided by this one is the ratio a migration with an infinitely fast client
+      would reach.
 Each migration runs in its own process so its peak RSS (``VmHWM``) is its own. Prints rows/s,
 the migration's CPU seconds (its own process, all threads; the servers' share is not in it),
 the ratio to the pipe and peak RSS per scale.
@@ -35,6 +40,19 @@ def _db(name: str) -> str:
     return ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
+def _pipe(src: psycopg.Connection, dst: psycopg.Connection, table: str, into: str) -> float:
+    """Seconds to stream ``table`` out of ``src`` and into ``into`` in ``dst``, committed."""
+    t0 = time.perf_counter()
+    with (
+        src.cursor().copy(f'COPY "{table}" TO STDOUT') as out,
+        dst.cursor().copy(f'COPY "{into}" FROM STDIN') as inp,
+    ):
+        for block in out:
+            inp.write(block)
+    dst.commit()
+    return time.perf_counter() - t0
+
+
 def raw_pipe(legacy: str, staging: str) -> tuple[int, float]:
     with psycopg.connect(legacy) as src, psycopg.connect(staging) as dst:
         ddl = src.execute("""SELECT string_agg(format('%I %s', column_name,
@@ -43,16 +61,20 @@ def raw_pipe(legacy: str, staging: str) -> tuple[int, float]:
                   ON c.table_name = 'APINVLIN' AND c.column_name = a.attname
                   WHERE a.attrelid = '"APINVLIN"'::regclass AND a.attnum > 0""").fetchone()
         dst.execute(f'CREATE TABLE "PIPE_APINVLIN" ({ddl[0]})')
-        t0 = time.perf_counter()
-        with (
-            src.cursor().copy('COPY "APINVLIN" TO STDOUT') as out,
-            dst.cursor().copy('COPY "PIPE_APINVLIN" FROM STDIN') as inp,
-        ):
-            for block in out:
-                inp.write(block)
-        dst.commit()
-        seconds = time.perf_counter() - t0
+        seconds = _pipe(src, dst, "APINVLIN", "PIPE_APINVLIN")
         rows = dst.execute('SELECT COUNT(*) FROM "PIPE_APINVLIN"').fetchone()[0]
+    return int(rows), seconds
+
+
+def staging_pipe(staging: str) -> tuple[int, float]:
+    """(c): the migrated lines into an empty ``LIKE ... INCLUDING ALL`` copy of their table."""
+    with psycopg.connect(staging) as src, psycopg.connect(staging) as dst:
+        dst.execute(
+            'CREATE TABLE "PIPE_STAGED" (LIKE "AP_INVOICE_LINES_INTERFACE" INCLUDING ALL)'
+        )
+        dst.commit()
+        seconds = _pipe(src, dst, "AP_INVOICE_LINES_INTERFACE", "PIPE_STAGED")
+        rows = dst.execute('SELECT COUNT(*) FROM "PIPE_STAGED"').fetchone()[0]
     return int(rows), seconds
 
 
@@ -138,10 +160,15 @@ def bench(scale: int) -> None:
             )
             rows, pipe_s = raw_pipe(legacy, staging)
             mig_s, peak, cpu = migrate_lines(work, env)
+            staged, floor_s = staging_pipe(staging)
         pipe_rate, mig_rate = rows / pipe_s, rows / mig_s
         print(f"  raw COPY pipe     {pipe_rate:>12,.0f} rows/s  ({pipe_s:.1f}s)")
         print(f"  migrate           {mig_rate:>12,.0f} rows/s  ({mig_s:.1f}s, {cpu:.1f}s CPU)")
         print(f"  ratio             {mig_rate / pipe_rate:>12.1%}")
+        print(
+            f"  pipe into staging {staged / floor_s:>12,.0f} rows/s  ({floor_s:.1f}s, "
+            f"{staged:,} staged rows; ratio to the raw pipe {pipe_s / floor_s:.1%})"
+        )
         print(f"  peak RSS          {peak:>12,.0f} MiB", flush=True)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:

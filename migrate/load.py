@@ -5,6 +5,11 @@ turns them into what each driver takes without any float (cents become ``"123.45
 for PostgreSQL and MariaDB, stay integers on SQLite where :class:`Money` stores cents).
 The COPY payload is written by Arrow's C++ CSV writer, which quotes every string and leaves
 nulls as bare empty fields: exactly PostgreSQL's CSV distinction between NULL and ``''``.
+
+Staged rows on PostgreSQL skip the text altogether (:func:`stage_rows`): each column becomes
+the Arrow type of its staging column (cents as ``decimal128`` hundredths, dates as days) and
+pgpq encodes the batch in COPY's binary format, which the server stores without parsing text
+(about a sixth of its load time) and which costs the client less than the CSV did.
 """
 
 from __future__ import annotations
@@ -20,7 +25,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from sqlalchemy import Connection, MetaData, Table, literal, select, tuple_
+from pgpq import ArrowToPostgresBinaryEncoder
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    MetaData,
+    SmallInteger,
+    Table,
+    literal,
+    select,
+    tuple_,
+)
 
 from migrate.staging.tables import build_metadata, replaced_name
 from migrate.validate.coerce import target_kind
@@ -30,23 +46,11 @@ T = TypeVar("T")
 
 
 def cents_text(cents: pd.Series) -> pd.Series:
-    """Integer cents as exact decimal text (``-1234`` -> ``"-12.34"``).
-
-    A ``decimal128(38, 2)`` value *is* its integer of hundredths, so the cents are laid out
-    as 128-bit two's complement words (low word, sign word) and Arrow formats them: exact,
-    no float, no per-value Python.
-    """
-    c = cents.astype("Int64")
-    present = c.notna().to_numpy()
-    values = c.to_numpy(dtype="int64", na_value=0)
-    words = np.empty((len(values), 2), dtype=np.int64)
-    words[:, 0] = values
-    words[:, 1] = values >> 63
-    validity = None if present.all() else pa.array(present).buffers()[1]
-    exact = pa.Array.from_buffers(
-        pa.decimal128(38, 2), len(values), [validity, pa.py_buffer(words)]
+    """Integer cents as exact decimal text (``-1234`` -> ``"-12.34"``), formatted by Arrow
+    from their ``decimal128`` form: exact, no float, no per-value Python."""
+    return pd.Series(
+        pc.cast(_decimal_cents(cents, 38), pa.string()), index=cents.index, dtype="str"
     )
-    return pd.Series(pc.cast(exact, pa.string()), index=cents.index, dtype="str")
 
 
 def wire_columns(frame: pd.DataFrame, table: Table, dialect: str) -> pd.DataFrame:
@@ -70,6 +74,82 @@ def wire_columns(frame: pd.DataFrame, table: Table, dialect: str) -> pd.DataFram
 def _records(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
     obj = frame.astype("object").where(frame.notna(), None)
     return list(obj.itertuples(index=False, name=None))
+
+
+def stage_rows(conn: Connection, table: Table, staged: pd.DataFrame) -> int:
+    """Write a chunk's staged rows (typed as :func:`migrate.validate.coerce.coerce` left
+    them, with the lineage columns) into ``table``; returns rows written. Binary COPY on a
+    PostgreSQL connection whose client encoding is UTF-8, else :func:`insert_frame`."""
+    if staged.empty:
+        return 0
+    if conn.dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        data = binary_table(staged, table) if raw.info.encoding == "utf-8" else None
+        if data is not None:
+            return _copy_binary(conn, table, data)
+    return insert_frame(conn, table, wire_columns(staged, table, conn.dialect.name))
+
+
+def _decimal_cents(cents: pd.Series, precision: int) -> pa.Array:
+    """Integer cents as ``decimal128(precision, 2)``: its value *is* the integer of
+    hundredths (128-bit two's complement: low word, sign word). Exact, no float."""
+    c = cents.astype("Int64")
+    present = c.notna().to_numpy()
+    values = c.to_numpy(dtype="int64", na_value=0)
+    words = np.empty((len(values), 2), dtype=np.int64)
+    words[:, 0] = values
+    words[:, 1] = values >> 63
+    validity = None if present.all() else pa.array(present).buffers()[1]
+    return pa.Array.from_buffers(
+        pa.decimal128(precision, 2), len(values), [validity, pa.py_buffer(words)]
+    )
+
+
+def binary_table(frame: pd.DataFrame, table: Table) -> pa.Table | None:
+    """The frame with each column as the Arrow type binary COPY needs for its staging
+    column, or ``None`` where a value has no exact such form (an integer beyond the
+    column's width, a time-zone-aware timestamp): those go through the text path, where
+    the server reports them as before."""
+    columns: dict[str, pa.Array] = {}
+    try:
+        for name in frame.columns:
+            column = table.c[name]
+            kind, s = target_kind(column), frame[name]
+            if kind == "money":
+                columns[name] = _decimal_cents(s, 38)
+            elif kind == "integer":
+                columns[name] = pc.cast(pa.array(s.astype("Int64")), _integer(column))
+            elif kind in ("date", "datetime"):
+                if getattr(s.dt, "tz", None) is not None:
+                    return None
+                stamps = pc.cast(pa.array(s.dt.floor("s")), pa.timestamp("us"))
+                columns[name] = pc.cast(stamps, pa.date32()) if kind == "date" else stamps
+            else:
+                columns[name] = pa.array(s.astype("str"), pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, AttributeError):
+        return None
+    return pa.table(columns)
+
+
+def _integer(column: Column[Any]) -> pa.DataType:
+    """The Arrow integer as wide as the column: binary COPY sends exactly that many bytes."""
+    if isinstance(column.type, SmallInteger):
+        return pa.int16()
+    return pa.int64() if isinstance(column.type, BigInteger) else pa.int32()
+
+
+def _copy_binary(conn: Connection, table: Table, data: pa.Table) -> int:
+    prep = conn.dialect.identifier_preparer
+    cols = ", ".join(prep.quote(c) for c in data.column_names)
+    sql = f"COPY {prep.format_table(table)} ({cols}) FROM STDIN (FORMAT binary)"
+    encoder = ArrowToPostgresBinaryEncoder(data.schema)
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        copy.write(encoder.write_header())
+        for batch in data.to_batches():
+            copy.write(encoder.write_batch(batch))
+        copy.write(encoder.finish())
+    return int(data.num_rows)
 
 
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
@@ -218,5 +298,6 @@ __all__ = [
     "delete_staged",
     "ensure_staging",
     "insert_frame",
+    "stage_rows",
     "wire_columns",
 ]

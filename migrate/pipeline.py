@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from migrate import keymap, partitions, runs, staged_checks, statistics
 from migrate.errors import TerminalError
 from migrate.extract import Chunk, read_database, read_file, resolve_path
-from migrate.load import BackgroundWrites, delete_staged, insert_frame, wire_columns
+from migrate.load import BackgroundWrites, delete_staged, stage_rows
 from migrate.outcomes import filtered_rows, reject_rows, with_lineage
 from migrate.partitions import BATCH_STRIDE, WHOLE, Partition
 from migrate.retry import is_duplicate_key, with_retries
@@ -138,6 +139,13 @@ def run_entity(
         if can_overlap(ctx, spec)
         else None
     )
+    # lookups answered on a connection of their own while the chunk's other fields are
+    # computed: only beside an overlapped write (its entity cannot change the key map)
+    ahead = (
+        ThreadPoolExecutor(1, thread_name_prefix=f"lookup-{name}")
+        if overlap is not None and any(f.lookup for f in spec.fields.values())
+        else None
+    )
     try:
         for chunk in chunks_for(ctx, spec, resume, delta_after, part):
             if stride and chunk.batch_id >= part.first_batch + stride:
@@ -147,7 +155,9 @@ def run_entity(
                 )
             t0 = time.perf_counter()
             counts = with_retries(
-                lambda chunk=chunk: _load_chunk(ctx, spec, table, schema, chunk, result, overlap),  # type: ignore[misc]
+                lambda chunk=chunk: _load_chunk(  # type: ignore[misc]
+                    ctx, spec, table, schema, chunk, result, overlap, ahead
+                ),
                 f"{name} batch {chunk.batch_id}",
             )
             if overlap is None:
@@ -159,6 +169,8 @@ def run_entity(
     finally:
         if overlap is not None:
             overlap.close()
+        if ahead is not None:
+            ahead.shutdown(wait=True)
     refresh_statistics(ctx, spec, final=True)
     result.seconds = time.perf_counter() - started
     if partition is not None:
@@ -230,6 +242,7 @@ def _load_chunk(
     chunk: Chunk,
     result: EntityResult,
     overlap: BackgroundWrites[Prepared] | None = None,
+    ahead: Executor | None = None,
 ) -> dict[str, int]:
     """Load optimistically; if a target key is already staged, redo the chunk checking each.
 
@@ -238,9 +251,7 @@ def _load_chunk(
     ``overlap`` the chunk is only prepared here and written in the background.
     """
     try:
-        return process_chunk(
-            ctx, spec, table, schema, chunk, result, check_existing=False, overlap=overlap
-        )
+        return process_chunk(ctx, spec, table, schema, chunk, result, False, overlap, ahead)
     except Exception as exc:
         if not unique_violation(ctx.staging, exc):
             raise
@@ -288,6 +299,7 @@ def process_chunk(
     result: EntityResult,
     check_existing: bool = True,
     overlap: BackgroundWrites[Prepared] | None = None,
+    ahead: Executor | None = None,
 ) -> dict[str, int]:
     """Transform, validate and write one chunk in one transaction (rows, rejects, filtered
     rows, key-map entries, progress). With ``overlap`` the chunk is prepared on a connection
@@ -295,7 +307,7 @@ def process_chunk(
     t0 = time.perf_counter()
     if overlap is not None:
         with ctx.staging.connect() as conn:
-            ready = prepare_chunk(ctx, spec, table, schema, chunk, conn, False, t0)
+            ready = prepare_chunk(ctx, spec, table, schema, chunk, conn, False, t0, ahead)
         overlap.hand_over(ready)
         return ready.counts
     with ctx.staging.begin() as conn:
@@ -314,11 +326,14 @@ def prepare_chunk(
     conn: Connection,
     check_existing: bool,
     started: float,
+    ahead: Executor | None = None,
 ) -> Prepared:
     """Everything up to the write: reads staging (key maps, rejects, staged keys) and, for an
     entity that issues keys, writes its key-map entries."""
     crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
-    resolver = keymap.resolver(conn, ctx.md, ctx.project.issuer_of)
+    resolver = keymap.resolver(
+        conn, ctx.md, ctx.project.issuer_of, None if ahead is None else (ctx.staging, ahead)
+    )
     out = transform(spec, chunk.rows, crosswalks, resolver, where=spec.entity)
     frame = coerce(out.frame, table, out.failures, spec.cents_fields())
     validate(schema, frame, out.frame, out.failures)
@@ -362,7 +377,7 @@ def write_chunk(
     """The chunk's writes, in the caller's transaction; the progress record goes last."""
     if ctx.mode == "delta":
         delete_staged(conn, ctx.md, ctx.run_id, table, spec.target.key, ready.staged)
-    insert_frame(conn, table, wire_columns(ready.staged, table, conn.dialect.name))
+    stage_rows(conn, table, ready.staged)
     if ready.rejects:
         conn.execute(_table(ctx.md, "MIG_REJECTS").insert(), ready.rejects)
     if ready.filtered:

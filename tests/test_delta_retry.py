@@ -88,7 +88,7 @@ def test_transient_failure_is_retried_and_the_run_is_exact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_estate(tmp_path, scale=200, seed=23)
-    real = pipeline.insert_frame
+    real = pipeline.stage_rows
     calls = {"n": 0}
 
     def flaky(conn, table, frame):  # type: ignore[no-untyped-def]
@@ -97,13 +97,13 @@ def test_transient_failure_is_retried_and_the_run_is_exact(
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         return real(conn, table, frame)
 
-    monkeypatch.setattr(pipeline, "insert_frame", flaky)
+    monkeypatch.setattr(pipeline, "stage_rows", flaky)
     monkeypatch.setattr("migrate.retry.time.sleep", lambda s: None)
     summary = run_migration(load_settings(tmp_path), MAPPINGS, "full")
     reference = tmp_path / "ref"
     reference.mkdir()
     make_estate(reference, scale=200, seed=23)
-    monkeypatch.setattr(pipeline, "insert_frame", real)
+    monkeypatch.setattr(pipeline, "stage_rows", real)
     expected = run_migration(load_settings(reference), MAPPINGS, "full")
     assert [(e.entity, e.loaded, e.rejected) for e in summary.entities] == [
         (e.entity, e.loaded, e.rejected) for e in expected.entities

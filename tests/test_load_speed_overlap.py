@@ -122,5 +122,13 @@ def test_lookup_column_finds_what_lookup_finds(pg_url: str) -> None:
             assert got.index.equals(legacy.index)
             none = keymap.lookup_column(conn, md, "d", "s", pd.Series([None, ""], dtype="str"))
             assert none.isna().all()
+            # a key holding the separator the keys are joined with goes as a list instead
+            keymap.issue(conn, md, "d", "s", ["u\x1fv", " ", "NULL", ",", "-1"], "r1")
+            odd = pd.Series(["u\x1fv", "u", "v", " ", "NULL", ",", "-1", "a"], dtype="str")
+            for legacy in (odd, odd[1:]):
+                got = keymap.lookup_column(conn, md, "d", "s", legacy)
+                want = legacy.map(keymap.lookup(conn, md, "d", "s", legacy)).astype("Int64")
+                assert got.tolist() == want.tolist()
+                assert got.notna().tolist() == [k not in ("u", "v") for k in legacy]
     finally:
         engine.dispose()

@@ -7,6 +7,7 @@ nothing about databases; extract and load live elsewhere.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,18 +112,70 @@ def transform(
     rows, filtered = apply_filters(spec, chunk)
     failures = Failures(rows.index)
     keys = blank_keys(spec, rows, failures)  # first: a row without a key is rejected for it
-    out = pd.DataFrame(index=rows.index)
+    lookups = _begin_lookups(spec, rows, resolve)
+    values: dict[str, pd.Series] = {}
+    deferred: list[tuple[str, Field_, StepContext, int]] = []
     for name, rule in spec.fields.items():
         ctx = StepContext(rows, crosswalks, f"{where} fields.{name}")
-        out[name] = _field(name, rule, rows, ctx, failures, spec, resolve)
+        if name in lookups:  # answered last, its failures put back in field order
+            deferred.append((name, rule, ctx, len(failures.items)))
+        else:
+            values[name] = _field(name, rule, rows, ctx, failures, _now(rule, rows, spec, resolve))
+    for name, rule, ctx, at in reversed(deferred):  # later positions first: earlier stay put
+        own = Failures(failures.index)
+        values[name] = _field(name, rule, rows, ctx, own, lookups[name])
+        failures.items[at:at] = own.items
+    out = pd.DataFrame(index=rows.index)
+    for name in spec.fields:
+        out[name] = values[name]
     return TransformOutput(out, failures, filtered, keys)
+
+
+@dataclass
+class _Lookup:
+    """A lookup field's legacy keys (``""`` where blank) and the call that answers them."""
+
+    legacy: pd.Series
+    answer: Callable[[], tuple[pd.Series, pd.Series, pd.Series]]
+
+
+def _lookup_keys(
+    rule: Field_, rows: pd.DataFrame, spec: EntitySpec
+) -> tuple[pd.Series, tuple[str, str, pd.Series]]:
+    """A lookup field's legacy keys, and what the resolver is asked (blank keys as null)."""
+    assert rule.lookup is not None
+    legacy = key_string(rows, rule.lookup.from_)
+    system = rule.lookup.system or spec.source.system
+    return legacy, (rule.lookup.domain, system, legacy.where(legacy != ""))
+
+
+def _now(rule: Field_, rows: pd.DataFrame, spec: EntitySpec, resolve: Resolver) -> _Lookup | None:
+    """A lookup answered when its field is computed (``None`` for other fields)."""
+    if rule.lookup is None:
+        return None
+    legacy, asked = _lookup_keys(rule, rows, spec)
+    return _Lookup(legacy, functools.partial(resolve, *asked))
+
+
+def _begin_lookups(spec: EntitySpec, rows: pd.DataFrame, resolve: Resolver) -> dict[str, _Lookup]:
+    """With a resolver that can answer in the background (a ``begin`` method), every lookup
+    field's keys are asked for before any field is computed and taken after the others:
+    the answers arrive while the other fields are computed."""
+    begin = getattr(resolve, "begin", None)
+    out: dict[str, _Lookup] = {}
+    if begin is None:
+        return out
+    for name, rule in spec.fields.items():
+        if rule.lookup is not None:
+            legacy, asked = _lookup_keys(rule, rows, spec)
+            out[name] = _Lookup(legacy, begin(*asked))
+    return out
 
 
 def _base(
     rule: Field_,
     rows: pd.DataFrame,
-    spec: EntitySpec,
-    resolve: Resolver,
+    lookup: _Lookup | None,
     failures: Failures,
     name: str,
 ) -> pd.Series:
@@ -130,12 +183,10 @@ def _base(
         return pd.Series([rule.const] * len(rows), index=rows.index, dtype="object")
     if rule.expr is not None:
         return evaluate(parse_expr(rule.expr), rows)
-    if rule.lookup is not None:
-        legacy = key_string(rows, rule.lookup.from_)
+    if lookup is not None:
+        legacy = lookup.legacy
         present = ~(legacy == "")
-        keys, orphan, rejected = resolve(
-            rule.lookup.domain, rule.lookup.system or spec.source.system, legacy.where(present)
-        )
+        keys, orphan, rejected = lookup.answer()
         failures.add(present & rejected, name, "parent_rejected", legacy)
         failures.add(present & orphan & ~rejected, name, "orphan_reference", legacy)
         return keys
@@ -155,10 +206,9 @@ def _field(
     rows: pd.DataFrame,
     ctx: StepContext,
     failures: Failures,
-    spec: EntitySpec,
-    resolve: Resolver,
+    lookup: _Lookup | None,
 ) -> pd.Series:
-    raw = _base(rule, rows, spec, resolve, failures, name)
+    raw = _base(rule, rows, lookup, failures, name)
     value = raw
     for step in rule.steps:
         value, bad, reason = IMPLEMENTATIONS[step.name](value, step.args, ctx)
