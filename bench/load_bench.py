@@ -69,9 +69,7 @@ def raw_pipe(legacy: str, staging: str) -> tuple[int, float]:
 def staging_pipe(staging: str) -> tuple[int, float]:
     """(c): the migrated lines into an empty ``LIKE ... INCLUDING ALL`` copy of their table."""
     with psycopg.connect(staging) as src, psycopg.connect(staging) as dst:
-        dst.execute(
-            'CREATE TABLE "PIPE_STAGED" (LIKE "AP_INVOICE_LINES_INTERFACE" INCLUDING ALL)'
-        )
+        dst.execute('CREATE TABLE "PIPE_STAGED" (LIKE "AP_INVOICE_LINES_INTERFACE" INCLUDING ALL)')
         dst.commit()
         seconds = _pipe(src, dst, "AP_INVOICE_LINES_INTERFACE", "PIPE_STAGED")
         rows = dst.execute('SELECT COUNT(*) FROM "PIPE_STAGED"').fetchone()[0]
