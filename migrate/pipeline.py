@@ -30,6 +30,7 @@ from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import key_string, transform
 from migrate.transform.failures import Failures
+from migrate.transform.rowhash import source_hashes
 from migrate.validate.coerce import coerce
 from migrate.validate.rules import apply_checks
 from migrate.validate.schema import compile_schema, validate
@@ -334,7 +335,16 @@ def prepare_chunk(
     resolver = keymap.resolver(
         conn, ctx.md, ctx.project.issuer_of, None if ahead is None else (ctx.staging, ahead)
     )
-    out = transform(spec, chunk.rows, crosswalks, resolver, where=spec.entity)
+    # the lineage hash of every source row, computed while the key map answers lookups
+    hashes: list[pd.Series] = []
+    out = transform(
+        spec,
+        chunk.rows,
+        crosswalks,
+        resolver,
+        where=spec.entity,
+        meanwhile=lambda: hashes.append(source_hashes(chunk.rows)),
+    )
     frame = coerce(out.frame, table, out.failures, spec.cents_fields())
     validate(schema, frame, out.frame, out.failures)
     if check_existing:
@@ -356,7 +366,7 @@ def prepare_chunk(
         )
         bad = out.failures.any_mask()
         accepted = accepted[~bad.loc[accepted.index]]
-    staged = with_lineage(accepted, chunk, out, ctx.run_id, spec)
+    staged = with_lineage(accepted, chunk, out, ctx.run_id, spec, hashes[0])
     rejects = reject_rows(out, bad, chunk, ctx.run_id, spec)
     filtered = filtered_rows(out, merged, chunk, ctx.run_id, spec)
     counts = {

@@ -107,8 +107,13 @@ def transform(
     crosswalks: dict[str, dict[str, str]],
     resolve: Resolver,
     where: str = "",
+    meanwhile: Callable[[], object] | None = None,
 ) -> TransformOutput:
-    """Filter, then compute every target field; failures are collected, never raised."""
+    """Filter, then compute every target field; failures are collected, never raised.
+
+    ``meanwhile`` is the caller's own work, done after the other fields and before the
+    lookups' answers are taken: while a background resolver is still answering them.
+    """
     rows, filtered = apply_filters(spec, chunk)
     failures = Failures(rows.index)
     keys = blank_keys(spec, rows, failures)  # first: a row without a key is rejected for it
@@ -121,6 +126,8 @@ def transform(
             deferred.append((name, rule, ctx, len(failures.items)))
         else:
             values[name] = _field(name, rule, rows, ctx, failures, _now(rule, rows, spec, resolve))
+    if meanwhile is not None:
+        meanwhile()
     for name, rule, ctx, at in reversed(deferred):  # later positions first: earlier stay put
         own = Failures(failures.index)
         values[name] = _field(name, rule, rows, ctx, own, lookups[name])
