@@ -8,6 +8,9 @@ steps that give the same numbers (``tests/test_load_speed_lineage.py`` holds the
 * each column is hashed uncategorised: the categorised default factorises first, about
   three times slower on mostly distinct values, and differs only in hashing a null as
   ``2**64 - 1``, which is set here;
+* the values reach pandas' SipHash as ``bytes`` cut from Arrow's UTF-8 buffer: for a
+  ``str`` it hashes exactly those bytes after encoding it, so the numbers are the same,
+  at about 40% of the time (no ``str`` made and encoded per value);
 * the columns are combined with pandas' formula (CPython's tuple hash), and the hex digits
   come from a 256-entry byte table.
 """
@@ -18,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrate.transform import parse
 
@@ -31,9 +35,14 @@ def _as_str(s: pd.Series) -> pd.Series:
 
 
 def _column_hash(s: pd.Series) -> npt.NDArray[np.uint64]:
-    text = _as_str(s)
-    null = text.isna().to_numpy()
-    values = text.to_numpy(dtype=object, na_value="")
+    text = pa.array(_as_str(s), from_pandas=True)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    null = text.is_null().to_numpy(zero_copy_only=False)
+    raw = pa.large_binary() if pa.types.is_large_string(text.type) else pa.binary()
+    # each value's UTF-8 bytes as a bytes object: what pandas hashes for a str after
+    # encoding it, without making (and encoding) a str per value
+    values = pc.fill_null(text, "").cast(raw).to_numpy(zero_copy_only=False)
     hashed = pd.util.hash_array(values, categorize=False)
     hashed[null] = _NULL_HASH
     return hashed
