@@ -119,6 +119,28 @@ def test_fast_money_path_agrees_with_the_full_grammar(texts: list[str]) -> None:
         assert got[~present].isna().all() and not bad[~present].any()
 
 
+# Chunks whose every value is ``123.45`` take a shortcut (a match, the dot removed); a
+# chunk with one value of any other shape reads them all through the full path.
+EDGES = ["0.00", "000000123.45", "9999999999999999.99", "92233720368547757.99"]
+EDGES += ["92233720368547758.00", "-1.00", " 1.00", "1.00\t", "١.٠٠"]
+dotted = st.from_regex(r"\A[0-9]{1,18}\.[0-9]{1,3}\Z", fullmatch=True) | st.sampled_from(EDGES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(dotted, min_size=1, max_size=8))
+def test_dotted_shortcut_agrees_with_the_full_grammar(texts: list[str]) -> None:
+    from migrate.transform.parse import _general_cents
+
+    s = pd.Series(texts, dtype="str")
+    for encoding in ("fixed", "text"):
+        got, bad = money_to_cents(s, encoding)
+        want, want_bad = _general_cents(s, encoding)
+        assert list(bad) == list(want_bad)
+        assert [None if pd.isna(v) else int(v) for v in got] == [
+            None if pd.isna(v) else int(v) for v in want
+        ]
+
+
 def test_amounts_beyond_int64_cents_are_rejected_not_crashed_or_rounded() -> None:
     got, bad = _cents(
         ["92233720368547757.99", "92233720368547758.00", "1" * 25, "0000000000000000012.00"],
