@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any
 
 import pandas as pd
@@ -84,10 +84,28 @@ def lookup_column(
     about 0.2 s per 1M invoice lines, on the loader's critical path); a key holding the
     separator sends the list instead.
     """
-    if conn.dialect.name != "postgresql" or not pd.api.types.is_string_dtype(legacy.dtype):
+    if not _by_arrow(conn, legacy):
         found = lookup(conn, md, domain, system, legacy.dropna())
         return legacy.map(found).astype("Int64")
     text = pa.array(legacy, pa.string(), from_pandas=True)
+    return _int64(_erp_keys(conn, md, domain, system, text), legacy.index)
+
+
+def _by_arrow(conn: Connection, legacy: pd.Series) -> bool:
+    return conn.dialect.name == "postgresql" and pd.api.types.is_string_dtype(legacy.dtype)
+
+
+def _int64(hit: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    data = pc.fill_null(hit, 0).to_numpy(zero_copy_only=False).astype("int64")
+    mask = pc.is_null(hit).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(data, mask), index=index)
+
+
+def _erp_keys(
+    conn: Connection, md: MetaData, domain: str, system: str, text: pa.Array | pa.ChunkedArray
+) -> pa.Array | pa.ChunkedArray:
+    """The ERP key of each legacy key (null where none): Arrow in, Arrow out, so a
+    background lookup shares no pandas object with the thread that asked."""
     wanted = pc.unique(pc.filter(text, pc.fill_null(pc.not_equal(text, ""), False)))
     km = md.tables[_name(md, "MIG_KEY_MAP")]
     prep = conn.dialect.identifier_preparer
@@ -117,10 +135,7 @@ def lookup_column(
             )
             answers = cur.fetchone()[0]
         erp = _integers(answers, len(wanted))
-    hit = pc.take(erp, pc.index_in(text, value_set=wanted))
-    data = pc.fill_null(hit, 0).to_numpy(zero_copy_only=False).astype("int64")
-    mask = pc.is_null(hit).to_numpy(zero_copy_only=False)
-    return pd.Series(pd.arrays.IntegerArray(data, mask), index=legacy.index)
+    return pc.take(erp, pc.index_in(text, value_set=wanted))
 
 
 _SEP = "\x1f"  # ASCII unit separator: ``chr(31)`` in the query
@@ -155,6 +170,7 @@ class KeyResolver:
         ahead: tuple[Engine, Executor] | None = None,
     ) -> None:
         self.conn, self.md, self.issuers_of, self.ahead = conn, md, issuers_of, ahead
+        self.pending: list[Future[pa.Array | pa.ChunkedArray]] = []
 
     def __call__(
         self, domain: str, system: str, legacy: pd.Series
@@ -167,16 +183,24 @@ class KeyResolver:
         self, domain: str, system: str, legacy: pd.Series
     ) -> Callable[[], tuple[pd.Series, pd.Series, pd.Series]]:
         """Start looking ``legacy`` up; the returned call gives what ``self(...)`` would."""
-        if self.ahead is None:
+        if self.ahead is None or not _by_arrow(self.conn, legacy):
             return lambda: self(domain, system, legacy)
         engine, pool = self.ahead
+        text = pa.array(legacy, pa.string(), from_pandas=True)
 
-        def look_up() -> pd.Series:
+        def look_up() -> pa.Array | pa.ChunkedArray:
             with engine.connect() as conn:
-                return lookup_column(conn, self.md, domain, system, legacy)
+                return _erp_keys(conn, self.md, domain, system, text)
 
         pending = pool.submit(look_up)
-        return lambda: self._answer(domain, legacy, pending.result())
+        self.pending.append(pending)
+        return lambda: self._answer(domain, legacy, _int64(pending.result(), legacy.index))
+
+    def close(self) -> None:
+        """Drop the lookups not started (a chunk that failed before taking them: its retry
+        must not wait behind them)."""
+        for pending in self.pending:
+            pending.cancel()
 
     def _answer(
         self, domain: str, legacy: pd.Series, keys: pd.Series

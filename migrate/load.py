@@ -32,6 +32,7 @@ from sqlalchemy import (
     Connection,
     MetaData,
     SmallInteger,
+    String,
     Table,
     literal,
     select,
@@ -108,8 +109,9 @@ def _decimal_cents(cents: pd.Series, precision: int) -> pa.Array:
 def binary_table(frame: pd.DataFrame, table: Table) -> pa.Table | None:
     """The frame with each column as the Arrow type binary COPY needs for its staging
     column, or ``None`` where a value has no exact such form (an integer beyond the
-    column's width, a time-zone-aware timestamp): those go through the text path, where
-    the server reports them as before."""
+    column's width, a time-zone-aware timestamp) or a column's type is none of money,
+    integer, date, timestamp and text (a float, say): those go through the text path,
+    where the server reads (or refuses) them as before."""
     columns: dict[str, pa.Array] = {}
     try:
         for name in frame.columns:
@@ -124,8 +126,10 @@ def binary_table(frame: pd.DataFrame, table: Table) -> pa.Table | None:
                     return None
                 stamps = pc.cast(pa.array(s.dt.floor("s")), pa.timestamp("us"))
                 columns[name] = pc.cast(stamps, pa.date32()) if kind == "date" else stamps
-            else:
+            elif isinstance(column.type, String):
                 columns[name] = pa.array(s.astype("str"), pa.string(), from_pandas=True)
+            else:  # a type not named here: its binary form is not text, the text path knows it
+                return None
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, AttributeError):
         return None
     return pa.table(columns)

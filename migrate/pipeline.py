@@ -337,14 +337,17 @@ def prepare_chunk(
     )
     # the lineage hash of every source row, computed while the key map answers lookups
     hashes: list[pd.Series] = []
-    out = transform(
-        spec,
-        chunk.rows,
-        crosswalks,
-        resolver,
-        where=spec.entity,
-        meanwhile=lambda: hashes.append(source_hashes(chunk.rows)),
-    )
+    try:
+        out = transform(
+            spec,
+            chunk.rows,
+            crosswalks,
+            resolver,
+            where=spec.entity,
+            meanwhile=lambda: hashes.append(source_hashes(chunk.rows)),
+        )
+    finally:
+        resolver.close()
     frame = coerce(out.frame, table, out.failures, spec.cents_fields())
     validate(schema, frame, out.frame, out.failures)
     if check_existing:

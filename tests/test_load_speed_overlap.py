@@ -4,6 +4,7 @@ through the raw cursor finds what the SQLAlchemy one finds."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -130,5 +131,14 @@ def test_lookup_column_finds_what_lookup_finds(pg_url: str) -> None:
                 want = legacy.map(keymap.lookup(conn, md, "d", "s", legacy)).astype("Int64")
                 assert got.tolist() == want.tolist()
                 assert got.notna().tolist() == [k not in ("u", "v") for k in legacy]
+        # answered on a connection of its own, in the background: the same answer
+        with ThreadPoolExecutor(1) as pool, engine.connect() as conn:
+            now = keymap.KeyResolver(conn, md, lambda d: [])
+            later = keymap.KeyResolver(conn, md, lambda d: [], (engine, pool))
+            for legacy in (odd, pd.Series(["a", None, "zz", "b"], dtype="str")):
+                answer = later.begin("d", "s", legacy)
+                for got, want in zip(answer(), now("d", "s", legacy), strict=True):
+                    pd.testing.assert_series_equal(got, want)
+            later.close()
     finally:
         engine.dispose()

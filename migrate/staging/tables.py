@@ -40,30 +40,12 @@ LINEAGE_COLUMNS: tuple[str, ...] = (
 
 def _lineage() -> list[Column[object]]:
     return [
-        Column("MIG_RUN_ID", String(36), nullable=False),
+        Column("MIG_RUN_ID", String(36), nullable=False, index=True),
         Column("MIG_BATCH_ID", Integer, nullable=False),
         Column("MIG_SOURCE_SYSTEM", String(30), nullable=False),
         Column("MIG_SOURCE_KEY", String(200), nullable=False),
         Column("MIG_SOURCE_HASH", String(64), nullable=False),
     ]
-
-
-def _run_index(table: str) -> Index:
-    """The index that finds a run's rows (rollback, reconciliation, trace).
-
-    On PostgreSQL a BRIN index: a run's rows are appended together, so block ranges find
-    them, and it costs a load almost nothing, where a B-tree over one run id repeated for
-    every row took about a fifth of the load's server time (0.55 s per 1M rows against
-    0.18 s, ``docs/benchmarks.md``). A range not yet summarised is always read, so a query
-    before autovacuum reaches the table scans it, as it would without the index;
-    ``autosummarize`` summarises ranges as they fill. Other databases keep a B-tree.
-    """
-    return Index(
-        f"ix_{table}_MIG_RUN_ID",
-        "MIG_RUN_ID",
-        postgresql_using="brin",
-        postgresql_with={"autosummarize": "on"},
-    )
 
 
 def _target(
@@ -74,7 +56,6 @@ def _target(
         metadata,
         *columns,
         *_lineage(),
-        _run_index(name),
         UniqueConstraint(*key, name=f"uq_{name.lower()}_key"),
         info={"target_key": key},
     )
