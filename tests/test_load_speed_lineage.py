@@ -148,3 +148,29 @@ def test_reject_rows_match_the_per_row_version() -> None:
     assert any(str(r["OFFENDING_VALUE"]).startswith("***") for r in got)
     empty = TransformOutput(rows, Failures(index), {}, rows["k"])
     assert reject_rows(empty, bad & False, chunk, "run1", spec) == []
+
+
+STAMPS = st.datetimes(datetime.datetime(1700, 1, 1), datetime.datetime(2200, 1, 1))
+STAMP = st.one_of(
+    st.none(),
+    STAMPS,
+    STAMPS.map(lambda d: d.replace(hour=0, minute=0, second=0, microsecond=0)),
+    STAMPS.map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)),
+    STAMPS.map(lambda d: d.replace(microsecond=0)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(STAMP, st.integers(-5, 5)), min_size=1, max_size=12), st.booleans())
+def test_a_rows_hash_is_its_own_whatever_else_is_in_the_chunk(
+    values: list[tuple[datetime.datetime | None, int]], durations: bool
+) -> None:
+    """Timestamps (and durations) mixing midnights, times of day and fractions: each row
+    hashes as it would alone, and a chunk of one shape as pandas hashes it."""
+    stamps = pd.Series(pd.to_datetime([v for v, _ in values]))
+    if durations:
+        stamps = stamps - pd.Timestamp("1990-01-01")
+    rows = pd.DataFrame({"at": stamps, "n": pd.array([n for _, n in values], dtype="Int64")})
+    whole = source_hashes(rows).tolist()
+    assert whole == [source_hashes(rows.iloc[[i]]).tolist()[0] for i in range(len(rows))]
+    assert [reference_hashes(rows.iloc[[i]])[0] for i in range(len(rows))] == whole

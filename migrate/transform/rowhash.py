@@ -5,6 +5,10 @@ index=False)`` written as 16 lowercase hex digits. It is computed here in three 
 steps that give the same numbers (``tests/test_load_speed_lineage.py`` holds them equal):
 
 * integer columns become text through Arrow (``astype("str")`` formats each one in Python);
+* a timestamp (or duration) is written as pandas writes it alone: for a whole column pandas
+  picks one format, so the text of a row depended on the other rows of its chunk (only
+  chunks mixing midnights with times of day, or differently fine fractions, differ from
+  the whole-column text);
 * each column is hashed uncategorised: the categorised default factorises first, about
   three times slower on mostly distinct values, and differs only in hashing a null as
   ``2**64 - 1``, which is set here;
@@ -30,8 +34,43 @@ _HEX = np.array([f"{b:02x}".encode() for b in range(256)], dtype="S2")
 
 
 def _as_str(s: pd.Series) -> pd.Series:
-    """``s.astype("str")``: integers through Arrow (same text), everything else as is."""
-    return parse.as_text(s) if parse.is_integer(s) else s.astype("str")
+    """``s.astype("str")``: integers through Arrow (same text), timestamps and durations
+    each as if alone (:func:`_alone`), everything else as is."""
+    if parse.is_integer(s):
+        return parse.as_text(s)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype) or pd.api.types.is_timedelta64_dtype(s.dtype):
+        return _alone(s)
+    return s.astype("str")
+
+
+def _alone(s: pd.Series) -> pd.Series:
+    """Timestamps (or durations) as ``astype("str")`` writes each one alone.
+
+    For a whole column pandas picks one format: the time of day only if some value has one,
+    as many decimals of a second as the finest value needs. So a row's text, and its hash,
+    would depend on the other rows of its chunk. Rows are grouped by what decides the format
+    (a midnight or whole day; decimals none, 3, 6 or 9) and each group written on its own.
+    """
+    if s.empty:
+        return s.astype("str")
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        whole = (s == s.dt.floor("D")).fillna(False)
+        fraction = (s.dt.microseconds * 1000 + s.dt.nanoseconds).fillna(0)
+    else:
+        naive = getattr(s.dt, "tz", None) is None
+        whole = (s == s.dt.normalize()).fillna(False) if naive else pd.Series(False, s.index)
+        fraction = (s.dt.microsecond * 1000 + s.dt.nanosecond).fillna(0)
+    f = fraction.to_numpy(dtype="int64")
+    decimals = np.select([f == 0, f % 1_000_000 == 0, f % 1000 == 0], [0, 3, 6], 9)
+    shape = np.where(whole.to_numpy(dtype=bool), -1, decimals)
+    groups = np.unique(shape)
+    if len(groups) == 1:
+        return s.astype("str")
+    out = pd.Series(pd.NA, index=s.index, dtype="str")
+    for group in groups:
+        rows = shape == group
+        out[rows] = s[rows].astype("str")
+    return out
 
 
 def _column_hash(s: pd.Series) -> npt.NDArray[np.uint64]:
