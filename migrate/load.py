@@ -9,7 +9,10 @@ nulls as bare empty fields: exactly PostgreSQL's CSV distinction between NULL an
 Staged rows on PostgreSQL skip the text altogether (:func:`stage_rows`): each column becomes
 the Arrow type of its staging column (cents as ``decimal128`` hundredths, dates as days) and
 pgpq encodes the batch in COPY's binary format, which the server stores without parsing text
-(about a sixth of its load time) and which costs the client less than the CSV did.
+(0.4 of its 2.8 s per 1M invoice lines) and which costs the client less than the CSV did.
+pgpq only encodes: the bytes go through psycopg's COPY, inside the chunk's transaction with
+its rejects and progress record (ADBC's bulk ingest, which encodes the same way, would need
+a connection and a transaction of its own).
 """
 
 from __future__ import annotations
