@@ -142,3 +142,23 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         skip_or_fail(f"needs ../shared/realdata (not found at {REALDATA})")
     return REALDATA
+
+
+@pytest.fixture
+def latin1_url(pg_server: str) -> Iterator[str]:
+    """A fresh PostgreSQL database in LATIN1 (a staging whose encoding is not UTF-8)."""
+    name = f"mig_latin1_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                "TEMPLATE template0"
+            )
+        )
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

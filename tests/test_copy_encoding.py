@@ -6,36 +6,13 @@ never be found again)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pandas as pd
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, text
 
 from migrate.load import insert_frame
-from tests.conftest import PG_ADMIN
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def latin1_url(pg_server: str) -> Iterator[str]:
-    name = f"mig_latin1_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
-                "TEMPLATE template0"
-            )
-        )
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def test_non_ascii_text_survives_copy_into_a_latin1_staging(latin1_url: str) -> None:

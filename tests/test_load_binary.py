@@ -184,25 +184,6 @@ def test_values_binary_cannot_carry_take_the_text_path(two_stagings: tuple[Engin
     assert binary_table(aware, table) is None
 
 
-@pytest.fixture
-def latin1_url(pg_server: str) -> Iterator[str]:
-    name = f"mig_latin1_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
-                "TEMPLATE template0"
-            )
-        )
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
 def test_a_connection_not_in_utf8_takes_the_text_path(latin1_url: str) -> None:
     """Binary text is read in the connection's encoding: on a LATIN1 connection the text
     path (which declares its UTF-8) writes, and 'é' stays 'é'."""
