@@ -52,9 +52,7 @@ T = TypeVar("T")
 def cents_text(cents: pd.Series) -> pd.Series:
     """Integer cents as exact decimal text (``-1234`` -> ``"-12.34"``), formatted by Arrow
     from their ``decimal128`` form: exact, no float, no per-value Python."""
-    return pd.Series(
-        pc.cast(_decimal_cents(cents, 38), pa.string()), index=cents.index, dtype="str"
-    )
+    return pd.Series(pc.cast(_decimal_cents(cents), pa.string()), index=cents.index, dtype="str")
 
 
 def wire_columns(frame: pd.DataFrame, table: Table, dialect: str) -> pd.DataFrame:
@@ -94,8 +92,8 @@ def stage_rows(conn: Connection, table: Table, staged: pd.DataFrame) -> int:
     return insert_frame(conn, table, wire_columns(staged, table, conn.dialect.name))
 
 
-def _decimal_cents(cents: pd.Series, precision: int) -> pa.Array:
-    """Integer cents as ``decimal128(precision, 2)``: its value *is* the integer of
+def _decimal_cents(cents: pd.Series) -> pa.Array:
+    """Integer cents as ``decimal128(38, 2)``: its value *is* the integer of
     hundredths (128-bit two's complement: low word, sign word). Exact, no float."""
     c = cents.astype("Int64")
     present = c.notna().to_numpy()
@@ -104,9 +102,7 @@ def _decimal_cents(cents: pd.Series, precision: int) -> pa.Array:
     words[:, 0] = values
     words[:, 1] = values >> 63
     validity = None if present.all() else pa.array(present).buffers()[1]
-    return pa.Array.from_buffers(
-        pa.decimal128(precision, 2), len(values), [validity, pa.py_buffer(words)]
-    )
+    return pa.Array.from_buffers(pa.decimal128(38, 2), len(values), [validity, pa.py_buffer(words)])
 
 
 def binary_table(frame: pd.DataFrame, table: Table) -> pa.Table | None:
@@ -121,7 +117,7 @@ def binary_table(frame: pd.DataFrame, table: Table) -> pa.Table | None:
             column = table.c[name]
             kind, s = target_kind(column), frame[name]
             if kind == "money":
-                columns[name] = _decimal_cents(s, 38)
+                columns[name] = _decimal_cents(s)
             elif kind == "integer":
                 columns[name] = pc.cast(pa.array(s.astype("Int64")), _integer(column))
             elif kind in ("date", "datetime"):
