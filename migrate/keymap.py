@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from migrate.load import insert_frame
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import TransformOutput, key_string
+from migrate.transform.parse import _arrow_int
 
 _BATCH = 900
 _SUFFIXES = re.compile(r"\b(INC|INCORPORATED|LLC|L L C|CO|CORP|CORPORATION|COMPANY|LTD|THE)\b")
@@ -88,17 +89,11 @@ def lookup_column(
         found = lookup(conn, md, domain, system, legacy.dropna())
         return legacy.map(found).astype("Int64")
     text = pa.array(legacy, pa.string(), from_pandas=True)
-    return _int64(_erp_keys(conn, md, domain, system, text), legacy.index)
+    return _arrow_int(_erp_keys(conn, md, domain, system, text), legacy.index)
 
 
 def _by_arrow(conn: Connection, legacy: pd.Series) -> bool:
     return conn.dialect.name == "postgresql" and pd.api.types.is_string_dtype(legacy.dtype)
-
-
-def _int64(hit: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
-    data = pc.fill_null(hit, 0).to_numpy(zero_copy_only=False).astype("int64")
-    mask = pc.is_null(hit).to_numpy(zero_copy_only=False)
-    return pd.Series(pd.arrays.IntegerArray(data, mask), index=index)
 
 
 def _erp_keys(
@@ -194,7 +189,7 @@ class KeyResolver:
 
         pending = pool.submit(look_up)
         self.pending.append(pending)
-        return lambda: self._answer(domain, legacy, _int64(pending.result(), legacy.index))
+        return lambda: self._answer(domain, legacy, _arrow_int(pending.result(), legacy.index))
 
     def close(self) -> None:
         """Drop the lookups not started (a chunk that failed before taking them: its retry

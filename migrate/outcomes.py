@@ -15,7 +15,6 @@ from migrate.spec.model import EntitySpec
 from migrate.staging.tables import LINEAGE_COLUMNS
 from migrate.transform.engine import TransformOutput, key_string
 from migrate.transform.failures import REASONS
-from migrate.transform.rowhash import source_hashes
 
 
 def with_lineage(
@@ -24,22 +23,18 @@ def with_lineage(
     out: TransformOutput,
     run_id: str,
     spec: EntitySpec,
-    hashes: pd.Series | None = None,
+    hashes: pd.Series,
 ) -> pd.DataFrame:
     """The accepted rows with the lineage columns: run, batch, source system and key, and
-    the hash of the source row (:mod:`migrate.transform.rowhash`; ``hashes``, when given,
-    already holds it for every row of the chunk: a row's hash is its own values' alone)."""
+    the hash of the source row (``hashes``: :func:`migrate.transform.rowhash.source_hashes`
+    of every row of the chunk; a row's hash is its own values' alone)."""
     staged = accepted.copy()
     values = {
         "MIG_RUN_ID": run_id,
         "MIG_BATCH_ID": chunk.batch_id,
         "MIG_SOURCE_SYSTEM": spec.source.system,
         "MIG_SOURCE_KEY": out.source_keys.loc[accepted.index],
-        "MIG_SOURCE_HASH": (
-            source_hashes(chunk.rows.loc[accepted.index])
-            if hashes is None
-            else hashes.loc[accepted.index]
-        ),
+        "MIG_SOURCE_HASH": hashes.loc[accepted.index],
     }
     for name in LINEAGE_COLUMNS:
         staged[name] = values[name]  # type: ignore[call-overload]
