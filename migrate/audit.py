@@ -7,6 +7,10 @@ editing, deleting, inserting or reordering an entry breaks the chain, and :func:
 says which entry. Removing the newest entries is only visible against an outside anchor (the
 head hash :func:`verify` reports, copied into the sign-off record).
 
+A log with no entries proves nothing, so it is never reported as an intact chain: a log named
+on the command line must exist and hold entries, and the default log may be missing or empty
+only while no staging records a run (:func:`recorded_runs`, :func:`no_entries`).
+
 No secret enters the log: URLs are redacted by the callers and any payload string that still
 looks like a password-bearing URL, or a key named like a password, is refused.
 """
@@ -23,8 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select, table
+from sqlalchemy.exc import SQLAlchemyError
+
 from migrate.config import Settings
-from migrate.errors import TerminalError
+from migrate.db import readonly_engine
+from migrate.errors import ConfigError, MigrationError, TerminalError
 
 KINDS: tuple[str, ...] = (
     "run_started",
@@ -47,6 +55,10 @@ _SECRET_KEY = re.compile(
 
 class AuditSecretError(TerminalError):
     """A payload would have put a secret into the audit log; nothing was written."""
+
+
+class AuditLogError(TerminalError):
+    """The file given as the audit log cannot be read as one (a folder, not UTF-8 text)."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +185,7 @@ def read_entries(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, entry) for every parseable line; used by trace and the auditor's tools."""
     if not path.exists():
         return
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(_read(path).splitlines(), start=1):
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
@@ -191,8 +203,63 @@ class _Line:
     actual: str | None
 
 
+def require_log(path: Path) -> None:
+    """A log named by the user must be there: a mistyped path is not an empty log."""
+    if not path.exists():
+        raise ConfigError(f"audit log not found: {path}")
+
+
+def recorded_runs(settings: Settings) -> dict[str, int]:
+    """Runs in ``MIG_RUNS`` of the real staging ("full") and of the rehearsal's, read only; a
+    staging that is not configured, cannot be opened or has no ``MIG_RUNS`` counts 0."""
+    from migrate.targets import staging_target  # not at the top: targets pulls in load
+
+    counts: dict[str, int] = {}
+    for mode in ("full", "rehearsal"):
+        try:
+            counts[mode] = _count_runs(*staging_target(settings, mode))
+        except MigrationError:  # no staging connection configured
+            counts[mode] = 0
+    return counts
+
+
+def _count_runs(url: str, schema: str | None) -> int:
+    engine = readonly_engine(url)  # a SQLite file that is not there is not created
+    try:
+        with engine.connect() as conn:
+            stmt = select(func.count()).select_from(table("MIG_RUNS", schema=schema))
+            return int(conn.execute(stmt).scalar_one())
+    except (SQLAlchemyError, ImportError, OSError):  # cannot be opened, or no MIG_RUNS
+        return 0
+    finally:
+        engine.dispose()
+
+
+def no_entries(path: Path, runs: dict[str, int], named: bool) -> tuple[bool, str]:
+    """(failed, message) for a log without entries: a named log must hold some; the default
+    one may be missing or empty only while no staging records a run."""
+    held = _runs_text(runs)
+    if named:
+        tail = f", but staging holds {held}" if held else ""
+        return True, f"audit log {path} holds no entries{tail}"
+    if held:
+        where = f"audit log {path} is empty" if path.exists() else f"no audit log at {path}"
+        return True, f"{where}, but staging holds {held}"
+    state = "is empty" if path.exists() else "does not exist"
+    return False, f"no audit log yet (no runs recorded): {path} {state}"
+
+
+def _runs_text(runs: dict[str, int]) -> str:
+    """'3 run(s) (1 in the rehearsal staging)', or '' when there are none."""
+    total, rehearsal = sum(runs.values()), runs.get("rehearsal", 0)
+    if not total:
+        return ""
+    return f"{total} run(s)" + (f" ({rehearsal} in the rehearsal staging)" if rehearsal else "")
+
+
 def verify(path: Path) -> VerifyResult:
-    """Recompute every hash and link; name each edited, deleted, inserted or moved entry."""
+    """Recompute every hash and link; name each edited, deleted, inserted or moved entry. A
+    missing file gives 0 entries: whether that is allowed is :func:`no_entries`' question."""
     if not path.exists():
         return VerifyResult(0, GENESIS, [])
     lines = _parse(path)
@@ -213,9 +280,21 @@ def verify(path: Path) -> VerifyResult:
     return VerifyResult(len(lines), head, [problems[k] for k in sorted(problems)])
 
 
+def _read(path: Path) -> str:
+    """The log's text, or a one-line :class:`AuditLogError` for a path that holds no log."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise AuditLogError(f"audit log {path} is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise AuditLogError(f"audit log {path} is not UTF-8 text: not an audit log") from None
+    except OSError as exc:
+        raise AuditLogError(f"cannot read audit log {path}: {exc.strerror or exc}") from None
+
+
 def _parse(path: Path) -> list[_Line]:
     out: list[_Line] = []
-    for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, text in enumerate(_read(path).splitlines(), start=1):
         if not text.strip():
             continue
         try:

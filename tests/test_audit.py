@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from migrate import audit, hooks
+from migrate import audit, hooks, runs
 from migrate.config import Settings, load_settings
+from migrate.db import writable_engine
 from migrate.lineage.cli import add_parsers
+from migrate.load import ensure_staging
+from migrate.targets import staging_target
 
 
 @pytest.fixture
@@ -204,3 +208,137 @@ def test_cli_verify_and_signoff(
     out = capsys.readouterr().out
     assert "line 5 (seq 6): entry seq 5 is missing before it: deleted" in out
     assert "FAILED: 1 problem(s)" in out
+
+
+# ``audit verify`` with no entries to verify (issue 19, item 3): a missing, empty or mistyped
+# log never reads "chain intact"; a log that staging's runs say should exist is a failure.
+
+
+Verify = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def verify_cli(capsys: pytest.CaptureFixture[str]) -> Verify:
+    """``migrate --workdir W audit verify ARGS...`` as a user runs it: (exit code, out, err)."""
+    from migrate.cli import main
+
+    def run(workdir: Path, *extra: str) -> tuple[int, str, str]:
+        code = main(["--workdir", str(workdir), "audit", "verify", *extra])
+        got = capsys.readouterr()
+        return code, got.out, got.err
+
+    return run
+
+
+def _stage_run(settings: Settings, mode: str = "full") -> None:
+    """A staging (the real one, or the rehearsal's) whose MIG_RUNS holds one run."""
+    url, schema = staging_target(settings, mode)
+    md = ensure_staging(url, schema)
+    engine = writable_engine(url)
+    try:
+        runs.start_run(engine, md, mode, {}, {})
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["audit.lgo", "no/such/folder/audit.log"])
+def test_verify_a_named_log_that_does_not_exist_is_an_error(
+    verify_cli: Verify, tmp_path: Path, name: str
+) -> None:
+    missing = tmp_path / name
+    code, out, err = verify_cli(tmp_path, "--log", str(missing))
+    assert code == 2
+    assert out == ""
+    assert err == f"error: audit log not found: {missing}\n"
+
+
+@pytest.mark.parametrize("what", ["folder", "binary"])
+def test_verify_a_named_path_that_is_no_log_is_a_one_line_error(
+    verify_cli: Verify, tmp_path: Path, what: str
+) -> None:
+    path = tmp_path / "wrong"
+    if what == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(b"SQLite format 3\x00\xff\xfe\x00")
+    says = "is a folder, not a file" if what == "folder" else "is not UTF-8 text"
+    code, out, err = verify_cli(tmp_path, "--log", str(path))
+    assert code == 2
+    assert err.startswith("error: ") and says in err and err.count("\n") == 1
+    assert "chain intact" not in out
+
+
+@pytest.mark.parametrize("text", ["", "\n", "  \n\n\t\n"])
+def test_verify_a_named_empty_log_fails(verify_cli: Verify, tmp_path: Path, text: str) -> None:
+    """Even with no runs here: a copied log that holds nothing is no proof of anything."""
+    path = tmp_path / "copy_of_audit.log"
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = verify_cli(tmp_path, "--log", str(path))
+    assert code == 1
+    assert out == f"FAILED: audit log {path} holds no entries\n"
+    _stage_run(load_settings(tmp_path))
+    code, out, _ = verify_cli(tmp_path, "--log", str(path))
+    assert code == 1
+    assert out == f"FAILED: audit log {path} holds no entries, but staging holds 1 run(s)\n"
+
+
+@pytest.mark.parametrize("mode", ["full", "rehearsal"])
+def test_verify_default_log_missing_while_staging_has_a_run_fails(
+    verify_cli: Verify, settings: Settings, mode: str
+) -> None:
+    _stage_run(settings, mode)
+    code, out, _ = verify_cli(settings.workdir)
+    assert code == 1
+    expected = audit.log_path(settings)
+    where = " (1 in the rehearsal staging)" if mode == "rehearsal" else ""
+    assert out == f"FAILED: no audit log at {expected}, but staging holds 1 run(s){where}\n"
+
+
+def test_verify_default_log_empty_while_staging_has_runs_fails(
+    verify_cli: Verify, settings: Settings
+) -> None:
+    _stage_run(settings)
+    _stage_run(settings)
+    audit.log_path(settings).write_text("\n\n", encoding="utf-8")
+    code, out, _ = verify_cli(settings.workdir)
+    assert code == 1
+    expected = audit.log_path(settings)
+    assert out == f"FAILED: audit log {expected} is empty, but staging holds 2 run(s)\n"
+
+
+@pytest.mark.parametrize(
+    "staging",
+    ["none", "no tables", "not a database", "no runs"],
+)
+@pytest.mark.parametrize("log_text", [None, "", " \n"])
+def test_verify_no_log_and_no_runs_says_so(
+    verify_cli: Verify, settings: Settings, staging: str, log_text: str | None
+) -> None:
+    db = settings.workdir / "staging.db"
+    if staging == "no tables":
+        db.touch()  # an empty file is an empty SQLite database
+    elif staging == "not a database":
+        db.write_text("this is not SQLite\n", encoding="utf-8")
+    elif staging == "no runs":
+        ensure_staging(settings.url("staging"))
+    path = audit.log_path(settings)
+    if log_text is not None:
+        path.write_text(log_text, encoding="utf-8")
+    code, out, err = verify_cli(settings.workdir)
+    assert (code, err) == (0, "")
+    state = "does not exist" if log_text is None else "is empty"
+    assert out == f"no audit log yet (no runs recorded): {path} {state}\n"
+    assert "chain intact" not in out
+    assert db.exists() == (staging != "none")  # looking for runs creates no staging
+    assert not (settings.workdir / "staging_rehearsal.db").exists()
+
+
+def test_recorded_runs_counts_both_stagings(settings: Settings) -> None:
+    assert audit.recorded_runs(settings) == {"full": 0, "rehearsal": 0}
+    _stage_run(settings)
+    _stage_run(settings, "rehearsal")
+    _stage_run(settings, "rehearsal")
+    assert audit.recorded_runs(settings) == {"full": 1, "rehearsal": 2}
+    # a settings object without a staging connection: nothing to count, no error
+    bare = Settings(urls={}, workdir=settings.workdir)
+    assert audit.recorded_runs(bare) == {"full": 0, "rehearsal": 0}

@@ -34,9 +34,20 @@ def cmd_lineage_trace(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """OK with the entry count and head hash, or each problem (by line and seq) and exit 1."""
-    path = Path(args.log) if getattr(args, "log", None) else audit.log_path(settings)
+    """OK with the entry count and head hash, or each problem (by line and seq) and exit 1.
+
+    A log without entries is never "intact": a ``--log`` that does not exist is bad input
+    (exit 2); an empty one, or a missing or empty default log while staging records runs,
+    fails (exit 1); with no runs anywhere there is simply no log yet (exit 0)."""
+    named = getattr(args, "log", None)
+    path = Path(named) if named else audit.log_path(settings)
+    if named:
+        audit.require_log(path)
     result = audit.verify(path)
+    if not result.entries:
+        failed, message = audit.no_entries(path, audit.recorded_runs(settings), bool(named))
+        print(f"FAILED: {message}" if failed else message)
+        return 1 if failed else 0
     if result.ok:
         print(f"OK: {result.entries} entries, chain intact; head {result.head}")
         return 0
