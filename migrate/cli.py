@@ -151,7 +151,9 @@ def cmd_rehearsals(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from reconcile.run import reconcile_command
 
-    code: int = reconcile_command(settings, Path(args.mappings), args.run_id, args.output)
+    code: int = reconcile_command(
+        settings, Path(args.mappings), args.run_id, args.output, args.entity
+    )
     return code
 
 
@@ -249,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     rc = sub.add_parser("reconcile", help="prove totals match; write the sign-off workbook")
     rc.add_argument("run_id", nargs="?", help="default: the latest run")
     rc.add_argument("--output", help="folder for the workbook and JSON (default: artifacts/)")
+    rc.add_argument(
+        "--entity",
+        action="append",
+        help="only this entity (repeatable; default: every entity the run staged)",
+    )
     rc.set_defaults(handler=cmd_reconcile)
 
     cut = sub.add_parser("cutover", help="the cutover as a Prefect flow (embedded server)")

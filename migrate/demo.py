@@ -56,4 +56,11 @@ def _reconcile(settings: Settings, mappings: Path, run_id: str) -> int:
         print("    reconciliation is not available yet")
         return 0
     code: int = reconcile_command(settings, mappings, run_id, None)
+    if code in (1, 3):  # a verdict was reached: on a planted estate it cannot be PASS
+        print(
+            "    the estate holds planted defects (docs/estate.md), so the verdict is not PASS:\n"
+            "    rejected rows are EXCEPTIONS for finance to accept, and amounts no one can read\n"
+            "    ('O00208241.12') leave their totals unverified, which fails. Open the workbook."
+        )
+        return 0
     return code

@@ -294,10 +294,10 @@ def issue_for_chunk(
             conn,
             md,
             spec.target.table,
-            [ik.column, *ik.match_columns.values(), "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY"],
+            [ik.column, *ik.match_columns.values(), "MIG_ENTITY", "MIG_SOURCE_KEY"],
         )
         # a record never merges into its own earlier version (a delta or a re-run of it)
-        own = (staged["MIG_SOURCE_SYSTEM"] == spec.source.system) & staged["MIG_SOURCE_KEY"].isin(
+        own = (staged["MIG_ENTITY"] == spec.entity) & staged["MIG_SOURCE_KEY"].isin(
             set(out.source_keys.loc[accepted.index])
         )
         staged = staged[~own]

@@ -32,6 +32,7 @@ def with_lineage(
     values = {
         "MIG_RUN_ID": run_id,
         "MIG_BATCH_ID": chunk.batch_id,
+        "MIG_ENTITY": spec.entity,
         "MIG_SOURCE_SYSTEM": spec.source.system,
         "MIG_SOURCE_KEY": out.source_keys.loc[accepted.index],
         "MIG_SOURCE_HASH": hashes.loc[accepted.index],

@@ -21,6 +21,7 @@ class Attribution:
     rejected: tuple[Row, ...]
     filtered: tuple[tuple[str, Row], ...]  # (rule, row)
     unknown: tuple[str, ...]  # keys recorded as rejected/filtered but absent from the source
+    reasons: tuple[str, ...] = ()  # the reject reason of each row of ``rejected``
 
     @property
     def excluded(self) -> list[Row]:
@@ -32,8 +33,11 @@ def attribute(
     staged: RowSource,
     rejected: tuple[str, ...],
     filtered: tuple[tuple[str, str], ...],
+    reasons: tuple[str, ...] = (),
 ) -> Attribution:
+    """``reasons``: the reject reason of each key of ``rejected`` (same order)."""
     occurrences = [("", k) for k in rejected] + list(filtered)
+    why = iter(reasons or ("",) * len(rejected))
     if not occurrences:
         return Attribution((), (), ())
     copies: dict[str, list[Row]] = defaultdict(list)
@@ -43,9 +47,11 @@ def attribute(
         rows.sort(key=Row.row_text)
     _reserve_staged_copies(copies, staged)
     out_rej: list[Row] = []
+    out_why: list[str] = []
     out_fil: list[tuple[str, Row]] = []
     unknown: list[str] = []
     for rule, key in occurrences:
+        reason = "" if rule else next(why, "")
         pool = copies.get(key)
         if not pool:
             unknown.append(key)
@@ -55,7 +61,8 @@ def attribute(
             out_fil.append((rule, row))
         else:
             out_rej.append(row)
-    return Attribution(tuple(out_rej), tuple(out_fil), tuple(unknown))
+            out_why.append(reason)
+    return Attribution(tuple(out_rej), tuple(out_fil), tuple(unknown), tuple(out_why))
 
 
 def _all_same(rows: list[Row]) -> bool:

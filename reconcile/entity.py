@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from migrate.spec.loader import Project
-from reconcile.attribution import Attribution, attribute
+from migrate.spec.model import EntitySpec
+from reconcile.attribution import attribute
 from reconcile.diff import FIRST_BITS, DiffStats, at_once, both, keyed_diff
-from reconcile.grains import GrainTotals, grain_rule
+from reconcile.exact import Exact
+from reconcile.grains import Amounts, GrainTotals, grain_rule
 from reconcile.hashing import choose_hasher
 from reconcile.money import cents_to_decimal
 from reconcile.personal import personal_differences
-from reconcile.report import EntityReconciliation, MeasureIdentity, RowDifference
-from reconcile.rows import Row, RowSource, Totals
+from reconcile.report import EntityReconciliation, MeasureIdentity, RejectGroup, RowDifference
+from reconcile.rows import RowSource, Totals
 from reconcile.rules import check_rules
 from reconcile.sources import SourcePlan
 from reconcile.staging_side import Staging, outcomes, staged_relation, target_columns
@@ -54,14 +57,17 @@ def _prove(
     done = outcomes(st, name)
     both(source.scan, staged.scan, at_once(source, staged))  # one pass per side
     src_tot, stg_tot = source.totals(), staged.totals()
-    attr = attribute(source, staged, done.rejected, done.filtered)
-    measures = _identities(project, name, plan, src_tot, stg_tot, attr)
+    attr = attribute(source, staged, done.rejected, done.filtered, done.reasons)
+    exact = Exact(spec, src_tot, legacy, workdir)
+    rejected = [exact.amounts(r) for r in attr.rejected]
+    filtered = [exact.amounts(r) for _, r in attr.filtered]
+    measures = _identities(project, name, plan, src_tot, stg_tot, exact, rejected, filtered)
     crosswalks = {n: c.codes for n, c in project.crosswalks.items()}
     grains = GrainTotals(spec, crosswalks, plan.grain_columns, target_columns(spec))
     grain_rows = [
         row
         for g in spec.reconcile.grains
-        for row in grains.rows(g, source, staged, attr.rejected, [r for _, r in attr.filtered])
+        for row in grains.rows(g, source, staged, rejected, filtered, exact.finer())
     ]
     columns = tuple(m.target_column for m in spec.reconcile.measures)
     texts, not_diffed = text_columns(spec)
@@ -83,7 +89,7 @@ def _prove(
         grains=tuple(grain_rows),
         differences=tuple(diffs),
         rules=tuple(check_rules(st, spec)),
-        rejects=done.groups,
+        rejects=_with_amounts(done.groups, spec, attr.reasons, rejected),
         compared=tuple(t.rule for t in texts) + not_diffed,
         row_diff=row_diff_method(stats, source, staged),
     )
@@ -135,23 +141,44 @@ def paired(source: RowSource, staged: RowSource) -> tuple[RowSource, RowSource]:
     return source, staged
 
 
-def _sum(rows: list[Row], i: int) -> int:
-    return sum(v for r in rows if isinstance(v := r.values[i], int))
+def _with_amounts(
+    groups: tuple[RejectGroup, ...],
+    spec: EntitySpec,
+    reasons: tuple[str, ...],
+    rejected: list[Amounts],
+) -> tuple[RejectGroup, ...]:
+    """Each reject reason with the exact amounts of its rows, per measure (read from the
+    source, as the Rejected column)."""
+    names = [m.name for m in spec.reconcile.measures]
+    totals: dict[str, list[Decimal]] = {}
+    for reason, (_, amounts) in zip(reasons, rejected, strict=True):
+        acc = totals.setdefault(reason, [Decimal(0)] * len(names))
+        for i, v in enumerate(amounts):
+            acc[i] += v
+    return tuple(
+        replace(
+            g,
+            amounts=tuple(zip(names, totals.get(g.reason, [Decimal(0)] * len(names)), strict=True)),
+        )
+        for g in groups
+    )
 
 
 def _identities(
-    project: Project, name: str, plan: SourcePlan, src: Totals, stg: Totals, attr: Attribution
+    project: Project,
+    name: str,
+    plan: SourcePlan,
+    src: Totals,
+    stg: Totals,
+    exact: Exact,
+    rejected: list[Amounts],
+    filtered: list[Amounts],
 ) -> list[MeasureIdentity]:
     spec = project.spec(name)
     files = {n: c.path.name for n, c in project.crosswalks.items()}
     out = []
     for i, m in enumerate(spec.reconcile.measures):
-        rule = plan.rules[i]
-        if src.invalid[i]:
-            rule += (
-                f"; {src.invalid[i]} value(s) that are not amounts count as 0 on every side "
-                "(their rows must be rejected)"
-            )
+        rule = plan.rules[i] + exact.rule(i)
         for g in spec.reconcile.grains:
             if m.name in g.measures:
                 rule += "; " + grain_rule(g, files)
@@ -160,11 +187,13 @@ def _identities(
                 measure=m.name,
                 source_rule=rule,
                 target_column=m.target_column,
-                source=cents_to_decimal(src.cents[i]),
+                source=cents_to_decimal(src.cents[i]) + exact.finer_total(i),
                 staged=cents_to_decimal(stg.cents[i]),
-                rejected=cents_to_decimal(_sum(list(attr.rejected), i)),
-                filtered=cents_to_decimal(_sum([r for _, r in attr.filtered], i)),
+                rejected=sum((a[i] for _, a in rejected), Decimal(0)),
+                filtered=sum((a[i] for _, a in filtered), Decimal(0)),
                 tolerance=Decimal(m.tolerance),
+                unreadable=exact.unreadable_count(i),
+                unreadable_rows=exact.unreadable_rows(i),
             )
         )
     return out

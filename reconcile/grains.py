@@ -15,10 +15,11 @@ from decimal import Decimal
 from migrate.spec.model import EntitySpec, Grain
 from reconcile.money import cents_to_decimal
 from reconcile.report import GrainRow
-from reconcile.rows import GroupTotals, Row, RowSource
+from reconcile.rows import GroupTotals, RowSource
 
 BLANK = "(BLANK)"
-Acc = dict[tuple[str, ...], list[int]]
+Acc = dict[tuple[str, ...], list[Decimal]]
+Amounts = tuple[tuple[object, ...], tuple[Decimal, ...]]  # (grain values, exact amount per measure)
 
 
 def grain_rule(g: Grain, crosswalk_files: dict[str, str]) -> str:
@@ -88,9 +89,13 @@ class GrainTotals:
         g: Grain,
         source: RowSource,
         staged: RowSource,
-        rejected: Iterable[Row],
-        filtered: Iterable[Row],
+        rejected: Iterable[Amounts],
+        filtered: Iterable[Amounts],
+        finer: Iterable[Amounts] = (),
     ) -> list[GrainRow]:
+        """``rejected``/``filtered``: each excluded row's grain values with its exact amount
+        per measure; ``finer``: the legacy amounts finer than a cent, which the source's
+        cents totals leave out (``residue.py``), added to the source side."""
         src_idx = [self.source_extras.index(c) for c in g.source]
         flat = [c for t in g.target for c in ([t] if isinstance(t, str) else t)]
         tgt_idx = sorted({self.target_extras.index(c) for c in flat})
@@ -100,25 +105,24 @@ class GrainTotals:
             staged.group_totals(tgt_idx),
             lambda r: self.target_key(g, dict(zip(tgt_cols, r, strict=True))),
         )
-        rej = self._fold_rows(rejected, g, src_idx)
-        fil = self._fold_rows(filtered, g, src_idx)
+        self._add(src, finer, g, src_idx)
+        rej = self._add({}, rejected, g, src_idx)
+        fil = self._add({}, filtered, g, src_idx)
         out = []
-        zero = [0] * len(self.names)
+        zero = [Decimal(0)] * len(self.names)
         for key in sorted(set(src) | set(stg) | set(rej) | set(fil)):
             for name in g.measures:
                 i = self.names.index(name)
                 tol = Decimal(self.spec.reconcile.measures[i].tolerance)
-                src_c, stg_c = src.get(key, zero)[i], stg.get(key, zero)[i]
-                rej_c, fil_c = rej.get(key, zero)[i], fil.get(key, zero)[i]
                 out.append(
                     GrainRow(
                         g.name,
                         key,
                         name,
-                        cents_to_decimal(src_c),
-                        cents_to_decimal(stg_c),
-                        cents_to_decimal(rej_c),
-                        cents_to_decimal(fil_c),
+                        src.get(key, zero)[i],
+                        stg.get(key, zero)[i],
+                        rej.get(key, zero)[i],
+                        fil.get(key, zero)[i],
                         tol,
                     )
                 )
@@ -127,18 +131,17 @@ class GrainTotals:
     def _fold(
         self, groups: GroupTotals, keyfn: Callable[[tuple[object, ...]], tuple[str, ...]]
     ) -> Acc:
-        acc: Acc = defaultdict(lambda: [0] * len(self.names))
+        acc: Acc = defaultdict(lambda: [Decimal(0)] * len(self.names))
         for raw, (_, sums) in groups.items():
             key = keyfn(raw)
             for i, s in enumerate(sums):
-                acc[key][i] += s
+                acc[key][i] += cents_to_decimal(s)
         return dict(acc)
 
-    def _fold_rows(self, rows: Iterable[Row], g: Grain, idx: list[int]) -> Acc:
-        acc: Acc = defaultdict(lambda: [0] * len(self.names))
-        for row in rows:
-            key = self.source_key(g, tuple(row.extras[i] for i in idx))
-            for i, v in enumerate(row.values):
-                if isinstance(v, int):
-                    acc[key][i] += v
-        return dict(acc)
+    def _add(self, acc: Acc, rows: Iterable[Amounts], g: Grain, idx: list[int]) -> Acc:
+        for extras, amounts in rows:
+            key = self.source_key(g, tuple(extras[i] for i in idx))
+            sums = acc.setdefault(key, [Decimal(0)] * len(self.names))
+            for i, v in enumerate(amounts):
+                sums[i] += v
+        return acc

@@ -112,5 +112,51 @@ def _money_text(text: str) -> int:
     return -cents if negative else cents
 
 
+def parse_exact(value: object, encoding: str) -> Decimal | None:
+    """The exact amount of a legacy value at its own scale (``63791994.8380``, ``$0.125``):
+    the grammar of :func:`parse_cents` without its two-decimal limit. ``None`` when blank;
+    :class:`InvalidAmount` for what is not an amount at any scale (a float, ``O12.5``).
+    Reconciliation reads with it the values that are not whole cents, so that they are
+    summed as they are instead of counting as 0."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        raise InvalidAmount(f"float {value!r}: a binary fraction, not an exact amount")
+    text = str(value).strip(SPACE)
+    if text == "":
+        return None
+    if len(text) > MAX_TEXT:
+        raise InvalidAmount(f"{len(text)} characters: longer than any amount")
+    if encoding in ("cents", "integer"):
+        if not _DIGITS.fullmatch(text) or not text.lstrip("+-").isascii():
+            raise InvalidAmount(text)
+        return Decimal(int(text)) / (1 if encoding == "integer" else 100)
+    if encoding == "decimal":
+        match = _DECIMAL.fullmatch(text)
+        if match is None or not (match.group(2) or match.group(3)) or not text.isascii():
+            raise InvalidAmount(text)
+        return Decimal(f"{match.group(1)}{match.group(2) or '0'}.{match.group(3) or '0'}")
+    if encoding == "money_text":
+        return _money_text_exact(text)
+    raise InvalidAmount(f"unknown encoding {encoding!r}")
+
+
+def _money_text_exact(text: str) -> Decimal:
+    s, negative = text, False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1].strip(SPACE)
+    for _ in range(2):
+        if s.startswith("-"):
+            negative, s = True, s[1:].strip(SPACE)
+        if s.endswith("-"):
+            negative, s = True, s[:-1].strip(SPACE)
+        s = s.removeprefix("$").strip(SPACE)
+    match = _TEXT.fullmatch(s)
+    if not match or (match.group(1) is None and not match.group(2)) or not s.isascii():
+        raise InvalidAmount(text)
+    amount = Decimal(s.replace(",", "") or "0")
+    return -amount if negative else amount
+
+
 def cents_to_decimal(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)

@@ -139,7 +139,7 @@ def _compare(
     sql = text(
         f"SELECT {q('MIG_SOURCE_KEY')}, {', '.join(q(t) for t, _, _ in fields)} "
         f"FROM {st.table(spec.target.table)} "
-        f"WHERE {q('MIG_RUN_ID')} = :run AND {q('MIG_SOURCE_SYSTEM')} = :system "
+        f"WHERE {q('MIG_RUN_ID')} = :run AND {q('MIG_ENTITY')} = :entity "
         f"AND {q('MIG_SOURCE_KEY')} IN :keys"
     ).bindparams(bindparam("keys", expanding=True))
     keys = list(chunk)
@@ -148,7 +148,7 @@ def _compare(
         for i in range(0, len(keys), IN_BATCH):
             params = {
                 "run": st.run_id,
-                "system": spec.source.system,
+                "entity": spec.entity,
                 "keys": keys[i : i + IN_BATCH],
             }
             for key, *staged in conn.execute(sql, params):

@@ -1,7 +1,16 @@
 """The reconciliation report: frozen results that the workbook and the JSON are built from.
 
-Amounts are ``Decimal`` throughout (never float). ``status`` is ``"PASS"`` or ``"FAIL"``;
-a difference within a declared tolerance is ``"PASS"`` but still shown with its value.
+Amounts are ``Decimal`` throughout (never float). A difference within a declared tolerance
+is ``"PASS"`` but still shown with its value.
+
+A verdict is a claim finance signs, so it has three levels, per entity and overall:
+
+- ``PASS``: every source row staged or filtered by a named rule, no rejects, every amount
+  read and every compared column verified;
+- ``EXCEPTIONS``: the identity holds, but rows were rejected (listed by reason with their
+  amounts), columns could not be verified, or nothing of a non-empty source was staged;
+  finance must accept each exception on the Sign-off sheet;
+- ``FAIL``: any gap, difference, unreadable amount (an ``UNVERIFIED`` measure) or broken rule.
 """
 
 from __future__ import annotations
@@ -9,10 +18,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+PASS, EXCEPTIONS, FAIL = "PASS", "EXCEPTIONS", "FAIL"
+UNVERIFIED = "UNVERIFIED"  # a measure with values reconciliation cannot read: a failing status
+LEVELS = (PASS, EXCEPTIONS, FAIL)
+
+
+def worst(statuses: list[str]) -> str:
+    """The overall level of several: FAIL before EXCEPTIONS before PASS."""
+    return max(statuses, key=LEVELS.index, default=PASS)
+
 
 @dataclass(frozen=True)
 class MeasureIdentity:
-    """source = staged + rejected + filtered, for one amount column of one entity."""
+    """source = staged + rejected + filtered, for one amount column of one entity.
+
+    ``unreadable`` counts the legacy values reconciliation could not read as an amount at
+    any scale (never counted as 0: the measure is then ``UNVERIFIED``); ``unreadable_rows``
+    lists the first of them as (source key, value)."""
 
     measure: str
     source_rule: str  # e.g. "SUM(AMT_CENTS)/100 where DR_CR_IND in ('D')"
@@ -22,6 +44,8 @@ class MeasureIdentity:
     rejected: Decimal
     filtered: Decimal
     tolerance: Decimal
+    unreadable: int = 0
+    unreadable_rows: tuple[tuple[str, str], ...] = ()
 
     @property
     def difference(self) -> Decimal:
@@ -29,7 +53,9 @@ class MeasureIdentity:
 
     @property
     def status(self) -> str:
-        return "PASS" if abs(self.difference) <= self.tolerance else "FAIL"
+        if self.unreadable:
+            return UNVERIFIED
+        return PASS if abs(self.difference) <= self.tolerance else FAIL
 
 
 @dataclass(frozen=True)
@@ -86,6 +112,7 @@ class RejectGroup:
     reason: str
     count: int
     sample: tuple[tuple[str, str | None, str | None], ...]  # (source key, column, value)
+    amounts: tuple[tuple[str, Decimal], ...] = ()  # (measure, total of the rejected rows)
 
 
 @dataclass(frozen=True)
@@ -105,21 +132,54 @@ class EntityReconciliation:
     rejects: tuple[RejectGroup, ...]
     compared: tuple[str, ...] = ()  # text columns: the rule diffed by, or why not diffed
     row_diff: str = ""  # how the keyed diff was done: buckets, rows pulled, how each side was read
+    not_verified: tuple[tuple[str, str], ...] = ()  # (column, why reconciliation cannot restate it)
+    difference_count: int = -1  # all row differences found (``differences`` may list the first)
 
     @property
     def count_difference(self) -> int:
         return self.source_rows - self.staged_rows - self.rejected_rows - self.filtered_rows
 
     @property
+    def differences_found(self) -> int:
+        return self.difference_count if self.difference_count >= 0 else len(self.differences)
+
+    @property
+    def failures(self) -> list[str]:
+        """Why the entity fails, in words (empty when it does not)."""
+        out = []
+        if self.count_difference:
+            out.append(f"{self.count_difference:+,} rows unaccounted")
+        if n := sum(m.status == FAIL for m in self.measures):
+            out.append(f"{n} amount gap(s)")
+        if n := sum(m.unreadable for m in self.measures):
+            out.append(f"{n:,} legacy amount(s) reconciliation cannot read (unverified)")
+        if n := sum(g.status == FAIL for g in self.grains):
+            out.append(f"{n} grain row(s) off")
+        if n := self.differences_found:
+            out.append(f"{n:,} row difference(s)")
+        if n := sum(r.violations for r in self.rules):
+            out.append(f"{n:,} rule violation(s)")
+        return out
+
+    @property
+    def exceptions(self) -> list[str]:
+        """What finance must accept before signing (the identity holds): rejects by reason,
+        columns not verified, nothing staged of a non-empty source."""
+        out = []
+        if self.source_rows and not self.staged_rows:
+            out.append(f"nothing staged: all {self.source_rows:,} source rows rejected or filtered")
+        for g in self.rejects:
+            money = "".join(f", {m} {v:,}" for m, v in g.amounts)
+            out.append(f"{g.count:,} row(s) rejected as {g.reason}{money}")
+        for column, why in self.not_verified:
+            out.append(f"column {column} not verified: {why}")
+        return out
+
+    @property
     def status(self) -> str:
-        ok = (
-            self.count_difference == 0
-            and all(m.status == "PASS" for m in self.measures)
-            and all(g.status == "PASS" for g in self.grains)
-            and not self.differences
-            and all(r.status == "PASS" for r in self.rules)
-        )
-        return "PASS" if ok else "FAIL"
+        if self.failures:
+            return FAIL
+        return EXCEPTIONS if self.exceptions else PASS
 
 
 @dataclass(frozen=True)
@@ -142,4 +202,5 @@ class Reconciliation:
 
     @property
     def verdict(self) -> str:
-        return "PASS" if all(e.status == "PASS" for e in self.entities) else "FAIL"
+        """The worst entity's level; a reconciliation of no entity proves nothing: FAIL."""
+        return worst([e.status for e in self.entities]) if self.entities else FAIL

@@ -23,7 +23,7 @@ from reconcile.report import (
     RunFacts,
 )
 
-FORMAT = "erp-migrate.reconciliation/1"
+FORMAT = "erp-migrate.reconciliation/2"  # /2: three verdict levels, unverified amounts
 _AMOUNTS = ("source", "staged", "rejected", "filtered", "tolerance")
 
 
@@ -89,6 +89,10 @@ def _entity(e: EntityReconciliation) -> dict[str, Any]:
         "rejects": [_reject(g) for g in e.rejects],
         "compared": list(e.compared),
         "row_diff": e.row_diff,
+        "not_verified": [{"column": c, "why": why} for c, why in e.not_verified],
+        "difference_count": e.differences_found,
+        "failures": e.failures,
+        "exceptions": e.exceptions,
     }
 
 
@@ -99,7 +103,8 @@ def _amounts(item: MeasureIdentity | GrainRow) -> dict[str, str]:
 
 def _measure(m: MeasureIdentity) -> dict[str, Any]:
     head = {"measure": m.measure, "source_rule": m.source_rule, "target_column": m.target_column}
-    return {**head, **_amounts(m)}
+    unreadable = [{"source_key": k, "value": v} for k, v in m.unreadable_rows]
+    return {**head, **_amounts(m), "unreadable": m.unreadable, "unreadable_rows": unreadable}
 
 
 def _grain(g: GrainRow) -> dict[str, Any]:
@@ -131,7 +136,9 @@ def _reject(g: RejectGroup) -> dict[str, Any]:
     sample = [
         {"source_key": key, "column": column, "value": value} for key, column, value in g.sample
     ]
-    return {"entity": g.entity, "reason": g.reason, "count": g.count, "sample": sample}
+    amounts = {m: str(v) for m, v in g.amounts}
+    head = {"entity": g.entity, "reason": g.reason, "count": g.count}
+    return {**head, "amounts": amounts, "sample": sample}
 
 
 def _no_float(text: str) -> Decimal:
@@ -163,6 +170,10 @@ def _measure_from(doc: dict[str, Any]) -> MeasureIdentity:
         source_rule=doc["source_rule"],
         target_column=doc["target_column"],
         **_amount_fields(doc),
+        unreadable=int(doc.get("unreadable", 0)),
+        unreadable_rows=tuple(
+            (r["source_key"], r["value"]) for r in doc.get("unreadable_rows", [])
+        ),
     )
     _agree(f"measure {m.measure} difference", _money(doc["difference"]), m.difference)
     _agree(f"measure {m.measure} status", doc["status"], m.status)
@@ -188,8 +199,13 @@ def _rule_from(doc: dict[str, Any]) -> RuleResult:
 
 def _reject_from(doc: dict[str, Any]) -> RejectGroup:
     sample = tuple((s["source_key"], s["column"], s["value"]) for s in doc["sample"])
+    amounts = tuple((m, _money(v)) for m, v in doc.get("amounts", {}).items())
     return RejectGroup(
-        entity=doc["entity"], reason=doc["reason"], count=doc["count"], sample=sample
+        entity=doc["entity"],
+        reason=doc["reason"],
+        count=doc["count"],
+        sample=sample,
+        amounts=amounts,
     )
 
 
@@ -210,6 +226,8 @@ def _entity_from(doc: dict[str, Any]) -> EntityReconciliation:
         rejects=tuple(_reject_from(g) for g in doc["rejects"]),
         compared=tuple(doc.get("compared", ())),
         row_diff=str(doc.get("row_diff", "")),
+        not_verified=tuple((n["column"], n["why"]) for n in doc.get("not_verified", [])),
+        difference_count=int(doc.get("difference_count", -1)),
     )
     _agree(f"entity {e.entity} count difference", doc["count_difference"], e.count_difference)
     _agree(f"entity {e.entity} status", doc["status"], e.status)

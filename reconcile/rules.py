@@ -30,7 +30,7 @@ def check_rules(st: Staging, spec: EntitySpec) -> list[RuleResult]:
 
 def _run_filter(st: Staging, spec: EntitySpec) -> str:
     q = st.engine.dialect.identifier_preparer.quote
-    return f"t.{q('MIG_RUN_ID')} = :run AND t.{q('MIG_SOURCE_SYSTEM')} = :system"
+    return f"t.{q('MIG_RUN_ID')} = :run AND t.{q('MIG_ENTITY')} = :entity"
 
 
 def _balanced(
@@ -45,7 +45,7 @@ def _balanced(
         f"SELECT {cols}, SUM({dr}), SUM({cr}) FROM {st.table(spec.target.table)} t "
         f"WHERE {_run_filter(st, spec)} GROUP BY {cols} HAVING SUM({dr}) <> SUM({cr}) "
         f"ORDER BY {cols}",
-        system=spec.source.system,
+        entity=spec.entity,
     )
     detail = "; ".join(
         f"{'/'.join(str(v) for v in r[: len(group)])}: debits {r[-2]} <> credits {r[-1]} (cents)"
@@ -70,7 +70,7 @@ def _resolves(st: Staging, spec: EntitySpec, column: str, domain: str) -> RuleRe
         f"SELECT 1 FROM {st.table('MIG_KEY_MAP')} k WHERE k.{q('DOMAIN')} = :domain "
         f"AND {erp} = {value}) "
         f"GROUP BY {value} ORDER BY {value}",
-        system=spec.source.system,
+        entity=spec.entity,
         domain=domain,
     )
     bad = sum(int(str(r[1])) for r in rows)

@@ -3,14 +3,21 @@
 :func:`reconcile_run` reads the legacy databases (read-only engines) and the run's staging
 itself and returns the frozen report; :func:`reconcile_command` writes the workbook and the
 JSON, records the verdict and the workbook's SHA-256 with the run, and returns the exit code
-(0 on PASS, 1 on FAIL) so a CI job or a flow fails when the reconciliation fails.
+(:data:`EXIT_CODES`: 0 PASS, 3 EXCEPTIONS, 1 FAIL; 2 when the run cannot be reconciled) so a
+CI job or a flow stops unless the reconciliation passes.
+
+A run is reconciled for the entities it was started with (``migrate run --entity X`` stages
+only X: the others are not part of its claim), or for the ones named with ``--entity``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from difflib import get_close_matches
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, select
@@ -18,12 +25,12 @@ from sqlalchemy import Engine, MetaData, select
 from migrate import runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
-from migrate.errors import RunStateError
+from migrate.errors import ConfigError, RunStateError
 from migrate.runner import staging_target
 from migrate.spec.loader import Project, load_project
 from migrate.staging.tables import build_metadata
 from reconcile.entity import reconcile_entity
-from reconcile.report import EntityReconciliation, Reconciliation, RunFacts
+from reconcile.report import EXCEPTIONS, FAIL, PASS, EntityReconciliation, Reconciliation, RunFacts
 from reconcile.sources import plan_source
 from reconcile.sqltext import install_functions
 from reconcile.staging_side import Staging
@@ -50,16 +57,49 @@ def locate_run(settings: Settings, run_id: str | None) -> tuple[str, str | None,
     raise RunStateError(f"unknown run id {run_id!r}" if run_id else "no run to reconcile")
 
 
-def reconcile_run(settings: Settings, project: Project, run_id: str) -> Reconciliation:
-    """Reconcile every entity of the project for one staged run."""
+EXIT_CODES = {PASS: 0, FAIL: 1, EXCEPTIONS: 3}
+Finished = Callable[[EntityReconciliation, float], None]
+
+
+def run_entities(
+    project: Project, mapping_hashes: dict[str, str], only: list[str] | None = None
+) -> list[str]:
+    """The entities a run's reconciliation covers, in dependency order: those the run was
+    started with (its recorded mappings), narrowed to ``only`` when given."""
+    started = [n for n in project.order if project.entities[n].display in mapping_hashes]
+    if not only:
+        return started
+    for name in only:
+        if name not in project.entities:
+            near = get_close_matches(name, list(project.entities), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ConfigError(f"--entity {name}: no such entity in the mappings{hint}")
+        if name not in started:
+            raise ConfigError(
+                f"--entity {name}: the run did not stage it (its entities: {', '.join(started)})"
+            )
+    return [n for n in started if n in only]
+
+
+def reconcile_run(
+    settings: Settings,
+    project: Project,
+    run_id: str,
+    only: list[str] | None = None,
+    finished: Finished | None = None,
+) -> Reconciliation:
+    """Reconcile the entities the run staged (or ``only`` those); ``finished`` is told of
+    each entity as it is done, with the seconds it took."""
     url, schema, run_id = locate_run(settings, run_id)
     staging = writable_engine(url)
     install_functions(staging)
     legacy: dict[str, Engine] = {}
     try:
         st = Staging(staging, schema, run_id)
+        info = runs.get_run(staging, build_metadata(schema), run_id)
         entities = []
-        for name in project.order:
+        for name in run_entities(project, info.mapping_hashes, only):
+            began = time.monotonic()
             spec = project.spec(name)
             engine = None
             if spec.source.file is None:
@@ -67,6 +107,8 @@ def reconcile_run(settings: Settings, project: Project, run_id: str) -> Reconcil
                 legacy[spec.source.system] = engine
             plan = plan_source(spec, engine, settings.workdir)
             entities.append(reconcile_entity(project, name, plan, st, engine, settings.workdir))
+            if finished is not None:
+                finished(entities[-1], time.monotonic() - began)
         facts = _facts(staging, build_metadata(schema), run_id, url, schema)
     finally:
         staging.dispose()
@@ -116,23 +158,39 @@ def write_reports(report: Reconciliation, folder: Path) -> tuple[Path, str | Non
     return stem.with_suffix(".xlsx"), write_workbook(report, stem.with_suffix(".xlsx"))
 
 
+SHOWN_EXCEPTIONS = 4
+
+
+def print_entity(e: EntityReconciliation, seconds: float) -> None:
+    """One line per finished entity, as it finishes: verdict, identity, time and rate, what
+    fails; under it the first problems, or the exceptions finance must accept."""
+    rate = f", {e.source_rows / seconds:,.0f} rows/s" if seconds > 0.05 else ""
+    print(
+        f"    {e.status:<10} {e.entity:<22} rows {e.source_rows:>7,} = {e.staged_rows:,} staged"
+        f" + {e.rejected_rows:,} rejected + {e.filtered_rows:,} filtered"
+        f"  ({seconds:.1f} s{rate}){_problems(e)}",
+        flush=True,
+    )
+    lines = _first_problems(e) if e.failures else e.exceptions[:SHOWN_EXCEPTIONS]
+    if not e.failures and len(e.exceptions) > SHOWN_EXCEPTIONS:
+        lines.append(f"... {len(e.exceptions) - SHOWN_EXCEPTIONS} more on the Sign-off sheet")
+    for line in lines:
+        print(f"          {line}", flush=True)
+
+
 def reconcile_command(
-    settings: Settings, mappings: Path, run_id: str | None, output: str | None
+    settings: Settings,
+    mappings: Path,
+    run_id: str | None,
+    output: str | None,
+    only: list[str] | None = None,
 ) -> int:
     """Reconcile a run (default: the latest), write the evidence, print the verdict."""
     project = load_project(mappings)
     url, schema, run_id = locate_run(settings, run_id)
-    report = reconcile_run(settings, project, run_id)
+    print(f"    reconciling run {run_id}", flush=True)
+    report = reconcile_run(settings, project, run_id, only, print_entity)
     _warn_changed_mappings(project, report)
-    for e in report.entities:
-        gaps = sum(m.status == "FAIL" for m in e.measures)
-        print(
-            f"    {e.status}  {e.entity:<22} rows {e.source_rows:>7,} = {e.staged_rows:,} staged"
-            f" + {e.rejected_rows:,} rejected + {e.filtered_rows:,} filtered"
-            f"{_problems(gaps, e)}"
-        )
-        for line in _first_problems(e):
-            print(f"          {line}")
     folder = Path(output) if output else settings.artifacts
     path, digest = write_reports(report, folder)
     engine = writable_engine(url)
@@ -145,25 +203,25 @@ def reconcile_command(
     from migrate.audit import record_reconciliation
 
     record_reconciliation(settings, run_id, report.verdict, digest or "")
-    print(f"    verdict: {report.verdict} (run {run_id})")
+    print(f"    verdict: {report.verdict} (run {run_id}){_verdict_words(report)}")
     print(f"    workbook: {path}")
     print(f"    sha256:   {digest}")
-    return 0 if report.verdict == "PASS" else 1
+    return EXIT_CODES[report.verdict]
 
 
-def _problems(gaps: int, e: EntityReconciliation) -> str:
-    parts = []
-    if e.count_difference:
-        parts.append(f"{e.count_difference:+,} rows unaccounted")
-    if gaps:
-        parts.append(f"{gaps} amount gap(s)")
-    if off := sum(g.status == "FAIL" for g in e.grains):
-        parts.append(f"{off} grain row(s) off")
-    if e.differences:
-        parts.append(f"{len(e.differences)} row difference(s)")
-    if broken := sum(r.violations for r in e.rules):
-        parts.append(f"{broken} rule violation(s)")
-    return ("  [" + "; ".join(parts) + "]") if parts else ""
+def _verdict_words(report: Reconciliation) -> str:
+    if not report.entities:
+        return ": no entity reconciled, nothing is proved"
+    if report.verdict == EXCEPTIONS:
+        n = sum(len(e.exceptions) for e in report.entities)
+        return f": totals hold, {n} exception(s) to accept on the Sign-off sheet before signing"
+    return ""
+
+
+def _problems(e: EntityReconciliation) -> str:
+    if e.failures:
+        return "  [" + "; ".join(e.failures) + "]"
+    return f"  [{len(e.exceptions)} exception(s) to accept]" if e.exceptions else ""
 
 
 SHOWN_DIFFERENCES = 3
@@ -175,12 +233,15 @@ def _first_problems(e: EntityReconciliation) -> list[str]:
     lines = [
         f"amount {m.measure}: difference {m.difference:,} (tolerance {m.tolerance:,})"
         for m in e.measures
-        if m.status == "FAIL"
+        if m.status == FAIL
     ]
+    for m in e.measures:
+        for key, value in m.unreadable_rows[:SHOWN_DIFFERENCES]:
+            lines.append(f"amount {m.measure}: row {key} holds {value!r}, not an amount")
     for d in e.differences[:SHOWN_DIFFERENCES]:
         lines.append(f"{d.kind} row {d.source_key}" + (f": {d.column}" if d.column else ""))
-    if len(e.differences) > SHOWN_DIFFERENCES:
-        more = len(e.differences) - SHOWN_DIFFERENCES
+    if e.differences_found > SHOWN_DIFFERENCES:
+        more = e.differences_found - SHOWN_DIFFERENCES
         lines.append(f"... {more:,} more row difference(s) on the Differences sheet")
     return lines
 

@@ -201,17 +201,28 @@ def _needed(spec: EntitySpec, extras: tuple[str, ...]) -> list[str]:
 
 
 def _table_rows(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Iterator[Row]:
+    for record in table_records(spec, engine, _needed(spec, extras)):
+        yield _to_row(spec, record, extras)
+
+
+def table_records(
+    spec: EntitySpec, engine: Engine, cols: list[str], where: str = ""
+) -> Iterator[dict[str, object]]:
+    """The legacy table's (or query's) rows as dicts of ``cols``, streamed; ``where``: SQL
+    over the quoted columns that narrows the rows read (e.g. amounts that are not cents)."""
     quote = engine.dialect.identifier_preparer.quote
-    cols = _needed(spec, extras)
     origin = (
         _quote_table(engine, spec.source.table) if spec.source.table else f"({spec.source.query}) q"
     )
-    sql = text(f"SELECT {', '.join(quote(c) for c in cols)} FROM {origin}")
+    sql = text(
+        f"SELECT {', '.join(quote(c) for c in cols)} FROM {origin}"
+        + (f" WHERE {where}" if where else "")
+    )
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, max_row_buffer=20_000).execute(sql)
         for part in result.partitions(20_000):
             for r in part:
-                yield _to_row(spec, dict(zip(cols, r, strict=True)), extras)
+                yield dict(zip(cols, r, strict=True))
 
 
 def file_path(spec: EntitySpec, workdir: Path) -> Path:
@@ -223,6 +234,11 @@ def file_path(spec: EntitySpec, workdir: Path) -> Path:
 
 
 def _file_rows(spec: EntitySpec, path: Path, extras: tuple[str, ...]) -> Iterator[Row]:
+    for record in file_records(spec, path):
+        yield _to_row(spec, record, extras)
+
+
+def file_records(spec: EntitySpec, path: Path) -> Iterator[dict[str, object]]:
     """Stream a CSV extract; ``_line`` is the 1-based data row (blank lines not counted)."""
     f = spec.source.file
     assert f is not None
@@ -236,4 +252,4 @@ def _file_rows(spec: EntitySpec, path: Path, extras: tuple[str, ...]) -> Iterato
             line += 1
             record: dict[str, object] = dict(zip(header, fields, strict=False))
             record[LINE] = line
-            yield _to_row(spec, record, extras)
+            yield record

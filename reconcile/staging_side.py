@@ -1,9 +1,9 @@
 """The staging side of an entity for one run: staged rows, rejects and filtered rows.
 
 Staged amounts are summed in SQL in integer cents (``cents_sql``: exact on every dialect).
-Staged rows of an entity are those of the run whose ``MIG_SOURCE_SYSTEM`` is the entity's
-source system (two entities sharing a target table, like the two supplier feeds, come from
-different systems).
+Staged rows of an entity are those of the run whose ``MIG_ENTITY`` is the entity: each
+staged row records the mapping that staged it, so entities sharing a target table and a
+source system (one Baltimore mapping per fiscal year) are told apart exactly.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def staged_relation(st: Staging, spec: EntitySpec) -> Relation:
         quote("MIG_SOURCE_KEY"),
         values,
         tuple(quote(c) for c in target_columns(spec)),
-        where_sql=f"{quote('MIG_RUN_ID')} = :run AND {quote('MIG_SOURCE_SYSTEM')} = :system",
-        params={"run": st.run_id, "system": spec.source.system},
+        where_sql=f"{quote('MIG_RUN_ID')} = :run AND {quote('MIG_ENTITY')} = :entity",
+        params={"run": st.run_id, "entity": spec.entity},
         texts=texts,
         key_columns=(quote("MIG_SOURCE_KEY"),),
     )
@@ -78,6 +78,7 @@ class Outcomes:
     rejected: tuple[str, ...]
     filtered: tuple[tuple[str, str], ...]  # (rule, source key)
     groups: tuple[RejectGroup, ...]
+    reasons: tuple[str, ...] = ()  # the reason of each rejected key, same order
 
     @property
     def filtered_by_rule(self) -> dict[str, int]:
@@ -102,6 +103,7 @@ def outcomes(st: Staging, entity: str) -> Outcomes:
         tuple(str(r[0]) for r in rejects),
         tuple((str(r[0]), str(r[1])) for r in filtered),
         _groups(entity, rejects),
+        tuple(str(r[2]) for r in rejects),
     )
 
 

@@ -146,11 +146,11 @@ def _forward(
     rows += [r for r in conn.execute(by_source).mappings() if r not in rows]
     personal = target_personal(specs).get(t.name.upper(), {})
     for row in rows:
-        spec = _entity_for(specs, t.name, str(row["MIG_SOURCE_SYSTEM"]))
+        spec = _entity_for(specs, str(row["MIG_ENTITY"]))
         name = spec.entity if spec else "?"
         out.staged.append(_staged(name, t.name, row, personal))
         if spec is None:
-            out.warnings.append(f"no mapping targets {t.name} from {row['MIG_SOURCE_SYSTEM']}")
+            out.warnings.append(f"no mapping {row['MIG_ENTITY']!r} (it staged this row)")
             continue
         out.rules[spec.entity] = column_rules(spec)
         out.sources += _sources_of(settings, conn, md, specs, spec, row)
@@ -172,10 +172,9 @@ def _staged(entity: str, table: str, row: Any, personal: dict[str, str]) -> Stag
     )
 
 
-def _entity_for(specs: list[EntitySpec], table: str, system: str) -> EntitySpec | None:
-    found = [s for s in specs if s.target.table.upper() == table.upper()]
-    same = [s for s in found if s.source.system == system]
-    return (same or found)[0] if (same or found) else None
+def _entity_for(specs: list[EntitySpec], entity: str) -> EntitySpec | None:
+    """The mapping that staged a row: each staged row records its entity."""
+    return next((s for s in specs if s.entity == entity), None)
 
 
 def _sources_of(
@@ -272,9 +271,7 @@ def _outcomes(
     personal = target_personal(specs).get(t.name.upper(), {})
     found: list[Outcome] = []
     staged = conn.execute(
-        select(t).where(
-            t.c["MIG_SOURCE_SYSTEM"] == spec.source.system, t.c["MIG_SOURCE_KEY"] == key
-        )
+        select(t).where(t.c["MIG_ENTITY"] == spec.entity, t.c["MIG_SOURCE_KEY"] == key)
     ).mappings()
     for row in staged:
         out.staged.append(_staged(spec.entity, t.name, row, personal))

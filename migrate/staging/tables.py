@@ -6,9 +6,10 @@ lengths and required flags, restricted to the columns a city's migration fills. 
 left out are listed in ``docs/reference/staging.md``. HR tables follow the same style.
 
 Every target table carries the lineage columns ``MIG_RUN_ID``, ``MIG_BATCH_ID``,
-``MIG_SOURCE_SYSTEM``, ``MIG_SOURCE_KEY`` and ``MIG_SOURCE_HASH`` (invariant 5: every
-staged row carries its run id), and a unique constraint on its target key so a re-run can
-never duplicate a row.
+``MIG_ENTITY``, ``MIG_SOURCE_SYSTEM``, ``MIG_SOURCE_KEY`` and ``MIG_SOURCE_HASH`` (invariant
+5: every staged row carries its run id; ``MIG_ENTITY`` says which mapping staged it, so
+entities sharing a table and a source system are told apart exactly), and a unique
+constraint on its target key so a re-run can never duplicate a row.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from migrate.staging.types import Money
 LINEAGE_COLUMNS: tuple[str, ...] = (
     "MIG_RUN_ID",
     "MIG_BATCH_ID",
+    "MIG_ENTITY",
     "MIG_SOURCE_SYSTEM",
     "MIG_SOURCE_KEY",
     "MIG_SOURCE_HASH",
@@ -42,6 +44,7 @@ def _lineage() -> list[Column[object]]:
     return [
         Column("MIG_RUN_ID", String(36), nullable=False, index=True),
         Column("MIG_BATCH_ID", Integer, nullable=False),
+        Column("MIG_ENTITY", String(120), nullable=False),
         Column("MIG_SOURCE_SYSTEM", String(30), nullable=False),
         Column("MIG_SOURCE_KEY", String(200), nullable=False),
         Column("MIG_SOURCE_HASH", String(64), nullable=False),

@@ -1,0 +1,145 @@
+"""Legacy amounts that are not whole cents, read again and summed exactly, never as 0.
+
+The scans of both sides work in integer cents; a legacy value they cannot read as cents
+(``63791994.8380``, ``O00034126.81``, a float) is flagged there, not summed. For each
+measure with such values this module reads those rows once more, by reconciliation's own
+rules, and sorts them in two:
+
+- **finer than a cent** (four or nine decimals): read exactly with :func:`parse_exact` at the
+  legacy's own scale and added to the source total, and to the Rejected or Filtered total
+  when the row was rejected or filtered (a staged row of it shows as a difference);
+- **unreadable** (not an amount at any scale): the measure is ``UNVERIFIED`` (a failing
+  status) and the rows are listed: a total that leaves them out is not the legacy's total.
+
+On a database the rows are narrowed in SQL to those whose text is not whole cents (the
+servers' own validity test, our parser on SQLite); a file or a money-text table is read
+through in Python.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from migrate.spec.model import EntitySpec, Measure
+from reconcile.money import InvalidAmount, parse_exact
+from reconcile.sources import (
+    LINE,
+    SQL_ENCODINGS,
+    file_path,
+    file_records,
+    grain_columns,
+    key_string,
+    table_records,
+)
+from reconcile.sqltext import CENTS_FN, as_text, family
+from reconcile.sqltext import parse_cents as sql_cents
+
+LISTED = 100  # unreadable rows listed per measure (all are counted)
+
+
+@dataclass(frozen=True)
+class ExactRow:
+    """One legacy row whose amount is not whole cents: its key, grain values and amount
+    (``None`` when it is not an amount at any scale), and the text as stored."""
+
+    key: str
+    extras: tuple[object, ...]
+    amount: Decimal | None
+    text: str
+
+
+@dataclass
+class Residue:
+    """The rows of one measure that the cents scans flagged, read exactly."""
+
+    rows: list[ExactRow] = field(default_factory=list)
+    _by_key: dict[str, list[ExactRow]] | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((r.amount for r in self.rows if r.amount is not None), Decimal(0))
+
+    @property
+    def unreadable(self) -> list[ExactRow]:
+        return [r for r in self.rows if r.amount is None]
+
+    def take(self, key: str) -> ExactRow | None:
+        """The exact row of a rejected or filtered key (each copy taken once)."""
+        if self._by_key is None:
+            self._by_key = defaultdict(list)
+            for r in reversed(self.rows):
+                self._by_key[r.key].append(r)
+        pool = self._by_key.get(key)
+        return pool.pop() if pool else None
+
+
+def read_residue(
+    spec: EntitySpec, i: int, legacy: Engine | None, workdir: Path | None
+) -> Residue | None:
+    """The flagged rows of measure ``i``; ``None`` when the source cannot be read here."""
+    m = spec.reconcile.measures[i]
+    extras = grain_columns(spec)
+    cols = _columns(spec, m, extras)
+    if spec.source.file is not None:
+        if workdir is None:
+            return None
+        records: Iterator[dict[str, object]] = file_records(spec, file_path(spec, workdir))
+    elif legacy is not None:
+        records = table_records(spec, legacy, [c for c in cols if c != LINE], _where(m, legacy))
+    else:
+        return None
+    out = Residue()
+    wanted = {v.strip().upper() for v in m.sign_values}
+    for record in records:
+        if m.sign_column and str(record.get(m.sign_column) or "").strip().upper() not in wanted:
+            continue
+        raw = record.get(m.source_column)
+        try:
+            amount = parse_exact(raw, m.source_encoding)
+        except InvalidAmount:
+            amount = None
+        else:
+            if amount is None or _whole_cents(amount):
+                continue  # read by the scans already
+        key = key_string([record.get(c) for c in spec.source.key])
+        out.rows.append(ExactRow(key, tuple(record.get(c) for c in extras), amount, _shown(raw)))
+    return out
+
+
+def _whole_cents(amount: Decimal) -> bool:
+    return (amount * 100) == (amount * 100).to_integral_value() and abs(amount * 100) < 2**63
+
+
+def _columns(spec: EntitySpec, m: Measure, extras: tuple[str, ...]) -> list[str]:
+    cols = [*spec.source.key, m.source_column, *([m.sign_column] if m.sign_column else [])]
+    cols += list(extras)
+    return [c for n, c in enumerate(cols) if c not in cols[:n]]
+
+
+def _where(m: Measure, engine: Engine) -> str:
+    """SQL keeping the rows whose amount the scans do not read as cents (a superset is
+    fine: Python decides)."""
+    dialect = engine.dialect.name
+    column = engine.dialect.identifier_preparer.quote(m.source_column)
+    if m.source_encoding not in SQL_ENCODINGS:
+        return ""
+    if family(dialect) == "sqlite":
+        return (
+            f"{column} IS NOT NULL AND typeof({CENTS_FN}({column}, '{m.source_encoding}')) "
+            "<> 'integer'"
+        )
+    blank, valid, _ = sql_cents(as_text(column, dialect), m.source_encoding, dialect)
+    return f"NOT {blank} AND NOT ({valid})"
+
+
+def _shown(raw: object) -> str:
+    """The stored value as a reader can see it (control characters escaped, cut short)."""
+    text = repr(raw) if isinstance(raw, float | bytes) else str(raw)
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return text if len(text) <= 60 else text[:57] + "..."
