@@ -102,7 +102,13 @@ def test_clean_run_proves_identity_grains_and_rows(estate: Estate) -> None:
     assert {e.entity for e in report.entities} == set(estate.project.order)
     for e in report.entities:
         assert e.count_difference == 0, e.entity
-        assert all(m.status == "PASS" and m.difference == 0 for m in e.measures), e.measures
+        for m in e.measures:  # the estate's OCR'd amounts ('O00208241.12') cannot be read
+            assert m.difference == 0, m
+            if m.status == "UNVERIFIED":
+                assert m.unreadable == len(m.unreadable_rows) > 0, m
+                assert all("O" in value for _, value in m.unreadable_rows), m
+            else:
+                assert m.status == "PASS", m
         assert all(g.status == "PASS" for g in e.grains), e.entity
         assert e.differences == (), e.entity
         assert all(r.status == "PASS" for r in e.rules), e.rules
@@ -115,8 +121,16 @@ def test_clean_run_proves_identity_grains_and_rows(estate: Estate) -> None:
     }
 
 
-def test_clean_run_verdict_is_pass(estate: Estate) -> None:
-    assert reconcile_run(estate.settings, estate.project, estate.run_id).verdict == "PASS"
+def test_clean_run_verdict_names_only_the_planted_problems(estate: Estate) -> None:
+    """The estate's planted defects: rejected rows are exceptions to accept; an amount no
+    one can read fails its measure as unverified; nothing else fails."""
+    report = reconcile_run(estate.settings, estate.project, estate.run_id)
+    assert report.verdict == "FAIL"
+    for e in report.entities:
+        unreadable = any(m.unreadable for m in e.measures)
+        assert all("cannot read" in f for f in e.failures), e.failures
+        assert e.status == ("FAIL" if unreadable else "EXCEPTIONS" if e.rejected_rows else "PASS")
+        assert sum(g.count for g in e.rejects) == e.rejected_rows
 
 
 def test_one_cent_change_fails_and_shows_the_row(
@@ -254,7 +268,7 @@ def test_command_writes_evidence_and_records_verdict(
             "SELECT VERDICT, WORKBOOK_SHA256 FROM MIG_RUNS WHERE RUN_ID = ?", (run.run_id,)
         ).fetchone()
     assert verdict == report["verdict"] and sha in out and len(sha) == 64
-    assert code == (0 if verdict == "PASS" else 1)
+    assert code == {"PASS": 0, "FAIL": 1, "EXCEPTIONS": 3}[verdict]
 
 
 def parser_agrees(engine: Engine, encoding: str, values: list[str | None]) -> None:
@@ -359,7 +373,8 @@ def test_changed_text_value_fails_and_shows_both_values(estate: Estate, tmp_path
     report = reconcile_run(bad.settings, bad.project, bad.run_id)
     invoices = by_name(report, "ap_invoices")
     assert report.verdict == "FAIL" and invoices.status == "FAIL"
-    assert all(m.status == "PASS" for m in invoices.measures)  # amounts untouched
+    assert all(m.difference == 0 for m in invoices.measures)  # amounts untouched
+    assert "1 row difference(s)" in invoices.failures
     [d] = invoices.differences
     assert (d.source_key, d.kind, d.column) == (key, "changed", "INVOICE_NUM")
     assert (d.source_value, d.staged_value) == (number, "TAMPERED-1")
