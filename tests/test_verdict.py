@@ -256,6 +256,24 @@ def test_run_of_one_entity_reconciles_that_entity(
         reconcile_run(s, load_project(mappings), report.run.run_id, only=["fy12"])
 
 
+def test_a_staging_made_before_mig_entity_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows without their entity could not be reconciled apart: stop, with the DDL."""
+    mappings = project(tmp_path, {"pay": [row(1, "1.00")]})
+    main(["--workdir", str(tmp_path), "--mappings", str(mappings), "run"])
+    with sqlite3.connect(tmp_path / "staging.db") as conn:
+        conn.execute("ALTER TABLE WORKER_ANNUAL_PAY DROP COLUMN MIG_ENTITY")
+    capsys.readouterr()
+    assert main(["--workdir", str(tmp_path), "--mappings", str(mappings), "run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: staging table WORKER_ANNUAL_PAY has no column MIG_ENTITY (made by an earlier "
+        "version): ALTER TABLE WORKER_ANNUAL_PAY ADD COLUMN MIG_ENTITY VARCHAR(120) and set it "
+        "to the entity that staged each row, or stage into a new database"
+    )
+
+
 def test_a_reconciliation_of_no_entity_proves_nothing() -> None:
     from reconcile.report import RunFacts
 
