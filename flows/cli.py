@@ -62,7 +62,8 @@ def run_in_thread(name: str, params: dict[str, Any]) -> tuple[threading.Thread, 
 
 
 def ask_signoff() -> dict[str, str]:
-    """The sign-off form on the terminal."""
+    """The sign-off form on the terminal (the workbook and what approving means are in the
+    flow's log line above the prompt)."""
     approver = ""
     while not approver:
         approver = input("approver name: ").strip()
@@ -83,7 +84,9 @@ def run_cutover_cli(
     partitions: int = 1,
     resume_run_id: str | None = None,
 ) -> int:
-    """Run the cutover flow; 0 when loaded, reconciled PASS (and approved if asked), else 1."""
+    """Run the cutover flow; 0 when loaded, reconciled PASS (and approved if asked), 3 when
+    reconciled EXCEPTIONS and not signed (finance must accept them), else 1. An EXCEPTIONS
+    reconciliation approved (the exceptions accepted) gives 0."""
     export_settings(settings)
     params: dict[str, Any] = {
         "mode": mode,
@@ -126,9 +129,11 @@ def _report(box: dict[str, Any]) -> int:
     if error is not None:
         raise error
     summary: dict[str, Any] = box["summary"]
-    verdict = (summary.get("reconciliation") or {}).get("verdict")
-    sign = summary.get("signoff")
-    print(f"run {summary['run_id']} ({summary['mode']}): reconciliation {verdict}", end="")
-    print(f", sign-off {sign['verdict']}" if sign else "")
-    approved = sign is None or bool(sign["approved"])
-    return 0 if verdict == "PASS" and approved else 1
+    rec = summary.get("reconciliation") or {}
+    verdict, sign = rec.get("verdict"), summary.get("signoff")
+    which = f" (reconciliation {rec['number']})" if rec.get("number") else ""
+    print(f"run {summary['run_id']} ({summary['mode']}): reconciliation {verdict}{which}", end="")
+    print(f", sign-off {sign['outcome']} by {sign['approver']}" if sign else "")
+    if sign is not None:
+        return 0 if sign["approved"] else 1
+    return {"PASS": 0, "EXCEPTIONS": 3}.get(str(verdict), 1)

@@ -3,6 +3,9 @@
     [clear-rehearsals] -> start-run -> load-entities (subflow: threads or Dask) -> end-run
     -> timing-snapshot -> reconcile -> pause for SignOff -> record-signoff -> summary
 
+The reconcile step keeps its reconciliation as the run's next numbered one; the sign-off
+names that number, so a later reconcile of the run cannot change what was signed.
+
 A failed entity stops only its dependents; the run is then closed ``failed`` and the flow
 fails with the list, without reconciling. Run the flow again with ``resume_run_id`` to
 finish that run: every entity task resumes after its last committed chunk, so finished
@@ -91,18 +94,18 @@ def cutover(
 def _sign_off(
     workdir: str,
     run_id: str,
-    report: dict[str, str | None],
+    report: dict[str, Any],
     timeout: int,
     poll: int,
     config: str | None,
 ) -> dict[str, object]:
-    verdict = str(report["verdict"])
-    form = SignOff.with_initial_data(
-        description=prompt(run_id, verdict, str(report["workbook"])), comment=""
-    )
+    """Pause for the approver's decision on the reconciliation just made (by its number)."""
+    verdict, number = str(report["verdict"]), int(report["number"])
+    text = prompt(run_id, verdict, str(report["workbook"]), number, str(report["sha256"]))
+    form = SignOff.with_initial_data(description=text, comment="")
     answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll)
     return tasks.record_signoff(
-        workdir, run_id, verdict, answer.approver, answer.decision, answer.comment, config
+        workdir, run_id, verdict, answer.approver, answer.decision, answer.comment, config, number
     )
 
 
@@ -115,4 +118,4 @@ def _failures(loaded: dict[str, dict[str, Any]]) -> str:
 def _headline(summary: dict[str, Any]) -> str:
     rec = summary.get("reconciliation") or {}
     sign = summary.get("signoff") or {}
-    return f"reconciliation {rec.get('verdict')}, sign-off {sign.get('verdict', 'skipped')}"
+    return f"reconciliation {rec.get('verdict')}, sign-off {sign.get('outcome', 'skipped')}"

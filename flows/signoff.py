@@ -1,7 +1,9 @@
 """The human sign-off: the typed input the paused cutover waits for.
 
-What a decision writes, and the rule (an approval of a FAIL does not approve the run), live
-in :mod:`migrate.signoff`, shared with ``migrate audit signoff``.
+What a decision writes, and the rule (approving EXCEPTIONS accepts each listed exception; an
+approval of a FAIL does not approve the run), live in :mod:`migrate.signoff`, shared with
+``migrate audit signoff``. The cutover's sign-off judges the reconciliation the flow just
+made, named by its number.
 """
 
 from __future__ import annotations
@@ -26,12 +28,20 @@ class SignOff(RunInput):
     comment: str = Field(default="", description="Why; shown in the audit log")
 
 
-def prompt(run_id: str, verdict: str, workbook: str) -> str:
-    """Markdown shown above the form in the UI."""
+def prompt(
+    run_id: str, verdict: str, workbook: str, number: int | None = None, sha256: str = ""
+) -> str:
+    """Markdown shown above the form in the UI: which reconciliation, what approving means."""
+    which = f"reconciliation {number} of " if number else ""
+    meaning = {
+        "PASS": "Approving signs that every legacy row and cent is accounted for.",
+        "EXCEPTIONS": "The totals hold, but the workbook's Sign-off sheet lists exceptions: "
+        "approving records that finance accepted each of them.",
+    }.get(verdict, "Approving a FAIL is recorded but leaves the run not approved.")
+    fingerprint = f" (SHA-256 `{sha256}`)" if sha256 else ""
     return (
-        f"**Sign-off for run `{run_id}`**\n\nReconciliation verdict: **{verdict}**. "
-        f"Workbook: `{workbook}`.\n\nApproving a FAIL is recorded but leaves the run "
-        "not approved."
+        f"**Sign-off for {which}run `{run_id}`**\n\nReconciliation verdict: **{verdict}**. "
+        f"Workbook: `{workbook}`{fingerprint}.\n\n{meaning}"
     )
 
 
@@ -43,13 +53,15 @@ def record(
     decision: str,
     comment: str = "",
     config: str | None = None,
+    number: int | None = None,
 ) -> dict[str, object]:
-    """Write the decision to the audit log and mark the run (:mod:`migrate.signoff`, the
-    rule ``migrate audit signoff`` follows too); returns what was recorded. ``verdict`` is
-    the one the form showed; the run's own recorded verdict decides."""
+    """Record the decision on reconciliation ``number`` (default: the run's latest) in
+    ``MIG_SIGNOFFS`` and the audit log (:mod:`migrate.signoff`, the rule ``migrate audit
+    signoff`` follows too); returns what was recorded. ``verdict`` is the one the form
+    showed; the reconciliation's own recorded verdict decides."""
     settings = steps.settings_for(workdir, config)
-    done = record_decision(settings, run_id, approver, decision, comment)
-    if not done.verdict.startswith(verdict):
+    done = record_decision(settings, run_id, approver, decision, comment, number)
+    if done.verdict != verdict:
         log.warning("run %s: the form showed %s, the run records %s", run_id, verdict, done.verdict)
     return {
         "approver": done.approver,
@@ -57,5 +69,9 @@ def record(
         "comment": done.comment,
         "approved": done.approved,
         "verdict": done.verdict,
+        "reconciliation": done.reconciliation,
+        "workbook_sha256": done.workbook_sha256,
+        "outcome": done.outcome,
+        "exceptions_accepted": done.exceptions_accepted,
         "audit": "migrate.audit",
     }

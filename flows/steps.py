@@ -220,23 +220,27 @@ def reconcile(
     entities: list[str] | None,
     output: str | None = None,
     config: str | None = None,
-) -> dict[str, str | None]:
-    """Reconcile the run (only the selected entities): verdict, workbook path and SHA-256."""
-    from reconcile.run import reconcile_command, reconcile_run, write_reports
+) -> dict[str, object]:
+    """Reconcile the run (only the selected entities) and keep it as the run's next
+    numbered reconciliation; returns its verdict, number, workbook path and SHA-256."""
+    from reconcile.history import record
+    from reconcile.run import locate_run, print_entity, reconcile_run
 
     settings = settings_for(workdir, config)
     folder = Path(output) if output else settings.artifacts
-    if entities is None:
-        reconcile_command(settings, Path(mappings), run_id, str(folder))
-        path = folder / f"reconciliation_{run_id}.xlsx"
-    else:  # a domain or entity selection: entities outside it were not staged by this run
-        report = reconcile_run(settings, load_project(Path(mappings), entities), run_id)
-        path, digest = write_reports(report, folder)
-        mode = run_info(workdir, run_id, config).mode
-        with staging(settings, mode) as (engine, md):
-            runs.set_run(engine, md, run_id, VERDICT=report.verdict, WORKBOOK_SHA256=digest)
-    info = run_info(workdir, run_id, config)
-    return {"verdict": info.verdict, "workbook": str(path), "sha256": info.workbook_sha256}
+    url, schema, run_id = locate_run(settings, run_id)
+    # a domain or entity selection: entities outside it were not staged by this run
+    project = load_project(Path(mappings), entities)
+    report = reconcile_run(settings, project, run_id, None, print_entity)
+    ev = record(settings, report, folder, url, schema)
+    return {
+        "verdict": report.verdict,
+        "number": ev.number,
+        "workbook": str(ev.workbook),
+        "sha256": ev.workbook_sha256,
+        "differences": str(ev.differences),
+        "exceptions": sum(len(e.exceptions) for e in report.entities),
+    }
 
 
 def run_info(workdir: str, run_id: str, config: str | None = None) -> runs.RunInfo:

@@ -144,7 +144,7 @@ def reconcile(
     entities: list[str] | None,
     output: str | None = None,
     config: str | None = None,
-) -> dict[str, str | None]:
+) -> dict[str, object]:
     bridge_core_logging()
     return steps.reconcile(workdir, mappings, run_id, entities, output, config)
 
@@ -158,6 +158,7 @@ def record_signoff(
     decision: str,
     comment: str,
     config: str | None = None,
+    number: int | None = None,
 ) -> dict[str, object]:
     bridge_core_logging()
-    return signoff.record(workdir, run_id, verdict, approver, decision, comment, config)
+    return signoff.record(workdir, run_id, verdict, approver, decision, comment, config, number)

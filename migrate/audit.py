@@ -163,22 +163,46 @@ def _last_entry(text: str) -> dict[str, Any] | None:
 
 
 def record_reconciliation(
-    settings: Settings, run_id: str, verdict: str, workbook_sha256: str
+    settings: Settings,
+    run_id: str,
+    verdict: str,
+    workbook_sha256: str,
+    *,
+    number: int | None = None,
+    reconciled_at: str | None = None,
+    exceptions: int | None = None,
+    files: dict[str, str] | None = None,
 ) -> None:
-    """Called by the reconcile step once the workbook is written."""
-    append(settings, "reconciliation_verdict", {"run_id": run_id, "verdict": verdict})
-    append(settings, "workbook_hash", {"run_id": run_id, "sha256": workbook_sha256})
+    """Called by the reconcile step once its files are written: which reconciliation of the
+    run (``number``), its verdict, the exceptions it asks finance to accept, and the SHA-256
+    of each file (workbook, JSON, differences CSV)."""
+    which = {"reconciliation": number} if number is not None else {}
+    verdict_payload: dict[str, Any] = {"run_id": run_id, **which, "verdict": verdict}
+    if reconciled_at is not None:
+        verdict_payload["reconciled_at"] = reconciled_at
+    if exceptions is not None:
+        verdict_payload["exceptions"] = exceptions
+    append(settings, "reconciliation_verdict", verdict_payload)
+    hash_payload: dict[str, Any] = {"run_id": run_id, **which, "sha256": workbook_sha256}
+    if files:
+        hash_payload["files"] = files
+    append(settings, "workbook_hash", hash_payload)
 
 
 def record_signoff(
-    settings: Settings, run_id: str, approver: str, decision: str, comment: str = ""
+    settings: Settings,
+    run_id: str,
+    approver: str,
+    decision: str,
+    comment: str = "",
+    *,
+    judged: dict[str, Any] | None = None,
 ) -> None:
-    """Called by the sign-off step: who approved or rejected which run, and why."""
-    append(
-        settings,
-        "signoff_recorded",
-        {"run_id": run_id, "approver": approver, "decision": decision, "comment": comment},
-    )
+    """Called by the sign-off step: who approved or rejected which run, and why; ``judged``
+    names the reconciliation decided on (number, workbook SHA-256, its verdict, the outcome,
+    the exceptions accepted)."""
+    payload = {"run_id": run_id, "approver": approver, "decision": decision, "comment": comment}
+    append(settings, "signoff_recorded", {**payload, **(judged or {})})
 
 
 def read_entries(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

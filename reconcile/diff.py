@@ -31,7 +31,7 @@ checksum, not a signature).
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -113,13 +113,27 @@ def keyed_diff(
     ``columns`` names the amounts, ``texts`` the compared text columns. Both sides must
     use the same hasher and first shift (``RowSource.using``).
     """
+    found, stats = iter_keyed_diff(entity, columns, source, staged, excluded, texts)
+    return list(found), stats
+
+
+def iter_keyed_diff(
+    entity: str,
+    columns: tuple[str, ...],
+    source: RowSource,
+    staged: RowSource,
+    excluded: list[Row],
+    texts: tuple[str, ...] = (),
+) -> tuple[Iterator[RowDifference], DiffStats]:
+    """:func:`keyed_diff` with the differences made one at a time as they are read, so a
+    caller that keeps the first few and counts the rest never holds them all."""
     descent = _Descent(source, staged, excluded, shifts(), at_once(source, staged))
     work = deque([_Region(None, 0, {})])
     while work:
         work.extend(descent.examine(work.popleft()))
     left = _remove(descent.left, excluded)
-    diffs = compare_rows(entity, columns, texts, left, descent.right)
-    return diffs, DiffStats(descent.depth, descent.differing, descent.pulled)
+    found = iter_compare_rows(entity, columns, texts, left, descent.right)
+    return found, DiffStats(descent.depth, descent.differing, descent.pulled)
 
 
 @dataclass(frozen=True)
@@ -350,6 +364,17 @@ def compare_rows(
     source: list[Row],
     staged: list[Row],
 ) -> list[RowDifference]:
+    return list(iter_compare_rows(entity, columns, texts, source, staged))
+
+
+def iter_compare_rows(
+    entity: str,
+    columns: tuple[str, ...],
+    texts: tuple[str, ...],
+    source: list[Row],
+    staged: list[Row],
+) -> Iterator[RowDifference]:
+    """The differences of the pulled rows, key by key in key order, one at a time."""
     source, staged = _unmatched(source, staged)
     by_src: dict[str, list[Row]] = defaultdict(list)
     by_stg: dict[str, list[Row]] = defaultdict(list)
@@ -357,25 +382,21 @@ def compare_rows(
         by_src[r.key].append(r)
     for r in staged:
         by_stg[r.key].append(r)
-    out: list[RowDifference] = []
     for key in sorted(set(by_src) | set(by_stg)):
         # rows of one key in a stable order: the same run reconciled twice pairs them alike
-        left = sorted(by_src.get(key, []), key=Row.row_text)
-        right = sorted(by_stg.get(key, []), key=Row.row_text)
+        left = sorted(by_src.pop(key, []), key=Row.row_text)
+        right = sorted(by_stg.pop(key, []), key=Row.row_text)
         for a, b in zip(left, right, strict=False):
-            out += [
-                RowDifference(entity, key, "changed", col, show(va), show(vb))
-                for col, va, vb in zip(columns, a.values, b.values, strict=True)
-                if va != vb
-            ]
-            out += [
-                RowDifference(entity, key, "changed", col, ta, tb)
-                for col, ta, tb in zip(texts, a.texts, b.texts, strict=True)
-                if ta != tb
-            ]
-        out += [RowDifference(entity, key, "missing") for _ in left[len(right) :]]
-        out += [RowDifference(entity, key, "unexpected") for _ in right[len(left) :]]
-    return out
+            for col, va, vb in zip(columns, a.values, b.values, strict=True):
+                if va != vb:
+                    yield RowDifference(entity, key, "changed", col, show(va), show(vb))
+            for col, ta, tb in zip(texts, a.texts, b.texts, strict=True):
+                if ta != tb:
+                    yield RowDifference(entity, key, "changed", col, ta, tb)
+        for _ in left[len(right) :]:
+            yield RowDifference(entity, key, "missing")
+        for _ in right[len(left) :]:
+            yield RowDifference(entity, key, "unexpected")
 
 
 def _unmatched(source: list[Row], staged: list[Row]) -> tuple[list[Row], list[Row]]:

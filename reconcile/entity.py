@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -11,7 +12,8 @@ from sqlalchemy import Engine
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from reconcile.attribution import attribute
-from reconcile.diff import FIRST_BITS, DiffStats, at_once, both, keyed_diff
+from reconcile.diff import FIRST_BITS, DiffStats, at_once, both, iter_keyed_diff
+from reconcile.differences import keep
 from reconcile.exact import Exact
 from reconcile.grains import Amounts, GrainTotals, grain_rule
 from reconcile.hashing import choose_hasher
@@ -71,11 +73,12 @@ def _prove(
     ]
     columns = tuple(m.target_column for m in spec.reconcile.measures)
     texts, not_diffed = text_columns(spec)
-    diffs, stats = keyed_diff(
+    found, stats = iter_keyed_diff(
         name, columns, source, staged, attr.excluded, tuple(t.target for t in texts)
     )
-    diffs += [RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown]
-    diffs += personal_differences(spec, st, done.rejected, legacy, workdir)
+    unknown = (RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown)
+    personal = personal_differences(spec, st, done.rejected, legacy, workdir)
+    kept = keep(chain(found, unknown, personal))  # the first of each kind, all counted
     return EntityReconciliation(
         entity=name,
         source_table=plan.origin,
@@ -87,11 +90,14 @@ def _prove(
         filtered_by_rule=done.filtered_by_rule,
         measures=tuple(measures),
         grains=tuple(grain_rows),
-        differences=tuple(diffs),
+        differences=kept.listed,
         rules=tuple(check_rules(st, spec)),
         rejects=_with_amounts(done.groups, spec, attr.reasons, rejected),
         compared=tuple(t.rule for t in texts) + not_diffed,
         row_diff=row_diff_method(stats, source, staged),
+        difference_count=kept.count,
+        difference_kinds=kept.kinds,
+        differences_csv=kept.csv,
     )
 
 

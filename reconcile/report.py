@@ -134,6 +134,10 @@ class EntityReconciliation:
     row_diff: str = ""  # how the keyed diff was done: buckets, rows pulled, how each side was read
     not_verified: tuple[tuple[str, str], ...] = ()  # (column, why reconciliation cannot restate it)
     difference_count: int = -1  # all row differences found (``differences`` may list the first)
+    difference_kinds: tuple[tuple[str, int], ...] = ()  # (kind, all found of it)
+    # every difference as zlib-compressed CSV lines (reconcile/differences.py): the full list
+    # goes to a CSV file beside the workbook; not part of the figures compared
+    differences_csv: bytes = field(default=b"", compare=False, repr=False)
 
     @property
     def count_difference(self) -> int:

@@ -24,17 +24,29 @@ from reconcile.report import (
 )
 
 FORMAT = "erp-migrate.reconciliation/2"  # /2: three verdict levels, unverified amounts
+# ``differences`` lists the first of each kind (``difference_kinds`` counts all of them); the
+# full list is the CSV named under ``differences_file``
 _AMOUNTS = ("source", "staged", "rejected", "filtered", "tolerance")
 
 
-def to_json(report: Reconciliation) -> str:
-    """The report as indented JSON text (stable key order, UTF-8 friendly)."""
-    return json.dumps(_report(report), indent=2, ensure_ascii=False) + "\n"
+def to_json(report: Reconciliation, differences: dict[str, Any] | None = None) -> str:
+    """The report as indented JSON text (stable key order, UTF-8 friendly); ``differences``
+    names the CSV of all row differences (file name, SHA-256, rows)."""
+    doc = _report(report)
+    if differences is not None:
+        doc["differences_file"] = differences
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_json(report: Reconciliation, path: Path) -> None:
-    """Write :func:`to_json` to ``path`` as UTF-8."""
-    path.write_text(to_json(report), encoding="utf-8")
+def write_json(
+    report: Reconciliation, path: Path, differences: dict[str, Any] | None = None
+) -> bytes:
+    """Write :func:`to_json` to ``path`` as UTF-8 (a new file: an existing one is never
+    replaced); returns the bytes written."""
+    data = to_json(report, differences).encode("utf-8")
+    with path.open("xb") as fh:
+        fh.write(data)
+    return data
 
 
 def from_json(text: str) -> Reconciliation:
@@ -91,6 +103,7 @@ def _entity(e: EntityReconciliation) -> dict[str, Any]:
         "row_diff": e.row_diff,
         "not_verified": [{"column": c, "why": why} for c, why in e.not_verified],
         "difference_count": e.differences_found,
+        "difference_kinds": dict(e.difference_kinds),
         "failures": e.failures,
         "exceptions": e.exceptions,
     }
@@ -228,6 +241,7 @@ def _entity_from(doc: dict[str, Any]) -> EntityReconciliation:
         row_diff=str(doc.get("row_diff", "")),
         not_verified=tuple((n["column"], n["why"]) for n in doc.get("not_verified", [])),
         difference_count=int(doc.get("difference_count", -1)),
+        difference_kinds=tuple((k, int(n)) for k, n in doc.get("difference_kinds", {}).items()),
     )
     _agree(f"entity {e.entity} count difference", doc["count_difference"], e.count_difference)
     _agree(f"entity {e.entity} status", doc["status"], e.status)

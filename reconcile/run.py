@@ -1,8 +1,9 @@
 """``migrate reconcile``: prove a staged run against the legacy systems, write the evidence.
 
 :func:`reconcile_run` reads the legacy databases (read-only engines) and the run's staging
-itself and returns the frozen report; :func:`reconcile_command` writes the workbook and the
-JSON, records the verdict and the workbook's SHA-256 with the run, and returns the exit code
+itself and returns the frozen report; :func:`reconcile_command` keeps it as the run's next
+numbered reconciliation (its own workbook, JSON and differences CSV, never overwriting an
+earlier one: ``reconcile/history.py``), records it, and returns the exit code
 (:data:`EXIT_CODES`: 0 PASS, 3 EXCEPTIONS, 1 FAIL; 2 when the run cannot be reconciled) so a
 CI job or a flow stops unless the reconciliation passes.
 
@@ -87,9 +88,11 @@ def reconcile_run(
     run_id: str,
     only: list[str] | None = None,
     finished: Finished | None = None,
+    reconciled_at: str | None = None,
 ) -> Reconciliation:
     """Reconcile the entities the run staged (or ``only`` those); ``finished`` is told of
-    each entity as it is done, with the seconds it took."""
+    each entity as it is done, with the seconds it took. ``reconciled_at`` (ISO text, default
+    now) is an input like the data: the same inputs give a byte-identical workbook."""
     url, schema, run_id = locate_run(settings, run_id)
     staging = writable_engine(url)
     install_functions(staging)
@@ -109,7 +112,7 @@ def reconcile_run(
             entities.append(reconcile_entity(project, name, plan, st, engine, settings.workdir))
             if finished is not None:
                 finished(entities[-1], time.monotonic() - began)
-        facts = _facts(staging, build_metadata(schema), run_id, url, schema)
+        facts = _facts(staging, build_metadata(schema), run_id, url, schema, reconciled_at)
     finally:
         staging.dispose()
         for engine in legacy.values():
@@ -123,7 +126,14 @@ def _legacy(settings: Settings, system: str) -> Engine:
     return engine
 
 
-def _facts(engine: Engine, md: MetaData, run_id: str, url: str, schema: str | None) -> RunFacts:
+def _facts(
+    engine: Engine,
+    md: MetaData,
+    run_id: str,
+    url: str,
+    schema: str | None,
+    reconciled_at: str | None = None,
+) -> RunFacts:
     info = runs.get_run(engine, md, run_id)
     table = md.tables[f"{schema}.MIG_RUNS" if schema else "MIG_RUNS"]
     with engine.connect() as conn:
@@ -140,22 +150,8 @@ def _facts(engine: Engine, md: MetaData, run_id: str, url: str, schema: str | No
         mapping_hashes=info.mapping_hashes,
         source_identity={k: redact(str(v)) for k, v in source.items()},
         staging_identity=redact(url) + (f" (schema {schema})" if schema else ""),
-        reconciled_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        reconciled_at=reconciled_at or datetime.now(UTC).isoformat(timespec="seconds"),
     )
-
-
-def write_reports(report: Reconciliation, folder: Path) -> tuple[Path, str | None]:
-    """Workbook (when the workbook module is present) and JSON; returns (path, sha256)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"reconciliation_{report.run.run_id}"
-    from reconcile.report_json import write_json
-
-    write_json(report, stem.with_suffix(".json"))
-    try:
-        from reconcile.workbook import write_workbook
-    except ImportError:  # the workbook module is optional; the JSON carries the same content
-        return stem.with_suffix(".json"), None
-    return stem.with_suffix(".xlsx"), write_workbook(report, stem.with_suffix(".xlsx"))
 
 
 SHOWN_EXCEPTIONS = 4
@@ -184,28 +180,24 @@ def reconcile_command(
     run_id: str | None,
     output: str | None,
     only: list[str] | None = None,
+    reconciled_at: str | None = None,
 ) -> int:
-    """Reconcile a run (default: the latest), write the evidence, print the verdict."""
+    """Reconcile a run (default: the latest), keep the evidence as its next numbered
+    reconciliation (``reconcile/history.py``), print the verdict."""
     project = load_project(mappings)
     url, schema, run_id = locate_run(settings, run_id)
     print(f"    reconciling run {run_id}", flush=True)
-    report = reconcile_run(settings, project, run_id, only, print_entity)
+    report = reconcile_run(settings, project, run_id, only, print_entity, reconciled_at)
     _warn_changed_mappings(project, report)
-    folder = Path(output) if output else settings.artifacts
-    path, digest = write_reports(report, folder)
-    engine = writable_engine(url)
-    try:
-        runs.set_run(
-            engine, build_metadata(schema), run_id, VERDICT=report.verdict, WORKBOOK_SHA256=digest
-        )
-    finally:
-        engine.dispose()
-    from migrate.audit import record_reconciliation
+    from reconcile.history import record
 
-    record_reconciliation(settings, run_id, report.verdict, digest or "")
+    ev = record(settings, report, Path(output) if output else settings.artifacts, url, schema)
     print(f"    verdict: {report.verdict} (run {run_id}){_verdict_words(report)}")
-    print(f"    workbook: {path}")
-    print(f"    sha256:   {digest}")
+    print(f"    reconciliation {ev.number} of run {run_id}, kept with the earlier ones")
+    print(f"    workbook: {ev.workbook}")
+    print(f"    sha256:   {ev.workbook_sha256}")
+    if ev.differences_rows:
+        print(f"    all {ev.differences_rows:,} row difference(s): {ev.differences}")
     return EXIT_CODES[report.verdict]
 
 
@@ -242,7 +234,7 @@ def _first_problems(e: EntityReconciliation) -> list[str]:
         lines.append(f"{d.kind} row {d.source_key}" + (f": {d.column}" if d.column else ""))
     if e.differences_found > SHOWN_DIFFERENCES:
         more = e.differences_found - SHOWN_DIFFERENCES
-        lines.append(f"... {more:,} more row difference(s) on the Differences sheet")
+        lines.append(f"... {more:,} more row difference(s): Differences sheet, differences CSV")
     return lines
 
 

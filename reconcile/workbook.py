@@ -1,10 +1,11 @@
 """The sign-off workbook: what finance reads, checks and signs before cutover.
 
 Sheets: Summary, one control-totals sheet per entity, Exceptions, Differences, Rules, Run,
-Sign-off. The layout of each lives in ``workbook_summary`` and ``workbook_sheets``; the look
-and protection in ``workbook_style``. This module orders the sheets and writes the file so
-the same report always gives the same bytes, because its SHA-256 is what ties a signed copy
-back to its run.
+Sign-off. The layout of each lives in ``workbook_summary``, ``workbook_sheets`` and
+``workbook_signoff``; the look and protection in ``workbook_style``. This module orders the
+sheets and writes the file so the same report always gives the same bytes (the document
+properties and every zip entry carry ``reconciled_at``, never the clock), because its
+SHA-256 is what ties a signed copy back to its reconciliation.
 """
 
 from __future__ import annotations
@@ -19,14 +20,10 @@ from openpyxl import Workbook
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.writer.excel import ExcelWriter
 
+from reconcile.differences import DifferencesFile
 from reconcile.report import Reconciliation
-from reconcile.workbook_sheets import (
-    write_differences,
-    write_exceptions,
-    write_rules,
-    write_run,
-    write_signoff,
-)
+from reconcile.workbook_sheets import write_differences, write_exceptions, write_rules, write_run
+from reconcile.workbook_signoff import write_signoff
 from reconcile.workbook_style import parse_time, protect, sheet_title
 from reconcile.workbook_summary import Refs, write_grains, write_summary
 
@@ -34,21 +31,37 @@ FIXED_SHEETS = ("Summary", "Exceptions", "Differences", "Rules", "Run", "Sign-of
 _ZIP_EPOCH = datetime(1980, 1, 1)
 
 
-def write_workbook(report: Reconciliation, path: Path, prepared_by: str | None = None) -> str:
-    """Write the sign-off workbook to ``path``; returns its SHA-256 (hex) to record with the run."""
-    data = workbook_bytes(report, prepared_by)
-    path.write_bytes(data)
+def write_workbook(
+    report: Reconciliation,
+    path: Path,
+    prepared_by: str | None = None,
+    differences: DifferencesFile | None = None,
+) -> str:
+    """Write the sign-off workbook to ``path``, a new file (one already there, perhaps a
+    signed copy, is never replaced); returns its SHA-256 (hex) to record with the run.
+    ``differences`` names the CSV of all row differences issued with it."""
+    data = workbook_bytes(report, prepared_by, differences)
+    with path.open("xb") as fh:
+        fh.write(data)
     return hashlib.sha256(data).hexdigest()
 
 
-def workbook_bytes(report: Reconciliation, prepared_by: str | None = None) -> bytes:
+def workbook_bytes(
+    report: Reconciliation,
+    prepared_by: str | None = None,
+    differences: DifferencesFile | None = None,
+) -> bytes:
     """The workbook as bytes, identical for an identical report."""
-    wb = build_workbook(report, prepared_by)
+    wb = build_workbook(report, prepared_by, differences)
     stamp = parse_time(report.run.reconciled_at) or _ZIP_EPOCH
     return _stable_zip(_save(wb, stamp), max(stamp, _ZIP_EPOCH))
 
 
-def build_workbook(report: Reconciliation, prepared_by: str | None = None) -> Workbook:
+def build_workbook(
+    report: Reconciliation,
+    prepared_by: str | None = None,
+    differences: DifferencesFile | None = None,
+) -> Workbook:
     """All sheets, in reading order, filled and protected."""
     wb = Workbook()
     summary = wb.active
@@ -63,11 +76,11 @@ def build_workbook(report: Reconciliation, prepared_by: str | None = None) -> Wo
             grain_status[e.entity] = write_grains(ws, e)
             grain_sheet[e.entity] = ws.title
     write_exceptions(wb.create_sheet("Exceptions"), report)
-    differences = write_differences(wb.create_sheet("Differences"), report)
+    listed = write_differences(wb.create_sheet("Differences"), report, differences)
     rule_entities, rule_status = write_rules(wb.create_sheet("Rules"), report)
     write_run(wb.create_sheet("Run"), report, prepared_by)
-    write_signoff(wb.create_sheet("Sign-off"), report, prepared_by)
-    refs = Refs(grain_status, grain_sheet, differences, rule_entities, rule_status)
+    accept = write_signoff(wb.create_sheet("Sign-off"), report, prepared_by)
+    refs = Refs(grain_status, grain_sheet, listed, rule_entities, rule_status, accept)
     write_summary(summary, report, refs)
     for ws in wb.worksheets:
         protect(ws)

@@ -1,26 +1,23 @@
-"""The detail sheets: Exceptions, Differences, Rules, Run and Sign-off.
+"""The detail sheets: Exceptions, Differences, Rules and Run (Sign-off: ``workbook_signoff``).
 
 Each writer fills one sheet and returns only what the Summary's formulas need to point at.
 """
 
 from __future__ import annotations
 
-from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.report import Reconciliation, RunFacts
+from reconcile.differences import DifferencesFile, kinds_of
+from reconcile.report import EntityReconciliation, Reconciliation, RunFacts
 from reconcile.workbook_style import (
     BOLD,
     COUNT_FORMAT,
-    DATE_FORMAT,
     TITLE_FONT,
     finish_table,
     header,
     landscape,
     put,
     quote_sheet,
-    status_colours,
-    unlock,
     widths,
     wrap_column,
 )
@@ -36,7 +33,8 @@ def _title(ws: Worksheet, title: str, note: str) -> None:
 def write_exceptions(ws: Worksheet, report: Reconciliation) -> None:
     """Rejects grouped by reason with their sample rows, then rows filtered by named rule."""
     _title(ws, "Exceptions", "Rows not staged: rejected (with reason and sample offending"
-           " values, personal data masked) or filtered out by a named mapping rule")  # fmt: skip
+           " values, personal data masked) or filtered out by a named mapping rule; legacy"
+           " amounts reconciliation cannot read (Not read: the amount is unverified)")  # fmt: skip
     titles = ("Entity", "Kind", "Reason or rule", "Rows", "Source key", "Column", "Offending value")
     header(ws, TABLE_HEADER_ROW, titles)
     row = TABLE_HEADER_ROW + 1
@@ -53,9 +51,27 @@ def write_exceptions(ws: Worksheet, report: Reconciliation) -> None:
         for rule, count in sorted(e.filtered_by_rule.items()):
             _group_line(ws, row, e.entity, "Filtered", rule, count)
             row += 1
+        row = _not_read(ws, row, e)
     row = _none_line(ws, row, "(no rejected or filtered rows)")
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles))
     widths(ws, (22, 11, 34, 10, 22, 20, 36))
+
+
+def _not_read(ws: Worksheet, row: int, e: EntityReconciliation) -> int:
+    """Each unverified amount: how many legacy values are not amounts, then the first."""
+    for m in e.measures:
+        if not m.unreadable:
+            continue
+        reason = f"amount {m.measure}: not an amount"
+        _group_line(ws, row, e.entity, "Not read", reason, m.unreadable)
+        row += 1
+        for key, value in m.unreadable_rows:
+            for col, text in enumerate((e.entity, "Not read", reason), start=1):
+                put(ws, row, col, text)
+            for col, cell in enumerate((key, m.measure, value), start=5):
+                put(ws, row, col, cell)
+            row += 1
+    return row
 
 
 def _group_line(ws: Worksheet, row: int, entity: str, kind: str, reason: str, count: int) -> None:
@@ -64,10 +80,14 @@ def _group_line(ws: Worksheet, row: int, entity: str, kind: str, reason: str, co
     put(ws, row, 4, count, COUNT_FORMAT).font = BOLD
 
 
-def write_differences(ws: Worksheet, report: Reconciliation) -> str:
-    """Row-level mismatches; returns the absolute range of the Entity column."""
+def write_differences(
+    ws: Worksheet, report: Reconciliation, csv_file: DifferencesFile | None = None
+) -> str:
+    """Row-level mismatches, the first of each kind (all in the CSV ``csv_file``); returns
+    the absolute range of the Entity column."""
     _title(ws, "Row differences", "Keyed row comparison of source and staging: missing in"
            " staging, unexpected in staging, or changed (one line per changed column)")  # fmt: skip
+    put(ws, 2, 1, differences_note(report, csv_file))
     titles = ("Entity", "Source key", "Kind", "Column", "Source value", "Staged value")
     header(ws, TABLE_HEADER_ROW, titles)
     row = TABLE_HEADER_ROW + 1
@@ -104,6 +124,29 @@ def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
     for col in (2, 6):  # rules and details are sentences: wrapped, not cut off
         wrap_column(ws, col, range(TABLE_HEADER_ROW + 1, row))
     return _column_range(ws, "A", row - 1), _column_range(ws, "D", row - 1)
+
+
+def differences_note(report: Reconciliation, csv_file: DifferencesFile | None) -> str:
+    """How many differences there are, which are listed here, and where all of them are."""
+    total = sum(e.differences_found for e in report.entities)
+    if not total:
+        return "Keyed row comparison of source and staging: every compared row matches"
+    capped = [
+        f"{e.entity}: first {listed:,} of {found:,} {kind}"
+        for e in report.entities
+        for kind, found in kinds_of(e)
+        if (listed := sum(d.kind == kind for d in e.differences)) < found
+    ]
+    text = f"{total:,} row difference(s): missing in staging, unexpected in staging, or changed"
+    text += " (one line per changed column). " + (
+        f"Listed here: {'; '.join(capped)}. " if capped else "All are listed here. "
+    )
+    if csv_file is not None:
+        text += (
+            f"All {csv_file.rows:,} are in the differences CSV issued with this workbook "
+            f"(SHA-256 {csv_file.sha256})."
+        )
+    return text
 
 
 def _none_line(ws: Worksheet, row: int, text: str) -> int:
@@ -170,51 +213,3 @@ def _pairs(ws: Worksheet, row: int, titles: tuple[str, str], items: list[tuple[s
         put(ws, row, 2, value)
         row += 1
     return row
-
-
-SIGNOFF_ROLES = ("Prepared by", "Reviewed by", "Approved by")
-SIGNOFF_ROLE_ROW = 6
-SIGNOFF_ENTITY_HEADER_ROW = 11
-_MIDDLE = Alignment(vertical="center")
-
-
-def write_signoff(ws: Worksheet, report: Reconciliation, prepared_by: str | None) -> None:
-    """Who prepared, reviewed and approved, and a comment per entity: the only editable cells."""
-    put(ws, 1, 1, f"Sign-off: run {report.run.run_id}").font = TITLE_FONT
-    put(ws, 2, 1, "Overall verdict")
-    put(ws, 2, 2, report.verdict).font = BOLD
-    status_colours(ws, "B2")
-    put(ws, 3, 1, "Only the shaded cells can be edited. The SHA-256 of this file as issued is"
-        " recorded with the run: `migrate reconcile RUN_ID` prints it.")  # fmt: skip
-    header(ws, SIGNOFF_ROLE_ROW - 1, ("Role", "Name", "Signature", "Date (yyyy-mm-dd)"))
-    for i, role in enumerate(SIGNOFF_ROLES):
-        row = SIGNOFF_ROLE_ROW + i
-        label = put(ws, row, 1, role)
-        label.font = BOLD
-        label.alignment = _MIDDLE
-        name = prepared_by if role == "Prepared by" else None
-        for col, value, fmt in ((2, name, None), (3, None, None), (4, None, DATE_FORMAT)):
-            cell = put(ws, row, col, value, fmt)
-            unlock(cell)
-            cell.alignment = _MIDDLE
-        ws.row_dimensions[row].height = 32
-    _entity_comments(ws, report)
-    widths(ws, (26, 30, 64, 20))
-    ws.print_title_rows = f"{SIGNOFF_ENTITY_HEADER_ROW}:{SIGNOFF_ENTITY_HEADER_ROW}"
-    landscape(ws)
-
-
-def _entity_comments(ws: Worksheet, report: Reconciliation) -> None:
-    titles = ("Entity", "Status", "Comment (explain any accepted variance)", "Initials")
-    header(ws, SIGNOFF_ENTITY_HEADER_ROW, titles)
-    row = SIGNOFF_ENTITY_HEADER_ROW + 1
-    for e in report.entities:
-        put(ws, row, 1, e.entity).alignment = _MIDDLE
-        put(ws, row, 2, e.status).alignment = Alignment(horizontal="center", vertical="center")
-        comment = put(ws, row, 3, None)
-        unlock(comment)
-        comment.alignment = Alignment(wrap_text=True, vertical="top")
-        unlock(put(ws, row, 4, None))
-        ws.row_dimensions[row].height = 45
-        row += 1
-    status_colours(ws, f"B{SIGNOFF_ENTITY_HEADER_ROW + 1}:B{max(row - 1, 12)}")

@@ -27,12 +27,14 @@ DATE_FORMAT = "yyyy-mm-dd"
 
 RED_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
 GREEN_FILL = PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE")
+AMBER_FILL = PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C")
 HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
 INPUT_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 ENTITY_FILL = PatternFill("solid", start_color="F2F2F2", end_color="F2F2F2")
 FONT = "Calibri"  # the body font of openpyxl's default style; bold must name it too
 RED_FONT = Font(name=FONT, color="9C0006", bold=True)
 GREEN_FONT = Font(name=FONT, color="006100", bold=True)
+AMBER_FONT = Font(name=FONT, color="9C5700", bold=True)
 BOLD = Font(name=FONT, bold=True)
 TITLE_FONT = Font(name=FONT, bold=True, size=14)
 _THIN = Side(style="thin", color="808080")
@@ -135,9 +137,19 @@ def wrap_column(ws: Worksheet, col: int, rows: range) -> None:
                 )
 
 
+STATUS_LOOK = (
+    ("FAIL", RED_FILL, RED_FONT),
+    ("UNVERIFIED", RED_FILL, RED_FONT),
+    ("EXCEPTIONS", AMBER_FILL, AMBER_FONT),
+    ("PASS", GREEN_FILL, GREEN_FONT),
+)
+VERDICT_FILL = {"PASS": "00B050", "EXCEPTIONS": "FFC000", "FAIL": "C00000"}  # the big cell
+
+
 def status_colours(ws: Worksheet, ref: str) -> None:
-    """FAIL red and PASS green wherever they appear in ``ref`` (formulas included)."""
-    for word, fill, font in (("FAIL", RED_FILL, RED_FONT), ("PASS", GREEN_FILL, GREEN_FONT)):
+    """FAIL and UNVERIFIED red, EXCEPTIONS amber, PASS green wherever they appear in ``ref``
+    (formulas included)."""
+    for word, fill, font in STATUS_LOOK:
         style = DifferentialStyle(font=font, fill=fill)
         rule = Rule(type="cellIs", operator="equal", formula=[f'"{word}"'], dxf=style)
         ws.conditional_formatting.add(ref, rule)

@@ -16,13 +16,22 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.report import EntityReconciliation, GrainRow, MeasureIdentity, Reconciliation
+from reconcile.report import (
+    EXCEPTIONS,
+    PASS,
+    UNVERIFIED,
+    EntityReconciliation,
+    GrainRow,
+    MeasureIdentity,
+    Reconciliation,
+)
 from reconcile.workbook_style import (
     BOLD,
     COUNT_FORMAT,
     ENTITY_FILL,
     FONT,
     TITLE_FONT,
+    VERDICT_FILL,
     decimal_places,
     finish_table,
     header,
@@ -34,7 +43,7 @@ from reconcile.workbook_style import (
     wrap_column,
 )
 
-SUMMARY_HEADER_ROW = 7
+SUMMARY_HEADER_ROW = 8
 SUMMARY_COLUMNS = (
     "Entity", "Check", "Source", "Staged", "Rejected", "Filtered", "Difference",
     "Tolerance", "Status", "Report status", "How the source side is computed / detail",
@@ -52,6 +61,7 @@ class Refs:
     difference_entities: str | None
     rule_entities: str | None
     rule_status: str | None
+    exception_entities: str | None = None  # the entity column of Sign-off's exception lines
 
 
 def identity_formulas(ws: Worksheet, row: int, places: int | None) -> None:
@@ -77,7 +87,9 @@ def _count_row(ws: Worksheet, row: int, e: EntityReconciliation) -> None:
     put(ws, row, 11, f"rows of {e.source_table} vs {e.target_table}")
 
 
-def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> None:
+def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
+    """One amount's identity; when legacy values of it cannot be read, a "Not read" line
+    under it, which its status reads (UNVERIFIED fails). Returns the next free row."""
     put(ws, row, 2, f"Amount: {m.measure}")
     amounts = (m.source, m.staged, m.rejected, m.filtered)
     for col, amount in enumerate(amounts, start=3):
@@ -87,6 +99,18 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> None:
     ws.cell(row=row, column=7).number_format = ws.cell(row=row, column=3).number_format
     put(ws, row, 10, m.status)
     put(ws, row, 11, f"{m.source_rule} -> {m.target_column}")
+    if not m.unreadable:
+        return row + 1
+    n = row + 1
+    put(ws, row, 9, f'=IF(G{n}>0,"{UNVERIFIED}",IF(ABS(G{row})<=H{row},"PASS","FAIL"))')
+    put(ws, n, 2, f"Not read: {m.measure}")
+    put(ws, n, 7, m.unreadable, COUNT_FORMAT)
+    put(ws, n, 8, 0, COUNT_FORMAT)
+    put(ws, n, 9, f'=IF(G{n}=0,"PASS","{UNVERIFIED}")')
+    put(ws, n, 10, UNVERIFIED)
+    put(ws, n, 11, f"legacy values of {m.measure} that are not amounts: never counted as 0,"
+        " so the amount is unverified (a failure); the rows are on sheet Exceptions")  # fmt: skip
+    return n + 1
 
 
 def _failures_row(ws: Worksheet, row: int, label: str, formula: str, ok: bool, note: str) -> None:
@@ -109,10 +133,15 @@ def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -
         formula, note = "=0", "no grain declared"
     _failures_row(ws, row, "Grain rows failing", formula, grains_ok, note)
     diff = f"=COUNTIF({refs.difference_entities},A{row + 1})" if refs.difference_entities else "=0"
-    note = "; ".join(
-        ["rows on sheet Differences", *e.compared, *([e.row_diff] if e.row_diff else [])]
-    )
-    _failures_row(ws, row + 1, "Row differences", diff, not e.differences, note)
+    where = "rows on sheet Differences"
+    if unlisted := e.differences_found - len(e.differences):  # listed ones plus the rest
+        diff += f"+{unlisted}"
+        where = (
+            f"the first {len(e.differences):,} of {e.differences_found:,} on sheet "
+            "Differences, all of them in the differences CSV"
+        )
+    note = "; ".join([where, *e.compared, *([e.row_diff] if e.row_diff else [])])
+    _failures_row(ws, row + 1, "Row differences", diff, not e.differences_found, note)
     rules = (
         f'=COUNTIFS({refs.rule_entities},A{row + 2},{refs.rule_status},"FAIL")'
         if refs.rule_entities and refs.rule_status
@@ -120,7 +149,25 @@ def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -
     )
     rules_ok = all(r.status == "PASS" for r in e.rules)
     _failures_row(ws, row + 2, "ERP rules failing", rules, rules_ok, "rules on sheet Rules")
-    return row + 3
+    return _exception_rows(ws, row + 3, e, refs)
+
+
+def _exception_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -> int:
+    """What finance must accept: the count of the entity's lines on the Sign-off sheet
+    (EXCEPTIONS when there are any), then each column not verified, with why."""
+    put(ws, row, 2, "Exceptions to accept")
+    spans = refs.exception_entities
+    put(ws, row, 7, f"=COUNTIF({spans},A{row})" if spans else "=0", COUNT_FORMAT)
+    put(ws, row, 8, 0, COUNT_FORMAT)
+    put(ws, row, 9, f'=IF(G{row}=0,"PASS","{EXCEPTIONS}")')
+    put(ws, row, 10, EXCEPTIONS if e.exceptions else PASS)
+    put(ws, row, 11, "rejected rows by reason, columns not verified, nothing staged: each on "
+        "the Sign-off sheet, for finance to accept before signing")  # fmt: skip
+    for column, why in e.not_verified:
+        row += 1
+        put(ws, row, 2, f"Column not verified: {column}")
+        put(ws, row, 11, f"{why} (an exception to accept on the Sign-off sheet)")
+    return row + 1
 
 
 def _entity_block(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -> int:
@@ -129,13 +176,12 @@ def _entity_block(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) 
     _count_row(ws, row, e)
     row += 1
     for m in e.measures:
-        _measure_row(ws, row, m)
-        row += 1
+        row = _measure_row(ws, row, m)
     row = _detail_rows(ws, row, e, refs)
     for r in range(first, row + 1):
         put(ws, r, 1, e.entity)
     put(ws, row, 2, ENTITY_STATUS)
-    put(ws, row, 9, f'=IF(COUNTIF(I{first}:I{row - 1},"FAIL")=0,"PASS","FAIL")')
+    put(ws, row, 9, level_formula(f"I{first}:I{row - 1}"))
     put(ws, row, 10, e.status)
     for col in range(1, 12):
         cell = ws.cell(row=row, column=col)
@@ -144,28 +190,75 @@ def _entity_block(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) 
     return row + 1
 
 
+def level_formula(span: str) -> str:
+    """FAIL when any line in ``span`` fails (or is unverified), else EXCEPTIONS when any
+    asks finance to accept something, else PASS."""
+    fails = f'COUNTIF({span},"FAIL")+COUNTIF({span},"{UNVERIFIED}")'
+    return f'=IF({fails}>0,"FAIL",IF(COUNTIF({span},"{EXCEPTIONS}")>0,"{EXCEPTIONS}","PASS"))'
+
+
 def _verdict_head(ws: Worksheet, report: Reconciliation, last_row: int) -> None:
     put(ws, 1, 1, "Reconciliation verdict").font = TITLE_FONT
     verdict = put(ws, 1, 3, report.verdict)
     verdict.font = Font(name=FONT, bold=True, size=20, color="FFFFFF")
-    verdict.fill = PatternFill(
-        "solid", start_color="C00000" if report.verdict == "FAIL" else "00B050"
-    )
+    verdict.fill = PatternFill("solid", start_color=VERDICT_FILL[report.verdict])
     verdict.alignment = Alignment(horizontal="center")
+    ws.merge_cells("C1:E1")  # room for the longest word, EXCEPTIONS, at 20 points
     ws.row_dimensions[1].height = 30
-    put(ws, 2, 1, "Verdict by the formulas below")
+    words = put(ws, 2, 1, verdict_words(report))
+    words.font = BOLD
+    words.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(SUMMARY_COLUMNS))
+    ws.row_dimensions[2].height = 15 * (2 + len(words.value or "") // 150)
+    put(ws, 3, 1, "Verdict by the formulas below")
     first = SUMMARY_HEADER_ROW + 1
-    span = f"B{first}:B{max(last_row, first)}", f"I{first}:I{max(last_row, first)}"
-    formula = f'=IF(COUNTIFS({span[0]},"{ENTITY_STATUS}",{span[1]},"FAIL")=0,"PASS","FAIL")'
-    put(ws, 2, 3, formula).alignment = Alignment(horizontal="center")
-    status_colours(ws, "C2")
-    put(ws, 3, 1, "Run")
-    put(ws, 3, 3, report.run.run_id)
-    put(ws, 4, 1, "Reconciled at")
-    put(ws, 4, 3, report.run.reconciled_at)
-    put(ws, 5, 1, "Identity checked")
-    put(ws, 5, 3, "Source = Staged + Rejected + Filtered;  Difference = Source - Staged"
+    last = max(last_row, first)
+    statuses = f"B{first}:B{last}", f"I{first}:I{last}"
+    on = f'{statuses[0]},"{ENTITY_STATUS}",{statuses[1]}'
+    formula = (
+        f'=IF(COUNTIF({statuses[0]},"{ENTITY_STATUS}")=0,"FAIL",'
+        f'IF(COUNTIFS({on},"FAIL")>0,"FAIL",'
+        f'IF(COUNTIFS({on},"{EXCEPTIONS}")>0,"{EXCEPTIONS}","PASS")))'
+    )
+    put(ws, 3, 3, formula).alignment = Alignment(horizontal="center")
+    status_colours(ws, "C3")
+    put(ws, 4, 1, "Run")
+    put(ws, 4, 3, report.run.run_id)
+    put(ws, 5, 1, "Reconciled at")
+    put(ws, 5, 3, report.run.reconciled_at)
+    put(ws, 6, 1, "Identity checked")
+    put(ws, 6, 3, "Source = Staged + Rejected + Filtered;  Difference = Source - Staged"
         " - Rejected - Filtered, which must be within Tolerance")  # fmt: skip
+
+
+SHOWN_FAILING = 5
+
+
+def verdict_words(report: Reconciliation) -> str:
+    """The verdict in a controller's words: what it means and what to do before signing."""
+    if not report.entities:
+        return "FAIL: do not sign. No entity was reconciled, so nothing is proved."
+    if report.verdict == PASS:
+        return (
+            "PASS: every legacy row and every legacy cent is accounted for: staged, or left "
+            "out by a named mapping rule. Nothing was rejected, and every amount and every "
+            "compared column was verified."
+        )
+    if report.verdict == EXCEPTIONS:
+        n = sum(len(e.exceptions) for e in report.entities)
+        which = "the exception" if n == 1 else f"each of the {n} exceptions"
+        return (
+            "EXCEPTIONS: the totals hold: Source = Staged + Rejected + Filtered for every row "
+            "count and every amount. But rows were rejected or columns could not be verified: "
+            f"finance must accept {which} listed on the Sign-off sheet before signing."
+        )
+    failing = [e for e in report.entities if e.failures]
+    named = "; ".join(f"{e.entity}: {', '.join(e.failures)}" for e in failing[:SHOWN_FAILING])
+    more = f"; and {len(failing) - SHOWN_FAILING} more" if len(failing) > SHOWN_FAILING else ""
+    return (
+        f"FAIL: do not sign. {len(failing)} of {len(report.entities)} entities do not "
+        f"reconcile ({named}{more}). The red lines below say where."
+    )
 
 
 def write_summary(ws: Worksheet, report: Reconciliation, refs: Refs) -> None:
@@ -176,7 +269,7 @@ def write_summary(ws: Worksheet, report: Reconciliation, refs: Refs) -> None:
         row = _entity_block(ws, row, e, refs)
     _verdict_head(ws, report, row - 1)
     finish_table(ws, SUMMARY_HEADER_ROW, row - 1, len(SUMMARY_COLUMNS), (9, 10))
-    widths(ws, (22, 24, 18, 18, 16, 16, 16, 12, 9, 9, 60))
+    widths(ws, (22, 24, 18, 18, 16, 16, 16, 12, 12, 12, 60))
     wrap_column(ws, len(SUMMARY_COLUMNS), range(SUMMARY_HEADER_ROW + 1, row))
 
 

@@ -93,13 +93,17 @@ def _gl() -> EntityReconciliation:
                 "INVALID_ACCOUNT",
                 7,
                 (("JE-7/2", "ACCT", "99999"), ("JE-9/1", "ACCT", None)),
+                (("debit", D("1000.00")), ("credit", D("10.00"))),
             ),
         ),  # fmt: skip
+        difference_count=1,
+        difference_kinds=(("changed", 1),),
     )
 
 
 def _ap() -> EntityReconciliation:
-    """Passing: a one-cent difference inside a one-cent tolerance, shown with its value."""
+    """Totals hold (a one-cent difference inside a one-cent tolerance, shown with its value),
+    but five rows were rejected: EXCEPTIONS, for finance to accept."""
     grains = (
         GrainRow("supplier x period", ("S001", "2024-01"), "invoice_amount",
                  D("98765.43"), D("98700.42"), D("65.00"), D("0"), D("0.01")),
@@ -130,7 +134,16 @@ def _ap() -> EntityReconciliation:
         grains=grains,
         differences=(),
         rules=(RuleResult("ap_invoice", "every supplier resolves", 0),),
-        rejects=(RejectGroup("ap_invoice", "MISSING_SUPPLIER", 5, (("INV-3", "SUPP", "X9"),)),),
+        rejects=(
+            RejectGroup(
+                "ap_invoice",
+                "MISSING_SUPPLIER",
+                5,
+                (("INV-3", "SUPP", "X9"),),
+                (("invoice_amount", D("65.20")),),
+            ),
+        ),  # fmt: skip
+        difference_count=0,
     )
 
 
@@ -171,7 +184,7 @@ def _row_of(ws: Worksheet, entity: str, check: str) -> int:
 
 def test_the_model_marks_what_the_workbook_must_show(report: Reconciliation) -> None:
     gl, ap = report.entities
-    assert (gl.status, ap.status, report.verdict) == ("FAIL", "PASS", "FAIL")
+    assert (gl.status, ap.status, report.verdict) == ("FAIL", "EXCEPTIONS", "FAIL")
     assert ap.measures[0].difference == D("0.01") and ap.measures[0].status == "PASS"
 
 
@@ -183,8 +196,9 @@ def test_sheets_verdict_and_sha(xlsx: tuple[Path, str]) -> None:
     summary = wb["Summary"]
     assert summary["C1"].value == "FAIL"
     assert summary["C1"].font.b and summary["C1"].font.sz == 20
-    assert str(summary["C2"].value).startswith("=IF(COUNTIFS(")
-    assert summary["C3"].value == "run-2024-06-30-001"
+    assert str(summary["A2"].value).startswith("FAIL: do not sign. 1 of 2 entities")
+    assert str(summary["C3"].value).startswith("=IF(COUNTIF(B9:")
+    assert summary["C4"].value == "run-2024-06-30-001"
 
 
 def test_same_report_gives_same_bytes(report: Reconciliation, tmp_path: Path) -> None:
@@ -218,7 +232,7 @@ def test_tolerance_shows_the_difference_and_passes(xlsx: tuple[Path, str]) -> No
     assert ws[f"H{r}"].value == pytest.approx(0.01)
     assert ws[f"J{r}"].value == "PASS"
     assert ws[f"G{r}"].value == f"=ROUND(C{r}-D{r}-E{r}-F{r},2)"
-    assert ws[f"J{_row_of(ws, 'ap_invoice', 'Entity status')}"].value == "PASS"
+    assert ws[f"J{_row_of(ws, 'ap_invoice', 'Entity status')}"].value == "EXCEPTIONS"
 
 
 def test_money_is_exact_and_in_accounting_format(xlsx: tuple[Path, str]) -> None:
@@ -235,7 +249,7 @@ def test_money_is_exact_and_in_accounting_format(xlsx: tuple[Path, str]) -> None
 
 def test_tables_have_frozen_headers_filters_and_colours(xlsx: tuple[Path, str]) -> None:
     wb = load_workbook(xlsx[0])
-    frozen = {"Summary": "A8", "gl_journal totals": "A4", "Exceptions": "A4",
+    frozen = {"Summary": "A9", "gl_journal totals": "A4", "Exceptions": "A4",
               "Differences": "A4", "Rules": "A4"}  # fmt: skip
     for name, cell in frozen.items():
         assert wb[name].freeze_panes == cell, name
@@ -252,17 +266,22 @@ def test_sheets_protected_except_signoff_inputs(xlsx: tuple[Path, str]) -> None:
     wb = load_workbook(xlsx[0])
     assert all(ws.protection.sheet for ws in wb.worksheets)
     so = wb["Sign-off"]
-    assert [so.cell(r, 1).value for r in (6, 7, 8)] == ["Prepared by", "Reviewed by", "Approved by"]
-    assert so["B6"].value == "A. Accountant"
-    inputs = [f"{c}{r}" for c in "BCD" for r in (6, 7, 8)] + ["C12", "D12", "C13", "D13"]
+    assert [so.cell(r, 1).value for r in (7, 8, 9)] == ["Prepared by", "Reviewed by", "Approved by"]
+    assert so["B7"].value == "A. Accountant"
+    # two exceptions (rows 13, 14), "Accepted so far" (15), entity comments from row 18
+    assert [so["A13"].value, so["E15"].value] == ["gl_journal", '=COUNTA(E13:E14)&" of 2"']
+    inputs = [f"{c}{r}" for c in "BCD" for r in (7, 8, 9)] + ["E13", "F13", "E14", "F14"]
+    inputs += ["B18", "D18", "B19", "D19"]
     assert all(so[ref].protection.locked is False for ref in inputs)
-    assert [so["A12"].value, so["B12"].value, so["A13"].value] == [
+    assert [so["A18"].value, so["C18"].value, so["A19"].value, so["C19"].value] == [
         "gl_journal",
         "FAIL",
         "ap_invoice",
+        "EXCEPTIONS",
     ]
-    assert so["A6"].protection.locked and so["B12"].protection.locked
-    assert wb["Summary"]["C8"].protection.locked
+    assert so["A7"].protection.locked and so["C18"].protection.locked
+    assert so["B13"].protection.locked and so["D13"].protection.locked
+    assert wb["Summary"]["C9"].protection.locked
 
 
 def test_detail_sheets(xlsx: tuple[Path, str]) -> None:
@@ -337,9 +356,9 @@ def test_every_formula_agrees_with_the_report(
 ) -> None:
     wb = load_workbook(_soffice(xlsx[0], "xlsx", tmp_path), data_only=True)
     ws = wb["Summary"]
-    assert ws["C2"].value == report.verdict
+    assert ws["C3"].value == report.verdict
     checked = 0
-    for row in range(8, ws.max_row + 1):
+    for row in range(9, ws.max_row + 1):
         assert ws[f"I{row}"].value == ws[f"J{row}"].value, f"Summary row {row}"
         checked += 1
     measures = {(e.entity, f"Amount: {m.measure}"): m for e in report.entities for m in e.measures}
@@ -354,7 +373,7 @@ def test_every_formula_agrees_with_the_report(
             assert grains.cell(row, k + 9).value == g.status == grains.cell(row, k + 10).value
     rules = wb["Rules"]
     assert all(r[3] == r[4] for r in rules.iter_rows(min_row=4, values_only=True))
-    assert checked == 13
+    assert checked == 15  # every line of both blocks, the exceptions lines included
 
 
 @pytest.mark.slow

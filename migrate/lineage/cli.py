@@ -1,4 +1,4 @@
-"""``migrate lineage trace`` and ``migrate audit verify|signoff``: the auditor's commands.
+"""``migrate lineage trace`` and ``migrate audit verify|signoff|history``: the auditor's commands.
 
 The main parser calls :func:`add_parsers`; handlers take ``(args, settings)`` and return the
 exit code like every other command (0 fine, 1 the check failed, 2 bad input).
@@ -58,11 +58,31 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit_signoff(args: argparse.Namespace, settings: Settings) -> int:
-    """Record who approved or rejected a run (for sign-offs made outside Prefect), by the
-    same rule as the cutover's sign-off (:mod:`migrate.signoff`)."""
-    done = record_decision(settings, args.run_id, args.approver, args.decision, args.comment)
+    """Record who approved or rejected a reconciliation of a run (for sign-offs made outside
+    Prefect), by the same rule as the cutover's sign-off (:mod:`migrate.signoff`)."""
+    done = record_decision(
+        settings, args.run_id, args.approver, args.decision, args.comment, args.reconciliation
+    )
     print(f"sign-off recorded: run {done.run_id} {done.decision} by {done.approver}")
-    print(f"run marked {done.verdict}")
+    print(f"judged: reconciliation {done.reconciliation}, verdict {done.verdict}, "
+          f"workbook sha256 {done.workbook_sha256}")  # fmt: skip
+    print(f"outcome: {done.outcome}")
+    if done.exceptions_accepted:
+        print(
+            f"the {done.exceptions_accepted} exception(s) listed on that workbook's Sign-off "
+            "sheet are recorded as accepted"
+        )
+    if done.latest != done.reconciliation:
+        print(f"note: reconciliation {done.latest} is the run's latest, not the one signed")
+    return 0
+
+
+def cmd_audit_history(args: argparse.Namespace, settings: Settings) -> int:
+    """Every reconciliation of a run, oldest first, with the sign-offs that judged each."""
+    from migrate.signoff import history
+
+    lines = history(settings, args.run_id)
+    print("\n".join(lines))
     return 0
 
 
@@ -90,4 +110,13 @@ def add_parsers(sub: Any) -> None:
         "--decision", required=True, choices=("approve", "reject", "approved", "rejected")
     )
     s.add_argument("--comment", default="")
+    s.add_argument(
+        "--reconciliation",
+        type=int,
+        metavar="N",
+        help="the reconciliation signed (its number; default: the run's latest)",
+    )
     s.set_defaults(handler=cmd_audit_signoff)
+    h = au_sub.add_parser("history", help="a run's reconciliations and the sign-offs of each")
+    h.add_argument("run_id")
+    h.set_defaults(handler=cmd_audit_history)

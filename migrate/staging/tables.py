@@ -345,9 +345,10 @@ def _bookkeeping(md: MetaData) -> None:
         Column("MAPPING_HASHES", Text),
         Column("SOURCE_IDENTITY", Text),
         Column("WATERMARKS", Text),
-        Column("VERDICT", String(20)),
-        Column("WORKBOOK_SHA256", String(64)),
+        Column("VERDICT", String(20), comment="the latest reconciliation's verdict"),
+        Column("WORKBOOK_SHA256", String(64), comment="the latest reconciliation's workbook"),
     )
+    _history(md)
     Table(
         "MIG_PROGRESS",
         md,
@@ -411,6 +412,44 @@ def _bookkeeping(md: MetaData) -> None:
         Column("RUN_ID", String(36), nullable=False),
         UniqueConstraint("DOMAIN", "SOURCE_SYSTEM", "LEGACY_KEY", name="uq_mig_key_map"),
         Index("ix_mig_key_map_domain_erp", "DOMAIN", "ERP_KEY"),
+    )
+
+
+def _history(md: MetaData) -> None:
+    """Every reconciliation of a run, kept (never replaced), and every sign-off decision,
+    naming the reconciliation it judged: a later reconcile cannot turn a signed verdict into
+    another one, and a decision never overwrites a verdict."""
+    Table(
+        "MIG_RECONCILIATIONS",
+        md,
+        Column("RUN_ID", String(36), nullable=False),
+        Column("NUMBER", Integer, nullable=False, comment="1, 2, ... per run"),
+        Column("VERDICT", String(20), nullable=False),
+        Column("RECONCILED_AT", String(40), nullable=False, comment="ISO text, as the workbook"),
+        Column("RECONCILED_BY", String(120)),
+        Column("ENTITIES", Text, comment="JSON list of the entities reconciled"),
+        Column("EXCEPTIONS", Integer, nullable=False, comment="lines to accept on Sign-off"),
+        Column("WORKBOOK_PATH", Text, nullable=False),
+        Column("WORKBOOK_SHA256", String(64), nullable=False),
+        Column("JSON_PATH", Text, nullable=False),
+        Column("JSON_SHA256", String(64), nullable=False),
+        Column("DIFFERENCES_PATH", Text, nullable=False),
+        Column("DIFFERENCES_SHA256", String(64), nullable=False),
+        UniqueConstraint("RUN_ID", "NUMBER", name="uq_mig_reconciliations"),
+    )
+    Table(
+        "MIG_SIGNOFFS",
+        md,
+        Column("RUN_ID", String(36), nullable=False, index=True),
+        Column("RECONCILIATION", Integer, nullable=False, comment="the NUMBER judged"),
+        Column("WORKBOOK_SHA256", String(64), nullable=False, comment="the workbook judged"),
+        Column("VERDICT", String(20), nullable=False, comment="that reconciliation's verdict"),
+        Column("APPROVER", String(120), nullable=False),
+        Column("DECISION", String(20), nullable=False, comment="approve | reject"),
+        Column("OUTCOME", String(40), nullable=False),
+        Column("EXCEPTIONS_ACCEPTED", Integer, nullable=False),
+        Column("COMMENT", Text),
+        Column("SIGNED_AT", DateTime, nullable=False),
     )
 
 
