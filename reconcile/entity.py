@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -12,14 +11,13 @@ from sqlalchemy import Engine
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from reconcile.attribution import attribute
-from reconcile.diff import FIRST_BITS, DiffStats, at_once, both, iter_keyed_diff
-from reconcile.differences import keep
+from reconcile.diff import FIRST_BITS, DiffStats, at_once, both, keyed_diff
 from reconcile.exact import Exact
 from reconcile.grains import Amounts, GrainTotals, grain_rule
 from reconcile.hashing import choose_hasher
 from reconcile.money import cents_to_decimal
-from reconcile.personal import personal_differences
 from reconcile.report import EntityReconciliation, MeasureIdentity, RejectGroup, RowDifference
+from reconcile.restated import check_columns
 from reconcile.rows import RowSource, Totals
 from reconcile.rules import check_rules
 from reconcile.sources import SourcePlan
@@ -35,8 +33,9 @@ def reconcile_entity(
     legacy: Engine | None = None,
     workdir: Path | None = None,
 ) -> EntityReconciliation:
-    """Personal columns are compared by keyed hash when the legacy side can be read
-    (``legacy`` engine for tables, ``workdir`` for files): see ``reconcile/personal.py``."""
+    """Compared columns that are not plain text, and personal columns, are restated from
+    the legacy rows (``legacy`` engine for tables, ``workdir`` for files) or reported as
+    not verified: see ``reconcile/restated.py``."""
     source, staged = paired(plan.side, staged_relation(st, project.spec(name)))
     try:
         return _prove(project, name, plan, st, (source, staged), legacy, workdir)
@@ -72,13 +71,14 @@ def _prove(
         for row in grains.rows(g, source, staged, rejected, filtered, exact.finer())
     ]
     columns = tuple(m.target_column for m in spec.reconcile.measures)
-    texts, not_diffed = text_columns(spec)
-    found, stats = iter_keyed_diff(
+    texts = text_columns(spec)[0]
+    diffs, stats = keyed_diff(
         name, columns, source, staged, attr.excluded, tuple(t.target for t in texts)
     )
-    unknown = (RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown)
-    personal = personal_differences(spec, st, done.rejected, legacy, workdir)
-    kept = keep(chain(found, unknown, personal))  # the first of each kind, all counted
+    diffs += [RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown]
+    excluded = (*done.rejected, *(key for _, key in done.filtered))
+    checked = check_columns(spec, crosswalks, st, excluded, legacy, workdir)
+    diffs += checked.differences
     return EntityReconciliation(
         entity=name,
         source_table=plan.origin,
@@ -90,14 +90,12 @@ def _prove(
         filtered_by_rule=done.filtered_by_rule,
         measures=tuple(measures),
         grains=tuple(grain_rows),
-        differences=kept.listed,
+        differences=tuple(diffs),
         rules=tuple(check_rules(st, spec)),
         rejects=_with_amounts(done.groups, spec, attr.reasons, rejected),
-        compared=tuple(t.rule for t in texts) + not_diffed,
+        compared=tuple(t.rule for t in texts) + checked.compared,
+        not_verified=checked.not_verified,
         row_diff=row_diff_method(stats, source, staged),
-        difference_count=kept.count,
-        difference_kinds=kept.kinds,
-        differences_csv=kept.csv,
     )
 
 

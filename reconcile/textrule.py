@@ -1,16 +1,18 @@
-"""Text columns named in a mapping's reconcile ``compare``: which are diffed, and by what rule.
+"""Text columns named in a mapping's reconcile ``compare`` that are diffed in SQL, and by what rule.
 
-A text column is diffed when its field is one plain source column (``from: <column>``) whose
-steps only normalise text: ``strip``, ``upper``, ``lower``, ``collapse_spaces``,
-``blank_to_null``. Reconciliation applies those steps itself (its own code, not the
-pipeline's) to the legacy value *and* to the staged value (each step is idempotent, so a
-correctly staged value is unchanged by it), then treats blank as NULL on both sides. The
-normalised values enter the row checksum and, for rows that differ, are shown as they are.
+A text column is diffed here when its field is one plain source column (``from: <column>``)
+whose steps only normalise text (``strip``, ``upper``, ``lower``, ``collapse_spaces``,
+``blank_to_null``), with no ``when`` or ``default``, into a staging text column.
+Reconciliation applies those steps itself (its own code, not the pipeline's) to the legacy
+value *and* to the staged value (each step is idempotent, so a correctly staged value is
+unchanged by it), then treats blank as NULL on both sides. The normalised values enter the
+row checksum and, for rows that differ, are shown as they are. The rule is pushed down into
+each database, so this is the cheapest way to diff a column.
 
-Anything else is not diffed, and the report says why: personal columns are compared by
-keyed hash only (``personal.py``), amounts declared as measures are diffed as exact cents,
-and a field built by other steps (``split``, ``date``, a crosswalk, ...) would need
-reconciliation to re-implement that step, which it does not do.
+Every other compared column is someone else's: amounts declared as measures are diffed as
+exact cents; personal columns and columns built by any other rule (dates, amounts,
+``split``, crosswalks, ``when``, ...) are restated row by row, or reported as not verified
+with the reason (``restated.py``, ``restate.py``).
 
 On SQLite the rule runs as :func:`normalise` (Python string semantics); PostgreSQL and
 MariaDB spell it in SQL, where "whitespace" for ``strip`` means ASCII spaces, tabs and line
@@ -22,7 +24,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from migrate.spec.model import EntitySpec
+from sqlalchemy import String
+
+from migrate.spec.model import EntitySpec, Field_
+from migrate.staging.tables import METADATA
 from reconcile.sqltext import PG_KEY_SPACE, as_text, family
 
 TEXT_FN = "mig_text"
@@ -43,25 +48,33 @@ class TextColumn:
 
 
 def text_columns(spec: EntitySpec) -> tuple[tuple[TextColumn, ...], tuple[str, ...]]:
-    """(diffed text columns, a reason for each compared column that is not diffed here)."""
+    """(text columns diffed in SQL, the other compared columns: measures and columns that
+    ``restated.py`` checks or reports as not verified)."""
     measures = {m.target_column for m in spec.reconcile.measures}
     diffed: list[TextColumn] = []
-    skipped: list[str] = []
+    others: list[str] = []
     for col in spec.reconcile.compare:
         f = spec.fields.get(col)
-        names = [] if f is None else [s.name for s in f.steps]
-        if col in measures:
-            continue
-        if f is None or not isinstance(f.from_, str):
-            skipped.append(f"{col}: not diffed (not taken from one source column)")
-        elif f.personal is not None:
-            skipped.append(f"{col}: personal ({f.personal}), compared by keyed hash only")
-        elif any(n not in STEPS for n in names):
-            bad = next(n for n in names if n not in STEPS)
-            skipped.append(f"{col}: not diffed (step '{bad}' is not re-implemented here)")
+        if col not in measures and f is not None and _in_sql(spec, col, f):
+            assert isinstance(f.from_, str)
+            diffed.append(TextColumn(col, f.from_, tuple(s.name for s in f.steps)))
         else:
-            diffed.append(TextColumn(col, f.from_, tuple(names)))
-    return tuple(diffed), tuple(skipped)
+            others.append(col)
+    return tuple(diffed), tuple(others)
+
+
+def _in_sql(spec: EntitySpec, col: str, f: Field_) -> bool:
+    """One plain column, text steps only, into a staging text column, nothing else."""
+    table = METADATA.tables.get(spec.target.table)
+    column = None if table is None else table.c.get(col)
+    plain = isinstance(f.from_, str) and f.when is None and f.default is None
+    return (
+        plain
+        and f.personal is None
+        and all(s.name in STEPS for s in f.steps)
+        and column is not None
+        and isinstance(column.type, String)
+    )
 
 
 def normalise(value: object, steps: str) -> str | None:

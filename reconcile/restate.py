@@ -1,0 +1,323 @@
+"""Which column rules reconciliation restates itself, and, for the others, why not.
+
+A column's rule is its field in the mapping (origin, steps, ``when``, ``default``, checks)
+plus the staging column's type, which the pipeline casts to last. Reconciliation restates a
+rule by computing, from the legacy row alone, the value staging must hold
+(``restate_steps.py``: its own code for every step), and compares that with the staged value
+row by row (``restated.py``). A rule it cannot restate is never compared as if it could: the
+column is reported as **not verified**, with the reason, and its entity cannot PASS.
+
+The vocabulary of the mapping language, as its JSON Schema names it, is listed here once:
+each item either in :data:`RESTATED` (how reconciliation restates it) or in
+:data:`NOT_VERIFIED` (why a column using it is not verified). An item in neither (a step
+added to the language later) makes the column not verified at run time, and the vocabulary
+test (``tests/test_restated.py``) fail. Items are named ``field.<option>``,
+``when.<option>``, ``personal=<kind>``, ``step.<name>``, ``step.<name>.<argument>`` and
+``step.<name>.<argument>=<value>`` for arguments with a fixed set of values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Date, DateTime, Integer, String
+
+from migrate.spec.model import Field_
+from migrate.staging.tables import METADATA
+from migrate.staging.types import Money
+from reconcile import restate_steps as R
+from reconcile.personal import REFUSED, UNREADABLE
+
+_CHECK = "a check that rejects a row, never a change of its value: nothing to restate"
+_STEP = "reconciliation's own Python code for the step (reconcile/restate_steps.py)"
+
+RESTATED: dict[str, str] = {
+    "field.from": "the legacy column's value, read by reconciliation itself",
+    "field.join": "the listed columns' texts, each trimmed (none as empty), joined",
+    "field.const": "the constant",
+    "field.steps": "each step in order, as listed",
+    "field.when": "no value where the condition does not hold (tested on the legacy row)",
+    "field.default": "the default where the value is none or blank",
+    "field.required": _CHECK,
+    "field.allowed": _CHECK,
+    "field.pattern": _CHECK,
+    "field.min": _CHECK,
+    "field.max": _CHECK,
+    "field.personal": "compared by keyed hash (HMAC-SHA256) of both sides, never shown",
+    "personal=ssn": "digits only",
+    "personal=bank_account": "digits only",
+    "personal=routing": "digits only",
+    "personal=birth_date": "the date as ISO YYYY-MM-DD",
+    "when.column": "the legacy column tested",
+    "when.equals": "its text, trimmed, in any case, equals the value",
+    "when.in": "its text, trimmed, in any case, is one of the values",
+    "when.is_blank": "it is none or only whitespace (or, with false, it is not)",
+    "when.negate": "the test reversed (a missing value then passes)",
+    "step.strip": "surrounding whitespace removed",
+    "step.upper": "upper case, character by character",
+    "step.lower": "lower case, character by character",
+    "step.title": "each run of letters capitalised",
+    "step.collapse_spaces": "runs of spaces, tabs and line breaks to one space, trimmed",
+    "step.blank_to_null": "blank text to no value",
+    "step.ascii_fold": "accents removed (NFKD), other non-ASCII dropped",
+    "step.replace": _STEP,
+    "step.replace.old": "the text replaced, everywhere, literally",
+    "step.replace.new": "its replacement",
+    "step.zfill": _STEP,
+    "step.zfill.width": "zeros on the left up to the width (after a sign)",
+    "step.split": _STEP,
+    "step.split.sep": "the literal separator",
+    "step.split.index": "the part taken (negative from the end; none when out of range)",
+    "step.split.rest": "the text from that part on",
+    "step.date": _STEP,
+    "step.date.format": "datetime.strptime with the declared format, any format",
+    "step.date.pivot": "two-digit years up to the pivot are 20xx, later ones 19xx",
+    "step.datetime": _STEP,
+    "step.datetime.format": "datetime.strptime with the declared format, any format",
+    "step.money": _STEP,
+    "step.money.encoding": "the amount as exact integer cents (reconcile/money.py)",
+    "step.money.encoding=cents": "integer minor units",
+    "step.money.encoding=fixed": "fixed-point text, a leading minus",
+    "step.money.encoding=text": "$, thousands commas, (x), x- and -x negatives",
+    "step.integer": "an integer, or integer text",
+    "step.sign_by": _STEP,
+    "step.sign_by.column": "the indicator column, trimmed, in any case",
+    "step.sign_by.negative": "indicator values that negate the amount",
+    "step.crosswalk": _STEP,
+    "step.crosswalk.name": "the code looked up in the mapping's crosswalk file",
+    "step.crosswalk.on_missing": "an unknown code is refused (rejected or blocking)",
+    "step.crosswalk.on_missing=reject": "the row is rejected",
+    "step.crosswalk.on_missing=block": "the run stops",
+    "step.mask": _STEP,
+    "step.mask.kind": "the masked form",
+    "step.mask.kind=last4": "*** and the last four digits",
+    "step.mask.kind=hash": "HMAC-SHA256 with the mask key, 32 hex digits",
+    "step.mask.kind=full": "***",
+    "step.check_digit": _CHECK,
+    "step.check_digit.kind": _CHECK,
+    "step.check_digit.kind=aba": "the ABA routing-number check digit",
+}
+
+NOT_VERIFIED: dict[str, str] = {
+    "field.expr": (
+        "computed by an arithmetic expression (expr), which reconciliation does not evaluate"
+    ),
+    "field.lookup": (
+        "an ERP key from the key map (lookup): reconciliation proves each staged reference "
+        "resolves to an issued key (ERP rules), not that it is this legacy row's key"
+    ),
+}
+
+# the staging column's type, as the pipeline casts to it last
+KINDS = ("text", "date", "datetime", "money", "integer")
+
+
+def column_kind(column: Column[object]) -> str | None:
+    """The staging column's kind, or None for a type reconciliation does not restate."""
+    t = column.type
+    if isinstance(t, Money):
+        return "money"
+    if isinstance(t, DateTime):
+        return "datetime"
+    if isinstance(t, Date):
+        return "date"
+    if isinstance(t, Integer):
+        return "integer"
+    return "text" if isinstance(t, String) else None
+
+
+def field_items(field: Field_) -> list[str]:
+    """The vocabulary items a field uses, in the order they apply."""
+    options = [
+        name
+        for name, value in (
+            ("from", field.from_),
+            ("join", field.join),
+            ("const", field.const),
+            ("expr", field.expr),
+            ("lookup", field.lookup),
+            ("steps", field.steps or None),
+            ("when", field.when),
+            ("default", field.default),
+            ("required", field.required),
+            ("allowed", field.allowed),
+            ("pattern", field.pattern),
+            ("min", field.min),
+            ("max", field.max),
+            ("personal", field.personal),
+        )
+        if value is not None
+    ]
+    items = [f"field.{o}" for o in options]
+    for step in field.steps:
+        items.append(f"step.{step.name}")
+        for arg, value in step.args.model_dump().items():
+            if value is not None:
+                items.append(f"step.{step.name}.{arg}")
+                if isinstance(value, str) and _enumerated(step.name, arg):
+                    items.append(f"step.{step.name}.{arg}={value}")
+    if field.when is not None:
+        w = field.when
+        given = {"equals": w.equals, "in": w.in_, "is_blank": w.is_blank}
+        items += ["when.column", *(f"when.{k}" for k, v in given.items() if v is not None)]
+        items += ["when.negate"] if w.negate else []
+    if field.personal is not None:
+        items.append(f"personal={field.personal}")
+    return items
+
+
+def _enumerated(step: str, arg: str) -> bool:
+    return any(k.startswith(f"step.{step}.{arg}=") for k in (*RESTATED, *NOT_VERIFIED))
+
+
+def why_not(field: Field_, kind: str | None) -> str | None:
+    """Why reconciliation cannot restate this field into a column of ``kind`` (None: it can)."""
+    for item in field_items(field):
+        if item in NOT_VERIFIED:
+            return NOT_VERIFIED[item]
+        if item not in RESTATED:
+            return f"the mapping uses {item!r}, which reconciliation does not restate"
+    if kind is None:
+        return "the staging column's type is not one reconciliation restates"
+    return None
+
+
+def target_column(table: str, column: str) -> Column[object] | None:
+    t = METADATA.tables.get(table)
+    return None if t is None or column not in t.c else t.c[column]
+
+
+Canonical = str | None  # a value as compared: ISO date, cents as "-12.34", text
+
+
+@dataclass(frozen=True)
+class Restated:
+    """One column whose rule reconciliation restates: from a legacy row, the value staging
+    must hold, and the staged value, both as comparable text (:data:`Canonical`)."""
+
+    target: str
+    field: Field_
+    kind: str
+
+    @property
+    def personal(self) -> str | None:
+        return self.field.personal
+
+    def source_columns(self) -> list[str]:
+        f = self.field
+        cols = [f.from_] if isinstance(f.from_, str) else list(f.from_ or [])
+        cols += [f.when.column] if f.when is not None else []
+        cols += [c for s in f.steps for c in s.source_columns()]
+        return list(dict.fromkeys(cols))
+
+    def value(
+        self, record: Mapping[str, object], crosswalks: Mapping[str, Mapping[str, str]]
+    ) -> object:
+        """The value staging must hold for this legacy row (``Unreadable`` if refused)."""
+        f = self.field
+        ctx = R.Context(record, crosswalks)
+        value = _origin(f, record)
+        for step in f.steps:
+            value = R.STEPS[step.name](value, step.args, ctx)
+        w = f.when
+        if w is not None and R.holds(record.get(w.column), w.equals, w.in_, w.is_blank) == w.negate:
+            value = None
+        if f.default is not None and R.is_blank(value):
+            value = f.default
+        return value
+
+    def source(
+        self, record: Mapping[str, object], crosswalks: Mapping[str, Mapping[str, str]]
+    ) -> Canonical:
+        try:
+            return self.canonical(self.value(record, crosswalks), source=True)
+        except R.Unreadable as exc:
+            return f"{REFUSED}: {exc.reason if self.personal else exc})"
+
+    def canonical(self, value: object, source: bool = False) -> Canonical:
+        """A value cast to the column's kind as text: ISO dates, cents as ``-12.34``."""
+        if self.kind == "date":
+            day = R.to_date(value)
+            return None if day is None else day.isoformat()
+        if self.kind == "datetime":
+            stamp = R.to_timestamp(value)
+            return None if stamp is None else stamp.isoformat(sep=" ")
+        if self.kind == "money":
+            is_cents = source and any(s.name == "money" for s in self.field.steps)
+            cents = R.to_cents(value, is_cents)
+            return None if cents is None else str(Decimal(cents).scaleb(-2))
+        if self.kind == "integer":
+            number = R.to_integer(value)
+            return None if number is None else str(number)
+        text = R.as_text(value)
+        return None if text is None or text.strip() == "" else text
+
+    def staged(self, value: object, dialect: str) -> Canonical:
+        """The staged value as text (SQLite holds money as integer cents, dates as text)."""
+        if self.kind == "money" and isinstance(value, int) and dialect == "sqlite":
+            value = Decimal(value).scaleb(-2)
+        if self.kind in ("date", "datetime") and isinstance(value, str):
+            value = _stored_time(value)
+        try:
+            return self.canonical(value)
+        except R.Unreadable:
+            shown = "" if self.personal else f" {value!r}"
+            return f"{UNREADABLE} staged value{shown})"
+
+    @property
+    def rule(self) -> str:
+        f = self.field
+        steps = ", ".join(_step_text(s.name, s.args.model_dump()) for s in f.steps)
+        rule = f"{self.target} vs {_origin_text(f)}: {steps or 'as is'}"
+        rule += f"; only when {_condition_text(f)}" if f.when is not None else ""
+        rule += f"; default {f.default!r}" if f.default is not None else ""
+        how = f"by keyed hash ({f.personal})" if f.personal else "as values"
+        return f"{rule}; as a {self.kind}; restated from the legacy row, compared {how}"
+
+
+def _origin(f: Field_, record: Mapping[str, object]) -> object:
+    if f.const is not None:
+        return f.const
+    if isinstance(f.from_, list):
+        return (f.join or "").join((R.as_text(record.get(c)) or "").strip() for c in f.from_)
+    assert isinstance(f.from_, str)
+    return record.get(f.from_)
+
+
+def _origin_text(f: Field_) -> str:
+    if f.const is not None:
+        return f"constant {f.const!r}"
+    if isinstance(f.from_, list):
+        return f"{f.join!r}.join({', '.join(f.from_)})"
+    return str(f.from_)
+
+
+def _step_text(name: str, args: dict[str, object]) -> str:
+    given = ", ".join(f"{k} {v!r}" for k, v in args.items() if v is not None)
+    return f"{name} ({given})" if given else name
+
+
+def _condition_text(f: Field_) -> str:
+    w = f.when
+    assert w is not None
+    if w.is_blank is not None:
+        test = f"{w.column} is {'' if w.is_blank else 'not '}blank"
+    elif w.in_ is not None:
+        test = f"{w.column} in {w.in_!r}"
+    else:
+        test = f"{w.column} = {w.equals!r}"
+    return f"not ({test})" if w.negate else test
+
+
+def _stored_time(text: str) -> object:
+    """A date or timestamp as SQLite staging stores it (ISO text)."""
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        try:
+            return date.fromisoformat(text.strip()[:10])
+        except ValueError:
+            return text
