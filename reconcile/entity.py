@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -11,7 +12,8 @@ from sqlalchemy import Engine
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from reconcile.attribution import attribute
-from reconcile.diff import FIRST_BITS, DiffStats, at_once, both, keyed_diff
+from reconcile.diff import FIRST_BITS, DiffStats, at_once, both, iter_keyed_diff
+from reconcile.differences import keep
 from reconcile.exact import Exact
 from reconcile.grains import Amounts, GrainTotals, grain_rule
 from reconcile.hashing import choose_hasher
@@ -72,13 +74,13 @@ def _prove(
     ]
     columns = tuple(m.target_column for m in spec.reconcile.measures)
     texts = text_columns(spec)[0]
-    diffs, stats = keyed_diff(
+    found, stats = iter_keyed_diff(
         name, columns, source, staged, attr.excluded, tuple(t.target for t in texts)
     )
-    diffs += [RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown]
+    unknown = (RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown)
     excluded = (*done.rejected, *(key for _, key in done.filtered))
     checked = check_columns(spec, crosswalks, st, excluded, legacy, workdir)
-    diffs += checked.differences
+    kept = keep(chain(found, unknown, checked.differences))  # the first of each kind, all counted
     return EntityReconciliation(
         entity=name,
         source_table=plan.origin,
@@ -90,12 +92,15 @@ def _prove(
         filtered_by_rule=done.filtered_by_rule,
         measures=tuple(measures),
         grains=tuple(grain_rows),
-        differences=tuple(diffs),
+        differences=kept.listed,
         rules=tuple(check_rules(st, spec)),
         rejects=_with_amounts(done.groups, spec, attr.reasons, rejected),
         compared=tuple(t.rule for t in texts) + checked.compared,
         not_verified=checked.not_verified,
         row_diff=row_diff_method(stats, source, staged),
+        difference_count=kept.count,
+        difference_kinds=kept.kinds,
+        differences_csv=kept.csv,
     )
 
 
