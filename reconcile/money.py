@@ -122,6 +122,8 @@ def parse_exact(value: object, encoding: str) -> Decimal | None:
         return None
     if isinstance(value, float):
         raise InvalidAmount(f"float {value!r}: a binary fraction, not an exact amount")
+    if isinstance(value, Decimal) and value.is_finite():  # a NUMERIC column, as the driver reads it
+        return value / 100 if encoding == "cents" else value
     text = str(value).strip(SPACE)
     if text == "":
         return None
