@@ -42,7 +42,8 @@ from migrate.errors import TerminalError, TransientError  # noqa: E402
 pytestmark = pytest.mark.prefect
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 FAST: dict[str, Any] = {"signoff": "skip", "backoff": 0.0, "mappings": str(MAPPINGS)}
-# A small selection that reconciles PASS (the sign-off tests need a PASS to approve).
+# A small selection whose totals hold: its rejected rows make it EXCEPTIONS (the estate has
+# planted rejects everywhere), which an approval accepts.
 PASSING = ["suppliers_finance", "suppliers_procurement", "gl_accounts", "gl_journals"]
 HR_AND_GL = ["workers", "bank_accounts", "positions", "gl_accounts", "gl_journals"]
 
@@ -118,7 +119,8 @@ def test_dependency_order(estate: Path, tmp_path: Path) -> None:
             start, end = runs[name].start_time, runs[dep].end_time
             assert start is not None and end is not None and end <= start, (dep, name)
     assert summary["status"] == "complete"
-    assert summary["reconciliation"]["verdict"] in ("PASS", "FAIL")
+    assert summary["reconciliation"]["verdict"] in ("PASS", "EXCEPTIONS", "FAIL")
+    assert summary["reconciliation"]["number"] == 1
 
 
 def test_entities_are_submitted_once_their_inputs_ended() -> None:
@@ -332,17 +334,24 @@ def audit_text(work: Path, recorded: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("decision", "marked"), [("approve", "PASS APPROVED"), ("reject", "PASS NOT APPROVED")]
+    ("decision", "outcome"),
+    [("approve", "APPROVED, EXCEPTIONS ACCEPTED"), ("reject", "REJECTED")],
 )
-def test_signoff_pause(estate: Path, tmp_path: Path, decision: str, marked: str) -> None:
+def test_signoff_pause(estate: Path, tmp_path: Path, decision: str, outcome: str) -> None:
+    """The pause signs the reconciliation the flow made (number 1, its workbook's SHA-256);
+    the decision goes to MIG_SIGNOFFS and the audit log, and the verdict stays as it was."""
     work = workdir_from(estate, tmp_path)
     answer = {"approver": "R. Alvarez", "decision": decision, "comment": "checked the workbook"}
     summary = run_paused(work, answer)
-    assert summary["reconciliation"]["verdict"] == "PASS"
+    rec = summary["reconciliation"]
+    assert rec["verdict"] == "EXCEPTIONS" and rec["number"] == 1 and rec["exceptions"] > 0
     sign = summary["signoff"]
     assert sign["approver"] == "R. Alvarez" and sign["decision"] == decision
-    assert sign["approved"] is (decision == "approve") and sign["verdict"] == marked
-    assert query(work, "SELECT VERDICT, STATUS FROM MIG_RUNS") == [(marked, "complete")]
+    assert sign["approved"] is (decision == "approve") and sign["outcome"] == outcome
+    assert sign["reconciliation"] == 1 and sign["workbook_sha256"] == rec["sha256"]
+    assert sign["exceptions_accepted"] == (rec["exceptions"] if decision == "approve" else 0)
+    assert query(work, "SELECT VERDICT, STATUS FROM MIG_RUNS") == [("EXCEPTIONS", "complete")]
+    assert query(work, "SELECT RECONCILIATION, OUTCOME FROM MIG_SIGNOFFS") == [(1, outcome)]
     text = audit_text(work, str(sign["audit"]))
     assert "R. Alvarez" in text and decision in text and summary["run_id"] in text
 
@@ -367,7 +376,7 @@ def staged_content(work: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def reconciliation(work: Path, run_id: str) -> tuple[str, list[tuple[Any, ...]]]:
-    doc = json.loads((work / "artifacts" / f"reconciliation_{run_id}.json").read_text())
+    doc = json.loads((work / "artifacts" / f"reconciliation_{run_id}_1.json").read_text())
     fields = ("entity", "status", "source_rows", "staged_rows", "rejected_rows", "filtered_rows")
     return doc["verdict"], [tuple(e[f] for f in fields) for e in doc["entities"]]
 
