@@ -45,8 +45,10 @@ class DifferencesFile:
     rows: int
 
 
-def keep(found: Iterable[RowDifference], per_kind: int = LISTED_PER_KIND) -> Kept:
-    """Read ``found`` once: list the first of each kind, count all, compress all."""
+def keep(found: Iterable[RowDifference], per_kind: int | None = None) -> Kept:
+    """Read ``found`` once: list the first ``per_kind`` (default :data:`LISTED_PER_KIND`)
+    of each kind, count all, compress all."""
+    per_kind = LISTED_PER_KIND if per_kind is None else per_kind
     counts: Counter[str] = Counter()
     listed: list[RowDifference] = []
     packer = zlib.compressobj(6)
