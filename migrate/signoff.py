@@ -51,6 +51,7 @@ class SignOffRecord:
     outcome: str = ""  # APPROVED | APPROVED, EXCEPTIONS ACCEPTED | NOT APPROVED | REJECTED
     exceptions_accepted: int = 0
     latest: int = 0  # the run's latest reconciliation when this one was signed
+    entities: tuple[str, ...] = ()  # what that reconciliation covered (``--entity`` narrows it)
 
     @property
     def marked(self) -> str:
@@ -114,6 +115,7 @@ def _decided(
     return SignOffRecord(
         run_id, approver, decision, comment, result in (APPROVED, WITH_EXCEPTIONS),
         judged.verdict, judged.number, judged.workbook_sha256, result, accepted, latest,
+        judged.entities,
     )  # fmt: skip
 
 
@@ -131,6 +133,7 @@ def _judged(done: SignOffRecord) -> dict[str, object]:
         "workbook_sha256": done.workbook_sha256,
         "verdict": done.verdict,
         "outcome": done.outcome,
+        "entities": list(done.entities),
     }
     if done.outcome == WITH_EXCEPTIONS:
         out["exceptions_accepted"] = done.exceptions_accepted
@@ -167,6 +170,8 @@ def _history_lines(run_id: str, found: list[Reconciled], signed: list[SignOff]) 
     for rec in found:
         extra = f", {rec.exceptions} exception(s) to accept" if rec.exceptions else ""
         lines.append(f"  {rec.number}  {rec.reconciled_at}  {rec.verdict}{extra}")
+        names = ", ".join(rec.entities[:6]) + (", ..." if len(rec.entities) > 6 else "")
+        lines.append(f"     covers   {len(rec.entities)} entities: {names}")
         lines.append(f"     workbook {rec.workbook_path}")
         lines.append(f"     sha256   {rec.workbook_sha256}")
         mine = [s for s in signed if s.reconciliation == rec.number]

@@ -119,6 +119,7 @@ def test_approving_exceptions_accepts_them_and_keeps_the_verdict(
     assert _sign(work, run_id, "approve") == 0  # the latest: reconciliation 2
     out = capsys.readouterr().out
     assert "outcome: APPROVED, EXCEPTIONS ACCEPTED" in out and "2 exception(s)" in out
+    assert "covers 1 entity: suppliers_finance" in out
     sha = _sql(work, "SELECT WORKBOOK_SHA256 FROM MIG_RECONCILIATIONS WHERE NUMBER = 2")[0][0]
     assert _sql(work, "SELECT RECONCILIATION, WORKBOOK_SHA256, VERDICT, OUTCOME, "
                 "EXCEPTIONS_ACCEPTED FROM MIG_SIGNOFFS") == [
@@ -127,7 +128,7 @@ def test_approving_exceptions_accepts_them_and_keeps_the_verdict(
     assert _sql(work, "SELECT VERDICT FROM MIG_RUNS") == [("EXCEPTIONS",)]  # not "APPROVED"
     [entry] = _entries(work, "signoff_recorded")
     assert entry["reconciliation"] == 2 and entry["workbook_sha256"] == sha
-    assert entry["exceptions_accepted"] == 2
+    assert entry["exceptions_accepted"] == 2 and entry["entities"] == ["suppliers_finance"]
 
 
 def test_a_named_reconciliation_and_the_fail_rule(

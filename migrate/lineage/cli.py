@@ -66,6 +66,8 @@ def cmd_audit_signoff(args: argparse.Namespace, settings: Settings) -> int:
     print(f"sign-off recorded: run {done.run_id} {done.decision} by {done.approver}")
     print(f"judged: reconciliation {done.reconciliation}, verdict {done.verdict}, "
           f"workbook sha256 {done.workbook_sha256}")  # fmt: skip
+    print(f"covers {len(done.entities)} entit{'y' if len(done.entities) == 1 else 'ies'}: "
+          f"{', '.join(done.entities)}")  # fmt: skip
     print(f"outcome: {done.outcome}")
     if done.exceptions_accepted:
         print(
