@@ -16,7 +16,9 @@ at all; if it was staged anyway, the difference names the reason.
 Text semantics follow the pipeline's Arrow strings where Python's differ, and say so:
 ``collapse_spaces`` collapses ASCII spaces, tabs and line breaks (RE2's ``\\s``, which leaves
 a no-break space alone); ``upper``, ``lower`` and ``title`` map one character to one
-character (Python's ``str.upper`` turns ``ß`` into ``SS``; Arrow keeps one character).
+(Unicode's simple case mapping, as Arrow's ``utf8proc``: ``ß`` to ``ẞ``, never ``SS``). Eight
+letters whose capitals are newer than Python's Unicode data (phonetic letters such as
+``ƛ``) upper-case differently; a value holding one would show as a difference.
 """
 
 from __future__ import annotations
@@ -71,21 +73,31 @@ def is_blank(value: object) -> bool:
     return text is None or text.strip() == ""
 
 
-def _one_to_one(text: str, convert: Callable[[str], str]) -> str:
-    """Case mapping character by character; a character whose mapping is longer stays."""
-    out = []
-    for c in text:
-        mapped = convert(c)
-        out.append(mapped if len(mapped) == 1 else c)
-    return "".join(out)
+def _upper_char(c: str) -> str:
+    """Simple upper case: one character for one (``ß`` to ``ẞ``; an iota subscript kept)."""
+    u = c.upper()
+    if len(u) == 1:
+        return u
+    if c == "ß":
+        return "ẞ"
+    t = c.title()
+    return t if len(t) == 1 else c
+
+
+def _lower_char(c: str) -> str:
+    """Simple lower case: ``İ`` is ``i`` (its full mapping adds a combining dot)."""
+    low = c.lower()
+    if len(low) == 1:
+        return low
+    return low[0] if all(unicodedata.combining(x) for x in low[1:]) else c
 
 
 def _upper(text: str) -> str:
-    return _one_to_one(text, str.upper)
+    return "".join(map(_upper_char, text))
 
 
 def _lower(text: str) -> str:
-    return _one_to_one(text, str.lower)
+    return "".join(map(_lower_char, text))
 
 
 def _title(text: str) -> str:
@@ -271,14 +283,16 @@ STEPS: dict[str, Callable[[object, S._Args, Context], object]] = {
 def holds(
     cond_column: object, equals: object, in_: list[object] | None, blank: bool | None
 ) -> bool:
-    """A condition's test on the text of one legacy value: trimmed, any case."""
+    """A condition's test on the text of one legacy value: trimmed, any case (the value's
+    case by the simple mapping, the mapping's by Python's ``str.upper``, as the pipeline
+    does: a ``ß`` in the mapping never matches one in the data)."""
     text = as_text(cond_column)
     text = None if text is None else _upper(text.strip())
     if blank is not None:
         return (text is None or text == "") == blank
     if in_ is not None:
-        return text is not None and text in {_upper(str(v).strip()) for v in in_}
-    return text is not None and text == _upper(str(equals).strip())
+        return text is not None and text in {str(v).strip().upper() for v in in_}
+    return text is not None and text == str(equals).strip().upper()
 
 
 def to_date(value: object) -> date | None:

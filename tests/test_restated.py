@@ -24,6 +24,9 @@ from reconcile.report import EXCEPTIONS, PASS
 from reconcile.report_json import to_json
 from reconcile.run import reconcile_run
 from tests.support.restated_project import Migrated, legacy_table, migrate_one
+from tests.test_reconcile import Estate, by_name, estate, tampered
+
+__all__ = ["estate"]  # the module-scoped fixture of tests/test_reconcile.py
 
 ROWS = 300
 HIGH = date(9999, 1, 1)
@@ -235,3 +238,45 @@ def test_money_in_every_encoding_and_its_sign_are_restated(encoding: str, tmp_pa
         ("C2", "HOURS"): ("2.50", "2.51"),
         ("C2", "PAY_DATE"): ("2019-03-12 15:30:00", "2019-03-12 15:30:01"),
     }
+
+
+# -- the demo estate: its compared columns restated, a planted change in each caught ------
+
+
+def test_estate_says_how_each_compared_column_is_checked(estate: Estate) -> None:
+    report = reconcile_run(estate.settings, estate.project, estate.run_id)
+    workers = by_name(report, "workers")
+    rules = {c.split(" vs ")[0]: c for c in workers.compared}
+    assert set(rules) == {"LAST_NAME", "START_DATE", "NATIONAL_IDENTIFIER", "DATE_OF_BIRTH"}
+    assert "split (sep ',', index 0, rest False)" in rules["LAST_NAME"]
+    assert "date (format '%m/%d/%y', pivot 20); as a date" in rules["START_DATE"]
+    assert rules["NATIONAL_IDENTIFIER"].endswith("compared by keyed hash (ssn)")
+    lines = by_name(report, "po_lines").compared
+    assert any(c.startswith("QUANTITY vs Qty: money (encoding 'fixed')") for c in lines)
+    for e in report.entities:
+        assert (e.differences, e.not_verified) == ((), ()), e.entity
+
+
+@pytest.mark.parametrize(
+    ("entity", "table", "column", "new"),
+    [
+        ("workers", "WORKERS", "LAST_NAME", "'SOMEONE ELSE'"),
+        ("workers", "WORKERS", "START_DATE", "'1901-02-03'"),
+        ("po_lines", "PO_LINES_INTERFACE", "QUANTITY", "QUANTITY + 1"),
+        ("po_lines", "PO_LINES_INTERFACE", "UNIT_PRICE", "-UNIT_PRICE - 1"),
+    ],
+)
+def test_estate_change_in_a_restated_column_is_a_difference(
+    estate: Estate, tmp_path: Path, entity: str, table: str, column: str, new: str
+) -> None:
+    bad = tampered(
+        estate,
+        tmp_path,
+        f'UPDATE "{table}" SET "{column}" = {new} WHERE rowid = (SELECT MIN(rowid) FROM "{table}"'
+        f' WHERE "{column}" IS NOT NULL)',
+    )
+    e = by_name(reconcile_run(bad.settings, bad.project, bad.run_id), entity)
+    assert e.status == "FAIL"
+    [d] = e.differences
+    assert (d.kind, d.column) == ("changed", column)
+    assert d.source_value != d.staged_value

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Column, MetaData, Table, create_engine
+from sqlalchemy import Column, MetaData, Table, create_engine, text
 from sqlalchemy.types import TypeEngine
 
 from migrate.config import Settings
@@ -38,7 +38,16 @@ class Migrated:
         return entity
 
     def tampered(self, tmp: Path, *statements: str) -> Migrated:
-        """A copy of the run's staging with SQL applied (the legacy side untouched)."""
+        """A copy of the run's staging with SQL applied (the legacy side untouched); a
+        server's staging (a database of its own per test) is changed in place."""
+        url = self.settings.urls["staging"]
+        if not url.startswith("sqlite"):
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                for sql in statements:
+                    conn.execute(text(sql))
+            engine.dispose()
+            return self
         db = tmp / "tampered_staging.db"
         shutil.copy(Path(self.settings.urls["staging"].removeprefix("sqlite:///")), db)
         with sqlite3.connect(db) as conn:
@@ -73,14 +82,19 @@ def legacy_table(
 
 
 def migrate_one(
-    folder: Path, legacy_url: str, mapping: dict[str, Any], system: str = "hr"
+    folder: Path,
+    legacy_url: str,
+    mapping: dict[str, Any],
+    system: str = "hr",
+    staging_url: str | None = None,
 ) -> Migrated:
-    """Write ``mapping`` as the project's only entity, run it into a SQLite staging."""
+    """Write ``mapping`` as the project's only entity, run it into a staging (a SQLite file
+    in ``folder`` unless ``staging_url`` is given)."""
     mappings = folder / "mappings"
     (mappings / mapping["domain"]).mkdir(parents=True, exist_ok=True)
     path = mappings / mapping["domain"] / f"{mapping['entity']}.yaml"
     path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
-    urls = {system: legacy_url, "staging": f"sqlite:///{folder / 'staging.db'}"}
+    urls = {system: legacy_url, "staging": staging_url or f"sqlite:///{folder / 'staging.db'}"}
     settings = Settings(urls=urls, workdir=folder)
     summary = run_migration(settings, mappings, "full")
     return Migrated(settings, mappings, summary.run_id)
