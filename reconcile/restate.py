@@ -28,6 +28,7 @@ from sqlalchemy import Column, Date, DateTime, Integer, String
 from migrate.spec.model import Field_
 from migrate.staging.tables import METADATA
 from migrate.staging.types import Money
+from reconcile import restate_expr as E
 from reconcile import restate_steps as R
 from reconcile.personal import REFUSED, UNREADABLE
 
@@ -38,6 +39,7 @@ RESTATED: dict[str, str] = {
     "field.from": "the legacy column's value, read by reconciliation itself",
     "field.join": "the listed columns' texts, each trimmed (none as empty), joined",
     "field.const": "the constant",
+    "field.expr": "its own reading of the arithmetic, exact Decimal (reconcile/restate_expr.py)",
     "field.steps": "each step in order, as listed",
     "field.when": "no value where the condition does not hold (tested on the legacy row)",
     "field.default": "the default where the value is none or blank",
@@ -102,9 +104,6 @@ RESTATED: dict[str, str] = {
 }
 
 NOT_VERIFIED: dict[str, str] = {
-    "field.expr": (
-        "computed by an arithmetic expression (expr), which reconciliation does not evaluate"
-    ),
     "field.lookup": (
         "an ERP key from the key map (lookup): reconciliation proves each staged reference "
         "resolves to an issued key (ERP rules), not that it is this legacy row's key"
@@ -209,6 +208,7 @@ class Restated:
     def source_columns(self) -> list[str]:
         f = self.field
         cols = [f.from_] if isinstance(f.from_, str) else list(f.from_ or [])
+        cols += E.columns(f.expr) if f.expr is not None else []
         cols += [f.when.column] if f.when is not None else []
         cols += [c for s in f.steps for c in s.source_columns()]
         return list(dict.fromkeys(cols))
@@ -281,6 +281,8 @@ class Restated:
 def _origin(f: Field_, record: Mapping[str, object]) -> object:
     if f.const is not None:
         return f.const
+    if f.expr is not None:
+        return E.compute(E.read(f.expr), record)
     if isinstance(f.from_, list):
         return (f.join or "").join((R.as_text(record.get(c)) or "").strip() for c in f.from_)
     assert isinstance(f.from_, str)
@@ -290,6 +292,8 @@ def _origin(f: Field_, record: Mapping[str, object]) -> object:
 def _origin_text(f: Field_) -> str:
     if f.const is not None:
         return f"constant {f.const!r}"
+    if f.expr is not None:
+        return f"expr {f.expr!r}"
     if isinstance(f.from_, list):
         return f"{f.join!r}.join({', '.join(f.from_)})"
     return str(f.from_)

@@ -249,3 +249,39 @@ def test_integers_agree(values: list[object]) -> None:
     records = [{"v": v} for v in values]
     check("WORKER_BANK_ACCOUNTS", "PRIORITY", {"from": "v", "steps": ["integer"]}, records)
     check("WORKER_BANK_ACCOUNTS", "PRIORITY", {"from": "v"}, records)
+
+
+# -- arithmetic (expr) -------------------------------------------------------------------
+
+EXPRESSIONS = ["a * b", "a + b - 1.5", "-(a - b) / 4", "a / b", "(a + 2) * (b - a)", "a", "-a"]
+NUMBERS = st.one_of(
+    st.none(),
+    st.integers(-(10**6), 10**6).map(str),  # an integer column: see the test after this one
+    st.decimals(
+        places=3, allow_nan=False, allow_infinity=False, min_value=-(10**6), max_value=10**6
+    ),
+    st.sampled_from(["1,234.5", " 7 ", "", "x", "0", "12.345", "3"]),
+)
+
+
+@pytest.mark.parametrize("expr", EXPRESSIONS)
+@settings(max_examples=40, deadline=None)
+@given(a=st.lists(NUMBERS, min_size=1, max_size=15), b=st.lists(NUMBERS, min_size=15, max_size=15))
+def test_expressions_agree(expr: str, a: list[object], b: list[object]) -> None:
+    """Into a money column (cents, a third decimal refused), text and an integer column."""
+    records = [{"a": x, "b": y} for x, y in zip(a, b, strict=False)]
+    check("PAYROLL_HISTORY", "HOURS", {"expr": expr}, records)
+    check("WORKERS", "LAST_NAME", {"expr": expr}, records)
+    check("WORKER_BANK_ACCOUNTS", "PRIORITY", {"expr": expr}, records)
+    check("PAYROLL_HISTORY", "GROSS_AMOUNT", {"expr": expr, "steps": [{"money": "fixed"}]}, records)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline defect, found here: expr reads a nullable integer column (Int64, any NULL) "
+    "through float (migrate/transform/expr.py, Series.map), so 12345678901234567 becomes "
+    "1.2345678901234568E+16 and 0 becomes 0.0; reconciliation reads the exact integer",
+)
+def test_expression_over_a_nullable_integer_column_agrees() -> None:
+    records: list[dict[str, object]] = [{"a": 12345678901234567, "b": 1}, {"a": None, "b": 1}]
+    check("WORKERS", "LAST_NAME", {"expr": "a * b"}, records)

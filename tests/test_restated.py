@@ -22,6 +22,7 @@ from sqlalchemy import Date, Integer, String
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, PASS
 from reconcile.report_json import to_json
+from reconcile.restate import NOT_VERIFIED
 from reconcile.run import reconcile_run
 from tests.support.restated_project import Migrated, legacy_table, migrate_one
 from tests.test_reconcile import Estate, by_name, estate, tampered
@@ -135,27 +136,59 @@ def test_planted_changes_in_restated_columns_are_differences(
 def test_a_rule_reconciliation_cannot_restate_is_not_verified_never_a_difference(
     tmp_path: Path,
 ) -> None:
-    """A compared column computed by ``expr``: listed as not verified with the reason (the
-    entity EXCEPTIONS, for finance to accept), and a change in it is no difference."""
+    """A compared ``lookup`` (which ERP key a reference got) and a compared column no field
+    fills: listed as not verified with the reason (the entity EXCEPTIONS, for finance to
+    accept), and a change in them is no difference. A column computed by ``expr`` is
+    restated, and its change caught."""
     url = f"sqlite:///{tmp_path / 'legacy_hr.db'}"
     legacy_table(url, "emp", PEOPLE, _people())
-    mapping = people_mapping(
-        MIDDLE_NAMES={"expr": "emp_id * 2"},
-        NATIONAL_IDENTIFIER={"expr": "100 + 23", "personal": "ssn"},
+    people = people_mapping(MIDDLE_NAMES={"expr": "emp_id * 2"})
+    people["issues_keys"] = {"domain": "worker", "column": "PERSON_NUMBER", "legacy": ["emp_id"]}
+    del people["fields"]["PERSON_NUMBER"]  # the key map issues it
+    people["reconcile"]["compare"] += ["MIDDLE_NAMES", "FIRST_NAME"]
+    accounts = {
+        "entity": "accounts",
+        "domain": "hr",
+        "source": {"system": "hr", "table": "emp", "key": ["emp_id"]},
+        "target": {"table": "WORKER_BANK_ACCOUNTS", "key": ["PERSON_NUMBER", "PRIORITY"]},
+        "fields": {
+            "PERSON_NUMBER": {"lookup": {"domain": "worker", "from": ["emp_id"]}},
+            "PRIORITY": {"const": 1},
+            "BANK_ROUTING_NUMBER": {"const": "021000021"},
+            "ACCOUNT_NUMBER": {"from": "emp_id", "steps": [{"zfill": 9}]},
+            "ACCOUNT_TYPE": {"const": "CHECKING"},
+            "PERCENTAGE": {"const": 100},
+        },
+        "reconcile": {"compare": ["PERSON_NUMBER", "PRIORITY"]},
+    }
+    run = migrate_one(tmp_path, url, [people, accounts])
+    e, a = run.reconcile("people"), run.reconcile("accounts")
+    assert dict(e.not_verified) == {
+        "FIRST_NAME": "no field of the mapping fills this staging column"
+    }
+    assert dict(a.not_verified) == {"PERSON_NUMBER": NOT_VERIFIED["field.lookup"]}
+    assert (e.status, e.differences, a.status, a.differences) == (EXCEPTIONS, (), EXCEPTIONS, ())
+    assert any(x.startswith("column PERSON_NUMBER not verified: an ERP key") for x in a.exceptions)
+    bad = run.tampered(
+        tmp_path,
+        "UPDATE WORKERS SET MIDDLE_NAMES = '3', FIRST_NAME = 'X' WHERE MIG_SOURCE_KEY = '1'",
+        # another worker's key (issued, so the ERP rule holds), priority 2 to stay unique
+        "UPDATE WORKER_BANK_ACCOUNTS SET PRIORITY = 2, PERSON_NUMBER = (SELECT PERSON_NUMBER "
+        "FROM WORKER_BANK_ACCOUNTS WHERE MIG_SOURCE_KEY = '2') WHERE MIG_SOURCE_KEY = '1'",
     )
-    mapping["reconcile"]["compare"].append("MIDDLE_NAMES")
-    run = migrate_one(tmp_path, url, mapping)
-    e = run.reconcile()
-    why = dict(e.not_verified)
-    assert set(why) == {"MIDDLE_NAMES", "NATIONAL_IDENTIFIER"}
-    assert "arithmetic expression" in why["MIDDLE_NAMES"]
-    assert (e.status, e.differences) == (EXCEPTIONS, ())
-    assert any(x.startswith("column MIDDLE_NAMES not verified: ") for x in e.exceptions)
-    bad = run.tampered(tmp_path, "UPDATE WORKERS SET MIDDLE_NAMES = 'X', NATIONAL_IDENTIFIER = 'Y'")
-    again = bad.reconcile()
-    assert (again.status, again.differences) == (EXCEPTIONS, ())
+    e, a = bad.reconcile("people"), bad.reconcile("accounts")
+    [d] = e.differences
+    assert (d.source_key, d.column, d.source_value, d.staged_value) == (
+        "1",
+        "MIDDLE_NAMES",
+        "2",
+        "3",
+    )
+    [d] = a.differences  # the restated constant; the wrong key is the gap not verified
+    assert (d.source_key, d.column, d.source_value, d.staged_value) == ("1", "PRIORITY", "1", "2")
     doc = json.loads(to_json(reconcile_run(bad.settings, load_project(bad.mappings), bad.run_id)))
-    assert {n["column"] for n in doc["entities"][0]["not_verified"]} == set(why)
+    listed = {n["column"] for x in doc["entities"] for n in x["not_verified"]}
+    assert listed == {"FIRST_NAME", "PERSON_NUMBER"}
 
 
 # -- money in every encoding, sign handling, a timestamp from text ------------------------

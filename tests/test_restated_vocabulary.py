@@ -108,10 +108,9 @@ def test_each_reason_reaches_the_report_for_its_column() -> None:
         }
     )
     restated, missing = plan(spec)
-    assert [r.target for r in restated] == ["GROSS_AMOUNT", "PAY_TYPE"]
+    assert [r.target for r in restated] == ["HOURS", "GROSS_AMOUNT", "PAY_TYPE"]
     assert dict(missing) == {
         "PERSON_NUMBER": NOT_VERIFIED["field.lookup"],
-        "HOURS": NOT_VERIFIED["field.expr"],
         "NOPE": "no field of the mapping fills this staging column",
     }
 

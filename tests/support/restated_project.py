@@ -32,10 +32,13 @@ class Migrated:
     mappings: Path
     run_id: str
 
-    def reconcile(self) -> EntityReconciliation:
+    def reconcile(self, entity: str | None = None) -> EntityReconciliation:
+        """The reconciliation of the project's only entity (or of ``entity``)."""
         report = reconcile_run(self.settings, load_project(self.mappings), self.run_id)
-        [entity] = report.entities
-        return entity
+        if entity is None:
+            [only] = report.entities
+            return only
+        return next(e for e in report.entities if e.entity == entity)
 
     def tampered(self, tmp: Path, *statements: str) -> Migrated:
         """A copy of the run's staging with SQL applied (the legacy side untouched); a
@@ -84,16 +87,17 @@ def legacy_table(
 def migrate_one(
     folder: Path,
     legacy_url: str,
-    mapping: dict[str, Any],
+    mapping: dict[str, Any] | list[dict[str, Any]],
     system: str = "hr",
     staging_url: str | None = None,
 ) -> Migrated:
-    """Write ``mapping`` as the project's only entity, run it into a staging (a SQLite file
-    in ``folder`` unless ``staging_url`` is given)."""
+    """Write ``mapping`` (or several) as the project's entities, run them into a staging (a
+    SQLite file in ``folder`` unless ``staging_url`` is given)."""
     mappings = folder / "mappings"
-    (mappings / mapping["domain"]).mkdir(parents=True, exist_ok=True)
-    path = mappings / mapping["domain"] / f"{mapping['entity']}.yaml"
-    path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
+    for one in mapping if isinstance(mapping, list) else [mapping]:
+        (mappings / one["domain"]).mkdir(parents=True, exist_ok=True)
+        path = mappings / one["domain"] / f"{one['entity']}.yaml"
+        path.write_text(yaml.safe_dump(one, sort_keys=False), encoding="utf-8")
     urls = {system: legacy_url, "staging": staging_url or f"sqlite:///{folder / 'staging.db'}"}
     settings = Settings(urls=urls, workdir=folder)
     summary = run_migration(settings, mappings, "full")

@@ -1,0 +1,135 @@
+"""Reconciliation's own reading of a field's arithmetic (``expr``), on one legacy row.
+
+The mapping language's grammar, read again here (invariant 3: never the pipeline's parser)::
+
+    expr   := term (('+' | '-') term)*
+    term   := factor (('*' | '/') factor)*
+    factor := NUMBER | COLUMN | '(' expr ')' | '-' factor
+
+Numbers and column values are exact ``Decimal``: a column's text with its surrounding blanks
+and thousands commas removed; a value that is not a number, or none, makes the result none,
+and so does a division by zero. Nothing from the mapping is evaluated as Python (invariant 7):
+an expression is read into nested tuples once, then computed per row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+from reconcile.restate_steps import as_text
+
+_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\S))")
+# a read expression: ("num", Decimal) | ("col", name) | ("neg", node) | (op, left, right)
+Node = tuple[object, ...]
+
+
+class ExprUnreadable(ValueError):
+    """Text that is not an expression of the grammar (the mapping check refuses it too)."""
+
+
+def _tokens(text: str) -> list[str]:
+    out = []
+    for m in _TOKEN.finditer(text):
+        token = m.group(1) or m.group(2) or m.group(3)
+        if m.group(3) and token not in "+-*/()":
+            raise ExprUnreadable(f"unexpected {token!r} in {text!r}")
+        out.append(token)
+    return out
+
+
+@cache
+def read(text: str) -> Node:
+    """The expression as nested tuples (read once per expression)."""
+    node, rest = _sum(_tokens(text))
+    if rest:
+        raise ExprUnreadable(f"unexpected {rest[0]!r} in {text!r}")
+    return node
+
+
+def _sum(tokens: list[str]) -> tuple[Node, list[str]]:
+    node, rest = _product(tokens)
+    while rest and rest[0] in ("+", "-"):
+        right, after = _product(rest[1:])
+        node, rest = (rest[0], node, right), after
+    return node, rest
+
+
+def _product(tokens: list[str]) -> tuple[Node, list[str]]:
+    node, rest = _factor(tokens)
+    while rest and rest[0] in ("*", "/"):
+        right, after = _factor(rest[1:])
+        node, rest = (rest[0], node, right), after
+    return node, rest
+
+
+def _factor(tokens: list[str]) -> tuple[Node, list[str]]:
+    if not tokens:
+        raise ExprUnreadable("the expression ends too early")
+    first, rest = tokens[0], tokens[1:]
+    if first == "(":
+        node, rest = _sum(rest)
+        if not rest or rest[0] != ")":
+            raise ExprUnreadable("a '(' without its ')'")
+        return node, rest[1:]
+    if first == "-":
+        node, rest = _factor(rest)
+        return ("neg", node), rest
+    if first[0].isdigit():
+        return ("num", Decimal(first)), rest
+    if first[0].isalpha() or first[0] == "_":
+        return ("col", first), rest
+    raise ExprUnreadable(f"unexpected {first!r}")
+
+
+def number(value: object) -> Decimal | None:
+    """A column value as an exact number: blanks and thousands commas dropped; else none."""
+    text = as_text(value)
+    if text is None:
+        return None
+    try:
+        return Decimal(text.strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+def compute(node: Node, record: Mapping[str, object]) -> Decimal | None:
+    """The expression's value for one legacy row (none where an operand is none)."""
+    kind = node[0]
+    if kind == "num":
+        value = node[1]
+        assert isinstance(value, Decimal)
+        return value
+    if kind == "col":
+        return number(record.get(str(node[1])))
+    if kind == "neg":
+        inner = compute(_node(node[1]), record)
+        return None if inner is None else -inner
+    left, right = compute(_node(node[1]), record), compute(_node(node[2]), record)
+    if left is None or right is None:
+        return None
+    if kind == "+":
+        return left + right
+    if kind == "-":
+        return left - right
+    if kind == "*":
+        return left * right
+    return left / right if right != 0 else None
+
+
+def _node(value: object) -> Node:
+    assert isinstance(value, tuple)
+    return value
+
+
+def columns(text: str) -> list[str]:
+    """The legacy columns an expression reads."""
+
+    def walk(node: Node) -> list[str]:
+        if node[0] == "col":
+            return [str(node[1])]
+        return [c for child in node[1:] if isinstance(child, tuple) for c in walk(child)]
+
+    return walk(read(text))
