@@ -12,7 +12,7 @@ field: origin, steps, ``when``, ``default``, then the cast to the staging column
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -180,6 +180,25 @@ def test_date_and_timestamp_values_agree(values: list[date | datetime | None]) -
     check("PAYROLL_HISTORY", "PAY_DATE", {"from": "v"}, records)
     texts = [{"v": None if v is None else v.isoformat()[:10]} for v in values]
     check("WORKERS", "START_DATE", {"from": "v"}, texts)
+
+
+ZONES = st.sampled_from([UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=9))])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(
+        st.datetimes(min_value=datetime(1900, 1, 1), timezones=ZONES), min_size=1, max_size=10
+    ),
+    one_zone=st.booleans(),
+)
+def test_timestamps_with_a_time_zone_agree(values: list[datetime], one_zone: bool) -> None:
+    """A ``timestamptz`` value: staging holds the UTC time (and the UTC day)."""
+    if one_zone:
+        values = [v.astimezone(values[0].tzinfo) for v in values]
+    records: list[dict[str, object]] = [{"v": v} for v in values]
+    check("PAYROLL_HISTORY", "PAY_DATE", {"from": "v"}, records)
+    check("WORKERS", "START_DATE", {"from": "v"}, records)
 
 
 @settings(max_examples=40, deadline=None)
