@@ -135,3 +135,19 @@ def test_field_items_name_only_vocabulary_items() -> None:
     )
     assert set(field_items(field)) <= vocabulary()
     assert "step.crosswalk.on_missing=block" in field_items(field)
+
+
+def test_the_restatement_never_loads_the_pipeline() -> None:
+    """Invariant 3: a fresh interpreter importing the restatement loads none of the
+    pipeline's transform, validate, extract or pipeline modules."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, reconcile.restated, reconcile.entity; "
+        "print(sorted(m for m in sys.modules if m.split('.')[:2] in "
+        "(['migrate', 'transform'], ['migrate', 'validate'], ['migrate', 'extract'], "
+        "['migrate', 'pipeline'])))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
