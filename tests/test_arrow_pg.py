@@ -39,7 +39,8 @@ LEGACY = (
 )
 STAGED = (
     'CREATE TABLE "STAGED" ("MIG_SOURCE_KEY" TEXT, "AMOUNT" NUMERIC(18, 2), '
-    '"DEBIT" BIGINT, "ACCOUNT" TEXT, "MIG_RUN_ID" TEXT, "MIG_SOURCE_SYSTEM" TEXT)'
+    '"DEBIT" BIGINT, "ACCOUNT" TEXT, "MIG_RUN_ID" TEXT, "MIG_SOURCE_SYSTEM" TEXT, '
+    '"MIG_ENTITY" TEXT)'
 )
 TEXT_AMOUNTS = [a if a is None else str(a) for a in AMOUNTS] + ["٣.٠٠", "1,234.00", "0.10"]
 legacy_row = st.tuples(
@@ -91,7 +92,7 @@ def fill(
             )
         if staged_rows:
             c.execute(
-                text("INSERT INTO \"STAGED\" VALUES (:a, :b, :c, :d, :e, 'finance')"),
+                text("INSERT INTO \"STAGED\" VALUES (:a, :b, :c, :d, :e, 'finance', 'lines')"),
                 [dict(zip("abcde", r, strict=True)) for r in staged_rows],
             )
 

@@ -208,12 +208,13 @@ def estate(
             c.execute(
                 text(
                     'CREATE TABLE "STAGED" ("MIG_SOURCE_KEY" TEXT, "AMOUNT" BIGINT, '
-                    '"DEBIT" BIGINT, "ACCOUNT" TEXT, "MIG_RUN_ID" TEXT, "MIG_SOURCE_SYSTEM" TEXT)'
+                    '"DEBIT" BIGINT, "ACCOUNT" TEXT, "MIG_RUN_ID" TEXT, "MIG_SOURCE_SYSTEM" TEXT, '
+                    '"MIG_ENTITY" TEXT)'
                 )
             )
             if staged_rows:
                 c.execute(
-                    text("INSERT INTO \"STAGED\" VALUES (:a, :b, :c, :d, :e, 'finance')"),
+                    text("INSERT INTO \"STAGED\" VALUES (:a, :b, :c, :d, :e, 'finance', 'lines')"),
                     [dict(zip("abcde", r, strict=True)) for r in staged_rows],
                 )
         legacy.dispose()

@@ -34,8 +34,9 @@ def test_refresh_analyses_queried_columns_then_whole_tables(pg_url: str) -> None
             text(
                 f'INSERT INTO "{table}" ("INVOICE_ID", "LINE_NUMBER", "LINE_TYPE_LOOKUP_CODE", '
                 '"AMOUNT", "DIST_CODE_CONCATENATED", "MIG_RUN_ID", "MIG_BATCH_ID", '
-                '"MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY", '
-                "\"MIG_SOURCE_HASH\") SELECT g, 1, 'ITEM', 100, 'A', 'r', 1, 'finance', g::text, "
+                '"MIG_ENTITY", "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY", '
+                "\"MIG_SOURCE_HASH\") SELECT g, 1, 'ITEM', 100, 'A', 'r', 1, 'ap_invoice_lines', "
+                "'finance', g::text, "
                 "md5(g::text) FROM generate_series(1, 500) g"
             )
         )

@@ -1,0 +1,29 @@
+"""What a reconciliation of the seeded estate may report: only its planted problems.
+
+The estate plants defects (docs/estate.md): rejected rows are exceptions finance accepts,
+and OCR'd amounts such as ``O00208241.12`` cannot be read, so their measure is UNVERIFIED
+and its entity FAILs. Nothing else may be off: no gap, no grain, no row difference, no
+broken rule.
+"""
+
+from __future__ import annotations
+
+from reconcile.report import Reconciliation
+
+
+def assert_only_planted_problems(report: Reconciliation) -> None:
+    for e in report.entities:
+        assert e.count_difference == 0, e.entity
+        for m in e.measures:
+            assert m.difference == 0, m
+            if m.status == "UNVERIFIED":
+                assert m.unreadable == len(m.unreadable_rows) > 0, m
+                assert all("O" in value for _, value in m.unreadable_rows), m
+            else:
+                assert m.status == "PASS", m
+        assert all(g.status == "PASS" for g in e.grains), e.entity
+        assert e.differences == (), (e.entity, e.differences[:3])
+        assert all(r.status == "PASS" for r in e.rules), e.rules
+        unreadable = any(m.unreadable for m in e.measures)
+        expected = "FAIL" if unreadable else "EXCEPTIONS" if e.exceptions else "PASS"
+        assert e.status == expected, (e.entity, e.failures, e.exceptions)
