@@ -93,14 +93,14 @@ def build(legacy: Engine, staging: Engine, n: int, alter_every: int | None) -> N
             text(
                 f'CREATE TABLE "BENCH_LINES" ("MIG_SOURCE_KEY" VARCHAR(200), '
                 f'"ACCOUNT" VARCHAR(20), "AMOUNT" {money}, "MIG_RUN_ID" VARCHAR(36), '
-                f'"MIG_SOURCE_SYSTEM" VARCHAR(30))'
+                f'"MIG_SOURCE_SYSTEM" VARCHAR(30), "MIG_ENTITY" VARCHAR(120))'
             )
         )
         value = f"({c} + {delta})" if d == "sqlite" else f"(({c} + {delta}) / 100.0)"
         conn.execute(
             text(
                 f'INSERT INTO "BENCH_LINES" SELECT CAST(i AS TEXT), '
-                f"'A' || CAST(i % 50 AS TEXT), {value}, 'R1', 'finance' "
+                f"'A' || CAST(i % 50 AS TEXT), {value}, 'R1', 'finance', 'bench_lines' "
                 f"FROM ({SERIES[d].format(n=n)}) s"
             )
         )
