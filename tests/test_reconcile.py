@@ -260,8 +260,8 @@ def test_command_writes_evidence_and_records_verdict(
     run = tampered(estate, tmp_path)
     code = reconcile_command(run.settings, MAPPINGS, None, str(tmp_path / "out"))
     out = capsys.readouterr().out
-    workbook = tmp_path / "out" / f"reconciliation_{run.run_id}.xlsx"
-    report = json.loads((tmp_path / "out" / f"reconciliation_{run.run_id}.json").read_text())
+    workbook = tmp_path / "out" / f"reconciliation_{run.run_id}_1.xlsx"
+    report = json.loads((tmp_path / "out" / f"reconciliation_{run.run_id}_1.json").read_text())
     assert workbook.exists() and str(workbook) in out
     with sqlite3.connect(tmp_path / "staging.db") as conn:
         verdict, sha = conn.execute(
