@@ -381,11 +381,20 @@ def test_changed_text_value_fails_and_shows_both_values(estate: Estate, tmp_path
     assert any(c.startswith("INVOICE_NUM vs INV_NO: strip, upper") for c in invoices.compared)
 
 
-def test_text_rules_say_what_is_not_diffed(estate: Estate) -> None:
+def test_text_rules_say_how_each_column_is_checked(estate: Estate) -> None:
+    """Each compared column says how it was checked; none of the estate's is left
+    unverified (a split is restated from the legacy row since issue 19, item 6)."""
     report = reconcile_run(estate.settings, estate.project, estate.run_id)
-    workers = by_name(report, "workers").compared
-    assert "LAST_NAME: not diffed (step 'split' is not re-implemented here)" in workers
-    assert "NATIONAL_IDENTIFIER: personal (ssn), compared by keyed hash only" in workers
+    workers = by_name(report, "workers")
+    assert any(
+        c.startswith("LAST_NAME vs emp_name:") and "split" in c and "restated" in c
+        for c in workers.compared
+    )
+    assert any(
+        c.startswith("NATIONAL_IDENTIFIER vs ssn:") and c.endswith("compared by keyed hash (ssn)")
+        for c in workers.compared
+    )
+    assert workers.not_verified == ()
     suppliers = by_name(report, "suppliers_finance").compared
     assert any(c.startswith("VENDOR_NAME vs VND_NAME: collapse_spaces") for c in suppliers)
 
