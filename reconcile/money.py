@@ -91,25 +91,7 @@ def _to_cents(amount: Decimal, text: str) -> int:
 
 def _money_text(text: str) -> int:
     """``$1,234.50``, ``-$5``, ``$-5``, ``5-``, ``(21.00)``: a sign, a ``$``, thousands commas."""
-    s = text.strip(SPACE)
-    negative = False
-    if s.startswith("(") and s.endswith(")"):
-        negative, s = True, s[1:-1].strip(SPACE)
-    for _ in range(2):
-        if s.startswith("-"):
-            negative, s = True, s[1:].strip(SPACE)
-        if s.endswith("-"):
-            negative, s = True, s[:-1].strip(SPACE)
-        s = s.removeprefix("$").strip(SPACE)
-    match = _TEXT.fullmatch(s)
-    if not match or (match.group(1) is None and not match.group(2)):
-        raise InvalidAmount(text)
-    try:
-        amount = Decimal(s.replace(",", "") or "0")
-    except InvalidOperation as exc:
-        raise InvalidAmount(text) from exc
-    cents = _to_cents(amount, text)
-    return -cents if negative else cents
+    return _to_cents(_money_text_exact(text.strip(SPACE)), text)
 
 
 def parse_exact(value: object, encoding: str) -> Decimal | None:
@@ -144,6 +126,7 @@ def parse_exact(value: object, encoding: str) -> Decimal | None:
 
 
 def _money_text_exact(text: str) -> Decimal:
+    """The money-text grammar (:func:`_money_text`) at any scale."""
     s, negative = text, False
     if s.startswith("(") and s.endswith(")"):
         negative, s = True, s[1:-1].strip(SPACE)
@@ -156,7 +139,10 @@ def _money_text_exact(text: str) -> Decimal:
     match = _TEXT.fullmatch(s)
     if not match or (match.group(1) is None and not match.group(2)) or not s.isascii():
         raise InvalidAmount(text)
-    amount = Decimal(s.replace(",", "") or "0")
+    try:
+        amount = Decimal(s.replace(",", "") or "0")
+    except InvalidOperation as exc:
+        raise InvalidAmount(text) from exc
     return -amount if negative else amount
 
 
