@@ -1,8 +1,8 @@
 """The ``migrate`` command line. ``migrate --help`` lists what exists.
 
 Every command exits 0 on success, 1 when the work it checked failed (a reconciliation FAIL,
-mapping problems), 2 on bad input (config, unknown run id); errors print without a
-traceback unless ``--debug`` is given.
+mapping problems), 2 on bad input (config, unknown run id), 130 when stopped with Ctrl-C
+(one line, ``interrupted``); errors print without a traceback unless ``--debug`` is given.
 """
 
 from __future__ import annotations
@@ -303,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback, the shell's code for SIGINT
+        if args.debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from reconcile.arrowcalc import (
 from reconcile.arrowread import literal_params
 from reconcile.cached import cached
 from reconcile.hashing import Hasher
+from reconcile.interrupt import checkpoint
 from reconcile.kepthashes import Kept
 from reconcile.relation import Relation
 from reconcile.rows import (
@@ -167,7 +168,9 @@ class PgArrowSide(ScannedSide):
                 stmt.set_sql_query(self.select())
                 stream, _ = stmt.execute_query()
                 with pa.RecordBatchReader.from_stream(stream) as reader:
-                    yield from reader
+                    for batch in reader:
+                        checkpoint()  # read in a worker thread too: Ctrl-C stops it here
+                        yield batch
         except (OSError, adbc_driver_manager.Error) as exc:
             raise Unreadable(str(exc)) from exc
 

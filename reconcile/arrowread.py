@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from reconcile.arrowcalc import Unreadable
 from reconcile.cached import cached
+from reconcile.interrupt import checkpoint
 from reconcile.money import SPACE
 from reconcile.relation import Relation
 from reconcile.sqltext import key_expr
@@ -198,7 +199,9 @@ class SideReader:
                 stmt.set_sql_query(sql)
                 stream, _ = stmt.execute_query()
                 with pa.RecordBatchReader.from_stream(stream) as reader:
-                    yield from reader
+                    for batch in reader:
+                        checkpoint()  # read in a worker thread too: Ctrl-C stops it here
+                        yield batch
         except (OSError, adbc_driver_manager.Error) as exc:  # "Type mismatch in column 1"
             raise Unreadable(str(exc)) from exc
 

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine, MetaData
 from sqlalchemy.exc import IntegrityError
 
 from migrate import audit, reconciliations, runs
@@ -24,6 +25,7 @@ from migrate.errors import RunStateError
 from migrate.reconciliations import Reconciled
 from migrate.staging.tables import build_metadata
 from reconcile.differences import write_differences_csv
+from reconcile.interrupt import deferred, unwritten_if_interrupted
 from reconcile.report import Reconciliation
 from reconcile.report_json import write_json
 from reconcile.workbook import write_workbook
@@ -85,31 +87,42 @@ def record(
         reconciliations.ensure_tables(engine, md)
         with engine.connect() as conn:
             number = free_number(folder, run_id, reconciliations.next_number(conn, md, run_id))
-        ev = write_reports(report, folder, number)
-        exceptions = sum(len(e.exceptions) for e in report.entities)
-        row = Reconciled(
-            run_id, number, report.verdict, report.run.reconciled_at, _user(),
-            tuple(e.entity for e in report.entities), exceptions,
-            str(ev.workbook), ev.workbook_sha256, str(ev.json), ev.json_sha256,
-            str(ev.differences), ev.differences_sha256,
-        )  # fmt: skip
-        try:
-            with engine.begin() as conn:
-                reconciliations.add(conn, md, row)
-        except IntegrityError:
-            raise RunStateError(
-                f"run {run_id}: reconciliation {number} was recorded meanwhile by another "
-                f"reconcile; its files here are {ev.workbook.name} and beside it"
-            ) from None
-        runs.set_run(engine, md, run_id, VERDICT=report.verdict, WORKBOOK_SHA256=ev.workbook_sha256)
+        # Ctrl-C while the files are written removes them; once they are, the record is
+        # made whole (reconcile/interrupt.py): an interrupted reconcile records all or nothing
+        with unwritten_if_interrupted(Path(f"{stem(folder, run_id, number)}{s}") for s in SUFFIXES):
+            ev = write_reports(report, folder, number)
+            with deferred():
+                _record(settings, report, (engine, md), ev)
     finally:
         engine.dispose()
+    return ev
+
+
+def _record(
+    settings: Settings, report: Reconciliation, staging: tuple[Engine, MetaData], ev: Evidence
+) -> None:
+    run_id, number, (engine, md) = report.run.run_id, ev.number, staging
+    exceptions = sum(len(e.exceptions) for e in report.entities)
+    row = Reconciled(
+        run_id, number, report.verdict, report.run.reconciled_at, _user(),
+        tuple(e.entity for e in report.entities), exceptions,
+        str(ev.workbook), ev.workbook_sha256, str(ev.json), ev.json_sha256,
+        str(ev.differences), ev.differences_sha256,
+    )  # fmt: skip
+    try:
+        with engine.begin() as conn:
+            reconciliations.add(conn, md, row)
+    except IntegrityError:
+        raise RunStateError(
+            f"run {run_id}: reconciliation {number} was recorded meanwhile by another "
+            f"reconcile; its files here are {ev.workbook.name} and beside it"
+        ) from None
+    runs.set_run(engine, md, run_id, VERDICT=report.verdict, WORKBOOK_SHA256=ev.workbook_sha256)
     audit.record_reconciliation(
         settings, run_id, report.verdict, ev.workbook_sha256, number=number,
         reconciled_at=report.run.reconciled_at, exceptions=exceptions,
         files={p.name: s for p, s in _files(ev)},
     )  # fmt: skip
-    return ev
 
 
 def _files(ev: Evidence) -> list[tuple[Path, str]]:

@@ -31,6 +31,7 @@ from migrate.runner import staging_target
 from migrate.spec.loader import Project, load_project
 from migrate.staging.tables import build_metadata
 from reconcile.entity import reconcile_entity
+from reconcile.interrupt import interruptible, watch
 from reconcile.report import EXCEPTIONS, FAIL, PASS, EntityReconciliation, Reconciliation, RunFacts
 from reconcile.sources import plan_source
 from reconcile.sqltext import install_functions
@@ -96,6 +97,7 @@ def reconcile_run(
     url, schema, run_id = locate_run(settings, run_id)
     staging = writable_engine(url)
     install_functions(staging)
+    watch(staging)
     legacy: dict[str, Engine] = {}
     try:
         st = Staging(staging, schema, run_id)
@@ -123,6 +125,7 @@ def reconcile_run(
 def _legacy(settings: Settings, system: str) -> Engine:
     engine = readonly_engine(settings.url(system))
     install_functions(engine)
+    watch(engine)
     return engine
 
 
@@ -187,11 +190,12 @@ def reconcile_command(
     project = load_project(mappings)
     url, schema, run_id = locate_run(settings, run_id)
     print(f"    reconciling run {run_id}", flush=True)
-    report = reconcile_run(settings, project, run_id, only, print_entity, reconciled_at)
-    _warn_changed_mappings(project, report)
     from reconcile.history import record
 
-    ev = record(settings, report, Path(output) if output else settings.artifacts, url, schema)
+    with interruptible():  # Ctrl-C: stopped within a second or two, nothing recorded
+        report = reconcile_run(settings, project, run_id, only, print_entity, reconciled_at)
+        _warn_changed_mappings(project, report)
+        ev = record(settings, report, Path(output) if output else settings.artifacts, url, schema)
     print(f"    verdict: {report.verdict} (run {run_id}){_verdict_words(report)}")
     print(f"    reconciliation {ev.number} of run {run_id}, kept with the earlier ones")
     print(f"    workbook: {ev.workbook}")

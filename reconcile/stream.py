@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from reconcile.cached import cached
 from reconcile.hashing import MD5, Hasher, row_checksum, texts_text
+from reconcile.interrupt import checkpoint
 from reconcile.relation import FIRST_SHIFT
 from reconcile.rows import (
     INVALID,
@@ -47,6 +48,7 @@ class StreamSource:
     def rows(self) -> Iterator[Row]:
         """The stream, each row with its key hash and checksum."""
         for row in self.source():
+            checkpoint()  # a worker thread's loop: no Ctrl-C reaches it otherwise
             h = self.hasher.py(row.key)
             th = self.hasher.py(texts_text(row.texts)) if row.texts else None
             yield replace(row, h=h, rh=row_checksum(h, [tag(v) for v in row.values], th))
