@@ -363,7 +363,8 @@ RUN_SPECIFIC = {"MIG_RUN_ID", "RUN_ID", "MIG_BATCH_ID", "BATCH_ID", "MESSAGE"}
 
 def staged_content(work: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every staging table, sorted, without run ids and timings (they differ by design)."""
-    skip = {"MIG_RUNS", "MIG_PROGRESS", "MIG_PARTITIONS"}
+    # run records, timings and the reconciliations' (and sign-offs') times and file hashes
+    skip = {"MIG_RUNS", "MIG_PROGRESS", "MIG_PARTITIONS", "MIG_RECONCILIATIONS", "MIG_SIGNOFFS"}
     out: dict[str, list[tuple[Any, ...]]] = {}
     with sqlite3.connect(work / "staging.db") as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
