@@ -64,14 +64,16 @@ class Exact:
         return residue.total if residue else Decimal(0)
 
     def unreadable_count(self, i: int) -> int:
-        """Flagged values not read as an amount at any scale (all of them when the source
-        cannot be read again here, or when the second reading found fewer rows)."""
+        """Flagged values not read as an amount at any scale; all of them when the source
+        cannot be read again here; and as many as the two readings disagree by (a table
+        changed in between, or a value one reading flags and the other does not): a
+        disagreement is never taken as agreement."""
         if not self.flagged[i]:
             return 0
         residue = self.residues.get(i)
         if residue is None:
             return self.flagged[i]
-        return len(residue.unreadable) + max(0, self.flagged[i] - len(residue.rows))
+        return len(residue.unreadable) + abs(self.flagged[i] - len(residue.rows))
 
     def unreadable_rows(self, i: int) -> tuple[tuple[str, str], ...]:
         residue = self.residues.get(i)

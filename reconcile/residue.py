@@ -12,8 +12,9 @@ rules, and sorts them in two:
   status) and the rows are listed: a total that leaves them out is not the legacy's total.
 
 On a database the rows are narrowed in SQL to those whose text is not whole cents (the
-servers' own validity test, our parser on SQLite); a file or a money-text table is read
-through in Python.
+servers' own validity test, our parser on SQLite) and selected by the measure's sign test
+spelled as the scan spells it (``sources.sign_sql``), so both select the same rows; a file
+or a money-text table is read through in Python, with the Python sign test its scan uses.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from migrate.spec.model import EntitySpec, Measure
 from reconcile.money import InvalidAmount, parse_exact
 from reconcile.sources import (
     LINE,
-    SQL_ENCODINGS,
     file_path,
     file_records,
     grain_columns,
     key_string,
+    pushed_down,
+    sign_selected,
+    sign_sql,
     table_records,
 )
 from reconcile.sqltext import CENTS_FN, as_text, family
@@ -91,13 +94,15 @@ def read_residue(
             return None
         records: Iterator[dict[str, object]] = file_records(spec, file_path(spec, workdir))
     elif legacy is not None:
-        records = table_records(spec, legacy, [c for c in cols if c != LINE], _where(m, legacy))
+        records = table_records(
+            spec, legacy, [c for c in cols if c != LINE], _where(spec, m, legacy)
+        )
     else:
         return None
     out = Residue()
-    wanted = {v.strip().upper() for v in m.sign_values}
+    in_python = not pushed_down(spec)  # SQL sides were selected by their sign test in SQL
     for record in records:
-        if m.sign_column and str(record.get(m.sign_column) or "").strip().upper() not in wanted:
+        if in_python and not sign_selected(m, record.get(m.sign_column or "")):
             continue
         raw = record.get(m.source_column)
         try:
@@ -122,20 +127,23 @@ def _columns(spec: EntitySpec, m: Measure, extras: tuple[str, ...]) -> list[str]
     return [c for n, c in enumerate(cols) if c not in cols[:n]]
 
 
-def _where(m: Measure, engine: Engine) -> str:
-    """SQL keeping the rows whose amount the scans do not read as cents (a superset is
-    fine: Python decides)."""
-    dialect = engine.dialect.name
-    column = engine.dialect.identifier_preparer.quote(m.source_column)
-    if m.source_encoding not in SQL_ENCODINGS:
+def _where(spec: EntitySpec, m: Measure, engine: Engine) -> str:
+    """SQL keeping the rows the scan flagged: selected by the measure's sign test, with an
+    amount the scan does not read as cents (a superset is fine: Python decides which are
+    whole cents after all)."""
+    if not pushed_down(spec):
         return ""
+    dialect = engine.dialect.name
+    quote = engine.dialect.identifier_preparer.quote
+    column = quote(m.source_column)
+    selected = sign_sql(m, dialect, quote)
     if family(dialect) == "sqlite":
         return (
-            f"{column} IS NOT NULL AND typeof({CENTS_FN}({column}, '{m.source_encoding}')) "
-            "<> 'integer'"
+            f"{selected} AND {column} IS NOT NULL AND "
+            f"typeof({CENTS_FN}({column}, '{m.source_encoding}')) <> 'integer'"
         )
     blank, valid, _ = sql_cents(as_text(column, dialect), m.source_encoding, dialect)
-    return f"NOT {blank} AND NOT ({valid})"
+    return f"{selected} AND NOT {blank} AND NOT ({valid})"
 
 
 def _shown(raw: object) -> str:

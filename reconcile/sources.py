@@ -24,7 +24,15 @@ from reconcile.coltypes import untrimmed_columns
 from reconcile.money import InvalidAmount, parse_cents
 from reconcile.relation import RawAmount, Relation, ValueSql
 from reconcile.rows import INVALID, Row, RowSource, Value
-from reconcile.sqltext import CENTS_FN, KEY_SPACE, as_text, family, key_expr, trimmed_text
+from reconcile.sqltext import (
+    CENTS_FN,
+    KEY_SPACE,
+    as_text,
+    family,
+    key_expr,
+    key_trim,
+    trimmed_text,
+)
 from reconcile.sqltext import parse_cents as sql_cents
 from reconcile.stream import StreamSource
 from reconcile.textrule import normalise, text_columns, text_sql
@@ -61,7 +69,7 @@ def plan_source(spec: EntitySpec, engine: Engine | None, workdir: Path) -> Sourc
     else:
         assert engine is not None
         origin = f"{spec.source.system}: {spec.source.table or 'query'}"
-        if all(m.source_encoding in SQL_ENCODINGS for m in measures):
+        if pushed_down(spec):
             side, how = _relation(spec, engine, extras), "pushed down as SQL"
         else:
             side = StreamSource(lambda: _table_rows(spec, engine, extras), len(measures))
@@ -134,10 +142,7 @@ def _value_sql(
     per row, and the validity test is written once; on SQLite, our own exact parser
     (``mig_cents``) runs once per row instead, faster there than the rule spelled in
     SQLite's string functions."""
-    sel = "1 = 1"
-    if m.sign_column:
-        listed = ", ".join("'" + v.strip().upper().replace("'", "''") + "'" for v in m.sign_values)
-        sel = f"UPPER(TRIM({as_text(quote(m.sign_column), dialect)})) IN ({listed})"
+    sel = sign_sql(m, dialect, quote)
     if family(dialect) == "sqlite":
         parsed = f"{CENTS_FN}({quote(m.source_column)}, '{m.source_encoding}')"
         pre[0].append((f"mig_x{i}", f"(CASE WHEN {sel} THEN {parsed} END)"))
@@ -161,12 +166,34 @@ def _value_sql(
     )
 
 
+def sign_sql(m: Measure, dialect: str, quote: Any) -> str:
+    """SQL selecting the rows a measure sums (its sign test; ``1 = 1`` without one): one
+    spelling for the scan and for the rows read again (``residue.py``), so both select
+    exactly the same rows under the server's own trimming and collation."""
+    if not m.sign_column:
+        return "1 = 1"
+    listed = ", ".join("'" + v.strip().upper().replace("'", "''") + "'" for v in m.sign_values)
+    return f"UPPER({key_trim(as_text(quote(m.sign_column), dialect), dialect)}) IN ({listed})"
+
+
+def pushed_down(spec: EntitySpec) -> bool:
+    """Whether the legacy side is read by SQL (a table whose measures SQL parses exactly)."""
+    measures = spec.reconcile.measures
+    return spec.source.file is None and all(m.source_encoding in SQL_ENCODINGS for m in measures)
+
+
+def sign_selected(m: Measure, sign: object) -> bool:
+    """Python's sign test (files and streamed tables), as ``sign_sql`` is SQL's."""
+    if not m.sign_column:
+        return True
+    wanted = {v.strip().upper() for v in m.sign_values}
+    return sign is not None and str(sign).strip(KEY_SPACE).upper() in wanted
+
+
 def python_value(m: Measure, raw: object, sign: object) -> Value:
     """One row's amount for a measure, parsed by reconciliation's own rule."""
-    if m.sign_column:
-        wanted = {v.strip().upper() for v in m.sign_values}
-        if sign is None or str(sign).strip().upper() not in wanted:
-            return None
+    if not sign_selected(m, sign):
+        return None
     try:
         return parse_cents(raw, m.source_encoding)
     except InvalidAmount:

@@ -350,3 +350,84 @@ def _plant(conn: sqlite3.Connection, change: str, run_id: str, staged: int) -> b
         )
         return True
     return False
+
+
+SIGNED = """entity: pay
+domain: hr
+source:
+  system: hr
+  table: PAY
+  key: [ID]
+target:
+  table: WORKER_ANNUAL_PAY
+  key: [FISCAL_YEAR, RECORD_KEY]
+fields:
+  FISCAL_YEAR:
+    const: 2012
+  RECORD_KEY:
+    from: ID
+  FULL_NAME:
+    from: Name
+  LAST_NAME:
+    from: Name
+  JOB_TITLE:
+    from: Name
+  DEPARTMENT_CODE:
+    from: Name
+  ANNUAL_SALARY:
+    from: Salary
+    steps: [{money: fixed}]
+reconcile:
+  measures:
+    - name: salary
+      source_column: Salary
+      source_encoding: decimal
+      sign_column: JobTitle
+      sign_values: [Clerk]
+      target_column: ANNUAL_SALARY
+"""
+
+
+def test_rows_read_again_are_the_rows_the_scan_flagged(tmp_path: Path) -> None:
+    """Found in review: the scan's sign test (SQL) and the second reading's (Python) chose
+    different rows: an unreadable 'O1.00' under a BLOB sign code was cancelled by two rows
+    under 'Clerk<TAB>' and the entity said EXCEPTIONS. One sign test now (the six space
+    characters trimmed on both), and a count disagreement is never taken as agreement."""
+    legacy = tmp_path / "legacy_hr.db"
+    with sqlite3.connect(legacy) as conn:
+        conn.execute("CREATE TABLE PAY (ID INTEGER, Name TEXT, JobTitle, Salary TEXT)")
+        conn.executemany(
+            "INSERT INTO PAY VALUES (?, ?, ?, ?)",
+            [
+                (1, "Ann", "Clerk", "100.00"),
+                (2, "Bob", b"Clerk", "O1.00"),
+                (3, "Cy", "Clerk\t", "0.125"),
+                (4, "Di", "Clerk\t", "-0.120"),
+            ],
+        )
+    (tmp_path / "m" / "hr").mkdir(parents=True)
+    (tmp_path / "m" / "hr" / "pay.yaml").write_text(SIGNED, encoding="utf-8")
+    urls = {"hr": f"sqlite:///{legacy}", "staging": f"sqlite:///{tmp_path / 'st.db'}"}
+    s = Settings(urls=urls, workdir=tmp_path)
+    run = run_migration(s, tmp_path / "m", "full")
+    (e,) = reconcile_run(s, load_project(tmp_path / "m"), run.run_id).entities
+    salary = e.measures[0]
+    assert salary.unreadable == 1 and salary.unreadable_rows == (("2", "O1.00"),)
+    assert salary.source == Decimal("100.005") and salary.rejected == Decimal("0.125")
+    assert salary.staged == Decimal("99.88") and salary.difference == 0
+    assert e.status == FAIL
+
+
+def test_a_count_disagreement_between_the_readings_is_unverified() -> None:
+    from reconcile.exact import Exact
+    from reconcile.residue import ExactRow, Residue
+
+    exact = Exact.__new__(Exact)
+    exact.width, exact.flagged = 1, (3,)
+    exact.residues = {0: Residue([ExactRow("1", (), Decimal("0.125"), "0.125")])}
+    assert exact.unreadable_count(0) == 2
+    exact.flagged = (0,)
+    assert exact.unreadable_count(0) == 0
+    exact.flagged = (1,)
+    exact.residues = {0: Residue([ExactRow(k, (), Decimal("0.125"), "x") for k in "12"])}
+    assert exact.unreadable_count(0) == 1
