@@ -308,7 +308,7 @@ def refuse_old_lineage(conn: Connection, md: MetaData) -> None:
 
     found = inspect(conn)
     for table in md.tables.values():
-        if "target_key" not in table.info:
+        if "target_key" not in table.info or not found.has_table(table.name, table.schema):
             continue
         have = {c["name"] for c in found.get_columns(table.name, schema=table.schema)}
         for name in [c for c in LINEAGE_COLUMNS if c not in have]:

@@ -134,6 +134,9 @@ class EntityReconciliation:
     row_diff: str = ""  # how the keyed diff was done: buckets, rows pulled, how each side was read
     not_verified: tuple[tuple[str, str], ...] = ()  # (column, why reconciliation cannot restate it)
     difference_count: int = -1  # all row differences found (``differences`` may list the first)
+    problems: tuple[
+        str, ...
+    ] = ()  # what fails beside the checks: a changed mapping, unclaimed rows
     difference_kinds: tuple[tuple[str, int], ...] = ()  # (kind, all found of it)
     # every difference as zlib-compressed CSV lines (reconcile/differences.py): the full list
     # goes to a CSV file beside the workbook; not part of the figures compared
@@ -150,7 +153,7 @@ class EntityReconciliation:
     @property
     def failures(self) -> list[str]:
         """Why the entity fails, in words (empty when it does not)."""
-        out = []
+        out = list(self.problems)
         if self.count_difference:
             out.append(f"{self.count_difference:+,} rows unaccounted")
         if n := sum(m.status == FAIL for m in self.measures):

@@ -104,6 +104,7 @@ def _entity(e: EntityReconciliation) -> dict[str, Any]:
         "not_verified": [{"column": c, "why": why} for c, why in e.not_verified],
         "difference_count": e.differences_found,
         "difference_kinds": dict(e.difference_kinds),
+        "problems": list(e.problems),
         "failures": e.failures,
         "exceptions": e.exceptions,
     }
@@ -241,6 +242,7 @@ def _entity_from(doc: dict[str, Any]) -> EntityReconciliation:
         row_diff=str(doc.get("row_diff", "")),
         not_verified=tuple((n["column"], n["why"]) for n in doc.get("not_verified", [])),
         difference_count=int(doc.get("difference_count", -1)),
+        problems=tuple(doc.get("problems", ())),
         difference_kinds=tuple((k, int(n)) for k, n in doc.get("difference_kinds", {}).items()),
     )
     _agree(f"entity {e.entity} count difference", doc["count_difference"], e.count_difference)

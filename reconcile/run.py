@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from difflib import get_close_matches
 from pathlib import Path
@@ -27,9 +28,11 @@ from migrate import runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import ConfigError, RunStateError
+from migrate.load import refuse_old_lineage
 from migrate.runner import staging_target
 from migrate.spec.loader import Project, load_project
 from migrate.staging.tables import build_metadata
+from reconcile.claims import changed_mapping, refuse_missing_mappings, unclaimed_rows
 from reconcile.entity import reconcile_entity
 from reconcile.interrupt import interruptible, watch
 from reconcile.report import EXCEPTIONS, FAIL, PASS, EntityReconciliation, Reconciliation, RunFacts
@@ -68,6 +71,7 @@ def run_entities(
 ) -> list[str]:
     """The entities a run's reconciliation covers, in dependency order: those the run was
     started with (its recorded mappings), narrowed to ``only`` when given."""
+    refuse_missing_mappings(project, mapping_hashes)
     started = [n for n in project.order if project.entities[n].display in mapping_hashes]
     if not only:
         return started
@@ -101,9 +105,14 @@ def reconcile_run(
     legacy: dict[str, Engine] = {}
     try:
         st = Staging(staging, schema, run_id)
-        info = runs.get_run(staging, build_metadata(schema), run_id)
+        md = build_metadata(schema)
+        with staging.connect() as conn:
+            refuse_old_lineage(conn, md)
+        info = runs.get_run(staging, md, run_id)
+        chosen = run_entities(project, info.mapping_hashes, only)
+        unclaimed = unclaimed_rows(st, project, run_entities(project, info.mapping_hashes))
         entities = []
-        for name in run_entities(project, info.mapping_hashes, only):
+        for name in chosen:
             began = time.monotonic()
             spec = project.spec(name)
             engine = None
@@ -111,7 +120,10 @@ def reconcile_run(
                 engine = legacy.get(spec.source.system) or _legacy(settings, spec.source.system)
                 legacy[spec.source.system] = engine
             plan = plan_source(spec, engine, settings.workdir)
-            entities.append(reconcile_entity(project, name, plan, st, engine, settings.workdir))
+            e = reconcile_entity(project, name, plan, st, engine, settings.workdir)
+            problems = [changed_mapping(project, name, info.mapping_hashes)]
+            problems += _unclaimed_for(name, spec.target.table, chosen, project, unclaimed)
+            entities.append(replace(e, problems=tuple(p for p in problems if p)))
             if finished is not None:
                 finished(entities[-1], time.monotonic() - began)
         facts = _facts(staging, build_metadata(schema), run_id, url, schema, reconciled_at)
@@ -120,6 +132,22 @@ def reconcile_run(
         for engine in legacy.values():
             engine.dispose()
     return Reconciliation(facts, tuple(entities))
+
+
+def _unclaimed_for(
+    name: str, table: str, chosen: list[str], project: Project, unclaimed: dict[str, list[str]]
+) -> list[str]:
+    """Rows of the run no entity of it claims, reported by the first reconciled entity of
+    their table (or by the first reconciled entity, for a table none of them fills)."""
+    mine = [t for t in unclaimed if project.spec(name).target.table == t]
+    orphans = [t for t in unclaimed if all(project.spec(n).target.table != t for n in chosen)]
+    first_here = next(n for n in chosen if project.spec(n).target.table == table) == name
+    tables = (mine if first_here else []) + (orphans if name == chosen[0] else [])
+    return [
+        f"{line}: staged by the run, claimed by none of its entities"
+        for t in tables
+        for line in unclaimed[t]
+    ]
 
 
 def _legacy(settings: Settings, system: str) -> Engine:

@@ -431,3 +431,59 @@ def test_a_count_disagreement_between_the_readings_is_unverified() -> None:
     exact.flagged = (1,)
     exact.residues = {0: Residue([ExactRow(k, (), Decimal("0.125"), "x") for k in "12"])}
     assert exact.unreadable_count(0) == 1
+
+
+def test_rows_of_the_run_claimed_by_no_entity_fail(tmp_path: Path) -> None:
+    """Found in review: a row of the run under an entity name the run does not have
+    ('Pay' for 'pay') was reconciled by nobody, and the verdict was PASS."""
+    mappings = project(tmp_path, {"pay": [row(1, "1.00")]})
+    s = settings_in(tmp_path)
+    run = run_migration(s, mappings, "full")
+    with sqlite3.connect(tmp_path / "staging.db") as conn:
+        conn.execute(
+            "INSERT INTO WORKER_ANNUAL_PAY (FISCAL_YEAR, RECORD_KEY, FULL_NAME, LAST_NAME, "
+            "JOB_TITLE, DEPARTMENT_CODE, ANNUAL_SALARY, MIG_RUN_ID, MIG_BATCH_ID, MIG_ENTITY, "
+            "MIG_SOURCE_SYSTEM, MIG_SOURCE_KEY, MIG_SOURCE_HASH) VALUES (2013, '1', 'X', 'X', "
+            "'X', 'A01', 999999, ?, 1, 'Pay', 'city', '1', 'x')",
+            (run.run_id,),
+        )
+    (e,) = reconcile_run(s, load_project(mappings), run.run_id).entities
+    assert e.status == FAIL
+    assert e.failures[0] == (
+        "1 row(s) in WORKER_ANNUAL_PAY under 'Pay': staged by the run, claimed by none of its "
+        "entities"
+    )
+
+
+def test_a_mapping_changed_since_the_run_fails_and_a_missing_one_stops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: removing a failing measure from the mapping after the run turned
+    FAIL into PASS; deleting a failing entity's mapping did too."""
+    mappings = project(tmp_path, {"fy12": [row(1, "1.00")], "fy13": [row(1, "2.00")]})
+    s = settings_in(tmp_path)
+    run = run_migration(s, mappings, "full")
+    path = mappings / "hr" / "fy12.yaml"
+    path.write_text(path.read_text().replace("compare: [ANNUAL_SALARY, GROSS_PAY]", "compare: []"))
+    report = reconcile_run(s, load_project(mappings), run.run_id)
+    fy12, fy13 = report.entities
+    assert fy12.status == FAIL and "changed since the run" in fy12.failures[0]
+    assert fy13.status == PASS
+    (mappings / "hr" / "fy13.yaml").unlink()
+    with pytest.raises(ConfigError, match="which the mappings folder no longer has"):
+        reconcile_run(s, load_project(mappings), run.run_id)
+    assert main(["--workdir", str(tmp_path), "--mappings", str(mappings), "reconcile"]) == 2
+
+
+def test_reconciling_a_staging_made_before_mig_entity_is_refused(tmp_path: Path) -> None:
+    """Found in review: SQLite read the unknown "MIG_ENTITY" as a string and the report said
+    '0 staged', every row missing."""
+    mappings = project(tmp_path, {"pay": [row(1, "1.00")]})
+    s = settings_in(tmp_path)
+    run = run_migration(s, mappings, "full")
+    with sqlite3.connect(tmp_path / "staging.db") as conn:
+        conn.execute("ALTER TABLE WORKER_ANNUAL_PAY DROP COLUMN MIG_ENTITY")
+    from migrate.errors import SchemaMismatch
+
+    with pytest.raises(SchemaMismatch, match="has no column MIG_ENTITY"):
+        reconcile_run(s, load_project(mappings), run.run_id)
