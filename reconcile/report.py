@@ -134,9 +134,8 @@ class EntityReconciliation:
     row_diff: str = ""  # how the keyed diff was done: buckets, rows pulled, how each side was read
     not_verified: tuple[tuple[str, str], ...] = ()  # (column, why reconciliation cannot restate it)
     difference_count: int = -1  # all row differences found (``differences`` may list the first)
-    problems: tuple[
-        str, ...
-    ] = ()  # what fails beside the checks: a changed mapping, unclaimed rows
+    # what fails beside the checks: a mapping changed since the run, rows no entity claims
+    problems: tuple[str, ...] = ()
     difference_kinds: tuple[tuple[str, int], ...] = ()  # (kind, all found of it)
     # every difference as zlib-compressed CSV lines (reconcile/differences.py): the full list
     # goes to a CSV file beside the workbook; not part of the figures compared
