@@ -1,9 +1,10 @@
 """The human sign-off: the typed input the paused cutover waits for.
 
 What a decision writes, and the rule (approving EXCEPTIONS accepts each listed exception; an
-approval of a FAIL does not approve the run), live in :mod:`migrate.signoff`, shared with
-``migrate audit signoff``. The cutover's sign-off judges the reconciliation the flow just
-made, named by its number.
+approval of a FAIL, of a reconciliation that is no longer the run's latest, or of one that
+does not cover every entity the run staged does not approve the run: :mod:`migrate.approval`),
+live in :mod:`migrate.signoff`, shared with ``migrate audit signoff``. The cutover's sign-off
+judges the reconciliation the flow just made, named by its number.
 """
 
 from __future__ import annotations
@@ -57,12 +58,15 @@ def record(
 ) -> dict[str, object]:
     """Record the decision on reconciliation ``number`` (default: the run's latest) in
     ``MIG_SIGNOFFS`` and the audit log (:mod:`migrate.signoff`, the rule ``migrate audit
-    signoff`` follows too); returns what was recorded. ``verdict`` is the one the form
-    showed; the reconciliation's own recorded verdict decides."""
+    signoff`` follows too); returns what was recorded, with ``why`` an approval does not
+    approve the run when it does not. ``verdict`` is the one the form showed; the
+    reconciliation's own recorded verdict decides."""
     settings = steps.settings_for(workdir, config)
     done = record_decision(settings, run_id, approver, decision, comment, number)
     if done.verdict != verdict:
         log.warning("run %s: the form showed %s, the run records %s", run_id, verdict, done.verdict)
+    for why in done.why:
+        log.warning("run %s: %s: %s", run_id, done.outcome, why)
     return {
         "approver": done.approver,
         "decision": done.decision,
@@ -72,6 +76,7 @@ def record(
         "reconciliation": done.reconciliation,
         "workbook_sha256": done.workbook_sha256,
         "outcome": done.outcome,
+        "why": list(done.why),
         "exceptions_accepted": done.exceptions_accepted,
         "audit": "migrate.audit",
     }

@@ -189,8 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="migrate",
         description="Migrate legacy finance, HR and procurement data into ERP staging, and "
-        "prove it. Exit codes: 0 success, 1 the checked work failed (reconciliation FAIL, "
-        "mapping problems), 2 bad input (config, unknown run id).",
+        "prove it. Exit codes: 0 PASS or success, 3 EXCEPTIONS (reconcile: the totals hold, "
+        "exceptions to accept before signing), 1 FAIL or the checked work failed (mapping "
+        "problems, an approval that does not approve), 2 cannot reconcile or bad input "
+        "(config, unknown run id), 130 interrupted (Ctrl-C).",
     )
     p.add_argument("--workdir", help="working folder (default: current folder)")
     p.add_argument("--config", help="TOML config with [connections] (default: ./migrate.toml)")
@@ -248,7 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rh.set_defaults(handler=cmd_rehearsals)
 
-    rc = sub.add_parser("reconcile", help="prove totals match; write the sign-off workbook")
+    rc = sub.add_parser(
+        "reconcile",
+        help="prove totals match; write the sign-off workbook",
+        description="Reconcile a run against the legacy systems and keep the evidence as its "
+        "next numbered reconciliation. Exit codes: 0 PASS, 3 EXCEPTIONS (totals hold; "
+        "exceptions to accept on the Sign-off sheet), 1 FAIL, 2 cannot reconcile / bad input "
+        "(unknown or rolled-back run, mappings), 130 interrupted (Ctrl-C: nothing recorded).",
+    )
     rc.add_argument("run_id", nargs="?", help="default: the latest run")
     rc.add_argument("--output", help="folder for the workbook and JSON (default: artifacts/)")
     rc.add_argument(

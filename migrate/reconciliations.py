@@ -5,6 +5,9 @@ Each ``migrate reconcile`` adds a numbered reconciliation (1, 2, ...) with its o
 their SHA-256s; nothing here updates or deletes a row, so a signed reconciliation stays what
 it was when it was signed. ``MIG_RUNS.VERDICT`` and ``WORKBOOK_SHA256`` keep meaning "the
 latest reconciliation" for the readers that only want that.
+
+A column added since the tables were first made (``MIG_SIGNOFFS.WHY``) is added to an older
+staging's table by :func:`ensure_tables` (nullable, so rows before it read as "no reason").
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, func, inspect, select
+from sqlalchemy import Connection, Engine, MetaData, func, inspect, select, text
 
 from migrate.errors import RunStateError
 from migrate.runs import now
@@ -58,13 +61,30 @@ class SignOff:
     exceptions_accepted: int
     comment: str
     signed_at: str
+    why: str = ""  # why an approval does not approve the run, a line each ("" when it does)
 
 
 def ensure_tables(engine: Engine, md: MetaData) -> None:
-    """Create the two history tables in a staging made before they existed."""
+    """Create the two history tables in a staging made before they existed, and add the
+    nullable columns added since to one made before them."""
     with engine.begin() as conn:
         for name in TABLES:
             _t(md, name).create(conn, checkfirst=True)
+    for name in TABLES:
+        _add_missing_columns(engine, _t(md, name))
+
+
+def _add_missing_columns(engine: Engine, table: Any) -> None:
+    have = {c["name"] for c in inspect(engine).get_columns(table.name, schema=table.schema)}
+    prep = engine.dialect.identifier_preparer
+    for column in table.columns:
+        if column.name in have or not column.nullable:
+            continue
+        kind = column.type.compile(dialect=engine.dialect)
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"ALTER TABLE {prep.format_table(table)} ADD {prep.quote(column.name)} {kind}")
+            )
 
 
 def next_number(conn: Connection, md: MetaData, run_id: str) -> int:
@@ -133,6 +153,7 @@ def add_signoff(conn: Connection, md: MetaData, s: SignOff) -> None:
             EXCEPTIONS_ACCEPTED=s.exceptions_accepted,
             COMMENT=s.comment,
             SIGNED_AT=now(),
+            WHY=s.why or None,
         )
     )
 
@@ -142,23 +163,37 @@ def signoffs(engine: Engine, md: MetaData, run_id: str) -> list[SignOff]:
     t = _t(md, "MIG_SIGNOFFS")
     if not _has(engine, md, "MIG_SIGNOFFS"):
         return []
+    have = {c["name"] for c in inspect(engine).get_columns(t.name, schema=t.schema)}
+    columns = [c for c in t.columns if c.name in have]  # a table made before WHY: read it
     with engine.connect() as conn:
-        rows = conn.execute(select(t).where(t.c.RUN_ID == run_id).order_by(t.c.SIGNED_AT))
+        stmt = select(*columns).where(t.c.RUN_ID == run_id).order_by(t.c.SIGNED_AT)
+        rows = conn.execute(stmt).mappings()
         return [
             SignOff(
-                r.RUN_ID,
-                r.RECONCILIATION,
-                r.WORKBOOK_SHA256,
-                r.VERDICT,
-                r.APPROVER,
-                r.DECISION,
-                r.OUTCOME,
-                r.EXCEPTIONS_ACCEPTED,
-                r.COMMENT or "",
-                r.SIGNED_AT.isoformat(timespec="seconds"),
+                r["RUN_ID"],
+                r["RECONCILIATION"],
+                r["WORKBOOK_SHA256"],
+                r["VERDICT"],
+                r["APPROVER"],
+                r["DECISION"],
+                r["OUTCOME"],
+                r["EXCEPTIONS_ACCEPTED"],
+                r["COMMENT"] or "",
+                r["SIGNED_AT"].isoformat(timespec="seconds"),
+                r.get("WHY") or "",
             )  # fmt: skip
             for r in rows
         ]
+
+
+def staged_entities(engine: Engine, md: MetaData, run_id: str) -> tuple[str, ...]:
+    """The entities the run staged chunks for, as the pipeline named them (``MIG_PROGRESS``):
+    what a reconciliation must cover to approve the run, whatever the mapping folder says
+    today. An entity whose source was empty has no chunk; the run's mapping files count it."""
+    t = _t(md, "MIG_PROGRESS")
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.c.ENTITY).where(t.c.RUN_ID == run_id).distinct())
+        return tuple(sorted(str(r[0]) for r in rows))
 
 
 def _has(engine: Engine, md: MetaData, name: str) -> bool:

@@ -5,8 +5,9 @@ A decision is refused for a run that does not exist, was rolled back or was neve
 (nothing written: the audit log is tamper-evident, a stray entry stays forever). Otherwise it
 names the reconciliation it judges (default: the latest), records that reconciliation's
 workbook SHA-256 and verdict beside the decision, and leaves the verdict alone: approving
-EXCEPTIONS accepts the listed exceptions, approving a FAIL does not approve. A later
-reconcile gets the next number and new files, so the signed file and its record stay.
+EXCEPTIONS accepts the listed exceptions, approving a FAIL does not approve (nor does
+approving one that is not the latest: tests/test_signoff_scope.py). A later reconcile gets
+the next number and new files, so the signed file and its record stay.
 
 Seen failing on 6fa0eac: an EXCEPTIONS run was refused as "not reconciled", a sign-off
 rewrote ``MIG_RUNS.VERDICT`` to "PASS APPROVED", a second reconcile overwrote
@@ -137,8 +138,11 @@ def test_a_named_reconciliation_and_the_fail_rule(
     work, run_id = staged
     _planted(work, run_id, 3, "FAIL")
     _planted(work, run_id, 4, "PASS")
-    assert _sign(work, run_id, "approved", "--reconciliation", "3") == 0  # the old spelling
-    assert "outcome: NOT APPROVED" in capsys.readouterr().out
+    assert _sign(work, run_id, "approved", "--reconciliation", "3") == 1  # the old spelling
+    out = capsys.readouterr().out  # recorded as given; exit 1: the run is not approved
+    assert "outcome: NOT APPROVED" in out
+    assert "not approved: its verdict is FAIL" in out
+    assert "not approved: reconciliation 4 (PASS) is the run's latest" in out
     assert _sign(work, run_id, "approve") == 0
     assert _sign(work, run_id, "reject", "--reconciliation", "4") == 0
     assert _sign(work, run_id, "approve", "--reconciliation", "9") == 2

@@ -59,7 +59,10 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit_signoff(args: argparse.Namespace, settings: Settings) -> int:
     """Record who approved or rejected a reconciliation of a run (for sign-offs made outside
-    Prefect), by the same rule as the cutover's sign-off (:mod:`migrate.signoff`)."""
+    Prefect), by the same rule as the cutover's sign-off (:mod:`migrate.signoff`).
+
+    Exit 1 when an approval is recorded but does not approve the run (NOT APPROVED, with
+    why), so a script that goes on after this command does not go on; 0 otherwise."""
     done = record_decision(
         settings, args.run_id, args.approver, args.decision, args.comment, args.reconciliation
     )
@@ -69,14 +72,16 @@ def cmd_audit_signoff(args: argparse.Namespace, settings: Settings) -> int:
     print(f"covers {len(done.entities)} entit{'y' if len(done.entities) == 1 else 'ies'}: "
           f"{', '.join(done.entities)}")  # fmt: skip
     print(f"outcome: {done.outcome}")
+    for why in done.why:
+        print(f"not approved: {why}")
     if done.exceptions_accepted:
         print(
             f"the {done.exceptions_accepted} exception(s) listed on that workbook's Sign-off "
             "sheet are recorded as accepted"
         )
-    if done.latest != done.reconciliation:
+    if done.latest != done.reconciliation and not done.why:
         print(f"note: reconciliation {done.latest} is the run's latest, not the one signed")
-    return 0
+    return 1 if done.decision == "approve" and not done.approved else 0
 
 
 def cmd_audit_history(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,7 +110,15 @@ def add_parsers(sub: Any) -> None:
     v = au_sub.add_parser("verify", help="check every entry's hash and link")
     v.add_argument("--log", help="audit log file (default: artifacts/audit.log)")
     v.set_defaults(handler=cmd_audit_verify)
-    s = au_sub.add_parser("signoff", help="record a sign-off decision for a run")
+    s = au_sub.add_parser(
+        "signoff",
+        help="record a sign-off decision for a run",
+        description="Record an approval or rejection of one reconciliation of a run. Only "
+        "the run's latest reconciliation, covering every entity the run staged, with a PASS "
+        "or EXCEPTIONS verdict, approves the run; any other approval is recorded as NOT "
+        "APPROVED, with why. Exit codes: 0 recorded, 1 recorded but NOT APPROVED, 2 refused "
+        "(unknown run, run not complete, not reconciled; nothing written).",
+    )
     s.add_argument("run_id")
     s.add_argument("--approver", required=True)
     s.add_argument(

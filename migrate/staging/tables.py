@@ -450,6 +450,7 @@ def _history(md: MetaData) -> None:
         Column("EXCEPTIONS_ACCEPTED", Integer, nullable=False),
         Column("COMMENT", Text),
         Column("SIGNED_AT", DateTime, nullable=False),
+        Column("WHY", Text, comment="why an approval does not approve the run, if it does not"),
     )
 
 
