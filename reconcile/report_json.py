@@ -3,11 +3,20 @@
 Amounts are strings ("1234.50"), never JSON numbers, so no reader can turn them into floats.
 Computed values (differences, statuses, the verdict) are written too, for readers that do not
 recompute; ``from_json`` recomputes them and refuses a document whose written values disagree.
+
+A figure that other figures determine is checked against them too, so an edit has to be made
+consistently everywhere to pass, and a removed line shows: the reject groups' counts add up
+to ``rejected_rows`` and their amounts, per measure, to that measure's Rejected; the filtered
+rule counts add up to ``filtered_rows``; the row differences counted by kind add up to
+``difference_count`` (no kind listing more than it counts); an amount's ``unreadable`` count
+is 0 exactly when no unreadable row is listed, and never fewer than those listed; and the
+written ``failures`` and ``exceptions`` are the ones the figures give.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -168,10 +177,10 @@ def _money(value: object) -> Decimal:
         raise ValueError(f"amount {value!r} is not a decimal number") from exc
 
 
-def _agree(what: str, written: object, computed: object) -> None:
+def _agree(what: str, written: object, computed: object, by: str = "its figures") -> None:
     """A written computed value that differs from the recomputed one means an edited file."""
     if written != computed:
-        raise ValueError(f"{what}: the document says {written!r} but its figures give {computed!r}")
+        raise ValueError(f"{what}: the document says {written!r} but {by} give {computed!r}")
 
 
 def _amount_fields(doc: dict[str, Any]) -> dict[str, Decimal]:
@@ -190,6 +199,12 @@ def _measure_from(doc: dict[str, Any]) -> MeasureIdentity:
         ),
     )
     _agree(f"measure {m.measure} difference", _money(doc["difference"]), m.difference)
+    listed = len(m.unreadable_rows)
+    if (m.unreadable == 0) != (listed == 0) or m.unreadable < listed:
+        raise ValueError(
+            f"measure {m.measure} unreadable: the document says {m.unreadable} but lists "
+            f"{listed} unreadable row(s)"
+        )
     _agree(f"measure {m.measure} status", doc["status"], m.status)
     return m
 
@@ -246,5 +261,30 @@ def _entity_from(doc: dict[str, Any]) -> EntityReconciliation:
         difference_kinds=tuple((k, int(n)) for k, n in doc.get("difference_kinds", {}).items()),
     )
     _agree(f"entity {e.entity} count difference", doc["count_difference"], e.count_difference)
+    _agree_parts(e)
+    _agree(f"entity {e.entity} failures", doc.get("failures"), e.failures)
+    _agree(f"entity {e.entity} exceptions", doc.get("exceptions"), e.exceptions)
     _agree(f"entity {e.entity} status", doc["status"], e.status)
     return e
+
+
+def _agree_parts(e: EntityReconciliation) -> None:
+    """Each total the document gives beside its parts is the sum of those parts."""
+    name = f"entity {e.entity}"
+    groups = "its reject groups"
+    _agree(f"{name} rejected_rows", e.rejected_rows, sum(g.count for g in e.rejects), groups)
+    by_rule = sum(e.filtered_by_rule.values())
+    _agree(f"{name} filtered_rows", e.filtered_rows, by_rule, "its filtered rule counts")
+    for m in e.measures:
+        total = sum((dict(g.amounts).get(m.measure, Decimal(0)) for g in e.rejects), Decimal(0))
+        _agree(f"{name} measure {m.measure} rejected", m.rejected, total, f"{groups}' amounts")
+    kinds = dict(e.difference_kinds)
+    if not kinds:
+        _agree(f"{name} difference_count", e.differences_found, len(e.differences), "its rows")
+        return
+    _agree(f"{name} difference_count", e.differences_found, sum(kinds.values()), "its kinds")
+    for kind, listed in Counter(d.kind for d in e.differences).items():
+        if listed > kinds.get(kind, 0):
+            raise ValueError(
+                f"{name} difference kind {kind}: {listed} listed but {kinds.get(kind, 0)} counted"
+            )
