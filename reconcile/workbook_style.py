@@ -87,6 +87,19 @@ def put_money(ws: Worksheet, row: int, col: int, amount: Decimal) -> Cell:
     return put(ws, row, col, excel_number(amount), MONEY_FORMAT)
 
 
+BEYOND_EXCEL = (
+    "beyond Excel's 15 significant digits: Difference and Status are the report's exact "
+    "values, not formulas (a spreadsheet reads these amounts rounded to 15 digits)"
+)
+
+
+def beyond_excel(amounts: Iterable[Decimal]) -> bool:
+    """Whether a line's arithmetic cannot be left to the spreadsheet: one of its amounts is
+    written as exact text (:func:`excel_number`), which a formula would read rounded to 15
+    significant digits, enough to turn a PASS into a FAIL or a one-cent gap into a PASS."""
+    return any(isinstance(excel_number(a), str) for a in amounts)
+
+
 def decimal_places(amounts: Iterable[Decimal]) -> int:
     """Decimal places the formula results are rounded to: the finest the inputs use."""
     places = [-int(a.as_tuple().exponent) for a in amounts if a.is_finite()]

@@ -2,7 +2,10 @@
 
 Every difference and status here is an Excel formula over the totals beside it, so an
 accountant can audit the arithmetic; the status the reconciliation engine computed is written
-next to it ("Report status") and the two must agree.
+next to it ("Report status") and the two must agree. The one exception is a line with an
+amount of 16 or more significant digits, which the spreadsheet would read rounded: there the
+Difference and Status are the report's exact values, and the line says so
+(:data:`~reconcile.workbook_style.BEYOND_EXCEL`).
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from reconcile.report import (
     Reconciliation,
 )
 from reconcile.workbook_style import (
+    BEYOND_EXCEL,
     BOLD,
     COUNT_FORMAT,
     ENTITY_FILL,
     FONT,
     TITLE_FONT,
     VERDICT_FILL,
+    beyond_excel,
     decimal_places,
     finish_table,
     header,
@@ -95,14 +100,21 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
     for col, amount in enumerate(amounts, start=3):
         put_money(ws, row, col, amount)
     put_money(ws, row, 8, m.tolerance)
-    identity_formulas(ws, row, decimal_places((*amounts, m.tolerance)))
-    ws.cell(row=row, column=7).number_format = ws.cell(row=row, column=3).number_format
+    exact = beyond_excel((*amounts, m.tolerance, m.difference))
+    if exact:  # the spreadsheet would compute it rounded: the report's own values
+        put_money(ws, row, 7, m.difference)
+        put(ws, row, 9, m.status)
+    else:
+        identity_formulas(ws, row, decimal_places((*amounts, m.tolerance)))
+        ws.cell(row=row, column=7).number_format = ws.cell(row=row, column=3).number_format
     put(ws, row, 10, m.status)
-    put(ws, row, 11, f"{m.source_rule} -> {m.target_column}")
+    rule = f"{m.source_rule} -> {m.target_column}"
+    put(ws, row, 11, f"{BEYOND_EXCEL}. {rule}" if exact else rule)
     if not m.unreadable:
         return row + 1
     n = row + 1
-    put(ws, row, 9, f'=IF(G{n}>0,"{UNVERIFIED}",IF(ABS(G{row})<=H{row},"PASS","FAIL"))')
+    if not exact:
+        put(ws, row, 9, f'=IF(G{n}>0,"{UNVERIFIED}",IF(ABS(G{row})<=H{row},"PASS","FAIL"))')
     put(ws, n, 2, f"Not read: {m.measure}")
     put(ws, n, 7, m.unreadable, COUNT_FORMAT)
     put(ws, n, 8, 0, COUNT_FORMAT)
@@ -290,6 +302,8 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     k = len(keys)
     titles = ["Grain", *keys, "Measure", "Source", "Staged", "Rejected", "Filtered",
               "Difference", "Tolerance", "Status", "Report status"]  # fmt: skip
+    if any(_beyond(g) for g in e.grains):
+        titles.append("Note")  # only where a row is beyond the spreadsheet's 15 digits
     put(ws, 1, 1, f"{e.entity}: control totals by grain").font = TITLE_FONT
     put(ws, 2, 1, f"Source {e.source_table} vs staged {e.target_table}; "
         "Difference = Source - Staged - Rejected - Filtered")  # fmt: skip
@@ -300,7 +314,7 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
         row += 1
     status_col = k + 9
     finish_table(ws, 3, row - 1, len(titles), (status_col, status_col + 1))
-    widths(ws, (24, *([16] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9))
+    widths(ws, (24, *([16] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9, 60))
     letter = get_column_letter(status_col)
     return f"{quote_sheet(ws.title)}!${letter}$4:${letter}${max(row - 1, 4)}"
 
@@ -315,12 +329,21 @@ def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow) -> None:
     for col, amount in enumerate(amounts, start=k + 3):
         put_money(ws, row, col, amount)
     put_money(ws, row, k + 8, g.tolerance)
+    put(ws, row, k + 10, g.status)
+    if _beyond(g):  # the spreadsheet would compute it rounded: the report's own values
+        put_money(ws, row, k + 7, g.difference)
+        put(ws, row, k + 9, g.status)
+        put(ws, row, k + 11, BEYOND_EXCEL)
+        return
     places = decimal_places((*amounts, g.tolerance))
     src, stg, rej, fil, diff, tol = cols
     put(ws, row, k + 7, f"=ROUND({src}{row}-{stg}{row}-{rej}{row}-{fil}{row},{places})")
     ws.cell(row=row, column=k + 7).number_format = ws.cell(row=row, column=k + 3).number_format
     put(ws, row, k + 9, f'=IF(ABS({diff}{row})<={tol}{row},"PASS","FAIL")')
-    put(ws, row, k + 10, g.status)
+
+
+def _beyond(g: GrainRow) -> bool:
+    return beyond_excel((g.source, g.staged, g.rejected, g.filtered, g.tolerance, g.difference))
 
 
 __all__ = ["Refs", "key_headers", "write_grains", "write_summary"]
