@@ -187,3 +187,20 @@ def test_a_signoffs_table_made_before_why_gets_the_column(
     assert cli.sign(run_id, decision="reject") == 0
     got = _sql(tmp_path, "SELECT OUTCOME, WHY FROM MIG_SIGNOFFS ORDER BY SIGNED_AT")
     assert got == [("APPROVED", None), ("REJECTED", None)]
+
+
+def test_a_reconciliation_against_a_changed_mapping_is_not_approved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The mapping edited after the run: the reconciliation FAILs (reconcile/claims.py), and
+    approving it is recorded, NOT APPROVED, exit 1 (exit 0 and no reason before b2b0dfe)."""
+    mappings = project(tmp_path, {"pay": [row(1, "100.00")]})
+    cli = Cli(tmp_path, mappings)
+    assert cli("run") == 0
+    yaml = mappings / "hr" / "pay.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert cli("reconcile") == 1
+    capsys.readouterr()
+    assert cli.sign(_run_id(tmp_path)) == 1
+    out = capsys.readouterr().out
+    assert "outcome: NOT APPROVED" in out and "not approved: its verdict is FAIL" in out
