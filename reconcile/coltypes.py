@@ -25,6 +25,24 @@ def untrimmed_columns(engine: Engine, from_sql: str, columns: list[str]) -> froz
     """The ``columns`` of ``from_sql`` (a quoted table or ``(SELECT ...) q``) typed as
     integers or exact decimals, whose text never needs trimming."""
     plain = {"postgresql": _PG_PLAIN, "mysql": _MYSQL_PLAIN}.get(family(engine.dialect.name))
+    return _typed(engine, from_sql, columns, plain)
+
+
+# the integer types alone: a value's text is then its number's (``1``, never ``1.0``)
+_PG_INTEGER = frozenset({20, 21, 23})
+_MYSQL_INTEGER = frozenset({1, 2, 3, 8, 9})
+
+
+def integer_columns(engine: Engine, from_sql: str, columns: list[str]) -> frozenset[str]:
+    """The ``columns`` of ``from_sql`` the server holds as integers (never on SQLite, whose
+    columns hold any type)."""
+    codes = {"postgresql": _PG_INTEGER, "mysql": _MYSQL_INTEGER}.get(family(engine.dialect.name))
+    return _typed(engine, from_sql, columns, codes)
+
+
+def _typed(
+    engine: Engine, from_sql: str, columns: list[str], plain: frozenset[int] | None
+) -> frozenset[str]:
     wanted = list(dict.fromkeys(columns))
     if plain is None or not wanted:
         return frozenset()

@@ -11,16 +11,20 @@ hours on SQLite). So the query finds the candidate key by number through the ind
 ``(DOMAIN, ERP_KEY)`` and then requires the text equality of that one key row: a staged text
 that is not a canonical integer has no candidate, or a candidate whose text differs. The
 number is only ever read from text that is digits (``CAST`` of anything else stops a
-PostgreSQL query); SQLite's ``CAST`` never fails, so it needs no guard. The unmatched rows of a
-``LEFT JOIN`` are the unresolved ones (a key issued twice can only repeat matched rows); it is
-not written as ``NOT EXISTS`` because MariaDB caches a correlated subquery's answer by the
-outer value under its padding collation, answering ``'1 '`` as it answered ``'1'``.
+PostgreSQL query); SQLite's ``CAST`` never fails, so it needs no guard. A column the server
+holds as an integer (PostgreSQL, MariaDB) needs neither: its text is its number's, so it is
+compared as a number (the digit test costs more than the rest of the query there). The
+unmatched rows of a ``LEFT JOIN`` are the unresolved ones (a key issued twice can only repeat
+matched rows); it is not written as ``NOT EXISTS`` because MariaDB caches a correlated
+subquery's answer by the outer value under its padding collation, answering ``'1 '`` as it
+answered ``'1'``.
 """
 
 from __future__ import annotations
 
 from migrate.spec.model import EntitySpec
 from migrate.staging.types import cents_sql
+from reconcile.coltypes import integer_columns
 from reconcile.report import RuleResult
 from reconcile.sqltext import as_text, bigint, family
 from reconcile.staging_side import Staging
@@ -74,12 +78,16 @@ def _balanced(
 def _resolves(st: Staging, spec: EntitySpec, column: str, domain: str) -> RuleResult:
     q = st.engine.dialect.identifier_preparer.quote
     dialect = st.engine.dialect.name
+    table = st.table(spec.target.table)
     value = exact_text(f"t.{q(column)}", dialect)
     erp = exact_text(f"k.{q('ERP_KEY')}", dialect)
+    if column in integer_columns(st.engine, table, [column]):  # its text is its number's
+        match = f"k.{q('ERP_KEY')} = t.{q(column)}"
+    else:
+        match = f"k.{q('ERP_KEY')} = {key_number(value, dialect)} AND {erp} = {value}"
     rows = st.query(
-        f"SELECT {value}, COUNT(*) FROM {st.table(spec.target.table)} t "
-        f"LEFT JOIN {st.table('MIG_KEY_MAP')} k ON k.{q('DOMAIN')} = :domain "
-        f"AND k.{q('ERP_KEY')} = {key_number(value, dialect)} AND {erp} = {value} "
+        f"SELECT {value}, COUNT(*) FROM {table} t "
+        f"LEFT JOIN {st.table('MIG_KEY_MAP')} k ON k.{q('DOMAIN')} = :domain AND {match} "
         f"WHERE {_run_filter(st, spec)} AND t.{q(column)} IS NOT NULL "
         f"AND k.{q('ERP_KEY')} IS NULL GROUP BY {value} ORDER BY {value}",
         entity=spec.entity,
