@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-_DIGITS = re.compile(r"[+-]?\d+")
-_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?")
-_TEXT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?")
+# ASCII digits only, as the servers' SQL reads them (a '١٢٣' is no amount on any backend)
+_DIGITS = re.compile(r"[+-]?\d+", re.ASCII)
+_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?", re.ASCII)
+_TEXT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?", re.ASCII)
 CENT = Decimal("0.01")
 # what an amount loses at both ends and between its parts, as the pipeline strips it (and as
 # ``sqltext.KEY_SPACE`` in SQL; a test holds the three equal)

@@ -60,9 +60,10 @@ PARSER_CASES: list[tuple[str, list[str | None]]] = [
             " \t ",  # blank
             "\xa012.50",  # a non-breaking space is not trimmed: not an amount
             "- 12",
+            "\u0661\u0662.\u0665\u0660",  # Arabic-Indic digits: not an amount on any backend
         ],
     ),
-    ("cents", ["123", "-5", "+7", " 42 ", "\t42\r", "1.5", "abc", "", None]),
+    ("cents", ["123", "-5", "+7", " 42 ", "\t42\r", "1.5", "abc", "", None, "\u0661\u0662"]),
 ]
 
 
