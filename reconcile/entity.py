@@ -79,7 +79,7 @@ def _prove(
     )
     unknown = (RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown)
     excluded = (*done.rejected, *(key for _, key in done.filtered))
-    checked = check_columns(spec, crosswalks, st, excluded, legacy, workdir)
+    checked = check_columns(spec, crosswalks, st, excluded, legacy, workdir, done.filtered)
     kept = keep(chain(found, unknown, checked.differences))  # the first of each kind, all counted
     return EntityReconciliation(
         entity=name,

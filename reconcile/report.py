@@ -86,7 +86,7 @@ class RowDifference:
 
     entity: str
     source_key: str
-    kind: str  # "missing" | "unexpected" | "changed"
+    kind: str  # "missing" | "unexpected" | "changed" | "filtered_wrongly" (reconcile/filtered.py)
     column: str | None = None
     source_value: str | None = None
     staged_value: str | None = None

@@ -25,18 +25,24 @@ from decimal import Decimal
 
 from sqlalchemy import Column, Date, DateTime, Integer, String
 
-from migrate.spec.model import Field_
+from migrate.spec.model import Condition, Field_
 from migrate.staging.tables import METADATA
 from migrate.staging.types import Money
 from reconcile import restate_expr as E
 from reconcile import restate_steps as R
 from reconcile.personal import REFUSED, UNREADABLE
+from reconcile.restate_keys import KeyLookup, lookup_origin, lookup_text
 
 _CHECK = "a check that rejects a row, never a change of its value: nothing to restate"
 _STEP = "reconciliation's own Python code for the step (reconcile/restate_steps.py)"
 
 RESTATED: dict[str, str] = {
     "field.from": "the legacy column's value, read by reconciliation itself",
+    "field.lookup": (
+        "the ERP key MIG_KEY_MAP (the pipeline's record) holds for the legacy key restated "
+        "from the row (reconcile/restate_keys.py); a blank key is no value, a key with none "
+        "recorded is refused (orphan)"
+    ),
     "field.join": "the listed columns' texts, each trimmed (none as empty), joined",
     "field.const": "the constant",
     "field.expr": "its own reading of the arithmetic, exact Decimal (reconcile/restate_expr.py)",
@@ -103,12 +109,7 @@ RESTATED: dict[str, str] = {
     "step.check_digit.kind=aba": "the ABA routing-number check digit",
 }
 
-NOT_VERIFIED: dict[str, str] = {
-    "field.lookup": (
-        "an ERP key from the key map (lookup): reconciliation proves each staged reference "
-        "resolves to an issued key (ERP rules), not that it is this legacy row's key"
-    ),
-}
+NOT_VERIFIED: dict[str, str] = {}  # nothing today: every item of the language is restated
 
 # the staging column's type, as the pipeline casts to it last
 KINDS = ("text", "date", "datetime", "money", "integer")
@@ -200,6 +201,8 @@ class Restated:
     target: str
     field: Field_
     kind: str
+    system: str = ""  # the entity's source system: a lookup's default
+    issued: bool = False  # the ERP key this entity issues (``issues_keys``)
 
     @property
     def personal(self) -> str | None:
@@ -209,31 +212,41 @@ class Restated:
         f = self.field
         cols = [f.from_] if isinstance(f.from_, str) else list(f.from_ or [])
         cols += E.columns(f.expr) if f.expr is not None else []
+        cols += f.lookup.from_ if f.lookup is not None else []
         cols += [f.when.column] if f.when is not None else []
         cols += [c for s in f.steps for c in s.source_columns()]
         return list(dict.fromkeys(cols))
 
     def value(
-        self, record: Mapping[str, object], crosswalks: Mapping[str, Mapping[str, str]]
+        self,
+        record: Mapping[str, object],
+        crosswalks: Mapping[str, Mapping[str, str]],
+        keys: KeyLookup | None = None,
     ) -> object:
-        """The value staging must hold for this legacy row (``Unreadable`` if refused)."""
+        """The value staging must hold for this legacy row (``Unreadable`` if refused);
+        ``keys`` answers a lookup from the key map."""
         f = self.field
         ctx = R.Context(record, crosswalks)
-        value = _origin(f, record)
+        if f.lookup is not None:
+            value = lookup_origin(f, self.system, record, keys)
+        else:
+            value = _origin(f, record)
         for step in f.steps:
             value = R.STEPS[step.name](value, step.args, ctx)
-        w = f.when
-        if w is not None and R.holds(record.get(w.column), w.equals, w.in_, w.is_blank) == w.negate:
+        if f.when is not None and not condition_holds(f.when, record):
             value = None
         if f.default is not None and R.is_blank(value):
             value = f.default
         return value
 
     def source(
-        self, record: Mapping[str, object], crosswalks: Mapping[str, Mapping[str, str]]
+        self,
+        record: Mapping[str, object],
+        crosswalks: Mapping[str, Mapping[str, str]],
+        keys: KeyLookup | None = None,
     ) -> Canonical:
         try:
-            return self.canonical(self.value(record, crosswalks), source=True)
+            return self.canonical(self.value(record, crosswalks, keys), source=True)
         except R.Unreadable as exc:
             return f"{REFUSED}: {exc.reason if self.personal else exc})"
 
@@ -271,11 +284,13 @@ class Restated:
     def rule(self) -> str:
         f = self.field
         steps = ", ".join(_step_text(s.name, s.args.model_dump()) for s in f.steps)
-        rule = f"{self.target} vs {_origin_text(f)}: {steps or 'as is'}"
-        rule += f"; only when {_condition_text(f)}" if f.when is not None else ""
+        origin = lookup_text(f, self.system, self.issued) if f.lookup else _origin_text(f)
+        rule = f"{self.target} vs {origin}: {steps or 'as is'}"
+        rule += f"; only when {condition_text(f.when)}" if f.when is not None else ""
         rule += f"; default {f.default!r}" if f.default is not None else ""
         how = f"by keyed hash ({f.personal})" if f.personal else "as values"
-        return f"{rule}; as a {self.kind}; restated from the legacy row, compared {how}"
+        article = "an" if self.kind[0] in "aeiou" else "a"
+        return f"{rule}; as {article} {self.kind}; restated from the legacy row, compared {how}"
 
 
 def _origin(f: Field_, record: Mapping[str, object]) -> object:
@@ -304,9 +319,13 @@ def _step_text(name: str, args: dict[str, object]) -> str:
     return f"{name} ({given})" if given else name
 
 
-def _condition_text(f: Field_) -> str:
-    w = f.when
-    assert w is not None
+def condition_holds(w: Condition, record: Mapping[str, object]) -> bool:
+    """A ``when`` or ``drop_when`` on one legacy row, as the pipeline tests it (trimmed, in
+    any case; ``negate`` reverses it, so a missing value then holds)."""
+    return R.holds(record.get(w.column), w.equals, w.in_, w.is_blank) != w.negate
+
+
+def condition_text(w: Condition) -> str:
     if w.is_blank is not None:
         test = f"{w.column} is {'' if w.is_blank else 'not '}blank"
     elif w.in_ is not None:

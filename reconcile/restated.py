@@ -1,20 +1,28 @@
-"""Compared and personal columns checked row by row through reconciliation's own restatement.
+"""Every column a mapping fills, checked row by row through reconciliation's own restatement.
 
-For each column named in ``reconcile.compare`` that is neither an amount measure (diffed as
-exact cents) nor a plain text column (diffed in SQL, ``textrule.py``), and for each field
-marked ``personal``, the column's rule is either restated (``restate.py``) or reported as
-**not verified**, with the reason, and then not compared at all: never a false difference,
-never silently skipped.
+Each target column the mapping fills (every field, and the ERP key the entity issues) is
+checked, whether or not ``reconcile.compare`` names it: amount measures are diffed as exact
+cents and ``compare``'s plain text columns in SQL, by the main row diff; every other column
+here. Its rule is either restated (``restate.py``; an ERP key through the key map the
+pipeline recorded, ``restate_keys.py``) or reported as **not verified**, with the reason, and
+then not compared at all: never a false difference, never silently skipped. ``compare`` thus
+only chooses which text columns the main diff carries (the cheapest way to diff them, in the
+database's own scan) and which columns the report lists first; a name in it that no field
+fills is reported as not verified.
 
 A restated column is compared like this: the legacy rows (less the rejected and filtered
-keys) are streamed and each row's value computed from its own columns; the run's staged
-rows of the entity are streamed; both sides are diffed by key with the same hashed-bucket
-diff as the amounts (``diff.py``, each side a :class:`~reconcile.stream.StreamSource`), so
-memory holds bucket sums and the rows of differing buckets only, never a whole table.
-Equal sides cost one pass each. A mismatch is a ``changed`` row naming the key and column
-with both values as compared (ISO dates, amounts, text); a personal column shows ``hmac:``
-and the first 12 hex digits of each side's keyed hash, never the value. Rows missing or
-unexpected are the main row diff's to report, not this one's.
+keys) are streamed and each row's value computed from its own columns (the ERP keys its
+lookups need fetched from ``MIG_KEY_MAP`` a block of :data:`PART` rows at a time); the run's
+staged rows of the entity are streamed; both sides are diffed by key with the same
+hashed-bucket diff as the amounts (``diff.py``, each side a
+:class:`~reconcile.stream.StreamSource`), so memory holds bucket sums and the rows of
+differing buckets only, never a whole table. Equal sides cost one pass each. A mismatch is a
+``changed`` row naming the key and column with both values as compared (ISO dates, amounts,
+text); a personal column shows ``hmac:`` and the first 12 hex digits of each side's keyed
+hash, never the value. Rows missing or unexpected are the main row diff's to report, not
+this one's. Where the mapping has filters, the same diff carries the first filter each legacy
+row meets (staged rows: none), so a staged row the mapping drops is a ``filtered_wrongly``
+difference; the rows the pipeline says it filtered are restated by ``filtered.py``.
 
 The legacy side is read as the pipeline reads it: a table through SQLAlchemy's reflected
 column types (a ``DATE`` column gives ``date`` objects on SQLite, PostgreSQL and MariaDB
@@ -23,26 +31,38 @@ alike), a query as the driver returns it, a file as text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, Table, select, text
 
 from migrate.spec.model import EntitySpec
-from reconcile.diff import FIRST_BITS, keyed_diff
+from reconcile.diff import FIRST_BITS, iter_keyed_diff
+from reconcile.erpkeys import erp_keys
+from reconcile.filtered import (
+    FILTERS,
+    check_filtered,
+    filter_columns,
+    first_rule,
+    staged_but_dropped,
+)
 from reconcile.hashing import CRC32
 from reconcile.personal import digest, shown
 from reconcile.report import RowDifference
 from reconcile.restate import Canonical, Restated, column_kind, target_column
 from reconcile.restate import why_not as why_not_restated
+from reconcile.restate_keys import KeyLookup, Wanted, issued_field, wanted
+from reconcile.restate_memo import Memo
 from reconcile.rows import Row
 from reconcile.sources import file_path, file_records, key_string, table_records
 from reconcile.staging_side import Staging
 from reconcile.stream import StreamSource
 from reconcile.textrule import text_columns
 
-PART = 20_000  # rows fetched per round trip while streaming
+PART = 20_000  # rows fetched per round trip while streaming; legacy rows per key map block
 
 Crosswalks = Mapping[str, Mapping[str, str]]
 Records = Callable[[], Iterator[Mapping[str, object]]]
@@ -50,29 +70,34 @@ Records = Callable[[], Iterator[Mapping[str, object]]]
 
 @dataclass(frozen=True)
 class ColumnCheck:
-    """What this check found: differences, the rule of each restated column, and the
-    columns not verified with why."""
+    """What this check found: differences (read lazily, once: the caller keeps the first
+    and counts the rest), the rule of each restated column, and the columns not verified
+    with why."""
 
-    differences: tuple[RowDifference, ...] = ()
+    differences: Iterable[RowDifference] = ()
     compared: tuple[str, ...] = ()
     not_verified: tuple[tuple[str, str], ...] = ()
 
 
 def columns_to_check(spec: EntitySpec) -> list[str]:
-    """Compared columns that are neither measures nor diffed in SQL, then personal fields."""
-    measures = {m.target_column for m in spec.reconcile.measures}
-    in_sql = {c.target for c in text_columns(spec)[0]}
-    wanted = [c for c in spec.reconcile.compare if c not in measures | in_sql]
-    wanted += [n for n, f in spec.fields.items() if f.personal is not None]
-    return list(dict.fromkeys(wanted))
+    """Every column the mapping fills (those ``compare`` names first, then the fields, then
+    the issued key) that is neither a measure nor diffed in SQL."""
+    skip = {m.target_column for m in spec.reconcile.measures}
+    skip |= {c.target for c in text_columns(spec)[0]}
+    issued = [spec.issues_keys.column] if spec.issues_keys is not None else []
+    filled = [*spec.reconcile.compare, *spec.fields, *issued]
+    return [c for c in dict.fromkeys(filled) if c not in skip]
 
 
 def plan(spec: EntitySpec) -> tuple[list[Restated], list[tuple[str, str]]]:
     """(restated columns, (column, why) for each column that cannot be restated)."""
     restated: list[Restated] = []
     missing: list[tuple[str, str]] = []
+    issued = issued_field(spec)
+    issued_column = spec.issues_keys.column if spec.issues_keys is not None else None
     for name in columns_to_check(spec):
-        field = spec.fields.get(name)
+        is_issued = name == issued_column  # the key map's key wins over any field
+        field = issued if is_issued else spec.fields.get(name)
         column = target_column(spec.target.table, name)
         if field is None or column is None:
             missing.append((name, "no field of the mapping fills this staging column"))
@@ -82,7 +107,7 @@ def plan(spec: EntitySpec) -> tuple[list[Restated], list[tuple[str, str]]]:
         if why is not None or kind is None:
             missing.append((name, why or "unknown column type"))
         else:
-            restated.append(Restated(name, field, kind))
+            restated.append(Restated(name, field, kind, spec.source.system, is_issued))
     return restated, missing
 
 
@@ -93,30 +118,43 @@ def check_columns(
     excluded: Collection[str],
     legacy: Engine | None,
     workdir: Path | None,
+    filtered: Collection[tuple[str, str]] = (),
 ) -> ColumnCheck:
-    """Restated columns diffed by key (``excluded``: rejected and filtered source keys)."""
+    """Restated columns diffed by key (``excluded``: rejected and filtered source keys), and
+    the ``filtered`` rows' (rule, source key) restated (``filtered.py``)."""
     restated, not_verified = plan(spec)
-    if not restated:
-        return ColumnCheck(not_verified=tuple(not_verified))
+    drops = bool(spec.source.filters)
     needed = [*spec.source.key, *(c for r in restated for c in r.source_columns())]
+    needed += filter_columns(spec) + (spec.issues_keys.legacy if spec.issues_keys else [])
     records = legacy_records(spec, list(dict.fromkeys(needed)), legacy, workdir)
+    rows_filtered = check_filtered(spec, st, filtered, records)
+    not_verified += rows_filtered.not_verified
+    if not restated and not drops:
+        return ColumnCheck(rows_filtered.differences, (), tuple(not_verified))
     if records is None:
         why = "the legacy side cannot be read here (no connection or working folder)"
-        return ColumnCheck(not_verified=tuple(not_verified + [(r.target, why) for r in restated]))
+        not_verified += [(r.target, why) for r in restated]
+        return ColumnCheck(rows_filtered.differences, (), tuple(not_verified))
     skip = frozenset(excluded)
     shift = 32 - FIRST_BITS
-    source = StreamSource(lambda: _source_rows(spec, restated, records, crosswalks, skip), 0).using(
-        CRC32, shift
-    )
+    source = StreamSource(
+        lambda: _source_rows(spec, restated, records, crosswalks, skip, st), 0
+    ).using(CRC32, shift)
     staged = StreamSource(lambda: _staged_rows(spec, restated, st), 0).using(CRC32, shift)
-    diffs, _ = keyed_diff(spec.entity, (), source, staged, [], tuple(r.target for r in restated))
+    names = tuple(r.target for r in restated) + ((FILTERS,) if drops else ())
+    found, _ = iter_keyed_diff(spec.entity, (), source, staged, [], names)
     personal = {r.target for r in restated if r.personal}
-    changed = tuple(_masked(d, d.column in personal) for d in diffs if d.kind == "changed")
-    return ColumnCheck(changed, tuple(r.rule for r in restated), tuple(not_verified))
+    changed = (_shown(spec, d, personal) for d in found if d.kind == "changed")
+    rules = tuple(r.rule for r in restated)
+    return ColumnCheck(chain(changed, rows_filtered.differences), rules, tuple(not_verified))
 
 
-def _masked(d: RowDifference, personal: bool) -> RowDifference:
-    if not personal:
+def _shown(spec: EntitySpec, d: RowDifference, personal: set[str]) -> RowDifference:
+    """A difference as the report shows it: a personal value masked, a staged row its
+    mapping drops named so."""
+    if d.column == FILTERS:
+        return staged_but_dropped(spec, d)
+    if d.column not in personal:
         return d
     return replace(d, source_value=shown(d.source_value), staged_value=shown(d.staged_value))
 
@@ -131,33 +169,80 @@ def _source_rows(
     records: Records,
     crosswalks: Crosswalks,
     skip: frozenset[str],
+    st: Staging,
 ) -> Iterator[Row]:
-    for record in records():
-        key = key_string([record.get(c) for c in spec.source.key])
-        if key not in skip:
-            texts = tuple(_compared(r, r.source(record, crosswalks)) for r in restated)
+    lookups = [r for r in restated if r.field.lookup is not None]
+    reads = [tuple(r.source_columns()) for r in restated]
+    memos = [
+        None if r.field.lookup is not None else Memo(partial(_restated, r, crosswalks))
+        for r in restated
+    ]
+    tests = tuple(filter_columns(spec))
+    drops = Memo(partial(first_rule, spec)) if tests else None
+    stream = records()
+    while part := list(islice(stream, PART)):
+        block = [(key_string([r.get(c) for c in spec.source.key]), r) for r in part]
+        block = [(key, record) for key, record in block if key not in skip]
+        keys = _erp_keys(st, lookups, [record for _, record in block])
+        for key, record in block:
+            texts = tuple(
+                _compared(r, r.source(record, crosswalks, keys))
+                if memo is None
+                else memo(tuple(map(record.get, cols)), record)
+                for r, cols, memo in zip(restated, reads, memos, strict=True)
+            )
+            if drops is not None:
+                texts += (drops(tuple(map(record.get, tests)), record),)
             yield Row(key, (), (), texts)
+
+
+def _restated(r: Restated, crosswalks: Crosswalks, record: Mapping[str, object]) -> Canonical:
+    """One column's value as compared, from a legacy row (not a lookup)."""
+    return _compared(r, r.source(record, crosswalks))
+
+
+def _staged(r: Restated, dialect: str, value: object) -> Canonical:
+    return _compared(r, r.staged(value, dialect))
+
+
+def _erp_keys(
+    st: Staging, lookups: list[Restated], block: list[Mapping[str, object]]
+) -> KeyLookup | None:
+    """The ERP keys a block of legacy rows' lookups need, fetched at once from the key map."""
+    if not lookups:
+        return None
+    asked: dict[tuple[str, str], set[str]] = {}
+    for record in block:
+        for r in lookups:
+            w = wanted(r.field, r.system, record)
+            if w is not None:
+                asked.setdefault(w[:2], set()).add(w[2])
+    found: dict[Wanted, int] = {}
+    for (domain, system), legacy in asked.items():
+        answers = erp_keys(st, domain, system, legacy)
+        found.update(((domain, system, k), v) for k, v in answers.items())
+    return lambda domain, system, legacy: found.get((domain, system, legacy))
 
 
 def _staged_rows(spec: EntitySpec, restated: list[Restated], st: Staging) -> Iterator[Row]:
     q = st.engine.dialect.identifier_preparer.quote
     dialect = st.engine.dialect.name
+    columns = "".join(f", {q(r.target)}" for r in restated)
     sql = text(
-        f"SELECT {q('MIG_SOURCE_KEY')}, {', '.join(q(r.target) for r in restated)} "
+        f"SELECT {q('MIG_SOURCE_KEY')}{columns} "
         f"FROM {st.table(spec.target.table)} "
         f"WHERE {q('MIG_RUN_ID')} = :run AND {q('MIG_ENTITY')} = :entity"
     )
+    drops: tuple[Canonical, ...] = (None,) if spec.source.filters else ()
+    memos = [Memo(partial(_staged, r, dialect)) for r in restated]
     with st.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, max_row_buffer=PART).execute(
             sql, {"run": st.run_id, "entity": spec.entity}
         )
         for part in result.partitions(PART):
             for key, *values in part:
-                texts = tuple(
-                    _compared(r, r.staged(v, dialect))
-                    for r, v in zip(restated, values, strict=True)
-                )
-                yield Row(str(key), (), (), texts)
+                texts = tuple(memo((v,), v) for memo, v in zip(memos, values, strict=True))
+                yield Row(str(key), (), (), texts + drops)
 
 
 def legacy_records(

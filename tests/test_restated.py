@@ -12,6 +12,7 @@ verified (the entity then EXCEPTIONS), never as a difference.
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ from sqlalchemy import Date, Integer, String
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, PASS
 from reconcile.report_json import to_json
-from reconcile.restate import NOT_VERIFIED
 from reconcile.run import reconcile_run
 from tests.support.restated_project import Migrated, legacy_table, migrate_one
 from tests.test_reconcile import Estate, by_name, estate, tampered
@@ -133,13 +133,14 @@ def test_planted_changes_in_restated_columns_are_differences(
     )
 
 
-def test_a_rule_reconciliation_cannot_restate_is_not_verified_never_a_difference(
+def test_a_column_no_field_fills_is_not_verified_and_a_lookup_is_restated(
     tmp_path: Path,
 ) -> None:
-    """A compared ``lookup`` (which ERP key a reference got) and a compared column no field
-    fills: listed as not verified with the reason (the entity EXCEPTIONS, for finance to
-    accept), and a change in them is no difference. A column computed by ``expr`` is
-    restated, and its change caught."""
+    """A compared column no field fills: listed as not verified with the reason (the entity
+    EXCEPTIONS, for finance to accept), and a change in it is no difference. A ``lookup``
+    (which ERP key a reference got) is restated through the key map since the review of
+    issue 19 (it was not verified before), and so is a column computed by ``expr``: a change
+    in either is caught."""
     url = f"sqlite:///{tmp_path / 'legacy_hr.db'}"
     legacy_table(url, "emp", PEOPLE, _people())
     people = people_mapping(MIDDLE_NAMES={"expr": "emp_id * 2"})
@@ -166,9 +167,8 @@ def test_a_rule_reconciliation_cannot_restate_is_not_verified_never_a_difference
     assert dict(e.not_verified) == {
         "FIRST_NAME": "no field of the mapping fills this staging column"
     }
-    assert dict(a.not_verified) == {"PERSON_NUMBER": NOT_VERIFIED["field.lookup"]}
-    assert (e.status, e.differences, a.status, a.differences) == (EXCEPTIONS, (), EXCEPTIONS, ())
-    assert any(x.startswith("column PERSON_NUMBER not verified: an ERP key") for x in a.exceptions)
+    assert a.not_verified == ()
+    assert (e.status, e.differences, a.status, a.differences) == (EXCEPTIONS, (), PASS, ())
     bad = run.tampered(
         tmp_path,
         "UPDATE WORKERS SET MIDDLE_NAMES = '3', FIRST_NAME = 'X' WHERE MIG_SOURCE_KEY = '1'",
@@ -184,11 +184,15 @@ def test_a_rule_reconciliation_cannot_restate_is_not_verified_never_a_difference
         "2",
         "3",
     )
-    [d] = a.differences  # the restated constant; the wrong key is the gap not verified
-    assert (d.source_key, d.column, d.source_value, d.staged_value) == ("1", "PRIORITY", "1", "2")
+    got = {(d.source_key, d.column): (d.source_value, d.staged_value) for d in a.differences}
+    assert got.keys() == {("1", "PRIORITY"), ("1", "PERSON_NUMBER")}
+    assert got["1", "PRIORITY"] == ("1", "2")
+    with sqlite3.connect(tmp_path / "staging.db") as conn:
+        keys = dict(conn.execute("SELECT LEGACY_KEY, ERP_KEY FROM MIG_KEY_MAP").fetchall())
+    assert got["1", "PERSON_NUMBER"] == (str(keys["1"]), str(keys["2"]))
     doc = json.loads(to_json(reconcile_run(bad.settings, load_project(bad.mappings), bad.run_id)))
     listed = {n["column"] for x in doc["entities"] for n in x["not_verified"]}
-    assert listed == {"FIRST_NAME", "PERSON_NUMBER"}
+    assert listed == {"FIRST_NAME"}
 
 
 # -- money in every encoding, sign handling, a timestamp from text ------------------------
@@ -280,7 +284,11 @@ def test_estate_says_how_each_compared_column_is_checked(estate: Estate) -> None
     report = reconcile_run(estate.settings, estate.project, estate.run_id)
     workers = by_name(report, "workers")
     rules = {c.split(" vs ")[0]: c for c in workers.compared}
-    assert set(rules) == {"LAST_NAME", "START_DATE", "NATIONAL_IDENTIFIER", "DATE_OF_BIRTH"}
+    # every column the mapping fills, not only those compare names (and the issued key)
+    assert set(rules) == set(estate.project.spec("workers").fields) | {"PERSON_NUMBER"}
+    assert rules["PERSON_NUMBER"].startswith(
+        "PERSON_NUMBER vs the ERP key issued to emp_id in MIG_KEY_MAP (domain worker"
+    )
     assert "split (sep ',', index 0, rest False)" in rules["LAST_NAME"]
     assert "date (format '%m/%d/%y', pivot 20); as a date" in rules["START_DATE"]
     assert rules["NATIONAL_IDENTIFIER"].endswith("compared by keyed hash (ssn)")

@@ -88,7 +88,7 @@ def test_a_new_step_without_a_statement_is_not_verified(monkeypatch: pytest.Monk
     )
 
 
-def test_each_reason_reaches_the_report_for_its_column() -> None:
+def test_each_reason_reaches_the_report_for_its_column(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = EntitySpec.model_validate(
         {
             "entity": "pay",
@@ -108,11 +108,19 @@ def test_each_reason_reaches_the_report_for_its_column() -> None:
         }
     )
     restated, missing = plan(spec)
-    assert [r.target for r in restated] == ["HOURS", "GROSS_AMOUNT", "PAY_TYPE"]
-    assert dict(missing) == {
-        "PERSON_NUMBER": NOT_VERIFIED["field.lookup"],
-        "NOPE": "no field of the mapping fills this staging column",
-    }
+    # every column the mapping fills, compared ones first; a lookup through the key map
+    assert [r.target for r in restated] == [
+        "PERSON_NUMBER",
+        "HOURS",
+        "GROSS_AMOUNT",
+        "PAY_TYPE",
+        "CHECK_ID",
+    ]
+    assert dict(missing) == {"NOPE": "no field of the mapping fills this staging column"}
+    # an item said not verified (none is today) gives its column that reason
+    monkeypatch.delitem(restate.RESTATED, "step.title")
+    monkeypatch.setitem(restate.NOT_VERIFIED, "step.title", "a reason")
+    assert dict(plan(spec)[1])["PAY_TYPE"] == "a reason"
 
 
 def test_field_items_name_only_vocabulary_items() -> None:
