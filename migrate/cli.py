@@ -1,8 +1,9 @@
 """The ``migrate`` command line. ``migrate --help`` lists what exists.
 
 Every command exits 0 on success, 1 when the work it checked failed (a reconciliation FAIL,
-mapping problems), 2 on bad input (config, unknown run id), 130 when stopped with Ctrl-C
-(one line, ``interrupted``); errors print without a traceback unless ``--debug`` is given.
+mapping problems), 3 for a reconciliation with EXCEPTIONS to accept, 2 on bad input (config,
+unknown run id), 130 when stopped with Ctrl-C (one line, ``interrupted``); errors print
+without a traceback unless ``--debug`` is given.
 """
 
 from __future__ import annotations
