@@ -3,7 +3,8 @@
 A column's rule is its field in the mapping (origin, steps, ``when``, ``default``, checks)
 plus the staging column's type, which the pipeline casts to last. Reconciliation restates a
 rule by computing, from the legacy row alone, the value staging must hold
-(``restate_steps.py``: its own code for every step), and compares that with the staged value
+(``restate_steps.py``: its own code for every step; an ERP key, from the legacy key and the
+key map the pipeline recorded, ``restate_keys.py``), and compares that with the staged value
 row by row (``restated.py``). A rule it cannot restate is never compared as if it could: the
 column is reported as **not verified**, with the reason, and its entity cannot PASS.
 

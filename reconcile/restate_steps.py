@@ -93,10 +93,14 @@ def _lower_char(c: str) -> str:
 
 
 def _upper(text: str) -> str:
+    if text.isascii():  # ASCII's full case mapping is its simple one (and far quicker)
+        return text.upper()
     return "".join(map(_upper_char, text))
 
 
 def _lower(text: str) -> str:
+    if text.isascii():
+        return text.lower()
     return "".join(map(_lower_char, text))
 
 

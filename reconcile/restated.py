@@ -41,6 +41,7 @@ from sqlalchemy import Engine, MetaData, Table, select, text
 
 from migrate.spec.model import EntitySpec
 from reconcile.diff import FIRST_BITS, iter_keyed_diff
+from reconcile.doubled import Doubled, staged_among
 from reconcile.erpkeys import erp_keys
 from reconcile.filtered import (
     FILTERS,
@@ -136,17 +137,29 @@ def check_columns(
         not_verified += [(r.target, why) for r in restated]
         return ColumnCheck(rows_filtered.differences, (), tuple(not_verified))
     skip = frozenset(excluded)
+    sides = _Sides(spec, restated, crosswalks, st, skip, Doubled(staged_among(st, spec, skip)))
     shift = 32 - FIRST_BITS
-    source = StreamSource(
-        lambda: _source_rows(spec, restated, records, crosswalks, skip, st), 0
-    ).using(CRC32, shift)
-    staged = StreamSource(lambda: _staged_rows(spec, restated, st), 0).using(CRC32, shift)
+    source = StreamSource(lambda: _source_rows(sides, records), 0).using(CRC32, shift)
+    staged = StreamSource(lambda: _staged_rows(sides), 0).using(CRC32, shift)
     names = tuple(r.target for r in restated) + ((FILTERS,) if drops else ())
     found, _ = iter_keyed_diff(spec.entity, (), source, staged, [], names)
     personal = {r.target for r in restated if r.personal}
-    changed = (_shown(spec, d, personal) for d in found if d.kind == "changed")
+    doubled = sides.doubled.differences(spec.entity, names)  # after the scans above
+    changed = (_shown(spec, d, personal) for d in chain(found, doubled) if d.kind == "changed")
     rules = tuple(r.rule for r in restated)
     return ColumnCheck(chain(changed, rows_filtered.differences), rules, tuple(not_verified))
+
+
+@dataclass(frozen=True)
+class _Sides:
+    """What both streams of the restated diff read."""
+
+    spec: EntitySpec
+    restated: list[Restated]
+    crosswalks: Crosswalks
+    st: Staging
+    skip: frozenset[str]  # rejected and filtered source keys
+    doubled: Doubled  # those of them also staged: set aside (``doubled.py``)
 
 
 def _shown(spec: EntitySpec, d: RowDifference, personal: set[str]) -> RowDifference:
@@ -163,14 +176,9 @@ def _compared(r: Restated, value: Canonical) -> Canonical:
     return digest(value, r.personal) if r.personal else value
 
 
-def _source_rows(
-    spec: EntitySpec,
-    restated: list[Restated],
-    records: Records,
-    crosswalks: Crosswalks,
-    skip: frozenset[str],
-    st: Staging,
-) -> Iterator[Row]:
+def _source_rows(sides: _Sides, records: Records) -> Iterator[Row]:
+    spec, restated, crosswalks = sides.spec, sides.restated, sides.crosswalks
+    skip, doubled = sides.skip, sides.doubled
     lookups = [r for r in restated if r.field.lookup is not None]
     reads = [tuple(r.source_columns()) for r in restated]
     memos = [
@@ -180,10 +188,11 @@ def _source_rows(
     tests = tuple(filter_columns(spec))
     drops = Memo(partial(first_rule, spec)) if tests else None
     stream = records()
+    aside = doubled.source.collect()
     while part := list(islice(stream, PART)):
         block = [(key_string([r.get(c) for c in spec.source.key]), r) for r in part]
-        block = [(key, record) for key, record in block if key not in skip]
-        keys = _erp_keys(st, lookups, [record for _, record in block])
+        block = [(k, r) for k, r in block if k not in skip or k in doubled.keys]
+        keys = _erp_keys(sides.st, lookups, [record for _, record in block])
         for key, record in block:
             texts = tuple(
                 _compared(r, r.source(record, crosswalks, keys))
@@ -193,7 +202,11 @@ def _source_rows(
             )
             if drops is not None:
                 texts += (drops(tuple(map(record.get, tests)), record),)
-            yield Row(key, (), (), texts)
+            if key not in skip:
+                yield Row(key, (), (), texts)
+            elif aside is not None:
+                aside.setdefault(key, []).append(texts)
+    doubled.source.commit(aside)
 
 
 def _restated(r: Restated, crosswalks: Crosswalks, record: Mapping[str, object]) -> Canonical:
@@ -224,7 +237,8 @@ def _erp_keys(
     return lambda domain, system, legacy: found.get((domain, system, legacy))
 
 
-def _staged_rows(spec: EntitySpec, restated: list[Restated], st: Staging) -> Iterator[Row]:
+def _staged_rows(sides: _Sides) -> Iterator[Row]:
+    spec, restated, st, doubled = sides.spec, sides.restated, sides.st, sides.doubled
     q = st.engine.dialect.identifier_preparer.quote
     dialect = st.engine.dialect.name
     columns = "".join(f", {q(r.target)}" for r in restated)
@@ -235,6 +249,7 @@ def _staged_rows(spec: EntitySpec, restated: list[Restated], st: Staging) -> Ite
     )
     drops: tuple[Canonical, ...] = (None,) if spec.source.filters else ()
     memos = [Memo(partial(_staged, r, dialect)) for r in restated]
+    aside = doubled.staged.collect()
     with st.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, max_row_buffer=PART).execute(
             sql, {"run": st.run_id, "entity": spec.entity}
@@ -242,7 +257,11 @@ def _staged_rows(spec: EntitySpec, restated: list[Restated], st: Staging) -> Ite
         for part in result.partitions(PART):
             for key, *values in part:
                 texts = tuple(memo((v,), v) for memo, v in zip(memos, values, strict=True))
-                yield Row(str(key), (), (), texts + drops)
+                if str(key) not in doubled.keys:
+                    yield Row(str(key), (), (), texts + drops)
+                elif aside is not None:
+                    aside.setdefault(str(key), []).append(texts + drops)
+    doubled.staged.commit(aside)
 
 
 def legacy_records(

@@ -17,13 +17,17 @@ A review found two wrong PASSes (seen failing on 1de9d5a, each test below):
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from migrate.spec.loader import load_project
+from reconcile.filtered import check_filtered
 from reconcile.report import FAIL, PASS
+from reconcile.restate_memo import LIMIT, Memo
 from reconcile.run import reconcile_run
 from tests.support.restated_project import Migrated, migrate_one
 from tests.support.verdicts import assert_only_planted_problems
@@ -293,3 +297,58 @@ def test_a_merge_must_map_to_a_staged_supplier(estate: Estate, tmp_path: Path) -
         e = by_name(report, name)
         assert e.status == FAIL, name
         assert [(d.kind, d.source_key) for d in e.differences] == [("filtered_wrongly", key)]
+
+
+# -- the pieces ------------------------------------------------------------------------
+
+
+def test_a_remembered_value_is_never_that_of_an_equal_value_of_another_type() -> None:
+    """``1 == 1.0 == True`` and ``Decimal('1.0') == Decimal('1.00')``, but they print
+    differently: only exact ``str``, ``int``, ``date`` and None inputs are remembered, and
+    no more than ``LIMIT`` of them."""
+    seen: list[object] = []
+
+    def compute(item: object) -> str:
+        seen.append(item)
+        return repr(item)
+
+    memo = Memo(compute)
+    values: list[object] = [1, True, 1.0, Decimal("1.0"), Decimal("1.00"), "1", 1, "1"]
+    assert [memo((v,), v) for v in values] == [repr(v) for v in values]
+    assert seen == values[:-2]  # the second 1 and "1" remembered, the others worked out
+    for i in range(LIMIT + 10):
+        memo((f"x{i}",), f"x{i}")
+    assert len(memo.seen) <= LIMIT
+
+
+def test_filtered_rows_are_not_verified_where_the_legacy_side_cannot_be_read(
+    filtered: Migrated,
+) -> None:
+    spec = load_project(filtered.mappings).spec("pay")
+    check = check_filtered(spec, None, [("temps", "3"), ("nope", "1")], None)  # type: ignore[arg-type]
+    [d] = check.differences  # a rule the mapping lacks needs no legacy row
+    assert (d.kind, d.source_key) == ("filtered_wrongly", "1")
+    [(column, why)] = check.not_verified
+    assert column == "(filtered rows)" and "cannot be read" in why
+
+
+def test_the_staged_copy_of_a_duplicated_key_is_checked(estate: Estate, tmp_path: Path) -> None:
+    """A legacy key that repeats: one copy staged, another rejected as ``duplicate_key``
+    under the same key. The staged copy's columns were left out with the rejected key;
+    it is compared with its key's legacy copies now."""
+    with sqlite3.connect(estate.settings.workdir / "staging.db") as conn:
+        [(key,)] = conn.execute(
+            "SELECT s.MIG_SOURCE_KEY FROM GL_INTERFACE s JOIN MIG_REJECTS r "
+            "ON r.SOURCE_KEY = s.MIG_SOURCE_KEY AND r.ENTITY = s.MIG_ENTITY "
+            "WHERE r.REASON_CODE = 'duplicate_key' ORDER BY 1 LIMIT 1"
+        ).fetchall()
+    report = reconcile_run(estate.settings, estate.project, estate.run_id)
+    assert by_name(report, "gl_journals").differences == ()
+    bad = tampered(
+        estate,
+        tmp_path,
+        f"UPDATE GL_INTERFACE SET LEDGER_NAME = 'Another Ledger' WHERE MIG_SOURCE_KEY = '{key}'",
+    )
+    e = by_name(reconcile_run(bad.settings, bad.project, bad.run_id), "gl_journals")
+    assert e.status == FAIL
+    assert _changed(e) == {(key, "LEDGER_NAME"): ("City Primary Ledger", "Another Ledger")}
