@@ -9,10 +9,12 @@ unchanged by it), then treats blank as NULL on both sides. The normalised values
 row checksum and, for rows that differ, are shown as they are. The rule is pushed down into
 each database, so this is the cheapest way to diff a column.
 
-Every other compared column is someone else's: amounts declared as measures are diffed as
-exact cents; personal columns and columns built by any other rule (dates, amounts,
+Every other column the mapping fills, named in ``compare`` or not, is someone else's:
+amounts declared as measures are diffed as exact cents; plain text columns ``compare`` does
+not name, personal columns, ERP keys and columns built by any other rule (dates, amounts,
 ``split``, crosswalks, ``when``, ...) are restated row by row, or reported as not verified
-with the reason (``restated.py``, ``restate.py``).
+with the reason (``restated.py``, ``restate.py``). So ``compare`` chooses only which plain
+text columns are diffed here, in the database's own scan (the cheapest way).
 
 On SQLite the rule runs as :func:`normalise` (Python string semantics); PostgreSQL and
 MariaDB spell it in SQL, where "whitespace" for ``strip`` means ASCII spaces, tabs and line
