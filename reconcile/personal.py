@@ -8,8 +8,8 @@ column or from text in any declared format is the same ISO date), and each side'
 compared as :func:`~migrate.lineage.keyed_hash.keyed_hash` digest (HMAC-SHA256, key
 ``MIGRATE_MASK_KEY``), where ``ssn``, ``bank_account`` and ``routing`` keep their digits
 only (``123-45-6789`` equals ``123456789``; no digits at all is no value) and NULL equals
-only NULL. A field whose rule cannot be restated (a ``lookup``) is reported as not verified,
-never compared.
+only NULL. A field whose rule cannot be restated (one using a step reconciliation has no
+statement for) is reported as not verified, never compared.
 
 A mismatch is a ``changed`` :class:`~reconcile.report.RowDifference` naming the key and the
 target column whose values are ``hmac:`` plus the first :data:`SHOWN` hex digits of each
