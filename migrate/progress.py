@@ -14,7 +14,7 @@ class TerminalProgress:
     when it ends (:meth:`end`, called by the runner)."""
 
     totals: dict[str, int] = field(default_factory=dict)
-    stream: TextIO = sys.stderr
+    stream: TextIO = field(default_factory=lambda: sys.stderr)  # the one current when made
     interval: float = 1.0
     _started: dict[str, float] = field(default_factory=dict)
     _last: float = 0.0
