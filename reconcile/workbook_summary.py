@@ -161,6 +161,10 @@ def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -
     )
     rules_ok = all(r.status == "PASS" for r in e.rules)
     _failures_row(ws, row + 2, "ERP rules failing", rules, rules_ok, "rules on sheet Rules")
+    if e.problems:  # a mapping changed since the run, rows of the run no entity claims
+        note = "; ".join(e.problems)
+        _failures_row(ws, row + 3, "Run claims failing", f"={len(e.problems)}", False, note)
+        row += 1
     return _exception_rows(ws, row + 3, e, refs)
 
 

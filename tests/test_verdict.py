@@ -487,3 +487,25 @@ def test_reconciling_a_staging_made_before_mig_entity_is_refused(tmp_path: Path)
 
     with pytest.raises(SchemaMismatch, match="has no column MIG_ENTITY"):
         reconcile_run(s, load_project(mappings), run.run_id)
+
+
+def test_the_workbook_shows_what_the_run_claims_wrongly(tmp_path: Path) -> None:
+    """A failure beside the checks (rows no entity claims) has its own Summary line, so the
+    verdict the formulas compute is FAIL too (recalculated in LibreOffice in review)."""
+    from openpyxl import load_workbook
+
+    from reconcile.workbook import write_workbook
+
+    mappings = project(tmp_path, {"pay": [row(1, "1.00")]})
+    s = settings_in(tmp_path)
+    run = run_migration(s, mappings, "full")
+    with sqlite3.connect(tmp_path / "staging.db") as conn:
+        conn.execute(
+            "UPDATE WORKER_ANNUAL_PAY SET MIG_ENTITY = 'Pay' WHERE MIG_RUN_ID = ?", (run.run_id,)
+        )
+    report = reconcile_run(s, load_project(mappings), run.run_id)
+    write_workbook(report, tmp_path / "r.xlsx")
+    summary = load_workbook(tmp_path / "r.xlsx")["Summary"]
+    lines = [[c.value for c in r] for r in summary.iter_rows()]
+    (claims,) = [r for r in lines if r[1] == "Run claims failing"]
+    assert claims[6] == "=1" and claims[9] == "FAIL" and "claimed by none" in claims[10]
