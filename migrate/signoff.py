@@ -35,7 +35,7 @@ from migrate.db import writable_engine
 from migrate.errors import RunStateError
 from migrate.reconciliations import Reconciled, SignOff
 from migrate.staging.tables import build_metadata
-from migrate.targets import has_staging, staging_target
+from migrate.targets import has_staging, locate_run, staging_target
 
 DECISIONS = {"approve": "approve", "approved": "approve", "reject": "reject", "rejected": "reject"}
 APPROVED, WITH_EXCEPTIONS = "APPROVED", "APPROVED, EXCEPTIONS ACCEPTED"
@@ -166,23 +166,15 @@ def _judged(done: SignOffRecord) -> dict[str, object]:
 def history(settings: Settings, run_id: str) -> list[str]:
     """A run's reconciliations, oldest first, each with its files' fingerprint, what of the
     run it covers and the sign-offs that judged it, as lines for the terminal."""
-    for mode in ("full", "rehearsal"):
-        url, schema = staging_target(settings, mode)
-        if not has_staging(url, schema):
-            continue
-        engine, md = writable_engine(url), build_metadata(schema)
-        try:
-            try:
-                info = runs.get_run(engine, md, run_id)
-            except RunStateError:
-                continue
-            found = reconciliations.history(engine, md, run_id)
-            signed = reconciliations.signoffs(engine, md, run_id)
-            staged = reconciliations.staged_entities(engine, md, run_id)
-        finally:
-            engine.dispose()
-        return history_lines(run_id, found, signed, RunScope(staged, tuple(info.mapping_hashes)))
-    raise RunStateError(f"unknown run id {run_id!r}")
+    run = locate_run(settings, run_id)  # the staging that holds it (unknown id: an error)
+    engine = writable_engine(run.url)
+    try:
+        found = reconciliations.history(engine, run.md, run_id)
+        signed = reconciliations.signoffs(engine, run.md, run_id)
+        staged = reconciliations.staged_entities(engine, run.md, run_id)
+    finally:
+        engine.dispose()
+    return history_lines(run_id, found, signed, RunScope(staged, tuple(run.info.mapping_hashes)))
 
 
 def history_lines(
