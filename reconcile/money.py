@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from migrate.spec.stepargs import MoneyArgs
+
 # ASCII digits only, as the servers' SQL reads them (a '١٢٣' is no amount on any backend)
 _DIGITS = re.compile(r"[+-]?\d+", re.ASCII)
 _DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?", re.ASCII)
@@ -149,3 +151,19 @@ def _money_text_exact(text: str) -> Decimal:
 
 def cents_to_decimal(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
+
+
+# the pipeline's encodings of the ``money`` step, as this module names them
+STEP_ENCODINGS = {"cents": "cents", "fixed": "decimal", "text": "money_text"}
+
+
+def step_cents(value: object, args: MoneyArgs) -> int | None:
+    """The ``money`` step restated on one legacy value: integer cents, or ``None`` when blank;
+    whole units (an integer column) count as units, a float by its shortest text.
+    Raises :class:`InvalidAmount` where the pipeline rejects the value."""
+    encoding = STEP_ENCODINGS[args.encoding]
+    if isinstance(value, int) and not isinstance(value, bool) and encoding != "cents":
+        return value * 100
+    if value is None or (isinstance(value, float) and value != value):
+        return parse_cents(None, encoding)
+    return parse_cents(value if isinstance(value, str) else str(value), encoding)

@@ -100,10 +100,11 @@ class RuleResult:
     rule: str
     violations: int
     detail: str = ""
+    level: str = FAIL  # a rule declared as a warning: EXCEPTIONS (finance reviews the rows)
 
     @property
     def status(self) -> str:
-        return "PASS" if self.violations == 0 else "FAIL"
+        return PASS if self.violations == 0 else self.level
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class EntityReconciliation:
             out.append(f"{n} grain row(s) off")
         if n := self.differences_found:
             out.append(f"{n:,} row difference(s)")
-        if n := sum(r.violations for r in self.rules):
+        if n := sum(r.violations for r in self.rules if r.level == FAIL):
             out.append(f"{n:,} rule violation(s)")
         return out
 
@@ -179,6 +180,9 @@ class EntityReconciliation:
             out.append(f"{g.count:,} row(s) rejected as {g.reason}{money}")
         for column, why in self.not_verified:
             out.append(f"column {column} not verified: {why}")
+        for r in self.rules:
+            if r.level != FAIL and r.violations:
+                out.append(f"{r.violations:,} row(s) flagged by {r.rule} (a warning, loaded)")
         return out
 
     @property

@@ -150,6 +150,7 @@ def _rule(r: RuleResult) -> dict[str, Any]:
         "entity": r.entity,
         "rule": r.rule,
         "violations": r.violations,
+        "level": r.level,
         "status": r.status,
         "detail": r.detail,
     }
@@ -220,7 +221,11 @@ def _grain_from(doc: dict[str, Any]) -> GrainRow:
 
 def _rule_from(doc: dict[str, Any]) -> RuleResult:
     r = RuleResult(
-        entity=doc["entity"], rule=doc["rule"], violations=doc["violations"], detail=doc["detail"]
+        entity=doc["entity"],
+        rule=doc["rule"],
+        violations=doc["violations"],
+        detail=doc["detail"],
+        level=doc.get("level", "FAIL"),
     )
     _agree(f"rule {r.rule} status", doc["status"], r.status)
     return r

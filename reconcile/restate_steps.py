@@ -34,10 +34,8 @@ from decimal import Decimal
 
 from migrate.lineage.keyed_hash import mask_key
 from migrate.spec import steps as S
-from reconcile.money import InvalidAmount, parse_cents
+from reconcile.money import InvalidAmount, step_cents
 
-# the pipeline's encodings of the ``money`` step, as reconcile.money names them
-MONEY_ENCODINGS = {"cents": "cents", "fixed": "decimal", "text": "money_text"}
 _RE2_SPACE = re.compile(r"[\t\n\f\r ]+")  # RE2's \s: what collapse_spaces collapses
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NOT_DIGIT = re.compile(r"[^0-9]")
@@ -190,14 +188,10 @@ def _datetime(value: object, args: S._Args, _ctx: Context) -> object:
 
 
 def _money(value: object, args: S._Args, _ctx: Context) -> object:
-    """Integer cents by reconciliation's own parser (``reconcile/money.py``); whole units
-    (an integer column) count as units, a float by its shortest text."""
+    """Integer cents by reconciliation's own parser (``reconcile/money.py``)."""
     assert isinstance(args, S.MoneyArgs)
-    encoding = MONEY_ENCODINGS[args.encoding]
-    if isinstance(value, int) and not isinstance(value, bool) and encoding != "cents":
-        return value * 100
     try:
-        return parse_cents(as_text(value), encoding)
+        return step_cents(value, args)
     except InvalidAmount:
         raise Unreadable("invalid_amount", value) from None
 

@@ -21,49 +21,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from migrate.spec.base import Strict
+from migrate.spec.checks import Balanced, Check, DateWindow, UniqueTogether, WholeGroup
+from migrate.spec.conditions import Condition, Filter
+from migrate.spec.flatfile import FlatFile
+from migrate.spec.grains import Grain
+from migrate.spec.reconciling import Measure, Reconcile, SourceEncoding
 from migrate.spec.steps import Step, parse_step
-
-
-class Strict(BaseModel):
-    """Base of every spec model: unknown keys are errors, parsed specs are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Condition(Strict):
-    """A test on one source column, used by filters and conditional fields."""
-
-    column: str
-    equals: Any = None
-    in_: list[Any] | None = Field(default=None, alias="in")
-    is_blank: bool | None = None
-    negate: bool = False
-
-    @model_validator(mode="after")
-    def _one_test(self) -> Condition:
-        given = [x for x in (self.equals, self.in_, self.is_blank) if x is not None]
-        if len(given) != 1:
-            raise ValueError("a condition needs exactly one of: equals, in, is_blank")
-        return self
-
-
-class Filter(Strict):
-    """A named rule that drops rows; dropped rows are counted and listed, never lost."""
-
-    name: str
-    drop_when: Condition
-
-
-class FlatFile(Strict):
-    """A CSV extract handed over by a legacy system."""
-
-    path: str = Field(description="relative to the working folder, or absolute")
-    encoding: str = "utf-8"
-    delimiter: str = ","
-    quotechar: str = '"'
-    env: str | None = Field(default=None, description="environment variable overriding path")
 
 
 class Source(Strict):
@@ -179,103 +145,6 @@ class Field_(Strict):
         return cols
 
 
-class Balanced(Strict):
-    """Per group, the sum of debits equals the sum of credits (journals)."""
-
-    group: list[str]
-    debit: str
-    credit: str
-    reason: str = "unbalanced_journal"
-
-
-class WholeGroup(Strict):
-    """If any row of a group is rejected, reject the rest too (a journal loads whole)."""
-
-    group: list[str]
-    reason: str = "journal_incomplete"
-
-
-class UniqueTogether(Strict):
-    """No two rows share these target columns (e.g. invoice number per supplier)."""
-
-    columns: list[str]
-    reason: str = "duplicate_key"
-
-
-class DateWindow(Strict):
-    """Target dates fall in open accounting periods."""
-
-    column: str
-    start: str
-    end: str
-    reason: str = "closed_period"
-
-
-class Check(Strict):
-    balanced: Balanced | None = None
-    whole_group: WholeGroup | None = None
-    unique: UniqueTogether | None = None
-    open_period: DateWindow | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Check:
-        if (
-            sum(
-                x is not None
-                for x in (self.balanced, self.whole_group, self.unique, self.open_period)
-            )
-            != 1
-        ):
-            raise ValueError(
-                "a check needs exactly one of: balanced, whole_group, unique, open_period"
-            )
-        return self
-
-
-SourceEncoding = Literal["cents", "decimal", "money_text", "integer"]
-
-
-class Measure(Strict):
-    """An amount reconciled between source and staging, with the source-side rule stated."""
-
-    name: str
-    source_column: str
-    source_encoding: SourceEncoding = Field(
-        description="how the legacy column holds the amount: cents | decimal | money_text"
-    )
-    sign_column: str | None = Field(default=None, description="e.g. DR_CR_IND")
-    sign_values: list[str] = Field(default=[], description="source values selecting this measure")
-    target_column: str
-    tolerance: str = "0"
-
-
-class Grain(Strict):
-    """Control totals by these columns (source columns paired with target columns)."""
-
-    name: str
-    source: list[str]
-    target: list[str | list[str]] = Field(
-        description="staging columns; a nested list is concatenated with `join`"
-    )
-    join: str = "."
-    source_crosswalk: dict[str, str] = Field(
-        default={}, description="source column -> crosswalk applied before grouping"
-    )
-    measures: list[str]
-
-    @model_validator(mode="after")
-    def _paired(self) -> Grain:
-        if len(self.source) != len(self.target):
-            raise ValueError("grain source and target need the same number of columns")
-        return self
-
-
-class Reconcile(Strict):
-    measures: list[Measure] = []
-    grains: list[Grain] = []
-    compare: list[str] = Field(default=[], description="target columns diffed row by row")
-
-
 class EntitySpec(Strict):
     """One target entity: the contract for how its rows are migrated."""
 
@@ -298,3 +167,26 @@ class EntitySpec(Strict):
 
     def lookup_domains(self) -> set[str]:
         return {f.lookup.domain for f in self.fields.values() if f.lookup is not None}
+
+
+__all__ = [
+    "Balanced",
+    "Check",
+    "Condition",
+    "DateWindow",
+    "EntitySpec",
+    "Field_",
+    "Filter",
+    "FlatFile",
+    "Grain",
+    "IssuesKeys",
+    "Lookup",
+    "Measure",
+    "Reconcile",
+    "Source",
+    "SourceEncoding",
+    "Strict",
+    "Target",
+    "UniqueTogether",
+    "WholeGroup",
+]

@@ -6,12 +6,14 @@ the committed page is out of date.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from migrate.spec import model as m
+from migrate.spec.layout import FixedField, FixedWidth
 from migrate.spec.steps import STEP_ARGS
 from migrate.transform.failures import REASONS
 
@@ -19,6 +21,8 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("Entity file (top level)", m.EntitySpec),
     ("source", m.Source),
     ("source.file (flat-file extract)", m.FlatFile),
+    ("source.file.fixed (fixed-width layout)", FixedWidth),
+    ("source.file.fixed.fields[]", FixedField),
     ("source.filters[]", m.Filter),
     ("Condition (filters, `when`)", m.Condition),
     ("target", m.Target),
@@ -37,8 +41,8 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
 
 
 def _type_name(annotation: object) -> str:
-    text = str(annotation).replace("typing.", "").replace("migrate.spec.model.", "")
-    text = text.replace("migrate.spec.steps.", "").replace("<class '", "").replace("'>", "")
+    text = re.sub(r"migrate\.spec\.\w+\.", "", str(annotation).replace("typing.", ""))
+    text = text.replace("<class '", "").replace("'>", "")
     return text.replace("|", "or")
 
 

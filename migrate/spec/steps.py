@@ -13,9 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from migrate.spec.stepargs import MoneyArgs as MoneyArgs
+from migrate.spec.stepargs import _Args as _Args
 
 
 class NoArgs(_Args):
@@ -47,16 +46,6 @@ class DateArgs(_Args):
 
 class DatetimeArgs(_Args):
     format: str
-
-
-class MoneyArgs(_Args):
-    encoding: Literal["cents", "fixed", "text"] = Field(
-        description=(
-            'cents: integer minor units; fixed: "000123.45", "-12.5" (a leading minus only); '
-            'text: "$1,234.56 " / "($2.00)" / "5-". Spaces, tabs and line breaks around the '
-            "value are ignored (not a non-breaking space)"
-        )
-    )
 
 
 class SignByArgs(_Args):

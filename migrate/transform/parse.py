@@ -11,6 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrate.spec.stepargs import MoneyArgs
+
 # What a legacy value loses at both ends (a key part, an amount) and an amount may hold
 # between its parts: ASCII whitespace (space, tab, line breaks, form feed, vertical tab).
 # One fixed set, because reconciliation spells the same trim in each database's SQL
@@ -54,6 +56,11 @@ def blank(s: pd.Series) -> pd.Series:
     """True where the value is null or only whitespace."""
     text = as_text(s)
     return text.isna() | (text.str.strip() == "")
+
+
+def money_step(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
+    """The ``money`` step of a mapping: integer cents and the mask of invalid values."""
+    return money_to_cents(s, args.encoding)
 
 
 def money_to_cents(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:

@@ -107,7 +107,7 @@ def _datetime(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
 
 def _money(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
     assert isinstance(a, S.MoneyArgs)
-    value, bad = parse.money_to_cents(s, a.encoding)
+    value, bad = parse.money_step(s, a)
     return value, bad, "invalid_amount"
 
 
