@@ -18,7 +18,7 @@ from migrate.spec.model import Condition, EntitySpec, Field_
 from migrate.transform import parse
 from migrate.transform.expr import evaluate
 from migrate.transform.expr import parse as parse_expr
-from migrate.transform.failures import Failures
+from migrate.transform.failures import Failures, add_read_failures
 from migrate.transform.steps import IMPLEMENTATIONS, StepContext
 
 # (domain, system, legacy keys) -> (ERP keys, orphan mask, parent-rejected mask)
@@ -117,6 +117,7 @@ def transform(
     rows, filtered = apply_filters(spec, chunk)
     failures = Failures(rows.index)
     keys = blank_keys(spec, rows, failures)  # first: a row without a key is rejected for it
+    add_read_failures(rows, failures)  # then a record its reader could not read
     lookups = _begin_lookups(spec, rows, resolve)
     values: dict[str, pd.Series] = {}
     deferred: list[tuple[str, Field_, StepContext, int]] = []

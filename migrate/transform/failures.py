@@ -29,7 +29,14 @@ REASONS: dict[str, str] = {
     "unbalanced_journal": "journal debits do not equal credits",
     "journal_incomplete": "another line of the same journal was rejected",
     "closed_period": "accounting date outside the open periods",
+    "unreadable_record": "the extract's record cannot be read as its layout declares",
 }
+
+# Columns a source reader may add to a chunk to reject a record it could not read (a short
+# fixed-width record, a bad packed digit): the reason code, the field and the raw value
+# shown safely. The transform rejects such rows before computing any field.
+READ_REASON, READ_COLUMN, READ_VALUE = "_read_reason", "_read_column", "_read_value"
+READ_COLUMNS = (READ_REASON, READ_COLUMN, READ_VALUE)
 
 
 @dataclass
@@ -75,3 +82,14 @@ class Failures:
         if not parts:
             return pd.DataFrame(columns=["row", "order", "column", "reason", "value"])
         return pd.concat(parts, ignore_index=True)
+
+
+def add_read_failures(rows: pd.DataFrame, failures: Failures) -> None:
+    """Reject the rows a source reader marked unreadable (see :data:`READ_REASON`)."""
+    if READ_REASON not in rows.columns:
+        return
+    marked = rows[rows[READ_REASON].notna()]
+    for (reason, column), group in marked.groupby([READ_REASON, READ_COLUMN], dropna=False):
+        mask = pd.Series(rows.index.isin(group.index), index=rows.index)
+        name = str(column) if isinstance(column, str) else "_record"
+        failures.add(mask, name, str(reason), rows[READ_VALUE].astype("object"))
