@@ -28,11 +28,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from migrate.spec.model import EntitySpec, Measure
+from reconcile.files import LINE, file_path, file_records
 from reconcile.money import InvalidAmount, parse_exact
 from reconcile.sources import (
-    LINE,
-    file_path,
-    file_records,
     grain_columns,
     key_string,
     pushed_down,

@@ -43,6 +43,7 @@ from migrate.spec.model import EntitySpec
 from reconcile.diff import FIRST_BITS, iter_keyed_diff
 from reconcile.doubled import Doubled, staged_among
 from reconcile.erpkeys import erp_keys
+from reconcile.files import file_path, file_records
 from reconcile.filtered import (
     FILTERS,
     check_filtered,
@@ -58,7 +59,7 @@ from reconcile.restate import why_not as why_not_restated
 from reconcile.restate_keys import KeyLookup, Wanted, issued_field, wanted
 from reconcile.restate_memo import Memo
 from reconcile.rows import Row
-from reconcile.sources import file_path, file_records, key_string, table_records
+from reconcile.sources import key_string, table_records
 from reconcile.staging_side import Staging
 from reconcile.stream import StreamSource
 from reconcile.textrule import text_columns

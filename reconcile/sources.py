@@ -10,8 +10,6 @@ such tables, and flat-file extracts, are streamed and parsed in Python with ``De
 
 from __future__ import annotations
 
-import csv
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from migrate.spec.model import EntitySpec, Measure
 from reconcile.coltypes import untrimmed_columns
+from reconcile.files import LINE, file_path, file_records
 from reconcile.money import InvalidAmount, parse_cents
 from reconcile.relation import RawAmount, Relation, ValueSql
 from reconcile.rows import INVALID, Row, RowSource, Value
@@ -37,7 +36,6 @@ from reconcile.sqltext import parse_cents as sql_cents
 from reconcile.stream import StreamSource
 from reconcile.textrule import normalise, text_columns, text_sql
 
-LINE = "_line"
 SQL_ENCODINGS = ("cents", "integer", "decimal")
 
 
@@ -252,31 +250,6 @@ def table_records(
                 yield dict(zip(cols, r, strict=True))
 
 
-def file_path(spec: EntitySpec, workdir: Path) -> Path:
-    f = spec.source.file
-    assert f is not None
-    raw = os.environ.get(f.env or "", "") or f.path
-    path = Path(os.path.expandvars(raw))
-    return path if path.is_absolute() else (workdir / path).resolve()
-
-
 def _file_rows(spec: EntitySpec, path: Path, extras: tuple[str, ...]) -> Iterator[Row]:
     for record in file_records(spec, path):
         yield _to_row(spec, record, extras)
-
-
-def file_records(spec: EntitySpec, path: Path) -> Iterator[dict[str, object]]:
-    """Stream a CSV extract; ``_line`` is the 1-based data row (blank lines not counted)."""
-    f = spec.source.file
-    assert f is not None
-    with path.open(encoding=f.encoding, newline="") as fh:
-        reader = csv.reader(fh, delimiter=f.delimiter, quotechar=f.quotechar)
-        header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
-        line = 0
-        for fields in reader:
-            if not fields or fields == [""]:
-                continue
-            line += 1
-            record: dict[str, object] = dict(zip(header, fields, strict=False))
-            record[LINE] = line
-            yield record
