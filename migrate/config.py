@@ -8,7 +8,9 @@ environment; :func:`redact` strips passwords before a URL is ever shown or logge
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,18 +63,7 @@ def load_settings(workdir: Path | None = None, config_file: Path | None = None) 
     if config_file is not None and not path.exists():
         raise ConfigError(f"config file not found: {path}")
     if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
-        conns = data.get("connections", {})
-        if not isinstance(conns, dict):
-            raise ConfigError(f"{path}: [connections] must be a table")
-        unknown = set(conns) - set(CONNECTION_NAMES)
-        if unknown:
-            raise ConfigError(f"{path}: unknown connection(s) {sorted(unknown)}")
-        file_urls = {str(k): str(v) for k, v in conns.items()}
-        schema = data.get("staging_schema")
+        file_urls, schema = _read_file(path)
     urls: dict[str, str] = {}
     for name in CONNECTION_NAMES:
         env = os.environ.get(f"MIGRATE_{name.upper()}_URL")
@@ -80,6 +71,66 @@ def load_settings(workdir: Path | None = None, config_file: Path | None = None) 
         _check_url(name, urls[name])
     schema = os.environ.get("MIGRATE_STAGING_SCHEMA", schema)
     return Settings(urls=urls, workdir=workdir, staging_schema=schema)
+
+
+TOP_LEVEL_KEYS: tuple[str, ...] = ("connections", "staging_schema")
+
+
+def _read_file(path: Path) -> tuple[dict[str, str], str | None]:
+    """The ``[connections]`` URLs and ``staging_schema`` of a config file, every key checked:
+    a misspelt key is an error naming its line (it would otherwise fall back to a default),
+    and a password is refused (credentials come from the environment)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise _unknown(path, text, key, TOP_LEVEL_KEYS, "unknown key")
+    conns = data.get("connections", {})
+    if not isinstance(conns, dict):
+        raise ConfigError(f"{path}:{_line_of(text, 'connections')}: [connections] must be a table")
+    for name, url in conns.items():
+        if name not in CONNECTION_NAMES:
+            raise _unknown(path, text, name, CONNECTION_NAMES, "unknown connection")
+        if not isinstance(url, str):
+            raise ConfigError(f"{path}:{_line_of(text, name)}: connection {name!r} must be a URL")
+        if _has_password(url):
+            raise ConfigError(
+                f"{path}:{_line_of(text, name)}: connection {name!r} holds a password; "
+                f"remove it and set MIGRATE_{name.upper()}_URL in the environment "
+                "(or use the database's own password file, e.g. ~/.pgpass)"
+            )
+    schema = data.get("staging_schema")
+    if schema is not None and not isinstance(schema, str):
+        line = _line_of(text, "staging_schema")
+        raise ConfigError(f"{path}:{line}: staging_schema must be text (a schema name)")
+    return {str(k): str(v) for k, v in conns.items()}, schema
+
+
+def _unknown(path: Path, text: str, key: str, known: tuple[str, ...], what: str) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+    return ConfigError(f"{path}:{_line_of(text, key)}: {what} {key!r}{hint}")
+
+
+def _line_of(text: str, key: str) -> int:
+    """The first line declaring ``key`` as a table (``[key]``) or a key (``key =``)."""
+    pattern = re.compile(
+        rf"^\s*(\[\s*[\"']?{re.escape(key)}[\"']?\s*\]|[\"']?{re.escape(key)}[\"']?\s*=)"
+    )
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return 1
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return make_url(url).password is not None
+    except Exception:
+        return False  # a malformed URL is reported by _check_url, redacted
 
 
 def _check_url(name: str, url: str) -> None:
