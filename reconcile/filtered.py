@@ -34,6 +34,7 @@ from migrate.spec.model import EntitySpec, Filter
 from reconcile.erpkeys import erp_keys, staged_keys
 from reconcile.report import RowDifference
 from reconcile.restate import condition_holds, condition_text
+from reconcile.restate_steps import Unreadable
 from reconcile.sources import key_string
 from reconcile.staging_side import Staging
 
@@ -51,8 +52,27 @@ class FilteredCheck:
 
 
 def first_rule(spec: EntitySpec, record: Mapping[str, object]) -> str | None:
-    """The first filter whose condition this legacy row meets (the one the pipeline names)."""
-    return next((f.name for f in spec.source.filters if condition_holds(f.drop_when, record)), None)
+    """The first filter whose condition this legacy row meets (the one the pipeline names).
+    None also when a filter cannot decide first (a comparison on a value that is no number):
+    the pipeline rejects that row (``invalid_number``), it filters it by no rule."""
+    for f in spec.source.filters:
+        try:
+            if condition_holds(f.drop_when, record):
+                return f.name
+        except Unreadable:
+            return None
+    return None
+
+
+def undecided(spec: EntitySpec, record: Mapping[str, object]) -> str | None:
+    """The reason a filter cannot decide this row before any filter drops it, if one."""
+    for f in spec.source.filters:
+        try:
+            if condition_holds(f.drop_when, record):
+                return None
+        except Unreadable as exc:
+            return f"filter {f.name!r} cannot decide it ({exc}): the row is to be rejected"
+    return None
 
 
 def merges(spec: EntitySpec) -> bool:
@@ -134,7 +154,7 @@ def _claim(
     if first == rule:
         return []
     rules = {f.name: f for f in spec.source.filters}
-    why = f"the legacy row does not meet it ({_drops(rules[rule])})"
+    why = undecided(spec, record) or f"the legacy row does not meet it ({_drops(rules[rule])})"
     if first is not None:
         why = f"the legacy row meets {first!r} first ({_drops(rules[first])})"
     return [_wrong(spec, key, rule, record, why)]

@@ -4,6 +4,9 @@ Source values are trimmed and upper-cased; a ``source_crosswalk`` translates a l
 with the mapping's crosswalk CSV (a code missing from it becomes its own grain value
 ``UNMAPPED:<code>``, so it is visible rather than folded into another). Staging values are
 trimmed and upper-cased too, and nested target columns are joined with the grain's ``join``.
+A nested source item is composed the same way: each piece (a column's trimmed text through
+its own steps, restated by ``restate.piece``, or a constant) normalised, then joined with
+``join``, so ``2018`` and ``2`` with ``{zfill: 2}`` meet a staged ``2018-02``.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from migrate.spec.model import EntitySpec, Grain
+from migrate.spec.parts import Part, as_part
 from reconcile.money import cents_to_decimal
 from reconcile.report import GrainRow
+from reconcile.restate import part_text, piece
+from reconcile.restate_steps import Context, Unreadable
 from reconcile.rows import GroupTotals, RowSource
 
 BLANK = "(BLANK)"
@@ -24,12 +30,16 @@ Amounts = tuple[tuple[object, ...], tuple[Decimal, ...]]  # (grain values, exact
 
 def grain_rule(g: Grain, crosswalk_files: dict[str, str]) -> str:
     parts = []
-    for col in g.source:
-        name = g.source_crosswalk.get(col)
+    for item in g.pieces:
+        if isinstance(item, list):
+            pieces = ", ".join(f"UPPER({part_text(p)})" for p in item)
+            parts.append(f"{g.join!r}.join({pieces})")
+            continue
+        name = g.source_crosswalk.get(item)
         parts.append(
-            f"{col} via crosswalk {crosswalk_files.get(name or '', name)}"
+            f"{item} via crosswalk {crosswalk_files.get(name or '', name)}"
             if name
-            else f"UPPER(TRIM({col}))"
+            else f"UPPER(TRIM({item}))"
         )
     return f"grain {g.name}: " + ", ".join(parts)
 
@@ -68,14 +78,29 @@ class GrainTotals:
         self.names = [m.name for m in spec.reconcile.measures]
 
     def source_key(self, g: Grain, raw: tuple[object, ...]) -> tuple[str, ...]:
+        """The grain's values from the legacy columns it reads (``raw``, in the order of
+        ``g.source``); a nested item's pieces restated by reconciliation's own steps."""
+        record = dict(zip(g.source, raw, strict=True))
         out = []
-        for col, value in zip(g.source, raw, strict=True):
-            name = g.source_crosswalk.get(col)
+        for item in g.pieces:
+            if isinstance(item, list):
+                out.append(g.join.join(self._piece(as_part(p), record) for p in item))
+                continue
+            value = record[item]
+            name = g.source_crosswalk.get(item)
             if name:
                 out.append(_translate(value, self.crosswalks[name], self.folded[name]))
             else:
                 out.append(_norm(value))
         return tuple(out)
+
+    def _piece(self, part: Part, record: dict[str, object]) -> str:
+        """One piece, normalised as a target column is (``(BLANK)`` when empty); a piece
+        whose steps refuse the value is its own grain value ``UNREADABLE:<value>``."""
+        try:
+            return _norm(piece(part, Context(record, self.crosswalks)))
+        except Unreadable:
+            return f"UNREADABLE:{record.get(part.column or '')}"
 
     def target_key(self, g: Grain, values: dict[str, object]) -> tuple[str, ...]:
         out = []

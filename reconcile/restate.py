@@ -27,15 +27,25 @@ from decimal import Decimal
 from sqlalchemy import Column, Date, DateTime, Integer, String
 
 from migrate.spec.model import Condition, Field_
+from migrate.spec.parts import Part, as_part, part_columns
+from migrate.spec.steps import Step
 from migrate.staging.tables import METADATA
 from migrate.staging.types import Money
 from reconcile import restate_expr as E
+from reconcile import restate_numbers as N
 from reconcile import restate_steps as R
 from reconcile.personal import REFUSED, UNREADABLE
 from reconcile.restate_keys import KeyLookup, lookup_origin, lookup_text
 
 _CHECK = "a check that rejects a row, never a change of its value: nothing to restate"
 _STEP = "reconciliation's own Python code for the step (reconcile/restate_steps.py)"
+_NUMBER = (
+    "its value read as an exact number by reconciliation's own reader "
+    "(reconcile/restate_numbers.py; blank holds no comparison, text that is no number is "
+    "refused: invalid_number)"
+)
+_NUMBERS = "its own code on exact numbers (reconcile/restate_numbers.py); no number: refused"
+_WHEN = ("equals", "in", "is_blank", "less_than", "greater_than", "at_most", "at_least", "between")
 
 RESTATED: dict[str, str] = {
     "field.from": "the legacy column's value, read by reconciliation itself",
@@ -44,7 +54,11 @@ RESTATED: dict[str, str] = {
         "from the row (reconcile/restate_keys.py); a blank key is no value, a key with none "
         "recorded is refused (orphan)"
     ),
-    "field.join": "the listed columns' texts, each trimmed (none as empty), joined",
+    "field.join": "the listed columns' (or parts') texts, each trimmed (none as empty), joined",
+    "field.parts": "each piece restated (reconcile/restate.py), as text, none as empty, joined",
+    "part.column": "the legacy column's text, trimmed, read by reconciliation itself",
+    "part.const": "the constant, as text",
+    "part.steps": "each of the piece's own steps, in order (reconcile/restate_steps.py)",
     "field.const": "the constant",
     "field.expr": "its own reading of the arithmetic, exact Decimal (reconcile/restate_expr.py)",
     "field.steps": "each step in order, as listed",
@@ -64,7 +78,13 @@ RESTATED: dict[str, str] = {
     "when.equals": "its text, trimmed, in any case, equals the value",
     "when.in": "its text, trimmed, in any case, is one of the values",
     "when.is_blank": "it is none or only whitespace (or, with false, it is not)",
-    "when.negate": "the test reversed (a missing value then passes)",
+    "when.negate": "the test reversed (a missing value then passes; an unreadable number "
+    "is still refused)",
+    "when.less_than": _NUMBER + ", < the bound",
+    "when.greater_than": _NUMBER + ", > the bound",
+    "when.at_most": _NUMBER + ", <= the bound",
+    "when.at_least": _NUMBER + ", >= the bound",
+    "when.between": _NUMBER + ", low <= it <= high",
     "step.strip": "surrounding whitespace removed",
     "step.upper": "upper case, character by character",
     "step.lower": "lower case, character by character",
@@ -108,6 +128,16 @@ RESTATED: dict[str, str] = {
     "step.check_digit": _CHECK,
     "step.check_digit.kind": _CHECK,
     "step.check_digit.kind=aba": "the ABA routing-number check digit",
+    "step.abs": _NUMBERS,
+    "step.negate": _NUMBERS,
+    "step.format_number": _NUMBERS,
+    "step.format_number.decimals": "exactly so many decimals, by integer arithmetic; a value "
+    "with more non-zero decimals is refused (invalid_number), never rounded",
+    "step.format_number.width": "padded on the left to this length",
+    "step.format_number.pad": "what pads",
+    "step.format_number.pad=zero": "zeros after the sign",
+    "step.format_number.pad=space": "spaces before the sign",
+    "step.format_number.cents": "integer cents shown in units (moved two places)",
 }
 
 NOT_VERIFIED: dict[str, str] = {}  # nothing today: every item of the language is restated
@@ -140,6 +170,7 @@ def field_items(field: Field_) -> list[str]:
             ("const", field.const),
             ("expr", field.expr),
             ("lookup", field.lookup),
+            ("parts", field.parts),
             ("steps", field.steps or None),
             ("when", field.when),
             ("default", field.default),
@@ -153,20 +184,29 @@ def field_items(field: Field_) -> list[str]:
         if value is not None
     ]
     items = [f"field.{o}" for o in options]
-    for step in field.steps:
-        items.append(f"step.{step.name}")
-        for arg, value in step.args.model_dump().items():
-            if value is not None:
-                items.append(f"step.{step.name}.{arg}")
-                if isinstance(value, str) and _enumerated(step.name, arg):
-                    items.append(f"step.{step.name}.{arg}={value}")
+    for item in field.parts or []:
+        part = as_part(item)
+        items += ["part.column"] if part.column is not None else ["part.const"]
+        items += ["part.steps"] if part.steps else []
+        items += [i for step in part.steps for i in step_items(step)]
+    items += [i for step in field.steps for i in step_items(step)]
     if field.when is not None:
-        w = field.when
-        given = {"equals": w.equals, "in": w.in_, "is_blank": w.is_blank}
-        items += ["when.column", *(f"when.{k}" for k, v in given.items() if v is not None)]
-        items += ["when.negate"] if w.negate else []
+        w = field.when.model_dump(by_alias=True)
+        items += ["when.column", *(f"when.{k}" for k in _WHEN if w[k] is not None)]
+        items += ["when.negate"] if w["negate"] else []
     if field.personal is not None:
         items.append(f"personal={field.personal}")
+    return items
+
+
+def step_items(step: Step) -> list[str]:
+    """The vocabulary items one step uses: its name, its arguments, their fixed values."""
+    items = [f"step.{step.name}"]
+    for arg, value in step.args.model_dump().items():
+        if value is not None:
+            items.append(f"step.{step.name}.{arg}")
+            if isinstance(value, str) and _enumerated(step.name, arg):
+                items.append(f"step.{step.name}.{arg}={value}")
     return items
 
 
@@ -191,6 +231,7 @@ def target_column(table: str, column: str) -> Column[object] | None:
     return None if t is None or column not in t.c else t.c[column]
 
 
+Crosswalks = Mapping[str, Mapping[str, str]]
 Canonical = str | None  # a value as compared: ISO date, cents as "-12.34", text
 
 
@@ -214,6 +255,7 @@ class Restated:
         cols = [f.from_] if isinstance(f.from_, str) else list(f.from_ or [])
         cols += E.columns(f.expr) if f.expr is not None else []
         cols += f.lookup.from_ if f.lookup is not None else []
+        cols += [c for p in f.parts or [] for c in part_columns(p)]
         cols += [f.when.column] if f.when is not None else []
         cols += [c for s in f.steps for c in s.source_columns()]
         return list(dict.fromkeys(cols))
@@ -231,7 +273,7 @@ class Restated:
         if f.lookup is not None:
             value = lookup_origin(f, self.system, record, keys)
         else:
-            value = _origin(f, record)
+            value = _origin(f, record, crosswalks)
         for step in f.steps:
             value = R.STEPS[step.name](value, step.args, ctx)
         if f.when is not None and not condition_holds(f.when, record):
@@ -294,15 +336,30 @@ class Restated:
         return f"{rule}; as {article} {self.kind}; restated from the legacy row, compared {how}"
 
 
-def _origin(f: Field_, record: Mapping[str, object]) -> object:
+def _origin(f: Field_, record: Mapping[str, object], crosswalks: Crosswalks) -> object:
     if f.const is not None:
         return f.const
     if f.expr is not None:
         return E.compute(E.read(f.expr), record)
     if isinstance(f.from_, list):
         return (f.join or "").join((R.as_text(record.get(c)) or "").strip() for c in f.from_)
+    if f.parts is not None:
+        ctx = R.Context(record, crosswalks)
+        return (f.join or "").join(piece(as_part(p), ctx) for p in f.parts)
     assert isinstance(f.from_, str)
     return record.get(f.from_)
+
+
+def piece(part: Part, ctx: R.Context) -> str:
+    """One piece of ``parts`` (or of a grain's nested source) as text, none as empty: the
+    constant, or the column's trimmed text through the piece's own steps."""
+    if part.column is None:
+        return str(part.const)
+    text = R.as_text(ctx.record.get(part.column))
+    value: object = None if text is None else text.strip()
+    for step in part.steps:
+        value = R.STEPS[step.name](value, step.args, ctx)
+    return R.as_text(value) or ""
 
 
 def _origin_text(f: Field_) -> str:
@@ -312,7 +369,17 @@ def _origin_text(f: Field_) -> str:
         return f"expr {f.expr!r}"
     if isinstance(f.from_, list):
         return f"{f.join!r}.join({', '.join(f.from_)})"
+    if f.parts is not None:
+        return f"{(f.join or '')!r}.join({', '.join(part_text(p) for p in f.parts)})"
     return str(f.from_)
+
+
+def part_text(item: str | Part) -> str:
+    part = as_part(item)
+    if part.column is None:
+        return repr(str(part.const))
+    steps = ", ".join(_step_text(s.name, s.args.model_dump()) for s in part.steps)
+    return f"{part.column} ({steps})" if steps else part.column
 
 
 def _step_text(name: str, args: dict[str, object]) -> str:
@@ -322,12 +389,22 @@ def _step_text(name: str, args: dict[str, object]) -> str:
 
 def condition_holds(w: Condition, record: Mapping[str, object]) -> bool:
     """A ``when`` or ``drop_when`` on one legacy row, as the pipeline tests it (trimmed, in
-    any case; ``negate`` reverses it, so a missing value then holds)."""
-    return R.holds(record.get(w.column), w.equals, w.in_, w.is_blank) != w.negate
+    any case; ``negate`` reverses it, so a missing value then holds). A comparison on a value
+    that is no number raises :class:`~reconcile.restate_steps.Unreadable`: the pipeline
+    rejects that row (``invalid_number``), whatever ``negate`` says."""
+    value = record.get(w.column)
+    if w.numeric:
+        try:
+            return N.compares(w, value) != w.negate
+        except N.NotNumber:
+            raise R.Unreadable(N.REASON, value) from None
+    return R.holds(value, w.equals, w.in_, w.is_blank) != w.negate
 
 
 def condition_text(w: Condition) -> str:
-    if w.is_blank is not None:
+    if w.numeric:
+        test = " and ".join(f"{w.column} {op} {bound}" for op, bound in w.bounds())
+    elif w.is_blank is not None:
         test = f"{w.column} is {'' if w.is_blank else 'not '}blank"
     elif w.in_ is not None:
         test = f"{w.column} in {w.in_!r}"

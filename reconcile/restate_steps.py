@@ -34,6 +34,7 @@ from decimal import Decimal
 
 from migrate.lineage.keyed_hash import mask_key
 from migrate.spec import steps as S
+from reconcile import restate_numbers as N
 from reconcile.money import InvalidAmount, step_cents
 
 _RE2_SPACE = re.compile(r"[\t\n\f\r ]+")  # RE2's \s: what collapse_spaces collapses
@@ -256,6 +257,25 @@ def _check_digit(value: object, _args: S._Args, _ctx: Context) -> object:
     return value
 
 
+def _numeric(
+    fn: Callable[[object, S._Args], object],
+) -> Callable[[object, S._Args, Context], object]:
+    """A number step (``restate_numbers.py``); a value that is no number is refused."""
+
+    def run(value: object, args: S._Args, _ctx: Context) -> object:
+        try:
+            return fn(value, args)
+        except N.NotNumber:
+            raise Unreadable(N.REASON, value) from None
+
+    return run
+
+
+def _format_number(value: object, args: S._Args) -> object:
+    assert isinstance(args, S.FormatNumberArgs)
+    return N.formatted(value, args)
+
+
 STEPS: dict[str, Callable[[object, S._Args, Context], object]] = {
     "strip": _text_step(str.strip),
     "upper": _text_step(_upper),
@@ -275,6 +295,9 @@ STEPS: dict[str, Callable[[object, S._Args, Context], object]] = {
     "crosswalk": _crosswalk,
     "mask": _mask,
     "check_digit": _check_digit,
+    "abs": _numeric(lambda v, _a: N.flip(v, absolute=True)),
+    "negate": _numeric(lambda v, _a: N.flip(v, absolute=False)),
+    "format_number": _numeric(_format_number),
 }
 
 

@@ -1,7 +1,26 @@
-"""Tests on source values: filters and conditional fields."""
+"""Tests on source values: filters and conditional fields.
+
+A condition tests one source column, either as **text** (``equals``, ``in``, ``is_blank``:
+trimmed, in any case, since legacy codes vary in case) or as a **number** (``less_than``,
+``greater_than``, ``at_most``, ``at_least``, ``between``: compared as an exact ``Decimal``).
+
+How a value is read as a number (the pipeline's ``migrate/transform/numbers.py`` and
+reconciliation's ``reconcile/restate_numbers.py`` each say it in their own code): the
+column's text, trimmed of ASCII whitespace, is an optional sign, digits with at most one
+decimal point, and an optional exponent (``-12.50``, ``+3``, ``.5``, ``1E3``); an integer
+or decimal column is its value. Then:
+
+- a value that is **blank** (none, or only whitespace) is no number: the comparison does not
+  hold (``negate`` then makes it hold). Test for it with ``is_blank``;
+- a value that is **present but not a number** (``12,50``, ``$5``, ``N/A``) is never
+  silently true or false: the row is **rejected** with reason ``invalid_number``, naming
+  the field (or, for a filter, the filter's column) and the value, and reconciliation
+  restates that the row cannot be decided. Whatever ``negate`` says.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -13,17 +32,65 @@ class Condition(Strict):
     """A test on one source column, used by filters and conditional fields."""
 
     column: str
-    equals: Any = None
-    in_: list[Any] | None = Field(default=None, alias="in")
-    is_blank: bool | None = None
-    negate: bool = False
+    equals: Any = Field(default=None, description="its text, trimmed, in any case, equals this")
+    in_: list[Any] | None = Field(
+        default=None, alias="in", description="its text, trimmed, in any case, is one of these"
+    )
+    is_blank: bool | None = Field(
+        default=None, description="true: it is none or only whitespace; false: it is not"
+    )
+    less_than: Decimal | None = Field(
+        default=None, description="read as a number (see Conditions), it is < this"
+    )
+    greater_than: Decimal | None = Field(default=None, description="read as a number, it is > this")
+    at_most: Decimal | None = Field(default=None, description="read as a number, it is <= this")
+    at_least: Decimal | None = Field(default=None, description="read as a number, it is >= this")
+    between: list[Decimal] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="[low, high]: read as a number, low <= it <= high (both included)",
+    )
+    negate: bool = Field(
+        default=False,
+        description="the test reversed (a blank value then holds; an unreadable number is "
+        "still rejected)",
+    )
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
-        given = [x for x in (self.equals, self.in_, self.is_blank) if x is not None]
-        if len(given) != 1:
-            raise ValueError("a condition needs exactly one of: equals, in, is_blank")
+        text = [x for x in (self.equals, self.in_, self.is_blank) if x is not None]
+        numeric = self.bounds()
+        if len(text) + (1 if numeric else 0) != 1:
+            raise ValueError(
+                "a condition needs exactly one of: equals, in, is_blank, or comparisons "
+                "(less_than, greater_than, at_most, at_least, between; several must all hold)"
+            )
+        if self.between is not None and self.between[0] > self.between[1]:
+            raise ValueError("between needs [low, high] with low <= high")
+        if any(not b.is_finite() for _, b in numeric):
+            raise ValueError("a comparison's bound must be a finite number")
         return self
+
+    def bounds(self) -> list[tuple[str, Decimal]]:
+        """The comparisons as (operator, bound), all of which must hold: ``<``, ``>``,
+        ``<=``, ``>=`` (``between`` is ``>=`` low and ``<=`` high)."""
+        out: list[tuple[str, Decimal]] = []
+        for op, bound in (
+            ("<", self.less_than),
+            (">", self.greater_than),
+            ("<=", self.at_most),
+            (">=", self.at_least),
+        ):
+            if bound is not None:
+                out.append((op, bound))
+        if self.between is not None:
+            out += [(">=", self.between[0]), ("<=", self.between[1])]
+        return out
+
+    @property
+    def numeric(self) -> bool:
+        return bool(self.bounds())
 
 
 class Filter(Strict):

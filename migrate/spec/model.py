@@ -28,6 +28,7 @@ from migrate.spec.checks import Balanced, Check, DateWindow, UniqueTogether, Who
 from migrate.spec.conditions import Condition, Filter
 from migrate.spec.flatfile import FlatFile
 from migrate.spec.grains import Grain
+from migrate.spec.parts import Part, part_columns
 from migrate.spec.reconciling import Measure, Reconcile, SourceEncoding
 from migrate.spec.steps import Step, parse_step
 
@@ -94,7 +95,19 @@ class Field_(Strict):
     const: Any = None
     expr: str | None = Field(default=None, description="arithmetic: + - * / ( ) over columns")
     lookup: Lookup | None = None
-    join: str | None = Field(default=None, description="separator when `from` lists columns")
+    parts: list[str | Part] | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "pieces concatenated (with `join` between them, none by default): a column name, "
+            "`{column: C, steps: [...]}` (that column's trimmed text through its own steps) "
+            'or `{const: "-"}`; e.g. `[YEAR, {const: "-"}, {column: MONTH, steps: '
+            "[{zfill: 2}]}]` gives 2018-02"
+        ),
+    )
+    join: str | None = Field(
+        default=None, description="separator when `from` lists columns, or between `parts`"
+    )
     steps: list[Step] = []
     when: Condition | None = Field(default=None, description="value only where this holds")
     default: Any = None
@@ -119,9 +132,11 @@ class Field_(Strict):
 
     @model_validator(mode="after")
     def _one_origin(self) -> Field_:
-        origins = [x for x in (self.from_, self.const, self.expr, self.lookup) if x is not None]
+        origins = [
+            x for x in (self.from_, self.const, self.expr, self.lookup, self.parts) if x is not None
+        ]
         if len(origins) != 1:
-            raise ValueError("a field needs exactly one of: from, const, expr, lookup")
+            raise ValueError("a field needs exactly one of: from, const, expr, lookup, parts")
         if isinstance(self.from_, list) and self.join is None:
             raise ValueError("`from` with several columns needs `join`")
         return self
@@ -138,6 +153,8 @@ class Field_(Strict):
             cols.extend(columns_of(self.expr))
         if self.lookup:
             cols.extend(self.lookup.from_)
+        for part in self.parts or []:
+            cols.extend(part_columns(part))
         if self.when:
             cols.append(self.when.column)
         for step in self.steps:
@@ -182,6 +199,7 @@ __all__ = [
     "IssuesKeys",
     "Lookup",
     "Measure",
+    "Part",
     "Reconcile",
     "Source",
     "SourceEncoding",

@@ -66,6 +66,24 @@ class CheckDigitArgs(_Args):
     kind: Literal["aba"] = "aba"
 
 
+class FormatNumberArgs(_Args):
+    """A number as text, without Python format strings: fixed decimals, padded to a width.
+    Nothing is rounded: a value with more (non-zero) decimals than ``decimals`` is rejected
+    (``invalid_number``)."""
+
+    decimals: int = Field(default=0, ge=0, le=10, description="digits after the decimal point")
+    width: int | None = Field(
+        default=None, ge=1, le=100, description="the text padded on the left to this length"
+    )
+    pad: Literal["zero", "space"] = Field(
+        default="zero", description="zero: zeros after the sign (-0012); space: spaces before it"
+    )
+    cents: bool = Field(
+        default=False,
+        description="the value is integer cents (after a `money` step), shown in units",
+    )
+
+
 STEP_ARGS: dict[str, tuple[type[_Args], str | None]] = {
     "strip": (NoArgs, None),
     "upper": (NoArgs, None),
@@ -85,6 +103,11 @@ STEP_ARGS: dict[str, tuple[type[_Args], str | None]] = {
     "crosswalk": (CrosswalkArgs, "name"),
     "mask": (MaskArgs, "kind"),
     "check_digit": (CheckDigitArgs, "kind"),
+    # numbers: integer cents after `money`, integers, Decimals, or text read as a number
+    # (see migrate/spec/conditions.py); a present value that is not a number: invalid_number
+    "abs": (NoArgs, None),
+    "negate": (NoArgs, None),
+    "format_number": (FormatNumberArgs, "width"),
 }
 
 

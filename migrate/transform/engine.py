@@ -14,8 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from migrate.spec.model import Condition, EntitySpec, Field_
-from migrate.transform import parse
+from migrate.spec.model import Condition, EntitySpec, Field_, Part
+from migrate.spec.parts import as_part
+from migrate.spec.steps import Step
+from migrate.transform import numbers, parse
 from migrate.transform.expr import evaluate
 from migrate.transform.expr import parse as parse_expr
 from migrate.transform.failures import Failures, add_read_failures
@@ -75,9 +77,15 @@ def blank_keys(spec: EntitySpec, rows: pd.DataFrame, failures: Failures) -> pd.S
     return keys
 
 
-def condition_mask(cond: Condition, frame: pd.DataFrame) -> pd.Series:
-    """Case-insensitive, whitespace-trimmed test of one column (legacy codes vary in case)."""
-    text = parse.as_text(frame[cond.column]).str.strip().str.upper()
+def condition_test(cond: Condition, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(holds, unreadable): a text test is case-insensitive and whitespace-trimmed (legacy
+    codes vary in case); a comparison reads the column as exact numbers, and a present value
+    that is not one is *unreadable*: neither true nor false, its row is rejected."""
+    column = frame[cond.column]
+    if cond.numeric:
+        mask, bad = numbers.compare(cond, column)
+        return (~mask if cond.negate else mask) & ~bad, bad
+    text = parse.as_text(column).str.strip().str.upper()
     if cond.is_blank is not None:
         mask = (text.isna() | (text == "")) == cond.is_blank
     elif cond.in_ is not None:
@@ -85,20 +93,41 @@ def condition_mask(cond: Condition, frame: pd.DataFrame) -> pd.Series:
     else:
         mask = text == str(cond.equals).strip().upper()
     mask = mask.fillna(False).astype(bool)
-    return ~mask if cond.negate else mask
+    return (~mask if cond.negate else mask), pd.Series(False, index=frame.index)
+
+
+def condition_mask(cond: Condition, frame: pd.DataFrame) -> pd.Series:
+    """Where the condition holds (an unreadable value does not: see :func:`condition_test`)."""
+    return condition_test(cond, frame)[0]
+
+
+# rows a filter could not decide: (their index, the filter's column), rejected by transform
+Undecided = list[tuple[pd.Index, str]]
 
 
 def apply_filters(
     spec: EntitySpec, chunk: pd.DataFrame
-) -> tuple[pd.DataFrame, dict[str, pd.Index]]:
-    """Drop rows by each named filter in order; a row is counted by the first rule only."""
+) -> tuple[pd.DataFrame, dict[str, pd.Index], Undecided]:
+    """Drop rows by each named filter in order; a row is counted by the first rule only.
+    A row whose value a filter cannot read (a comparison on text that is no number) is
+    not dropped, not tested by later filters, and returned to be rejected."""
     dropped: dict[str, pd.Index] = {}
+    undecided: Undecided = []
     remaining = chunk
     for rule in spec.source.filters:
-        mask = condition_mask(rule.drop_when, remaining)
-        dropped[rule.name] = remaining.index[mask]
-        remaining = remaining[~mask]
-    return remaining, dropped
+        tested = remaining.drop(index=[i for idx, _ in undecided for i in idx])
+        mask, bad = condition_test(rule.drop_when, tested)
+        dropped[rule.name] = tested.index[mask]
+        if bool(bad.any()):
+            undecided.append((tested.index[bad], rule.drop_when.column))
+        remaining = remaining.drop(index=dropped[rule.name])
+    return remaining, dropped, undecided
+
+
+def _reject_undecided(rows: pd.DataFrame, undecided: Undecided, failures: Failures) -> None:
+    for index, column in undecided:
+        mask = pd.Series(rows.index.isin(index), index=rows.index)
+        failures.add(mask, column, numbers.REASON, rows[column])
 
 
 def transform(
@@ -114,10 +143,11 @@ def transform(
     ``meanwhile`` is the caller's own work, done after the other fields and before the
     lookups' answers are taken: while a background resolver is still answering them.
     """
-    rows, filtered = apply_filters(spec, chunk)
+    rows, filtered, undecided = apply_filters(spec, chunk)
     failures = Failures(rows.index)
     keys = blank_keys(spec, rows, failures)  # first: a row without a key is rejected for it
     add_read_failures(rows, failures)  # then a record its reader could not read
+    _reject_undecided(rows, undecided, failures)  # then a filter that could not decide
     lookups = _begin_lookups(spec, rows, resolve)
     values: dict[str, pd.Series] = {}
     deferred: list[tuple[str, Field_, StepContext, int]] = []
@@ -186,6 +216,7 @@ def _base(
     lookup: _Lookup | None,
     failures: Failures,
     name: str,
+    ctx: StepContext,
 ) -> pd.Series:
     if rule.const is not None:
         return pd.Series([rule.const] * len(rows), index=rows.index, dtype="object")
@@ -200,12 +231,47 @@ def _base(
         return keys
     if isinstance(rule.from_, list):
         parts = [parse.as_text(rows[c]).fillna("").str.strip() for c in rule.from_]
-        joined = parts[0]
-        for p in parts[1:]:
-            joined = joined + (rule.join or "") + p
-        return joined.astype("str")
+        return _concat(parts, rule.join or "")
+    if rule.parts is not None:
+        return _concat([_piece(p, ctx, failures, name) for p in rule.parts], rule.join or "")
     assert rule.from_ is not None
     return rows[rule.from_]
+
+
+def _concat(parts: list[pd.Series], sep: str) -> pd.Series:
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = joined + sep + p
+    return joined.astype("str")
+
+
+def _piece(item: str | Part, ctx: StepContext, failures: Failures, name: str) -> pd.Series:
+    """One piece of ``parts`` as text (none as empty): a constant, or a column's trimmed
+    text through the piece's own steps (a step's failure rejects the row, as a field's)."""
+    part = as_part(item)
+    index = ctx.source.index
+    if part.column is None:
+        return pd.Series(str(part.const), index=index, dtype="str")
+    raw = ctx.source[part.column]
+    value = parse.as_text(raw).str.strip()
+    value = _stepped(value, part.steps, ctx, failures, name, raw)
+    return parse.as_text(value).fillna("")
+
+
+def _stepped(
+    value: pd.Series,
+    steps: list[Step],
+    ctx: StepContext,
+    failures: Failures,
+    name: str,
+    raw: pd.Series,
+) -> pd.Series:
+    for step in steps:
+        value, bad, reason = IMPLEMENTATIONS[step.name](value, step.args, ctx)
+        if bad is not None and reason is not None:
+            failures.add(bad, name, reason, raw)
+            value = value.where(~bad.fillna(False).astype(bool))
+    return value
 
 
 def _field(
@@ -216,15 +282,12 @@ def _field(
     failures: Failures,
     lookup: _Lookup | None,
 ) -> pd.Series:
-    raw = _base(rule, rows, lookup, failures, name)
-    value = raw
-    for step in rule.steps:
-        value, bad, reason = IMPLEMENTATIONS[step.name](value, step.args, ctx)
-        if bad is not None and reason is not None:
-            failures.add(bad, name, reason, raw)
-            value = value.where(~bad.fillna(False).astype(bool))
+    raw = _base(rule, rows, lookup, failures, name, ctx)
+    value = _stepped(raw, rule.steps, ctx, failures, name, raw)
     if rule.when is not None:
-        value = value.where(condition_mask(rule.when, rows))
+        holds, unreadable = condition_test(rule.when, rows)
+        failures.add(unreadable, name, numbers.REASON, rows[rule.when.column])
+        value = value.where(holds)
     if rule.default is not None:
         value = _fill_default(value, rule.default)
     return value

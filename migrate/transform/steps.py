@@ -12,6 +12,8 @@ import hmac
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -20,7 +22,7 @@ import pyarrow.compute as pc
 from migrate.errors import BlockingCodeError
 from migrate.lineage.keyed_hash import mask_key
 from migrate.spec import steps as S
-from migrate.transform import parse
+from migrate.transform import numbers, parse
 
 StepResult = tuple[pd.Series, pd.Series | None, str | None]
 
@@ -181,6 +183,48 @@ def _check_digit(s: pd.Series, _a: S._Args, _c: StepContext) -> StepResult:
     return s, bad, "invalid_format"
 
 
+def _each_number(s: pd.Series, fn: Callable[[Decimal], object]) -> tuple[pd.Series, pd.Series]:
+    """``fn`` on each value read as an exact number (none stays none); the mask of values
+    that are present but no number, or that ``fn`` refuses (returns None for)."""
+    values, bad = numbers.numbers(s)
+    out = [None if v is None else fn(v) for v in values]
+    refused = [v is not None and o is None for v, o in zip(values, out, strict=True)]
+    return pd.Series(out, index=s.index, dtype="object"), bad | pd.Series(refused, index=s.index)
+
+
+def _signed(fn: Callable[[pd.Series], pd.Series], one: Callable[[Decimal], Decimal]) -> Any:
+    """``abs`` or ``negate``: integer columns (cents after ``money``) at once, other values
+    read as exact numbers (``Decimal``)."""
+
+    def run(s: pd.Series, _a: S._Args, _c: StepContext) -> StepResult:
+        if parse.is_integer(s):
+            return fn(s), None, None
+        value, bad = _each_number(s, one)
+        return value, bad, numbers.REASON
+
+    return run
+
+
+def _format_number(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
+    """Fixed decimals, padded; a value that would need rounding is refused, never rounded."""
+    assert isinstance(a, S.FormatNumberArgs)
+
+    def fmt(v: Decimal) -> str | None:
+        if a.cents:
+            v = v.scaleb(-2)
+        q = v.quantize(Decimal(1).scaleb(-a.decimals))
+        if q != v:
+            return None
+        sign, digits = ("-" if q < 0 else ""), f"{abs(q):f}"
+        if a.width is not None and a.pad == "zero":
+            digits = digits.rjust(a.width - len(sign), "0")
+        text = sign + digits
+        return text.rjust(a.width) if a.width is not None else text
+
+    value, bad = _each_number(s, fmt)
+    return value.astype("str"), bad, numbers.REASON
+
+
 IMPLEMENTATIONS: dict[str, Callable[[pd.Series, S._Args, StepContext], StepResult]] = {
     "strip": _text(lambda s: s.str.strip()),
     "upper": _text(lambda s: s.str.upper()),
@@ -200,6 +244,9 @@ IMPLEMENTATIONS: dict[str, Callable[[pd.Series, S._Args, StepContext], StepResul
     "crosswalk": _crosswalk,
     "mask": _mask,
     "check_digit": _check_digit,
+    "abs": _signed(lambda s: s.abs(), abs),
+    "negate": _signed(lambda s: -s, lambda v: -v),
+    "format_number": _format_number,
 }
 
 assert set(IMPLEMENTATIONS) == set(S.STEP_ARGS), "every declared step needs an implementation"

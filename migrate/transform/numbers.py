@@ -1,0 +1,85 @@
+"""Values read as exact numbers, for comparisons in conditions and the number steps
+(``abs``, ``negate``, ``format_number``).
+
+The reading is the one ``migrate/spec/conditions.py`` documents: an integer or ``Decimal``
+is itself; text, trimmed of ASCII whitespace, is an optional sign, digits with at most one
+decimal point, and an optional exponent. Blank is no number (none); anything else present is
+*unreadable*, and the caller rejects its row (``invalid_number``): never a silent true or
+false, never a zero.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+
+from migrate.spec.conditions import Condition
+from migrate.transform import parse
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+REASON = "invalid_number"
+
+
+class NotANumber(ValueError):
+    """A present value that is not a number."""
+
+
+def read(value: object) -> Decimal | None:
+    """One value as an exact number (None when blank); :class:`NotANumber` otherwise."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool):
+        raise NotANumber(value)
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise NotANumber(value)
+        return value
+    if isinstance(value, float):
+        if value != value:
+            return None
+        value = repr(value)
+    text = str(value).strip(parse.SPACE)
+    if text == "":
+        return None
+    if not _NUMBER.fullmatch(text):
+        raise NotANumber(value)
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        raise NotANumber(value) from None
+
+
+def numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A column as exact numbers (object dtype, None where blank or unreadable) and the mask
+    of unreadable values."""
+    values: list[Decimal | None] = []
+    bad: list[bool] = []
+    for v in s.astype("object"):
+        try:
+            values.append(read(v))
+            bad.append(False)
+        except NotANumber:
+            values.append(None)
+            bad.append(True)
+    return pd.Series(values, index=s.index, dtype="object"), pd.Series(bad, index=s.index)
+
+
+_OPS = {
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def compare(cond: Condition, s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(holds, unreadable) for a condition's comparisons on a column: every bound must hold;
+    a blank value holds none."""
+    values, bad = numbers(s)
+    bounds = cond.bounds()
+    holds = [v is not None and all(_OPS[op](v, bound) for op, bound in bounds) for v in values]
+    return pd.Series(holds, index=s.index, dtype=bool), bad

@@ -1,0 +1,112 @@
+"""Reconciliation's own reading of values as numbers: conditions' comparisons and the
+number steps (``abs``, ``negate``, ``format_number``), one legacy value at a time.
+
+Written again from the documented meaning (``migrate/spec/conditions.py``), never the
+pipeline's code (invariant 3): an ``int`` or a finite ``Decimal`` is itself; a ``float`` its
+shortest text; text, trimmed of the six ASCII spaces, must be an optional sign, digits with
+at most one point, and an optional exponent, checked here character by character (no regular
+expression shared with the pipeline). Blank is none; anything else raises
+:class:`NotNumber` (reason ``invalid_number``): the pipeline
+rejects that row, so a staged one shows as a difference naming the reason.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from migrate.spec.conditions import Condition
+from migrate.spec.steps import FormatNumberArgs
+
+REASON = "invalid_number"
+_SPACE = " \t\n\r\x0b\x0c"
+_DIGITS = frozenset("0123456789")
+
+
+class NotNumber(ValueError):
+    def __init__(self, value: object) -> None:
+        self.reason = REASON
+        super().__init__(f"{REASON}: {value!r}")
+
+
+def _well_formed(text: str) -> bool:
+    """sign? (digits [. digits?] | . digits) ([eE] sign? digits)?"""
+    mantissa, _, exponent = text.lower().partition("e")
+    if "e" in text.lower():
+        exp = exponent[1:] if exponent[:1] in ("+", "-") else exponent
+        if not exp or not set(exp) <= _DIGITS:
+            return False
+    body = mantissa[1:] if mantissa[:1] in ("+", "-") else mantissa
+    whole, point, fraction = body.partition(".")
+    if not set(whole) <= _DIGITS or not set(fraction) <= _DIGITS:
+        return False
+    return bool(whole) or (bool(point) and bool(fraction))
+
+
+def number(value: object) -> Decimal | None:
+    """A legacy value (or a step's result) as an exact number; None when blank."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise NotNumber(value)
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if value.is_nan() or value.is_infinite():
+            raise NotNumber(value)
+        return value
+    if isinstance(value, float):
+        if value != value:
+            return None
+        value = repr(value)
+    text = str(value).strip(_SPACE)
+    if not text:
+        return None
+    if not _well_formed(text):
+        raise NotNumber(value)
+    return Decimal(text)
+
+
+def compares(cond: Condition, value: object) -> bool:
+    """Every comparison of the condition holds for the value (a blank value holds none)."""
+    n = number(value)
+    if n is None:
+        return False
+    for op, bound in cond.bounds():
+        ok = {"<": n < bound, ">": n > bound, "<=": n <= bound, ">=": n >= bound}[op]
+        if not ok:
+            return False
+    return True
+
+
+def flip(value: object, absolute: bool) -> object:
+    """``abs`` (``absolute``) or ``negate``: an integer stays an integer (cents), anything
+    else is read as a number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) if absolute else -value
+    n = number(value)
+    if n is None:
+        return None
+    return abs(n) if absolute else -n
+
+
+def formatted(value: object, args: FormatNumberArgs) -> str | None:
+    """The number in fixed notation with exactly ``decimals`` decimals (refused when that
+    would drop a non-zero digit), padded to ``width``: by integer arithmetic on the scaled
+    value, not by Python's formatting."""
+    n = number(value)
+    if n is None:
+        return None
+    if args.cents:
+        n = n.scaleb(-2)
+    scaled = n.scaleb(args.decimals)
+    if scaled != scaled.to_integral_value():
+        raise NotNumber(value)
+    units = int(scaled)
+    digits = str(abs(units)).rjust(args.decimals + 1, "0")
+    if args.decimals:
+        digits = digits[: -args.decimals] + "." + digits[-args.decimals :]
+    sign = "-" if units < 0 else ""
+    width = args.width or 0
+    if args.pad == "zero":
+        return sign + "0" * max(0, width - len(sign) - len(digits)) + digits
+    return " " * max(0, width - len(sign) - len(digits)) + sign + digits
