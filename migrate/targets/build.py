@@ -1,0 +1,101 @@
+"""Definition → SQLAlchemy ``Table``, with the tool's own columns added.
+
+The lineage columns, the unique constraint on the target key and the ``MIG_REPLACED_`` twin
+a delta run keeps replaced rows in are made by the very helpers that make the shipped
+tables (:mod:`migrate.staging.tables`), so a definition that declares what a shipped table
+declares builds the same table, byte for byte in its DDL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
+
+from migrate.staging.tables import _replaced, _target
+from migrate.staging.types import Money
+from migrate.targets.definition import ColumnDef, TableDef
+
+
+class SizedMoney(Money):
+    """Money (two decimals, integer cents on SQLite) with fewer than 18 digits in all."""
+
+    cache_ok = True
+
+    def __init__(self, precision: int) -> None:
+        super().__init__()
+        self.precision = precision
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, 2, asdecimal=True))
+
+
+def column_type(col: ColumnDef) -> TypeEngine[Any]:
+    """The SQLAlchemy type a declared column is stored as."""
+    if col.type == "text":
+        return String(col.length) if col.length else Text()
+    if col.type == "money":
+        return Money() if col.precision in (None, 18) else SizedMoney(col.precision or 18)
+    if col.type == "decimal":
+        return Numeric(col.precision, col.scale, asdecimal=True)
+    simple: dict[str, TypeEngine[Any]] = {
+        "integer": Integer(),
+        "bigint": BigInteger(),
+        "date": Date(),
+        "timestamp": DateTime(),
+        "boolean": Boolean(),
+    }
+    return simple[col.type]
+
+
+def build_column(name: str, col: ColumnDef) -> Column[Any]:
+    return Column(
+        name,
+        column_type(col),
+        nullable=not col.required,
+        comment=col.description,
+        info={"definition": col},
+    )
+
+
+def index_name(table: TableDef, i: int) -> str:
+    """The name of the table's ``i``-th declared index (0-based)."""
+    return table.indexes[i].name or f"ix_{table.table.lower()}_{i + 1}"
+
+
+def build_table(md: MetaData, table: TableDef) -> Table:
+    """The staging table and its ``MIG_REPLACED_`` twin, added to ``md``."""
+    items: list[Column[Any] | Index] = [build_column(n, c) for n, c in table.columns.items()]
+    for i, index in enumerate(table.indexes):
+        items.append(Index(index_name(table, i), *index.columns, unique=index.unique))
+    built = _target(md, table.table, tuple(table.key), *items)
+    built.info["definition"] = table
+    if table.description:
+        built.comment = table.description
+    _replaced(md, built)
+    return built
+
+
+def build_metadata(tables: list[TableDef], schema: str | None = None) -> MetaData:
+    """Every defined table (and its twin), optionally in a schema."""
+    md = MetaData(schema=schema)
+    for table in tables:
+        build_table(md, table)
+    return md

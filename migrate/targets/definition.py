@@ -1,0 +1,196 @@
+"""The target definition: a staging table declared as data (YAML), checked like a mapping.
+
+One file declares one table, or one ERP object holding several tables (``object:`` with
+``tables:``). Users declare only their own columns: the tool's lineage columns
+(``MIG_RUN_ID`` ...), the unique constraint on the key and the delta run's
+``MIG_REPLACED_`` twin are added by :mod:`migrate.targets.build`, never declared.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from migrate.spec.base import Strict
+from migrate.spec.steps import suggest
+from migrate.staging.tables import LINEAGE_COLUMNS, REPLACED_PREFIX
+
+ColumnType = Literal[
+    "text", "money", "integer", "bigint", "decimal", "date", "timestamp", "boolean"
+]
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#]*$")
+MAX_NAME = 60  # MariaDB allows 64 characters; the replaced twin adds a prefix to tables
+_SIZED = {"text": ("length",), "decimal": ("precision", "scale"), "money": ("precision", "scale")}
+_FORMATS = {"date", "timestamp", "text"}
+
+
+class ColumnDef(Strict):
+    """One column a mapping fills: its type and what a value must be to be staged."""
+
+    type: ColumnType = Field(
+        description="text, money, integer (32-bit), bigint (64-bit), decimal, date, "
+        "timestamp or boolean. Money is an exact amount kept as integer cents by the "
+        "pipeline; decimal is any other exact number."
+    )
+    length: int | None = Field(
+        default=None, ge=1, description="text: the maximum length in characters"
+    )
+    precision: int | None = Field(
+        default=None,
+        ge=1,
+        le=38,
+        description="decimal and money: total digits (money defaults to 18)",
+    )
+    scale: int | None = Field(
+        default=None,
+        ge=0,
+        description="decimal and money: digits after the decimal point (money is 2)",
+    )
+    required: bool = Field(default=False, description="the column may not be empty (NOT NULL)")
+    allowed: list[str | int] | None = Field(
+        default=None, description="the only values the column may take (a list)"
+    )
+    default: str | int | bool | None = Field(
+        default=None, description="the value staged when a mapping gives none"
+    )
+    format: str | None = Field(
+        default=None,
+        description="how the ERP's import file writes the value, e.g. YYYY/MM/DD for a date",
+    )
+    position: int | None = Field(
+        default=None, ge=1, description="the column's position in the ERP's import file (1-based)"
+    )
+    hint: str | None = Field(
+        default=None, description="the vendor's own note on the column, kept verbatim"
+    )
+    description: str | None = Field(
+        default=None, description="what the column holds (becomes the database comment)"
+    )
+
+    @model_validator(mode="after")
+    def _sizes_fit_type(self) -> ColumnDef:
+        for attr in ("length", "precision", "scale"):
+            if getattr(self, attr) is not None and attr not in _SIZED.get(self.type, ()):
+                raise ValueError(f"{attr} does not apply to type {self.type}")
+        if self.format is not None and self.type not in _FORMATS:
+            raise ValueError(f"format does not apply to type {self.type}")
+        if self.type == "money" and self.scale not in (None, 2):
+            raise ValueError(
+                "money has scale 2 (the pipeline keeps amounts as integer cents); "
+                "declare decimal for another scale"
+            )
+        if self.type == "money" and self.precision is not None and self.precision > 18:
+            raise ValueError("money precision is at most 18 (cents must fit a 64-bit integer)")
+        if self.scale is not None and self.precision is None:
+            raise ValueError("scale needs a precision")
+        if self.scale is not None and self.precision is not None and self.scale > self.precision:
+            raise ValueError(f"scale {self.scale} exceeds precision {self.precision}")
+        if self.allowed is not None and not self.allowed:
+            raise ValueError("allowed lists no value")
+        if (
+            self.allowed is not None
+            and self.default is not None
+            and self.default not in self.allowed
+        ):
+            raise ValueError(f"default {self.default!r} is not one of the allowed values")
+        return self
+
+
+class IndexDef(Strict):
+    """An index on staging (a unique one, or one that speeds up a lookup)."""
+
+    name: str | None = Field(default=None, description="index name (default: ix_<table>_<n>)")
+    columns: list[str] = Field(min_length=1, description="the indexed columns, in order")
+    unique: bool = Field(default=False, description="no two rows share these values")
+
+
+class Layout(Strict):
+    """Where a definition was imported from (a vendor's published layout)."""
+
+    vendor: str = Field(description="whose layout, e.g. Oracle Fusion FBDI")
+    file: str = Field(description="the layout file it was imported from")
+    loader_columns: list[str] = Field(
+        default_factory=list,
+        description="columns the ERP's loader sets itself (never in the import file)",
+    )
+
+
+class TableDef(Strict):
+    """One staging table: its columns (in import-file order), key and indexes."""
+
+    table: str = Field(description="the staging table's name")
+    description: str | None = Field(default=None, description="what the table holds")
+    key: list[str] = Field(
+        description="the columns that identify a row (the target key): a re-run replaces, "
+        "never duplicates, a row with the same key"
+    )
+    columns: dict[str, ColumnDef] = Field(min_length=1, description="column name: definition")
+    indexes: list[IndexDef] = Field(default_factory=list, description="extra indexes")
+    layout: Layout | None = Field(default=None, description="the vendor layout it came from")
+
+    @model_validator(mode="after")
+    def _names(self) -> TableDef:
+        _check_name(self.table, "table")
+        if self.table.upper().startswith("MIG_"):
+            raise ValueError(f"table {self.table}: names starting MIG_ are the tool's own")
+        for name in self.columns:
+            _check_name(name, "column")
+        return self
+
+
+class ObjectDef(Strict):
+    """An ERP object staged in several tables (an invoice: header and lines), one file."""
+
+    object: str = Field(description="the ERP object's name, e.g. payables_invoice")
+    description: str | None = Field(default=None, description="what the object is")
+    tables: list[TableDef] = Field(min_length=1, description="its tables")
+
+
+def _check_name(name: str, what: str) -> None:
+    if not NAME.match(name):
+        raise ValueError(f"{what} name {name!r} is not a plain SQL identifier")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"{what} name {name!r} is longer than {MAX_NAME} characters")
+
+
+def table_problems(table: TableDef) -> list[tuple[tuple[str | int, ...], str]]:
+    """What the fields alone cannot say: key and index columns exist, no tool column is
+    declared. Each problem comes with the key path to point at."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    names = list(table.columns)
+    upper = {n.upper() for n in names}
+    for name in names:
+        if name.upper() in LINEAGE_COLUMNS or name.upper().startswith(REPLACED_PREFIX):
+            out.append((("columns", name), f"{name} is added by the tool: do not declare it"))
+    if len(upper) != len(names):
+        out.append((("columns",), "two columns differ only in letter case"))
+    if not table.key:
+        out.append(
+            (
+                ("key",),
+                "a target needs a key (the columns that identify a row), so a re-run "
+                "never duplicates a row",
+            )  # fmt: skip
+        )
+    for i, col in enumerate(table.key):
+        if col not in table.columns:
+            out.append((("key", i), f"unknown column {col!r}{suggest(col, names)}"))
+        elif not table.columns[col].required:
+            out.append((("columns", col, "required"), f"key column {col} must be required"))
+    for i, index in enumerate(table.indexes):
+        for j, col in enumerate(index.columns):
+            if col not in table.columns:
+                path: tuple[str | int, ...] = ("indexes", i, "columns", j)
+                out.append((path, f"unknown column {col!r}{suggest(col, names)}"))
+    positions: dict[int, str] = {}
+    for cname, cdef in table.columns.items():
+        if cdef.position is None:
+            continue
+        if cdef.position in positions:
+            msg = f"position {cdef.position} is also {positions[cdef.position]}'s"
+            out.append((("columns", cname, "position"), msg))
+        positions[cdef.position] = cname
+    return out
