@@ -2,7 +2,8 @@
 
 Every command exits 0 on success, 1 when the work it checked failed (a reconciliation FAIL,
 mapping problems), 3 for a reconciliation with EXCEPTIONS to accept, 2 on bad input (config,
-unknown run id), 130 when stopped with Ctrl-C (one line, ``interrupted``); errors print
+unknown run id, a run stopped by an error), 130 when stopped with Ctrl-C (one line,
+``interrupted``); every error prints as one line (a stopped run's says how to resume it),
 without a traceback unless ``--debug`` is given.
 """
 
@@ -150,8 +151,11 @@ def cmd_rehearsals(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from migrate.files import origins
+    from migrate.spec.loader import load_project
     from reconcile.run import reconcile_command
 
+    origins.remember(load_project(Path(args.mappings)))  # copybooks: relative to the mapping
     code: int = reconcile_command(
         settings, Path(args.mappings), args.run_id, args.output, args.entity
     )
@@ -311,13 +315,27 @@ def main(argv: list[str] | None = None) -> int:
     except (TerminalError, MigrationError) as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a defect or an input nobody foresaw: one line, not a traceback
+        if args.debug:
+            raise
+        print(
+            f"error: {type(exc).__name__}: {one_line(exc)} (--debug shows where)", file=sys.stderr
+        )
         return 2
     except KeyboardInterrupt:  # Ctrl-C: one line, no traceback, the shell's code for SIGINT
         if args.debug:
             raise
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(exc: BaseException) -> str:
+    """The error and its notes (how to resume a stopped run) on one line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    notes = [" ".join(str(n).split()) for n in getattr(exc, "__notes__", [])]
+    return "; ".join([text, *notes])
 
 
 if __name__ == "__main__":

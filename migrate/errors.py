@@ -7,10 +7,13 @@
     │   │   └── SpecErrors       several SpecError found at once
     │   ├── SchemaMismatch       mapping does not fit the live source or staging schema
     │   ├── BlockingCodeError    an unmapped code in a crosswalk declared ``on_missing: block``
-    │   └── RunStateError        unknown run id, resuming a finished run, ...
+    │   ├── RunStateError        unknown run id, resuming a finished run, ...
+    │   └── RunFailed            an unforeseen exception stopped an entity (said in one line)
     └── TransientError           lost connection, deadlock, lock timeout: retry with back-off
 
 Only ``TransientError`` is retried (the dlt convention: mark each failure transient or terminal).
+An error that stops a run carries a note (``add_note``) saying how to resume it; the command
+line prints it on the error's one line.
 """
 
 from __future__ import annotations
@@ -74,3 +77,8 @@ class BlockingCodeError(TerminalError):
 
 class RunStateError(TerminalError):
     """The run id is unknown, or the run is in a state that forbids the request."""
+
+
+class RunFailed(TerminalError):
+    """An unforeseen exception stopped a run's entity; the message says in one line where
+    (entity, chunk, rows, column) and the run is left resumable."""

@@ -376,36 +376,49 @@ def resolve_path(spec: EntitySpec, workdir: Path) -> Path:
 
 
 def read_file(
-    spec: EntitySpec, path: Path, chunk_size: int, skip_batches: int = 0, first_batch: int = 1
+    spec: EntitySpec,
+    path: Path,
+    chunk_size: int,
+    skip_batches: int = 0,
+    first_batch: int = 1,
+    base_dir: Path | None = None,
 ) -> Iterator[Chunk]:
-    """Stream a CSV extract as text columns; ``_line`` is the 1-based data-row number."""
+    """Stream a flat-file extract as text columns (:mod:`migrate.files`); ``_line`` is the
+    1-based record number. ``base_dir``: the mapping file's folder (a copybook's path is
+    relative to it), recorded in :mod:`migrate.files.origins` when not given."""
+    from migrate.files.dispatch import file_columns, read_frames
+    from migrate.files.origins import mapping_dir
+
     f = spec.source.file
     assert f is not None
     if not path.exists():
         raise SchemaMismatch(f"{spec.entity}: flat file not found: {path}")
-    reader = pd.read_csv(
-        path,
-        encoding=f.encoding,
-        sep=f.delimiter,
-        quotechar=f.quotechar,
-        dtype="str",
-        keep_default_na=False,
-        chunksize=chunk_size,
-        skipinitialspace=False,
-    )
-    start = 0
+    base = mapping_dir(spec.entity, base_dir)
+    try:
+        _refuse_missing_columns(spec, path, file_columns(f, path, base))
+        frames = read_frames(f, path, chunk_size, base)
+        for chunk in _regroup(frames, spec, first_batch):
+            if chunk.batch_id - first_batch >= skip_batches:
+                yield chunk
+    except SchemaMismatch as exc:
+        if str(exc).startswith(f"{spec.entity}:"):
+            raise
+        raise SchemaMismatch(f"{spec.entity}: {exc}") from None
 
-    def frames() -> Iterator[pd.DataFrame]:
-        nonlocal start
-        for frame in reader:
-            frame.columns = [c.strip().lstrip("\ufeff") for c in frame.columns]
-            frame.insert(0, LINE, range(start + 1, start + 1 + len(frame)))
-            start += len(frame)
-            yield frame.astype({c: "str" for c in frame.columns if c != LINE})
 
-    for chunk in _regroup(frames(), spec, first_batch):
-        if chunk.batch_id - first_batch >= skip_batches:
-            yield chunk
+def _refuse_missing_columns(spec: EntitySpec, path: Path, have: list[str]) -> None:
+    """Stop before the first chunk when the file lacks a column the mapping names (a file
+    changed since ``mappings check``): one line, not a ``KeyError`` mid-run."""
+    from migrate.named_columns import missing_columns
+
+    missing = missing_columns(spec, have)
+    if missing:
+        where, column, hint = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise SchemaMismatch(
+            f"{spec.entity}: {path.name} has no column {column!r}{hint}, named at "
+            f"{'.'.join(map(str, where))}{more}"
+        )
 
 
 def distinct_values(spec: EntitySpec, engine: Engine, column: str) -> pd.Series:

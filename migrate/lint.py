@@ -1,9 +1,11 @@
 """``migrate mappings check`` and ``coverage``: mappings against the live schemas and data.
 
 ``check`` lists every problem at once, each located at ``file:line key.path``: source tables
-and columns that do not exist, target columns the staging table lacks, required staging
-columns no rule fills, and values whose type cannot become the target type. ``coverage``
-lists, per crosswalk, the legacy values in the live sources that it does not cover.
+and columns that do not exist (a flat file's columns as its header, ``columns`` or layout
+give them, with "did you mean"; a file absent at check time in one line), target columns the
+staging table lacks, required staging columns no rule fills, and values whose type cannot
+become the target type. ``coverage`` lists, per crosswalk, the legacy values in the live
+sources that it does not cover.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from sqlalchemy import Date, DateTime, Engine, MetaData, Table, inspect
 
 from migrate.config import Settings
 from migrate.db import readonly_engine
-from migrate.errors import MigrationError, SpecError, SpecErrors
+from migrate.errors import MigrationError, SchemaMismatch, SpecError, SpecErrors
 from migrate.extract import distinct_values, resolve_path
+from migrate.files.dispatch import file_columns
+from migrate.named_columns import missing_columns
 from migrate.spec.loader import LoadedEntity, Project, load_project
 from migrate.spec.steps import CrosswalkArgs, suggest
 from migrate.staging.tables import LINEAGE_COLUMNS, build_metadata
@@ -106,14 +110,7 @@ def _check_source(
 ) -> list[SpecError]:
     spec = ent.spec
     if spec.source.file is not None:
-        path = resolve_path(spec, settings.workdir)
-        if not path.exists():
-            return [
-                SpecError(
-                    ent.text.locate(("source", "file", "path")), f"flat file not found: {path}"
-                )
-            ]
-        return []
+        return _check_file(ent, settings)
     if spec.source.table is None:
         return []
     engine = engines.setdefault(
@@ -138,20 +135,10 @@ def _check_source(
             )
         ]
     columns = {c["name"]: c for c in insp.get_columns(spec.source.table)}
-    out: list[SpecError] = []
-    wanted: list[tuple[tuple[str | int, ...], str]] = []
-    wanted += [(("source", "key"), c) for c in spec.source.key]
-    wanted += [(("source", "group_by"), c) for c in spec.source.group_by or []]
-    for fname, rule in spec.fields.items():
-        wanted += [(("fields", fname), c) for c in rule.source_columns()]
-    for where, col in wanted:
-        if col not in columns:
-            out.append(
-                SpecError(
-                    ent.text.locate(where),
-                    f"{spec.source.table} has no column {col!r}{suggest(col, list(columns))}",
-                )
-            )
+    out = [
+        SpecError(ent.text.locate(where), f"{spec.source.table} has no column {col!r}{hint}")
+        for where, col, hint in missing_columns(spec, list(columns), virtual=frozenset())
+    ]
     for fname, rule in spec.fields.items():
         src = rule.from_ if isinstance(rule.from_, str) else None
         is_date = src in columns and isinstance(columns[src]["type"], (Date, DateTime))
@@ -162,6 +149,39 @@ def _check_source(
                     f"{src} is already a date; a `date` step parses text",
                 )
             )
+    return out
+
+
+def _check_file(ent: LoadedEntity, settings: Settings) -> list[SpecError]:
+    """A flat file's columns as the reader sees them (the header read with the declared
+    encoding, delimiter and quote; or ``columns``; or the layout) against every column the
+    mapping names. A file missing now is one line, and the declared columns are still
+    checked."""
+    spec, f = ent.spec, ent.spec.source.file
+    assert f is not None
+    path = resolve_path(spec, settings.workdir)
+    out: list[SpecError] = []
+    if not path.exists():
+        needs_file = f.fixed is None and f.header
+        why = (
+            "its header, so the columns named, not checked" if needs_file else "checked as declared"
+        )
+        out.append(
+            SpecError(
+                ent.text.locate(("source", "file", "path")), f"flat file not found: {path} ({why})"
+            )
+        )
+        if needs_file:
+            return out
+    try:
+        have = file_columns(f, path, ent.path.parent)
+    except SchemaMismatch as exc:
+        key = "fixed" if f.fixed is not None else "columns" if f.columns is not None else "path"
+        return [*out, SpecError(ent.text.locate(("source", "file", key)), str(exc))]
+    out += [
+        SpecError(ent.text.locate(where), f"{path.name} has no column {col!r}{hint}")
+        for where, col, hint in missing_columns(spec, have)
+    ]
     return out
 
 

@@ -20,10 +20,12 @@ from sqlalchemy import Engine, MetaData, func, select
 from migrate import history, hooks, partitions, preflight, runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
-from migrate.errors import RunStateError
+from migrate.errors import MigrationError, RunFailed, RunStateError
+from migrate.files import origins
 from migrate.load import ensure_staging
 from migrate.pipeline import Context, EntityResult, Progress, run_entity
 from migrate.rollback import clear_rehearsals, refuse_late_delta_resume, rollback_run
+from migrate.runfailure import describe
 from migrate.spec.loader import Project, load_project
 from migrate.targets import locate_run, staging_target
 
@@ -141,6 +143,7 @@ def _execute(
     settings = dataclasses.replace(
         settings, extra={**settings.extra, "mappings": str(project.root)}
     )
+    origins.remember(project)  # a copybook's path is relative to its mapping's folder
     ctx = open_context(settings, project, run_id, mode, chunk_size)
     url, schema = staging_target(settings, mode)
     summary = RunSummary(run_id, mode, url, schema)
@@ -151,16 +154,37 @@ def _execute(
             log.warning("%s", message)
         record_start_watermarks(ctx, project)
         for name in project.order:
-            summary.entities.append(run_planned(ctx, name, progress, watermarks.get(name)))
+            summary.entities.append(_entity_run(ctx, project, name, progress, watermarks))
     except BaseException as exc:
         runs.set_run(ctx.staging, ctx.md, run_id, STATUS="failed", ENDED_AT=runs.now())
         entities = _entity_dicts(summary)
         hooks.on_run_failed(settings, dataclasses.replace(event, entities=entities, error=str(exc)))
+        if isinstance(exc, Exception):
+            exc.add_note(
+                f"run {run_id} is left resumable: fix the cause, then migrate resume {run_id}"
+            )
         raise
     runs.set_run(ctx.staging, ctx.md, run_id, STATUS="complete", ENDED_AT=runs.now())
     record_history(settings, ctx, run_id, mode)
     hooks.on_run_completed(settings, dataclasses.replace(event, entities=_entity_dicts(summary)))
     return summary
+
+
+def _entity_run(
+    ctx: Context,
+    project: Project,
+    name: str,
+    progress: Progress | None,
+    watermarks: dict[str, object],
+) -> EntityResult:
+    """One entity of the run; an exception nobody foresaw becomes :class:`RunFailed`, one
+    line naming the entity, the chunk's rows and the column (``--debug``: the traceback)."""
+    try:
+        return run_planned(ctx, name, progress, watermarks.get(name))
+    except MigrationError:
+        raise
+    except Exception as exc:
+        raise RunFailed(describe(exc, project.entities[name])) from exc
 
 
 def record_history(settings: Settings, ctx: Context, run_id: str, mode: str) -> None:

@@ -1,0 +1,177 @@
+"""Delimited text extracts (CSV, TAB, pipe...), with or without a header row.
+
+Read with Python's ``csv`` module as the mapping declares the file: encoding, delimiter,
+quote character (or none), escape character, header, and the column names in order. The
+field count of every record is checked against the columns: a record with more or fewer
+fields is never read shifted (a value under another column's name) but marked unreadable
+(``_read_*`` columns), and so is a record with bytes the encoding cannot decode, so the
+transform rejects it as ``unreadable_record`` and the run goes on. The offending value
+shown is the field count or the undecodable field, never the whole record (it may hold
+personal data).
+
+Records are numbered as before: blank lines are not records, the header is not one.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from migrate.errors import SchemaMismatch
+from migrate.spec.flatfile import FlatFile
+from migrate.transform.failures import READ_COLUMN, READ_COLUMNS, READ_REASON, READ_VALUE
+
+UNREADABLE = "unreadable_record"
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by ``surrogateescape``
+_BOM = "\ufeff"
+
+
+def open_text(path: Path, f: FlatFile) -> IO[str]:
+    """The file as text in its declared encoding, a leading byte-order mark skipped; bytes
+    the encoding cannot decode are kept (``surrogateescape``) so their record is rejected,
+    not the whole run stopped."""
+    try:
+        fh = path.open(encoding=f.encoding, errors="surrogateescape", newline="")
+    except LookupError:
+        raise SchemaMismatch(f"{path.name}: unknown encoding {f.encoding!r}") from None
+    if fh.read(1) != _BOM:
+        fh.seek(0)
+    return fh
+
+
+def records(fh: IO[str], f: FlatFile) -> Any:
+    """A ``csv.reader`` over the open file, with the file's dialect."""
+    if f.quotechar is None:
+        return csv.reader(
+            fh, delimiter=f.delimiter, quoting=csv.QUOTE_NONE, escapechar=f.escapechar
+        )
+    return csv.reader(fh, delimiter=f.delimiter, quotechar=f.quotechar, escapechar=f.escapechar)
+
+
+def _blank(fields: list[str]) -> bool:
+    return not fields or fields == [""]
+
+
+def _next_record(reader: Any, path: Path) -> list[str] | None:
+    try:
+        return next(reader)  # type: ignore[no-any-return]
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise SchemaMismatch(
+            f"{path.name} line {reader.line_num}: {exc} (a quote character never closed?)"
+        ) from None
+
+
+def header_names(fields: list[str]) -> list[str]:
+    """A header record's names as the columns are called (surrounding blanks dropped)."""
+    return [c.strip() for c in fields]
+
+
+def columns_of(f: FlatFile, path: Path) -> list[str]:
+    """The file's column names: the header's (which must agree with ``columns`` when both
+    are given), or the declared ``columns`` of a file without a header."""
+    if not f.header:
+        assert f.columns is not None
+        return list(f.columns)
+    with open_text(path, f) as fh:
+        reader = records(fh, f)
+        fields = _next_record(reader, path)
+        while fields is not None and _blank(fields):
+            fields = _next_record(reader, path)
+    return agreed(f, path, header_names(fields or []))
+
+
+def agreed(f: FlatFile, path: Path, found: list[str]) -> list[str]:
+    """The header's names, refused when they repeat or disagree with ``columns``."""
+    if not found or found == [""]:
+        raise SchemaMismatch(f"{path.name}: no header record (declare header: false)")
+    repeated = sorted({c for c in found if found.count(c) > 1})
+    if repeated:
+        raise SchemaMismatch(f"{path.name}: the header names {repeated[0]!r} twice")
+    if f.columns is not None and found != f.columns:
+        raise SchemaMismatch(f"{path.name}: {disagreement(f.columns, found)}")
+    return found
+
+
+def disagreement(declared: list[str], found: list[str]) -> str:
+    """Where the header first differs from the declared columns, in words."""
+    for i, (want, got) in enumerate(zip(declared, found, strict=False), start=1):
+        if want != got:
+            return f"header column {i} is {got!r}, source.file.columns says {want!r}"
+    return f"the header has {len(found)} columns, source.file.columns declares {len(declared)}"
+
+
+def delimited_frames(f: FlatFile, path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """Frames of ``chunk_size`` records, every column text, in file order (no ``_line``);
+    a frame holding an unreadable record also has the ``_read_*`` columns."""
+    if not path.exists():
+        raise SchemaMismatch(f"flat file not found: {path}")
+    names = columns_of(f, path)
+    width = len(names)
+    with open_text(path, f) as fh:
+        reader = records(fh, f)
+        if f.header:
+            first = _next_record(reader, path)
+            while first is not None and _blank(first):
+                first = _next_record(reader, path)
+        rows: list[list[str]] = []
+        marks: dict[int, tuple[str, str]] = {}
+        while (fields := _next_record(reader, path)) is not None:
+            if _blank(fields):
+                continue
+            problem = _problem(fields, names, reader.line_num)
+            if problem is not None:
+                marks[len(rows)] = problem
+                fields = [_escaped(v) for v in (fields + [""] * width)[:width]]
+            rows.append(fields)
+            if len(rows) == chunk_size:
+                yield _frame(rows, names, marks)
+                rows, marks = [], {}
+        if rows:
+            yield _frame(rows, names, marks)
+
+
+def _problem(fields: list[str], names: list[str], line: int) -> tuple[str, str] | None:
+    """(column, value shown) of a record that cannot be read as declared, else ``None``."""
+    if len(fields) != len(names):
+        column = names[len(fields)] if len(fields) < len(names) else "_record"
+        return column, (
+            f"{len(fields)} fields where {len(names)} are declared (record ends on line {line})"
+        )
+    joined = "\x1f".join(fields)
+    if _UNDECODABLE.search(joined) is None:
+        return None
+    i = next(i for i, v in enumerate(fields) if _UNDECODABLE.search(v))
+    return names[i], f"bytes the declared encoding cannot decode: {_escaped(fields[i])[:60]}"
+
+
+def _escaped(value: str) -> str:
+    """Undecodable bytes as ``\\xNN`` (how a key holding one is recorded)."""
+    if _UNDECODABLE.search(value) is None:
+        return value
+    return _UNDECODABLE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", value)
+
+
+def _frame(
+    rows: list[list[str]], names: list[str], marks: dict[int, tuple[str, str]]
+) -> pd.DataFrame:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    frame = pd.DataFrame(
+        {name: pd.array(list(col), dtype="str") for name, col in zip(names, columns, strict=True)}
+    )
+    if marks:
+        reason: list[object] = [None] * len(rows)
+        column: list[object] = [None] * len(rows)
+        value: list[object] = [None] * len(rows)
+        for i, (col, shown) in marks.items():
+            reason[i], column[i], value[i] = UNREADABLE, col, shown
+        for name, values in zip(READ_COLUMNS, (reason, column, value), strict=True):
+            frame[name] = pd.Series(values, dtype="object")
+        assert list(frame.columns[-3:]) == [READ_REASON, READ_COLUMN, READ_VALUE]
+    return frame

@@ -1,0 +1,60 @@
+"""Pick the reader a flat-file source declares, and number its records.
+
+Delimited text is read by :mod:`migrate.files.delimited`; a fixed-width file (``fixed:``)
+by :mod:`migrate.files.fixed`, imported only when such a file is read. Either yields text
+frames in file order; ``_line``, the 1-based record number (header and blank lines not
+counted), is added here the same way for both.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+
+from migrate.errors import SchemaMismatch
+from migrate.files.delimited import columns_of, delimited_frames
+from migrate.spec.flatfile import FlatFile
+
+LINE = "_line"
+_FIXED = "migrate.files.fixed"
+
+
+def _fixed() -> ModuleType:
+    """The fixed-width reader, or a one-line error while it does not exist."""
+    try:
+        return importlib.import_module(_FIXED)
+    except ModuleNotFoundError as exc:
+        if exc.name != _FIXED:
+            raise
+        raise SchemaMismatch(
+            "fixed-width files cannot be read yet: this installation has no fixed-width "
+            "reader (migrate/files/fixed.py)"
+        ) from None
+
+
+def read_frames(f: FlatFile, path: Path, chunk_size: int, base_dir: Path) -> Iterator[pd.DataFrame]:
+    """The file's records as text frames of ``chunk_size`` rows, ``_line`` first."""
+    if not path.exists():
+        raise SchemaMismatch(f"flat file not found: {path}")
+    if f.fixed is not None:
+        frames: Iterator[pd.DataFrame] = _fixed().fixed_frames(f, path, chunk_size, base_dir)
+    else:
+        frames = delimited_frames(f, path, chunk_size)
+    start = 0
+    for frame in frames:
+        frame.insert(0, LINE, range(start + 1, start + 1 + len(frame)))
+        start += len(frame)
+        yield frame
+
+
+def file_columns(f: FlatFile, path: Path, base_dir: Path) -> list[str]:
+    """The columns a mapping may name: the layout's fields, the header's names, or the
+    declared ``columns`` (``_line`` is always there too)."""
+    if f.fixed is not None:
+        names: list[str] = list(_fixed().layout_columns(f, base_dir))
+        return names
+    return columns_of(f, path)
