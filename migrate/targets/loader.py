@@ -43,7 +43,10 @@ class LoadedTable:
 
 def load_definition(path: Path, display: str | None = None) -> list[LoadedTable]:
     """The table(s) one file declares; raise :class:`SpecErrors` listing every problem."""
-    text = read_yaml(path, display or str(path))
+    try:
+        text = read_yaml(path, display or str(path))
+    except SpecError as exc:  # invalid YAML, a duplicate key
+        raise SpecErrors([exc]) from None
     data = text.data
     if not isinstance(data, dict):
         where = Location(text.file, 1, "")
@@ -82,9 +85,6 @@ def load_targets(folder: Path) -> dict[str, LoadedTable]:
             tables = load_definition(path, _display(path, folder))
         except SpecErrors as exc:
             errors.extend(exc.errors)
-            continue
-        except SpecError as exc:
-            errors.append(exc)
             continue
         for t in tables:
             errors.extend(_duplicates([*out.values(), t]))
