@@ -2,7 +2,8 @@
 
 Each chunk ends in exactly one place per row (invariant 2): loaded into the target table,
 rejected into ``MIG_REJECTS`` with a reason, or filtered into ``MIG_FILTERED`` by a named
-rule; all of it, plus key-map entries and the progress record, in one transaction.
+rule; all of it, plus key-map entries, the warnings on loaded rows (``MIG_WARNINGS``) and
+the progress record, in one transaction.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from migrate.transform.rowhash import source_hashes
 from migrate.validate.coerce import coerce
 from migrate.validate.rules import apply_checks
 from migrate.validate.schema import compile_schema, validate
+from migrate.validate.warnings import warning_rows
 
 log = logging.getLogger("migrate.pipeline")
 
@@ -47,13 +49,14 @@ class EntityResult:
     loaded: int = 0
     rejected: int = 0
     filtered: int = 0
+    warnings: int = 0  # loaded rows flagged by a check that warns (a row once per warning)
     batches: int = 0
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: EntityResult) -> None:
         """Fold in another partition's result (seconds add up: partitions ran in turn)."""
-        for name in ("rows_in", "loaded", "rejected", "filtered", "batches"):
+        for name in ("rows_in", "loaded", "rejected", "filtered", "warnings", "batches"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
         for reason, n in other.reasons.items():
@@ -185,16 +188,16 @@ def can_overlap(ctx: Context, spec: EntitySpec) -> bool:
     """Whether a chunk may be prepared while the one before it is still being written.
 
     Only when preparing cannot read anything that write changes: no ERP keys issued (the
-    key map and its next number), no unique checks against staged rows, no delta
-    replacements. Lookups then read key maps and rejects of other entities only, committed
-    before this one started. On PostgreSQL, where the server ingests the COPY on a core of
-    its own meanwhile.
+    key map and its next number), no unique checks or possible duplicates against staged
+    rows, no delta replacements. Lookups then read key maps and rejects of other entities
+    only, committed before this one started. On PostgreSQL, where the server ingests the
+    COPY on a core of its own meanwhile.
     """
     return (
         ctx.staging.dialect.name == "postgresql"
         and ctx.mode != "delta"
         and spec.issues_keys is None
-        and not any(check.unique for check in spec.checks)
+        and not any(check.unique or check.possible_duplicate for check in spec.checks)
     )
 
 
@@ -289,6 +292,7 @@ class Prepared:
     filtered: list[dict[str, object]]
     counts: dict[str, int]
     started: float
+    warnings: list[dict[str, object]] = field(default_factory=list)
 
 
 def process_chunk(
@@ -381,7 +385,8 @@ def prepare_chunk(
     assert counts["rows_in"] == counts["loaded"] + counts["rejected"] + counts["filtered"], (
         f"{spec.entity} batch {chunk.batch_id}: rows lost {counts}"
     )
-    return Prepared(chunk, staged, rejects, filtered, counts, started)
+    warnings = warning_rows(conn, spec, table, staged, ctx.run_id, chunk.batch_id)
+    return Prepared(chunk, staged, rejects, filtered, counts, started, warnings)
 
 
 def write_chunk(
@@ -395,6 +400,8 @@ def write_chunk(
         conn.execute(_table(ctx.md, "MIG_REJECTS").insert(), ready.rejects)
     if ready.filtered:
         conn.execute(_table(ctx.md, "MIG_FILTERED").insert(), ready.filtered)
+    if ready.warnings:
+        conn.execute(_table(ctx.md, "MIG_WARNINGS").insert(), ready.warnings)
     runs.record_progress(
         conn,
         ctx.md,
@@ -410,6 +417,7 @@ def write_chunk(
 def _fold(result: EntityResult, ready: Prepared) -> None:
     for name in ("rows_in", "loaded", "rejected", "filtered"):
         setattr(result, name, getattr(result, name) + ready.counts[name])
+    result.warnings += len(ready.warnings)
     for r in ready.rejects:
         reason = str(r["REASON_CODE"])
         result.reasons[reason] = result.reasons.get(reason, 0) + 1

@@ -1,4 +1,6 @@
-"""ERP import rules checked on what is staged: journals balance, every reference resolves.
+"""ERP import rules checked on what is staged: journals balance, every reference resolves;
+and the warnings of checks that warn, re-derived (``reconcile/warnings.py``). Rules across
+entities (a header equals the sum of its lines) are in ``reconcile/crossrules.py``.
 
 Both are one SQL query each on the staging database, over the run's rows only. A reference
 resolves when the staged value is, as text, an ERP key issued in ``MIG_KEY_MAP`` for the
@@ -28,6 +30,7 @@ from reconcile.coltypes import integer_columns
 from reconcile.report import RuleResult
 from reconcile.sqltext import as_text, bigint, family
 from reconcile.staging_side import Staging
+from reconcile.warnings import check_warnings
 
 SHOW = 5
 
@@ -41,7 +44,7 @@ def check_rules(st: Staging, spec: EntitySpec) -> list[RuleResult]:
     for column, rule in spec.fields.items():
         if rule.lookup is not None:
             out.append(_resolves(st, spec, column, rule.lookup.domain))
-    return out
+    return out + check_warnings(st, spec)
 
 
 def _run_filter(st: Staging, spec: EntitySpec) -> str:

@@ -31,8 +31,10 @@ from migrate.errors import ConfigError, RunStateError
 from migrate.load import refuse_old_lineage
 from migrate.runner import staging_target
 from migrate.spec.loader import Project, load_project
+from migrate.spec.model import EntitySpec
 from migrate.staging.tables import build_metadata
 from reconcile.claims import changed_mapping, refuse_missing_mappings, unclaimed_rows
+from reconcile.crossrules import check_cross_rules
 from reconcile.entity import reconcile_entity
 from reconcile.interrupt import interruptible, watch
 from reconcile.report import EXCEPTIONS, FAIL, PASS, EntityReconciliation, Reconciliation, RunFacts
@@ -110,20 +112,29 @@ def reconcile_run(
             refuse_old_lineage(conn, md)
         info = runs.get_run(staging, md, run_id)
         chosen = run_entities(project, info.mapping_hashes, only)
-        unclaimed = unclaimed_rows(st, project, run_entities(project, info.mapping_hashes))
+        staged = run_entities(project, info.mapping_hashes)
+        unclaimed = unclaimed_rows(st, project, staged)
+
+        def legacy_for(spec: EntitySpec) -> Engine | None:
+            if spec.source.file is not None:
+                return None
+            if spec.source.system not in legacy:
+                legacy[spec.source.system] = _legacy(settings, spec.source.system)
+            return legacy[spec.source.system]
+
         entities = []
         for name in chosen:
             began = time.monotonic()
             spec = project.spec(name)
-            engine = None
-            if spec.source.file is None:
-                engine = legacy.get(spec.source.system) or _legacy(settings, spec.source.system)
-                legacy[spec.source.system] = engine
+            engine = legacy_for(spec)
             plan = plan_source(spec, engine, settings.workdir)
             e = reconcile_entity(project, name, plan, st, engine, settings.workdir)
             problems = [changed_mapping(project, name, info.mapping_hashes)]
             problems += _unclaimed_for(name, spec.target.table, chosen, project, unclaimed)
-            entities.append(replace(e, problems=tuple(p for p in problems if p)))
+            across = check_cross_rules(project, spec, st, legacy_for, settings.workdir, staged)
+            entities.append(
+                replace(e, problems=tuple(p for p in problems if p), rules=e.rules + tuple(across))
+            )
             if finished is not None:
                 finished(entities[-1], time.monotonic() - began)
         facts = _facts(staging, build_metadata(schema), run_id, url, schema, reconciled_at)

@@ -104,9 +104,15 @@ def write_differences(
 
 
 def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
-    """ERP rule results; returns the absolute ranges of the Entity and Status columns."""
+    """ERP rule results; returns the absolute ranges of the Entity and Status columns.
+
+    A rule's Status is PASS without violations, else its level: FAIL, or EXCEPTIONS for a
+    warning (rows loaded and flagged, listed by reason with samples in Detail) and for a
+    rule already broken in the legacy data (its legacy keys in Detail)."""
     _title(ws, "ERP rules", "Rules checked on the staged data: journals balance per group,"
-           " every reference resolves. Status is PASS when there are no violations")  # fmt: skip
+           " every reference resolves, headers equal the sum of their lines; warnings (rows"
+           " loaded but flagged, by reason, re-derived from the staged rows). Status is PASS"
+           " without violations, else the rule's level (FAIL, or EXCEPTIONS)")  # fmt: skip
     titles = ("Entity", "Rule", "Violations", "Status", "Report status", "Detail")
     header(ws, TABLE_HEADER_ROW, titles)
     row = TABLE_HEADER_ROW + 1
@@ -115,7 +121,7 @@ def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
             put(ws, row, 1, r.entity)
             put(ws, row, 2, r.rule)
             put(ws, row, 3, r.violations, COUNT_FORMAT)
-            put(ws, row, 4, f'=IF(C{row}=0,"PASS","FAIL")')
+            put(ws, row, 4, f'=IF(C{row}=0,"PASS","{r.level}")')
             put(ws, row, 5, r.status)
             put(ws, row, 6, r.detail)
             row += 1

@@ -1,10 +1,18 @@
-"""Row-set checks a mapping declares (journals balance, unique combinations...)."""
+"""Row-set checks a mapping declares (journals balance, unique combinations...).
+
+Most checks reject the rows that break them. Two only **warn**: ``flag`` and
+``possible_duplicate`` load the row and record it in ``MIG_WARNINGS`` with a reason, for
+finance to review (reconciliation re-derives the warnings from the staged rows and lists
+them as exceptions). ``header_total`` is a rule across entities, checked by reconciliation
+on both sides (legacy and staged), never by the pipeline.
+"""
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from migrate.spec.base import Strict
+from migrate.spec.conditions import Condition
 
 
 class Balanced(Strict):
@@ -39,22 +47,95 @@ class DateWindow(Strict):
     reason: str = "closed_period"
 
 
+# the tests a flag's condition may use (the ones reconciliation re-derives in SQL)
+FLAG_TESTS = frozenset({"column", "equals", "in_", "is_blank", "negate"})
+# comparisons a flag takes on a money or integer column (``amount > 10000``)
+FLAG_BOUNDS = ("less_than", "greater_than", "at_most", "at_least", "between")
+
+
+class Flag(Strict):
+    """A warning: rows whose **target** column meets ``when`` are loaded and flagged with
+    ``reason`` (e.g. a zero amount) for finance to review; never rejected."""
+
+    when: Condition = Field(
+        description="a test on a target column: equals / in (a money column compares amounts:"
+        " `0` is 0.00), is_blank, comparisons (money and integer columns), negate"
+    )
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="the warning's reason code")
+
+    @model_validator(mode="after")
+    def _known_tests(self) -> Flag:
+        extra = sorted(
+            k
+            for k in self.when.model_fields_set - FLAG_TESTS - set(FLAG_BOUNDS)
+            if getattr(self.when, k) is not None
+        )
+        if extra:
+            raise ValueError(
+                f"a flag's condition takes equals, in, is_blank or comparisons, not {extra[0]}"
+            )
+        return self
+
+
+class PossibleDuplicate(Strict):
+    """A warning: a staged row of the run whose target ``columns`` all equal an earlier
+    staged row's (same supplier, amount and date: a payment made twice?) is loaded and
+    flagged; of n such rows, n - 1 are flagged. Rows with a blank in a column are not."""
+
+    columns: list[str] = Field(min_length=1, description="target columns compared together")
+    reason: str = Field(
+        default="possible_duplicate",
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="the warning's reason code",
+    )
+
+
+class HeaderTotal(Strict):
+    """A rule across entities: each header's amount equals the sum of its lines' amounts
+    (within ``tolerance``). Checked by reconciliation on the staged rows of the run and on
+    the legacy rows (each amount restated from the mappings): broken in staging only FAILs;
+    already broken in the legacy data is an exception, listed with the legacy keys."""
+
+    lines: str = Field(description="the entity of the lines")
+    key: list[str] = Field(min_length=1, description="this (header) entity's target columns")
+    lines_key: list[str] = Field(
+        min_length=1, description="the lines' target columns naming their header, in that order"
+    )
+    header_amount: str = Field(description="the header's target money column")
+    line_amount: str = Field(description="the lines' target money column")
+    tolerance: str = Field(default="0", description="largest difference that holds, e.g. 0.01")
+    reason: str = Field(default="header_total_mismatch", description="the rule's reason code")
+
+    @model_validator(mode="after")
+    def _same_width(self) -> HeaderTotal:
+        if len(self.key) != len(self.lines_key):
+            raise ValueError("key and lines_key need the same number of columns")
+        return self
+
+
 class Check(Strict):
     balanced: Balanced | None = None
     whole_group: WholeGroup | None = None
     unique: UniqueTogether | None = None
     open_period: DateWindow | None = None
+    flag: Flag | None = None
+    possible_duplicate: PossibleDuplicate | None = None
+    header_total: HeaderTotal | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Check:
-        if (
-            sum(
-                x is not None
-                for x in (self.balanced, self.whole_group, self.unique, self.open_period)
-            )
-            != 1
-        ):
+        kinds = (
+            self.balanced,
+            self.whole_group,
+            self.unique,
+            self.open_period,
+            self.flag,
+            self.possible_duplicate,
+            self.header_total,
+        )
+        if sum(x is not None for x in kinds) != 1:
             raise ValueError(
-                "a check needs exactly one of: balanced, whole_group, unique, open_period"
+                "a check needs exactly one of: balanced, whole_group, unique, open_period, "
+                "flag, possible_duplicate, header_total"
             )
         return self

@@ -68,6 +68,7 @@ def build_metadata(schema: str | None = None) -> MetaData:
     """All staging tables, optionally in a schema (a rehearsal uses its own schema)."""
     md = MetaData(schema=schema)
     _finance(md)
+    _receivables(md)
     _procurement(md)
     _hr(md)
     for table in [t for t in md.tables.values() if "target_key" in t.info]:
@@ -179,6 +180,48 @@ def _finance(md: MetaData) -> None:
         Column("PAYMENT_DATE", Date, nullable=False),
         Column("AMOUNT", Money, nullable=False),
         Column("PAYMENT_METHOD_CODE", String(30), nullable=False),
+    )
+
+
+def _receivables(md: MetaData) -> None:
+    """Accounts receivable, named after Oracle's AR interfaces (customers as in the HZ
+    customer import, invoices and lines as in AutoInvoice's ``RA_INTERFACE_LINES_ALL``,
+    split into a header and its lines), restricted to what a small ledger fills."""
+    _target(
+        md,
+        "AR_CUSTOMERS_INTERFACE",
+        ("CUSTOMER_NUMBER",),
+        Column("CUSTOMER_NUMBER", String(30), nullable=False, comment="legacy customer id"),
+        Column("CUSTOMER_NAME", String(360), nullable=False),
+        Column("COMPANY_NAME", String(360)),
+        Column("ADDRESS_LINE1", String(240)),
+        Column("CITY", String(60)),
+        Column("STATE", String(60)),
+        Column("COUNTRY", String(60)),
+        Column("POSTAL_CODE", String(60)),
+        Column("EMAIL_ADDRESS", String(320)),
+    )
+    _target(
+        md,
+        "AR_INVOICES_INTERFACE",
+        ("TRX_NUMBER",),
+        Column("TRX_NUMBER", String(20), nullable=False),
+        Column("TRX_DATE", Date, nullable=False),
+        Column("BILL_CUSTOMER_NUMBER", String(30), nullable=False),
+        Column("CURRENCY_CODE", String(15), nullable=False),
+        Column("TRX_AMOUNT", Money, nullable=False, comment="the header's total"),
+        Column("BILL_TO_COUNTRY", String(60)),
+    )
+    _target(
+        md,
+        "AR_INVOICE_LINES_INTERFACE",
+        ("TRX_NUMBER", "LINE_NUMBER"),
+        Column("TRX_NUMBER", String(20), nullable=False, comment="the header's TRX_NUMBER"),
+        Column("LINE_NUMBER", Integer, nullable=False),
+        Column("ITEM_NUMBER", String(30)),
+        Column("QUANTITY", Integer, nullable=False),
+        Column("UNIT_SELLING_PRICE", Money, nullable=False),
+        Column("AMOUNT", Money, nullable=False),
     )
 
 
@@ -391,6 +434,20 @@ def _bookkeeping(md: MetaData) -> None:
         Column("OFFENDING_VALUE", Text),
         Column("MESSAGE", Text),
         Index("ix_mig_rejects_entity_key", "ENTITY", "SOURCE_KEY"),
+    )
+    Table(
+        "MIG_WARNINGS",
+        md,
+        Column("RUN_ID", String(36), nullable=False, index=True),
+        Column("BATCH_ID", Integer, nullable=False),
+        Column("ENTITY", String(120), nullable=False),
+        Column("SOURCE_SYSTEM", String(30), nullable=False),
+        Column("SOURCE_KEY", String(200), nullable=False),
+        Column("COLUMN_NAME", String(240), comment="the flagged column(s), comma-separated"),
+        Column("REASON_CODE", String(60), nullable=False),
+        Column("VALUE", Text, comment="the flagged value(s) as staged, personal data masked"),
+        Index("ix_mig_warnings_entity_reason", "ENTITY", "REASON_CODE"),
+        comment="rows loaded but flagged by a check that warns, for finance to review",
     )
     Table(
         "MIG_FILTERED",
