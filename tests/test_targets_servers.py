@@ -267,3 +267,20 @@ def test_commands_reflect_then_check(
     assert f"targets/departments.yaml:{line + 1} columns.NAME.length: column NAME is text(300) " \
         "in the definition but text(240) in the live table" in out  # fmt: skip
     assert "nothing altered" in out
+
+
+def test_postgresql_staging_schema(pg_url: str, tmp_path: Path) -> None:
+    """Reflect and check read the configured staging schema, not ``public``."""
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql('CREATE SCHEMA "stg"')
+    md = MetaData(schema="stg")
+    build_table(md, load(tmp_path, DRIFT).table)
+    md.create_all(engine)
+    assert reflect_table(engine, "DEPARTMENTS", "stg").table.key == ["DEPARTMENT_CODE"]
+    with pytest.raises(ConfigError, match="no table 'DEPARTMENTS'"):
+        reflect_table(engine, "DEPARTMENTS")
+    assert check_drift(engine, load(tmp_path, DRIFT), "stg") == []
+    [missing] = check_drift(engine, load(tmp_path, DRIFT))
+    assert missing.kind == "missing table"
+    engine.dispose()

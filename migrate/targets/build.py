@@ -8,6 +8,7 @@ declares builds the same table, byte for byte in its DDL.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +26,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from migrate.staging.tables import _replaced, _target
 from migrate.staging.types import Money
@@ -47,6 +48,46 @@ class SizedMoney(Money):
         return dialect.type_descriptor(Numeric(self.precision, 2, asdecimal=True))
 
 
+class ExactDecimal(TypeDecorator[Decimal]):
+    """An exact decimal on every backend: NUMERIC(p, s) on PostgreSQL and MariaDB; on SQLite
+    (where a NUMERIC with a fraction becomes a float) integer units of the scale when the
+    value fits 18 digits, else the decimal's text."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int | None = None, scale: int | None = None) -> None:
+        super().__init__(precision, scale, asdecimal=True)
+        self.precision = precision
+        self.scale = scale if scale is not None or precision is None else 0
+
+    def _scaled(self) -> bool:
+        return self.precision is not None and self.precision <= 18
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name != "sqlite":
+            return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+        return dialect.type_descriptor(BigInteger() if self._scaled() else Text())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        if not self._scaled():
+            return str(number)
+        units = number.scaleb(self.scale or 0)
+        if units != units.to_integral_value():
+            raise ValueError(f"{number} has more than {self.scale} decimals")
+        return int(units)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite" and self._scaled():
+            return Decimal(int(value)).scaleb(-(self.scale or 0))
+        return Decimal(str(value))
+
+
 def column_type(col: ColumnDef) -> TypeEngine[Any]:
     """The SQLAlchemy type a declared column is stored as."""
     if col.type == "text":
@@ -54,7 +95,7 @@ def column_type(col: ColumnDef) -> TypeEngine[Any]:
     if col.type == "money":
         return Money() if col.precision in (None, 18) else SizedMoney(col.precision or 18)
     if col.type == "decimal":
-        return Numeric(col.precision, col.scale, asdecimal=True)
+        return ExactDecimal(col.precision, col.scale)
     simple: dict[str, TypeEngine[Any]] = {
         "integer": Integer(),
         "bigint": BigInteger(),

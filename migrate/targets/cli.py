@@ -85,8 +85,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from migrate.targets.drift import check_drift
     from migrate.targets.loader import load_targets
 
+    folder = Path(args.folder) if args.folder else default_folder(args)
     try:
-        targets = load_targets(Path(args.folder))
+        targets = load_targets(folder)
     except SpecErrors as exc:
         for err in exc.errors:
             print(err)
@@ -105,6 +106,12 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"{len(targets)} target definition(s) match staging")
     return 0
+
+
+def default_folder(args: argparse.Namespace) -> Path:
+    """``targets/`` beside the mappings folder (``--mappings``), else in the working folder."""
+    mappings = getattr(args, "mappings", None)
+    return Path(mappings).parent / "targets" if mappings else Path("targets")
 
 
 @contextmanager
@@ -153,6 +160,10 @@ def add_parsers(sub: Any) -> None:
         "(each at its file:line, with the DDL a DBA would run; nothing is altered), 2 bad "
         "input.",
     )
-    chk.add_argument("folder", help="folder of target definition files (*.yaml)")
+    chk.add_argument(
+        "folder",
+        nargs="?",
+        help="folder of target definition files (*.yaml; default: targets/ beside --mappings)",
+    )
     chk.add_argument("--offline", action="store_true", help="only check the files")
     chk.set_defaults(handler=cmd_check)

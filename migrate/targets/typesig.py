@@ -46,7 +46,10 @@ class Signature:
 
 
 def signature(t: TypeEngine[Any]) -> Signature:
-    """The signature of a (reflected or generic) SQLAlchemy type."""
+    """The signature of a (reflected or generic) SQLAlchemy type; a decorated type by the
+    type it decorates (use :func:`stored_signature` for what one dialect stores)."""
+    if isinstance(t, TypeDecorator):
+        return signature(t.impl_instance)
     if isinstance(t, Boolean):
         return Signature("boolean")
     if isinstance(t, Integer) and type(t).__name__ == "TINYINT":  # MariaDB's BOOL

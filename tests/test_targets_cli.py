@@ -1,0 +1,140 @@
+"""``migrate targets ...`` through its own parser (``add_parsers``), offline on SQLite."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import MetaData, create_engine, select
+
+from migrate.config import Settings
+from migrate.errors import ConfigError
+from migrate.targets.build import build_table
+from migrate.targets.cli import add_parsers
+from migrate.targets.definition import ColumnDef, TableDef
+
+GOOD = """\
+table: DEPARTMENTS
+key: [DEPARTMENT_CODE]
+columns:
+  DEPARTMENT_CODE: {type: text, length: 30, required: true}
+  NAME: {type: text, length: 240, required: true}
+"""
+
+LAYOUT = """\
+table,csv_position,column_name,load_transform_or_char_hint,oracle_type,length_or_precision,required
+XX_INTERFACE,1,ID,,,,
+XX_INTERFACE,2,AMOUNT,number (decimal char normalised),,,
+XX_INTERFACE,,CREATED_BY,"set by loader (constant/expression/sequence), not in CSV",,,
+"""
+
+
+def run(argv: list[str], tmp_path: Path) -> int:
+    parser = argparse.ArgumentParser()
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    settings = Settings(urls={"staging": f"sqlite:///{tmp_path / 'staging.db'}"}, workdir=tmp_path)
+    return int(args.handler(args, settings))
+
+
+def test_check_offline_lists_every_problem_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[Any]
+) -> None:
+    folder = tmp_path / "targets"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(GOOD.replace("length: 240", "lenght: 240"), encoding="utf-8")
+    (folder / "b.yaml").write_text(GOOD.replace("DEPARTMENTS", "JOBS").replace("[DEPARTMENT_CODE]",
+                                   "[CODE]"), encoding="utf-8")  # fmt: skip
+    assert run(["targets", "check", str(folder), "--offline"], tmp_path) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "targets/a.yaml:5 columns.NAME.lenght: unknown key 'lenght' (did you mean 'length'?)",
+        "targets/b.yaml:2 key.0: unknown column 'CODE'",
+        "2 problem(s) in the target definitions",
+    ]
+
+
+def test_check_against_an_absent_sqlite_staging_reports_the_missing_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[Any]
+) -> None:
+    folder = tmp_path / "targets"
+    folder.mkdir()
+    (folder / "departments.yaml").write_text(GOOD, encoding="utf-8")
+    assert run(["targets", "check", str(folder), "--offline"], tmp_path) == 0
+    assert run(["targets", "check", str(folder)], tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "targets/departments.yaml:1 table: staging has no table DEPARTMENTS" in out
+    assert 'CREATE TABLE "DEPARTMENTS"' in out
+    assert not (tmp_path / "staging.db").exists()  # read only: nothing created
+
+
+def test_check_defaults_to_targets_beside_the_mappings(tmp_path: Path) -> None:
+    (tmp_path / "targets").mkdir()
+    (tmp_path / "targets" / "d.yaml").write_text(GOOD, encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mappings", default=str(tmp_path / "mappings"))
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["targets", "check", "--offline"])
+    assert args.handler(args, Settings(urls={}, workdir=tmp_path)) == 0
+
+
+def test_import_fbdi_says_which_tables_need_a_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[Any]
+) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "XX_INTERFACE.columns.csv").write_text(LAYOUT, encoding="utf-8")
+    out = tmp_path / "targets"
+    assert run(["targets", "import-fbdi", str(layouts), "--out", str(out)], tmp_path) == 0
+    printed = capsys.readouterr().out
+    assert "targets/xx_interface.yaml:3 key: a target needs a key" in printed
+    assert "1 need a key" in printed
+    text = (out / "xx_interface.yaml").read_text(encoding="utf-8")
+    assert "  AMOUNT: {type: decimal, position: 2, hint: number (decimal char normalised)}" in text
+    assert run(["targets", "import-fbdi", str(layouts), "--out", str(out), "--key",
+                "XX_INTERFACE=ID"], tmp_path) == 0  # fmt: skip
+    assert "ID: {type: text, required: true, position: 1, description: 'the target key" in (
+        out / "xx_interface.yaml"
+    ).read_text(encoding="utf-8")
+    assert run(["targets", "check", str(out), "--offline"], tmp_path) == 0
+
+
+def test_import_fbdi_refuses_a_key_column_the_layout_lacks(tmp_path: Path) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "XX_INTERFACE.columns.csv").write_text(LAYOUT, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"key column 'IDD' is not in the layout \(did you mean"):
+        run(["targets", "import-fbdi", str(layouts), "--out", str(tmp_path / "t"), "--key",
+             "XX_INTERFACE=IDD"], tmp_path)  # fmt: skip
+    with pytest.raises(SystemExit):
+        run(["targets", "import-fbdi", str(layouts), "--out", "x", "--key", "XX"], tmp_path)
+
+
+def test_a_decimal_stays_exact_on_sqlite(tmp_path: Path) -> None:
+    """SQLite turns a NUMERIC with a fraction into a float; a declared decimal is stored as
+    integer units of its scale (or as text when it has no precision) and read back exact."""
+    table = TableDef(
+        table="RATES",
+        key=["CODE"],
+        columns={
+            "CODE": ColumnDef(type="text", length=3, required=True),
+            "RATE": ColumnDef(type="decimal", precision=12, scale=6),
+            "ANY": ColumnDef(type="decimal"),
+        },
+    )
+    md = MetaData()
+    built = build_table(md, table)
+    engine = create_engine(f"sqlite:///{tmp_path / 's.db'}")
+    md.create_all(engine)
+    lineage = {c: "x" for c in ("MIG_RUN_ID", "MIG_ENTITY", "MIG_SOURCE_SYSTEM",
+                                "MIG_SOURCE_KEY", "MIG_SOURCE_HASH")}  # fmt: skip
+    row = {"CODE": "EUR", "RATE": Decimal("1.100001"), "ANY": Decimal("0.1000000000000000000007")}
+    with engine.begin() as conn:
+        conn.execute(built.insert(), [{**row, **lineage, "MIG_BATCH_ID": 1}])
+        back = conn.execute(select(built.c.RATE, built.c.ANY)).one()
+        raw = conn.exec_driver_sql('SELECT typeof("RATE"), typeof("ANY") FROM "RATES"').one()
+    assert (back.RATE, back.ANY) == (row["RATE"], row["ANY"])
+    assert tuple(raw) == ("integer", "text")
+    engine.dispose()
