@@ -90,7 +90,7 @@ def _header_total(
         return _not_verified(spec, rule, f"the lines ({rule.lines}) were not part of the run")
     tol = Decimal(rule.tolerance) * 100
     try:
-        staged_off = _staged(st, spec, lines, rule, tol)
+        staged_off, checked = _staged(st, spec, lines, rule, tol)
         sides = (
             _LegacySide.read(project, spec, rule.key, rule.header_amount, legacy, workdir),
             _LegacySide.read(project, lines, rule.lines_key, rule.line_amount, legacy, workdir),
@@ -118,12 +118,22 @@ def _header_total(
         (explained if found in cut or found in unread else broken).append((source_key, amounts))
     name = rule_name(spec, rule)
     out = [
-        RuleResult(spec.entity, f"{name}: in staging", len(broken), _staged_detail(broken), FAIL),
+        RuleResult(
+            spec.entity,
+            f"{name}: in staging",
+            len(broken),
+            _staged_detail(broken)
+            or f"{checked[0]:,} staged headers and {checked[1]:,} lines compared: "
+            + ("none off but those below" if legacy_off or explained or unread else "all hold"),
+            FAIL,
+        ),
         RuleResult(
             spec.entity,
             f"{name}: already off in the legacy data (not the migration's doing)",
             len(legacy_off),
-            _legacy_detail(legacy_off),
+            _legacy_detail(legacy_off)
+            or f"{sum(k not in unknown for k, _ in header.amounts):,} legacy headers with their "
+            f"{len(line.amounts):,} lines read: every one holds",
             EXCEPTIONS,
         ),
     ]
@@ -158,9 +168,9 @@ class _Unverifiable(ValueError):
 
 def _staged(
     st: Staging, header: EntitySpec, lines: EntitySpec, rule: HeaderTotal, tol: Decimal
-) -> dict[str, tuple[int, int]]:
-    """Staged headers of the run whose amount is off their lines' sum: source key ->
-    (header cents, lines cents)."""
+) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
+    """Staged headers of the run whose amount is off their lines' sum (source key ->
+    (header cents, lines cents)), and how many staged headers and lines were compared."""
     q = st.engine.dialect.identifier_preparer.quote
     dialect = st.engine.dialect.name
     for spec, col in ((header, rule.header_amount), (lines, rule.line_amount)):
@@ -190,7 +200,15 @@ def _staged(
         hc, sc = int(str(h or 0)), int(str(s or 0))
         if abs(hc - sc) > tol:
             out[str(key)] = (hc, sc)
-    return out
+    counts = [
+        st.query(
+            f"SELECT COUNT(*) FROM {st.table(spec.target.table)} t WHERE t.{q('MIG_RUN_ID')} = :run"
+            f" AND t.{q('MIG_ENTITY')} = :entity",
+            entity=spec.entity,
+        )[0][0]
+        for spec in (header, lines)
+    ]
+    return out, (int(str(counts[0])), int(str(counts[1])))
 
 
 def _exact(expr: str, dialect: str) -> str:
