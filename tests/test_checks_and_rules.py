@@ -290,3 +290,30 @@ def test_planted_on_postgresql_staging(tmp_path: Path, staging_pg: str) -> None:
     assert rule(inv, "zero_amount: MIG_WARNINGS agrees").status == FAIL
     assert rule(inv, "(tolerance 0): in staging").detail == "5: header 2.00 <> lines 2.01"
     assert report.verdict == FAIL
+
+
+@pytest.mark.xfail(
+    reason="reconcile/workbook_summary.py (not this part's file) writes Report status FAIL on "
+    "'ERP rules failing' when only warnings have violations, where its formula counts the "
+    "Rules sheet's FAIL statuses only (PASS); the patch is in the report of issue 20 items 9-10",
+    strict=False,
+)
+def test_the_summary_rules_line_agrees_with_its_formula(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from reconcile.workbook import write_workbook
+
+    report, _, _ = run_and_reconcile(tmp_path)
+    path = tmp_path / "w.xlsx"
+    write_workbook(report, path, prepared_by="t")
+    wb = load_workbook(path)
+    rules = [r for r in wb["Rules"].iter_rows(min_row=4, values_only=True) if r[1]]
+    summary = wb["Summary"]
+    for row in summary.iter_rows(min_row=9):
+        if row[1].value != "ERP rules failing":
+            continue
+        entity_name = row[0].value
+        # the formula: COUNTIFS(Rules!A, entity, Rules!D, "FAIL"); D is PASS without
+        # violations, else the rule's level (the Rules sheet's Report status column)
+        failing = sum(1 for r in rules if r[0] == entity_name and r[4] == FAIL)
+        assert row[9].value == ("PASS" if failing == 0 else FAIL), entity_name
