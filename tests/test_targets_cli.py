@@ -138,3 +138,22 @@ def test_a_decimal_stays_exact_on_sqlite(tmp_path: Path) -> None:
     assert (back.RATE, back.ANY) == (row["RATE"], row["ANY"])
     assert tuple(raw) == ("integer", "text")
     engine.dispose()
+
+
+def test_through_the_main_command_line_once_wired(
+    tmp_path: Path, capsys: pytest.CaptureFixture[Any]
+) -> None:
+    """``migrate targets ...`` through :func:`migrate.cli.main` (the lead adds the two lines
+    that call :func:`add_parsers`)."""
+    import migrate.cli
+
+    sub = migrate.cli.build_parser()._subparsers
+    assert sub is not None
+    if "targets" not in sub._group_actions[0].choices:  # type: ignore[attr-defined]
+        pytest.skip("migrate/cli.py does not call migrate.targets.cli.add_parsers yet")
+    folder = tmp_path / "targets"
+    folder.mkdir()
+    (folder / "d.yaml").write_text(GOOD.replace("length: 30,", "lenght: 30,"), encoding="utf-8")
+    code = migrate.cli.main(["--workdir", str(tmp_path), "targets", "check", str(folder)])
+    assert code == 1
+    assert "targets/d.yaml:4 columns.DEPARTMENT_CODE.lenght: unknown key" in capsys.readouterr().out
