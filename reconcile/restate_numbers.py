@@ -20,6 +20,7 @@ from migrate.spec.steps import FormatNumberArgs
 REASON = "invalid_number"
 _SPACE = " \t\n\r\x0b\x0c"
 _DIGITS = frozenset("0123456789")
+_TOO_LONG = Decimal("1E40")
 
 
 class NotNumber(ValueError):
@@ -86,7 +87,8 @@ def flip(value: object, absolute: bool) -> object:
     n = number(value)
     if n is None:
         return None
-    return abs(n) if absolute else -n
+    # exact at any length (``abs()`` and unary minus round to the context's 28 digits)
+    return n.copy_abs() if absolute else n.copy_negate()
 
 
 def formatted(value: object, args: FormatNumberArgs) -> str | None:
@@ -98,6 +100,8 @@ def formatted(value: object, args: FormatNumberArgs) -> str | None:
         return None
     if args.cents:
         n = n.scaleb(-2)
+    if abs(n) >= _TOO_LONG:  # 40 integer digits or more: refused, as documented
+        raise NotNumber(value)
     scaled = n.scaleb(args.decimals)
     if scaled != scaled.to_integral_value():
         raise NotNumber(value)

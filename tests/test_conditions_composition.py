@@ -16,15 +16,27 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from migrate.errors import SpecErrors
+from migrate.spec import steps as S
 from migrate.spec.conditions import Condition
 from migrate.spec.loader import load_project
-from reconcile.report import FAIL, PASS
+from migrate.spec.model import EntitySpec
+from migrate.transform import numbers
+from migrate.transform.engine import transform
+from migrate.transform.steps import IMPLEMENTATIONS, StepContext
+from reconcile import restate_numbers as N
+from reconcile import restate_steps as R
+from reconcile.report import EXCEPTIONS, FAIL, PASS
+from reconcile.restate import Restated, condition_holds
 from tests.support.restated_project import Migrated, migrate_one
+from tests.test_restate_agreement import check
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "write-a-mapping.md"
 
@@ -110,10 +122,8 @@ def test_a_condition_is_one_test(cond: dict[str, Any]) -> None:
 def test_comparisons_together_all_hold() -> None:
     c = Condition.model_validate({"column": "A", "greater_than": 0, "at_most": "1000.5"})
     assert c.bounds() == [(">", Decimal(0)), ("<=", Decimal("1000.5"))]
-    assert Condition.model_validate({"column": "A", "between": [0, 1]}).bounds() == [
-        (">=", 0),
-        ("<=", 1),
-    ]
+    both = Condition.model_validate({"column": "A", "between": [0, 1]}).bounds()
+    assert both == [(">=", Decimal(0)), ("<=", Decimal(1))]
 
 
 def test_a_bad_step_in_a_part_is_reported_at_its_line(tmp_path: Path) -> None:
@@ -211,3 +221,275 @@ def test_a_grain_composed_wrongly_on_the_source_side_fails(tmp_path: Path) -> No
     e = run.reconcile()
     assert e.status == FAIL
     assert {g.key for g in e.grains if g.status != PASS} >= {("100", "2018-2"), ("100", "2018-02")}
+
+
+# -- a value no comparison can read --------------------------------------------------------
+
+
+def _rejects(run: Migrated) -> list[tuple[Any, ...]]:
+    return staged(
+        run,
+        "SELECT SOURCE_KEY, COLUMN_NAME, REASON_CODE, OFFENDING_VALUE FROM MIG_REJECTS ORDER BY 1",
+    )
+
+
+def test_a_condition_on_an_unreadable_number_rejects_the_row(tmp_path: Path) -> None:
+    lines = [*PAYMENTS, "P6,2018-03-10,200,D2,5100,N/A", "P7,2018-03-10,200,D2,5100,   "]
+    run = run_example(tmp_path, "signed-payments", "payments.csv", lines)
+    assert _rejects(run) == [("P6", "ENTERED_DR", "invalid_number", "N/A")]
+    e = run.reconcile()
+    # rejected, listed, to be accepted: never a silent debit, credit or nothing
+    assert (e.status, e.differences) == (EXCEPTIONS, ())
+    assert any("invalid_number" in x for x in e.exceptions)
+    blank = staged(run, "SELECT ENTERED_DR, ENTERED_CR FROM GL_INTERFACE WHERE REFERENCE21='P7'")
+    assert blank == [(None, None)]  # blank is no number: no comparison holds, documented
+
+
+def _filtered_payments(tmp_path: Path, lines: list[str]) -> Migrated:
+    mapping = doc_example("signed-payments")
+    mapping["source"]["filters"] = [
+        {"name": "tiny", "drop_when": {"column": "AMOUNT", "between": ["-0.05", "0.05"]}},
+        {"name": "dept2", "drop_when": {"column": "DEPT", "equals": "d2"}},
+    ]
+    (tmp_path / "payments.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return migrate_one(tmp_path, f"sqlite:///{tmp_path / 'unused.db'}", mapping, "bank")
+
+
+def test_a_filter_compares_numbers_and_is_restated(tmp_path: Path) -> None:
+    lines = [*PAYMENTS, "P6,2018-03-10,200,D2,5100,1.2.3", "P7,2018-03-10,100,D1,5100,12"]
+    run = _filtered_payments(tmp_path, lines)
+    dropped = staged(run, "SELECT SOURCE_KEY, RULE FROM MIG_FILTERED ORDER BY 1")
+    # P3 (0.00) and P4 (-0.01) are tiny; P5 is dept2; P6 cannot be decided by `tiny`: it is
+    # neither dropped by it nor by the later `dept2`, it is rejected
+    assert dropped == [("P3", "tiny"), ("P4", "tiny"), ("P5", "dept2")]
+    assert _rejects(run) == [("P6", "AMOUNT", "invalid_number", "1.2.3")]
+    e = run.reconcile()
+    assert (e.status, e.differences) == (EXCEPTIONS, ())
+    # a row claimed filtered by the comparison whose legacy amount does not meet it
+    wrong = run.tampered(
+        tmp_path,
+        "UPDATE MIG_FILTERED SET SOURCE_KEY = 'P7' WHERE SOURCE_KEY = 'P3'",
+        "DELETE FROM GL_INTERFACE WHERE REFERENCE21 = 'P7'",
+    )
+    e = wrong.reconcile()
+    assert e.status == FAIL
+    kinds = {(d.source_key, d.kind) for d in e.differences}
+    assert ("P7", "filtered_wrongly") in kinds
+    why = next(d.staged_value for d in e.differences if d.source_key == "P7")
+    assert "AMOUNT >= -0.05 and AMOUNT <= 0.05" in str(why)
+    # and the undecided row claimed filtered: the restatement says it cannot be decided
+    undecided = run.tampered(
+        tmp_path,
+        "UPDATE MIG_REJECTS SET SOURCE_KEY = 'X' WHERE SOURCE_KEY = 'P6'",
+        "INSERT INTO MIG_FILTERED SELECT RUN_ID, BATCH_ID, ENTITY, 'dept2', 'P6' FROM MIG_FILTERED "
+        "WHERE SOURCE_KEY = 'P5'",
+    )
+    e = undecided.reconcile()
+    assert e.status == FAIL
+    why = next(d.staged_value for d in e.differences if d.source_key == "P6")
+    assert "filter 'tiny' cannot decide it (invalid_number" in str(why)
+
+
+# -- laws, on generated values ---------------------------------------------------------------
+
+NUMBER_TEXT = st.lists(
+    st.sampled_from([*"0123456789", "-", "+", ".", "e", "E", " ", "\t", ",", "$", "x", "00"]),
+    max_size=8,
+).map("".join)
+AMOUNTS = st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False)
+ANY_VALUE = st.one_of(
+    st.none(),
+    NUMBER_TEXT,
+    st.integers(-(10**12), 10**12),
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=3, min_value=-(10**6), max_value=10**6
+    ),
+    AMOUNTS.map(str),
+    st.integers(-(10**45), 10**45).map(lambda i: f"{i}.01"),  # beyond 28 digits: still exact
+)
+
+
+def _pipeline_number(v: object) -> tuple[str, object]:
+    try:
+        return "ok", numbers.read(v)
+    except numbers.NotANumber:
+        return "bad", None
+
+
+def _restated_number(v: object) -> tuple[str, object]:
+    try:
+        return "ok", N.number(v)
+    except N.NotNumber:
+        return "bad", None
+
+
+@settings(max_examples=400, deadline=None)
+@given(v=ANY_VALUE)
+def test_both_readings_of_a_number_agree(v: object) -> None:
+    assert _pipeline_number(v) == _restated_number(v)
+
+
+def _format_spec(args: dict[str, Any]) -> EntitySpec:
+    return EntitySpec.model_validate(
+        {
+            "entity": "e",
+            "domain": "finance",
+            "source": {"system": "s", "table": "t", "key": ["k"]},
+            "target": {"table": "GL_INTERFACE", "key": ["REFERENCE21"]},
+            "fields": {"REFERENCE10": {"from": "v", "steps": [{"format_number": args}]}},
+        }
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(ANY_VALUE, min_size=1, max_size=10),
+    decimals=st.integers(0, 4),
+    width=st.one_of(st.none(), st.integers(1, 14)),
+    pad=st.sampled_from(["zero", "space"]),
+    cents=st.booleans(),
+)
+def test_format_number_agrees_and_never_rounds(
+    values: list[object], decimals: int, width: int | None, pad: str, cents: bool
+) -> None:
+    args = {"decimals": decimals, "width": width, "pad": pad, "cents": cents}
+    spec = _format_spec(args)
+    frame = pd.DataFrame(
+        {"k": [str(i) for i in range(len(values))], "v": pd.Series(values, dtype="object")}
+    )
+    out = transform(spec, frame, {}, _no_lookups)
+    bad = out.failures.any_mask()
+    step = spec.fields["REFERENCE10"].steps[0]
+    for i, v in enumerate(values):
+        try:
+            restated = R.STEPS["format_number"](v, step.args, R.Context({}, {}))
+        except R.Unreadable:
+            assert bad.iloc[i], v  # refused by both
+            continue
+        assert not bad.iloc[i], v
+        got = out.frame["REFERENCE10"].iloc[i]
+        assert (None if pd.isna(got) else got) == restated, (v, args)
+        if restated is not None:  # exact: the text reads back as the same number
+            n = N.number(v)
+            assert n is not None
+            assert Decimal(str(restated)) == (n.scaleb(-2) if cents else n)
+
+
+def _no_lookups(*_: object) -> tuple[pd.Series, pd.Series, pd.Series]:
+    raise AssertionError("no lookup here")
+
+
+@settings(max_examples=150, deadline=None)
+@given(amounts=st.lists(AMOUNTS, min_size=1, max_size=30))
+def test_debit_minus_credit_is_the_signed_amount(amounts: list[Decimal]) -> None:
+    """The doc's mapping, on the pipeline and on the restatement: for every row DR - CR is
+    the signed amount, both are never negative, and at most one is set."""
+    mapping = doc_example("signed-payments")
+    spec = EntitySpec.model_validate(mapping)
+    texts = [f"{a:f}" for a in amounts]
+    frame = pd.DataFrame(
+        {
+            "PAY_ID": [f"P{i}" for i in range(len(texts))],
+            "PAY_DATE": "2018-02-03",
+            "FUND": "100",
+            "DEPT": "D1",
+            "ACCT": "5100",
+            "AMOUNT": pd.Series(texts, dtype="str"),
+        }
+    )
+    out = transform(spec, frame, {}, _no_lookups)
+    assert not out.failures.any_mask().any()
+    dr = Restated("ENTERED_DR", spec.fields["ENTERED_DR"], "money")
+    cr = Restated("ENTERED_CR", spec.fields["ENTERED_CR"], "money")
+    for i, a in enumerate(amounts):
+        cents = int(a * 100)
+        d, c = out.frame["ENTERED_DR"].iloc[i], out.frame["ENTERED_CR"].iloc[i]
+        d, c = (0 if pd.isna(x) else int(x) for x in (d, c))
+        assert d - c == cents and d >= 0 and c >= 0 and (d == 0 or c == 0)
+        record = {str(k): v for k, v in frame.iloc[i].to_dict().items()}
+        rd, rc = (x.value(record, {}) for x in (dr, cr))
+        assert isinstance(rd or 0, int) and isinstance(rc or 0, int)
+        assert int(rd or 0) - int(rc or 0) == cents  # type: ignore[call-overload]
+        assert (rd, rc) == (None if d == 0 else d, None if c == 0 else c)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    v=st.one_of(
+        st.integers(-(10**15), 10**15),
+        AMOUNTS,
+        AMOUNTS.map(str),
+        st.integers(-(10**45), 10**45).map(lambda i: f"{i}.01"),
+    )
+)
+def test_abs_of_negate_is_abs_and_negate_twice_is_itself(v: object) -> None:
+    ctx = R.Context({}, {})
+    no = S.NoArgs()
+    neg, ab = R.STEPS["negate"], R.STEPS["abs"]
+    assert ab(neg(v, no, ctx), no, ctx) == ab(v, no, ctx)
+    assert neg(neg(v, no, ctx), no, ctx) == (Decimal(v) if isinstance(v, str) else v)
+    pipe = IMPLEMENTATIONS
+    dummy = StepContext(pd.DataFrame(), {}, "")
+    s = pd.Series([v], dtype="Int64" if isinstance(v, int) else "object")
+    twice = pipe["abs"](pipe["negate"](s, no, dummy)[0], no, dummy)[0]
+    assert twice.iloc[0] == pipe["abs"](s, no, dummy)[0].iloc[0] == ab(v, no, ctx)
+
+
+COMPARED = st.lists(st.one_of(st.none(), NUMBER_TEXT, AMOUNTS.map(str)), min_size=1, max_size=20)
+WHEN_RULES: list[dict[str, Any]] = [
+    {"column": "w", "less_than": 0},
+    {"column": "w", "greater_than": "0.5", "negate": True},
+    {"column": "w", "at_most": 10, "at_least": -10},
+    {"column": "w", "between": [-1, "1E1"]},
+]
+
+
+@pytest.mark.parametrize("when", WHEN_RULES, ids=str)
+@settings(max_examples=60, deadline=None)
+@given(flags=COMPARED)
+def test_comparisons_agree_and_unreadable_rows_are_rejected(
+    when: dict[str, Any], flags: list[str | None]
+) -> None:
+    """Where the pipeline stages a row, the restatement states the same value; where the
+    restatement cannot read the compared value, the pipeline rejected the row."""
+    records: list[dict[str, object]] = [{"v": f"v{i}", "w": w} for i, w in enumerate(flags)]
+    check("WORKERS", "LAST_NAME", {"from": "v", "when": when}, records)
+    spec = EntitySpec.model_validate(
+        {
+            "entity": "e",
+            "domain": "hr",
+            "source": {"system": "hr", "table": "t", "key": ["v"]},
+            "target": {"table": "WORKERS", "key": ["LAST_NAME"]},
+            "fields": {"LAST_NAME": {"from": "v", "when": when}},
+        }
+    )
+    frame = pd.DataFrame.from_records(records)
+    rejected = transform(spec, frame, {}, _no_lookups).failures.any_mask()
+    cond = spec.fields["LAST_NAME"].when
+    assert cond is not None
+    for i, record in enumerate(records):
+        try:
+            condition_holds(cond, record)
+            assert not rejected.iloc[i], record
+        except R.Unreadable:
+            assert rejected.iloc[i], record
+
+
+PART_RULES: list[dict[str, Any]] = [
+    {"parts": ["v", {"const": "-"}, {"column": "w", "steps": [{"zfill": 2}]}]},
+    {"parts": ["v", {"column": "w", "steps": [{"format_number": 3}]}], "join": "/"},
+    {"parts": [{"column": "w", "steps": ["negate", {"format_number": {"decimals": 2}}]}]},
+    {"parts": [{"column": "v", "steps": ["upper"]}, {"const": 7}], "steps": ["strip"]},
+]
+
+
+@pytest.mark.parametrize("rule", PART_RULES, ids=str)
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), NUMBER_TEXT), min_size=20, max_size=20), flags=COMPARED)
+def test_parts_agree(
+    rule: dict[str, Any], values: list[str | None], flags: list[str | None]
+) -> None:
+    records: list[dict[str, object]] = [
+        {"v": v, "w": w} for v, w in zip(values, flags, strict=False)
+    ]
+    check("WORKERS", "LAST_NAME", rule, records)

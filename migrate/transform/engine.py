@@ -282,11 +282,13 @@ def _field(
     failures: Failures,
     lookup: _Lookup | None,
 ) -> pd.Series:
-    raw = _base(rule, rows, lookup, failures, name, ctx)
-    value = _stepped(raw, rule.steps, ctx, failures, name, raw)
-    if rule.when is not None:
+    holds = None
+    if rule.when is not None:  # first: a row it cannot decide is rejected for that
         holds, unreadable = condition_test(rule.when, rows)
         failures.add(unreadable, name, numbers.REASON, rows[rule.when.column])
+    raw = _base(rule, rows, lookup, failures, name, ctx)
+    value = _stepped(raw, rule.steps, ctx, failures, name, raw)
+    if holds is not None:
         value = value.where(holds)
     if rule.default is not None:
         value = _fill_default(value, rule.default)

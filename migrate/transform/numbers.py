@@ -20,6 +20,9 @@ from migrate.transform import parse
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 REASON = "invalid_number"
+# ``format_number`` refuses a number of this many integer digits or more (1E40): no staging
+# column holds it, and exact formatting of a huge exponent would not end
+FORMAT_LIMIT = 40
 
 
 class NotANumber(ValueError):

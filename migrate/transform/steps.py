@@ -12,7 +12,7 @@ import hmac
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import pandas as pd
@@ -212,10 +212,14 @@ def _format_number(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
     def fmt(v: Decimal) -> str | None:
         if a.cents:
             v = v.scaleb(-2)
-        q = v.quantize(Decimal(1).scaleb(-a.decimals))
+        if v and v.adjusted() >= numbers.FORMAT_LIMIT:
+            return None
+        with localcontext() as exact:
+            exact.prec = 2 * numbers.FORMAT_LIMIT
+            q = v.quantize(Decimal(1).scaleb(-a.decimals))
         if q != v:
             return None
-        sign, digits = ("-" if q < 0 else ""), f"{abs(q):f}"
+        sign, digits = ("-" if q < 0 else ""), f"{q.copy_abs():f}"
         if a.width is not None and a.pad == "zero":
             digits = digits.rjust(a.width - len(sign), "0")
         text = sign + digits
@@ -244,8 +248,8 @@ IMPLEMENTATIONS: dict[str, Callable[[pd.Series, S._Args, StepContext], StepResul
     "crosswalk": _crosswalk,
     "mask": _mask,
     "check_digit": _check_digit,
-    "abs": _signed(lambda s: s.abs(), abs),
-    "negate": _signed(lambda s: -s, lambda v: -v),
+    "abs": _signed(lambda s: s.abs(), Decimal.copy_abs),  # exact: no context rounding
+    "negate": _signed(lambda s: -s, Decimal.copy_negate),
     "format_number": _format_number,
 }
 
