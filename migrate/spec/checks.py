@@ -114,13 +114,24 @@ class HeaderTotal(Strict):
 
 
 class Check(Strict):
+    """One check (exactly one kind): most reject the rows that break them; ``flag`` and
+    ``possible_duplicate`` warn; ``header_total`` is reconciliation's."""
+
     balanced: Balanced | None = None
     whole_group: WholeGroup | None = None
     unique: UniqueTogether | None = None
     open_period: DateWindow | None = None
-    flag: Flag | None = None
-    possible_duplicate: PossibleDuplicate | None = None
-    header_total: HeaderTotal | None = None
+    flag: Flag | None = Field(
+        default=None, description="a warning: flag rows meeting a condition, load them anyway"
+    )
+    possible_duplicate: PossibleDuplicate | None = Field(
+        default=None, description="a warning: flag rows equal to an earlier row of the run"
+    )
+    header_total: HeaderTotal | None = Field(
+        default=None,
+        description="a rule across entities, checked by reconciliation on both sides: the "
+        "header's amount equals the sum of its lines'",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Check:
