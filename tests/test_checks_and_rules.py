@@ -317,3 +317,39 @@ def test_the_summary_rules_line_agrees_with_its_formula(tmp_path: Path) -> None:
         # violations, else the rule's level (the Rules sheet's Report status column)
         failing = sum(1 for r in rules if r[0] == entity_name and r[4] == FAIL)
         assert row[9].value == ("PASS" if failing == 0 else FAIL), entity_name
+
+
+def test_a_resumed_run_records_each_warning_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run stops while the duplicate's chunk prepares its warnings (the zero amount's
+    chunk committed before); resumed, each warning is recorded once, as derived."""
+    import migrate.pipeline as pipeline
+    from migrate.errors import TerminalError
+    from migrate.runner import resume_run
+
+    real = pipeline.warning_rows
+    stopped: list[int] = []
+
+    def stop_once(*args: object) -> list[dict[str, object]]:
+        spec, batch = args[1], args[5]
+        if getattr(spec, "entity", "") == "ar_invoices" and batch == 4 and not stopped:
+            stopped.append(batch)
+            raise TerminalError("stopped here")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "warning_rows", stop_once)
+    mappings = write_project(tmp_path)
+    url = f"sqlite:///{tmp_path / 'staging.db'}"
+    s = settings_for(tmp_path, url, legacy_db(tmp_path / "legacy.db", INVOICES, LINES))
+    with pytest.raises(TerminalError):
+        run_migration(s, mappings, "full", chunk_size=1)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        run_id = str(conn.execute(text('SELECT "RUN_ID" FROM "MIG_RUNS"')).scalar())
+    engine.dispose()
+    assert stopped == [4] and [w[1] for w in warnings_of(url, run_id)] == ["zero_amount"]
+    resume_run(s, mappings, run_id, chunk_size=1)
+    report = reconcile_run(s, load_project(mappings), run_id)
+    assert_clean_exceptions(report, run_id, url)
+    assert len(warnings_of(url, run_id)) == 2
