@@ -157,3 +157,17 @@ def test_through_the_main_command_line_once_wired(
     code = migrate.cli.main(["--workdir", str(tmp_path), "targets", "check", str(folder)])
     assert code == 1
     assert "targets/d.yaml:4 columns.DEPARTMENT_CODE.lenght: unknown key" in capsys.readouterr().out
+
+
+def test_bad_names_in_a_layout_or_a_live_table_are_one_line_errors(tmp_path: Path) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "MIG_X.columns.csv").write_text(LAYOUT.replace("XX_INTERFACE", "MIG_X"))
+    with pytest.raises(ConfigError, match="MIG_X.columns.csv: table MIG_X: names starting MIG_"):
+        run(["targets", "import-fbdi", str(layouts), "--out", str(tmp_path / "t")], tmp_path)
+    engine = create_engine(f"sqlite:///{tmp_path / 'staging.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql('CREATE TABLE "MIG_OWN" ("A" VARCHAR(3) PRIMARY KEY)')
+    engine.dispose()
+    with pytest.raises(ConfigError, match="MIG_OWN: cannot be a target definition: table MIG_OWN"):
+        run(["targets", "reflect", "MIG_OWN"], tmp_path)

@@ -72,6 +72,12 @@ def test_a_good_definition_loads(tmp_path: Path) -> None:
         ("  BUDGET: {type: money}", "  BUDGET: {type: money}\n  NAME: {type: text}",
          "dept.yaml:7 columns.NAME: duplicate key 'NAME' (first defined on line 5)"),
         ("key: [DEPARTMENT_CODE]\n", "", "dept.yaml:1 key: missing required key 'key'"),
+        ("table: DEPARTMENTS", "table: MIG_DEPARTMENTS", "dept.yaml:1 table: table "
+         "MIG_DEPARTMENTS: names starting MIG_ are the tool's own"),
+        ("table: DEPARTMENTS", "table: " + "D" * 44, "dept.yaml:1 table: table name "
+         f"'{'D' * 44}' is longer than 43 characters"),
+        ("  NAME:", "  NA-ME:", "dept.yaml:5 columns.NA-ME: column name 'NA-ME' is not a "
+         "plain SQL identifier"),
     ],
 )  # fmt: skip
 def test_each_mistake_is_named_at_its_line(

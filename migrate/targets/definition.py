@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from migrate.spec.base import Strict
 from migrate.spec.steps import suggest
@@ -22,7 +22,8 @@ ColumnType = Literal[
 ]
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#]*$")
-MAX_NAME = 60  # MariaDB allows 64 characters; the replaced twin adds a prefix to tables
+MAX_COLUMN = 60  # PostgreSQL keeps 63 characters of a name, MariaDB allows 64
+MAX_TABLE = 43  # the tool's names for a table's twin and indexes add up to 20 characters
 _SIZED = {"text": ("length",), "decimal": ("precision", "scale"), "money": ("precision", "scale")}
 _FORMATS = {"date", "timestamp", "text"}
 
@@ -131,14 +132,13 @@ class TableDef(Strict):
     indexes: list[IndexDef] = Field(default_factory=list, description="extra indexes")
     layout: Layout | None = Field(default=None, description="the vendor layout it came from")
 
-    @model_validator(mode="after")
-    def _names(self) -> TableDef:
-        _check_name(self.table, "table")
-        if self.table.upper().startswith("MIG_"):
-            raise ValueError(f"table {self.table}: names starting MIG_ are the tool's own")
-        for name in self.columns:
-            _check_name(name, "column")
-        return self
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str) -> str:
+        _check_name(value, "table", MAX_TABLE)
+        if value.upper().startswith("MIG_"):
+            raise ValueError(f"table {value}: names starting MIG_ are the tool's own")
+        return value
 
 
 class ObjectDef(Strict):
@@ -149,11 +149,11 @@ class ObjectDef(Strict):
     tables: list[TableDef] = Field(min_length=1, description="its tables")
 
 
-def _check_name(name: str, what: str) -> None:
+def _check_name(name: str, what: str, most: int) -> None:
     if not NAME.match(name):
         raise ValueError(f"{what} name {name!r} is not a plain SQL identifier")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"{what} name {name!r} is longer than {MAX_NAME} characters")
+    if len(name) > most:
+        raise ValueError(f"{what} name {name!r} is longer than {most} characters")
 
 
 def table_problems(table: TableDef) -> list[tuple[tuple[str | int, ...], str]]:
@@ -163,6 +163,10 @@ def table_problems(table: TableDef) -> list[tuple[tuple[str | int, ...], str]]:
     names = list(table.columns)
     upper = {n.upper() for n in names}
     for name in names:
+        try:
+            _check_name(name, "column", MAX_COLUMN)
+        except ValueError as exc:
+            out.append((("columns", name), str(exc)))
         if name.upper() in LINEAGE_COLUMNS or name.upper().startswith(REPLACED_PREFIX):
             out.append((("columns", name), f"{name} is added by the tool: do not declare it"))
     if len(upper) != len(names):

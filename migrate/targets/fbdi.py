@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from migrate.errors import ConfigError
 from migrate.spec.steps import suggest
 from migrate.targets.definition import ColumnDef, Layout, TableDef
@@ -39,6 +41,14 @@ _TIMESTAMP = "timestamp YYYY/MM/DD HH24:MI:SS:FF"
 
 def read_layout(path: Path, keys: dict[str, list[str]] | None = None) -> TableDef:
     """One layout file as a table definition (``keys``: the target key of each table)."""
+    try:
+        return _read_layout(path, keys or {})
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+def _read_layout(path: Path, keys: dict[str, list[str]]) -> TableDef:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         if tuple(reader.fieldnames or ()) != HEADER:
@@ -47,7 +57,7 @@ def read_layout(path: Path, keys: dict[str, list[str]] | None = None) -> TableDe
     if not rows:
         raise ConfigError(f"{path}: no columns")
     name = rows[0][1]["table"]
-    key = (keys or {}).get(name, [])
+    key = keys.get(name, [])
     columns: dict[str, ColumnDef] = {}
     loader: list[str] = []
     for line, row in rows:

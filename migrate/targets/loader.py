@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,6 +19,7 @@ from migrate.spec.steps import suggest
 from migrate.spec.yamlsource import SourceText, read_yaml
 from migrate.targets.definition import (
     ColumnDef,
+    ColumnType,
     IndexDef,
     Layout,
     ObjectDef,
@@ -134,7 +135,7 @@ def _pydantic_errors(
 
 def _literal(err: Any, loc: tuple[Any, ...]) -> str:
     given = str(err.get("input"))
-    known = list(ColumnDef.model_fields["type"].annotation.__args__)  # type: ignore[union-attr]
+    known = list(get_args(ColumnType))
     if loc and loc[-1] == "type":
         return f"unknown type {given!r}{suggest(given, known)}; one of {', '.join(known)}"
     return str(err["msg"])

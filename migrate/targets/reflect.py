@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
@@ -62,13 +63,17 @@ def reflect_table(engine: Engine, name: str, schema: str | None = None) -> Refle
         )
     key, key_note = _key(found, actual, schema)
     notes.extend(key_note)
-    table = TableDef(
-        table=actual,
-        key=key,
-        columns=columns,
-        indexes=_indexes(found, actual, schema, key),
-        description=_comment(found, actual, schema),
-    )
+    try:
+        table = TableDef(
+            table=actual,
+            key=key,
+            columns=columns,
+            indexes=_indexes(found, actual, schema, key),
+            description=_comment(found, actual, schema),
+        )
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise ConfigError(f"{actual}: cannot be a target definition: {problems}") from None
     notes.extend(f"{'.'.join(map(str, p))}: {m}" for p, m in table_problems(table))
     return Reflected(table, notes)
 
