@@ -131,30 +131,41 @@ def _as_text(negative: bool, magnitude: int, scale: int) -> str:
     return ("-" if negative else "") + digits
 
 
+BLOCK = 1 << 20  # bytes read at a time: memory does not grow with the file
+
+
 def _split(fh: BinaryIO, f: FlatFile) -> Iterator[bytes]:
     """The file's records as the layout's ``records`` says (lines, fixed blocks or RDW)."""
     assert f.fixed is not None
-    data = fh.read()  # reconciliation reads the extract once; records are cut from memory
     how = f.fixed.records
     if how == "fixed":
         size = f.fixed.record_length or 0
-        for at in range(0, len(data), size):
-            yield data[at : at + size]
+        while block := fh.read(size * max(1, BLOCK // size)):
+            for at in range(0, len(block), size):
+                yield block[at : at + size]
     elif how == "rdw":
-        at = 0
-        while at < len(data):
-            head = data[at : at + 4]
-            size = int.from_bytes(head[:2], "big")
-            if len(head) < 4 or head[2:] != b"\x00\x00" or size < 4:
-                raise FixedReadError(f"{fh.name}: bad record descriptor word at byte {at}")
-            yield data[at + 4 : at + size]
-            at += size
+        yield from _variable(fh)
     else:
         newline, cr = "\n".encode(f.encoding), "\r".encode(f.encoding)
-        for line in data.split(newline):
-            line = line.removesuffix(cr)
-            if line:
-                yield line
+        rest = b""
+        while block := fh.read(BLOCK):
+            *lines, rest = (rest + block).split(newline)
+            for line in lines:
+                if line := line.removesuffix(cr):
+                    yield line
+        if rest := rest.removesuffix(cr):
+            yield rest
+
+
+def _variable(fh: BinaryIO) -> Iterator[bytes]:
+    """Records behind record descriptor words, one record read at a time."""
+    number = 0
+    while head := fh.read(4):
+        number += 1
+        size = int.from_bytes(head[:2], "big")
+        if len(head) < 4 or head[2:] != b"\x00\x00" or size < 4:
+            raise FixedReadError(f"{fh.name}: record {number}: bad record descriptor word")
+        yield fh.read(size - 4)
 
 
 def _fields(f: FlatFile, base_dir: Path) -> list[FixedField]:

@@ -126,17 +126,34 @@ def _blocks(fh: BinaryIO, size: int) -> Iterator[bytes]:
 def _rdw(fh: BinaryIO, path: Path) -> Iterator[bytes]:
     """Variable-length records, each behind ``LLxx``: a big-endian length that counts the
     four bytes themselves, then two zero bytes. A bad word ends the reading: the records
-    after it cannot be found."""
-    number = 0
-    while head := fh.read(4):
+    after it cannot be found. The file is read in blocks, the records cut from them."""
+    number, data, at = 0, b"", 0
+    while True:
+        if len(data) - at < 4 or len(data) - at < int.from_bytes(data[at : at + 2], "big"):
+            more = fh.read(BLOCK)
+            if not more:
+                break
+            data, at = data[at:] + more, 0
+            continue
         number += 1
-        size = int.from_bytes(head[:2], "big") if len(head) == 4 else 0
-        if len(head) < 4 or head[2:] != b"\0\0" or size < 4:
-            raise SchemaMismatch(
-                f"{path.name}: record {number}: bad record descriptor word x'{head.hex().upper()}'"
-                " (RECFM=VB with the RDW kept expected)"
-            )
-        yield fh.read(size - 4)  # a truncated last record comes back short: rejected
+        size = int.from_bytes(data[at : at + 2], "big")
+        if data[at + 2 : at + 4] != b"\0\0" or size < 4:
+            raise _bad_rdw(path, number, data[at : at + 4])
+        yield data[at + 4 : at + size]
+        at += size
+    rest = data[at:]
+    if rest:  # a last record cut short: its word, then fewer bytes than it announces
+        number += 1
+        if len(rest) < 4 or rest[2:4] != b"\0\0" or int.from_bytes(rest[:2], "big") < 4:
+            raise _bad_rdw(path, number, rest[:4])
+        yield rest[4:]
+
+
+def _bad_rdw(path: Path, number: int, head: bytes) -> SchemaMismatch:
+    return SchemaMismatch(
+        f"{path.name}: record {number}: bad record descriptor word x'{head.hex().upper()}' "
+        "(RECFM=VB with the RDW kept expected)"
+    )
 
 
 def _lines(fh: BinaryIO, codec: _Codec) -> Iterator[bytes]:
@@ -226,22 +243,43 @@ def _decode(
 
 def _text(raw: Matrix, codec: _Codec) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
     n, width = raw.shape
-    out = np.full(n, None, dtype=object)
-    bad = np.zeros(n, dtype=bool)
     low = np.all(raw == 0, axis=1)
     data = np.ascontiguousarray(raw).tobytes()
-    decoded: list[str | None]
     try:
         whole = data.decode(codec.encoding) if codec.single_byte else None
     except UnicodeDecodeError:
         whole = None
-    if whole is not None and len(whole) == n * width:
-        decoded = [whole[i * width : (i + 1) * width] for i in range(n)]
-    else:
-        decoded = [_one(data[i * width : (i + 1) * width], codec.encoding) for i in range(n)]
-    for i, text in enumerate(decoded):
+    if whole is None or len(whole) != n * width:  # a byte the codec refuses, or multi-byte
+        return _text_by_record(data, n, width, codec.encoding, low)
+    # one fixed-width unicode array for the chunk (numpy drops trailing NULs itself)
+    cells = np.frombuffer(whole.encode("utf-32-le"), dtype=f"<U{width}")
+    kept = np.strings.rstrip(cells, " \x00")
+    bad = _inner_low_values(raw, codec.space[0]) & ~low
+    out = kept.astype(object)
+    out[bad | low] = None
+    return out, bad
+
+
+def _inner_low_values(raw: Matrix, space: int) -> npt.NDArray[np.bool_]:
+    """Rows with a low-value byte before their last byte that is neither a space nor a
+    low-value (in a single-byte code page, x'00' is the NUL character)."""
+    n, width = raw.shape
+    meaningful = (raw != 0) & (raw != space)
+    last = width - 1 - np.argmax(meaningful[:, ::-1], axis=1)
+    last[~meaningful.any(axis=1)] = -1
+    before = np.arange(width)[None, :] < last[:, None]
+    return np.asarray(np.any((raw == 0) & before, axis=1))
+
+
+def _text_by_record(
+    data: bytes, n: int, width: int, encoding: str, low: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+    out = np.full(n, None, dtype=object)
+    bad = np.zeros(n, dtype=bool)
+    for i in range(n):
         if low[i]:
             continue
+        text = _one(data[i * width : (i + 1) * width], encoding)
         kept = None if text is None else text.rstrip(" \x00")
         if kept is None or "\x00" in kept:
             bad[i] = True
@@ -312,16 +350,15 @@ def _decimal_text(
     clean = np.where(digits < 0, 0, np.minimum(digits, 9)).astype(np.int64)
     if count <= 18:
         powers = 10 ** np.arange(count - 1, -1, -1, dtype=np.int64)
-        number = (clean * powers).sum(axis=1).astype(str).astype(np.dtypes.StringDType())
-    else:  # beyond int64: each row's digits joined as text
-        joined = ["".join(map(str, row)).lstrip("0") or "0" for row in clean.tolist()]
-        number = np.array(joined, dtype=np.dtypes.StringDType())
-    zero = np.all(clean == 0, axis=1)
-    if scale:
-        number = np.strings.zfill(number, scale + 1)
-        number = np.strings.add(
-            np.strings.add(np.strings.slice(number, None, -scale), "."),
-            np.strings.slice(number, -scale, None),
-        )
-    signed = np.where(negative & ~zero, np.strings.add("-", number), number)
-    return np.asarray(signed.astype(object), dtype=object)
+        numbers: list[int] = (clean * powers).sum(axis=1).tolist()
+    else:  # beyond int64: Python's integers, exact at any length
+        numbers = [int("".join(map(str, row))) for row in clean.tolist()]
+    signs = ["-" if neg and v else "" for neg, v in zip(negative.tolist(), numbers, strict=True)]
+    if not scale:
+        text = [f"{s}{v}" for s, v in zip(signs, numbers, strict=True)]
+    else:
+        unit = 10**scale
+        text = [f"{s}{v // unit}.{v % unit:0{scale}d}" for s, v in zip(signs, numbers, strict=True)]
+    out = np.empty(n, dtype=object)
+    out[:] = text
+    return out
