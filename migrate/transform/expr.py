@@ -141,7 +141,10 @@ def evaluate(node: Node, frame: pd.DataFrame) -> pd.Series:
     if isinstance(node, Num):
         return pd.Series([node.value] * len(frame), index=frame.index, dtype="object")
     if isinstance(node, Col):
-        return frame[node.name].map(_as_decimal).astype("object")
+        column = frame[node.name]
+        if pd.api.types.is_integer_dtype(column.dtype):  # exact: never through float
+            column = column.astype("object")
+        return column.map(_as_decimal).astype("object")
     if isinstance(node, Neg):
         return evaluate(node.operand, frame).map(lambda v: None if v is None else -v)
     left, right = evaluate(node.left, frame), evaluate(node.right, frame)
