@@ -192,9 +192,13 @@ def test_drift_added_removed_retyped_shortened(engine: Engine, tmp_path: Path) -
     drifts = check_drift(engine, load(tmp_path, DRIFT))
     got = [(d.kind, f"{d.location}: {d.message}", d.ddl) for d in drifts]
     want = expected_drift(engine.dialect.name)
-    assert [g[:2] for g in got] == [w[:2] for w in want]
-    for (_, _, ddl_got), (_, _, ddl_want) in zip(got, want, strict=True):
+    assert [g[:2] for g in got[:4]] == [w[:2] for w in want]
+    for (_, _, ddl_got), (_, _, ddl_want) in zip(got[:4], want, strict=True):
         assert ddl_got.startswith(ddl_want), (ddl_got, ddl_want)
+    # the DBA's twin differs the same way: each said, with its own DDL
+    twin = "MIG_REPLACED_DEPARTMENTS (where a delta run keeps the rows it replaces): "
+    assert [(k, m.replace(twin, "")) for k, m, _ in got[4:]] == [w[:2] for w in want]
+    assert all(twin in m and "MIG_REPLACED_DEPARTMENTS" in d for _, m, d in got[4:])
     if engine.dialect.name == "sqlite":
         assert '"NAME" VARCHAR(240) NOT NULL' in got[0][2]
     inspect(engine).clear_cache()
@@ -281,6 +285,33 @@ def test_postgresql_staging_schema(pg_url: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no table 'DEPARTMENTS'"):
         reflect_table(engine, "DEPARTMENTS")
     assert check_drift(engine, load(tmp_path, DRIFT), "stg") == []
-    [missing] = check_drift(engine, load(tmp_path, DRIFT))
-    assert missing.kind == "missing table"
+    missing = check_drift(engine, load(tmp_path, DRIFT))
+    assert [(d.kind, d.table) for d in missing] == [
+        ("missing table", "DEPARTMENTS"),
+        ("missing table", "MIG_REPLACED_DEPARTMENTS"),
+    ]
+    engine.dispose()
+
+
+def test_a_time_zone_is_a_different_type(pg_url: str, tmp_path: Path) -> None:
+    """A live ``TIMESTAMP WITH TIME ZONE`` is not the definition's timestamp: said, with the
+    DDL; and reflection refuses it rather than dropping the zone silently."""
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            'CREATE TABLE "EVENTS" ("ID" BIGINT NOT NULL, "AT" TIMESTAMP WITH TIME ZONE, '
+            'CONSTRAINT uq_events_key UNIQUE ("ID"))'
+        )
+    text = "table: EVENTS\nkey: [ID]\ncolumns:\n  ID: {type: bigint, required: true}\n" \
+        "  AT: {type: timestamp}\n"  # fmt: skip
+    drifts = [
+        d for d in check_drift(engine, load(tmp_path, text, "events.yaml")) if d.table == "EVENTS"
+    ]
+    assert [(str(d.location), d.message, d.ddl) for d in drifts if d.column == "AT"] == [
+        ("events.yaml:5 columns.AT.type", "column AT is timestamp in the definition but "
+         "timestamp with time zone in the live table", 'ALTER TABLE "EVENTS" ALTER COLUMN "AT" '
+         'TYPE TIMESTAMP WITHOUT TIME ZONE USING "AT"::TIMESTAMP WITHOUT TIME ZONE;'),
+    ]  # fmt: skip
+    with pytest.raises(ConfigError, match="cannot declare AT"):
+        reflect_table(engine, "EVENTS")
     engine.dispose()

@@ -40,10 +40,23 @@ class Drift:
 
 
 def check_drift(engine: Engine, loaded: LoadedTable, schema: str | None = None) -> list[Drift]:
-    """Every difference between one definition and its live table (read only)."""
-    built = build_table(MetaData(schema=schema), loaded.table)
-    dialect = engine.dialect
+    """Every difference between one definition and its live table, then between the
+    table's ``MIG_REPLACED_`` twin and the live twin (read only)."""
+    md = MetaData(schema=schema)
+    built = build_table(md, loaded.table)
+    twin = next(t for t in md.tables.values() if t.info.get("replaces") == built.name)
     found = inspect(engine)
+    out = _table_drift(loaded, built, found, engine.dialect, schema, "")
+    if out and out[0].kind == "missing table":
+        return out + _table_drift(loaded, twin, found, engine.dialect, schema, "")
+    twin_note = f"{twin.name} (where a delta run keeps the rows it replaces): "
+    return out + _table_drift(loaded, twin, found, engine.dialect, schema, twin_note)
+
+
+def _table_drift(
+    loaded: LoadedTable, built: Table, found: Any, dialect: Dialect, schema: str | None, note: str
+) -> list[Drift]:
+    """One table's differences; ``note`` prefixes each message (empty for the main table)."""
     if not found.has_table(built.name, schema=schema):
         create = ";\n".join(
             _sql(x, dialect) for x in (CreateTable(built), *map(CreateIndex, _indexes(built)))
@@ -58,16 +71,17 @@ def check_drift(engine: Engine, loaded: LoadedTable, schema: str | None = None) 
         where = _where(loaded, column.name)
         if column.name not in live:
             tool = " (a lineage column the tool adds)" if column.name in LINEAGE_COLUMNS else ""
-            msg = f"column {column.name}{tool} is declared but not in the live table"
+            msg = f"{note}column {column.name}{tool} is declared but not in the live table"
             out.append(Drift(where, built.name, column.name, "added", msg, ddl.add(column)))
             continue
-        out.extend(_compare(loaded, built, column, live[column.name], ddl))
+        out.extend(_compare(loaded, built, column, live[column.name], ddl, note))
     for name in live:
         if name not in built.c:
-            msg = f"the live table has column {name}, which the definition does not declare"
+            msg = f"{note}the live table has column {name}, which the definition does not declare"
             drop = ddl.drop(name)
             out.append(Drift(loaded.locate("columns"), built.name, name, "removed", msg, drop))
-    out.extend(_constraints(loaded, built, found, ddl, schema))
+    if not note:
+        out.extend(_constraints(loaded, built, found, ddl, schema))
     return out
 
 
@@ -78,28 +92,28 @@ def _where(loaded: LoadedTable, column: str, attr: str | None = None) -> Locatio
 
 
 def _compare(
-    loaded: LoadedTable, built: Table, column: Column[Any], live: Any, ddl: _Ddl
+    loaded: LoadedTable, built: Table, column: Column[Any], live: Any, ddl: _Ddl, note: str
 ) -> list[Drift]:
     want = stored_signature(column.type, ddl.dialect)
     have = signature(live["type"])
     name = column.name
     out: list[Drift] = []
     if (want.kind, want.precision, want.scale) != (have.kind, have.precision, have.scale):
-        msg = f"column {name} is {want} in the definition but {have} in the live table"
+        msg = f"{note}column {name} is {want} in the definition but {have} in the live table"
         attr = "type" if want.kind != have.kind else "precision"
         loc = _where(loaded, name, attr if name in loaded.table.columns else None)
         out.append(Drift(loc, built.name, name, "retyped", msg, ddl.alter(column, True)))
     elif want.length != have.length:
         shorter = have.length is not None and (want.length is None or have.length < want.length)
         kind = "shortened" if shorter else "lengthened"
-        msg = f"column {name} is {want} in the definition but {have} in the live table"
+        msg = f"{note}column {name} is {want} in the definition but {have} in the live table"
         out.append(
             Drift(_where(loaded, name, "length"), built.name, name, kind, msg, ddl.alter(column))
         )
     if bool(live["nullable"]) != column.nullable:
         said = "optional" if column.nullable else "required"
         live_said = "allows empty values" if live["nullable"] else "is NOT NULL"
-        msg = f"column {name} is {said} in the definition but the live table {live_said}"
+        msg = f"{note}column {name} is {said} in the definition but the live table {live_said}"
         loc = _where(loaded, name, "required")
         out.append(Drift(loc, built.name, name, said, msg, ddl.nullability(column)))
     return out

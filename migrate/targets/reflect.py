@@ -58,8 +58,9 @@ def reflect_table(engine: Engine, name: str, schema: str | None = None) -> Refle
             )
     if bad:
         raise ConfigError(
-            f"{actual}: a target definition cannot declare {', '.join(bad)}: "
-            "floats are never exact; change the column's type or leave the table out"
+            f"{actual}: a target definition cannot declare {', '.join(bad)} (it declares "
+            "text, money, integer, bigint, decimal, date, timestamp without time zone and "
+            "boolean; a float is never exact): change the column's type"
         )
     key, key_note = _key(found, actual, schema)
     notes.extend(key_note)

@@ -65,8 +65,8 @@ def signature(t: TypeEngine[Any]) -> Signature:
     if isinstance(t, Numeric):
         scale = t.scale if t.scale is not None or t.precision is None else 0
         return Signature("decimal", precision=t.precision, scale=scale)
-    if isinstance(t, DateTime):
-        return Signature("timestamp")
+    if isinstance(t, DateTime):  # a definition's timestamp has no time zone
+        return Signature("timestamp with time zone" if t.timezone else "timestamp")
     if isinstance(t, Date):
         return Signature("date")
     if isinstance(t, Text):
