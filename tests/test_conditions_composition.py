@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from migrate.errors import SpecErrors
+from migrate.named_columns import missing_columns
 from migrate.spec import steps as S
 from migrate.spec.conditions import Condition
 from migrate.spec.loader import load_project
@@ -504,3 +505,18 @@ def test_an_expression_over_a_nullable_integer_column_is_exact() -> None:
     got = evaluate(parse_expr("a * 1"), frame).tolist()
     assert got == [Decimal(12345678901234567), None, Decimal(0)]
     assert str(got[2]) == "0"
+
+
+def test_mappings_check_names_the_columns_parts_and_composed_grains_read() -> None:
+    """`mappings check` lists every column a mapping names (``named_columns``): a piece's
+    column and a composed grain's columns are among them, so a typo is caught before a run."""
+    spec = EntitySpec.model_validate(doc_example("period-parts"))
+    have = [c for c in BUDGET[0].split(",") if c != "PERIOD_MONTH"] + ["Period_Month "]
+    missing = {(c, hint) for _, c, hint in missing_columns(spec, have)}
+    assert missing == {("PERIOD_MONTH", " (did you mean 'Period_Month '?)")}
+    wheres = {where[:2] for where, c, _ in missing_columns(spec, have)}
+    assert wheres >= {
+        ("fields", "ACCOUNTING_DATE"),
+        ("fields", "PERIOD_NAME"),
+        ("reconcile", "grains"),
+    }
