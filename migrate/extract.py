@@ -409,15 +409,16 @@ def read_file(
 def _refuse_missing_columns(spec: EntitySpec, path: Path, have: list[str]) -> None:
     """Stop before the first chunk when the file lacks a column the mapping names (a file
     changed since ``mappings check``): one line, not a ``KeyError`` mid-run."""
-    from migrate.named_columns import missing_columns
+    from migrate.named_columns import headerless_hint, missing_columns
 
     missing = missing_columns(spec, have)
     if missing:
         where, column, hint = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        headerless = headerless_hint(spec, have, len({c for _, c, _ in missing}))
         raise SchemaMismatch(
             f"{spec.entity}: {path.name} has no column {column!r}{hint}, named at "
-            f"{'.'.join(map(str, where))}{more}"
+            f"{'.'.join(map(str, where))}{more}" + (f"; {headerless}" if headerless else "")
         )
 
 

@@ -20,7 +20,7 @@ from migrate.db import readonly_engine
 from migrate.errors import MigrationError, SchemaMismatch, SpecError, SpecErrors
 from migrate.extract import distinct_values, resolve_path
 from migrate.files.dispatch import file_columns
-from migrate.named_columns import missing_columns
+from migrate.named_columns import headerless_hint, missing_columns
 from migrate.spec.loader import LoadedEntity, Project, load_project
 from migrate.spec.steps import CrosswalkArgs, suggest
 from migrate.staging.tables import LINEAGE_COLUMNS, build_metadata
@@ -178,9 +178,13 @@ def _check_file(ent: LoadedEntity, settings: Settings) -> list[SpecError]:
     except SchemaMismatch as exc:
         key = "fixed" if f.fixed is not None else "columns" if f.columns is not None else "path"
         return [*out, SpecError(ent.text.locate(("source", "file", key)), str(exc))]
+    missing = missing_columns(spec, have)
+    headerless = headerless_hint(spec, have, len({c for _, c, _ in missing}))
+    if headerless:
+        out.append(SpecError(ent.text.locate(("source", "file")), f"{path.name}: {headerless}"))
     out += [
         SpecError(ent.text.locate(where), f"{path.name} has no column {col!r}{hint}")
-        for where, col, hint in missing_columns(spec, have)
+        for where, col, hint in missing
     ]
     return out
 

@@ -77,3 +77,16 @@ def missing_columns(
     file's ``_line``)."""
     known = set(have) | virtual
     return [(where, c, did_you_mean(c, have)) for where, c in named_columns(spec) if c not in known]
+
+
+def headerless_hint(spec: EntitySpec, have: list[str], missing: int) -> str:
+    """When a header names none of the columns the mapping names, the first record was
+    probably data: say how to declare a file without a header."""
+    f = spec.source.file
+    named = {c for _, c in named_columns(spec)} - {LINE}
+    if f is None or not f.header or f.fixed is not None or not named or missing < len(named):
+        return ""
+    return (  # the record's values are not shown: they may be personal data
+        f"its first record ({len(have)} fields) names none of the columns the mapping names: "
+        "if the file has no header row, declare header: false and its columns in order"
+    )

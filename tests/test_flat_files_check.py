@@ -213,3 +213,21 @@ def test_an_unforeseen_exception_is_one_line_naming_entity_records_and_the_run_r
         ).fetchall()
     assert batches == [(1,), (2,)]  # the first chunk was committed once, not redone
     assert cli(tmp_path, "reconcile", run_id) == 0
+
+
+def test_a_headerless_file_read_as_if_it_had_a_header_is_named_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's case: a headerless extract, nothing declared. Before: "mappings OK", then
+    ``KeyError: 'EmpId'``. Now every column is reported, and the first line says why."""
+    project(tmp_path, data=ROWS)
+    assert cli(tmp_path, "mappings", "check") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "mappings/hr/pay.yaml:5 source.file: pay.tsv: its first record (6 fields) names none "
+        "of the columns the mapping names: if the file has no header row, declare header: "
+        "false and its columns in order"
+    )
+    assert out[1] == "mappings/hr/pay.yaml:8 source.key.0: pay.tsv has no column 'EmpId'"
+    assert cli(tmp_path, "run") == 2
+    assert "declare header: false and its columns in order; run " in _one_error_line(capsys)
