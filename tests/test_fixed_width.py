@@ -285,3 +285,14 @@ def test_a_layout_needs_fields_or_a_copybook() -> None:
                 "fixed": {"records": "fixed", "fields": [{"name": "A", "start": 1, "length": 1}]},
             }
         )
+
+
+def test_overlapping_fields_and_a_short_record_length_are_refused() -> None:
+    fields = [{"name": "A", "start": 1, "length": 4}, {"name": "B", "start": 4, "length": 2}]
+    with pytest.raises(ValueError, match="A .bytes 1-4. and B .from byte 4. overlap"):
+        FlatFile.model_validate({"path": "x", "fixed": {"fields": fields}})
+    fields[1]["start"] = 5
+    with pytest.raises(ValueError, match="record_length 5 is shorter than the layout .6 bytes."):
+        FlatFile.model_validate(
+            {"path": "x", "fixed": {"records": "fixed", "record_length": 5, "fields": fields}}
+        )

@@ -103,4 +103,21 @@ class FixedWidth(Strict):
                 raise ValueError(f"field name(s) declared twice: {', '.join(doubled)}")
             if not self.fields:
                 raise ValueError("`fields` is empty")
+            _no_overlap(self.fields)
+            end = max(f.end for f in self.fields)
+            if self.record_length is not None and self.record_length < end:
+                raise ValueError(
+                    f"record_length {self.record_length} is shorter than the layout ({end} bytes)"
+                )
         return self
+
+
+def _no_overlap(fields: list[FixedField]) -> None:
+    """Two fields over the same bytes are a typo in a position (REDEFINES is refused too)."""
+    ordered = sorted(fields, key=lambda f: f.start)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.start <= a.end:
+            raise ValueError(
+                f"fields {a.name} (bytes {a.start}-{a.end}) and {b.name} (from byte {b.start}) "
+                "overlap"
+            )
