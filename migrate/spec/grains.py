@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from migrate.spec.base import Strict
-from migrate.spec.parts import Part, part_columns
+from migrate.spec.parts import Piece, part_columns
+
+
+def _item(value: Any) -> str:
+    return "name" if isinstance(value, str) else "pieces"
 
 
 class Grain(Strict):
@@ -18,7 +24,12 @@ class Grain(Strict):
     """
 
     name: str
-    pieces: list[str | list[str | Part]] = Field(
+    pieces: list[
+        Annotated[
+            Annotated[str, Tag("name")] | Annotated[list[Piece], Tag("pieces")],
+            Discriminator(_item),
+        ]
+    ] = Field(
         alias="source",
         description=(
             "legacy columns; a nested list is concatenated with `join`, each piece a column, "

@@ -28,7 +28,7 @@ from migrate.spec.checks import Balanced, Check, DateWindow, UniqueTogether, Who
 from migrate.spec.conditions import Condition, Filter
 from migrate.spec.flatfile import FlatFile
 from migrate.spec.grains import Grain
-from migrate.spec.parts import Part, part_columns
+from migrate.spec.parts import Part, Piece, part_columns
 from migrate.spec.reconciling import Measure, Reconcile, SourceEncoding
 from migrate.spec.steps import Step, parse_step
 
@@ -95,7 +95,7 @@ class Field_(Strict):
     const: Any = None
     expr: str | None = Field(default=None, description="arithmetic: + - * / ( ) over columns")
     lookup: Lookup | None = None
-    parts: list[str | Part] | None = Field(
+    parts: list[Piece] | None = Field(
         default=None,
         min_length=1,
         description=(

@@ -9,9 +9,9 @@ exactly as a field does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from migrate.spec.base import Strict
 from migrate.spec.steps import Step, parse_step
@@ -50,3 +50,15 @@ def part_columns(item: str | Part) -> list[str]:
     part = as_part(item)
     cols = [part.column] if part.column is not None else []
     return cols + [c for s in part.steps for c in s.source_columns()]
+
+
+def _kind(value: Any) -> str:
+    return "name" if isinstance(value, str) else "piece"
+
+
+# A piece as written: a bare column name or a mapping. Told apart by the value's own type, so
+# a mistake inside a mapping is reported once, at its key (not once per kind it is not).
+Piece = Annotated[
+    Annotated[str, Tag("name")] | Annotated[Part, Tag("piece")],
+    Discriminator(_kind),
+]
