@@ -111,6 +111,14 @@ RESTATED: dict[str, str] = {
     "step.money.encoding=cents": "integer minor units",
     "step.money.encoding=fixed": "fixed-point text, a leading minus",
     "step.money.encoding=text": "$, thousands commas, (x), x- and -x negatives",
+    "step.money.encoding=float": "a float read once to exact cents by reconciliation's own "
+    "float rule (reconcile/money.py, reconcile/rounding.py); an inexact one refused",
+    "step.money.scale": "the source's declared decimals, read exactly at that scale "
+    "(reconcile/money.py step_cents, reconcile/rounding.py)",
+    "step.money.rounding": "the declared rounding to cents, restated by reconcile/rounding.py",
+    "step.money.rounding=half_up": "a tie away from zero",
+    "step.money.rounding=half_even": "a tie to the even cent",
+    "step.money.rounding=truncate": "toward zero",
     "step.integer": "an integer, or integer text",
     "step.sign_by": _STEP,
     "step.sign_by.column": "the indicator column, trimmed, in any case",
