@@ -6,6 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -203,6 +204,21 @@ def _identities(
                 tolerance=Decimal(m.tolerance),
                 unreadable=exact.unreadable_count(i),
                 unreadable_rows=exact.unreadable_rows(i),
+                **_rounding(exact, i),
             )
         )
     return out
+
+
+def _rounding(exact: Exact, i: int) -> dict[str, Any]:
+    """The rounding line's figures, under a rounding policy (nothing without one)."""
+    reading = exact.reading(i)
+    if reading.rounding is None:
+        return {}
+    rows = len(exact.rounded_rows(i))
+    return {
+        "rounding_rule": reading.words(),
+        "rounded_rows": rows,
+        "rounding_expected": exact.rounding(i),
+        "rounding_bound": rows * reading.bound_per_row(),
+    }

@@ -154,16 +154,24 @@ def cents_to_decimal(cents: int) -> Decimal:
 
 
 # the pipeline's encodings of the ``money`` step, as this module names them
-STEP_ENCODINGS = {"cents": "cents", "fixed": "decimal", "text": "money_text"}
+STEP_ENCODINGS = {"cents": "cents", "fixed": "decimal", "text": "money_text", "float": "float"}
 
 
 def step_cents(value: object, args: MoneyArgs) -> int | None:
     """The ``money`` step restated on one legacy value: integer cents, or ``None`` when blank;
-    whole units (an integer column) count as units, a float by its shortest text.
-    Raises :class:`InvalidAmount` where the pipeline rejects the value."""
+    whole units (an integer column) count as units, a float by its shortest text (under
+    ``encoding: float``, by the float rule, and with a ``rounding``, rounded as declared:
+    ``reconcile/rounding.py``). Raises :class:`InvalidAmount` where the pipeline rejects
+    the value."""
     encoding = STEP_ENCODINGS[args.encoding]
     if isinstance(value, int) and not isinstance(value, bool) and encoding != "cents":
         return value * 100
     if value is None or (isinstance(value, float) and value != value):
-        return parse_cents(None, encoding)
-    return parse_cents(value if isinstance(value, str) else str(value), encoding)
+        return None
+    if encoding != "float" and not isinstance(value, str):
+        value = str(value)
+    if encoding == "float" or args.rounding is not None:
+        from reconcile.rounding import Reading, read_cents  # it builds on this module
+
+        return read_cents(value, Reading(encoding, args.decimals, args.rounding))
+    return parse_cents(value, encoding)

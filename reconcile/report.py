@@ -34,7 +34,16 @@ class MeasureIdentity:
 
     ``unreadable`` counts the legacy values reconciliation could not read as an amount at
     any scale (never counted as 0: the measure is then ``UNVERIFIED``); ``unreadable_rows``
-    lists the first of them as (source key, value)."""
+    lists the first of them as (source key, value).
+
+    Under a rounding policy (``rounding_rule`` says which) the Source is the legacy total at
+    its own precision and the staged rows carry a rounding: ``rounding`` is what staging
+    shows (staged - (source - rejected - filtered)), ``rounding_expected`` what
+    reconciliation restates row by row from the ``rounded_rows`` legacy values finer than a
+    cent, and ``rounding_bound`` the most those rows can carry (rows x half a cent; for
+    truncate, rows x (a cent less one unit of the source scale)). The identity then reads
+    source + expected rounding = staged + rejected + filtered, and a rounding beyond its
+    bound fails too."""
 
     measure: str
     source_rule: str  # e.g. "SUM(AMT_CENTS)/100 where DR_CR_IND in ('D')"
@@ -46,15 +55,33 @@ class MeasureIdentity:
     tolerance: Decimal
     unreadable: int = 0
     unreadable_rows: tuple[tuple[str, str], ...] = ()
+    rounding_rule: str = ""  # e.g. "rounded half even (a tie to the even cent) from 4 decimals"
+    rounded_rows: int = 0
+    rounding_expected: Decimal = Decimal(0)
+    rounding_bound: Decimal = Decimal(0)
 
     @property
     def difference(self) -> Decimal:
-        return self.source - self.staged - self.rejected - self.filtered
+        return self.source + self.rounding_expected - self.staged - self.rejected - self.filtered
+
+    @property
+    def rounding(self) -> Decimal:
+        """The rounding staging shows: staged - (source - rejected - filtered)."""
+        return self.staged - (self.source - self.rejected - self.filtered)
+
+    @property
+    def rounding_status(self) -> str:
+        """PASS when the rounding staging shows is within its bound (always without a policy)."""
+        if not self.rounding_rule:
+            return PASS
+        return PASS if abs(self.rounding) <= self.rounding_bound else FAIL
 
     @property
     def status(self) -> str:
         if self.unreadable:
             return UNVERIFIED
+        if self.rounding_status == FAIL:
+            return FAIL
         return PASS if abs(self.difference) <= self.tolerance else FAIL
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,24 @@ def _amounts(item: MeasureIdentity | GrainRow) -> dict[str, str]:
 def _measure(m: MeasureIdentity) -> dict[str, Any]:
     head = {"measure": m.measure, "source_rule": m.source_rule, "target_column": m.target_column}
     unreadable = [{"source_key": k, "value": v} for k, v in m.unreadable_rows]
-    return {**head, **_amounts(m), "unreadable": m.unreadable, "unreadable_rows": unreadable}
+    out = {**head, **_amounts(m), "unreadable": m.unreadable, "unreadable_rows": unreadable}
+    return {**out, **_rounding(m)}
+
+
+def _rounding(m: MeasureIdentity) -> dict[str, Any]:
+    """The rounding line (under a rounding policy only): what staging shows, what
+    reconciliation restates, the bound and its status."""
+    if not m.rounding_rule:
+        return {}
+    line = {
+        "rule": m.rounding_rule,
+        "rows": m.rounded_rows,
+        "difference": str(m.rounding),
+        "expected": str(m.rounding_expected),
+        "bound": str(m.rounding_bound),
+        "status": m.rounding_status,
+    }
+    return {"rounding": line}
 
 
 def _grain(g: GrainRow) -> dict[str, Any]:
@@ -189,16 +207,33 @@ def _amount_fields(doc: dict[str, Any]) -> dict[str, Decimal]:
 
 
 def _measure_from(doc: dict[str, Any]) -> MeasureIdentity:
+    a = _amount_fields(doc)
     m = MeasureIdentity(
         measure=doc["measure"],
         source_rule=doc["source_rule"],
         target_column=doc["target_column"],
-        **_amount_fields(doc),
+        source=a["source"],
+        staged=a["staged"],
+        rejected=a["rejected"],
+        filtered=a["filtered"],
+        tolerance=a["tolerance"],
         unreadable=int(doc.get("unreadable", 0)),
         unreadable_rows=tuple(
             (r["source_key"], r["value"]) for r in doc.get("unreadable_rows", [])
         ),
     )
+    if (line := doc.get("rounding")) is not None:
+        m = replace(
+            m,
+            rounding_rule=str(line["rule"]),
+            rounded_rows=int(line["rows"]),
+            rounding_expected=_money(line["expected"]),
+            rounding_bound=_money(line["bound"]),
+        )
+    if m.rounding_rule:
+        line = doc["rounding"]
+        _agree(f"measure {m.measure} rounding", _money(line["difference"]), m.rounding)
+        _agree(f"measure {m.measure} rounding status", line["status"], m.rounding_status)
     _agree(f"measure {m.measure} difference", _money(doc["difference"]), m.difference)
     listed = len(m.unreadable_rows)
     if (m.unreadable == 0) != (listed == 0) or m.unreadable < listed:

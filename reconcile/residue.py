@@ -11,6 +11,12 @@ rules, and sorts them in two:
 - **unreadable** (not an amount at any scale): the measure is ``UNVERIFIED`` (a failing
   status) and the rows are listed: a total that leaves them out is not the legacy's total.
 
+Under a rounding policy (``rounding.py``) the scans count each row at the cents it must be
+staged as, so this module also reads every value finer than a cent with its rounded cents:
+the source total at the legacy's own precision, and the rounding the staged rows carry, are
+computed from them. A float is read at its shortest decimal form (a float that is not one
+amount of the scale, rejected by the pipeline as ``inexact_float``, is summed at that form).
+
 On a database the rows are narrowed in SQL to those whose text is not whole cents (the
 servers' own validity test, our parser on SQLite) and selected by the measure's sign test
 spelled as the scan spells it (``sources.sign_sql``), so both select the same rows; a file
@@ -29,7 +35,8 @@ from sqlalchemy import Engine
 
 from migrate.spec.model import EntitySpec, Measure
 from reconcile.files import LINE, file_path, file_records
-from reconcile.money import InvalidAmount, parse_exact
+from reconcile.money import InvalidAmount
+from reconcile.rounding import cents_or_none, read_exact, reading_of
 from reconcile.sources import (
     grain_columns,
     key_string,
@@ -47,12 +54,14 @@ LISTED = 100  # unreadable rows listed per measure (all are counted)
 @dataclass(frozen=True)
 class ExactRow:
     """One legacy row whose amount is not whole cents: its key, grain values and amount
-    (``None`` when it is not an amount at any scale), and the text as stored."""
+    (``None`` when it is not an amount at any scale), the text as stored, and the cents the
+    scan counted it as (rounded by the declared policy; ``None``: the scan flagged it)."""
 
     key: str
     extras: tuple[object, ...]
     amount: Decimal | None
     text: str
+    rounded: int | None = None
 
 
 @dataclass
@@ -60,6 +69,7 @@ class Residue:
     """The rows of one measure that the cents scans flagged, read exactly."""
 
     rows: list[ExactRow] = field(default_factory=list)
+    rounding: bool = False  # read under a rounding policy: every row finer than a cent
     _by_key: dict[str, list[ExactRow]] | None = None
 
     @property
@@ -70,14 +80,26 @@ class Residue:
     def unreadable(self) -> list[ExactRow]:
         return [r for r in self.rows if r.amount is None]
 
+    @property
+    def flagged(self) -> int:
+        """The rows the scan flagged rather than counted (to match its count)."""
+        return sum(r.rounded is None for r in self.rows)
+
     def take(self, key: str) -> ExactRow | None:
         """The exact row of a rejected or filtered key (each copy taken once)."""
+        pool = self._pools().get(key)
+        return pool.pop() if pool else None
+
+    def left(self) -> list[ExactRow]:
+        """The rows no rejected or filtered key took: those of staged (or missing) rows."""
+        return [r for pool in self._pools().values() for r in pool]
+
+    def _pools(self) -> dict[str, list[ExactRow]]:
         if self._by_key is None:
             self._by_key = defaultdict(list)
             for r in reversed(self.rows):
                 self._by_key[r.key].append(r)
-        pool = self._by_key.get(key)
-        return pool.pop() if pool else None
+        return self._by_key
 
 
 def read_residue(
@@ -97,26 +119,27 @@ def read_residue(
         )
     else:
         return None
-    out = Residue()
+    reading = reading_of(spec, m)
+    out = Residue(rounding=reading.rounding is not None)
     in_python = not pushed_down(spec)  # SQL sides were selected by their sign test in SQL
     for record in records:
         if in_python and not sign_selected(m, record.get(m.sign_column or "")):
             continue
         raw = record.get(m.source_column)
         try:
-            amount = parse_exact(raw, m.source_encoding)
+            amount = read_exact(raw, reading)
         except InvalidAmount:
-            amount = None
+            amount, rounded = None, None
         else:
-            if amount is None or _whole_cents(amount):
-                continue  # read by the scans already
+            if amount is None:
+                continue  # blank
+            rounded = cents_or_none(raw, reading)
+            if rounded is not None and amount.scaleb(2) == rounded and abs(rounded) < 2**63:
+                continue  # whole cents, read by the scans already
         key = key_string([record.get(c) for c in spec.source.key])
-        out.rows.append(ExactRow(key, tuple(record.get(c) for c in extras), amount, _shown(raw)))
+        extra = tuple(record.get(c) for c in extras)
+        out.rows.append(ExactRow(key, extra, amount, _shown(raw), rounded))
     return out
-
-
-def _whole_cents(amount: Decimal) -> bool:
-    return (amount * 100) == (amount * 100).to_integral_value() and abs(amount * 100) < 2**63
 
 
 def _columns(spec: EntitySpec, m: Measure, extras: tuple[str, ...]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from sqlalchemy import Engine, text
 from migrate.spec.model import EntitySpec, Measure
 from reconcile.coltypes import untrimmed_columns
 from reconcile.files import LINE, file_path, file_records
-from reconcile.money import InvalidAmount, parse_cents
+from reconcile.money import InvalidAmount
 from reconcile.relation import RawAmount, Relation, ValueSql
+from reconcile.rounding import Reading, read_cents, reading_of
 from reconcile.rows import INVALID, Row, RowSource, Value
 from reconcile.sqltext import (
     CENTS_FN,
@@ -72,12 +74,15 @@ def plan_source(spec: EntitySpec, engine: Engine | None, workdir: Path) -> Sourc
         else:
             side = StreamSource(lambda: _table_rows(spec, engine, extras), len(measures))
             how = "streamed from the table, parsed in Python"
-    rules = tuple(f"{measure_rule(m)} [{how}]" for m in measures)
+    rules = tuple(f"{measure_rule(m, reading_of(spec, m))} [{how}]" for m in measures)
     return SourcePlan(side, rules, extras, origin)
 
 
-def measure_rule(m: Measure) -> str:
+def measure_rule(m: Measure, reading: Reading | None = None) -> str:
     """The source-side rule of a measure, in words an accountant can check."""
+    r = reading or Reading(m.source_encoding)
+    if r.encoding == "float":
+        return _sign_words(m, _float_words(m, r))
     what = {
         "cents": f"SUM({m.source_column})/100 (integer cents)",
         "integer": f"SUM({m.source_column}) (whole units)",
@@ -85,6 +90,22 @@ def measure_rule(m: Measure) -> str:
         "money_text": f"SUM({m.source_column}) (money text: $, thousands commas, "
         "(x) or - negatives; exact)",
     }[m.source_encoding]
+    if r.rounding:
+        what = what.replace("at most 2 decimals", f"at most {r.scale} decimals")
+        what += f"; each staged row {r.words()}"
+    return _sign_words(m, what)
+
+
+def _float_words(m: Measure, r: Reading) -> str:
+    limit = Decimal(2**52).scaleb(-r.scale)
+    what = (
+        f"SUM({m.source_column}) (binary floats, each read as its shortest decimal form where "
+        f"that has at most {r.scale} decimals and is below {limit:,} in magnitude; exact)"
+    )
+    return what + (f"; each staged row {r.words()}" if r.rounding else "")
+
+
+def _sign_words(m: Measure, what: str) -> str:
     if m.sign_column:
         listed = ", ".join(f"'{v.strip().upper()}'" for v in m.sign_values)
         what += f" WHERE UPPER(TRIM({m.sign_column})) IN ({listed})"
@@ -175,9 +196,15 @@ def sign_sql(m: Measure, dialect: str, quote: Any) -> str:
 
 
 def pushed_down(spec: EntitySpec) -> bool:
-    """Whether the legacy side is read by SQL (a table whose measures SQL parses exactly)."""
-    measures = spec.reconcile.measures
-    return spec.source.file is None and all(m.source_encoding in SQL_ENCODINGS for m in measures)
+    """Whether the legacy side is read by SQL (a table whose measures SQL parses exactly).
+    A float or a rounding policy is read in Python, by ``rounding.py`` alone: the servers'
+    text of a float depends on session settings (PostgreSQL's ``extra_float_digits``)."""
+    if spec.source.file is not None:
+        return False
+    return all(
+        m.source_encoding in SQL_ENCODINGS and reading_of(spec, m).plain
+        for m in spec.reconcile.measures
+    )
 
 
 def sign_selected(m: Measure, sign: object) -> bool:
@@ -188,12 +215,13 @@ def sign_selected(m: Measure, sign: object) -> bool:
     return sign is not None and str(sign).strip(KEY_SPACE).upper() in wanted
 
 
-def python_value(m: Measure, raw: object, sign: object) -> Value:
-    """One row's amount for a measure, parsed by reconciliation's own rule."""
+def python_value(m: Measure, raw: object, sign: object, reading: Reading | None = None) -> Value:
+    """One row's amount for a measure, parsed by reconciliation's own rule (a rounding
+    policy: the cents the row must be staged as)."""
     if not sign_selected(m, sign):
         return None
     try:
-        return parse_cents(raw, m.source_encoding)
+        return read_cents(raw, reading or Reading(m.source_encoding))
     except InvalidAmount:
         return INVALID
 
@@ -204,13 +232,21 @@ def key_string(values: list[object]) -> str:
     return "|".join("" if v is None else str(v).strip(KEY_SPACE) for v in values)
 
 
-def _to_row(spec: EntitySpec, record: dict[str, object], extras: tuple[str, ...]) -> Row:
+def _to_row(
+    spec: EntitySpec,
+    record: dict[str, object],
+    extras: tuple[str, ...],
+    readings: tuple[Reading, ...],
+) -> Row:
     measures = spec.reconcile.measures
     values = tuple(
         python_value(
-            m, record.get(m.source_column), record.get(m.sign_column) if m.sign_column else None
+            m,
+            record.get(m.source_column),
+            record.get(m.sign_column) if m.sign_column else None,
+            r,
         )
-        for m in measures
+        for m, r in zip(measures, readings, strict=True)
     )
     key = key_string([record.get(c) for c in spec.source.key])
     texts = tuple(normalise(record.get(c.source), ",".join(c.steps)) for c in text_columns(spec)[0])
@@ -226,8 +262,9 @@ def _needed(spec: EntitySpec, extras: tuple[str, ...]) -> list[str]:
 
 
 def _table_rows(spec: EntitySpec, engine: Engine, extras: tuple[str, ...]) -> Iterator[Row]:
+    readings = tuple(reading_of(spec, m) for m in spec.reconcile.measures)
     for record in table_records(spec, engine, _needed(spec, extras)):
-        yield _to_row(spec, record, extras)
+        yield _to_row(spec, record, extras, readings)
 
 
 def table_records(
@@ -251,5 +288,6 @@ def table_records(
 
 
 def _file_rows(spec: EntitySpec, path: Path, extras: tuple[str, ...]) -> Iterator[Row]:
+    readings = tuple(reading_of(spec, m) for m in spec.reconcile.measures)
     for record in file_records(spec, path):
-        yield _to_row(spec, record, extras)
+        yield _to_row(spec, record, extras, readings)

@@ -93,26 +93,34 @@ def _count_row(ws: Worksheet, row: int, e: EntityReconciliation) -> None:
 
 
 def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
-    """One amount's identity; when legacy values of it cannot be read, a "Not read" line
-    under it, which its status reads (UNVERIFIED fails). Returns the next free row."""
+    """One amount's identity; under a rounding policy a "Rounding" line under it (which its
+    Difference reads); when legacy values of it cannot be read, a "Not read" line, which its
+    status reads (UNVERIFIED fails). Returns the next free row."""
     put(ws, row, 2, f"Amount: {m.measure}")
     amounts = (m.source, m.staged, m.rejected, m.filtered)
     for col, amount in enumerate(amounts, start=3):
         put_money(ws, row, col, amount)
     put_money(ws, row, 8, m.tolerance)
-    exact = beyond_excel((*amounts, m.tolerance, m.difference))
+    figures = (*amounts, m.tolerance, m.difference, m.rounding_expected, m.rounding_bound)
+    exact = beyond_excel(figures)
+    places = decimal_places(figures[:5] + figures[6:])
+    n = row + 1
     if exact:  # the spreadsheet would compute it rounded: the report's own values
         put_money(ws, row, 7, m.difference)
         put(ws, row, 9, m.status)
     else:
-        identity_formulas(ws, row, decimal_places((*amounts, m.tolerance)))
+        identity_formulas(ws, row, places)
+        if m.rounding_rule:  # the restated rounding is part of the identity
+            expr = f"C{row}-D{row}-E{row}-F{row}+C{n}"
+            put(ws, row, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
         ws.cell(row=row, column=7).number_format = ws.cell(row=row, column=3).number_format
     put(ws, row, 10, m.status)
     rule = f"{m.source_rule} -> {m.target_column}"
     put(ws, row, 11, f"{BEYOND_EXCEL}. {rule}" if exact else rule)
+    if m.rounding_rule:
+        n = _rounding_row(ws, row, m, exact, places)
     if not m.unreadable:
-        return row + 1
-    n = row + 1
+        return n
     if not exact:
         put(ws, row, 9, f'=IF(G{n}>0,"{UNVERIFIED}",IF(ABS(G{row})<=H{row},"PASS","FAIL"))')
     put(ws, n, 2, f"Not read: {m.measure}")
@@ -122,6 +130,40 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
     put(ws, n, 10, UNVERIFIED)
     put(ws, n, 11, f"legacy values of {m.measure} that are not amounts: never counted as 0,"
         " so the amount is unverified (a failure); the rows are on sheet Exceptions")  # fmt: skip
+    return n + 1
+
+
+def _rounding_row(
+    ws: Worksheet, row: int, m: MeasureIdentity, exact: bool, places: int | None
+) -> int:
+    """The rounding difference as its own line: Source holds the rounding reconciliation
+    restates row by row, Difference the rounding staging shows (staged - (source -
+    rejected - filtered), by formula), Tolerance its bound. Returns the next free row."""
+    n = row + 1
+    put(ws, n, 2, f"Rounding: {m.measure}")
+    put_money(ws, n, 3, m.rounding_expected)
+    put_money(ws, n, 8, m.rounding_bound)
+    if exact:
+        put_money(ws, n, 7, m.rounding)
+        put(ws, n, 9, m.rounding_status)
+    else:
+        expr = f"D{row}-(C{row}-E{row}-F{row})"
+        put(ws, n, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
+        ws.cell(row=n, column=7).number_format = ws.cell(row=row, column=3).number_format
+        put(ws, n, 9, f'=IF(ABS(G{n})<=H{n},"PASS","FAIL")')
+    put(ws, n, 10, m.rounding_status)
+    bound = (
+        "a cent less one unit of the source scale"
+        if "truncated" in m.rounding_rule
+        else ("half a cent")
+    )
+    put(ws, n, 11, (
+        f"{m.rounding_rule}: Difference = Staged - (Source - Rejected - Filtered), what "
+        f"rounding {m.rounded_rows:,} staged row(s) finer than a cent added; it must be within "
+        f"Tolerance = {m.rounded_rows:,} row(s) x {bound}, and equal the Source column here, "
+        "the rounding reconciliation restates row by row from the legacy values (the amount "
+        "line above adds it to the Source)"
+    ))  # fmt: skip
     return n + 1
 
 

@@ -9,7 +9,7 @@ from pydantic import Field
 from migrate.spec.base import Strict
 from migrate.spec.grains import Grain
 
-SourceEncoding = Literal["cents", "decimal", "money_text", "integer"]
+SourceEncoding = Literal["cents", "decimal", "money_text", "integer", "float"]
 
 
 class Measure(Strict):
@@ -18,7 +18,12 @@ class Measure(Strict):
     name: str
     source_column: str
     source_encoding: SourceEncoding = Field(
-        description="how the legacy column holds the amount: cents | decimal | money_text"
+        description=(
+            "how the legacy column holds the amount: cents | decimal | money_text | integer | "
+            "float (binary floating point, read by reconciliation's own statement of the "
+            "float rule, docs/how-to/money.md). The scale and rounding come from the money "
+            "step of the field filling target_column"
+        )
     )
     sign_column: str | None = Field(default=None, description="e.g. DR_CR_IND")
     sign_values: list[str] = Field(default=[], description="source values selecting this measure")

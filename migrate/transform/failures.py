@@ -15,7 +15,14 @@ import pandas as pd
 REASONS: dict[str, str] = {
     "required_missing": "a required value is blank",
     "invalid_date": "not a valid date in the declared format",
-    "invalid_amount": "not a valid amount with at most two decimals",
+    "invalid_amount": (
+        "not a valid amount with at most two decimals, or with at most the money step's "
+        "declared scale"
+    ),
+    "inexact_float": (
+        "a floating-point amount that is not exactly one amount of the declared scale (its "
+        "shortest decimal form has more decimals, or it is too large to tell cents apart)"
+    ),
     "invalid_format": "does not match the required format",
     "invalid_value": "not one of the allowed values",
     "out_of_range": "outside the allowed range",

@@ -59,7 +59,13 @@ def blank(s: pd.Series) -> pd.Series:
 
 
 def money_step(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
-    """The ``money`` step of a mapping: integer cents and the mask of invalid values."""
+    """The ``money`` step of a mapping: integer cents and the mask of invalid values. A
+    float encoding or a rounding policy goes through ``rounding.py`` (its reason code:
+    ``rounding.money_reason``); without them nothing is ever rounded."""
+    if args.encoding == "float" or args.rounding is not None:
+        from migrate.transform.rounding import policy_cents  # it builds on this module
+
+        return policy_cents(s, args)
     return money_to_cents(s, args.encoding)
 
 

@@ -1,0 +1,273 @@
+"""A rounding policy and floats (issue 20, items 4 and 5), with the mappings of
+docs/how-to/money.md as written, through the real pipeline and reconciliation on SQLite.
+
+Planted: a row rounded the wrong way, a cent added to many rows, rounding hidden in the
+legacy reading (no policy): FAIL. A correct half-even migration of 4-decimal money PASSes
+with its rounding line; a float that is not one cent amount is rejected and expected so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import create_engine, text
+
+from migrate.config import Settings
+from migrate.runner import run_migration
+from migrate.spec.loader import load_project
+from reconcile.report import EXCEPTIONS, FAIL, PASS, EntityReconciliation, Reconciliation
+from reconcile.report_json import from_json, to_json
+from reconcile.run import reconcile_run
+from reconcile.workbook import write_workbook
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "money.md"
+_YAML = re.compile(r"```yaml\n# (mappings/\S+)\n(.*?)```", re.S)
+
+# SQL Server-like money: 4 decimals, ties both ways, a negative, whole cents, one too fine
+PAY = [
+    (1, "Ann", "1.0050"),  # half even: 1.00 (half up would give 1.01)
+    (2, "Bob", "1.0150"),  # 1.02
+    (3, "Cy", "-2.0050"),  # -2.00
+    (4, "Di", "12.3456"),  # 12.35
+    (5, "Ed", "7.2500"),  # whole cents
+    (6, "Fay", "100"),
+]
+FINE = (7, "Gus", "3.00005")  # five decimals: rejected (invalid_amount)
+DESK = [(1, "Ann", 1.98), (2, "Bob", 0.3), (3, "Cy", 2328.6), (4, "Di", -0.99)]
+INEXACT = (6, "Fay", 0.1 + 0.2)  # 0.30000000000000004: not 0.30 (rejected, inexact_float)
+
+
+def write_project(tmp: Path) -> Path:
+    blocks = _YAML.findall(DOC.read_text(encoding="utf-8"))
+    assert len(blocks) == 2, "the doc's two mappings"
+    for name, body in blocks:
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    return tmp / "mappings"
+
+
+def sqlite_legacy(
+    tmp: Path, pay: list[tuple[object, ...]], desk: list[tuple[object, ...]]
+) -> dict[str, str]:
+    with sqlite3.connect(tmp / "payroll.db") as db:
+        db.execute("CREATE TABLE PAY (EMP_ID INTEGER, EMP_NAME TEXT, SALARY TEXT)")
+        db.executemany("INSERT INTO PAY VALUES (?, ?, ?)", pay)
+    with sqlite3.connect(tmp / "desktop.db") as db:
+        db.execute("CREATE TABLE PAYDESK (EMP_ID INTEGER, EMP_NAME TEXT, GROSS REAL)")
+        db.executemany("INSERT INTO PAYDESK VALUES (?, ?, ?)", desk)
+    return {
+        "payroll": f"sqlite:///{tmp / 'payroll.db'}",
+        "desktop": f"sqlite:///{tmp / 'desktop.db'}",
+    }
+
+
+def run_and_reconcile(
+    tmp: Path,
+    legacy: dict[str, str],
+    plant: str = "",
+    staging: str | None = None,
+    entities: list[str] | None = None,
+) -> Reconciliation:
+    mappings = write_project(tmp)
+    url = staging or f"sqlite:///{tmp / 'staging.db'}"
+    s = Settings(urls={"staging": url, **legacy}, workdir=tmp)
+    run = run_migration(s, mappings, "full", entities=entities)
+    if plant:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(plant), {"run": run.run_id})
+        finally:
+            engine.dispose()
+    return reconcile_run(s, load_project(mappings), run.run_id)
+
+
+def entity(report: Reconciliation, name: str) -> EntityReconciliation:
+    return next(e for e in report.entities if e.entity == name)
+
+
+def staged(url: str, year: int) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    'SELECT "RECORD_KEY", "ANNUAL_SALARY" FROM "WORKER_ANNUAL_PAY" '
+                    'WHERE "FISCAL_YEAR" = :y'
+                ),
+                {"y": year},
+            )
+            return {str(k): int(v) for k, v in rows}
+    finally:
+        engine.dispose()
+
+
+def test_half_even_from_four_decimals_passes_with_its_rounding_line(tmp_path: Path) -> None:
+    report = run_and_reconcile(tmp_path, sqlite_legacy(tmp_path, PAY, DESK))
+    e = entity(report, "pay_sqlserver")
+    assert e.status == PASS, (e.failures, e.exceptions)
+    assert staged(f"sqlite:///{tmp_path / 'staging.db'}", 2024) == {
+        "1": 100, "2": 102, "3": -200, "4": 1235, "5": 725, "6": 10000,
+    }  # fmt: skip
+    (m,) = e.measures
+    assert m.source == Decimal("119.6106")  # at the legacy's precision
+    assert m.staged == Decimal("119.62")
+    assert m.rounding == Decimal("0.0094") == m.rounding_expected
+    assert m.rounded_rows == 4 and m.rounding_bound == Decimal("0.020")
+    assert m.difference == 0 and m.rounding_status == PASS
+    assert "half even" in m.rounding_rule and "4 decimals" in m.rounding_rule
+    assert "rounded half even" in m.source_rule
+    back = from_json(to_json(report))  # the rounding line survives the JSON, checked
+    assert entity(back, "pay_sqlserver").measures[0] == m
+    doc = json.loads(to_json(report))
+    (ent,) = [x for x in doc["entities"] if x["entity"] == "pay_sqlserver"]
+    line = ent["measures"][0]["rounding"]
+    assert line["difference"] == "0.0094" and line["bound"] == "0.020"
+
+
+def test_a_value_finer_than_the_scale_is_rejected_and_expected(tmp_path: Path) -> None:
+    report = run_and_reconcile(tmp_path, sqlite_legacy(tmp_path, [*PAY, FINE], DESK))
+    e = entity(report, "pay_sqlserver")
+    assert e.status == EXCEPTIONS, (e.failures, e.exceptions)
+    assert [(g.reason, g.count) for g in e.rejects] == [("invalid_amount", 1)]
+    (m,) = e.measures
+    assert m.rejected == Decimal("3.00005") and m.difference == 0
+
+
+@pytest.mark.parametrize(
+    ("plant", "why"),
+    [
+        # 1.0050 staged as 1.01 (half up) where the mapping says half even
+        ('UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = 101 WHERE "RECORD_KEY" = \'1\'',
+         "a tie rounded the wrong way"),
+        # an extra cent on every rounded row
+        ('UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = "ANNUAL_SALARY" + 1 '
+         'WHERE "FISCAL_YEAR" = 2024 AND "RECORD_KEY" IN (\'1\', \'2\', \'3\', \'4\')',
+         "a cent on many rows"),
+        # 12.3456 truncated to 12.34 instead of rounded
+        ('UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = 1234 WHERE "RECORD_KEY" = \'4\' '
+         'AND "FISCAL_YEAR" = 2024', "truncated instead of rounded"),
+    ],
+)  # fmt: skip
+def test_a_wrong_rounding_fails(tmp_path: Path, plant: str, why: str) -> None:
+    report = run_and_reconcile(tmp_path, sqlite_legacy(tmp_path, PAY, DESK), plant)
+    e = entity(report, "pay_sqlserver")
+    assert e.status == FAIL, why
+    (m,) = e.measures
+    assert m.status == FAIL, why
+    assert any(d.kind == "changed" for d in e.differences), why
+
+
+def test_many_extra_cents_exceed_the_bound(tmp_path: Path) -> None:
+    """Every one of 40 rounded rows a cent up: the rounding line itself is beyond its bound."""
+    pay = [(n, f"P{n}", f"{n}.0010") for n in range(1, 41)]
+    plant = 'UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = "ANNUAL_SALARY" + 1'
+    report = run_and_reconcile(tmp_path, sqlite_legacy(tmp_path, pay, DESK), plant)
+    (m,) = entity(report, "pay_sqlserver").measures
+    assert m.rounded_rows == 40 and m.rounding_bound == Decimal("0.200")
+    assert m.rounding == Decimal("0.36") and m.rounding_status == FAIL and m.status == FAIL
+
+
+def test_a_float_column_reconciles_exactly_and_an_inexact_float_is_expected(
+    tmp_path: Path,
+) -> None:
+    report = run_and_reconcile(tmp_path, sqlite_legacy(tmp_path, PAY, [*DESK, INEXACT]))
+    e = entity(report, "pay_desktop")
+    assert e.status == EXCEPTIONS, (e.failures, e.exceptions)
+    assert [g.reason for g in e.rejects] in (["inexact_float"], ["invalid_amount"])
+    (m,) = e.measures
+    assert m.unreadable == 0 and m.difference == 0
+    assert m.staged == Decimal("2329.89")  # 1.98 + 0.30 + 2328.60 - 0.99, cents exactly
+    assert m.rejected == Decimal("0.30000000000000004")  # at its shortest decimal form
+    assert m.source == m.staged + m.rejected
+    assert staged(f"sqlite:///{tmp_path / 'staging.db'}", 2025)["3"] == 232860
+
+
+def test_a_float_changed_in_staging_fails(tmp_path: Path) -> None:
+    plant = (
+        'UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = 197 '
+        'WHERE "FISCAL_YEAR" = 2025 AND "RECORD_KEY" = \'1\''
+    )
+    report = run_and_reconcile(tmp_path, sqlite_legacy(tmp_path, PAY, DESK), plant)
+    e = entity(report, "pay_desktop")
+    assert e.status == FAIL
+    assert e.measures[0].difference == Decimal("0.01")
+
+
+def test_without_a_policy_four_decimals_are_rejected_as_before(tmp_path: Path) -> None:
+    """The same data under ``{money: fixed}``: every finer value rejected, nothing rounded;
+    a pipeline that rounded anyway (planted: a staged copy rounded) FAILs."""
+    mappings = write_project(tmp_path)
+    path = mappings / "hr" / "pay_sqlserver.yaml"
+    body = path.read_text(encoding="utf-8")
+    path.write_text(
+        body.replace("{money: {encoding: fixed, scale: 4, rounding: half_even}}", "{money: fixed}"),
+        encoding="utf-8",
+    )
+    s = Settings(
+        urls={
+            "staging": f"sqlite:///{tmp_path / 'staging.db'}",
+            **sqlite_legacy(tmp_path, PAY, DESK),
+        },
+        workdir=tmp_path,
+    )
+    run = run_migration(s, mappings, "full", entities=["pay_sqlserver"])
+    report = reconcile_run(s, load_project(mappings), run.run_id)
+    e = entity(report, "pay_sqlserver")
+    assert e.status == EXCEPTIONS and e.rejected_rows == 4
+    assert not e.measures[0].rounding_rule and e.measures[0].difference == 0
+
+
+def _row_of(ws: Worksheet, entity_name: str, check: str) -> int:
+    for r in range(1, ws.max_row + 1):
+        if ws[f"A{r}"].value == entity_name and ws[f"B{r}"].value == check:
+            return r
+    raise AssertionError(f"no line {check!r} for {entity_name}")
+
+
+def _value(ws: Worksheet, cell: str) -> Decimal:
+    return Decimal(str(ws[cell].value or 0))
+
+
+PLANT_TIE = (
+    'UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = 101 '
+    'WHERE "RECORD_KEY" = \'1\' AND "FISCAL_YEAR" = 2024'
+)
+
+
+@pytest.mark.parametrize("plant", ["", PLANT_TIE])
+def test_the_summary_shows_the_rounding_line_and_its_formulas_agree(
+    tmp_path: Path, plant: str
+) -> None:
+    """The formulas (checked as text) computed on the sheet's own figures give the report's
+    rounding and statuses; the amount line fails when a tie is rounded the wrong way."""
+    report = run_and_reconcile(tmp_path, sqlite_legacy(tmp_path, PAY, DESK), plant)
+    write_workbook(report, tmp_path / "r.xlsx")
+    ws = load_workbook(tmp_path / "r.xlsx")["Summary"]
+    r = _row_of(ws, "pay_sqlserver", "Amount: salary")
+    n = _row_of(ws, "pay_sqlserver", "Rounding: salary")
+    assert n == r + 1
+    assert ws[f"G{r}"].value == f"=ROUND(C{r}-D{r}-E{r}-F{r}+C{n},4)"
+    assert ws[f"G{n}"].value == f"=ROUND(D{r}-(C{r}-E{r}-F{r}),4)"
+    for row in (r, n):
+        assert ws[f"I{row}"].value == f'=IF(ABS(G{row})<=H{row},"PASS","FAIL")'
+    c, d, e, f = (_value(ws, f"{col}{r}") for col in "CDEF")
+    difference, rounding = c - d - e - f + _value(ws, f"C{n}"), d - (c - e - f)
+    (m,) = entity(report, "pay_sqlserver").measures
+    assert (rounding, _value(ws, f"C{n}"), _value(ws, f"H{n}")) == (
+        m.rounding, m.rounding_expected, m.rounding_bound,
+    )  # fmt: skip
+    assert difference == m.difference
+    for row, value in ((r, difference), (n, rounding)):
+        status = PASS if abs(value) <= _value(ws, f"H{row}") else FAIL
+        assert status == ws[f"J{row}"].value
+    assert "half even" in ws[f"K{n}"].value and "4 row(s) x half a cent" in ws[f"K{n}"].value
+    assert ws[f"J{r}"].value == (FAIL if plant else PASS)
