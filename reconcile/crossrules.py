@@ -59,6 +59,11 @@ def check_cross_rules(
     for check in spec.checks:
         if check.header_total is not None:
             out += _header_total(project, spec, check.header_total, st, legacy, workdir, staged)
+        elif check.totals_agree is not None:
+            from reconcile.crosstotals import check_totals_agree  # it imports this module
+
+            rule = check.totals_agree
+            out += check_totals_agree(project, spec, rule, st, legacy, workdir, staged)
     return out
 
 
@@ -95,7 +100,7 @@ def _header_total(
             _LegacySide.read(project, spec, rule.key, rule.header_amount, legacy, workdir),
             _LegacySide.read(project, lines, rule.lines_key, rule.line_amount, legacy, workdir),
         )
-    except _Unverifiable as exc:
+    except Unverifiable as exc:
         return _not_verified(spec, rule, str(exc))
     header, line = sides
     sums: dict[str, int] = {}
@@ -149,20 +154,22 @@ def _header_total(
 
 
 def _staged_detail(rows: list[tuple[str, tuple[int, int]]]) -> str:
-    return "; ".join(f"{k}: header {_money(h)} <> lines {_money(s)}" for k, (h, s) in rows[:SHOW])
+    return "; ".join(
+        f"{k}: header {money_text(h)} <> lines {money_text(s)}" for k, (h, s) in rows[:SHOW]
+    )
 
 
 def _legacy_detail(rows: Mapping[str, tuple[int, int]]) -> str:
     shown = list(rows.items())[:SHOW]
-    text = "; ".join(f"{k}: header {_money(h)} <> lines {_money(s)}" for k, (h, s) in shown)
+    text = "; ".join(f"{k}: header {money_text(h)} <> lines {money_text(s)}" for k, (h, s) in shown)
     return f"legacy keys {text}" if text else ""
 
 
-def _money(cents: int) -> str:
+def money_text(cents: int) -> str:
     return f"{Decimal(cents).scaleb(-2):,.2f}"
 
 
-class _Unverifiable(ValueError):
+class Unverifiable(ValueError):
     """The rule cannot be checked on one side; the message says why."""
 
 
@@ -176,9 +183,9 @@ def _staged(
     for spec, col in ((header, rule.header_amount), (lines, rule.line_amount)):
         found = target_column(spec.target.table, col)
         if found is None or column_kind(found) != "money":
-            raise _Unverifiable(f"{spec.target.table}.{col} is not a staging money column")
-    hk = [_exact(f"h.{q(c)}", dialect) for c in rule.key]
-    lk = [_exact(f"l.{q(c)}", dialect) for c in rule.lines_key]
+            raise Unverifiable(f"{spec.target.table}.{col} is not a staging money column")
+    hk = [exact_key(f"h.{q(c)}", dialect) for c in rule.key]
+    lk = [exact_key(f"l.{q(c)}", dialect) for c in rule.lines_key]
     inner = ", ".join(f"{e} AS {q(f'k{i}')}" for i, e in enumerate(lk))
     on = " AND ".join(f"s.{q(f'k{i}')} = {e}" for i, e in enumerate(hk))
     h_cents = cents_sql(f"h.{q(rule.header_amount)}", dialect)
@@ -211,7 +218,7 @@ def _staged(
     return out, (int(str(counts[0])), int(str(counts[1])))
 
 
-def _exact(expr: str, dialect: str) -> str:
+def exact_key(expr: str, dialect: str) -> str:
     """A key as text compared byte for byte (MariaDB's collations pad and fold case)."""
     if family(dialect) == "mysql":
         return f"CAST({expr} AS BINARY)"
@@ -241,17 +248,17 @@ class _LegacySide:
         field = spec.fields.get(amount)
         column = target_column(spec.target.table, amount)
         if field is None or column is None:
-            raise _Unverifiable(f"{spec.entity}: no field fills {amount}")
+            raise Unverifiable(f"{spec.entity}: no field fills {amount}")
         restated = Restated(amount, field, "money", spec.source.system)
         cols = list(dict.fromkeys([*spec.source.key, *links, *restated.source_columns()]))
         records = legacy_records(spec, cols, legacy(spec), workdir)
         if records is None:
-            raise _Unverifiable(f"{spec.entity}: its legacy rows cannot be read here")
+            raise Unverifiable(f"{spec.entity}: its legacy rows cannot be read here")
         crosswalks = {n: c.codes for n, c in project.crosswalks.items()}
         side = cls([], {}, [])
         for record in records():
-            link = _joined(record, links)
-            side.link_of[_joined(record, spec.source.key)] = link
+            link = joined(record, links)
+            side.link_of[joined(record, spec.source.key)] = link
             side.amounts.append((link, _cents(restated, record, crosswalks, side, link)))
         return side
 
@@ -281,13 +288,13 @@ def _legacy_columns(spec: EntitySpec, column: str) -> list[str]:
         return [field.from_]
     if field is not None and field.lookup is not None:
         return list(field.lookup.from_)
-    raise _Unverifiable(
+    raise Unverifiable(
         f"{spec.entity}.{column} is not a plain column, a lookup or an issued key: its legacy "
         "columns cannot be traced"
     )
 
 
-def _joined(record: Mapping[str, object], columns: list[str]) -> str:
+def joined(record: Mapping[str, object], columns: list[str]) -> str:
     """Key parts as the pipeline records a key: each as text less the six spaces, ``|``."""
     return "|".join((R.as_text(record.get(c)) or "").strip(SPACE) for c in columns)
 

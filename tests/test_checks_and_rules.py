@@ -41,12 +41,21 @@ LINES = [
     (13, 4, 1, 1, "1.50", "1.50"),
     (14, 5, 1, 2, "1.00", "2.00"),
 ]
+# each invoice's day posted: a debit to receivables (1200), a credit to sales (4000)
+GL = [
+    (1, "JE1", "1200", "2024-01-05", "3.00", None),
+    (2, "JE1", "4000", "2024-01-05", None, "3.00"),
+    (3, "JE2", "1200 ", "2024-01-07", "3.00", None),
+    (4, "JE2", "4000", "2024-01-07", None, "3.00"),
+    (5, "JE3", "1200", "2024-01-08", "2.00", None),
+    (6, "JE3", "4000", "2024-01-08", None, "2.00"),
+]
 
 
 def write_project(tmp: Path) -> Path:
     """The doc's YAML blocks, each into the file its first line names."""
     blocks = _YAML.findall(DOC.read_text(encoding="utf-8"))
-    assert len(blocks) == 2, "the doc's two mappings"
+    assert len(blocks) == 3, "the doc's three mappings"
     for name, body in blocks:
         path = tmp / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +64,10 @@ def write_project(tmp: Path) -> Path:
 
 
 def legacy_db(
-    path: Path, invoices: list[tuple[object, ...]], lines: list[tuple[object, ...]]
+    path: Path,
+    invoices: list[tuple[object, ...]],
+    lines: list[tuple[object, ...]],
+    gl: list[tuple[object, ...]] = GL,
 ) -> str:
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE INV (ID INTEGER PRIMARY KEY, CUST TEXT, DT TEXT, TOTAL TEXT)")
@@ -65,6 +77,10 @@ def legacy_db(
         )
         db.executemany("INSERT INTO INV VALUES (?, ?, ?, ?)", invoices)
         db.executemany("INSERT INTO INVLINE VALUES (?, ?, ?, ?, ?, ?)", lines)
+        db.execute(
+            "CREATE TABLE GL (LINE_ID INTEGER, JE TEXT, ACCT TEXT, DT TEXT, DR TEXT, CR TEXT)"
+        )
+        db.executemany("INSERT INTO GL VALUES (?, ?, ?, ?, ?, ?)", gl)
     return f"sqlite:///{path}"
 
 
@@ -81,12 +97,13 @@ def run_and_reconcile(
     invoices: list[tuple[object, ...]] = INVOICES,
     lines: list[tuple[object, ...]] = LINES,
     plant: Plant | None = None,
+    gl: list[tuple[object, ...]] = GL,
     entities: list[str] | None = None,
     chunk_size: int = 50_000,
 ) -> tuple[Reconciliation, str, str]:
     mappings = write_project(tmp)
     url = staging or f"sqlite:///{tmp / 'staging.db'}"
-    s = settings_for(tmp, url, legacy_db(tmp / "legacy.db", invoices, lines))
+    s = settings_for(tmp, url, legacy_db(tmp / "legacy.db", invoices, lines, gl))
     run = run_migration(s, mappings, "full", entities=entities, chunk_size=chunk_size)
     if plant is not None:
         plant(url, run.run_id)
@@ -140,10 +157,12 @@ def assert_clean_exceptions(report: Reconciliation, run_id: str, url: str) -> No
     assert dup.detail == "C3 | 2024-01-07 | 1.50: 3, 4"
     assert rule(inv, "zero_amount: MIG_WARNINGS agrees").violations == 0
     assert rule(inv, "possible_double_billing: MIG_WARNINGS agrees").violations == 0
-    assert rule(inv, "(tolerance 0): in staging").violations == 0
-    assert rule(inv, "already off in the legacy data").violations == 0
+    assert rule(inv, "per TRX_NUMBER (tolerance 0): in staging").violations == 0
+    assert rule(inv, "per TRX_NUMBER (tolerance 0): already off").violations == 0
     assert any("flagged by warning zero_amount" in x for x in inv.exceptions)
     assert entity(report, "ar_invoice_lines").status == "PASS"
+    assert entity(report, "gl_lines").status == "PASS"
+    assert rule(inv, "per TRX_DATE (tolerance 0): in staging").violations == 0
     assert report.verdict == EXCEPTIONS
     recorded = warnings_of(url, run_id)
     assert recorded[0] in (("3", "possible_double_billing", "C3 | 2024-01-07 | 1.50"),
@@ -225,10 +244,10 @@ def test_a_header_off_its_lines_in_staging_fails(tmp_path: Path) -> None:
 
     report, _, _ = run_and_reconcile(tmp_path, plant=cent)
     inv = entity(report, "ar_invoices")
-    broken = rule(inv, "(tolerance 0): in staging")
+    broken = rule(inv, "per TRX_NUMBER (tolerance 0): in staging")
     assert broken.violations == 1 and broken.status == FAIL
     assert broken.detail == "5: header 2.00 <> lines 2.01"
-    assert rule(inv, "already off in the legacy data").violations == 0
+    assert rule(inv, "per TRX_NUMBER (tolerance 0): already off").violations == 0
     assert inv.status == FAIL
 
 
@@ -236,10 +255,10 @@ def test_a_header_already_off_in_the_legacy_data_is_an_exception(tmp_path: Path)
     invoices = [*INVOICES[:4], (5, "C4", "2024-01-08", "2.50")]  # its line says 2.00
     report, _, _ = run_and_reconcile(tmp_path, invoices=invoices)
     inv = entity(report, "ar_invoices")
-    legacy = rule(inv, "already off in the legacy data")
+    legacy = rule(inv, "per TRX_NUMBER (tolerance 0): already off")
     assert legacy.violations == 1 and legacy.status == EXCEPTIONS
     assert legacy.detail == "legacy keys 5: header 2.50 <> lines 2.00"
-    assert rule(inv, "(tolerance 0): in staging").violations == 0
+    assert rule(inv, "per TRX_NUMBER (tolerance 0): in staging").violations == 0
     assert inv.failures == [] and inv.status == EXCEPTIONS
 
 
@@ -247,7 +266,7 @@ def test_a_rejected_line_explains_the_header_as_an_exception(tmp_path: Path) -> 
     lines = [*LINES[:4], (14, 5, 1, 2, "1.00", "2.0O")]  # an OCR'd O: rejected
     report, _, _ = run_and_reconcile(tmp_path, lines=lines)
     inv = entity(report, "ar_invoices")
-    assert rule(inv, "(tolerance 0): in staging").violations == 0
+    assert rule(inv, "per TRX_NUMBER (tolerance 0): in staging").violations == 0
     cut = rule(inv, "where lines or headers were rejected")
     assert cut.violations == 1 and cut.status == EXCEPTIONS and cut.detail.startswith("5:")
     legacy = rule(inv, "not verified for headers whose legacy amounts")
@@ -257,8 +276,10 @@ def test_a_rejected_line_explains_the_header_as_an_exception(tmp_path: Path) -> 
 def test_lines_not_part_of_the_run_are_not_verified(tmp_path: Path) -> None:
     report, _, _ = run_and_reconcile(tmp_path, entities=["ar_invoices"])
     inv = entity(report, "ar_invoices")
-    nv = rule(inv, ": not verified")
+    nv = rule(inv, "per TRX_NUMBER (tolerance 0): not verified")
     assert nv.status == EXCEPTIONS and "ar_invoice_lines" in nv.detail
+    gl = rule(inv, "per TRX_DATE (tolerance 0): not verified")
+    assert gl.status == EXCEPTIONS and "gl_lines" in gl.detail
     assert inv.status == EXCEPTIONS and not inv.failures
 
 
@@ -288,7 +309,10 @@ def test_planted_on_postgresql_staging(tmp_path: Path, staging_pg: str) -> None:
     report, _, _ = run_and_reconcile(tmp_path, staging=staging_pg, plant=plant)
     inv = entity(report, "ar_invoices")
     assert rule(inv, "zero_amount: MIG_WARNINGS agrees").status == FAIL
-    assert rule(inv, "(tolerance 0): in staging").detail == "5: header 2.00 <> lines 2.01"
+    assert (
+        rule(inv, "per TRX_NUMBER (tolerance 0): in staging").detail
+        == "5: header 2.00 <> lines 2.01"
+    )
     assert report.verdict == FAIL
 
 
@@ -353,3 +377,27 @@ def test_a_resumed_run_records_each_warning_once(
     report = reconcile_run(s, load_project(mappings), run_id)
     assert_clean_exceptions(report, run_id, url)
     assert len(warnings_of(url, run_id)) == 2
+
+
+def test_subledger_off_its_control_account_in_staging_fails(tmp_path: Path) -> None:
+    def cent(url: str, run_id: str) -> None:  # a cent more on the 2024-01-08 receivable
+        execute(url, 'UPDATE "GL_INTERFACE" SET "ENTERED_DR" = "ENTERED_DR" + 1'
+                " WHERE \"REFERENCE21\" = '5'")  # fmt: skip
+
+    report, _, _ = run_and_reconcile(tmp_path, plant=cent)
+    broken = rule(entity(report, "ar_invoices"), "per TRX_DATE (tolerance 0): in staging")
+    assert (broken.violations, broken.status) == (1, FAIL)
+    assert broken.detail == "2024-01-08: 2.00 <> 2.01"
+
+
+def test_subledger_already_off_its_control_account_in_legacy_is_an_exception(
+    tmp_path: Path,
+) -> None:
+    gl = [*GL[:4], (5, "JE3", "1200", "2024-01-08", "2.10", None), (*GL[5][:5], "2.10")]
+    report, _, _ = run_and_reconcile(tmp_path, gl=gl)
+    inv = entity(report, "ar_invoices")
+    legacy = rule(inv, "per TRX_DATE (tolerance 0): already off in the legacy data")
+    assert (legacy.violations, legacy.status) == (1, EXCEPTIONS)
+    assert legacy.detail == "2024-01-08: 2.00 <> 2.10"
+    assert rule(inv, "per TRX_DATE (tolerance 0): in staging").violations == 0
+    assert inv.failures == []

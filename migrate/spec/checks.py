@@ -3,8 +3,8 @@
 Most checks reject the rows that break them. Two only **warn**: ``flag`` and
 ``possible_duplicate`` load the row and record it in ``MIG_WARNINGS`` with a reason, for
 finance to review (reconciliation re-derives the warnings from the staged rows and lists
-them as exceptions). ``header_total`` is a rule across entities, checked by reconciliation
-on both sides (legacy and staged), never by the pipeline.
+them as exceptions). ``header_total`` and ``totals_agree`` are rules across entities,
+checked by reconciliation on both sides (legacy and staged), never by the pipeline.
 """
 
 from __future__ import annotations
@@ -113,9 +113,41 @@ class HeaderTotal(Strict):
         return self
 
 
+class TotalsAgree(Strict):
+    """A rule across entities: per group (e.g. period), the sum of this entity's amount
+    equals the sum of another entity's (an AP subledger equals its GL control account).
+    Checked by reconciliation on the staged rows of the run and on the legacy rows (each
+    column restated from the mappings), as ``header_total`` is."""
+
+    other: str = Field(description="the other entity (e.g. the GL journal lines)")
+    by: list[str] = Field(min_length=1, description="this entity's target columns to group by")
+    other_by: list[str] = Field(
+        min_length=1, description="the other entity's target columns, in the same order"
+    )
+    amount: str = Field(description="this entity's target money column")
+    other_amount: str = Field(description="the other entity's target money column")
+    other_less: str | None = Field(
+        default=None, description="a money column of the other subtracted (credits less debits)"
+    )
+    other_when: Condition | None = Field(
+        default=None,
+        description="which of the other's rows count: a test on its target column, as a flag's"
+        " (e.g. the control account)",
+    )
+    tolerance: str = Field(default="0", description="largest difference that holds")
+
+    @model_validator(mode="after")
+    def _same_width(self) -> TotalsAgree:
+        if len(self.by) != len(self.other_by):
+            raise ValueError("by and other_by need the same number of columns")
+        if self.other_when is not None:
+            Flag(when=self.other_when, reason="other_when")
+        return self
+
+
 class Check(Strict):
     """One check (exactly one kind): most reject the rows that break them; ``flag`` and
-    ``possible_duplicate`` warn; ``header_total`` is reconciliation's."""
+    ``possible_duplicate`` warn; ``header_total`` and ``totals_agree`` are reconciliation's."""
 
     balanced: Balanced | None = None
     whole_group: WholeGroup | None = None
@@ -132,6 +164,11 @@ class Check(Strict):
         description="a rule across entities, checked by reconciliation on both sides: the "
         "header's amount equals the sum of its lines'",
     )
+    totals_agree: TotalsAgree | None = Field(
+        default=None,
+        description="a rule across entities, checked by reconciliation on both sides: sums "
+        "per group agree with another entity's (a subledger and its control account)",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Check:
@@ -143,10 +180,11 @@ class Check(Strict):
             self.flag,
             self.possible_duplicate,
             self.header_total,
+            self.totals_agree,
         )
         if sum(x is not None for x in kinds) != 1:
             raise ValueError(
                 "a check needs exactly one of: balanced, whole_group, unique, open_period, "
-                "flag, possible_duplicate, header_total"
+                "flag, possible_duplicate, header_total, totals_agree"
             )
         return self
