@@ -240,3 +240,26 @@ def test_reconciliation_reads_records_by_its_own_reader(tmp_path: Path) -> None:
     spec = load_project(mappings).spec("pay")
     got = [(r["_line"], r["EMP_ID"], r["NAME"]) for r in file_records(spec, tmp_path / "pay.tsv")]
     assert got == [(1, "101", "Smith\tJr, Ann"), (2, "102", "O^Brien, Pat"), (3, "103", "Lee, Kim")]
+
+
+def test_an_escape_character_makes_the_delimiter_data(tmp_path: Path) -> None:
+    block = FILE.replace('quotechar: "^"', 'quotechar: null\n    escapechar: "\\\\"')
+    data = b"101\tSmith\\\tJr\tClerk\tA01\t1.00\t2.00\n"
+    mappings = write(tmp_path, data, mapping(block))
+    _, report = run_and_reconcile(tmp_path, mappings)
+    assert staged(tmp_path)[0][1] == "Smith\tJr"
+    assert report.verdict == PASS
+
+
+def test_a_quote_never_closed_swallows_no_record_silently(tmp_path: Path) -> None:
+    """Planted: a stray ``^`` opens a quoted field that runs to the end of the file, over
+    record 105. Both readers see one record (lines 5-6) with the wrong field count: it is
+    rejected and its amounts are unknown, so the verdict is FAIL, not PASS with record 105
+    gone. (Had the merged record the declared field count, it would be read as one record
+    with a line break in a field, which a quoted field may legitimately hold.)"""
+    data = TSV + b"104\t^Park, Jo\tClerk\tA02\t1.00\t2.00\n105\tKim\tClerk\tA02\t3.00\t4.00\n"
+    mappings = write(tmp_path, data)
+    _, report = run_and_reconcile(tmp_path, mappings)
+    (e,) = report.entities
+    assert (e.source_rows, e.staged_rows, e.rejected_rows) == (4, 3, 1)
+    assert report.verdict == FAIL
