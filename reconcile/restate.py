@@ -85,6 +85,11 @@ RESTATED: dict[str, str] = {
     "when.at_most": _NUMBER + ", <= the bound",
     "when.at_least": _NUMBER + ", >= the bound",
     "when.between": _NUMBER + ", low <= it <= high",
+    "when.amount": "the value read as the money step reads it, by reconciliation's own parser "
+    "(reconcile/money.py), compared in units; no amount: refused (invalid_amount)",
+    "when.amount=cents": "integer minor units",
+    "when.amount=fixed": "fixed-point text, a leading minus",
+    "when.amount=text": "$, thousands commas, (x), x- and -x negatives",
     "step.strip": "surrounding whitespace removed",
     "step.upper": "upper case, character by character",
     "step.lower": "lower case, character by character",
@@ -201,6 +206,7 @@ def field_items(field: Field_) -> list[str]:
     if field.when is not None:
         w = field.when.model_dump(by_alias=True)
         items += ["when.column", *(f"when.{k}" for k in _WHEN if w[k] is not None)]
+        items += ["when.amount", f"when.amount={w['amount']}"] if w["amount"] else []
         items += ["when.negate"] if w["negate"] else []
     if field.personal is not None:
         items.append(f"personal={field.personal}")
@@ -404,14 +410,15 @@ def condition_holds(w: Condition, record: Mapping[str, object]) -> bool:
     if w.numeric:
         try:
             return N.compares(w, value) != w.negate
-        except N.NotNumber:
-            raise R.Unreadable(N.REASON, value) from None
+        except N.NotNumber as exc:
+            raise R.Unreadable(exc.reason, value) from None
     return R.holds(value, w.equals, w.in_, w.is_blank) != w.negate
 
 
 def condition_text(w: Condition) -> str:
     if w.numeric:
-        test = " and ".join(f"{w.column} {op} {bound}" for op, bound in w.bounds())
+        read = f"amount({w.column}, {w.amount})" if w.amount else w.column
+        test = " and ".join(f"{read} {op} {bound}" for op, bound in w.bounds())
     elif w.is_blank is not None:
         test = f"{w.column} is {'' if w.is_blank else 'not '}blank"
     elif w.in_ is not None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from migrate.spec.conditions import Condition
+from migrate.spec.stepargs import MoneyArgs
 from migrate.spec.steps import FormatNumberArgs
+from reconcile.money import InvalidAmount, step_cents
 
 REASON = "invalid_number"
 _SPACE = " \t\n\r\x0b\x0c"
@@ -24,9 +26,9 @@ _TOO_LONG = Decimal("1E40")
 
 
 class NotNumber(ValueError):
-    def __init__(self, value: object) -> None:
-        self.reason = REASON
-        super().__init__(f"{REASON}: {value!r}")
+    def __init__(self, value: object, reason: str = REASON) -> None:
+        self.reason = reason
+        super().__init__(f"{reason}: {value!r}")
 
 
 def _well_formed(text: str) -> bool:
@@ -68,8 +70,17 @@ def number(value: object) -> Decimal | None:
 
 
 def compares(cond: Condition, value: object) -> bool:
-    """Every comparison of the condition holds for the value (a blank value holds none)."""
-    n = number(value)
+    """Every comparison of the condition holds for the value (a blank value holds none); with
+    ``amount``, the value is read by reconciliation's own money parser (``reconcile/money.py``)
+    as the ``money`` step with that encoding, in units."""
+    if cond.amount is not None:
+        try:
+            cents = step_cents(value, MoneyArgs(encoding=cond.amount))
+        except InvalidAmount:
+            raise NotNumber(value, "invalid_amount") from None
+        n = None if cents is None else Decimal(cents) / 100
+    else:
+        n = number(value)
     if n is None:
         return False
     for op, bound in cond.bounds():

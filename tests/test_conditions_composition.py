@@ -438,8 +438,16 @@ def test_abs_of_negate_is_abs_and_negate_twice_is_itself(v: object) -> None:
     assert twice.iloc[0] == pipe["abs"](s, no, dummy)[0].iloc[0] == ab(v, no, ctx)
 
 
-COMPARED = st.lists(st.one_of(st.none(), NUMBER_TEXT, AMOUNTS.map(str)), min_size=1, max_size=20)
+MONEY_TEXT = st.lists(
+    st.sampled_from([*"0123456789", "-", "(", ")", "$", ",", ".", " ", "x", "1,234", ".00"]),
+    max_size=8,
+).map("".join)
+COMPARED = st.lists(
+    st.one_of(st.none(), NUMBER_TEXT, AMOUNTS.map(str), MONEY_TEXT), min_size=1, max_size=20
+)
 WHEN_RULES: list[dict[str, Any]] = [
+    {"column": "w", "less_than": 0, "amount": "text"},
+    {"column": "w", "at_least": "-1.5", "amount": "fixed", "negate": True},
     {"column": "w", "less_than": 0},
     {"column": "w", "greater_than": "0.5", "negate": True},
     {"column": "w", "at_most": 10, "at_least": -10},
@@ -520,3 +528,26 @@ def test_mappings_check_names_the_columns_parts_and_composed_grains_read() -> No
         ("fields", "PERIOD_NAME"),
         ("reconcile", "grains"),
     }
+
+
+def test_a_condition_on_money_text_reads_it_as_the_money_step_does(tmp_path: Path) -> None:
+    """The how-to's variant: a signed amount held as money text, ``(40.25)`` negative."""
+    mapping = doc_example("signed-payments-text")
+    lines = [
+        "PAY_ID,PAY_DATE,FUND,DEPT,ACCT,AMOUNT",
+        'P1,2018-02-03,100,D1,5100,"$1,125.50"',
+        "P2,2018-02-04,100,D1,1010,($40.25)",
+        "P3,2018-02-04,100,D1,1010,12.50-",
+        "P4,2018-02-04,100,D1,1010,12.5.0",
+    ]
+    (tmp_path / "payments.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = migrate_one(tmp_path, f"sqlite:///{tmp_path / 'unused.db'}", mapping, "bank")
+    rows = staged(run, "SELECT REFERENCE21, ENTERED_DR, ENTERED_CR FROM GL_INTERFACE ORDER BY 1")
+    assert rows == [("P1", 112550, None), ("P2", None, 4025), ("P3", None, 1250)]
+    assert _rejects(run) == [("P4", "ENTERED_DR", "invalid_amount", "12.5.0")]
+    e = run.reconcile()
+    assert (e.status, e.differences, e.not_verified) == (EXCEPTIONS, (), ())
+    bad = run.tampered(
+        tmp_path, "UPDATE GL_INTERFACE SET ENTERED_CR = 4024 WHERE REFERENCE21 = 'P2'"
+    )
+    assert changed(bad.reconcile()) == {("P2", "ENTERED_CR"): ("40.25", "40.24")}

@@ -37,6 +37,8 @@ def vocabulary() -> set[str]:
     defs = json_schema()["$defs"]
     items = {f"field.{p}" for p in defs["Field_"]["properties"]}
     items |= {f"when.{p}" for p in defs["Condition"]["properties"]}
+    for p, schema in defs["Condition"]["properties"].items():
+        items |= {f"when.{p}={v}" for v in _fixed_values(schema) if v != "None"}
     items |= {f"part.{p}" for p in defs["Part"]["properties"]}
     items |= {f"personal={k}" for k in _fixed_values(defs["Field_"]["properties"]["personal"])}
     for variant in defs["Step"]["anyOf"]:
@@ -55,7 +57,8 @@ def test_the_schema_lists_what_the_language_has() -> None:
     items = vocabulary()
     assert {"step.date", "step.date.pivot", "step.money.encoding=text", "field.when"} <= items
     assert {"when.negate", "personal=birth_date", "step.crosswalk.on_missing=block"} <= items
-    assert {"when.less_than", "when.between", "field.parts", "part.steps"} <= items
+    assert {"when.less_than", "when.between", "when.amount=text", "field.parts"} <= items
+    assert "part.steps" in items
     assert {"step.abs", "step.negate", "step.format_number.pad=space"} <= items
     assert len([i for i in items if i.count(".") == 1 and i.startswith("step.")]) == 21
 

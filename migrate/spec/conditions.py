@@ -16,12 +16,16 @@ or decimal column is its value. Then:
   silently true or false: the row is **rejected** with reason ``invalid_number``, naming
   the field (or, for a filter, the filter's column) and the value, and reconciliation
   restates that the row cannot be decided. Whatever ``negate`` says.
+
+With ``amount: cents | fixed | text`` the value is read instead as the ``money`` step with
+that encoding reads it (``$1,234.56``, ``(2.00)`` and ``5-`` under ``text``), compared in
+units; a present value it cannot read is rejected as ``invalid_amount``.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -51,6 +55,12 @@ class Condition(Strict):
         max_length=2,
         description="[low, high]: read as a number, low <= it <= high (both included)",
     )
+    amount: Literal["cents", "fixed", "text"] | None = Field(
+        default=None,
+        description="compare the column read as the `money` step with this encoding reads it, "
+        "in units (`less_than: 0`: a negative amount; text takes `$1,234.56`, `(2.00)`, "
+        "`5-`); a present value it cannot read rejects the row as invalid_amount",
+    )
     negate: bool = Field(
         default=False,
         description="the test reversed (a blank value then holds; an unreadable number is "
@@ -66,6 +76,8 @@ class Condition(Strict):
                 "a condition needs exactly one of: equals, in, is_blank, or comparisons "
                 "(less_than, greater_than, at_most, at_least, between; several must all hold)"
             )
+        if self.amount is not None and not numeric:
+            raise ValueError("`amount` says how to read a comparison's value: add a comparison")
         if self.between is not None and self.between[0] > self.between[1]:
             raise ValueError("between needs [low, high] with low <= high")
         if any(not b.is_finite() for _, b in numeric):
@@ -91,6 +103,11 @@ class Condition(Strict):
     @property
     def numeric(self) -> bool:
         return bool(self.bounds())
+
+    @property
+    def reason(self) -> str:
+        """The reject reason for a value this condition cannot read."""
+        return "invalid_amount" if self.amount is not None else "invalid_number"
 
 
 class Filter(Strict):

@@ -101,8 +101,8 @@ def condition_mask(cond: Condition, frame: pd.DataFrame) -> pd.Series:
     return condition_test(cond, frame)[0]
 
 
-# rows a filter could not decide: (their index, the filter's column), rejected by transform
-Undecided = list[tuple[pd.Index, str]]
+# rows a filter could not decide: (their index, the filter's column, the reason), rejected
+Undecided = list[tuple[pd.Index, str, str]]
 
 
 def apply_filters(
@@ -115,19 +115,19 @@ def apply_filters(
     undecided: Undecided = []
     remaining = chunk
     for rule in spec.source.filters:
-        tested = remaining.drop(index=[i for idx, _ in undecided for i in idx])
+        tested = remaining.drop(index=[i for idx, _, _ in undecided for i in idx])
         mask, bad = condition_test(rule.drop_when, tested)
         dropped[rule.name] = tested.index[mask]
         if bool(bad.any()):
-            undecided.append((tested.index[bad], rule.drop_when.column))
+            undecided.append((tested.index[bad], rule.drop_when.column, rule.drop_when.reason))
         remaining = remaining.drop(index=dropped[rule.name])
     return remaining, dropped, undecided
 
 
 def _reject_undecided(rows: pd.DataFrame, undecided: Undecided, failures: Failures) -> None:
-    for index, column in undecided:
+    for index, column, reason in undecided:
         mask = pd.Series(rows.index.isin(index), index=rows.index)
-        failures.add(mask, column, numbers.REASON, rows[column])
+        failures.add(mask, column, reason, rows[column])
 
 
 def transform(
@@ -285,7 +285,7 @@ def _field(
     holds = None
     if rule.when is not None:  # first: a row it cannot decide is rejected for that
         holds, unreadable = condition_test(rule.when, rows)
-        failures.add(unreadable, name, numbers.REASON, rows[rule.when.column])
+        failures.add(unreadable, name, rule.when.reason, rows[rule.when.column])
     raw = _base(rule, rows, lookup, failures, name, ctx)
     value = _stepped(raw, rule.steps, ctx, failures, name, raw)
     if holds is not None:

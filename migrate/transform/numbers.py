@@ -79,10 +79,18 @@ _OPS = {
 }
 
 
+def amounts(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
+    """A column read as the ``money`` step reads it, as exact units (object dtype), and the
+    mask of present values that are no amount."""
+    cents, bad = parse.money_to_cents(s, encoding)
+    values = [None if c is pd.NA or c is None else Decimal(int(c)).scaleb(-2) for c in cents]
+    return pd.Series(values, index=s.index, dtype="object"), bad.fillna(False).astype(bool)
+
+
 def compare(cond: Condition, s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(holds, unreadable) for a condition's comparisons on a column: every bound must hold;
     a blank value holds none."""
-    values, bad = numbers(s)
+    values, bad = numbers(s) if cond.amount is None else amounts(s, cond.amount)
     bounds = cond.bounds()
     holds = [v is not None and all(_OPS[op](v, bound) for op, bound in bounds) for v in values]
     return pd.Series(holds, index=s.index, dtype=bool), bad
