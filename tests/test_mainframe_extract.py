@@ -16,6 +16,10 @@ import migrate.files.fixed as fixed
 from fixtures.estate import gen_mainframe as mainframe
 from fixtures.estate.context import Ctx, Sizes
 from migrate.cli import main
+from migrate.spec.loader import load_project
+from reconcile.report import RowDifference
+from reconcile.staging_side import Staging, outcomes
+from reconcile.unreadable import unreadable_differences
 
 REPO = Path(__file__).resolve().parents[1]
 MAPPINGS = REPO / "mappings"
@@ -173,16 +177,9 @@ def test_an_altered_staged_amount_fails(tmp_path: Path) -> None:
     assert _run(tmp_path, "reconcile") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconciliation does not yet check that a record its reader marks unreadable "
-    "was rejected (a change in reconcile/, see docs/how-to/mainframe-extract.md)",
-)
-def test_an_unreadable_record_staged_blank_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A pipeline reader that leaves the bad field blank but forgets the mark: the record is
-    staged with a NULL gross. Reconciliation read it as unreadable, so this must FAIL."""
+@pytest.fixture
+def unmarking_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipeline reader that leaves the bad gross blank but forgets to mark the record."""
     real = fixed._frame
 
     def unmarked(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -192,7 +189,49 @@ def test_an_unreadable_record_staged_blank_fails(
         return frame
 
     monkeypatch.setattr(fixed, "_frame", unmarked)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reconcile/unreadable.py is not wired into reconcile/entity.py yet (a file this "
+    "part does not own): a marked record staged blank is not yet a difference",
+)
+def test_an_unreadable_record_staged_blank_fails(tmp_path: Path, unmarking_reader: None) -> None:
+    """The record is staged with a NULL gross; reconciliation read it as unreadable, so this
+    must FAIL (a blank legacy amount and a blank staged one agree in the row diff)."""
     _extract(tmp_path)
     _run(tmp_path, "run", "--entity", ENTITY)
     assert len(_rejects(f"sqlite:///{tmp_path / 'staging.db'}")) == 2
     assert _run(tmp_path, "reconcile") == 1
+
+
+def _differences(workdir: Path) -> list[RowDifference]:
+    """What ``reconcile/unreadable.py`` finds for the last run of the entity."""
+    engine = create_engine(f"sqlite:///{workdir / 'staging.db'}")
+    with engine.connect() as conn:
+        run_id = conn.execute(text('SELECT MAX("RUN_ID") FROM "MIG_RUNS"')).scalar_one()
+    st = Staging(engine, None, str(run_id))
+    spec = load_project(MAPPINGS, [ENTITY]).spec(ENTITY)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(MAPPINGS / "hr")  # the copybook's folder, as a loaded project records it
+        found = list(unreadable_differences(spec, ENTITY, outcomes(st, ENTITY), workdir))
+    engine.dispose()
+    return found
+
+
+def test_marked_records_must_be_rejected(tmp_path: Path, unmarking_reader: None) -> None:
+    """reconcile/unreadable.py finds the record the pipeline staged although reconciliation's
+    reader marks it unreadable (the check the xfail above waits for)."""
+    ctx = _extract(tmp_path)
+    _run(tmp_path, "run", "--entity", ENTITY)
+    (bad,) = [d for d in ctx.log.entries if d.defect == "bad_overpunch"]
+    (diff,) = _differences(tmp_path)
+    assert diff.source_key == f"{bad.key['EMP-ID']}|{bad.key['FISCAL-YR']}"
+    assert (diff.kind, diff.column) == ("changed", "YTD-GROSS")
+    assert diff.source_value == f"(unreadable record: {bad.note})"
+
+
+def test_rejected_marked_records_are_no_difference(tmp_path: Path) -> None:
+    _extract(tmp_path)
+    _run(tmp_path, "run", "--entity", ENTITY)
+    assert _differences(tmp_path) == []
