@@ -296,3 +296,43 @@ def test_overlapping_fields_and_a_short_record_length_are_refused() -> None:
         FlatFile.model_validate(
             {"path": "x", "fixed": {"records": "fixed", "record_length": 5, "fields": fields}}
         )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.binary(min_size=0, max_size=60),
+    encoding=st.sampled_from(["cp037", "ascii"]),
+    records=st.sampled_from(["lines", "fixed"]),
+)
+def test_the_two_readers_cut_records_alike(
+    data: bytes, encoding: str, records: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Newline-ended records (x'25' in EBCDIC, CR dropped, empty lines skipped) and fixed
+    blocks (a short last one) over random bytes: the same records, values and marks."""
+    tmp = tmp_path_factory.mktemp("cut")
+    fields = [
+        {"name": "T", "start": 1, "length": 2},
+        {"name": "Z", "start": 3, "length": 3, "type": "zoned"},
+        {"name": "P", "start": 6, "length": 2, "type": "packed"},
+    ]
+    fixed: dict[str, object] = {"records": records, "fields": fields}
+    if records == "fixed":
+        fixed["record_length"] = 8
+    f = FlatFile.model_validate({"path": "x.dat", "encoding": encoding, "fixed": fixed})
+    newline = "\n".encode(encoding)
+    ours, theirs = both(f, data + newline + data.replace(newline, b""), tmp)
+    assert ours == theirs
+
+
+def test_reconciliation_does_not_load_the_pipeline_reader() -> None:
+    """Invariant 3: reconciliation's reader is its own (no migrate.files.fixed/copybook)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, reconcile.fixed_records, reconcile.unreadable, reconcile.files; "
+        "bad = [m for m in ('migrate.files.fixed', 'migrate.files.copybook', "
+        "'migrate.transform.engine') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
