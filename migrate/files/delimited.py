@@ -114,27 +114,36 @@ def delimited_frames(f: FlatFile, path: Path, chunk_size: int) -> Iterator[pd.Da
     if not path.exists():
         raise SchemaMismatch(f"flat file not found: {path}")
     names = columns_of(f, path)
-    width = len(names)
     with open_text(path, f) as fh:
         reader = records(fh, f)
         if f.header:
             first = _next_record(reader, path)
             while first is not None and _blank(first):
                 first = _next_record(reader, path)
-        rows: list[list[str]] = []
-        marks: dict[int, tuple[str, str]] = {}
-        while (fields := _next_record(reader, path)) is not None:
-            if _blank(fields):
-                continue
-            if len(fields) != width:
-                marks[len(rows)] = _miscounted(fields, names, reader.line_num)
-                fields = [_escaped(v) for v in (fields + [""] * width)[:width]]
-            rows.append(fields)
-            if len(rows) == chunk_size:
-                yield _frame(rows, names, marks)
-                rows, marks = [], {}
-        if rows:
+        try:
+            yield from _chunks(reader, names, chunk_size)
+        except csv.Error as exc:
+            raise SchemaMismatch(
+                f"{path.name} line {reader.line_num}: {exc} (a quote character never closed?)"
+            ) from None
+
+
+def _chunks(reader: Any, names: list[str], chunk_size: int) -> Iterator[pd.DataFrame]:
+    width = len(names)
+    rows: list[list[str]] = []
+    marks: dict[int, tuple[str, str]] = {}
+    for fields in reader:
+        if not fields or fields == [""]:  # a blank line is no record
+            continue
+        if len(fields) != width:
+            marks[len(rows)] = _miscounted(fields, names, reader.line_num)
+            fields = [_escaped(v) for v in (fields + [""] * width)[:width]]
+        rows.append(fields)
+        if len(rows) == chunk_size:
             yield _frame(rows, names, marks)
+            rows, marks = [], {}
+    if rows:
+        yield _frame(rows, names, marks)
 
 
 def _miscounted(fields: list[str], names: list[str], line: int) -> tuple[str, str]:
