@@ -271,3 +271,42 @@ def test_the_summary_shows_the_rounding_line_and_its_formulas_agree(
         assert status == ws[f"J{row}"].value
     assert "half even" in ws[f"K{n}"].value and "4 row(s) x half a cent" in ws[f"K{n}"].value
     assert ws[f"J{r}"].value == (FAIL if plant else PASS)
+
+
+def test_a_rounded_row_rejected_for_another_reason_is_not_rounded(tmp_path: Path) -> None:
+    """Its amount is in the Rejected column at the legacy's precision, and its rounding is
+    not in the rounding line (only staged rows carry one)."""
+    nameless = (8, None, "4.0050")  # FULL_NAME is required: rejected as required_missing
+    report = run_and_reconcile(tmp_path, sqlite_legacy(tmp_path, [*PAY, nameless], DESK))
+    e = entity(report, "pay_sqlserver")
+    assert e.status == EXCEPTIONS, (e.failures, e.exceptions)
+    (m,) = e.measures
+    assert m.rejected == Decimal("4.0050") and m.source == Decimal("123.6156")
+    assert m.rounded_rows == 4 and m.rounding == m.rounding_expected == Decimal("0.0094")
+
+
+def test_grains_compare_the_legacy_rounded_as_declared(tmp_path: Path) -> None:
+    """A grain per name: each PASSes as staged; the tie rounded the wrong way is off."""
+    mappings = write_project(tmp_path)
+    path = mappings / "hr" / "pay_sqlserver.yaml"
+    grain = (
+        "  grains:\n    - name: person\n      source: [EMP_NAME]\n      target: [FULL_NAME]\n"
+        "      measures: [salary]\n"
+    )
+    path.write_text(path.read_text(encoding="utf-8") + grain, encoding="utf-8")
+    legacy = sqlite_legacy(tmp_path, PAY, DESK)
+    s = Settings(
+        urls={"staging": f"sqlite:///{tmp_path / 'staging.db'}", **legacy}, workdir=tmp_path
+    )
+    run = run_migration(s, mappings, "full", entities=["pay_sqlserver"])
+    (e,) = reconcile_run(s, load_project(mappings), run.run_id).entities
+    assert e.status == PASS and len(e.grains) == 6 and all(g.difference == 0 for g in e.grains)
+    engine = create_engine(f"sqlite:///{tmp_path / 'staging.db'}")
+    with engine.begin() as conn:
+        conn.execute(text(PLANT_TIE))
+    engine.dispose()
+    (e,) = reconcile_run(s, load_project(mappings), run.run_id).entities
+    off = [g for g in e.grains if g.status == FAIL]
+    assert [(g.key, g.difference) for g in off] == [
+        (("ANN",), Decimal("-0.01"))
+    ]  # grain keys upper-cased
