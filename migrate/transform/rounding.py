@@ -96,9 +96,32 @@ def _to_cents(magnitude: np.ndarray, negative: np.ndarray, args: MoneyArgs) -> n
 
 def _scaled_text(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
     """Fixed or money text at the declared scale, rounded to cents. A non-zero digit
-    beyond the scale, or more units than int64 holds at that scale, is invalid."""
-    scale = args.decimals
+    beyond the scale, or more units than int64 holds at that scale, is invalid. The usual
+    shape (``-123.4567``: exactly ``scale`` decimals) takes Arrow's kernels alone; any
+    other value goes through the full grammar."""
     text = as_text(s)
+    arrow = pa.array(text, type=pa.string())
+    shape = f"^-?[0-9]{{1,{18 - args.decimals}}}[.][0-9]{{{args.decimals}}}$"
+    usual = pc.fill_null(pc.match_substring_regex(arrow, shape), False)
+    if not bool(pc.any(usual).as_py() or False):
+        return _grammar(text, args)
+    scaled = pc.cast(pc.replace_substring(pc.if_else(usual, arrow, None), ".", ""), pa.int64())
+    value = pc.fill_null(scaled, 0).to_numpy(zero_copy_only=False)
+    cents = _to_cents(np.abs(value), value < 0, args)
+    quick = usual.to_numpy(zero_copy_only=False)
+    out = pd.Series(pd.arrays.IntegerArray(cents, ~quick), index=s.index)
+    bad = pd.Series(False, index=s.index)
+    if not quick.all():
+        rest = pd.Series(~quick, index=s.index)
+        value_rest, bad_rest = _grammar(text[rest], args)
+        out.loc[rest], bad.loc[rest] = value_rest, bad_rest
+    return out, bad
+
+
+def _grammar(text: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
+    """:func:`_scaled_text` by the full grammar (symbols, separators, parentheses)."""
+    s = text
+    scale = args.decimals
     empty = (text.isna() | (text.str.strip(SPACE) == "")).to_numpy(dtype=bool)
     arrow = pa.array(text, type=pa.string())
     parts = pc.extract_regex(arrow, _AMOUNT)
