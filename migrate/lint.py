@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Date, DateTime, Engine, MetaData, Table, inspect
+from sqlalchemy import Date, DateTime, Engine, MetaData, Table, inspect, text
 
 from migrate.config import Settings
 from migrate.db import readonly_engine
@@ -111,11 +111,13 @@ def _check_source(
     spec = ent.spec
     if spec.source.file is not None:
         return _check_file(ent, settings)
-    if spec.source.table is None:
-        return []
     engine = engines.setdefault(
         spec.source.system, readonly_engine(settings.url(spec.source.system))
     )
+    if spec.source.query is not None:
+        return _check_query(ent, engine)
+    if spec.source.table is None:
+        return []
     try:
         insp = inspect(engine)
         tables = insp.get_table_names()
@@ -150,6 +152,22 @@ def _check_source(
                 )
             )
     return out
+
+
+def _check_query(ent: LoadedEntity, engine: Engine) -> list[SpecError]:
+    """A query's result columns (the query run for no row, read-only) against every column
+    the mapping names."""
+    query = ent.spec.source.query
+    try:
+        with engine.connect() as conn:
+            have = list(conn.execute(text(f"SELECT * FROM ({query}) q WHERE 1 = 0")).keys())
+    except Exception as exc:  # noqa: BLE001 - reported as a problem of this mapping
+        first = " ".join(str(exc).split())[:160]
+        return [SpecError(ent.text.locate(("source", "query")), f"the query fails: {first}")]
+    return [
+        SpecError(ent.text.locate(where), f"the query returns no column {col!r}{hint}")
+        for where, col, hint in missing_columns(ent.spec, have, virtual=frozenset())
+    ]
 
 
 def _check_file(ent: LoadedEntity, settings: Settings) -> list[SpecError]:
