@@ -310,3 +310,37 @@ def test_grains_compare_the_legacy_rounded_as_declared(tmp_path: Path) -> None:
     assert [(g.key, g.difference) for g in off] == [
         (("ANN",), Decimal("-0.01"))
     ]  # grain keys upper-cased
+
+
+def test_a_money_column_with_a_policy_is_restated_without_a_measure(tmp_path: Path) -> None:
+    """No measure: the column is still checked row by row, by reconciliation's own reading
+    of the step (``reconcile.money.step_cents``), rounded as declared or read as a float."""
+    mappings = write_project(tmp_path)
+    for path in (mappings / "hr").glob("*.yaml"):
+        body = path.read_text(encoding="utf-8")
+        path.write_text(body[: body.index("reconcile:")], encoding="utf-8")
+    legacy = sqlite_legacy(tmp_path, PAY, [*DESK, INEXACT])
+    s = Settings(
+        urls={"staging": f"sqlite:///{tmp_path / 'staging.db'}", **legacy}, workdir=tmp_path
+    )
+    run = run_migration(s, mappings, "full")
+    report = reconcile_run(s, load_project(mappings), run.run_id)
+    for name, status in (("pay_sqlserver", PASS), ("pay_desktop", EXCEPTIONS)):
+        e = entity(report, name)
+        assert e.status == status and not e.not_verified, (name, e.failures, e.exceptions)
+        assert any(c.startswith("ANNUAL_SALARY vs") and "restated" in c for c in e.compared)
+    engine = create_engine(f"sqlite:///{tmp_path / 'staging.db'}")
+    with engine.begin() as conn:
+        conn.execute(text(PLANT_TIE))
+        conn.execute(
+            text(
+                'UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = 199 '
+                'WHERE "FISCAL_YEAR" = 2025 AND "RECORD_KEY" = \'1\''
+            )
+        )
+    engine.dispose()
+    report = reconcile_run(s, load_project(mappings), run.run_id)
+    changed = {
+        (e.entity, d.source_value, d.staged_value) for e in report.entities for d in e.differences
+    }
+    assert changed == {("pay_sqlserver", "1.00", "1.01"), ("pay_desktop", "1.98", "1.99")}
