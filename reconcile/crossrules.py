@@ -64,6 +64,11 @@ def check_cross_rules(
 
             rule = check.totals_agree
             out += check_totals_agree(project, spec, rule, st, legacy, workdir, staged)
+        elif check.balanced_across is not None:
+            from reconcile.crosstotals import check_balanced_across
+
+            across = check.balanced_across
+            out += check_balanced_across(project, spec, across, st, legacy, workdir, staged)
     return out
 
 

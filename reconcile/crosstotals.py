@@ -3,10 +3,14 @@ account by period (``checks: [{totals_agree: {...}}]``), checked on both sides.
 
 - **Staged side**: one grouped SQL sum per entity over the run's rows (the other's rows
   narrowed by ``other_when``, the flag's own SQL: ``reconcile/warnings.py``), in cents.
-- **Legacy side**: each entity's legacy rows read by reconciliation itself; every column the
-  rule names (group, amount, the condition's column) restated from the mapping's field by
-  reconciliation's own reading of its steps (``restate.py``), so a group value is the value
-  staging must hold, and summed per group.
+- **Legacy side**: each entity's legacy rows read by reconciliation itself, less those its
+  mapping's filters drop (restated, ``filtered.py``); every column the rule names (group,
+  amount, the condition's column) restated from the mapping's field by reconciliation's own
+  reading of its steps (``restate.py``), so a group value is the value staging must hold,
+  and summed per group.
+
+``balanced_across`` is the same machinery with a sum of zero: per journal, debits less
+credits over every entity that feeds it.
 
 As for ``header_total`` (``crossrules.py``): a group off in staging that holds in the legacy
 data, with no row of it rejected or filtered, FAILs; off in the legacy data already, or off
@@ -21,12 +25,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from migrate.spec.checks import FLAG_BOUNDS, Flag, TotalsAgree
+from migrate.spec.checks import FLAG_BOUNDS, BalancedAcross, Flag, TotalsAgree
 from migrate.spec.loader import Project
 from migrate.spec.model import Condition, EntitySpec
 from migrate.staging.types import cents_sql
 from reconcile import restate_steps as R
 from reconcile.crossrules import SHOW, Legacy, Unverifiable, exact_key, joined, money_text
+from reconcile.filtered import filter_columns, first_rule
 from reconcile.report import EXCEPTIONS, FAIL, RuleResult
 from reconcile.restate import Restated, column_kind, target_column
 from reconcile.restated import legacy_records
@@ -74,8 +79,22 @@ def check_totals_agree(
         return [RuleResult(spec.entity, f"{name}: not verified", 1, str(exc), EXCEPTIONS)]
     unread = read[0].unread | read[1].unread
     staged_off = _off(staged[0], staged[1], tol)
-    legacy_off = {g: v for g, v in _off(read[0].sums, read[1].sums, tol).items() if g not in unread}
+    legacy_off = _off(read[0].sums, read[1].sums, tol)
     cut = read[0].cut(st, spec) | read[1].cut(st, other)
+    return outcome(spec, name, (staged_off, legacy_off), cut, unread)
+
+
+def outcome(
+    spec: EntitySpec,
+    name: str,
+    off: tuple[Mapping[Group, tuple[int, int]], Mapping[Group, tuple[int, int]]],
+    cut: set[Group],
+    unread: set[Group],
+) -> list[RuleResult]:
+    """The rule's lines: groups off in staging only (FAIL), off in the legacy data already,
+    off where rows were rejected or filtered, and groups with amounts no one can read."""
+    staged_off = off[0]
+    legacy_off = {g: v for g, v in off[1].items() if g not in unread}
     broken = {g: v for g, v in staged_off.items() if g not in legacy_off and g not in cut | unread}
     explained = {g: v for g, v in staged_off.items() if g not in legacy_off and g in cut | unread}
     out = [
@@ -95,6 +114,48 @@ def check_totals_agree(
         text = f"{name}: not verified for groups with legacy amounts that cannot be read"
         shown = ", ".join(" | ".join(g) for g in sorted(unread)[:SHOW])
         out.append(RuleResult(spec.entity, text, len(unread), shown, EXCEPTIONS))
+    return out
+
+
+def check_balanced_across(
+    project: Project,
+    spec: EntitySpec,
+    rule: BalancedAcross,
+    st: Staging,
+    legacy: Legacy,
+    workdir: Path | None,
+    staged_entities: set[str],
+) -> list[RuleResult]:
+    """Per journal, debits less credits over this entity's rows and the others' is zero."""
+    name = (
+        f"journals balance across {', '.join([spec.entity, *rule.entities])}: SUM "
+        f"{rule.debit} = SUM {rule.credit} per {', '.join(rule.group)} (tolerance {rule.tolerance})"
+    )
+    missing = [e for e in rule.entities if e not in project.entities or e not in staged_entities]
+    if missing:
+        why = f"{', '.join(missing)}: not part of the run (or not in the mappings)"
+        return [RuleResult(spec.entity, f"{name}: not verified", 1, why, EXCEPTIONS)]
+    specs = [spec, *(project.spec(e) for e in rule.entities)]
+    sides = [_Side(s, rule.group, rule.debit, rule.credit, None) for s in specs]
+    tol = Decimal(rule.tolerance) * 100
+    try:
+        staged = [side.staged(st) for side in sides]
+        read = [side.legacy(project, legacy, workdir) for side in sides]
+    except Unverifiable as exc:
+        return [RuleResult(spec.entity, f"{name}: not verified", 1, str(exc), EXCEPTIONS)]
+    none: dict[Group, int] = {}
+    staged_off = _off(_summed(staged), none, tol)
+    legacy_off = _off(_summed([r.sums for r in read]), none, tol)
+    cut = set().union(*(r.cut(st, s) for r, s in zip(read, specs, strict=True)))
+    unread = set().union(*(r.unread for r in read))
+    return outcome(spec, name, (staged_off, legacy_off), cut, unread)
+
+
+def _summed(parts: list[dict[Group, int]]) -> dict[Group, int]:
+    out: dict[Group, int] = {}
+    for part in parts:
+        for g, v in part.items():
+            out[g] = out.get(g, 0) + v
     return out
 
 
@@ -187,12 +248,15 @@ class _Side:
         named = [*self.by, *self.amounts, *([self.when.column] if self.when else [])]
         restated = {c: self._restated(c) for c in dict.fromkeys(named)}
         cols = [*self.spec.source.key, *(c for r in restated.values() for c in r.source_columns())]
+        cols += filter_columns(self.spec)
         records = legacy_records(self.spec, list(dict.fromkeys(cols)), legacy(self.spec), workdir)
         if records is None:
             raise Unverifiable(f"{self.spec.entity}: its legacy rows cannot be read here")
         crosswalks = {n: c.codes for n, c in project.crosswalks.items()}
         out = _Legacy()
         for record in records():
+            if first_rule(self.spec, record) is not None:
+                continue  # a row the mapping's filters drop is no part of what it stages
             values = {c: _value(r, record, crosswalks) for c, r in restated.items()}
             group = tuple(values[c] or "" for c in self.by)
             out.group_of[joined(record, self.spec.source.key)] = group

@@ -401,3 +401,64 @@ def test_subledger_already_off_its_control_account_in_legacy_is_an_exception(
     assert legacy.detail == "2024-01-08: 2.00 <> 2.10"
     assert rule(inv, "per TRX_DATE (tolerance 0): in staging").violations == 0
     assert inv.failures == []
+
+
+_JOURNALS = re.compile(r"```yaml\n# journals/(mappings/\S+)\n(.*?)```", re.S)
+ACROSS = "journals balance across gl_receivable_lines, gl_sales_lines"
+
+
+def run_journals(
+    tmp: Path,
+    gl: list[tuple[object, ...]] = GL,
+    plant: Plant | None = None,
+    entities: list[str] | None = None,
+) -> list[RuleResult]:
+    """The doc's two GL mappings (one journal's lines split between them), run and
+    reconciled; the balanced_across lines of the receivable entity."""
+    blocks = _JOURNALS.findall(DOC.read_text(encoding="utf-8"))
+    assert len(blocks) == 2
+    for name, body in blocks:
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_text(body, encoding="utf-8")
+    url = f"sqlite:///{tmp / 'staging.db'}"
+    s = settings_for(tmp, url, legacy_db(tmp / "legacy.db", INVOICES, LINES, gl))
+    run = run_migration(s, tmp / "mappings", "full", entities=entities)
+    if plant is not None:
+        plant(url, run.run_id)
+    report = reconcile_run(s, load_project(tmp / "mappings"), run.run_id)
+    e = entity(report, "gl_receivable_lines")
+    if plant is None:  # nothing planted in staging: only the rule may say something
+        assert all(x.failures == [] for x in report.entities), report.entities
+    return [r for r in e.rules if r.rule.startswith(ACROSS)]
+
+
+def test_journals_balance_across_the_entities_that_feed_them(tmp_path: Path) -> None:
+    rules = run_journals(tmp_path)
+    assert [(r.rule.rsplit(": ", 1)[-1], r.violations) for r in rules] == [
+        ("in staging", 0),
+        ("already off in the legacy data (not the migration's doing)", 0),
+    ]
+
+
+def test_a_journal_unbalanced_in_staging_fails(tmp_path: Path) -> None:
+    def cent(url: str, run_id: str) -> None:
+        execute(url, 'UPDATE "GL_INTERFACE" SET "ENTERED_CR" = "ENTERED_CR" + 1'
+                " WHERE \"REFERENCE21\" = '6'")  # fmt: skip
+
+    rules = run_journals(tmp_path, plant=cent)
+    assert (rules[0].violations, rules[0].status) == (1, FAIL)
+    assert rules[0].detail == "JE3: -0.01 <> 0.00"
+
+
+def test_a_journal_already_unbalanced_in_legacy_is_an_exception(tmp_path: Path) -> None:
+    gl = [*GL[:5], (*GL[5][:5], "2.10")]
+    rules = run_journals(tmp_path, gl=gl)
+    assert rules[0].violations == 0
+    assert (rules[1].violations, rules[1].status) == (1, EXCEPTIONS)
+    assert rules[1].detail == "JE3: -0.10 <> 0.00"
+
+
+def test_a_journal_with_a_feeder_not_in_the_run_is_not_verified(tmp_path: Path) -> None:
+    (nv,) = run_journals(tmp_path, entities=["gl_receivable_lines"])
+    assert nv.rule.endswith(": not verified") and nv.status == EXCEPTIONS
+    assert "gl_sales_lines" in nv.detail

@@ -3,8 +3,9 @@
 Most checks reject the rows that break them. Two only **warn**: ``flag`` and
 ``possible_duplicate`` load the row and record it in ``MIG_WARNINGS`` with a reason, for
 finance to review (reconciliation re-derives the warnings from the staged rows and lists
-them as exceptions). ``header_total`` and ``totals_agree`` are rules across entities,
-checked by reconciliation on both sides (legacy and staged), never by the pipeline.
+them as exceptions). ``header_total``, ``totals_agree`` and ``balanced_across`` are rules
+across entities, checked by reconciliation on both sides (legacy and staged), never by the
+pipeline.
 """
 
 from __future__ import annotations
@@ -145,9 +146,25 @@ class TotalsAgree(Strict):
         return self
 
 
+class BalancedAcross(Strict):
+    """A rule across entities: journals balance across every entity that feeds them (a
+    payment's debit line staged by one mapping, its offset by another). Per ``group``, the
+    sum of debits less credits over this entity's rows and the others' is zero. Checked by
+    reconciliation on the staged rows of the run and on the legacy rows (restated)."""
+
+    entities: list[str] = Field(
+        min_length=1, description="the other entities feeding the same journals"
+    )
+    group: list[str] = Field(min_length=1, description="target columns naming a journal")
+    debit: str = Field(description="target money column of debits")
+    credit: str = Field(description="target money column of credits")
+    tolerance: str = Field(default="0", description="largest imbalance that holds")
+
+
 class Check(Strict):
     """One check (exactly one kind): most reject the rows that break them; ``flag`` and
-    ``possible_duplicate`` warn; ``header_total`` and ``totals_agree`` are reconciliation's."""
+    ``possible_duplicate`` warn; ``header_total``, ``totals_agree`` and ``balanced_across``
+    are reconciliation's."""
 
     balanced: Balanced | None = None
     whole_group: WholeGroup | None = None
@@ -169,6 +186,11 @@ class Check(Strict):
         description="a rule across entities, checked by reconciliation on both sides: sums "
         "per group agree with another entity's (a subledger and its control account)",
     )
+    balanced_across: BalancedAcross | None = Field(
+        default=None,
+        description="a rule across entities, checked by reconciliation on both sides: "
+        "journals balance over this entity's rows and the others'",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Check:
@@ -181,10 +203,11 @@ class Check(Strict):
             self.possible_duplicate,
             self.header_total,
             self.totals_agree,
+            self.balanced_across,
         )
         if sum(x is not None for x in kinds) != 1:
             raise ValueError(
                 "a check needs exactly one of: balanced, whole_group, unique, open_period, "
-                "flag, possible_duplicate, header_total, totals_agree"
+                "flag, possible_duplicate, header_total, totals_agree, balanced_across"
             )
         return self
