@@ -462,3 +462,29 @@ def test_a_journal_with_a_feeder_not_in_the_run_is_not_verified(tmp_path: Path) 
     (nv,) = run_journals(tmp_path, entities=["gl_receivable_lines"])
     assert nv.rule.endswith(": not verified") and nv.status == EXCEPTIONS
     assert "gl_sales_lines" in nv.detail
+
+
+def test_names_a_check_gets_wrong_are_reported_at_their_line(tmp_path: Path) -> None:
+    """Before: 'mappings OK', then the run stopped at the first chunk (a flag's column) or
+    reconciliation said 'not verified' (a rule's entity)."""
+    from migrate.spec.checkrefs import check_references
+
+    mappings = write_project(tmp_path)
+    path = mappings / "finance" / "ar_invoices.yaml"
+    text_ = path.read_text(encoding="utf-8")
+    text_ = text_.replace("column: TRX_AMOUNT, equals: 0", "column: TRX_AMOUNTT, equals: 0")
+    text_ = text_.replace("lines: ar_invoice_lines", "lines: ar_invoice_line")
+    path.write_text(text_, encoding="utf-8")
+    assert check_references(load_project(write_project(tmp_path / "clean"))) == []
+    found = [str(e) for e in check_references(load_project(mappings))]
+    lines = text_.splitlines()
+    flag_line = next(i for i, x in enumerate(lines, 1) if "TRX_AMOUNTT" in x)
+    lines_line = next(i for i, x in enumerate(lines, 1) if "ar_invoice_line" in x)
+    assert any(
+        f"ar_invoices.yaml:{flag_line}" in e and "no column 'TRX_AMOUNTT'" in e
+        and "did you mean 'TRX_AMOUNT'" in e for e in found
+    ), found  # fmt: skip
+    assert any(
+        f"ar_invoices.yaml:{lines_line}" in e and "unknown entity 'ar_invoice_line'" in e
+        and "did you mean 'ar_invoice_lines'" in e for e in found
+    ), found  # fmt: skip
