@@ -10,7 +10,9 @@ to ``rejected_rows`` and their amounts, per measure, to that measure's Rejected;
 rule counts add up to ``filtered_rows``; the row differences counted by kind add up to
 ``difference_count`` (no kind listing more than it counts); an amount's ``unreadable`` count
 is 0 exactly when no unreadable row is listed, and never fewer than those listed; and the
-written ``failures`` and ``exceptions`` are the ones the figures give.
+written ``failures`` and ``exceptions`` are the ones the figures give. Under a rounding
+policy a measure carries ``rounding`` (rule, rows, the difference staging shows, the
+rounding restated, the bound, its status): the difference and status are recomputed too.
 """
 
 from __future__ import annotations

@@ -286,7 +286,9 @@ def _verdict_head(ws: Worksheet, report: Reconciliation, last_row: int) -> None:
     put(ws, 5, 3, report.run.reconciled_at)
     put(ws, 6, 1, "Identity checked")
     put(ws, 6, 3, "Source = Staged + Rejected + Filtered;  Difference = Source - Staged"
-        " - Rejected - Filtered, which must be within Tolerance")  # fmt: skip
+        " - Rejected - Filtered, which must be within Tolerance (under a rounding policy"
+        " the Source is at the legacy's precision and the Rounding line's restated rounding"
+        " is added to it)")  # fmt: skip
 
 
 SHOWN_FAILING = 5

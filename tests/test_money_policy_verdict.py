@@ -131,6 +131,9 @@ def test_half_even_from_four_decimals_passes_with_its_rounding_line(tmp_path: Pa
     (ent,) = [x for x in doc["entities"] if x["entity"] == "pay_sqlserver"]
     line = ent["measures"][0]["rounding"]
     assert line["difference"] == "0.0094" and line["bound"] == "0.020"
+    line["difference"] = "0.0000"  # an edited rounding line is refused
+    with pytest.raises(ValueError, match="rounding"):
+        from_json(json.dumps(doc))
 
 
 def test_a_value_finer_than_the_scale_is_rejected_and_expected(tmp_path: Path) -> None:
