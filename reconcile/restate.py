@@ -44,8 +44,15 @@ _NUMBER = (
     "(reconcile/restate_numbers.py; blank holds no comparison, text that is no number is "
     "refused: invalid_number)"
 )
+_DAY = (
+    "its value read as a day by reconciliation's own reader (reconcile/restate_numbers.py: a "
+    "DATE or TIMESTAMP its day, text by strptime; blank holds none, no date: refused)"
+)
 _NUMBERS = "its own code on exact numbers (reconcile/restate_numbers.py); no number: refused"
-_WHEN = ("equals", "in", "is_blank", "less_than", "greater_than", "at_most", "at_least", "between")
+_WHEN = (
+    *("equals", "in", "is_blank", "less_than", "greater_than", "at_most", "at_least"),
+    *("between", "before", "after", "on_or_before", "on_or_after", "date_format"),
+)
 
 RESTATED: dict[str, str] = {
     "field.from": "the legacy column's value, read by reconciliation itself",
@@ -85,6 +92,12 @@ RESTATED: dict[str, str] = {
     "when.at_most": _NUMBER + ", <= the bound",
     "when.at_least": _NUMBER + ", >= the bound",
     "when.between": _NUMBER + ", low <= it <= high",
+    "when.before": _DAY + ", before the day",
+    "when.after": _DAY + ", after the day",
+    "when.on_or_before": _DAY + ", the day or earlier",
+    "when.on_or_after": _DAY + ", the day or later",
+    "when.date_format": "text read with datetime.strptime in this format "
+    "(reconcile/restate_numbers.py)",
     "when.amount": "the value read as the money step reads it, by reconciliation's own parser "
     "(reconcile/money.py), compared in units; no amount: refused (invalid_amount)",
     "when.amount=cents": "integer minor units",
@@ -407,7 +420,7 @@ def condition_holds(w: Condition, record: Mapping[str, object]) -> bool:
     that is no number raises :class:`~reconcile.restate_steps.Unreadable`: the pipeline
     rejects that row (``invalid_number``), whatever ``negate`` says."""
     value = record.get(w.column)
-    if w.numeric:
+    if w.ordered:
         try:
             return N.compares(w, value) != w.negate
         except N.NotNumber as exc:
@@ -416,7 +429,10 @@ def condition_holds(w: Condition, record: Mapping[str, object]) -> bool:
 
 
 def condition_text(w: Condition) -> str:
-    if w.numeric:
+    if w.dated:
+        read = f"date({w.column}, {w.date_format or '%Y-%m-%d'!r})"
+        test = " and ".join(f"{read} {op} {day.isoformat()}" for op, day in w.date_bounds())
+    elif w.numeric:
         read = f"amount({w.column}, {w.amount})" if w.amount else w.column
         test = " and ".join(f"{read} {op} {bound}" for op, bound in w.bounds())
     elif w.is_blank is not None:

@@ -12,7 +12,9 @@ rejects that row, so a staged one shows as a difference naming the reason.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from migrate.spec.conditions import Condition
 from migrate.spec.stepargs import MoneyArgs
@@ -69,10 +71,31 @@ def number(value: object) -> Decimal | None:
     return Decimal(text)
 
 
+def day(value: object, fmt: str) -> date | None:
+    """A legacy value as a day: a timestamp's date, a date, or text by ``strptime`` (trimmed);
+    None when blank; :class:`NotNumber` (``invalid_date``) otherwise."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, fmt).date()
+    except ValueError:
+        raise NotNumber(value, "invalid_date") from None
+
+
 def compares(cond: Condition, value: object) -> bool:
     """Every comparison of the condition holds for the value (a blank value holds none); with
     ``amount``, the value is read by reconciliation's own money parser (``reconcile/money.py``)
     as the ``money`` step with that encoding, in units."""
+    if cond.dated:
+        d = day(value, cond.date_format or "%Y-%m-%d")
+        return d is not None and all(_holds(op, d, b) for op, b in cond.date_bounds())
     if cond.amount is not None:
         try:
             cents = step_cents(value, MoneyArgs(encoding=cond.amount))
@@ -83,11 +106,17 @@ def compares(cond: Condition, value: object) -> bool:
         n = number(value)
     if n is None:
         return False
-    for op, bound in cond.bounds():
-        ok = {"<": n < bound, ">": n > bound, "<=": n <= bound, ">=": n >= bound}[op]
-        if not ok:
-            return False
-    return True
+    return all(_holds(op, n, bound) for op, bound in cond.bounds())
+
+
+def _holds(op: str, left: Any, right: Any) -> bool:
+    if op == "<":
+        return bool(left < right)
+    if op == ">":
+        return bool(left > right)
+    if op == "<=":
+        return bool(left <= right)
+    return bool(left >= right)
 
 
 def flip(value: object, absolute: bool) -> object:

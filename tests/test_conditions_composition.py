@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlalchemy import Date, String
 
 from migrate.errors import SpecErrors
 from migrate.named_columns import missing_columns
@@ -38,7 +40,7 @@ from reconcile import restate_numbers as N
 from reconcile import restate_steps as R
 from reconcile.report import EXCEPTIONS, FAIL, PASS
 from reconcile.restate import Restated, condition_holds
-from tests.support.restated_project import Migrated, migrate_one
+from tests.support.restated_project import Migrated, legacy_table, migrate_one
 from tests.test_restate_agreement import check
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "write-a-mapping.md"
@@ -442,10 +444,21 @@ MONEY_TEXT = st.lists(
     st.sampled_from([*"0123456789", "-", "(", ")", "$", ",", ".", " ", "x", "1,234", ".00"]),
     max_size=8,
 ).map("".join)
+DATE_TEXT = st.one_of(
+    st.dates(date(1990, 1, 1), date(2030, 12, 31)).map(lambda d: d.strftime("%Y%m%d")),
+    st.dates(date(1990, 1, 1), date(2030, 12, 31)).map(lambda d: f" {d.isoformat()}"),
+    st.dates(date(1990, 1, 1), date(2030, 12, 31)),
+    st.sampled_from(["20180230", "2018-02-30", "x", "  ", "2018-2-3", "18-02-03"]),
+)
 COMPARED = st.lists(
-    st.one_of(st.none(), NUMBER_TEXT, AMOUNTS.map(str), MONEY_TEXT), min_size=1, max_size=20
+    st.one_of(st.none(), NUMBER_TEXT, AMOUNTS.map(str), MONEY_TEXT, DATE_TEXT),
+    min_size=1,
+    max_size=20,
 )
 WHEN_RULES: list[dict[str, Any]] = [
+    {"column": "w", "before": "2018-07-01"},
+    {"column": "w", "on_or_after": "2010-01-01", "on_or_before": "2020-12-31", "negate": True},
+    {"column": "w", "after": "2018-07-01", "date_format": "%Y%m%d"},
     {"column": "w", "less_than": 0, "amount": "text"},
     {"column": "w", "at_least": "-1.5", "amount": "fixed", "negate": True},
     {"column": "w", "less_than": 0},
@@ -551,3 +564,58 @@ def test_a_condition_on_money_text_reads_it_as_the_money_step_does(tmp_path: Pat
         tmp_path, "UPDATE GL_INTERFACE SET ENTERED_CR = 4024 WHERE REFERENCE21 = 'P2'"
     )
     assert changed(bad.reconcile()) == {("P2", "ENTERED_CR"): ("40.25", "40.24")}
+
+
+def test_date_comparisons_on_a_date_column_and_on_text(tmp_path: Path) -> None:
+    """A filter on a DATE column (its day), a ``when`` on text in a declared format; a
+    filtered row whose legacy date does not meet the filter is restated as such."""
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    legacy_table(
+        url,
+        "pay",
+        [("PAY_ID", String(5)), ("PAID", Date()), ("DUE", String(8)), ("AMOUNT", String(10))],
+        [
+            ("P1", date(2017, 12, 31), "20180115", "10.00"),
+            ("P2", date(2018, 1, 1), "20180301", "20.00"),
+            ("P3", date(2018, 6, 30), "2018-03", "30.00"),
+            ("P4", date(2018, 7, 1), "", "40.00"),
+        ],
+    )
+    mapping = doc_example("signed-payments")
+    mapping["source"] = {
+        "system": "bank",
+        "table": "pay",
+        "key": ["PAY_ID"],
+        "filters": [{"name": "last_year", "drop_when": {"column": "PAID", "before": "2018-01-01"}}],
+    }
+    mapping["fields"].update(
+        ACCOUNTING_DATE={"from": "PAID"},
+        DATE_CREATED={"from": "PAID"},
+        SEGMENT1={"const": "100"},
+        SEGMENT2={"const": "D1"},
+        SEGMENT3={"const": "5100"},
+        PERIOD_NAME={"const": "2018"},
+        REFERENCE10={  # late payments noted: DUE before PAID's quarter end
+            "const": "LATE",
+            "when": {"column": "DUE", "on_or_before": "2018-03-31", "date_format": "%Y%m%d"},
+        },
+    )
+    run = migrate_one(tmp_path, url, mapping, "bank")
+    assert staged(run, "SELECT SOURCE_KEY, RULE FROM MIG_FILTERED") == [("P1", "last_year")]
+    assert _rejects(run) == [("P3", "REFERENCE10", "invalid_date", "2018-03")]
+    rows = staged(run, "SELECT REFERENCE21, REFERENCE10 FROM GL_INTERFACE ORDER BY 1")
+    assert rows == [("P2", "LATE"), ("P4", None)]
+    e = run.reconcile()
+    assert (e.status, e.differences, e.not_verified) == (EXCEPTIONS, (), ())
+    bad = run.tampered(
+        tmp_path,
+        "UPDATE MIG_FILTERED SET SOURCE_KEY = 'P4' WHERE SOURCE_KEY = 'P1'",
+        "DELETE FROM GL_INTERFACE WHERE REFERENCE21 = 'P4'",
+        "UPDATE GL_INTERFACE SET REFERENCE10 = NULL WHERE REFERENCE21 = 'P2'",
+    )
+    e = bad.reconcile()
+    assert e.status == FAIL
+    why = {d.source_key: (d.kind, d.column, d.staged_value) for d in e.differences}
+    assert why["P2"] == ("changed", "REFERENCE10", None)
+    assert why["P4"][0] == "filtered_wrongly"
+    assert "date(PAID, '%Y-%m-%d') < 2018-01-01" in str(why["P4"][2])

@@ -17,6 +17,11 @@ or decimal column is its value. Then:
   the field (or, for a filter, the filter's column) and the value, and reconciliation
   restates that the row cannot be decided. Whatever ``negate`` says.
 
+Date comparisons (``before``, ``after``, ``on_or_before``, ``on_or_after``, each a day) read
+a DATE or TIMESTAMP value as its day and text by ``date_format`` (``strptime``; ISO
+``%Y-%m-%d`` by default); blank holds none, and a present value that is no date in that
+format is rejected as ``invalid_date``.
+
 With ``amount: cents | fixed | text`` the value is read instead as the ``money`` step with
 that encoding reads it (``$1,234.56``, ``(2.00)`` and ``5-`` under ``text``), compared in
 units; a present value it cannot read is rejected as ``invalid_amount``.
@@ -24,6 +29,7 @@ units; a present value it cannot read is rejected as ``invalid_amount``.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -61,6 +67,22 @@ class Condition(Strict):
         "in units (`less_than: 0`: a negative amount; text takes `$1,234.56`, `(2.00)`, "
         "`5-`); a present value it cannot read rejects the row as invalid_amount",
     )
+    before: date | None = Field(
+        default=None, description="read as a date (see `date_format`), it is before this day"
+    )
+    after: date | None = Field(default=None, description="read as a date, it is after this day")
+    on_or_before: date | None = Field(
+        default=None, description="read as a date, it is this day or earlier"
+    )
+    on_or_after: date | None = Field(
+        default=None, description="read as a date, it is this day or later"
+    )
+    date_format: str | None = Field(
+        default=None,
+        description='how a text value is read for a date comparison (strptime, e.g. "%Y%m%d"; '
+        "default ISO %Y-%m-%d); a DATE or TIMESTAMP column is its day. A present value it "
+        "cannot read rejects the row as invalid_date",
+    )
     negate: bool = Field(
         default=False,
         description="the test reversed (a blank value then holds; an unreadable number is "
@@ -70,14 +92,17 @@ class Condition(Strict):
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
         text = [x for x in (self.equals, self.in_, self.is_blank) if x is not None]
-        numeric = self.bounds()
-        if len(text) + (1 if numeric else 0) != 1:
+        numeric, dated = self.bounds(), self.date_bounds()
+        if len(text) + (1 if numeric else 0) + (1 if dated else 0) != 1:
             raise ValueError(
-                "a condition needs exactly one of: equals, in, is_blank, or comparisons "
-                "(less_than, greater_than, at_most, at_least, between; several must all hold)"
+                "a condition needs exactly one of: equals, in, is_blank, number comparisons "
+                "(less_than, greater_than, at_most, at_least, between) or date comparisons "
+                "(before, after, on_or_before, on_or_after); several of a kind must all hold"
             )
         if self.amount is not None and not numeric:
             raise ValueError("`amount` says how to read a comparison's value: add a comparison")
+        if self.date_format is not None and not dated:
+            raise ValueError("`date_format` reads a date comparison's value: add one")
         if self.between is not None and self.between[0] > self.between[1]:
             raise ValueError("between needs [low, high] with low <= high")
         if any(not b.is_finite() for _, b in numeric):
@@ -100,13 +125,34 @@ class Condition(Strict):
             out += [(">=", self.between[0]), ("<=", self.between[1])]
         return out
 
+    def date_bounds(self) -> list[tuple[str, date]]:
+        """The date comparisons as (operator, day), all of which must hold."""
+        given = (
+            ("<", self.before),
+            (">", self.after),
+            ("<=", self.on_or_before),
+            (">=", self.on_or_after),
+        )
+        return [(op, day) for op, day in given if day is not None]
+
     @property
     def numeric(self) -> bool:
         return bool(self.bounds())
 
     @property
+    def dated(self) -> bool:
+        return bool(self.date_bounds())
+
+    @property
+    def ordered(self) -> bool:
+        """A comparison (of numbers or of dates), not a test of text."""
+        return self.numeric or self.dated
+
+    @property
     def reason(self) -> str:
         """The reject reason for a value this condition cannot read."""
+        if self.dated:
+            return "invalid_date"
         return "invalid_amount" if self.amount is not None else "invalid_number"
 
 

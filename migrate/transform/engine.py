@@ -82,7 +82,7 @@ def condition_test(cond: Condition, frame: pd.DataFrame) -> tuple[pd.Series, pd.
     codes vary in case); a comparison reads the column as exact numbers, and a present value
     that is not one is *unreadable*: neither true nor false, its row is rejected."""
     column = frame[cond.column]
-    if cond.numeric:
+    if cond.ordered:
         mask, bad = numbers.compare(cond, column)
         return (~mask if cond.negate else mask) & ~bad, bad
     text = parse.as_text(column).str.strip().str.upper()

@@ -11,7 +11,10 @@ false, never a zero.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import pandas as pd
 
@@ -71,7 +74,7 @@ def numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return pd.Series(values, index=s.index, dtype="object"), pd.Series(bad, index=s.index)
 
 
-_OPS = {
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": lambda a, b: a < b,
     ">": lambda a, b: a > b,
     "<=": lambda a, b: a <= b,
@@ -87,9 +90,29 @@ def amounts(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
     return pd.Series(values, index=s.index, dtype="object"), bad.fillna(False).astype(bool)
 
 
+def days(s: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
+    """A column as days (object dtype: ``date`` or None): a date or timestamp is its day,
+    text is parsed as the ``date`` step parses it; and the mask of present values that are
+    no date in that format."""
+    raw = s.astype("object")
+    timed = raw.map(lambda v: isinstance(v, (date, datetime, pd.Timestamp)))
+    parsed, bad = parse.to_date(raw.where(~timed), fmt)
+    out = [
+        (v.date() if isinstance(v, datetime) else v) if t else (None if pd.isna(p) else p.date())
+        for v, t, p in zip(raw, timed, parsed, strict=True)
+    ]
+    return pd.Series(out, index=s.index, dtype="object"), bad & ~timed
+
+
 def compare(cond: Condition, s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(holds, unreadable) for a condition's comparisons on a column: every bound must hold;
     a blank value holds none."""
+    if cond.dated:
+        got, bad = days(s, cond.date_format or "%Y-%m-%d")
+        held = [
+            v is not None and all(_OPS[op](v, day) for op, day in cond.date_bounds()) for v in got
+        ]
+        return pd.Series(held, index=s.index, dtype=bool), bad
     values, bad = numbers(s) if cond.amount is None else amounts(s, cond.amount)
     bounds = cond.bounds()
     holds = [v is not None and all(_OPS[op](v, bound) for op, bound in bounds) for v in values]
