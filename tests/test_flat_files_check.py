@@ -231,3 +231,28 @@ def test_a_headerless_file_read_as_if_it_had_a_header_is_named_as_such(
     assert out[1] == "mappings/hr/pay.yaml:8 source.key.0: pay.tsv has no column 'EmpId'"
     assert cli(tmp_path, "run") == 2
     assert "declare header: false and its columns in order; run " in _one_error_line(capsys)
+
+
+def test_any_other_exception_on_the_command_line_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reconcile.run
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise KeyError("planted")
+
+    project(tmp_path)
+    monkeypatch.setattr(reconcile.run, "reconcile_command", broken)
+    assert cli(tmp_path, "reconcile") == 2
+    assert _one_error_line(capsys) == "error: KeyError: 'planted' (--debug shows where)"
+    with pytest.raises(KeyError):
+        main(
+            [
+                "--debug",
+                "--workdir",
+                str(tmp_path),
+                "--mappings",
+                str(tmp_path / "mappings"),
+                "reconcile",
+            ]
+        )
