@@ -336,3 +336,34 @@ def test_reconciliation_does_not_load_the_pipeline_reader() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spec=st.integers(1, 38).flatmap(
+        lambda digits: st.tuples(
+            st.just(digits),
+            st.integers(0, digits),
+            st.integers(-(10**digits) + 1, 10**digits - 1),
+        )
+    ),
+    kind=st.sampled_from(["zoned", "packed"]),
+    encoding=st.sampled_from(["cp037", "ascii"]),
+)
+def test_any_length_and_scale_round_trips(
+    spec: tuple[int, int, int], kind: str, encoding: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Up to 38 digits (past int64: the readers' exact path), any scale: the decimal text is
+    the encoded value exactly, ``Decimal``'s own spelling at that scale."""
+    digits, scale, value = spec
+    if kind == "packed":
+        length = digits // 2 + 1
+        raw = packed(value, length)
+    else:
+        length, raw = digits, zoned(value, digits, encoding)
+    fields = [{"name": "N", "start": 1, "length": length, "type": kind, "scale": scale}]
+    ours, theirs = both(flat(encoding, fields, "rdw"), rdw(raw), tmp_path_factory.mktemp("n"))
+    expected = Decimal(value).scaleb(-scale)
+    assert ours == theirs
+    assert Decimal(str(ours[0]["N"])) == expected
+    assert ours[0]["N"] == (f"{expected:f}" if value else ("0." + "0" * scale if scale else "0"))

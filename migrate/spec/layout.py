@@ -5,7 +5,8 @@ records (``copybook``), never both. Records are newline-terminated lines, fixed-
 (``RECFM=FB``: ``record_length`` bytes each, no delimiter) or variable-length records each
 behind its 4-byte record descriptor word (``RECFM=VB`` transferred with the RDW kept). The
 file's ``encoding`` (``source.file.encoding``: ``ascii``, ``latin-1``, ``cp037`` for
-EBCDIC...) must be a single-byte code page: positions are bytes.
+EBCDIC...) decodes text fields; positions are bytes (a multi-byte encoding is decoded
+field by field).
 """
 
 from __future__ import annotations
