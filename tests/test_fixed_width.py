@@ -367,3 +367,29 @@ def test_any_length_and_scale_round_trips(
     assert ours == theirs
     assert Decimal(str(ours[0]["N"])) == expected
     assert ours[0]["N"] == (f"{expected:f}" if value else ("0." + "0" * scale if scale else "0"))
+
+
+VARIANT = """\
+       01  rec.
+           05  emp-id            picture is x(8).                       PAYYTD01
+           05                    pic xx.
+           05  amt  pic s9(5)v9(2) usage is computational-3 value zero.  PAYYTD02
+      *    05  old-amt           pic s9(7) comp-3.
+           05  cnt               PIC 9(3)
+                                 VALUE 0.
+           05  code              PIC X.
+               88  code-ok       VALUE 'Y' 'y'.
+"""
+
+
+def test_both_copybook_readers_agree_on_spelling_variants() -> None:
+    """Lower case, PICTURE IS, USAGE IS COMPUTATIONAL-3, a nameless FILLER, an entry over
+    two lines, an 88 level, a comment, identification text past column 72."""
+    ours, theirs = parse_copybook(VARIANT), copybook_fields(VARIANT)
+    assert ours == theirs
+    assert [(f.name, f.start, f.length, f.type, f.scale) for f in ours] == [
+        ("EMP-ID", 1, 8, "text", 0),
+        ("AMT", 11, 4, "packed", 2),
+        ("CNT", 15, 3, "zoned", 0),
+        ("CODE", 18, 1, "text", 0),
+    ]
