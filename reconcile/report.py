@@ -185,6 +185,8 @@ class EntityReconciliation:
             out.append(f"{self.count_difference:+,} rows unaccounted")
         if n := sum(m.status == FAIL for m in self.measures):
             out.append(f"{n} amount gap(s)")
+        if n := sum(m.rounding_status == FAIL for m in self.measures):
+            out.append(f"{n} rounding line(s) beyond their bound")
         if n := sum(m.unreadable for m in self.measures):
             out.append(f"{n:,} legacy amount(s) reconciliation cannot read (unverified)")
         if n := sum(g.status == FAIL for g in self.grains):

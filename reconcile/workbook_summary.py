@@ -28,6 +28,7 @@ from reconcile.report import (
     MeasureIdentity,
     Reconciliation,
 )
+from reconcile.workbook_rounding import rounding_row
 from reconcile.workbook_style import (
     BEYOND_EXCEL,
     BOLD,
@@ -110,19 +111,24 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
         put(ws, row, 9, m.status)
     else:
         identity_formulas(ws, row, places)
-        if m.rounding_rule:  # the restated rounding is part of the identity
-            expr = f"C{row}-D{row}-E{row}-F{row}+C{n}"
+        if m.rounding_rule:  # the restated rounding is part of the identity; beyond its
+            expr = f"C{row}-D{row}-E{row}-F{row}+C{n}"  # bound, the rounding fails it too
             put(ws, row, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
+            off = f"OR(ABS(G{row})>H{row},ABS(G{n})>H{n})"
+            put(ws, row, 9, f'=IF({off},"FAIL","PASS")')
         ws.cell(row=row, column=7).number_format = ws.cell(row=row, column=3).number_format
     put(ws, row, 10, m.status)
     rule = f"{m.source_rule} -> {m.target_column}"
     put(ws, row, 11, f"{BEYOND_EXCEL}. {rule}" if exact else rule)
     if m.rounding_rule:
-        n = _rounding_row(ws, row, m, exact, places)
+        n = rounding_row(ws, row, m, exact, places)
     if not m.unreadable:
         return n
     if not exact:
-        put(ws, row, 9, f'=IF(G{n}>0,"{UNVERIFIED}",IF(ABS(G{row})<=H{row},"PASS","FAIL"))')
+        within = f"ABS(G{row})<=H{row}" + (
+            f",ABS(G{row + 1})<=H{row + 1}" if m.rounding_rule else ""
+        )
+        put(ws, row, 9, f'=IF(G{n}>0,"{UNVERIFIED}",IF(AND({within}),"PASS","FAIL"))')
     put(ws, n, 2, f"Not read: {m.measure}")
     put(ws, n, 7, m.unreadable, COUNT_FORMAT)
     put(ws, n, 8, 0, COUNT_FORMAT)
@@ -130,40 +136,6 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
     put(ws, n, 10, UNVERIFIED)
     put(ws, n, 11, f"legacy values of {m.measure} that are not amounts: never counted as 0,"
         " so the amount is unverified (a failure); the rows are on sheet Exceptions")  # fmt: skip
-    return n + 1
-
-
-def _rounding_row(
-    ws: Worksheet, row: int, m: MeasureIdentity, exact: bool, places: int | None
-) -> int:
-    """The rounding difference as its own line: Source holds the rounding reconciliation
-    restates row by row, Difference the rounding staging shows (staged - (source -
-    rejected - filtered), by formula), Tolerance its bound. Returns the next free row."""
-    n = row + 1
-    put(ws, n, 2, f"Rounding: {m.measure}")
-    put_money(ws, n, 3, m.rounding_expected)
-    put_money(ws, n, 8, m.rounding_bound)
-    if exact:
-        put_money(ws, n, 7, m.rounding)
-        put(ws, n, 9, m.rounding_status)
-    else:
-        expr = f"D{row}-(C{row}-E{row}-F{row})"
-        put(ws, n, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
-        ws.cell(row=n, column=7).number_format = ws.cell(row=row, column=3).number_format
-        put(ws, n, 9, f'=IF(ABS(G{n})<=H{n},"PASS","FAIL")')
-    put(ws, n, 10, m.rounding_status)
-    bound = (
-        "a cent less one unit of the source scale"
-        if "truncated" in m.rounding_rule
-        else ("half a cent")
-    )
-    put(ws, n, 11, (
-        f"{m.rounding_rule}: Difference = Staged - (Source - Rejected - Filtered), what "
-        f"rounding {m.rounded_rows:,} staged row(s) finer than a cent added; it must be within "
-        f"Tolerance = {m.rounded_rows:,} row(s) x {bound}, and equal the Source column here, "
-        "the rounding reconciliation restates row by row from the legacy values (the amount "
-        "line above adds it to the Source)"
-    ))  # fmt: skip
     return n + 1
 
 

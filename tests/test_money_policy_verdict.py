@@ -246,7 +246,13 @@ PLANT_TIE = (
 )
 
 
-@pytest.mark.parametrize("plant", ["", PLANT_TIE])
+PLANT_CENTS = (
+    'UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = "ANNUAL_SALARY" + 1 '
+    "WHERE \"FISCAL_YEAR\" = 2024 AND \"RECORD_KEY\" IN ('1', '2', '3', '4')"
+)
+
+
+@pytest.mark.parametrize("plant", ["", PLANT_TIE, PLANT_CENTS], ids=["clean", "tie", "cents"])
 def test_the_summary_shows_the_rounding_line_and_its_formulas_agree(
     tmp_path: Path, plant: str
 ) -> None:
@@ -260,8 +266,8 @@ def test_the_summary_shows_the_rounding_line_and_its_formulas_agree(
     assert n == r + 1
     assert ws[f"G{r}"].value == f"=ROUND(C{r}-D{r}-E{r}-F{r}+C{n},4)"
     assert ws[f"G{n}"].value == f"=ROUND(D{r}-(C{r}-E{r}-F{r}),4)"
-    for row in (r, n):
-        assert ws[f"I{row}"].value == f'=IF(ABS(G{row})<=H{row},"PASS","FAIL")'
+    assert ws[f"I{n}"].value == f'=IF(ABS(G{n})<=H{n},"PASS","FAIL")'
+    assert ws[f"I{r}"].value == f'=IF(OR(ABS(G{r})>H{r},ABS(G{n})>H{n}),"FAIL","PASS")'
     c, d, e, f = (_value(ws, f"{col}{r}") for col in "CDEF")
     difference, rounding = c - d - e - f + _value(ws, f"C{n}"), d - (c - e - f)
     (m,) = entity(report, "pay_sqlserver").measures
@@ -269,11 +275,13 @@ def test_the_summary_shows_the_rounding_line_and_its_formulas_agree(
         m.rounding, m.rounding_expected, m.rounding_bound,
     )  # fmt: skip
     assert difference == m.difference
-    for row, value in ((r, difference), (n, rounding)):
-        status = PASS if abs(value) <= _value(ws, f"H{row}") else FAIL
-        assert status == ws[f"J{row}"].value
+    rounding_ok = abs(rounding) <= _value(ws, f"H{n}")
+    assert (PASS if rounding_ok else FAIL) == ws[f"J{n}"].value
+    amount_ok = abs(difference) <= _value(ws, f"H{r}") and rounding_ok
+    assert (PASS if amount_ok else FAIL) == ws[f"J{r}"].value
     assert "half even" in ws[f"K{n}"].value and "4 row(s) x half a cent" in ws[f"K{n}"].value
     assert ws[f"J{r}"].value == (FAIL if plant else PASS)
+    assert ws[f"J{n}"].value == (FAIL if plant == PLANT_CENTS else PASS)  # 0.0494 > 0.020
 
 
 def test_a_rounded_row_rejected_for_another_reason_is_not_rounded(tmp_path: Path) -> None:
