@@ -388,6 +388,7 @@ def read_file(
     relative to it), recorded in :mod:`migrate.files.origins` when not given."""
     from migrate.files.dispatch import file_columns, read_frames
     from migrate.files.origins import mapping_dir
+    from migrate.named_columns import refuse_missing
 
     f = spec.source.file
     assert f is not None
@@ -395,7 +396,7 @@ def read_file(
         raise SchemaMismatch(f"{spec.entity}: flat file not found: {path}")
     base = mapping_dir(spec.entity, base_dir)
     try:
-        _refuse_missing_columns(spec, path, file_columns(f, path, base))
+        refuse_missing(spec, path.name, file_columns(f, path, base))
         frames = read_frames(f, path, chunk_size, base)
         for chunk in _regroup(frames, spec, first_batch):
             if chunk.batch_id - first_batch >= skip_batches:
@@ -404,22 +405,6 @@ def read_file(
         if str(exc).startswith(f"{spec.entity}:"):
             raise
         raise SchemaMismatch(f"{spec.entity}: {exc}") from None
-
-
-def _refuse_missing_columns(spec: EntitySpec, path: Path, have: list[str]) -> None:
-    """Stop before the first chunk when the file lacks a column the mapping names (a file
-    changed since ``mappings check``): one line, not a ``KeyError`` mid-run."""
-    from migrate.named_columns import headerless_hint, missing_columns
-
-    missing = missing_columns(spec, have)
-    if missing:
-        where, column, hint = missing[0]
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        headerless = headerless_hint(spec, have, len({c for _, c, _ in missing}))
-        raise SchemaMismatch(
-            f"{spec.entity}: {path.name} has no column {column!r}{hint}, named at "
-            f"{'.'.join(map(str, where))}{more}" + (f"; {headerless}" if headerless else "")
-        )
 
 
 def distinct_values(spec: EntitySpec, engine: Engine, column: str) -> pd.Series:

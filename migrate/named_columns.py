@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from difflib import get_close_matches
 
+from migrate.errors import SchemaMismatch
 from migrate.spec.model import EntitySpec, Field_
 from migrate.transform.expr import columns_of
 
@@ -89,4 +90,19 @@ def headerless_hint(spec: EntitySpec, have: list[str], missing: int) -> str:
     return (  # the record's values are not shown: they may be personal data
         f"its first record ({len(have)} fields) names none of the columns the mapping names: "
         "if the file has no header row, declare header: false and its columns in order"
+    )
+
+
+def refuse_missing(spec: EntitySpec, name: str, have: list[str]) -> None:
+    """Stop before a file's first chunk when it lacks a column the mapping names (a file
+    changed since ``mappings check``): one line, not a ``KeyError`` mid-run."""
+    missing = missing_columns(spec, have)
+    if not missing:
+        return
+    where, column, hint = missing[0]
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    headerless = headerless_hint(spec, have, len({c for _, c, _ in missing}))
+    raise SchemaMismatch(
+        f"{spec.entity}: {name} has no column {column!r}{hint}, named at "
+        f"{'.'.join(map(str, where))}{more}" + (f"; {headerless}" if headerless else "")
     )
