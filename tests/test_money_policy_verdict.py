@@ -355,3 +355,55 @@ def test_a_money_column_with_a_policy_is_restated_without_a_measure(tmp_path: Pa
         (e.entity, d.source_value, d.staged_value) for e in report.entities for d in e.differences
     }
     assert changed == {("pay_sqlserver", "1.00", "1.01"), ("pay_desktop", "1.98", "1.99")}
+
+
+def _stage_as_if(year: int, key: str, cents: int) -> str:
+    """SQL staging a row the pipeline rejected, as a pipeline that rounded silently would."""
+    return (
+        'INSERT INTO "WORKER_ANNUAL_PAY" ("FISCAL_YEAR", "RECORD_KEY", "FULL_NAME", '
+        '"LAST_NAME", "JOB_TITLE", "DEPARTMENT_CODE", "ANNUAL_SALARY", "MIG_RUN_ID", '
+        '"MIG_BATCH_ID", "MIG_ENTITY", "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY", "MIG_SOURCE_HASH")'
+        f" VALUES ({year}, '{key}', 'X', 'X', 'Clerk', 'A01', {cents}, :run, 1, "
+        f"'{'pay_sqlserver' if year == 2024 else 'pay_desktop'}', "
+        f"'{'payroll' if year == 2024 else 'desktop'}', '{key}', 'x')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rows", "plant", "name"),
+    [
+        ([*PAY, (9, "Hal", "2.3456")], _stage_as_if(2024, "9", 235), "pay_sqlserver"),
+        ([*PAY, FINE], _stage_as_if(2024, "7", 300), "pay_sqlserver"),
+    ],
+    ids=["rounded-without-a-policy", "finer-than-the-scale-staged"],
+)
+def test_a_value_the_policy_refuses_staged_anyway_fails(
+    tmp_path: Path, rows: list[tuple[object, ...]], plant: str, name: str
+) -> None:
+    """A 4-decimal value staged rounded where the mapping declares no rounding (the first
+    case runs without the policy), or a value finer than the declared scale staged rounded:
+    the row is both rejected and staged, and the verdict FAILs."""
+    mappings = write_project(tmp_path)
+    if "9" in plant:
+        path = mappings / "hr" / "pay_sqlserver.yaml"
+        body = path.read_text(encoding="utf-8")
+        policy = "{money: {encoding: fixed, scale: 4, rounding: half_even}}"
+        path.write_text(body.replace(policy, "{money: fixed}"), encoding="utf-8")
+    legacy = sqlite_legacy(tmp_path, rows, DESK)
+    url = f"sqlite:///{tmp_path / 'staging.db'}"
+    s = Settings(urls={"staging": url, **legacy}, workdir=tmp_path)
+    run = run_migration(s, mappings, "full")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(plant), {"run": run.run_id})
+    engine.dispose()
+    e = entity(reconcile_run(s, load_project(mappings), run.run_id), name)
+    assert e.status == FAIL, (e.failures, e.exceptions)
+
+
+def test_an_inexact_float_staged_as_its_nearest_cent_fails(tmp_path: Path) -> None:
+    """0.30000000000000004 staged as 0.30 (what a lossy reader gives) FAILs."""
+    legacy = sqlite_legacy(tmp_path, PAY, [*DESK, INEXACT])
+    report = run_and_reconcile(tmp_path, legacy, _stage_as_if(2025, "6", 30))
+    e = entity(report, "pay_desktop")
+    assert e.status == FAIL, (e.failures, e.exceptions)
