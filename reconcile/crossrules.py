@@ -111,7 +111,7 @@ def _header_total(
     sums: dict[str, int] = {}
     for link, cents in line.amounts:
         sums[link] = sums.get(link, 0) + (cents or 0)
-    unread = header.unreadable + [k for k in line.unreadable if k not in header.unreadable]
+    unread = list(dict.fromkeys(header.unreadable + line.unreadable))  # links, each once
     unknown = set(unread)  # a sum with an amount no one can read is no sum
     legacy_off = {
         link: (cents, sums.get(link, 0))

@@ -15,6 +15,7 @@ check:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import Column, Date, DateTime, Integer
@@ -142,7 +143,8 @@ def _flag(st: Staging, spec: EntitySpec, rule: Flag) -> list[RuleResult]:
         entity=spec.entity,
         **params,
     )
-    derived = {str(r[0]): _shown(r[1], kind, st) for r in rows}
+    hidden = _personal(spec, column)  # personal data never in the workbook
+    derived = {str(r[0]): "***" if hidden else _shown(r[1], kind, st) for r in rows}
     sample = ", ".join(f"{k} ({v})" for k, v in list(derived.items())[:SHOW])
     warning = RuleResult(spec.entity, title, len(derived), sample, EXCEPTIONS)
     return [warning, _agreement(st, spec, rule.reason, set(derived), Counter())]
@@ -169,6 +171,11 @@ def _shown(value: object, kind: str, st: Staging) -> str:
     return str(value)
 
 
+def _personal(spec: EntitySpec, column: str) -> bool:
+    field = spec.fields.get(column)
+    return field is not None and field.personal is not None
+
+
 def _not_verified(spec: EntitySpec, title: str, why: str) -> RuleResult:
     return RuleResult(spec.entity, f"{title}: not verified", 1, why, EXCEPTIONS)
 
@@ -180,6 +187,7 @@ def _agreement(
     derived: set[str],
     per_group: Counter[tuple[str, ...]],
     groups: dict[str, tuple[str, ...]] | None = None,
+    show: Callable[[tuple[str, ...]], str] = " | ".join,
 ) -> RuleResult:
     """Differences between reconciliation's flagged rows and the pipeline's record.
 
@@ -199,7 +207,7 @@ def _agreement(
         wrong = [g for g in per_group if counted.get(g, 0) != per_group[g]]
         off = sum(abs(counted.get(g, 0) - per_group[g]) for g in wrong) + len(extra) + twice
         parts = [
-            f"group {' | '.join(g)}: {counted.get(g, 0)} recorded, {per_group[g]} expected"
+            f"group {show(g)}: {counted.get(g, 0)} recorded, {per_group[g]} expected"
             for g in wrong[:SHOW]
         ]
     if extra:
@@ -232,6 +240,11 @@ def _duplicates(st: Staging, spec: EntitySpec, rule: PossibleDuplicate) -> list[
     )
     members: dict[str, tuple[str, ...]] = {}
     kinds = [_kind(spec.target.table, c) or "text" for c in rule.columns]
+    hidden = [_personal(spec, c) for c in rule.columns]
+
+    def show(g: tuple[str, ...]) -> str:  # personal data never in the workbook
+        return " | ".join("***" if h else v for v, h in zip(g, hidden, strict=True))
+
     for r in rows:
         members[str(r[0])] = tuple(
             _shown(_text_or(v), k, st) for v, k in zip(r[1:], kinds, strict=True)
@@ -239,11 +252,12 @@ def _duplicates(st: Staging, spec: EntitySpec, rule: PossibleDuplicate) -> list[
     sizes = Counter(members.values())
     per_group = Counter({g: n - 1 for g, n in sizes.items()})
     shown = [
-        f"{' | '.join(g)}: {', '.join(k for k, m in members.items() if m == g)}"
+        f"{show(g)}: {', '.join(k for k, m in members.items() if m == g)}"
         for g in list(sizes)[:SHOW]
     ]
     warning = RuleResult(spec.entity, title, sum(per_group.values()), "; ".join(shown), EXCEPTIONS)
-    return [warning, _agreement(st, spec, rule.reason, set(members), per_group, members)]
+    agree = _agreement(st, spec, rule.reason, set(members), per_group, members, show)
+    return [warning, agree]
 
 
 def _exact(expr: str, st: Staging) -> str:

@@ -492,3 +492,55 @@ def test_names_a_check_gets_wrong_are_reported_at_their_line(tmp_path: Path) -> 
         f"ar_invoices.yaml:{lines_line}" in e and "unknown entity 'ar_invoice_line'" in e
         and "did you mean 'ar_invoice_lines'" in e for e in found
     ), found  # fmt: skip
+
+
+def test_personal_values_never_reach_the_warning_lines(tmp_path: Path) -> None:
+    """A flag or a duplicate on a personal column (an SSN) lists keys, never the value."""
+    from migrate.load import ensure_staging
+    from migrate.spec.model import EntitySpec
+    from reconcile.staging_side import Staging
+    from reconcile.warnings import check_warnings
+
+    url = f"sqlite:///{tmp_path / 'staging.db'}"
+    ensure_staging(url)
+    for key, ssn in (("1", "123-45-6789"), ("2", "123-45-6789"), ("3", "987-65-4321")):
+        execute(
+            url,
+            'INSERT INTO "WORKERS" ("PERSON_NUMBER", "LAST_NAME", "NATIONAL_IDENTIFIER",'
+            ' "START_DATE", "DEPARTMENT_CODE", "JOB_CODE", "ASSIGNMENT_STATUS", "MIG_RUN_ID",'
+            ' "MIG_BATCH_ID", "MIG_ENTITY", "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY",'
+            " \"MIG_SOURCE_HASH\") VALUES (:k, 'X', :ssn, '2020-01-01', 'D', 'J', 'A', 'r', 1,"
+            " 'workers', 'hr', :k, 'h')",
+            k=key,
+            ssn=ssn,
+        )
+    spec = EntitySpec.model_validate(
+        {
+            "entity": "workers",
+            "domain": "hr",
+            "source": {"system": "hr", "table": "EMP", "key": ["ID"]},
+            "target": {"table": "WORKERS", "key": ["PERSON_NUMBER"]},
+            "fields": {
+                "PERSON_NUMBER": {"from": "ID"},
+                "NATIONAL_IDENTIFIER": {"from": "SSN", "personal": "ssn"},
+            },
+            "checks": [
+                {
+                    "flag": {
+                        "when": {"column": "NATIONAL_IDENTIFIER", "equals": "987-65-4321"},
+                        "reason": "test_ssn",
+                    }
+                },  # fmt: skip
+                {"possible_duplicate": {"columns": ["NATIONAL_IDENTIFIER"], "reason": "twin"}},
+            ],
+        }
+    )
+    engine = create_engine(url)
+    try:
+        rules = check_warnings(Staging(engine, None, "r"), spec)
+    finally:
+        engine.dispose()
+    flag, _, dup, _ = rules
+    assert (flag.violations, flag.detail) == (1, "3 (***)")
+    assert (dup.violations, dup.detail) == (1, "***: 1, 2")
+    assert not any("45-67" in r.detail or "65-43" in r.detail for r in rules)
