@@ -14,9 +14,11 @@ difference, not a shared mistake. Both follow the rules of docs/how-to/mainframe
 - the value is the exact decimal text at the field's scale (``-0.00`` is ``0.00``).
 
 A record the layout cannot read (a bad sign or digit, text that cannot be decoded, a record
-that ends before the last field) is yielded with its unreadable fields ``None`` and
-``_read_reason`` ``unreadable_record`` (with ``_read_column``, ``_read_value``): the
-pipeline rejects such a record, so reconciliation expects its key among the rejected.
+that ends before the last field) is yielded with each unreadable field holding its raw
+bytes (``<unreadable x'F0C5'>``) and ``_read_reason`` ``unreadable_record`` (with
+``_read_column``, ``_read_value``): the pipeline rejects such a record, so reconciliation
+expects its key among the rejected; an amount it cannot read is never a blank or 0, so its
+measure is unverified (as for the delimited reader's unreadable records).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class FixedReadError(ValueError):
 
 
 def fixed_records(f: FlatFile, path: Path, base_dir: Path) -> Iterator[dict[str, object]]:
-    """One dict per record: each field's value (``None`` when missing or unreadable),
+    """One dict per record: each field's value (``None`` when blank; ``<unreadable x'..'>``
+    with its raw bytes when it cannot be read, so that it is never taken for a blank),
     ``_line`` (1-based record number) and the ``_read_*`` marks."""
     assert f.fixed is not None
     fields = _fields(f, base_dir)
@@ -60,11 +63,15 @@ def _record(
         lo, hi = field.start - 1, field.start - 1 + field.length
         raw = record[lo:hi]
         ok, value = (False, None) if len(record) < hi else _value(raw, field, encoding, ebcdic)
-        out[field.name] = value
-        if not ok and out[READ_REASON] is None:
-            shown = f"x'{raw[:32].hex().upper()}{'...' if len(raw) > 32 else ''}'"
-            if len(record) < hi:
-                shown += f" (record of {len(record)} bytes, the layout reads to byte {hi})"
+        if ok:
+            out[field.name] = value
+            continue
+        shown = f"x'{raw[:32].hex().upper()}{'...' if len(raw) > 32 else ''}'"
+        if len(record) < hi:
+            shown += f" (record of {len(record)} bytes, the layout reads to byte {hi})"
+        # the raw bytes, never None: an amount reconciliation cannot read is unverified, not 0
+        out[field.name] = f"<unreadable {shown}>"
+        if out[READ_REASON] is None:
             out.update({READ_REASON: UNREADABLE, READ_COLUMN: field.name, READ_VALUE: shown})
     return out
 

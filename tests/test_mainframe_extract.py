@@ -1,7 +1,9 @@
 """The estate's mainframe extract (EBCDIC, RDW records, COMP-3 and overpunched zoned amounts,
 read by its copybook) through ``migrate run`` and ``migrate reconcile``, on SQLite and on
-PostgreSQL staging: the three planted records end rejected as ``unreadable_record`` and the
-verdict is EXCEPTIONS. And the ways such an extract could reach a wrong verdict, planted."""
+PostgreSQL staging: the three planted records end rejected as ``unreadable_record``, and as
+their amounts cannot be read the measures are unverified: FAIL for that reason alone (as for
+the estate's OCR'd amounts), never counted as 0. And the ways such an extract could reach a
+wrong verdict, planted."""
 
 from __future__ import annotations
 
@@ -76,13 +78,24 @@ def _check_planted_run(workdir: Path, ctx: Ctx, staging_url: str) -> None:
     rejects = _rejects(staging_url)
     assert {(k, r, c) for k, r, c, _ in rejects} == _planted(ctx)
     assert all(v.startswith("x'") for *_, v in rejects), rejects
-    assert _run(workdir, "reconcile") == 3  # EXCEPTIONS
+    assert _run(workdir, "reconcile") == 1  # FAIL: amounts that cannot be read
     entity = _entity(_report(workdir))
-    assert entity["status"] == "EXCEPTIONS", entity
+    assert entity["status"] == "FAIL", entity
     assert entity["source_rows"] == 240 and entity["rejected_rows"] == 3, entity
+    failures = entity["failures"]
+    assert isinstance(failures, list) and len(failures) == 1, failures
+    assert "reconciliation cannot read (unverified)" in failures[0]
+    measures = entity["measures"]
+    assert isinstance(measures, list)
+    unread = {k for m in measures for k, _ in _pairs(m["unreadable_rows"])}
+    assert unread == {k for k, _, _ in _planted(ctx)}, unread
 
 
-def test_planted_records_are_rejected_and_the_verdict_is_exceptions(tmp_path: Path) -> None:
+def _pairs(rows: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [(r["source_key"], r["value"]) for r in rows]
+
+
+def test_planted_records_are_rejected_and_their_amounts_unverified(tmp_path: Path) -> None:
     ctx = _extract(tmp_path)
     assert {d.defect for d in ctx.log.entries} == set(mainframe.KINDS)
     _check_planted_run(tmp_path, ctx, f"sqlite:///{tmp_path / 'staging.db'}")
@@ -191,11 +204,6 @@ def unmarking_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fixed, "_frame", unmarked)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile/unreadable.py is not wired into reconcile/entity.py yet (a file this "
-    "part does not own): a marked record staged blank is not yet a difference",
-)
 def test_an_unreadable_record_staged_blank_fails(tmp_path: Path, unmarking_reader: None) -> None:
     """The record is staged with a NULL gross; reconciliation read it as unreadable, so this
     must FAIL (a blank legacy amount and a blank staged one agree in the row diff)."""
