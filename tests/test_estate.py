@@ -24,6 +24,8 @@ from fixtures.estate.generate import generate_frames
 from fixtures.estate.load import content_digest
 from fixtures.estate.manifest import Defect, EstateManifest
 from fixtures.estate.schema import SYSTEMS
+from migrate.spec.flatfile import FlatFile
+from reconcile.fixed_records import fixed_records
 
 SCALE = 300
 REPO = Path(__file__).resolve().parents[1]
@@ -58,6 +60,16 @@ def _read_tables(folder: Path) -> dict[str, Rows]:
             {**r, "ReceiptID": int(r["ReceiptID"]), "LineNo": int(r["LineNo"])}
             for r in csv.DictReader(fh)
         ]
+    # the mainframe extract (EBCDIC, RDW records), read by reconciliation's own reader
+    payytd = FlatFile.model_validate(
+        {
+            "path": "hr_payytd.dat",
+            "encoding": "cp037",
+            "fixed": {"copybook": "hr_payytd.cpy", "records": "rdw"},
+        }
+    )
+    extracts = folder / "extracts"
+    out["PAYYTD"] = list(fixed_records(payytd, extracts / "hr_payytd.dat", extracts))
     return out
 
 
@@ -218,6 +230,9 @@ def _check_value(d: Defect, row: dict[str, Any], tables: dict[str, Rows]) -> Non
         "trailing_blanks": lambda: str(value).endswith(" ") and str(value).strip() != "",
         "mixed_case": lambda: str(value) in (str(value).lower(), str(value).upper()),
         "non_ascii": lambda: not str(value).isascii(),
+        "bad_overpunch": lambda: _unreadable(row, d.column, value),
+        "bad_packed_digit": lambda: _unreadable(row, d.column, value),
+        "short_record": lambda: _unreadable(row, d.column, value),
     }
     if d.defect in checks:
         assert checks[d.defect](), (d, value)
@@ -452,3 +467,8 @@ def test_many_chunks_stay_consistent(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         assert len(values) - len(set(values)) <= dup, name
     assert manifest.row_counts["finance"]["APINVLIN"] >= 2000
+
+
+def _unreadable(row: dict[str, Any], column: str | None, value: object) -> bool:
+    """The record is marked unreadable at this field, which holds its raw bytes."""
+    return row["_read_column"] == column and str(value).startswith("<unreadable x'")
