@@ -9,7 +9,7 @@ exactly as the pipeline decides it:
   ``merged_into_existing_record`` where the mapping merges (``issues_keys.merge_on``);
 - a declared rule must be the *first* the legacy row meets: the pipeline applies the
   filters in order and counts a row under the first whose ``drop_when`` holds (tested on
-  the legacy row as a field's ``when`` is, ``restate.condition_holds``);
+  the legacy row as a field's ``when`` is, ``restate_pieces.condition_holds``);
 - a merged row meets no filter (filters apply first), and its legacy key (the columns of
   ``issues_keys.legacy``) maps in ``MIG_KEY_MAP`` to an ERP key that a staged row of the
   target table holds (``reconcile/erpkeys.py``): the record it was merged into exists.
@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from migrate.spec.model import EntitySpec, Filter
 from reconcile.erpkeys import erp_keys, staged_keys
 from reconcile.report import RowDifference
-from reconcile.restate import condition_holds, condition_text
+from reconcile.restate_pieces import condition_holds, condition_text
 from reconcile.restate_steps import Unreadable
 from reconcile.sources import key_string
 from reconcile.staging_side import Staging

@@ -19,7 +19,7 @@ from migrate.spec.model import EntitySpec, Grain
 from migrate.spec.parts import Part, as_part
 from reconcile.money import cents_to_decimal
 from reconcile.report import GrainRow
-from reconcile.restate import part_text, piece
+from reconcile.restate_pieces import part_text, piece
 from reconcile.restate_steps import Context, Unreadable
 from reconcile.rows import GroupTotals, RowSource
 

@@ -26,16 +26,16 @@ from decimal import Decimal
 
 from sqlalchemy import Column, Date, DateTime, Integer, String
 
-from migrate.spec.model import Condition, Field_
-from migrate.spec.parts import Part, as_part, part_columns
+from migrate.spec.model import Field_
+from migrate.spec.parts import as_part, part_columns
 from migrate.spec.steps import Step
 from migrate.staging.tables import METADATA
 from migrate.staging.types import Money
 from reconcile import restate_expr as E
-from reconcile import restate_numbers as N
 from reconcile import restate_steps as R
 from reconcile.personal import REFUSED, UNREADABLE
 from reconcile.restate_keys import KeyLookup, lookup_origin, lookup_text
+from reconcile.restate_pieces import condition_holds, condition_text, part_text, piece, step_text
 
 _CHECK = "a check that rejects a row, never a change of its value: nothing to restate"
 _STEP = "reconciliation's own Python code for the step (reconcile/restate_steps.py)"
@@ -353,7 +353,7 @@ class Restated:
     @property
     def rule(self) -> str:
         f = self.field
-        steps = ", ".join(_step_text(s.name, s.args.model_dump()) for s in f.steps)
+        steps = ", ".join(step_text(s.name, s.args.model_dump()) for s in f.steps)
         origin = lookup_text(f, self.system, self.issued) if f.lookup else _origin_text(f)
         rule = f"{self.target} vs {origin}: {steps or 'as is'}"
         rule += f"; only when {condition_text(f.when)}" if f.when is not None else ""
@@ -377,18 +377,6 @@ def _origin(f: Field_, record: Mapping[str, object], crosswalks: Crosswalks) -> 
     return record.get(f.from_)
 
 
-def piece(part: Part, ctx: R.Context) -> str:
-    """One piece of ``parts`` (or of a grain's nested source) as text, none as empty: the
-    constant, or the column's trimmed text through the piece's own steps."""
-    if part.column is None:
-        return str(part.const)
-    text = R.as_text(ctx.record.get(part.column))
-    value: object = None if text is None else text.strip()
-    for step in part.steps:
-        value = R.STEPS[step.name](value, step.args, ctx)
-    return R.as_text(value) or ""
-
-
 def _origin_text(f: Field_) -> str:
     if f.const is not None:
         return f"constant {f.const!r}"
@@ -399,49 +387,6 @@ def _origin_text(f: Field_) -> str:
     if f.parts is not None:
         return f"{(f.join or '')!r}.join({', '.join(part_text(p) for p in f.parts)})"
     return str(f.from_)
-
-
-def part_text(item: str | Part) -> str:
-    part = as_part(item)
-    if part.column is None:
-        return repr(str(part.const))
-    steps = ", ".join(_step_text(s.name, s.args.model_dump()) for s in part.steps)
-    return f"{part.column} ({steps})" if steps else part.column
-
-
-def _step_text(name: str, args: dict[str, object]) -> str:
-    given = ", ".join(f"{k} {v!r}" for k, v in args.items() if v is not None)
-    return f"{name} ({given})" if given else name
-
-
-def condition_holds(w: Condition, record: Mapping[str, object]) -> bool:
-    """A ``when`` or ``drop_when`` on one legacy row, as the pipeline tests it (trimmed, in
-    any case; ``negate`` reverses it, so a missing value then holds). A comparison on a value
-    that is no number raises :class:`~reconcile.restate_steps.Unreadable`: the pipeline
-    rejects that row (``invalid_number``), whatever ``negate`` says."""
-    value = record.get(w.column)
-    if w.ordered:
-        try:
-            return N.compares(w, value) != w.negate
-        except N.NotNumber as exc:
-            raise R.Unreadable(exc.reason, value) from None
-    return R.holds(value, w.equals, w.in_, w.is_blank) != w.negate
-
-
-def condition_text(w: Condition) -> str:
-    if w.dated:
-        read = f"date({w.column}, {w.date_format or '%Y-%m-%d'!r})"
-        test = " and ".join(f"{read} {op} {day.isoformat()}" for op, day in w.date_bounds())
-    elif w.numeric:
-        read = f"amount({w.column}, {w.amount})" if w.amount else w.column
-        test = " and ".join(f"{read} {op} {bound}" for op, bound in w.bounds())
-    elif w.is_blank is not None:
-        test = f"{w.column} is {'' if w.is_blank else 'not '}blank"
-    elif w.in_ is not None:
-        test = f"{w.column} in {w.in_!r}"
-    else:
-        test = f"{w.column} = {w.equals!r}"
-    return f"not ({test})" if w.negate else test
 
 
 def _stored_time(text: str) -> object:

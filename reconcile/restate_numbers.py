@@ -24,7 +24,6 @@ from reconcile.money import InvalidAmount, step_cents
 REASON = "invalid_number"
 _SPACE = " \t\n\r\x0b\x0c"
 _DIGITS = frozenset("0123456789")
-_TOO_LONG = Decimal("1E40")
 
 
 class NotNumber(ValueError):
@@ -133,24 +132,31 @@ def flip(value: object, absolute: bool) -> object:
 
 def formatted(value: object, args: FormatNumberArgs) -> str | None:
     """The number in fixed notation with exactly ``decimals`` decimals (refused when that
-    would drop a non-zero digit), padded to ``width``: by integer arithmetic on the scaled
-    value, not by Python's formatting."""
+    would drop a non-zero digit), padded to ``width``: by integer arithmetic on the number's
+    digits and exponent, never by a ``Decimal`` context (which rounds at 28 digits) nor by
+    Python's formatting."""
     n = number(value)
     if n is None:
         return None
-    if args.cents:
-        n = n.scaleb(-2)
-    if abs(n) >= _TOO_LONG:  # 40 integer digits or more: refused, as documented
+    negative, digits_of, exponent = n.as_tuple()
+    assert isinstance(exponent, int)  # finite: number() refuses the rest
+    coefficient = int("".join(map(str, digits_of)) or "0")
+    shift = exponent - (2 if args.cents else 0) + args.decimals  # units = coefficient * 10**shift
+    if coefficient and len(str(coefficient)) + shift - args.decimals > 40:
+        raise NotNumber(value)  # 1E40 or more: refused, as documented
+    if shift >= 0:
+        units = coefficient * 10**shift
+    elif coefficient and -shift > len(str(coefficient)):
+        raise NotNumber(value)  # non-zero digits far below the last decimal
+    elif coefficient % 10**-shift:
         raise NotNumber(value)
-    scaled = n.scaleb(args.decimals)
-    if scaled != scaled.to_integral_value():
-        raise NotNumber(value)
-    units = int(scaled)
-    digits = str(abs(units)).rjust(args.decimals + 1, "0")
+    else:
+        units = coefficient // 10**-shift
+    text = str(units).rjust(args.decimals + 1, "0")
     if args.decimals:
-        digits = digits[: -args.decimals] + "." + digits[-args.decimals :]
-    sign = "-" if units < 0 else ""
+        text = text[: -args.decimals] + "." + text[-args.decimals :]
+    sign = "-" if negative and units else ""
     width = args.width or 0
     if args.pad == "zero":
-        return sign + "0" * max(0, width - len(sign) - len(digits)) + digits
-    return " " * max(0, width - len(sign) - len(digits)) + sign + digits
+        return sign + "0" * max(0, width - len(sign) - len(text)) + text
+    return " " * max(0, width - len(sign) - len(text)) + sign + text

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Integer, Numeric, String
+from sqlalchemy.types import TypeEngine
 
 from reconcile.report import EXCEPTIONS, FAIL, PASS
 from tests.support.restated_project import legacy_table, migrate_one
@@ -18,7 +19,7 @@ from tests.test_conditions_composition import changed, doc_example
 
 pytestmark = pytest.mark.db
 
-PAY_COLUMNS = [
+PAY_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
     ("PAY_ID", String(10)),
     ("FUND", String(10)),
     ("DEPT", String(10)),
@@ -34,7 +35,7 @@ PAY_ROWS = [
     ("P4", "200", "D2", "1010", "2018-11-09", Decimal("-0.01"), "-3"),
     ("P5", "200", "D2", "5100", "2019-01-09", Decimal("100.00"), "N/A"),
 ]
-BUDGET_COLUMNS = [
+BUDGET_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
     ("LINE", Integer()),
     ("FUND", String(10)),
     ("DEPT", String(10)),

@@ -210,12 +210,14 @@ def _format_number(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
     assert isinstance(a, S.FormatNumberArgs)
 
     def fmt(v: Decimal) -> str | None:
-        if a.cents:
-            v = v.scaleb(-2)
-        if v and v.adjusted() >= numbers.FORMAT_LIMIT:
-            return None
-        with localcontext() as exact:
-            exact.prec = 2 * numbers.FORMAT_LIMIT
+        with localcontext() as exact:  # no rounding at the default 28 digits
+            exact.prec = 4 * numbers.FORMAT_LIMIT
+            if a.cents:
+                v = v.scaleb(-2)
+            if v and v.adjusted() >= numbers.FORMAT_LIMIT:
+                return None
+            if v and v.adjusted() < -2 * numbers.FORMAT_LIMIT:
+                return None  # a non-zero digit far below any decimal declared
             q = v.quantize(Decimal(1).scaleb(-a.decimals))
         if q != v:
             return None
