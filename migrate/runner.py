@@ -63,6 +63,7 @@ class RunSummary:
 def open_context(
     settings: Settings, project: Project, run_id: str, mode: str, chunk_size: int
 ) -> Context:
+    origins.remember(project)  # a copybook's path is relative to its mapping's folder
     url, schema = staging_target(settings, mode)
     md = ensure_staging(url, schema)
     systems = {
@@ -143,7 +144,6 @@ def _execute(
     settings = dataclasses.replace(
         settings, extra={**settings.extra, "mappings": str(project.root)}
     )
-    origins.remember(project)  # a copybook's path is relative to its mapping's folder
     ctx = open_context(settings, project, run_id, mode, chunk_size)
     url, schema = staging_target(settings, mode)
     summary = RunSummary(run_id, mode, url, schema)
