@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import create_engine, text
@@ -407,3 +409,60 @@ def test_an_inexact_float_staged_as_its_nearest_cent_fails(tmp_path: Path) -> No
     report = run_and_reconcile(tmp_path, legacy, _stage_as_if(2025, "6", 30))
     e = entity(report, "pay_desktop")
     assert e.status == FAIL, (e.failures, e.exceptions)
+
+
+FOUR = st.builds(
+    lambda units, frac, neg: f"{'-' if neg else ''}{units}.{frac:04d}",
+    st.integers(0, 10**6),
+    st.integers(0, 9999),
+    st.booleans(),
+)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    amounts=st.lists(FOUR, min_size=1, max_size=12),
+    mode=st.sampled_from(["half_up", "half_even", "truncate"]),
+    change=st.sampled_from(["none", "cent", "delete"]),
+)
+def test_pass_only_when_every_row_is_rounded_as_declared(
+    tmp_path_factory: pytest.TempPathFactory, amounts: list[str], mode: str, change: str
+) -> None:
+    """Any 4-decimal amounts, any mode: PASS with the rounding line equal to its
+    restatement and within its bound; a cent changed or a row deleted after the run: FAIL."""
+    tmp = tmp_path_factory.mktemp("rounding")
+    mappings = write_project(tmp)
+    path = mappings / "hr" / "pay_sqlserver.yaml"
+    body = path.read_text(encoding="utf-8").replace("half_even", mode)
+    path.write_text(body, encoding="utf-8")
+    rows = [(n, f"P{n}", a) for n, a in enumerate(amounts, start=1)]
+    url = f"sqlite:///{tmp / 'staging.db'}"
+    s = Settings(urls={"staging": url, **sqlite_legacy(tmp, rows, DESK)}, workdir=tmp)
+    run = run_migration(s, mappings, "full", entities=["pay_sqlserver"])
+    plant = {
+        "cent": 'UPDATE "WORKER_ANNUAL_PAY" SET "ANNUAL_SALARY" = "ANNUAL_SALARY" + 1 '
+        "WHERE \"RECORD_KEY\" = '1'",
+        "delete": 'DELETE FROM "WORKER_ANNUAL_PAY" WHERE "RECORD_KEY" = \'1\'',
+    }.get(change)
+    if plant:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(plant))
+        engine.dispose()
+    (e,) = reconcile_run(s, load_project(mappings), run.run_id).entities
+    (m,) = e.measures
+    want = sum((Decimal(a) for a in amounts), Decimal(0))
+    assert m.source == want
+    mode_of = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "truncate": ROUND_DOWN}
+    rounded = [Decimal(a).quantize(Decimal("0.01"), rounding=mode_of[mode]) for a in amounts]
+    assert m.rounding_expected == sum(
+        (r - Decimal(a) for r, a in zip(rounded, amounts, strict=True)), Decimal(0)
+    )
+    assert abs(m.rounding_expected) <= m.rounding_bound
+    if change == "none":
+        assert e.status == PASS, (amounts, mode, e.failures)
+        assert m.staged == sum(rounded, Decimal(0)) and m.rounding == m.rounding_expected
+    else:
+        assert e.status == FAIL, (amounts, mode, change)
