@@ -65,6 +65,10 @@ def why_not_partitioned(spec: EntitySpec) -> str | None:
     if unique:
         cols = ", ".join(unique[0].columns)
         return f"the uniqueness check on ({cols}) must see every earlier row"
+    duplicates = [c.possible_duplicate for c in spec.checks if c.possible_duplicate is not None]
+    if duplicates:
+        cols = ", ".join(duplicates[0].columns)
+        return f"the possible-duplicate warning on ({cols}) must see every earlier row"
     if spec.issues_keys is not None:
         return "it issues ERP keys, numbered in source-key order so every run numbers them alike"
     return None

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from migrate.errors import Location, SpecError, SpecErrors
+from migrate.spec.checkrefs import check_references
 from migrate.spec.model import EntitySpec
 from migrate.spec.steps import CrosswalkArgs, StepError, parse_step, suggest
 from migrate.spec.yamlsource import SourceText, read_yaml
@@ -259,6 +260,7 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
             continue
         project.entities[name] = loaded
     errors.extend(_cross_checks(project))
+    errors.extend(check_references(project))
     if errors:
         raise SpecErrors(errors)
     from migrate.spec.graph import dependency_order
