@@ -200,6 +200,8 @@ WHEN_RULES: list[dict[str, Any]] = [
     {"column": "w", "less_than": 0, "amount": "text"},
     {"column": "w", "at_least": "-1.5", "amount": "fixed", "negate": True},
     {"column": "w", "less_than": 0},
+    {"column": "w", "greater_than": "0.0000005"},  # finer than the fast path's millionths
+    {"column": "w", "at_most": "-1E20"},  # beyond 64 bits: one value at a time
     {"column": "w", "greater_than": "0.5", "negate": True},
     {"column": "w", "at_most": 10, "at_least": -10},
     {"column": "w", "between": [-1, "1E1"]},

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrate.spec.conditions import Condition
 from migrate.transform import parse
@@ -82,14 +84,6 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def amounts(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
-    """A column read as the ``money`` step reads it, as exact units (object dtype), and the
-    mask of present values that are no amount."""
-    cents, bad = parse.money_to_cents(s, encoding)
-    values = [None if c is pd.NA or c is None else Decimal(int(c)).scaleb(-2) for c in cents]
-    return pd.Series(values, index=s.index, dtype="object"), bad.fillna(False).astype(bool)
-
-
 def days(s: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
     """A column as days (object dtype: ``date`` or None): a date or timestamp is its day,
     text is parsed as the ``date`` step parses it; and the mask of present values that are
@@ -104,6 +98,83 @@ def days(s: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
     return pd.Series(out, index=s.index, dtype="object"), bad & ~timed
 
 
+# Plain decimal text, read at once as integers of millionths: up to 12 integer digits and 6
+# decimals fit in 64 bits (10**18 < 2**63). Other text goes through :func:`read`, one value
+# at a time (exact too, about twenty times slower).
+_PLAIN = r"^(?P<sign>[+-]?)(?P<whole>[0-9]{1,12})(?:\.(?P<frac>[0-9]{0,6}))?$"
+_SCALE = 6
+_LIMIT = 2**62  # a bound beyond it is compared one value at a time
+
+
+def _plain_scaled(s: pd.Series) -> tuple[pd.Series, int]:
+    """The values as exact integers at a scale (10**scale units each; null where blank or not
+    plain): an integer column as it is, plain decimal text in millionths (Arrow's kernels)."""
+    if parse.is_integer(s):
+        return s.astype("Int64"), 0
+    text = pa.array(parse.as_text(s), pa.string())
+    text = pc.utf8_trim(text, characters=parse.SPACE)
+    parts = pc.extract_regex(text, pattern=_PLAIN)
+    whole = pc.cast(pc.struct_field(parts, "whole"), pa.int64())
+    frac = pc.utf8_rpad(pc.struct_field(parts, "frac"), width=_SCALE, padding="0")
+    value = pc.add(pc.multiply(whole, 10**_SCALE), pc.cast(frac, pa.int64()))
+    minus = pc.equal(pc.struct_field(parts, "sign"), "-")
+    value = pc.if_else(minus, pc.negate(value), value)
+    data = pc.fill_null(value, 0).to_numpy(zero_copy_only=False).astype("int64")
+    mask = pc.is_null(value).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(data, mask), index=s.index), _SCALE
+
+
+def _int_bound(op: str, bound: Decimal, scale: int) -> int | None:
+    """An integer ``b`` with ``v op bound`` exactly when ``v op b`` for integers ``v`` at
+    ``scale``: the ceiling for < and >=, the floor for <= and > (None: beyond 64 bits)."""
+    with localcontext() as wide:
+        wide.prec = 100
+        scaled = bound.scaleb(scale)
+        rounded = scaled.to_integral_value(ROUND_CEILING if op in ("<", ">=") else ROUND_FLOOR)
+    out = int(rounded)
+    return out if -_LIMIT < out < _LIMIT else None
+
+
+def _held(ints: pd.Series, scale: int, bounds: list[tuple[str, Decimal]]) -> pd.Series | None:
+    """Where every bound holds, on exact integers (None when a bound does not fit)."""
+    held = pd.Series(True, index=ints.index)
+    for op, bound in bounds:
+        b = _int_bound(op, bound, scale)
+        if b is None:
+            return None
+        held &= pd.Series(_OPS[op](ints, b), index=ints.index).fillna(False).astype(bool)
+    return held & ints.notna()
+
+
+def _numbers_compare(cond: Condition, s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    bounds = cond.bounds()
+    if cond.amount is not None:  # as the money step reads it: cents, all at once
+        cents, bad = parse.money_to_cents(s, cond.amount)
+        held = _held(cents.astype("Int64"), 2, bounds)
+        if held is not None:
+            return held, bad.fillna(False).astype(bool)
+        units = [None if c is pd.NA else Decimal(int(c)).scaleb(-2) for c in cents]
+        return _each(units, bounds, s.index), bad.fillna(False).astype(bool)
+    ints, scale = _plain_scaled(s)
+    held = _held(ints, scale, bounds)
+    rest = ints.isna() if held is not None else pd.Series(True, index=s.index)
+    if held is None:
+        held = pd.Series(False, index=s.index)
+    bad = pd.Series(False, index=s.index)
+    if bool(rest.any()):  # blanks and other text: one value at a time
+        read_one, unreadable = numbers(s[rest])
+        held.loc[rest] = _each(list(read_one), bounds, read_one.index)
+        bad.loc[rest] = unreadable
+    return held, bad
+
+
+def _each(
+    values: list[Decimal | None], bounds: list[tuple[str, Decimal]], index: pd.Index
+) -> pd.Series:
+    held = [v is not None and all(_OPS[op](v, b) for op, b in bounds) for v in values]
+    return pd.Series(held, index=index, dtype=bool)
+
+
 def compare(cond: Condition, s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(holds, unreadable) for a condition's comparisons on a column: every bound must hold;
     a blank value holds none."""
@@ -113,7 +184,4 @@ def compare(cond: Condition, s: pd.Series) -> tuple[pd.Series, pd.Series]:
             v is not None and all(_OPS[op](v, day) for op, day in cond.date_bounds()) for v in got
         ]
         return pd.Series(held, index=s.index, dtype=bool), bad
-    values, bad = numbers(s) if cond.amount is None else amounts(s, cond.amount)
-    bounds = cond.bounds()
-    holds = [v is not None and all(_OPS[op](v, bound) for op, bound in bounds) for v in values]
-    return pd.Series(holds, index=s.index, dtype=bool), bad
+    return _numbers_compare(cond, s)
