@@ -151,11 +151,8 @@ def cmd_rehearsals(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from migrate.files import origins
-    from migrate.spec.loader import load_project
     from reconcile.run import reconcile_command
 
-    origins.remember(load_project(Path(args.mappings)))  # copybooks: relative to the mapping
     code: int = reconcile_command(
         settings, Path(args.mappings), args.run_id, args.output, args.entity
     )
@@ -292,8 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     cut.set_defaults(handler=cmd_cutover)
 
     from migrate.lineage.cli import add_parsers
+    from migrate.targets.cli import add_parsers as add_target_parsers
 
     add_parsers(sub)
+    add_target_parsers(sub)
     return p
 
 

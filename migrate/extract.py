@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import (
     Engine,
+    Float,
     MetaData,
     Select,
     Table,
@@ -142,12 +143,16 @@ def source_selectable(spec: EntitySpec, engine: Engine) -> Table:
     if spec.source.table is None:
         raise SchemaMismatch(f"{spec.entity}: source is not a table")
     try:
-        return Table(spec.source.table, md, autoload_with=engine)
+        table = Table(spec.source.table, md, autoload_with=engine)
     except Exception as exc:
         raise SchemaMismatch(
             f"{spec.entity}: source table {spec.source.table!r} not found in "
             f"{spec.source.system} ({type(exc).__name__})"
         ) from exc
+    for col in table.columns:  # a float is read as the float it is: MariaDB's DOUBLE reflects
+        if isinstance(col.type, Float) and col.type.asdecimal:  # as a Decimal at 10 decimals
+            col.type = Float(asdecimal=False)
+    return table
 
 
 def read_database(

@@ -90,7 +90,10 @@ def chunks_for(
 ) -> Iterator[Chunk]:
     if spec.source.file is not None:
         path = resolve_path(spec, ctx.workdir)
-        yield from read_file(spec, path, ctx.chunk_size, skip_batches=resume.batches_done)
+        folder = ctx.project.entities[spec.entity].path.parent  # a copybook is beside it
+        yield from read_file(
+            spec, path, ctx.chunk_size, skip_batches=resume.batches_done, base_dir=folder
+        )
         return
     engine = ctx.sources[spec.source.system]
     yield from read_database(

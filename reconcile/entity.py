@@ -26,6 +26,7 @@ from reconcile.rules import check_rules
 from reconcile.sources import SourcePlan
 from reconcile.staging_side import Staging, outcomes, staged_relation, target_columns
 from reconcile.textrule import text_columns
+from reconcile.unreadable import unreadable_differences
 
 
 def reconcile_entity(
@@ -81,7 +82,8 @@ def _prove(
     unknown = (RowDifference(name, k, "unexpected", "(rejected or filtered)") for k in attr.unknown)
     excluded = (*done.rejected, *(key for _, key in done.filtered))
     checked = check_columns(spec, crosswalks, st, excluded, legacy, workdir, done.filtered)
-    kept = keep(chain(found, unknown, checked.differences))  # the first of each kind, all counted
+    marked = unreadable_differences(spec, name, done, workdir)  # rejected, as they must be?
+    kept = keep(chain(found, unknown, checked.differences, marked))  # the first of each kind
     return EntityReconciliation(
         entity=name,
         source_table=plan.origin,

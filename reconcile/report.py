@@ -210,8 +210,11 @@ class EntityReconciliation:
         for column, why in self.not_verified:
             out.append(f"column {column} not verified: {why}")
         for r in self.rules:
-            if r.level != FAIL and r.violations:
+            if r.level != FAIL and r.violations and r.rule.startswith("warning "):
                 out.append(f"{r.violations:,} row(s) flagged by {r.rule} (a warning, loaded)")
+            elif r.level != FAIL and r.violations:  # a rule across entities: legacy, not verified
+                detail = f" ({r.detail})" if r.detail else ""
+                out.append(f"{r.rule}: {r.violations:,}{detail}")
         return out
 
     @property

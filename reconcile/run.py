@@ -28,6 +28,7 @@ from migrate import runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import ConfigError, RunStateError
+from migrate.files import origins
 from migrate.load import refuse_old_lineage
 from migrate.runner import staging_target
 from migrate.spec.loader import Project, load_project
@@ -37,7 +38,15 @@ from reconcile.claims import changed_mapping, refuse_missing_mappings, unclaimed
 from reconcile.crossrules import check_cross_rules
 from reconcile.entity import reconcile_entity
 from reconcile.interrupt import interruptible, watch
-from reconcile.report import EXCEPTIONS, FAIL, PASS, EntityReconciliation, Reconciliation, RunFacts
+from reconcile.report import (
+    EXCEPTIONS,
+    FAIL,
+    PASS,
+    EntityReconciliation,
+    MeasureIdentity,
+    Reconciliation,
+    RunFacts,
+)
 from reconcile.sources import plan_source
 from reconcile.sqltext import install_functions
 from reconcile.staging_side import Staging
@@ -100,6 +109,7 @@ def reconcile_run(
     """Reconcile the entities the run staged (or ``only`` those); ``finished`` is told of
     each entity as it is done, with the seconds it took. ``reconciled_at`` (ISO text, default
     now) is an input like the data: the same inputs give a byte-identical workbook."""
+    origins.remember(project)  # a copybook's path is relative to its mapping's folder
     url, schema, run_id = locate_run(settings, run_id)
     staging = writable_engine(url)
     install_functions(staging)
@@ -262,11 +272,19 @@ def _problems(e: EntityReconciliation) -> str:
 SHOWN_DIFFERENCES = 3
 
 
+def _rounding(m: MeasureIdentity) -> str:
+    return (
+        f"; rounding {m.rounding:,} staged vs {m.rounding_expected:,} restated "
+        f"(bound {m.rounding_bound:,})"
+    )
+
+
 def _first_problems(e: EntityReconciliation) -> list[str]:
     """Which amounts and rows are off, so the terminal already says where to look: keys and
     columns only (values stay in the workbook, where personal data is masked)."""
     lines = [
         f"amount {m.measure}: difference {m.difference:,} (tolerance {m.tolerance:,})"
+        + (_rounding(m) if m.rounding_rule else "")
         for m in e.measures
         if m.status == FAIL
     ]

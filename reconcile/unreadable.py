@@ -1,15 +1,11 @@
 """Records reconciliation's own reader could not read must have been rejected.
 
-A fixed-width record the layout cannot read (``reconcile/fixed_records.py``: a bad sign, a
-letter in a packed field, a short record) is yielded with its unreadable fields empty and
-``_read_reason`` set. Its amounts are then absent on the legacy side; if the pipeline staged
-the record anyway with those amounts blank, the row diff would see a blank against a blank
-and agree. So every marked record's key must be among the run's rejected keys (or set aside
-by a named filter, whose own restatement is ``filtered.py``'s); any other is a ``changed``
-difference naming the field and its bytes: the entity FAILs.
-
-Wiring (``reconcile/entity.py``, ``_prove``): chain
-``unreadable_differences(spec, name, done, workdir)`` into the differences ``keep`` lists.
+A record reconciliation's file reader cannot read (``reconcile/fixed_records.py``: a bad
+sign, a letter in a packed field, a short record) is yielded with ``_read_reason`` set. The row diff restates the
+mapped fields from such a record (its unreadable ones hold their raw bytes, which no step
+reads), but a field no mapping uses would not be compared: so every marked record's key must
+be among the run's rejected keys (or set aside by a named filter, whose own restatement is
+``filtered.py``'s); any other is a ``changed`` difference naming the field and its bytes.
 """
 
 from __future__ import annotations
@@ -29,7 +25,7 @@ READ_REASON, READ_COLUMN, READ_VALUE = "_read_reason", "_read_column", "_read_va
 def marked_records(spec: EntitySpec, workdir: Path | None) -> Iterator[tuple[str, str, str]]:
     """(source key, field, bytes shown) of each source record marked unreadable."""
     f = spec.source.file
-    if f is None or f.fixed is None or workdir is None:
+    if f is None or workdir is None:
         return
     for record in file_records(spec, file_path(spec, workdir)):
         if record.get(READ_REASON) is not None:

@@ -173,7 +173,7 @@ def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -
         if refs.rule_entities and refs.rule_status
         else "=0"
     )
-    rules_ok = all(r.status == "PASS" for r in e.rules)
+    rules_ok = all(r.violations == 0 for r in e.rules if r.level == "FAIL")
     _failures_row(ws, row + 2, "ERP rules failing", rules, rules_ok, "rules on sheet Rules")
     if e.problems:  # a mapping changed since the run, rows of the run no entity claims
         note = "; ".join(e.problems)

@@ -316,12 +316,6 @@ def test_planted_on_postgresql_staging(tmp_path: Path, staging_pg: str) -> None:
     assert report.verdict == FAIL
 
 
-@pytest.mark.xfail(
-    reason="reconcile/workbook_summary.py (not this part's file) writes Report status FAIL on "
-    "'ERP rules failing' when only warnings have violations, where its formula counts the "
-    "Rules sheet's FAIL statuses only (PASS); the patch is in the report of issue 20 items 9-10",
-    strict=False,
-)
 def test_the_summary_rules_line_agrees_with_its_formula(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 

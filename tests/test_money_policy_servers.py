@@ -77,17 +77,6 @@ def test_postgresql_numeric_and_double(
     _check(report, bool(plant))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "pipeline defect, found here: migrate/extract.py reflects MariaDB's DOUBLE as "
-        "SQLAlchemy's mysql.DOUBLE(asdecimal=True), which hands the float over as a Decimal "
-        "formatted to 10 decimals, so 0.30000000000000004 reaches the money step as 0.3 and "
-        "is staged as 0.30; reconciliation reads the float itself and FAILs the entity (a "
-        "changed row, a gap of 0.30). Fix: reflect Float columns with asdecimal=False "
-        "(the report to the lead has the patch)"
-    ),
-)
 @pytest.mark.parametrize("plant", ["", PLANT_TIE], ids=["clean", "tie-rounded-up"])
 def test_mariadb_decimal_and_double(tmp_path: Path, mysql_url: str, plant: str) -> None:
     report = run_and_reconcile(tmp_path, legacy(mysql_url), plant)

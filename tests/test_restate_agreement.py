@@ -295,12 +295,6 @@ def test_expressions_agree(expr: str, a: list[object], b: list[object]) -> None:
     check("PAYROLL_HISTORY", "GROSS_AMOUNT", {"expr": expr, "steps": [{"money": "fixed"}]}, records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline defect, found here: expr reads a nullable integer column (Int64, any NULL) "
-    "through float (migrate/transform/expr.py, Series.map), so 12345678901234567 becomes "
-    "1.2345678901234568E+16 and 0 becomes 0.0; reconciliation reads the exact integer",
-)
 def test_expression_over_a_nullable_integer_column_agrees() -> None:
     records: list[dict[str, object]] = [{"a": 12345678901234567, "b": 1}, {"a": None, "b": 1}]
     check("WORKERS", "LAST_NAME", {"expr": "a * b"}, records)

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrate.transform import parse
+from migrate.transform.failures import READ_COLUMNS
 
 _NULL_HASH = np.uint64(np.iinfo(np.uint64).max)
 _HEX = np.array([f"{b:02x}".encode() for b in range(256)], dtype="S2")
@@ -114,5 +115,9 @@ def hex16(hashes: npt.NDArray[np.uint64], index: pd.Index) -> pd.Series:
 
 
 def source_hashes(rows: pd.DataFrame) -> pd.Series:
-    """The ``MIG_SOURCE_HASH`` of each row, indexed like ``rows``."""
+    """The ``MIG_SOURCE_HASH`` of each row, indexed like ``rows`` (a reader's unreadable marks
+    are not legacy data: a chunk holding an unreadable record hashes its good rows alike)."""
+    marks = [c for c in READ_COLUMNS if c in rows.columns]
+    if marks:
+        rows = rows.drop(columns=marks)
     return hex16(row_hashes(rows), rows.index)
