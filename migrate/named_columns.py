@@ -14,6 +14,7 @@ from difflib import get_close_matches
 
 from migrate.errors import SchemaMismatch
 from migrate.spec.model import EntitySpec, Field_
+from migrate.spec.parts import part_columns
 from migrate.transform.expr import columns_of
 
 KeyPath = tuple[str | int, ...]
@@ -40,7 +41,10 @@ def named_columns(spec: EntitySpec) -> list[tuple[KeyPath, str]]:
         if m.sign_column:
             out.append((("reconcile", "measures", i, "sign_column"), m.sign_column))
     for i, g in enumerate(spec.reconcile.grains):
-        out += [(("reconcile", "grains", i, "source", j), c) for j, c in enumerate(g.source)]
+        for j, item in enumerate(g.pieces):
+            pieces = item if isinstance(item, list) else [item]
+            path = ("reconcile", "grains", i, "source", j)
+            out += [(path, c) for p in pieces for c in part_columns(p)]
     return out
 
 
@@ -57,6 +61,9 @@ def _where(name: str, rule: Field_, column: str) -> KeyPath:
         return (*here, "lookup", "from", rule.lookup.from_.index(column))
     if rule.expr and column in columns_of(rule.expr):
         return (*here, "expr")
+    for i, item in enumerate(rule.parts or []):
+        if column in part_columns(item):
+            return (*here, "parts", i)
     for i, step in enumerate(rule.steps):
         if column in step.source_columns():
             return (*here, "steps", i)

@@ -24,6 +24,11 @@ def remember(project: Project) -> None:
         _DIRS[name] = loaded.path.resolve().parent
 
 
+def remember_entity(entity: str, mapping_file: Path) -> None:
+    """Record one entity's mapping file (lineage loads mappings one file at a time)."""
+    _DIRS[entity] = mapping_file.resolve().parent
+
+
 def mapping_dir(entity: str, given: Path | None = None) -> Path:
     """``given`` if the caller knows it, else the recorded folder, else the working folder."""
     if given is not None:

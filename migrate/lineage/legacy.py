@@ -7,7 +7,6 @@ personal columns are masked here so no caller can print them by accident.
 
 from __future__ import annotations
 
-import csv
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,9 +16,12 @@ from sqlalchemy import Column, MetaData, Table, func, select
 from migrate.config import Settings
 from migrate.db import readonly_engine
 from migrate.extract import resolve_path
+from migrate.files.dispatch import read_frames
+from migrate.files.origins import mapping_dir
 from migrate.lineage.masking import mask_row, source_personal
 from migrate.spec.model import EntitySpec
-from migrate.transform.engine import KEY_SPACE
+from migrate.transform.engine import KEY_SPACE, key_string
+from migrate.transform.failures import READ_COLUMNS
 
 
 def coerce_key(column: Column[Any], text: str) -> object:
@@ -118,20 +120,21 @@ def read_source_row(settings: Settings, spec: EntitySpec, key: str) -> dict[str,
 
 
 def _file_row(settings: Settings, spec: EntitySpec, key: str) -> dict[str, object] | None:
-    """A CSV extract's row by its key columns, or by its 1-based data-row number (``_line``)."""
+    """An extract's record by its key columns (or its record number, ``_line``), read as the
+    run read it: the declared delimiter, quoting, header or columns, or fixed-width layout."""
     f = spec.source.file
     if f is None:
         return None
     path = resolve_path(spec, settings.workdir)
     if not path.exists():
         return None
-    with path.open(encoding=f.encoding, newline="") as fh:
-        reader = csv.DictReader(fh, delimiter=f.delimiter, quotechar=f.quotechar)
-        for n, raw in enumerate(reader, start=1):
-            row: dict[str, object] = {"_line": n}
-            row.update({k.strip().lstrip("\ufeff"): v for k, v in raw.items() if k is not None})
-            if "|".join(str(row.get(c, "")).strip(KEY_SPACE) for c in spec.source.key) == key:
-                return mask_row(row, source_personal(spec))
+    marks = set(READ_COLUMNS)
+    for frame in read_frames(f, path, 10_000, mapping_dir(spec.entity)):
+        keys = key_string(frame, spec.source.key)
+        hit = frame[keys == key]
+        if len(hit):
+            row = {str(k): v for k, v in hit.iloc[0].items() if k not in marks}
+            return mask_row(row, source_personal(spec))
     return None
 
 

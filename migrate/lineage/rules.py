@@ -58,6 +58,9 @@ def _origin(rule: Field_) -> str:
         return f"key-map lookup ({rule.lookup.domain}) of {cols}"
     if isinstance(rule.from_, list):
         return f"from {', '.join(rule.from_)} joined with {rule.join!r}"
+    if rule.parts is not None:
+        pieces = [p if isinstance(p, str) else (p.column or repr(str(p.const))) for p in rule.parts]
+        return f"from parts {', '.join(pieces)} joined with {(rule.join or '')!r}"
     return f"from {rule.from_}"
 
 

@@ -23,6 +23,7 @@ from migrate import audit, runs
 from migrate.config import Settings
 from migrate.db import writable_engine
 from migrate.errors import ConfigError, RunStateError
+from migrate.files import origins
 from migrate.lineage.legacy import key_match, read_source_row
 from migrate.lineage.masking import mask_row, mask_value, target_personal
 from migrate.lineage.rules import ColumnRule, column_rules
@@ -99,7 +100,10 @@ def trace(
     mappings: Path | None = None,
 ) -> Trace:
     """Forward from a staging table and key, or (``reverse``) from a legacy table and key."""
-    specs = [r.loaded.spec for r in run_specs(mappings_root(settings, mappings), {}) if r.loaded]
+    loaded = [r.loaded for r in run_specs(mappings_root(settings, mappings), {}) if r.loaded]
+    for item in loaded:  # a copybook's path is relative to its mapping's folder
+        origins.remember_entity(item.spec.entity, item.path)
+    specs = [item.spec for item in loaded]
     md = build_metadata(settings.staging_schema)
     engine = writable_engine(settings.url("staging"))
     try:

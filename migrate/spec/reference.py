@@ -12,8 +12,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from migrate.spec import checks
 from migrate.spec import model as m
 from migrate.spec.layout import FixedField, FixedWidth
+from migrate.spec.parts import Part
 from migrate.spec.steps import STEP_ARGS
 from migrate.transform.failures import REASONS
 
@@ -28,12 +30,18 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("target", m.Target),
     ("issues_keys", m.IssuesKeys),
     ("fields.<COLUMN>", m.Field_),
+    ("fields.<COLUMN>.parts[] and reconcile.grains[].source pieces", Part),
     ("lookup", m.Lookup),
     ("checks[]", m.Check),
     ("checks[].balanced", m.Balanced),
     ("checks[].whole_group", m.WholeGroup),
     ("checks[].unique", m.UniqueTogether),
     ("checks[].open_period", m.DateWindow),
+    ("checks[].flag (a warning)", checks.Flag),
+    ("checks[].possible_duplicate (a warning)", checks.PossibleDuplicate),
+    ("checks[].header_total (across entities)", checks.HeaderTotal),
+    ("checks[].totals_agree (across entities)", checks.TotalsAgree),
+    ("checks[].balanced_across (across entities)", checks.BalancedAcross),
     ("reconcile", m.Reconcile),
     ("reconcile.measures[]", m.Measure),
     ("reconcile.grains[]", m.Grain),

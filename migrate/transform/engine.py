@@ -20,7 +20,7 @@ from migrate.spec.steps import Step
 from migrate.transform import numbers, parse
 from migrate.transform.expr import evaluate
 from migrate.transform.expr import parse as parse_expr
-from migrate.transform.failures import Failures, add_read_failures
+from migrate.transform.failures import READ_REASON, Failures, add_read_failures
 from migrate.transform.steps import IMPLEMENTATIONS, StepContext
 
 # (domain, system, legacy keys) -> (ERP keys, orphan mask, parent-rejected mask)
@@ -110,12 +110,16 @@ def apply_filters(
 ) -> tuple[pd.DataFrame, dict[str, pd.Index], Undecided]:
     """Drop rows by each named filter in order; a row is counted by the first rule only.
     A row whose value a filter cannot read (a comparison on text that is no number) is
-    not dropped, not tested by later filters, and returned to be rejected."""
+    not dropped, not tested by later filters, and returned to be rejected; a record its
+    reader marked unreadable is tested by none."""
     dropped: dict[str, pd.Index] = {}
     undecided: Undecided = []
     remaining = chunk
+    unread = chunk.index[chunk[READ_REASON].notna()] if READ_REASON in chunk.columns else None
     for rule in spec.source.filters:
         tested = remaining.drop(index=[i for idx, _, _ in undecided for i in idx])
+        if unread is not None:  # a record its reader could not read is rejected, not filtered
+            tested = tested.drop(index=tested.index.intersection(unread))
         mask, bad = condition_test(rule.drop_when, tested)
         dropped[rule.name] = tested.index[mask]
         if bool(bad.any()):

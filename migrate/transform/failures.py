@@ -24,6 +24,7 @@ REASONS: dict[str, str] = {
         "shortest decimal form has more decimals, or it is too large to tell cents apart)"
     ),
     "invalid_format": "does not match the required format",
+    "invalid_number": "not a number where the mapping compares or computes one",
     "invalid_value": "not one of the allowed values",
     "out_of_range": "outside the allowed range",
     "negative_amount": "negative where no negative amount may be",

@@ -23,6 +23,7 @@ from migrate.errors import BlockingCodeError
 from migrate.lineage.keyed_hash import mask_key
 from migrate.spec import steps as S
 from migrate.transform import numbers, parse
+from migrate.transform.rounding import money_reason
 
 StepResult = tuple[pd.Series, pd.Series | None, str | None]
 
@@ -110,7 +111,7 @@ def _datetime(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
 def _money(s: pd.Series, a: S._Args, _c: StepContext) -> StepResult:
     assert isinstance(a, S.MoneyArgs)
     value, bad = parse.money_step(s, a)
-    return value, bad, "invalid_amount"
+    return value, bad, money_reason(a)
 
 
 def _integer(s: pd.Series, _a: S._Args, _c: StepContext) -> StepResult:
