@@ -1,0 +1,71 @@
+"""Review of issue 20 (fixed-width): both readers ignore the bytes of a record past the
+layout's last field, so a record that holds another record (a newline lost, an RDW whose
+length is too large) is read as one record and the one inside it is lost on both sides:
+the counts and totals agree, and the verdict is PASS.
+
+Strict xfails on HEAD, for the lead to fix and unmark.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from migrate.cli import main
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "mainframe-extract.md"
+R1 = b"C00000011998SMITH,JOHN          CLERK II        A01   00520000{00481234J"
+R2 = b"C00000021998JONES,MARY A        ACCOUNTANT      A02   00645012B00645012B"
+R3 = b"C00000031998BROWN,ALI           ANALYST         A02   00599900{00012345{"
+
+
+def _project(tmp: Path, data: bytes, records: str = "lines") -> list[str]:
+    mapping = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)[0]
+    if records != "lines":
+        mapping = mapping.replace("records: lines", f"records: {records}")
+    (tmp / "mappings" / "hr").mkdir(parents=True)
+    (tmp / "mappings" / "hr" / "county_pay.yaml").write_text(mapping)
+    (tmp / "county_pay.txt").write_bytes(data)
+    return ["--workdir", str(tmp), "--mappings", str(tmp / "mappings")]
+
+
+def _staged_keys(tmp: Path) -> list[str]:
+    with sqlite3.connect(tmp / "staging.db") as conn:
+        rows = conn.execute('SELECT "RECORD_KEY" FROM "WORKER_ANNUAL_PAY" ORDER BY 1')
+        return [r[0] for r in rows]
+
+
+def _rdw(*records: bytes) -> bytes:
+    return b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review20: a line longer than the layout is read to the layout's width on both "
+    "sides (migrate/files/fixed.py _frame, reconcile/fixed_records.py _record); a lost "
+    "newline hides record C0000002 inside record C0000001 and reconcile says PASS",
+)
+def test_a_lost_newline_is_not_a_pass(tmp_path: Path) -> None:
+    args = _project(tmp_path, R1 + R2 + b"\n" + R3 + b"\n")  # the newline after R1 is lost
+    assert main([*args, "run"]) == 0
+    assert _staged_keys(tmp_path) == ["C0000001", "C0000003"]  # C0000002: nowhere
+    assert main([*args, "reconcile"]) != 0  # HEAD: 0 (PASS), the record and its pay lost
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review20: an RDW announcing more bytes than its record swallows the next "
+    "record (its RDW and data) on both readers; the surplus past the layout is ignored, "
+    "so C0000002 is lost on both sides and reconcile says PASS",
+)
+def test_an_rdw_longer_than_its_record_is_not_a_pass(tmp_path: Path) -> None:
+    data = bytearray(_rdw(R1, R2, R3))
+    first = len(R1) + 4
+    data[0:2] = (first + len(R2) + 4).to_bytes(2, "big")  # R1's RDW covers R2 too
+    args = _project(tmp_path, bytes(data), records="rdw")
+    assert main([*args, "run"]) == 0
+    assert _staged_keys(tmp_path) == ["C0000001", "C0000003"]
+    assert main([*args, "reconcile"]) != 0  # HEAD: 0 (PASS)
