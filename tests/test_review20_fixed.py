@@ -69,3 +69,28 @@ def test_an_rdw_longer_than_its_record_is_not_a_pass(tmp_path: Path) -> None:
     assert main([*args, "run"]) == 0
     assert _staged_keys(tmp_path) == ["C0000001", "C0000003"]
     assert main([*args, "reconcile"]) != 0  # HEAD: 0 (PASS)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review20: EBCDIC files are often cut by NL x'15', not LF x'25'; with "
+    "records: lines both readers see one long record, read its first layout's width, and "
+    "the rest of the file is lost on both sides (the same root cause: surplus bytes ignored)",
+)
+def test_ebcdic_nl_line_ends_are_not_one_record(tmp_path: Path) -> None:
+    from reconcile.fixed_records import fixed_records
+    from tests.test_fixed_width import flat, zoned
+
+    layout = [
+        {"name": "ID", "start": 1, "length": 4},
+        {"name": "Z", "start": 5, "length": 5, "type": "zoned", "scale": 2},
+    ]
+    records = [b"A001", b"A002", b"A003"]
+    data = b"".join(
+        r.decode("ascii").encode("cp037") + zoned(v, 5, "cp037") + b"\x15"
+        for r, v in zip(records, (12345, -500, 7), strict=True)
+    )
+    (tmp_path / "x.dat").write_bytes(data)
+    read = list(fixed_records(flat("cp037", layout), tmp_path / "x.dat", tmp_path))
+    # HEAD: one record, A001 123.45, unmarked; A002 and A003 are nowhere
+    assert len(read) == 3 or any(r["_read_reason"] for r in read)
