@@ -31,6 +31,8 @@ from sqlalchemy import (
     MetaData,
     Select,
     Table,
+    bindparam,
+    column,
     func,
     literal_column,
     or_,
@@ -38,6 +40,8 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.sql.elements import ColumnClause, quoted_name
+from sqlalchemy.types import NullType
 
 from migrate.errors import SchemaMismatch
 from migrate.readahead import read_ahead
@@ -169,13 +173,15 @@ def read_database(
     ``partition`` ``(lo, hi)`` keeps ``lo <= first group column < hi`` (``None``: open end).
     """
     if spec.source.query is not None:
-        stmt: Select[Any] = select(literal_column("*")).select_from(
-            text(f"({spec.source.query}) AS q")
-        )
-        order: list[Any] = [
-            literal_column(c) for c in (spec.source.group_by or []) + spec.source.key
-        ]
-        stmt = _in_partition(stmt, literal_column(_group_columns(spec)[0]), partition)
+        stmt: Select[Any] = select(literal_column("*")).select_from(_query_source(spec))
+        order: list[Any] = [identifier(c) for c in (spec.source.group_by or []) + spec.source.key]
+        if after_key is not None:  # the same predicate as a table's: resume after the last key
+            keycols = [identifier(c) for c in _group_columns(spec)]
+            after = [_untyped(v) for v in after_key]
+            stmt = stmt.where(tuple_(*keycols) > tuple_(*after))
+        if delta_after is not None and spec.source.delta_column:
+            stmt = stmt.where(identifier(spec.source.delta_column) > _untyped(delta_after))
+        stmt = _in_partition(stmt, identifier(_group_columns(spec)[0]), partition)
     else:
         table = source_selectable(spec, engine)
         stmt = select(table)
@@ -193,6 +199,24 @@ def read_database(
         _arrow_frames(engine, stmt, chunk_size) if engine.dialect.name == "postgresql" else None
     )
     yield from _regroup(frames or _cursor_frames(engine, stmt, chunk_size), spec, first_batch)
+
+
+def identifier(name: str) -> ColumnClause[Any]:
+    """A column of a query source by its name, always quoted by the dialect: a key or
+    ``group_by`` name is an identifier, never SQL (``k INTO OUTFILE ...`` is a column
+    that does not exist, not a clause)."""
+    return column(quoted_name(name, quote=True))
+
+
+def _query_source(spec: EntitySpec) -> Any:
+    """The mapping's query as a subquery named ``q``."""
+    return text(f"({spec.source.query}) AS q")
+
+
+def _untyped(value: object) -> Any:
+    """A resume key value bound without a type (no ``::VARCHAR`` cast), so the database
+    compares it with the query column's own type, as it would a literal."""
+    return bindparam(None, value, type_=NullType())
 
 
 def _cursor_frames(engine: Engine, stmt: Select[Any], chunk_size: int) -> Iterator[pd.DataFrame]:
@@ -434,8 +458,8 @@ def partition_bounds(
         return [(None, None)]
     name = _group_columns(spec)[0]
     if spec.source.query is not None:
-        col: Any = literal_column(name)
-        source: Any = text(f"({spec.source.query}) AS q")
+        col: Any = identifier(name)
+        source: Any = _query_source(spec)
     else:
         table = source_selectable(spec, engine)
         col, source = table.c[name], table

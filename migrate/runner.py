@@ -212,10 +212,22 @@ def run_planned(
         for part in planned:
             if not part.done:
                 total.add(run_entity(ctx, name, counted, delta_after, part))
+    whole_run_counts(ctx, total)
     end = getattr(progress, "end", None)
     if end is not None:
         end(name, total.rows_in, total.loaded, total.rejected, total.filtered)
     return total
+
+
+def whole_run_counts(ctx: Context, result: EntityResult) -> None:
+    """Replace this attempt's counts by the run's: a resumed run read only what was left,
+    but its summary, audit log entry and lineage statistics speak for the whole run."""
+    whole = runs.whole_run(ctx.staging, ctx.md, ctx.run_id, result.entity)
+    for key, value in whole.counts.items():
+        setattr(result, key, value)
+    result.batches = whole.batches
+    result.warnings = whole.warnings
+    result.reasons = whole.reasons
 
 
 @dataclasses.dataclass

@@ -200,3 +200,37 @@ def entity_totals(engine: Engine, md: MetaData, run_id: str) -> dict[str, dict[s
         }
         for r in rows
     }
+
+
+@dataclass(frozen=True)
+class WholeRun:
+    """An entity's figures over every attempt of a run (a resumed run's earlier parts too)."""
+
+    counts: dict[str, int]
+    batches: int
+    warnings: int
+    reasons: dict[str, int]
+
+
+def whole_run(engine: Engine, md: MetaData, run_id: str, entity: str) -> WholeRun:
+    """Counted from what is committed (progress records, rejects and warnings of the run),
+    the same rows an uninterrupted run would have counted in memory, so a resumed run's
+    summary, audit entry and lineage statistics are the whole run's, not its last part's."""
+    totals = entity_totals(engine, md, run_id).get(entity, {})
+    rej, warn = _t(md, "MIG_REJECTS"), _t(md, "MIG_WARNINGS")
+    with engine.connect() as conn:
+        reasons = conn.execute(
+            select(rej.c["REASON_CODE"], func.count())
+            .where(rej.c["RUN_ID"] == run_id, rej.c["ENTITY"] == entity)
+            .group_by(rej.c["REASON_CODE"])
+        ).all()
+        warnings = conn.execute(
+            select(func.count()).where(warn.c["RUN_ID"] == run_id, warn.c["ENTITY"] == entity)
+        ).scalar()
+    keys = ("rows_in", "loaded", "rejected", "filtered")
+    return WholeRun(
+        counts={k: int(totals.get(k, 0)) for k in keys},
+        batches=int(totals.get("batches", 0)),
+        warnings=int(warnings or 0),
+        reasons={str(r): int(n) for r, n in sorted(reasons)},
+    )

@@ -1,0 +1,207 @@
+"""Exactly once for every source kind, and whole-run counts after a resume (issue 22, items
+1 and 4).
+
+A run is stopped after a few committed chunks (the progress callback raises, as a crash
+would between two chunks), then resumed. Before: a ``query:`` source was read again from
+its first row on resume (rows staged and then rejected as ``duplicate_key``), and the
+summary, the audit log's ``counts`` entry and the progress end line held the resumed part's
+counts only. Files (delimited and fixed-width) resume by skipping the committed chunks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from migrate import audit
+from migrate.config import load_settings
+from migrate.runner import RunSummary, resume_run, run_migration
+
+ROWS = 230
+CHUNK = 20
+STOP_AFTER = 4  # chunks committed before the crash
+
+FIELDS = """target:
+  table: WORKER_ANNUAL_PAY
+  key: [FISCAL_YEAR, RECORD_KEY]
+fields:
+  FISCAL_YEAR: {const: 2024}
+  RECORD_KEY: {from: ID}
+  FULL_NAME: {from: NAME}
+  LAST_NAME: {from: NAME}
+  JOB_TITLE: {from: NAME}
+  DEPARTMENT_CODE: {from: NAME}
+  ANNUAL_SALARY: {from: GROSS, steps: [{money: fixed}]}
+"""
+
+
+def _rows() -> list[tuple[int, str, str]]:
+    """Every 7th amount is not a number, so rejects are part of what must match."""
+    return [(i, f"N{i:04d}", "abc" if i % 7 == 0 else f"{i}.50") for i in range(1, ROWS + 1)]
+
+
+class Crash(Exception):
+    """Stands for a process that died between two chunks."""
+
+
+def _stopper(after: int) -> Any:
+    seen = {"n": 0}
+
+    def progress(entity: str, done: int, loaded: int, rejected: int) -> None:
+        seen["n"] += 1
+        if seen["n"] >= after:
+            raise Crash(f"stopped after {after} chunks")
+
+    return progress
+
+
+def _project(workdir: Path, legacy_url: str, source: str) -> Path:
+    (workdir / "migrate.toml").write_text(f'[connections]\nfinance = "{legacy_url}"\n')
+    folder = workdir / "mappings" / "hr"
+    folder.mkdir(parents=True, exist_ok=True)
+    head = f"entity: pay\ndomain: hr\nsource:\n  system: finance\n{source}"
+    (folder / "pay.yaml").write_text(head + FIELDS, encoding="utf-8")
+    return workdir / "mappings"
+
+
+def _staged(workdir: Path) -> dict[str, list[tuple[object, ...]]]:
+    with sqlite3.connect(workdir / "staging.db") as conn:
+        return {
+            "staged": sorted(
+                conn.execute('SELECT "RECORD_KEY", "ANNUAL_SALARY" FROM "WORKER_ANNUAL_PAY"')
+            ),
+            "rejects": sorted(
+                conn.execute('SELECT "SOURCE_KEY", "REASON_CODE" FROM "MIG_REJECTS"')
+            ),
+        }
+
+
+def _audit_totals(workdir: Path, run_id: str) -> dict[str, int]:
+    path = audit.log_path(load_settings(workdir))
+    entries = [e for _, e in audit.read_entries(path)]
+    counts = [
+        e["payload"] for e in entries if e["kind"] == "counts" and e["payload"]["run_id"] == run_id
+    ]
+    return dict(counts[-1]["totals"])
+
+
+def _stop_and_resume(workdir: Path, mappings: Path) -> RunSummary:
+    settings = load_settings(workdir)
+    with pytest.raises(Exception, match="stopped after"):
+        run_migration(settings, mappings, "full", chunk_size=CHUNK, progress=_stopper(STOP_AFTER))
+    with sqlite3.connect(workdir / "staging.db") as conn:
+        (run_id,) = conn.execute('SELECT "RUN_ID" FROM "MIG_RUNS"').fetchone()
+        done = conn.execute('SELECT COUNT(*) FROM "MIG_PROGRESS"').fetchone()[0]
+    assert done == STOP_AFTER
+    return resume_run(settings, mappings, run_id, chunk_size=CHUNK)
+
+
+def _check_exactly_once(tmp_path: Path, legacy_url: str, source: str) -> None:
+    interrupted, whole = tmp_path / "interrupted", tmp_path / "whole"
+    for w in (interrupted, whole):
+        w.mkdir()
+    resumed = _stop_and_resume(interrupted, _project(interrupted, legacy_url, source))
+    mappings = _project(whole, legacy_url, source)
+    reference = run_migration(load_settings(whole), mappings, "full", chunk_size=CHUNK)
+    got, want = _staged(interrupted), _staged(whole)
+    assert not [r for r in got["rejects"] if r[1] == "duplicate_key"]
+    assert len(got["staged"]) + len(got["rejects"]) == ROWS  # no gaps, no duplicates
+    assert got == want
+    # item 4: every artifact counts the whole run, not the resumed part
+    assert (
+        resumed.totals
+        == reference.totals
+        == {
+            "rows_in": ROWS,
+            "loaded": len(want["staged"]),
+            "rejected": len(want["rejects"]),
+            "filtered": 0,
+        }
+    )
+    assert resumed.entities[0].reasons == reference.entities[0].reasons
+    assert resumed.entities[0].batches == reference.entities[0].batches
+    assert _audit_totals(interrupted, resumed.run_id) == resumed.totals
+
+
+def _sqlite_legacy(tmp_path: Path) -> str:
+    db = tmp_path / "legacy.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE PAY (ID INTEGER, NAME TEXT, GROSS TEXT)")
+        conn.executemany("INSERT INTO PAY VALUES (?, ?, ?)", _rows())
+    return f"sqlite:///{db}"
+
+
+QUERY = "  query: SELECT ID, NAME, GROSS FROM PAY WHERE ID > 0\n  key: [ID]\n"
+
+
+def test_query_source_resumes_exactly_once_on_sqlite(tmp_path: Path) -> None:
+    _check_exactly_once(tmp_path, _sqlite_legacy(tmp_path), QUERY)
+
+
+def test_table_source_resumes_exactly_once(tmp_path: Path) -> None:
+    _check_exactly_once(tmp_path, _sqlite_legacy(tmp_path), "  table: PAY\n  key: [ID]\n")
+
+
+def test_delimited_file_resumes_exactly_once(tmp_path: Path) -> None:
+    extract = tmp_path / "pay.csv"
+    lines = ["ID,NAME,GROSS", *(f"{i},{n},{g}" for i, n, g in _rows())]
+    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = f"  file:\n    path: {extract}\n  key: [ID]\n"
+    _check_exactly_once(tmp_path, _sqlite_legacy(tmp_path), source)
+
+
+def test_fixed_width_file_resumes_exactly_once(tmp_path: Path) -> None:
+    extract = tmp_path / "pay.dat"
+    extract.write_text("".join(f"{i:05d}{n:<6}{g:>8}\n" for i, n, g in _rows()), "ascii")
+    layout = (
+        "    fixed:\n      fields:\n"
+        "        - {name: ID, start: 1, length: 5}\n"
+        "        - {name: NAME, start: 6, length: 6}\n"
+        "        - {name: GROSS, start: 12, length: 8}\n"
+    )
+    source = f"  file:\n    path: {extract}\n{layout}  key: [ID]\n"
+    _check_exactly_once(tmp_path, _sqlite_legacy(tmp_path), source)
+
+
+@pytest.mark.db
+def test_query_source_resumes_exactly_once_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text('CREATE TABLE "PAY" ("ID" integer, "NAME" text, "GROSS" text)'))
+        conn.execute(
+            text('INSERT INTO "PAY" VALUES (:i, :n, :g)'),
+            [{"i": i, "n": n, "g": g} for i, n, g in _rows()],
+        )
+    engine.dispose()
+    source = '  query: SELECT "ID", "NAME", "GROSS" FROM "PAY"\n  key: [ID]\n'
+    _check_exactly_once(tmp_path, pg_url, source)
+
+
+@pytest.mark.db
+def test_query_source_resumes_exactly_once_on_mariadb(tmp_path: Path, mysql_url: str) -> None:
+    engine = create_engine(mysql_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE PAY (ID integer, NAME varchar(20), GROSS varchar(20))"))
+        conn.execute(
+            text("INSERT INTO PAY VALUES (:i, :n, :g)"),
+            [{"i": i, "n": n, "g": g} for i, n, g in _rows()],
+        )
+    engine.dispose()
+    _check_exactly_once(tmp_path, mysql_url, QUERY)
+
+
+def test_query_source_resumes_after_a_text_and_date_group(tmp_path: Path) -> None:
+    """A composite group key of text and date: the predicate compares like with like."""
+    db = tmp_path / "legacy.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE PAY (ID INTEGER, NAME TEXT, GROSS TEXT, D TEXT)")
+        conn.executemany(
+            "INSERT INTO PAY VALUES (?, ?, ?, ?)",
+            [(i, n, g, f"2024-01-{i % 28 + 1:02d}") for i, n, g in _rows()],
+        )
+    source = "  query: SELECT ID, NAME, GROSS, D FROM PAY\n  key: [D, ID]\n"
+    _check_exactly_once(tmp_path, f"sqlite:///{db}", source)
