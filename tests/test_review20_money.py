@@ -1,0 +1,66 @@
+"""Review of issue 20 (money in floats): a NaN amount in a PostgreSQL ``double precision``
+column is not a blank, yet both sides read it as one ("NaN is no value"): the pipeline
+stages the row without an amount (here the target column is required, so it is rejected as
+``required_missing``, and reconciliation lists it as "gross 0"), and the measure PASSes with
+no unreadable value. A nullable target column would stage NULL and the entity would PASS.
+Reconciliation reads NaN apart from NULL (the driver gives ``float('nan')``), so it can say
+the value is not an amount (unverified), as it does for infinity.
+
+A strict xfail on HEAD, for the lead to fix and unmark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from reconcile.report import PASS
+from tests.test_money_policy_verdict import DESK, PAY, entity, run_and_reconcile
+
+pytestmark = pytest.mark.db
+
+
+def _legacy(url: str) -> dict[str, str]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    'CREATE TABLE "PAY" ("EMP_ID" INTEGER, "EMP_NAME" VARCHAR(40), '
+                    '"SALARY" numeric(19,4))'
+                )  # fmt: skip
+            )
+            conn.execute(
+                text(
+                    'CREATE TABLE "PAYDESK" ("EMP_ID" INTEGER, "EMP_NAME" VARCHAR(40), '
+                    '"GROSS" double precision)'
+                )  # fmt: skip
+            )
+            conn.execute(
+                text('INSERT INTO "PAY" VALUES (:i, :n, CAST(:v AS numeric))'),
+                [{"i": i, "n": n, "v": v} for i, n, v in PAY],
+            )
+            conn.execute(
+                text('INSERT INTO "PAYDESK" VALUES (:i, :n, :v)'),
+                [{"i": i, "n": n, "v": v} for i, n, v in [*DESK, (7, "Gil", float("nan"))]],
+            )
+    finally:
+        engine.dispose()
+    return {"payroll": url, "desktop": url}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review20: a NaN in a double precision money column is read as blank by the "
+    "pipeline (migrate/transform/rounding.py _float_array: 'NaN is no value') and by "
+    "reconciliation (reconcile/rounding.py read_exact: value != value -> None); the measure "
+    "counts it as no amount (rejected 'gross 0', unreadable 0) instead of unverified",
+)
+def test_a_nan_amount_is_not_a_blank(tmp_path: Path, pg_url: str, staging_pg: str) -> None:
+    report = run_and_reconcile(tmp_path, _legacy(pg_url), staging=staging_pg)
+    d = entity(report, "pay_desktop")
+    (g,) = d.measures
+    # HEAD: Gil rejected as required_missing with "gross 0"; unreadable 0, measure PASS
+    assert g.unreadable == 1 and g.status != PASS, (d.rejects, g.unreadable, g.status)
