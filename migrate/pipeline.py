@@ -338,6 +338,10 @@ def prepare_chunk(
 ) -> Prepared:
     """Everything up to the write: reads staging (key maps, rejects, staged keys) and, for an
     entity that issues keys, writes its key-map entries."""
+    if spec.variants is not None:  # one source row, several target rows
+        from migrate.variant_chunk import prepare_variants
+
+        return prepare_variants(ctx, spec, table, chunk, conn, check_existing, started)
     crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
     resolver = keymap.resolver(
         conn, ctx.md, ctx.project.issuer_of, None if ahead is None else (ctx.staging, ahead)

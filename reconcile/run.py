@@ -50,6 +50,7 @@ from reconcile.report import (
 from reconcile.sources import plan_source
 from reconcile.sqltext import install_functions
 from reconcile.staging_side import Staging
+from reconcile.variants import reconcile_variants
 
 
 def locate_run(settings: Settings, run_id: str | None) -> tuple[str, str | None, str]:
@@ -137,8 +138,11 @@ def reconcile_run(
             began = time.monotonic()
             spec = project.spec(name)
             engine = legacy_for(spec)
-            plan = plan_source(spec, engine, settings.workdir)
-            e = reconcile_entity(project, name, plan, st, engine, settings.workdir)
+            if spec.variants is not None:  # one legacy row, several staged rows
+                e = reconcile_variants(project, name, st, engine, settings.workdir)
+            else:
+                plan = plan_source(spec, engine, settings.workdir)
+                e = reconcile_entity(project, name, plan, st, engine, settings.workdir)
             problems = [changed_mapping(project, name, info.mapping_hashes)]
             problems += _unclaimed_for(name, spec.target.table, chosen, project, unclaimed)
             across = check_cross_rules(project, spec, st, legacy_for, settings.workdir, staged)

@@ -20,6 +20,7 @@ from migrate.errors import Location, SpecError, SpecErrors
 from migrate.spec.checkrefs import check_references
 from migrate.spec.model import EntitySpec
 from migrate.spec.steps import CrosswalkArgs, StepError, parse_step, suggest
+from migrate.spec.variants import variant_errors
 from migrate.spec.yamlsource import SourceText, read_yaml
 
 DOMAINS: tuple[str, ...] = ("finance", "hr", "procurement")
@@ -89,6 +90,7 @@ def load_mapping(path: Path, root: Path | None = None) -> LoadedEntity:
         errors.extend(_pydantic_errors(exc, text))
     if spec is not None:
         errors.extend(_field_conflicts(spec, text))
+        errors.extend(variant_errors(spec, text))
     if errors or spec is None:
         raise SpecErrors(errors)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

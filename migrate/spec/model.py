@@ -19,6 +19,7 @@ schema``), so the docstrings here are the reference text.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -162,6 +163,9 @@ class Field_(Strict):
         return cols
 
 
+VARIANT_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
 class EntitySpec(Strict):
     """One target entity: the contract for how its rows are migrated."""
 
@@ -175,6 +179,48 @@ class EntitySpec(Strict):
     checks: list[Check] = []
     reconcile: Reconcile = Reconcile()
     depends_on: list[str] = Field(default=[], description="extra ordering beyond lookups")
+    variants: dict[str, dict[str, Field_]] | None = Field(
+        default=None,
+        description=(
+            "one source row, several target rows: each named variant (e.g. `debit`, "
+            "`offset`) yields one target row per source row, its fields added to (or "
+            "overriding) the shared `fields`; a source row is staged with all its variants "
+            "or rejected whole (one reject naming `variant.FIELD`); the staged rows' "
+            "MIG_SOURCE_KEY is the legacy key, `@`, the variant name. Some target key "
+            "column must tell the variants apart: a `const` in every variant, different in "
+            "each, or `parts` ending (or starting) with a different `const` in each"
+        ),
+    )
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _variant_names(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, dict) or len(value) < 2:
+            raise ValueError("variants needs at least two named variants")
+        for name, fields in value.items():
+            if not isinstance(name, str) or not VARIANT_NAME.fullmatch(name):
+                raise ValueError(f"variant name {name!r}: lower case letters, digits and _")
+            if not isinstance(fields, dict) or not fields:
+                raise ValueError(f"variant {name} needs a mapping of target columns to fields")
+        return value
+
+    def variant_fields(self, name: str) -> dict[str, Field_]:
+        """The fields of one variant: the shared ones, then the variant's own (overriding)."""
+        assert self.variants is not None
+        return {**self.fields, **self.variants[name]}
+
+    def variant_spec(self, name: str) -> EntitySpec:
+        """This entity as if it had the one variant (its fields merged, no variants)."""
+        return self.model_copy(update={"fields": self.variant_fields(name), "variants": None})
+
+    def filled_columns(self) -> list[str]:
+        """Every target column some field fills (in any variant), in order."""
+        cols = list(self.fields)
+        for fields in (self.variants or {}).values():
+            cols += [c for c in fields if c not in cols]
+        return cols
 
     def cents_fields(self) -> frozenset[str]:
         """Fields whose steps yield integer cents (they end in, or pass through, ``money``)."""
@@ -183,7 +229,9 @@ class EntitySpec(Strict):
         )
 
     def lookup_domains(self) -> set[str]:
-        return {f.lookup.domain for f in self.fields.values() if f.lookup is not None}
+        every = [*self.fields.values()]
+        every += [f for fields in (self.variants or {}).values() for f in fields.values()]
+        return {f.lookup.domain for f in every if f.lookup is not None}
 
 
 __all__ = [

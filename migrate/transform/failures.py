@@ -36,6 +36,7 @@ REASONS: dict[str, str] = {
     "duplicate_invoice_number": "invoice number already used for this supplier",
     "unbalanced_journal": "journal debits do not equal credits",
     "journal_incomplete": "another line of the same journal was rejected",
+    "variant_incomplete": "another variant (target row) of the same source row was rejected",
     "closed_period": "accounting date outside the open periods",
     "unreadable_record": "the extract's record cannot be read as its layout declares",
 }

@@ -1,0 +1,166 @@
+"""One source row, several target rows (issue 20, item 6): the how-to's payment journal,
+run with ``migrate run`` and reconciled, on SQLite staging (PostgreSQL in
+``test_variants_servers.py``).
+
+Planted, each must FAIL: a variant row deleted from staging, a debit and credit swapped,
+one variant's amount changed, a variant's constant changed; a half-failing journal is
+rejected whole, once, naming the variant.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from migrate.errors import SpecErrors
+from migrate.spec.loader import load_project
+from reconcile.report import EXCEPTIONS, FAIL, PASS
+from tests.support.restated_project import Migrated, migrate_one
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "write-a-mapping.md"
+
+HEADER = "PAY_ID,PAY_DATE,FUND,DEPT,ACCT,BANK_ACCT,AMOUNT"
+PAYMENTS = [
+    HEADER,
+    "P1,2018-02-03,100,D1,5100,1010,125.50",
+    "P2,2018-02-04,100,D1,5200,1010,-40.25",
+    "P3,2018-03-01,200,D2,5100,1020,0.00",
+    "P4,2018-03-09,200,D2,5300,1020,1000000.01",
+]
+
+
+def doc_mapping() -> dict[str, Any]:
+    text = DOC.read_text(encoding="utf-8")
+    m = re.search(r"<!-- example: payment-journal -->\n```yaml\n(.*?)```", text, re.S)
+    assert m is not None
+    loaded = yaml.safe_load(m.group(1))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def run_journal(
+    tmp: Path, lines: list[str], mapping: dict[str, Any] | None = None, staging: str | None = None
+) -> Migrated:
+    (tmp / "payments.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return migrate_one(
+        tmp, f"sqlite:///{tmp / 'unused.db'}", mapping or doc_mapping(), "bank", staging
+    )
+
+
+def staged(run: Migrated, sql: str) -> list[tuple[Any, ...]]:
+    db = run.settings.urls["staging"].removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(sql))
+
+
+@pytest.fixture(scope="module")
+def journal(tmp_path_factory: pytest.TempPathFactory) -> Migrated:
+    return run_journal(tmp_path_factory.mktemp("journal"), PAYMENTS)
+
+
+def test_each_payment_is_two_lines_traced_to_its_row_and_variant(journal: Migrated) -> None:
+    rows = staged(
+        journal,
+        'SELECT "MIG_SOURCE_KEY", "REFERENCE21", "SEGMENT3", "ENTERED_DR", "ENTERED_CR" '
+        'FROM "GL_INTERFACE" ORDER BY 2',
+    )
+    assert rows == [
+        ("P1@offset", "P1-CR", "1010", None, 12550),
+        ("P1@debit", "P1-DR", "5100", 12550, None),
+        ("P2@offset", "P2-CR", "1010", 4025, None),
+        ("P2@debit", "P2-DR", "5200", None, 4025),
+        ("P3@offset", "P3-CR", "1020", None, None),
+        ("P3@debit", "P3-DR", "5100", None, None),
+        ("P4@offset", "P4-CR", "1020", None, 100000001),
+        ("P4@debit", "P4-DR", "5300", 100000001, None),
+    ]
+
+
+def test_the_journal_reconciles(journal: Migrated) -> None:
+    e = journal.reconcile()
+    assert e.status == PASS, (e.failures, e.differences, e.not_verified)
+    assert (e.source_rows, e.staged_rows, e.rejected_rows) == (4, 4, 0)
+    by = {m.measure: m for m in e.measures}
+    assert str(by["debits"].source) == str(by["debits"].staged) == "1000165.76"
+    assert str(by["credits"].staged) == "1000165.76"
+    assert [r.violations for r in e.rules if "journals balance" in r.rule] == [0]
+    assert "8 staged row(s) = 2 x 4" in e.row_diff
+
+
+@pytest.mark.parametrize(
+    "plant, key, kind",
+    [
+        ("DELETE FROM GL_INTERFACE WHERE REFERENCE21 = 'P1-CR'", "P1@offset", "missing"),
+        (
+            "UPDATE GL_INTERFACE SET ENTERED_DR = ENTERED_CR, ENTERED_CR = ENTERED_DR "
+            "WHERE REFERENCE21 = 'P4-DR'",
+            "P4@debit",
+            "changed",
+        ),
+        (
+            "UPDATE GL_INTERFACE SET ENTERED_CR = 12551 WHERE REFERENCE21 = 'P1-CR'",
+            "P1@offset",
+            "changed",
+        ),
+        (
+            "UPDATE GL_INTERFACE SET SEGMENT3 = '1011' WHERE REFERENCE21 = 'P2-CR'",
+            "P2@offset",
+            "changed",
+        ),
+        (
+            "INSERT INTO GL_INTERFACE SELECT * FROM GL_INTERFACE WHERE REFERENCE21 = 'P3-CR'",
+            "P3@offset",
+            "unexpected",
+        ),
+    ],
+)
+def test_a_planted_variant_fails(
+    journal: Migrated, tmp_path: Path, plant: str, key: str, kind: str
+) -> None:
+    if plant.startswith("INSERT"):  # the same row again under another target key
+        plant = "INSERT INTO GL_INTERFACE SELECT * FROM GL_INTERFACE WHERE REFERENCE21 = 'P3-CR'; "
+        e = journal.tampered(
+            tmp_path,
+            "CREATE TABLE t AS SELECT * FROM GL_INTERFACE WHERE REFERENCE21 = 'P3-CR'",
+            "UPDATE t SET REFERENCE21 = 'P3-CX'",
+            "INSERT INTO GL_INTERFACE SELECT * FROM t",
+        ).reconcile()
+    else:
+        e = journal.tampered(tmp_path, plant).reconcile()
+    assert e.status == FAIL
+    assert (key, kind) in {(d.source_key, d.kind) for d in e.differences}, e.differences
+
+
+def test_a_half_failing_journal_is_rejected_whole_once(tmp_path: Path) -> None:
+    lines = [*PAYMENTS, f"P5,2018-03-10,200,D2,5100,{'9' * 30},7.00"]  # too long: no offset
+    run = run_journal(tmp_path, lines)
+    assert staged(
+        run, 'SELECT COUNT(*) FROM "GL_INTERFACE" WHERE "MIG_SOURCE_KEY" LIKE \'P5@%\''
+    ) == [(0,)]
+    rejects = staged(
+        run, 'SELECT "SOURCE_KEY", "COLUMN_NAME", "REASON_CODE", "MESSAGE" FROM "MIG_REJECTS"'
+    )
+    assert [r[:3] for r in rejects] == [("P5", "offset.SEGMENT3", "too_long")]
+    assert "variant_incomplete" in rejects[0][3]
+    e = run.reconcile()
+    assert e.status == EXCEPTIONS, (e.failures, e.differences)
+    assert (e.source_rows, e.staged_rows, e.rejected_rows) == (5, 4, 1)
+    debits = next(m for m in e.measures if m.measure == "debits")
+    assert (str(debits.source), str(debits.rejected)) == ("1000172.76", "7.00")
+
+
+def test_colliding_target_keys_are_a_mapping_error(tmp_path: Path) -> None:
+    mapping = doc_mapping()
+    mapping["variants"]["offset"]["REFERENCE21"] = {"parts": ["PAY_ID", {"const": "-DR"}]}
+    folder = tmp_path / "mappings" / "finance"
+    folder.mkdir(parents=True)
+    (folder / "payment_journal.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False))
+    with pytest.raises(SpecErrors) as err:
+        load_project(tmp_path / "mappings")
+    assert "payment_journal.yaml:" in str(err.value)
+    assert "target keys could collide" in str(err.value)
