@@ -67,7 +67,9 @@ def load_settings(workdir: Path | None = None, config_file: Path | None = None) 
     urls: dict[str, str] = {}
     for name in CONNECTION_NAMES:
         env = os.environ.get(f"MIGRATE_{name.upper()}_URL")
-        urls[name] = env or file_urls.get(name) or f"sqlite:///{workdir / DEFAULT_FILES[name]}"
+        urls[name] = postgresql(
+            env or file_urls.get(name) or f"sqlite:///{workdir / DEFAULT_FILES[name]}"
+        )
         _check_url(name, urls[name])
     schema = os.environ.get("MIGRATE_STAGING_SCHEMA", schema)
     return Settings(urls=urls, workdir=workdir, staging_schema=schema)
@@ -107,6 +109,15 @@ def _read_file(path: Path) -> tuple[dict[str, str], str | None]:
         line = _line_of(text, "staging_schema")
         raise ConfigError(f"{path}:{line}: staging_schema must be text (a schema name)")
     return {str(k): str(v) for k, v in conns.items()}, schema
+
+
+def postgresql(url: str) -> str:
+    """``postgres://`` (as Heroku, libpq and many PaaS write it) read as ``postgresql://``,
+    the only spelling SQLAlchemy knows."""
+    for old in ("postgres://", "postgres+"):
+        if url.startswith(old):
+            return "postgresql" + url[len("postgres") :]
+    return url
 
 
 def _unknown(path: Path, text: str, key: str, known: tuple[str, ...], what: str) -> ConfigError:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 def _normalise(url: str) -> str:
     """Pick the drivers this project installs (psycopg 3, PyMySQL) when a URL names none."""
     u = make_url(url)
-    if u.drivername == "postgresql":
+    if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
     elif u.drivername in ("mysql", "mariadb"):
         u = u.set(drivername="mysql+pymysql")

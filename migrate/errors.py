@@ -3,6 +3,7 @@
     MigrationError
     ├── TerminalError            stop the entity; retrying will not help
     │   ├── ConfigError          bad connection config or CLI input
+    │   │   └── ConnectionFailed a named connection cannot be used (down, missing, read-only)
     │   ├── SpecError            a mapping file is wrong (carries file, line, key path)
     │   │   └── SpecErrors       several SpecError found at once
     │   ├── SchemaMismatch       mapping does not fit the live source or staging schema
@@ -35,6 +36,12 @@ class TransientError(MigrationError):
 
 class ConfigError(TerminalError):
     """Bad configuration: unknown connection name, malformed URL, bad CLI value."""
+
+
+class ConnectionFailed(ConfigError):
+    """A named connection cannot be used: server down, database or file missing, login
+    refused, or a staging that cannot be written. Its own exit code on the command line (4),
+    so a script never reads "server down" as a FAIL verdict."""
 
 
 @dataclass(frozen=True)
