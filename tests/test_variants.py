@@ -164,3 +164,21 @@ def test_colliding_target_keys_are_a_mapping_error(tmp_path: Path) -> None:
         load_project(tmp_path / "mappings")
     assert "payment_journal.yaml:" in str(err.value)
     assert "target keys could collide" in str(err.value)
+
+
+def test_lineage_trace_of_an_offset_line_shows_its_row_and_variant(journal: Migrated) -> None:
+    from migrate.lineage.trace import trace
+
+    forward = trace(journal.settings, "GL_INTERFACE", "P2-CR", mappings=journal.mappings)
+    [line] = forward.staged
+    assert (line.source_key, line.values["SEGMENT3"]) == ("P2@offset", "1010")
+    [source] = forward.sources
+    assert (source.key, source.via) == ("P2", "MIG_SOURCE_KEY (variant offset)")
+    assert source.row is not None and source.row["AMOUNT"] == "-40.25"
+    rules = {r.column for r in forward.rules["payment_journal"]}
+    assert {"offset.SEGMENT3", "debit.ENTERED_DR", "STATUS"} <= rules
+    back = trace(journal.settings, "payments.csv", "P2", reverse=True, mappings=journal.mappings)
+    assert sorted(o.detail for o in back.outcomes) == [
+        "into GL_INTERFACE as variant debit",
+        "into GL_INTERFACE as variant offset",
+    ]

@@ -97,6 +97,8 @@ def column_rules(spec: EntitySpec) -> list[ColumnRule]:
         origin = f"ERP key issued for legacy {', '.join(ik.legacy)} (key map {ik.domain})"
         out.append(ColumnRule(ik.column, "issued_key", origin, list(ik.legacy)))
     out.extend(field_rule(column, rule) for column, rule in spec.fields.items())
+    for variant, fields in (spec.variants or {}).items():  # one target row per variant
+        out.extend(field_rule(f"{variant}.{column}", rule) for column, rule in fields.items())
     return out
 
 

@@ -30,6 +30,8 @@ from migrate.lineage.rules import ColumnRule, column_rules
 from migrate.lineage.specs import mappings_root, run_specs
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import build_metadata
+from migrate.transform.variants import SEP as VARIANT_SEP
+from migrate.transform.variants import split_key, variant_key
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,9 @@ def _sources_of(
 ) -> list[SourceRecord]:
     """The row's own legacy record, plus every other legacy record sharing its ERP key."""
     key = str(row["MIG_SOURCE_KEY"])
+    if spec.variants is not None:  # legacy key @ variant: the legacy row, and which variant
+        key, _, variant = key.rpartition(VARIANT_SEP)
+        return [_record(settings, spec, key, f"MIG_SOURCE_KEY (variant {variant})")]
     out = [_record(settings, spec, key, "MIG_SOURCE_KEY")]
     ik = spec.issues_keys
     if ik is None or row.get(ik.column) is None:
@@ -274,12 +279,16 @@ def _outcomes(
     t = _t(md, spec.target.table)
     personal = target_personal(specs).get(t.name.upper(), {})
     found: list[Outcome] = []
+    keys = [key] if spec.variants is None else [variant_key(key, v) for v in spec.variants]
     staged = conn.execute(
-        select(t).where(t.c["MIG_ENTITY"] == spec.entity, t.c["MIG_SOURCE_KEY"] == key)
+        select(t).where(t.c["MIG_ENTITY"] == spec.entity, t.c["MIG_SOURCE_KEY"].in_(keys))
     ).mappings()
     for row in staged:
         out.staged.append(_staged(spec.entity, t.name, row, personal))
-        found.append(Outcome(spec.entity, "staged", str(row["MIG_RUN_ID"]), f"into {t.name}"))
+        into = f"into {t.name}"
+        if spec.variants is not None:
+            into += f" as variant {split_key(str(row['MIG_SOURCE_KEY']))[1]}"
+        found.append(Outcome(spec.entity, "staged", str(row["MIG_RUN_ID"]), into))
     rj = _t(md, "MIG_REJECTS")
     for r in conn.execute(
         select(rj).where(rj.c["ENTITY"] == spec.entity, rj.c["SOURCE_KEY"] == key)
