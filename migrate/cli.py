@@ -439,7 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
     rh = sub.add_parser(
         "rehearsals", help="compare the last runs: rejects by reason, time, forecast window"
     )
-    rh.add_argument("--mode", choices=("rehearsal", "full", "delta"), default="rehearsal")
+    rh.add_argument(
+        "--mode",
+        choices=("rehearsal", "full", "delta"),
+        default="rehearsal",
+        help="which runs to compare (default rehearsal)",
+    )
     rh.add_argument(
         "--last", type=runs_to_compare, default=5, help="how many runs to compare (default 5)"
     )
@@ -464,15 +469,25 @@ def build_parser() -> argparse.ArgumentParser:
     rc.set_defaults(handler=cmd_reconcile)
 
     cut = sub.add_parser("cutover", help="the cutover as a Prefect flow (embedded server)")
-    cut.add_argument("--mode", choices=("rehearsal", "full", "delta"), default="rehearsal")
-    cut.add_argument("--dask", help="'local' for a local Dask cluster, or a scheduler address")
+    cut.add_argument(
+        "--mode",
+        choices=("rehearsal", "full", "delta"),
+        default="rehearsal",
+        help="run mode (default rehearsal)",
+    )
+    cut.add_argument(
+        "--dask",
+        help="'local' for a local Dask cluster, or a scheduler address (default: no Dask)",
+    )
     cut.add_argument(
         "--signoff",
         choices=("pause", "skip"),
         default="pause",
         help="pause for a typed sign-off (default) or skip it (unattended rehearsal)",
     )
-    cut.add_argument("--chunk-size", type=int, default=50_000)
+    cut.add_argument(
+        "--chunk-size", type=int, default=50_000, help="rows per chunk (default 50000)"
+    )
     cut.add_argument(
         "--partitions",
         type=int,
