@@ -192,3 +192,21 @@ def test_every_option_has_help_and_says_its_default() -> None:
         elif action.default not in (None, False) and "default" not in text:
             missing.append(f"{name}: default {action.default!r} not said")
     assert not missing, missing
+
+
+def test_resume_counts_the_whole_run(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The summary after ``resume`` counted only the resumed part (issue 23, item 3)."""
+    from migrate.config import load_settings
+    from migrate.db import writable_engine
+    from migrate.load import ensure_staging
+    from migrate.runs import entity_totals, set_run
+
+    run_id = _run(workdir, capsys)
+    url = load_settings(workdir).url("staging")
+    md = ensure_staging(url, None)
+    set_run(writable_engine(url), md, run_id, STATUS="failed")  # as if it had stopped
+    loaded = entity_totals(writable_engine(url), md, run_id)["gl_accounts"]["loaded"]
+    assert main(["--workdir", str(workdir), "--quiet", "resume", run_id]) == 0
+    out = capsys.readouterr().out
+    assert f"whole run {run_id} (every attempt): 1 entities" in out, out
+    assert f"{loaded:,} loaded" in out
