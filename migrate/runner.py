@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from migrate.db import readonly_engine, writable_engine
 from migrate.errors import MigrationError, RunFailed, RunStateError
 from migrate.files import origins
 from migrate.load import ensure_staging
+from migrate.lock import run_lock
 from migrate.pipeline import Context, EntityResult, Progress, run_entity
 from migrate.rollback import clear_rehearsals, refuse_late_delta_resume, rollback_run
 from migrate.runfailure import describe
@@ -92,17 +94,19 @@ def run_migration(
     if mode not in MODES:
         raise RunStateError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
     project = load_project(mappings, entities)
-    if mode == "rehearsal":
-        clear_rehearsals(settings)
     url, schema = staging_target(settings, mode)
-    md = ensure_staging(url, schema)
-    staging = writable_engine(url)
-    watermarks = previous_watermarks(staging, md) if mode == "delta" else {}
-    run_id = runs.start_run(
-        staging, md, mode, project.mapping_hashes(), source_identity(settings), run_id
-    )
-    staging.dispose()
-    return _execute(settings, project, run_id, mode, chunk_size, progress, watermarks)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    with run_lock(url, schema, run_id):  # before the run's row: a refused run leaves none
+        if mode == "rehearsal":
+            clear_rehearsals(settings)
+        md = ensure_staging(url, schema)
+        staging = writable_engine(url)
+        watermarks = previous_watermarks(staging, md) if mode == "delta" else {}
+        run_id = runs.start_run(
+            staging, md, mode, project.mapping_hashes(), source_identity(settings), run_id
+        )
+        staging.dispose()
+        return _execute(settings, project, run_id, mode, chunk_size, progress, watermarks)
 
 
 def resume_run(
@@ -115,6 +119,18 @@ def resume_run(
     """Finish a run that stopped: committed chunks (and finished partitions) are kept, the
     rest is done once, for the entities the run was started with."""
     found = locate_run(settings, run_id)
+    with run_lock(found.url, found.schema, run_id):  # a run still running holds it
+        return _resume_locked(settings, mappings, run_id, chunk_size, progress)
+
+
+def _resume_locked(
+    settings: Settings,
+    mappings: Path,
+    run_id: str,
+    chunk_size: int,
+    progress: Progress | None,
+) -> RunSummary:
+    found = locate_run(settings, run_id)  # read again under the lock: it may have finished
     info = found.info
     runs.refuse_unresumable(info)
     everything = load_project(mappings)
