@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 
 from migrate.spec.checks import HeaderTotal
 from migrate.spec.loader import Project
-from migrate.spec.model import EntitySpec
+from migrate.spec.model import EntitySpec, Field_
 from migrate.staging.types import cents_sql
 from reconcile import restate_steps as R
 from reconcile.money import SPACE
@@ -250,12 +250,13 @@ class _LegacySide:
         workdir: Path | None,
     ) -> _LegacySide:
         links = [c for k in key for c in _legacy_columns(spec, k)]
-        field = spec.fields.get(amount)
+        fields = _amount_fields(spec, amount)
         column = target_column(spec.target.table, amount)
-        if field is None or column is None:
+        if not fields or column is None:
             raise Unverifiable(f"{spec.entity}: no field fills {amount}")
-        restated = Restated(amount, field, "money", spec.source.system)
-        cols = list(dict.fromkeys([*spec.source.key, *links, *restated.source_columns()]))
+        restated = [Restated(amount, f, "money", spec.source.system) for f in fields]
+        reads = [c for r in restated for c in r.source_columns()]
+        cols = list(dict.fromkeys([*spec.source.key, *links, *reads]))
         records = legacy_records(spec, cols, legacy(spec), workdir)
         if records is None:
             raise Unverifiable(f"{spec.entity}: its legacy rows cannot be read here")
@@ -264,8 +265,19 @@ class _LegacySide:
         for record in records():
             link = joined(record, links)
             side.link_of[joined(record, spec.source.key)] = link
-            side.amounts.append((link, _cents(restated, record, crosswalks, side, link)))
+            cents = [_cents(r, record, crosswalks, side, link) for r in restated]
+            present = [c for c in cents if c is not None]
+            side.amounts.append((link, sum(present) if present else None))
         return side
+
+
+def _amount_fields(spec: EntitySpec, amount: str) -> list[Field_]:
+    """The fields filling an amount column: one, or one per variant that fills it (a legacy
+    row then gives one staged line per variant, each amount counted)."""
+    if spec.variants is None:
+        return [spec.fields[amount]] if amount in spec.fields else []
+    every = [spec.variant_fields(v) for v in spec.variants]
+    return [fields[amount] for fields in every if amount in fields]
 
 
 def _cents(

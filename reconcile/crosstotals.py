@@ -27,7 +27,7 @@ from pathlib import Path
 
 from migrate.spec.checks import FLAG_BOUNDS, BalancedAcross, Flag, TotalsAgree
 from migrate.spec.loader import Project
-from migrate.spec.model import Condition, EntitySpec
+from migrate.spec.model import Condition, EntitySpec, Field_
 from migrate.staging.types import cents_sql
 from reconcile import restate_steps as R
 from reconcile.crossrules import SHOW, Legacy, Unverifiable, exact_key, joined, money_text
@@ -246,9 +246,12 @@ class _Side:
 
     def legacy(self, project: Project, legacy: Legacy, workdir: Path | None) -> _Legacy:
         named = [*self.by, *self.amounts, *([self.when.column] if self.when else [])]
-        restated = {c: self._restated(c) for c in dict.fromkeys(named)}
-        cols = [*self.spec.source.key, *(c for r in restated.values() for c in r.source_columns())]
-        cols += filter_columns(self.spec)
+        # one view per staged line a legacy row gives: its fields, or each variant's
+        views = [
+            {c: self._restated(c, fields) for c in dict.fromkeys(named)} for fields in self._views()
+        ]
+        reads = [c for v in views for r in v.values() if r is not None for c in r.source_columns()]
+        cols = [*self.spec.source.key, *reads, *filter_columns(self.spec)]
         records = legacy_records(self.spec, list(dict.fromkeys(cols)), legacy(self.spec), workdir)
         if records is None:
             raise Unverifiable(f"{self.spec.entity}: its legacy rows cannot be read here")
@@ -257,27 +260,47 @@ class _Side:
         for record in records():
             if first_rule(self.spec, record) is not None:
                 continue  # a row the mapping's filters drop is no part of what it stages
-            values = {c: _value(r, record, crosswalks) for c, r in restated.items()}
-            group = tuple(values[c] or "" for c in self.by)
-            out.group_of[joined(record, self.spec.source.key)] = group
-            if self.when is not None and not holds(
-                self.when, values[self.when.column], restated[self.when.column].kind
-            ):
-                continue
-            try:
-                cents = [_cents(values[c]) for c in self.amounts]
-            except ValueError:
-                out.unread.add(group)
-                continue
-            out.sums[group] = (
-                out.sums.get(group, 0) + cents[0] - (cents[1] if len(cents) > 1 else 0)
-            )
+            for restated in views:
+                self._line(out, record, restated, crosswalks)
         return out
 
-    def _restated(self, column: str) -> Restated:
-        field = self.spec.fields.get(column)
+    def _line(
+        self,
+        out: _Legacy,
+        record: Mapping[str, object],
+        restated: Mapping[str, Restated | None],
+        crosswalks: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        """One staged line a legacy row gives, added to its group's sum."""
+        values = {
+            c: None if r is None else _value(r, record, crosswalks) for c, r in restated.items()
+        }
+        group = tuple(values[c] or "" for c in self.by)
+        out.group_of.setdefault(joined(record, self.spec.source.key), group)
+        if self.when is not None:
+            kind = self._kind(self.when.column)
+            if not holds(self.when, values[self.when.column], kind):
+                return
+        try:
+            cents = [_cents(values[c]) for c in self.amounts]
+        except ValueError:
+            out.unread.add(group)
+            return
+        out.sums[group] = out.sums.get(group, 0) + cents[0] - (cents[1] if len(cents) > 1 else 0)
+
+    def _views(self) -> list[dict[str, Field_]]:
+        spec = self.spec
+        if spec.variants is None:
+            return [dict(spec.fields)]
+        return [spec.variant_fields(v) for v in spec.variants]
+
+    def _restated(self, column: str, fields: Mapping[str, Field_]) -> Restated | None:
+        """A column's rule in one view; a variant that does not fill it stages it blank."""
+        field = fields.get(column)
         kind = self._kind(column)
         if field is None:
+            if self.spec.variants is not None and column in self.spec.filled_columns():
+                return None
             raise Unverifiable(f"{self.spec.entity}: no field fills {column}")
         if field.lookup is not None:
             raise Unverifiable(f"{self.spec.entity}.{column} is a lookup: not restated here")
