@@ -64,3 +64,36 @@ def test_a_nan_amount_is_not_a_blank(tmp_path: Path, pg_url: str, staging_pg: st
     (g,) = d.measures
     # HEAD: Gil rejected as required_missing with "gross 0"; unreadable 0, measure PASS
     assert g.unreadable == 1 and g.status != PASS, (d.rejects, g.unreadable, g.status)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review20: with a nullable target column the NaN row is staged with no amount "
+    "(GROSS_PAY NULL) and reconciliation reads the legacy NaN as blank too: the verdict "
+    "is PASS for a value that is not an amount",
+)
+def test_a_nan_amount_staged_as_null_is_not_a_pass(
+    tmp_path: Path, pg_url: str, staging_pg: str
+) -> None:
+    from migrate.config import Settings
+    from migrate.runner import run_migration
+    from migrate.spec.loader import load_project
+    from reconcile.run import reconcile_run
+    from tests.test_money_policy_verdict import write_project
+
+    mappings = write_project(tmp_path)
+    desk = mappings / "hr" / "pay_desktop.yaml"
+    desk.write_text(
+        desk.read_text()
+        .replace(
+            "  ANNUAL_SALARY: {from: GROSS, steps: [{money: float}]}",
+            "  ANNUAL_SALARY: {const: 0}\n  GROSS_PAY: {from: GROSS, steps: [{money: float}]}",
+        )
+        .replace("target_column: ANNUAL_SALARY", "target_column: GROSS_PAY")
+    )
+    s = Settings(urls={"staging": staging_pg, **_legacy(pg_url)}, workdir=tmp_path)
+    run = run_migration(s, mappings, "full", entities=["pay_desktop"])
+    report = reconcile_run(s, load_project(mappings), run.run_id)
+    d = entity(report, "pay_desktop")
+    # HEAD: 5 staged (Gil's GROSS_PAY NULL), 2,329.89 = 2,329.89, unreadable 0, PASS
+    assert d.status != PASS, (d.staged_rows, d.measures[0].unreadable)
