@@ -92,48 +92,59 @@ def test_the_journal_reconciles(journal: Migrated) -> None:
     assert "8 staged row(s) = 2 x 4" in e.row_diff
 
 
+SWAP = "UPDATE GL_INTERFACE SET ENTERED_DR = ENTERED_CR, ENTERED_CR = ENTERED_DR"
+COPY = "CREATE TABLE t AS SELECT * FROM GL_INTERFACE WHERE REFERENCE21 = 'P3-CR'"
+INSERT = "INSERT INTO GL_INTERFACE SELECT * FROM t"
+
+
 @pytest.mark.parametrize(
-    "plant, key, kind",
+    "plants, key, kind, column",
     [
-        ("DELETE FROM GL_INTERFACE WHERE REFERENCE21 = 'P1-CR'", "P1@offset", "missing"),
+        (["DELETE FROM GL_INTERFACE WHERE REFERENCE21 = 'P1-CR'"], "P1@offset", "missing", None),
+        ([SWAP + " WHERE REFERENCE21 = 'P4-DR'"], "P4@debit", "changed", "ENTERED_DR"),
         (
-            "UPDATE GL_INTERFACE SET ENTERED_DR = ENTERED_CR, ENTERED_CR = ENTERED_DR "
-            "WHERE REFERENCE21 = 'P4-DR'",
-            "P4@debit",
-            "changed",
-        ),
-        (
-            "UPDATE GL_INTERFACE SET ENTERED_CR = 12551 WHERE REFERENCE21 = 'P1-CR'",
+            ["UPDATE GL_INTERFACE SET ENTERED_CR = 12551 WHERE REFERENCE21 = 'P1-CR'"],
             "P1@offset",
             "changed",
+            "ENTERED_CR",
         ),
         (
-            "UPDATE GL_INTERFACE SET SEGMENT3 = '1011' WHERE REFERENCE21 = 'P2-CR'",
+            ["UPDATE GL_INTERFACE SET SEGMENT3 = '1011' WHERE REFERENCE21 = 'P2-CR'"],
             "P2@offset",
             "changed",
+            "SEGMENT3",
         ),
-        (
-            "INSERT INTO GL_INTERFACE SELECT * FROM GL_INTERFACE WHERE REFERENCE21 = 'P3-CR'",
+        (  # the variant's constant piece of its key
+            ["UPDATE GL_INTERFACE SET REFERENCE21 = 'P2-CX' WHERE REFERENCE21 = 'P2-CR'"],
+            "P2@offset",
+            "changed",
+            "REFERENCE21",
+        ),
+        (  # the same line staged twice (under another target key)
+            [
+                COPY,
+                "UPDATE t SET REFERENCE21 = 'P3-CX'",
+                "INSERT INTO GL_INTERFACE SELECT * FROM t",
+            ],
             "P3@offset",
             "unexpected",
+            None,
+        ),
+        (  # a variant the mapping does not declare
+            [COPY, "UPDATE t SET REFERENCE21 = 'P3-X', MIG_SOURCE_KEY = 'P3@credit'", INSERT],
+            "P3@credit",
+            "unexpected",
+            None,
         ),
     ],
 )
 def test_a_planted_variant_fails(
-    journal: Migrated, tmp_path: Path, plant: str, key: str, kind: str
+    journal: Migrated, tmp_path: Path, plants: list[str], key: str, kind: str, column: str | None
 ) -> None:
-    if plant.startswith("INSERT"):  # the same row again under another target key
-        plant = "INSERT INTO GL_INTERFACE SELECT * FROM GL_INTERFACE WHERE REFERENCE21 = 'P3-CR'; "
-        e = journal.tampered(
-            tmp_path,
-            "CREATE TABLE t AS SELECT * FROM GL_INTERFACE WHERE REFERENCE21 = 'P3-CR'",
-            "UPDATE t SET REFERENCE21 = 'P3-CX'",
-            "INSERT INTO GL_INTERFACE SELECT * FROM t",
-        ).reconcile()
-    else:
-        e = journal.tampered(tmp_path, plant).reconcile()
+    e = journal.tampered(tmp_path, *plants).reconcile()
     assert e.status == FAIL
-    assert (key, kind) in {(d.source_key, d.kind) for d in e.differences}, e.differences
+    found = {(d.source_key, d.kind, d.column) for d in e.differences}
+    assert (key, kind, column) in found, found
 
 
 def test_a_half_failing_journal_is_rejected_whole_once(tmp_path: Path) -> None:
