@@ -4,7 +4,8 @@ Two variants of one source row are two staged rows: their target keys must diffe
 every row, or the second would be a ``duplicate_key`` of the first (half a journal). That is
 proved from the mapping alone: some target key column is, in every variant, either a
 ``const`` (a different one in each) or ``parts`` ending (or starting) with a ``const`` piece
-(none of them a suffix, or prefix, of another: ``-D`` and ``-CD`` could meet), without steps,
+(none of them a suffix, or prefix, of another: with ``D`` and ``-D``, payment ``P1-``'s
+first line and payment ``P1``'s second are both ``P1-D``), without steps,
 ``when`` or ``default`` that could change or blank it.
 """
 
