@@ -46,6 +46,7 @@ from sqlalchemy.types import NullType
 from migrate.errors import SchemaMismatch
 from migrate.readahead import read_ahead
 from migrate.spec.model import EntitySpec
+from migrate.sqlite_text import frame_of, keep_bytes
 from migrate.transform.parse import as_text
 
 LINE = "_line"
@@ -220,12 +221,24 @@ def _untyped(value: object) -> Any:
 
 
 def _cursor_frames(engine: Engine, stmt: Select[Any], chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The portable path: a server-side cursor, ``chunk_size`` rows per fetch."""
+    """The portable path: a server-side cursor, ``chunk_size`` rows per fetch. SQLite text
+    that is not UTF-8 marks its row unreadable (:mod:`migrate.sqlite_text`)."""
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
-        result = conn.execution_options(yield_per=chunk_size).execute(stmt)
-        columns = list(result.keys())
-        for part in result.partitions(chunk_size):
-            yield _exact_integers(pd.DataFrame.from_records(part, columns=columns), part)
+        restore = keep_bytes(conn) if sqlite else None
+        try:
+            result = conn.execution_options(yield_per=chunk_size).execute(stmt)
+            columns = list(result.keys())
+            for part in result.partitions(chunk_size):
+                frame = (
+                    frame_of(part, columns)
+                    if sqlite
+                    else pd.DataFrame.from_records(part, columns=columns)
+                )
+                yield _exact_integers(frame, part)
+        finally:
+            if restore is not None:
+                restore()
 
 
 def _exact_integers(frame: pd.DataFrame, part: Sequence[Any]) -> pd.DataFrame:
