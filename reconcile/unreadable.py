@@ -1,11 +1,12 @@
 """Records reconciliation's own reader could not read must have been rejected.
 
 A record reconciliation's file reader cannot read (``reconcile/fixed_records.py``: a bad
-sign, a letter in a packed field, a short record) is yielded with ``_read_reason`` set. The row diff restates the
-mapped fields from such a record (its unreadable ones hold their raw bytes, which no step
-reads), but a field no mapping uses would not be compared: so every marked record's key must
-be among the run's rejected keys (or set aside by a named filter, whose own restatement is
-``filtered.py``'s); any other is a ``changed`` difference naming the field and its bytes.
+sign, a letter in a packed field, a short record) is yielded with ``_read_reason`` set. The
+row diff restates the mapped fields from such a record (its unreadable ones hold their raw
+bytes, which no step reads), but a field no mapping uses would not be compared: so every
+marked record's key must be among the run's rejected keys (or set aside by a named filter,
+whose own restatement is ``filtered.py``'s); any other is a ``changed`` difference naming
+the field and its bytes.
 """
 
 from __future__ import annotations
