@@ -181,7 +181,7 @@ def _targets(settings: Settings, mappings: Path, staging_down: bool) -> list[Fin
 
 def render(findings: list[Finding]) -> str:
     """One line per finding, then the overall answer."""
-    lines = [f"{f.status.upper():<5} {f.check:<22} {f.message}" for f in findings]
+    lines = [f"{f.status.upper():<5} {f.check:<24} {f.message}" for f in findings]
     worst = max((f.code for f in findings), default=0)
     counts = {s: sum(f.status == s for f in findings) for s in ("fail", "down", "warn")}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "all OK"
