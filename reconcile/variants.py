@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -36,7 +37,8 @@ from reconcile.personal import REFUSED, UNREADABLE, digest, shown
 from reconcile.report import EntityReconciliation, MeasureIdentity, RejectGroup, RowDifference
 from reconcile.restate import Canonical, Restated, column_kind, target_column
 from reconcile.restate import why_not as why_not_restated
-from reconcile.restated import legacy_records
+from reconcile.restate_memo import Memo
+from reconcile.restated import Crosswalks, legacy_records
 from reconcile.rules import check_rules
 from reconcile.sources import key_string
 from reconcile.staging_side import Staging, outcomes
@@ -86,6 +88,14 @@ def _compared(r: Restated, value: Canonical) -> Canonical:
     return digest(value, r.personal) if r.personal else value
 
 
+def _restated(r: Restated, crosswalks: Crosswalks, record: Mapping[str, object]) -> Canonical:
+    return _compared(r, r.source(record, crosswalks))
+
+
+def _staged_value(r: Restated, dialect: str, value: object) -> Canonical:
+    return _compared(r, r.staged(value, dialect))
+
+
 def _amount(value: Canonical) -> Decimal | None:
     """A restated money value as a Decimal (None when blank); ValueError when refused."""
     if value is None:
@@ -110,6 +120,10 @@ def reconcile_variants(
         [v for v in spec.variants if m.target_column in spec.variant_fields(v)] for m in measures
     ]
     sums = _Sums(len(measures))
+    memos = {  # a value repeated down a column restated once (reconcile/restate_memo.py)
+        v: [(r, r.source_columns(), Memo(partial(_restated, r, crosswalks))) for r in rules]
+        for v, rules in plan.rules.items()
+    }
     diffs: list[RowDifference] = []
     expected: dict[str, Values] = {}
     source_rows = 0
@@ -117,8 +131,8 @@ def reconcile_variants(
         source_rows += 1
         key = key_string([record.get(c) for c in spec.source.key])
         rows = {
-            v: {r.target: _compared(r, r.source(record, crosswalks)) for r in rules}
-            for v, rules in plan.rules.items()
+            v: {r.target: memo(tuple(map(record.get, cols)), record) for r, cols, memo in rules}
+            for v, rules in memos.items()
         }
         where = "rejected" if key in rejected else "filtered" if key in filtered else "source"
         sums.add(
@@ -210,6 +224,10 @@ def _staged(st: Staging, spec: EntitySpec, plan: _Plan) -> Iterator[tuple[str, V
         f"FROM {st.table(spec.target.table)} "
         f"WHERE {q('MIG_RUN_ID')} = :run AND {q('MIG_ENTITY')} = :entity"
     )
+    memos = {
+        v: [(r, Memo(partial(_staged_value, r, dialect))) for r in rules]
+        for v, rules in plan.rules.items()
+    }
     with st.engine.connect() as conn:
         for key, *values in conn.execute(sql, {"run": st.run_id, "entity": spec.entity}):
             variant = str(key).rpartition(SEP)[2]
@@ -217,8 +235,8 @@ def _staged(st: Staging, spec: EntitySpec, plan: _Plan) -> Iterator[tuple[str, V
             yield (
                 str(key),
                 {
-                    r.target: _compared(r, r.staged(by_column[r.target], dialect))
-                    for r in plan.rules.get(variant, [])
+                    r.target: memo((by_column[r.target],), by_column[r.target])
+                    for r, memo in memos.get(variant, [])
                 },
             )
 
