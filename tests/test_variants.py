@@ -193,3 +193,16 @@ def test_lineage_trace_of_an_offset_line_shows_its_row_and_variant(journal: Migr
         "into GL_INTERFACE as variant debit",
         "into GL_INTERFACE as variant offset",
     ]
+
+
+def test_a_flag_names_the_variant_line_it_warns_about(tmp_path: Path) -> None:
+    mapping = doc_mapping()
+    flag = {"when": {"column": "SEGMENT3", "equals": "1020"}, "reason": "second_bank"}
+    mapping["checks"].append({"flag": flag})
+    run = run_journal(tmp_path, PAYMENTS, mapping)
+    warned = staged(run, 'SELECT "SOURCE_KEY", "REASON_CODE" FROM "MIG_WARNINGS" ORDER BY 1')
+    assert warned == [("P3@offset", "second_bank"), ("P4@offset", "second_bank")]
+    e = run.reconcile()
+    assert e.status == EXCEPTIONS and not e.failures
+    rules = {r.rule: (r.violations, r.status) for r in e.rules if "second_bank" in r.rule}
+    assert sorted(rules.values()) == [(0, PASS), (2, EXCEPTIONS)]
