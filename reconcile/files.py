@@ -13,6 +13,7 @@ A fixed-width file is read by ``reconcile/fixed_records.py``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import importlib
 import os
@@ -74,7 +75,21 @@ def _fixed_records(f: FlatFile, path: Path, base_dir: Path) -> Iterator[dict[str
     return records
 
 
+_MARKS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
 def _text(path: Path, f: FlatFile) -> IO[str]:
+    with path.open("rb") as raw:
+        start = raw.read(3)
+    try:
+        declared = codecs.lookup(f.encoding).name
+    except LookupError:
+        raise SchemaMismatch(f"{path.name}: unknown encoding {f.encoding!r}") from None
+    for mark, family in _MARKS:
+        if start.startswith(mark) and not declared.startswith(family):
+            raise SchemaMismatch(
+                f"{path.name}: a {family} byte-order mark in a file declared {f.encoding!r}"
+            )
     try:
         fh = open(path, encoding=f.encoding, errors="surrogateescape", newline="")  # noqa: SIM115
     except LookupError:
@@ -92,6 +107,7 @@ def _rows(fh: IO[str], f: FlatFile, path: Path) -> Iterator[tuple[int, list[str]
         options["quoting"] = csv.QUOTE_NONE
     else:
         options["quotechar"] = f.quotechar
+    options["strict"] = True  # a quote never closed must not swallow the records after it
     reader = csv.reader(fh, **options)  # type: ignore[arg-type]
     while True:
         try:

@@ -1,8 +1,8 @@
-"""Review of issue 20 (flat files): both readers share Python ``csv``'s non-strict dialect,
-so a malformed record is read the same wrong way on both sides and the verdict is PASS.
-
-Demonstrations for the lead: each is a strict xfail on HEAD, to unmark once fixed.
-"""
+"""Review of issue 20 (flat files): both readers used Python ``csv``'s non-strict dialect, so
+a malformed record was read the same wrong way on both sides and the verdict was PASS. Both
+are strict now: a quote never closed, or text after a closing quote, stops the run in one
+line (no record boundary can be trusted after it); a file that starts with a UTF byte-order
+mark but is declared in another encoding is refused."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.report import PASS
+from migrate.errors import MigrationError
 from tests.test_flat_files import (
     COLUMNS,
     FILE,
@@ -24,12 +24,6 @@ from tests.test_flat_files import (
 LAST_IS_TEXT = FILE.replace(COLUMNS, "[EMP_ID, TITLE, DEPT, SALARY, GROSS, NAME]")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: csv.reader(strict=False) on both sides accepts end of file inside a "
-    "quoted field; a stray quote in the LAST column swallows every later record into one "
-    "field of the declared count, and the verdict is PASS with records 103 and 104 lost",
-)
 def test_a_quote_opened_in_the_last_column_and_never_closed_is_not_a_pass(
     tmp_path: Path,
 ) -> None:
@@ -40,31 +34,20 @@ def test_a_quote_opened_in_the_last_column_and_never_closed_is_not_a_pass(
         b"104\tClerk\tA01\t80000.00\t7100.50\tKim\n"
     )
     mappings = write(tmp_path, data, mapping(LAST_IS_TEXT))
-    _, report = run_and_reconcile(tmp_path, mappings)
-    (e,) = report.entities
-    # On HEAD: source_rows 2, staged 2, salary 110,000.00 = 110,000.00, verdict PASS,
-    # and record 102's NAME holds the text of records 103 and 104.
-    assert report.verdict != PASS, (e.source_rows, staged(tmp_path), rejects(tmp_path))
+    # Before: source_rows 2, staged 2, salary 110,000.00 = 110,000.00, verdict PASS, and
+    # record 102's NAME held the text of records 103 and 104.
+    with pytest.raises(MigrationError, match="unexpected end of data"):
+        run_and_reconcile(tmp_path, mappings)
+    assert staged(tmp_path) == [] or len(staged(tmp_path)) < 2, rejects(tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: a quote closed in the middle of a field (^Park^x) is malformed, yet "
-    "both readers (non-strict csv) read it as 'Parkx' and the record loads; PASS",
-)
 def test_text_after_a_closing_quote_is_not_read_silently(tmp_path: Path) -> None:
     data = b"101\t^Park^x\tClerk\tA02\t1.00\t2.00\n"
     mappings = write(tmp_path, data)
-    _, report = run_and_reconcile(tmp_path, mappings)
-    assert staged(tmp_path)[0][1] != "Parkx" or report.verdict != PASS
+    with pytest.raises(MigrationError, match="expected after"):
+        run_and_reconcile(tmp_path, mappings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: a UTF-8 file (with its byte-order mark) declared cp1252 is decoded the "
-    "same wrong way by both readers: the BOM becomes part of the first key ('ï»¿101') and "
-    "'José' is staged as 'JosÃ©'; the verdict is PASS",
-)
 def test_a_utf8_byte_order_mark_in_a_file_declared_cp1252_is_not_a_pass(
     tmp_path: Path,
 ) -> None:
@@ -72,5 +55,5 @@ def test_a_utf8_byte_order_mark_in_a_file_declared_cp1252_is_not_a_pass(
 
     data = b"\xef\xbb\xbf" + TSV.replace(b"Smith", b"Jos\xc3\xa9")
     mappings = write(tmp_path, data, mapping(FILE + "    encoding: cp1252\n"))
-    _, report = run_and_reconcile(tmp_path, mappings)
-    assert staged(tmp_path)[0][0] == "101" or report.verdict != PASS
+    with pytest.raises(MigrationError, match="UTF-8 byte-order mark"):
+        run_and_reconcile(tmp_path, mappings)

@@ -14,6 +14,7 @@ Records are numbered as before: blank lines are not records, the header is not o
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ def open_text(path: Path, f: FlatFile) -> IO[str]:
     """The file as text in its declared encoding, a leading byte-order mark skipped; bytes
     the encoding cannot decode are kept (``surrogateescape``) so their record is rejected,
     not the whole run stopped."""
+    refuse_foreign_bom(path, f.encoding)
     try:
         fh = path.open(encoding=f.encoding, errors="surrogateescape", newline="")
     except LookupError:
@@ -45,13 +47,41 @@ def open_text(path: Path, f: FlatFile) -> IO[str]:
     return fh
 
 
+_UTF_MARKS = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+
+
+def refuse_foreign_bom(path: Path, encoding: str) -> None:
+    """A file that starts with a Unicode byte-order mark but is declared in another encoding
+    (a UTF-8 export declared cp1252) would be read wrongly throughout: refuse it."""
+    with path.open("rb") as raw:
+        head = raw.read(3)
+    try:
+        declared = codecs.lookup(encoding).name
+    except LookupError:
+        return  # reported, with the file's name, where the file is opened
+    for mark, family in _UTF_MARKS.items():
+        if head.startswith(mark) and not declared.startswith(family):
+            raise SchemaMismatch(
+                f"{path.name} starts with a {family.upper()} byte-order mark but source.file "
+                f"declares encoding {encoding!r}: declare encoding: {family}"
+            )
+
+
 def records(fh: IO[str], f: FlatFile) -> Any:
     """A ``csv.reader`` over the open file, with the file's dialect."""
     if f.quotechar is None:
         return csv.reader(
-            fh, delimiter=f.delimiter, quoting=csv.QUOTE_NONE, escapechar=f.escapechar
+            fh,
+            delimiter=f.delimiter,
+            quoting=csv.QUOTE_NONE,
+            escapechar=f.escapechar,
+            strict=True,
         )
-    return csv.reader(fh, delimiter=f.delimiter, quotechar=f.quotechar, escapechar=f.escapechar)
+    # strict: a quote never closed, or text after a closing quote, stops the read (one line)
+    # instead of swallowing later records into one field
+    return csv.reader(
+        fh, delimiter=f.delimiter, quotechar=f.quotechar, escapechar=f.escapechar, strict=True
+    )
 
 
 def _blank(fields: list[str]) -> bool:
