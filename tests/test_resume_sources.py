@@ -10,7 +10,10 @@ counts only. Files (delimited and fixed-width) resume by skipping the committed 
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +128,19 @@ def _check_exactly_once(tmp_path: Path, legacy_url: str, source: str) -> None:
     assert resumed.entities[0].reasons == reference.entities[0].reasons
     assert resumed.entities[0].batches == reference.entities[0].batches
     assert _audit_totals(interrupted, resumed.run_id) == resumed.totals
+    assert _lineage_rows(interrupted) == len(want["staged"])
+
+
+def _lineage_rows(workdir: Path) -> int:
+    """The entity's output row count in the last COMPLETE OpenLineage event."""
+    lines = (workdir / "artifacts" / "openlineage.jsonl").read_text().splitlines()
+    counts = [
+        o["outputFacets"]["outputStatistics"]["rowCount"]
+        for e in map(json.loads, lines)
+        if e["eventType"] == "COMPLETE" and e["job"]["name"] == "pay"
+        for o in e.get("outputs", [])
+    ]
+    return int(counts[-1])
 
 
 def _sqlite_legacy(tmp_path: Path) -> str:
@@ -205,3 +221,14 @@ def test_query_source_resumes_after_a_text_and_date_group(tmp_path: Path) -> Non
         )
     source = "  query: SELECT ID, NAME, GROSS, D FROM PAY\n  key: [D, ID]\n"
     _check_exactly_once(tmp_path, f"sqlite:///{db}", source)
+
+
+def test_the_query_example_of_the_how_to_resumes_exactly_once(tmp_path: Path) -> None:
+    """docs/how-to/run-a-migration.md's query source, stopped and resumed."""
+    doc = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "run-a-migration.md"
+    block = re.search(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    example = textwrap.dedent(block.group(1))
+    lines = example.splitlines()
+    assert lines[:2] == ["source:", "  system: finance"]
+    _check_exactly_once(tmp_path, _sqlite_legacy(tmp_path), "\n".join(lines[2:]) + "\n")
