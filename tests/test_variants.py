@@ -206,3 +206,20 @@ def test_a_flag_names_the_variant_line_it_warns_about(tmp_path: Path) -> None:
     assert e.status == EXCEPTIONS and not e.failures
     rules = {r.rule: (r.violations, r.status) for r in e.rules if "second_bank" in r.rule}
     assert sorted(rules.values()) == [(0, PASS), (2, EXCEPTIONS)]
+
+
+def test_a_filtered_payment_stages_no_line_and_is_counted_once(tmp_path: Path) -> None:
+    mapping = doc_mapping()
+    mapping["source"]["filters"] = [
+        {"name": "zero_payment", "drop_when": {"column": "AMOUNT", "between": [0, 0]}}
+    ]
+    run = run_journal(tmp_path, PAYMENTS, mapping)
+    assert staged(run, 'SELECT "RULE", "SOURCE_KEY" FROM "MIG_FILTERED"') == [
+        ("zero_payment", "P3")
+    ]
+    assert staged(run, 'SELECT COUNT(*) FROM "GL_INTERFACE"') == [(6,)]
+    e = run.reconcile()
+    assert (e.source_rows, e.staged_rows, e.filtered_rows) == (4, 3, 1)
+    assert not e.failures and not e.differences, (e.failures, e.differences)
+    planted = run.tampered(tmp_path, "DELETE FROM MIG_FILTERED").reconcile()
+    assert planted.status == FAIL
