@@ -16,7 +16,9 @@ rejected is unreadable (the measure is then unverified, never counted as 0).
 
 Limits (said, not hidden): the expected rows are held in memory (a dict per staged source
 row: fine for extracts of a few million rows, not bounded as the hashed diff is); a lookup
-field is reported as not verified; grains are refused when the mapping is loaded.
+field is reported as not verified; grains are refused when the mapping is loaded; a legacy
+key that occurs twice (one staged, one rejected ``duplicate_key``) is not matched as
+``doubled.py`` matches it for one-row entities: it FAILs as rows unaccounted.
 """
 
 from __future__ import annotations
