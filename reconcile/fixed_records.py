@@ -50,9 +50,27 @@ def fixed_records(f: FlatFile, path: Path, base_dir: Path) -> Iterator[dict[str,
     assert f.fixed is not None
     fields = _fields(f, base_dir)
     ebcdic = " ".encode(f.encoding) == b"\x40"
+    limit = max([fd.start - 1 + fd.length for fd in fields] + [f.fixed.record_length or 0])
+    padding = {0, " ".encode(f.encoding)[0]}
     with path.open("rb") as fh:
         for number, record in enumerate(_split(fh, f), 1):
-            yield _record(record, number, fields, f.encoding, ebcdic)
+            out = _record(record, number, fields, f.encoding, ebcdic)
+            yield _past_layout(out, record, limit, padding)
+
+
+def _past_layout(
+    out: dict[str, object], record: bytes, limit: int, padding: set[int]
+) -> dict[str, object]:
+    """A record longer than the layout with more than padding past it may hide another
+    record: it is marked unreadable (reconciliation expects its key among the rejected)."""
+    extra = record[limit:]
+    if extra and set(extra) - padding and out[READ_REASON] is None:
+        shown = (
+            f"record of {len(record)} bytes, the layout ends at byte {limit}: "
+            f"x'{extra[:16].hex().upper()}...' past it"
+        )
+        out.update({READ_REASON: UNREADABLE, READ_COLUMN: None, READ_VALUE: shown})
+    return out
 
 
 def _record(

@@ -1,18 +1,14 @@
-"""Review of issue 20 (fixed-width): both readers ignore the bytes of a record past the
+"""Review of issue 20 (fixed-width): both readers ignored the bytes of a record past the
 layout's last field, so a record that holds another record (a newline lost, an RDW whose
-length is too large) is read as one record and the one inside it is lost on both sides:
-the counts and totals agree, and the verdict is PASS.
-
-Strict xfails on HEAD, for the lead to fix and unmark.
-"""
+length is too large) was read as one record and the one inside it lost on both sides: the
+counts and totals agreed, and the verdict was PASS. Now such a record (more than padding
+past the layout) is unreadable on both sides."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
 from pathlib import Path
-
-import pytest
 
 from migrate.config import Settings
 from migrate.runner import run_migration
@@ -53,41 +49,25 @@ def _rdw(*records: bytes) -> bytes:
     return b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: a line longer than the layout is read to the layout's width on both "
-    "sides (migrate/files/fixed.py _frame, reconcile/fixed_records.py _record); a lost "
-    "newline hides record C0000002 inside record C0000001 and reconcile says PASS",
-)
 def test_a_lost_newline_is_not_a_pass(tmp_path: Path) -> None:
     mappings = _project(tmp_path, R1 + R2 + b"\n" + R3 + b"\n")  # the newline after R1 lost
     verdict = _verdict(tmp_path, mappings)
-    assert _staged_keys(tmp_path) == ["C0000001", "C0000003"]  # C0000002: nowhere
-    assert verdict != PASS  # HEAD: PASS, the record and its pay lost
+    # before: C0000001 and C0000003 staged, C0000002 nowhere, PASS; now the long record is
+    # unreadable (rejected), and its amounts unknown
+    assert _staged_keys(tmp_path) == ["C0000003"]
+    assert verdict != PASS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: an RDW announcing more bytes than its record swallows the next "
-    "record (its RDW and data) on both readers; the surplus past the layout is ignored, "
-    "so C0000002 is lost on both sides and reconcile says PASS",
-)
 def test_an_rdw_longer_than_its_record_is_not_a_pass(tmp_path: Path) -> None:
     data = bytearray(_rdw(R1, R2, R3))
     first = len(R1) + 4
     data[0:2] = (first + len(R2) + 4).to_bytes(2, "big")  # R1's RDW covers R2 too
     mappings = _project(tmp_path, bytes(data), records="rdw")
     verdict = _verdict(tmp_path, mappings)
-    assert _staged_keys(tmp_path) == ["C0000001", "C0000003"]
-    assert verdict != PASS  # HEAD: PASS
+    assert _staged_keys(tmp_path) == ["C0000003"]  # before: C0000001 too, and PASS
+    assert verdict != PASS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: EBCDIC files are often cut by NL x'15', not LF x'25'; with "
-    "records: lines both readers see one long record, read its first layout's width, and "
-    "the rest of the file is lost on both sides (the same root cause: surplus bytes ignored)",
-)
 def test_ebcdic_nl_line_ends_are_not_one_record(tmp_path: Path) -> None:
     from reconcile.fixed_records import fixed_records
     from tests.test_fixed_width import flat, zoned

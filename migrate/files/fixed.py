@@ -68,9 +68,31 @@ def fixed_frames(
             f"({width} bytes)"
         )
     codec = _Codec.of(f.encoding)
+    limit = max(width, fixed.record_length or 0)
     with path.open("rb") as fh:
         for records in _chunks(_records(fh, fixed, codec, path), chunk_size):
-            yield _frame(records, fields, width, codec)
+            yield _marked_long(_frame(records, fields, width, codec), records, limit, codec)
+
+
+def _marked_long(
+    frame: pd.DataFrame, records: list[bytes], limit: int, codec: _Codec
+) -> pd.DataFrame:
+    """A record longer than its layout (or ``record_length``) whose extra bytes are not
+    padding (spaces, low-values) may hold another record (a lost line end, an RDW that
+    lies): it is unreadable, never read to the layout's width and the rest dropped."""
+    pad = {0, codec.space[0]}
+    for i in [i for i, record in enumerate(records) if len(record) > limit]:
+        record = records[i]
+        if frame.at[i, READ_REASON] is not None:
+            continue  # the first unreadable field is named
+        if not set(record[limit:]) <= pad:
+            frame.loc[i, READ_REASON] = UNREADABLE
+            frame.loc[i, READ_COLUMN] = None
+            frame.loc[i, READ_VALUE] = (
+                f"record of {len(record)} bytes, the layout ends at byte {limit}: "
+                f"x'{record[limit : limit + 16].hex().upper()}...' past it"
+            )
+    return frame
 
 
 def _fixed(f: FlatFile) -> FixedWidth:
