@@ -16,13 +16,14 @@ rejected is unreadable (the measure is then unverified, never counted as 0).
 
 Limits (said, not hidden): the expected rows are held in memory (a dict per staged source
 row: fine for extracts of a few million rows, not bounded as the hashed diff is); a lookup
-field is reported as not verified; grains are refused when the mapping is loaded; a legacy
-key that occurs twice (one staged, one rejected ``duplicate_key``) is not matched as
-``doubled.py`` matches it for one-row entities: it FAILs as rows unaccounted.
+field is reported as not verified; grains are refused when the mapping is loaded. A legacy
+key that occurs twice (one staged, one rejected ``duplicate_key``) is settled by
+:func:`_settle` (a first pass counts the keys).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -45,6 +46,9 @@ from reconcile.rules import check_rules
 from reconcile.sources import key_string
 from reconcile.staging_side import Staging, outcomes
 from reconcile.unreadable import unreadable_differences
+from reconcile.variant_doubles import Row as _Row
+from reconcile.variant_doubles import key_counts as _key_counts
+from reconcile.variant_doubles import settle as _settle
 
 SEP = "@"  # as the pipeline writes it (restated here: reconcile imports no transform code)
 Values = dict[str, Canonical]
@@ -129,6 +133,8 @@ def reconcile_variants(
     diffs: list[RowDifference] = []
     expected: dict[str, Values] = {}
     source_rows = 0
+    counts = _key_counts(spec, records)
+    doubles: dict[str, list[_Row]] = {}  # legacy keys found more than once
     for record in records() if records is not None else iter(()):
         source_rows += 1
         key = key_string([record.get(c) for c in spec.source.key])
@@ -136,15 +142,14 @@ def reconcile_variants(
             v: {r.target: memo(tuple(map(record.get, cols)), record) for r, cols, memo in rules}
             for v, rules in memos.items()
         }
+        amounts = [
+            [rows[v].get(m.target_column) for v in f] for m, f in zip(measures, fills, strict=True)
+        ]
+        if counts[key] > 1:  # settled once the staged lines are known
+            doubles.setdefault(key, []).append(_Row(rows, amounts))
+            continue
         where = "rejected" if key in rejected else "filtered" if key in filtered else "source"
-        sums.add(
-            where,
-            key,
-            [
-                [rows[v].get(m.target_column) for v in f]
-                for m, f in zip(measures, fills, strict=True)
-            ],
-        )
+        sums.add(where, key, amounts)
         if where != "source":
             continue
         rule = first_rule(spec, record)
@@ -158,9 +163,15 @@ def reconcile_variants(
             expected[f"{key}{SEP}{v}"] = values
     staged_keys: set[str] = set()
     staged_lines = 0
+    doubled_lines: dict[str, dict[str, Values]] = {}
     for key, values in _staged(st, spec, plan):
         staged_lines += 1
         legacy_key, _, variant = key.rpartition(SEP)
+        if legacy_key in doubles and variant not in doubled_lines.get(legacy_key, {}):
+            doubled_lines.setdefault(legacy_key, {})[variant] = values
+            staged_keys.add(legacy_key)
+            sums.staged(values, measures)
+            continue
         want = expected.pop(key, None)
         if want is None:
             diffs.append(RowDifference(name, key, "unexpected", None, None, "staged"))
@@ -177,6 +188,9 @@ def reconcile_variants(
                 )
                 diffs.append(RowDifference(name, key, "changed", column, s, t))
     diffs += [RowDifference(name, k, "missing", None, "legacy row", None) for k in expected]
+    outcomes_left = (Counter(done.rejected), Counter(k for _, k in done.filtered))
+    for key, found in doubles.items():
+        diffs += _settle(name, key, found, doubled_lines.get(key, {}), outcomes_left, sums)
     if records is None:
         plan.not_verified.append(
             ("(all)", "the legacy side cannot be read here (no connection or working folder)")
@@ -250,7 +264,7 @@ class _Sums:
         self.n = n
         self.totals = {w: [Decimal(0)] * n for w in ("source", "staged", "rejected", "filtered")}
         self.unreadable: list[list[tuple[str, str]]] = [[] for _ in range(n)]
-        self.rejected: dict[str, tuple[Decimal, ...]] = {}
+        self.rejected: dict[str, list[tuple[Decimal, ...]]] = {}
 
     def add(self, where: str, key: str, values: list[list[Canonical]]) -> None:
         mine = [Decimal(0)] * self.n
@@ -267,7 +281,7 @@ class _Sums:
             if where != "source":
                 self.totals[where][i] += mine[i]
         if where == "rejected":
-            self.rejected[key] = tuple(mine)
+            self.rejected.setdefault(key, []).append(tuple(mine))
 
     def staged(self, values: Values, measures: list[Measure]) -> None:
         for i, m in enumerate(measures):
@@ -282,7 +296,8 @@ class _Sums:
         out: dict[str, list[Decimal]] = {}
         for key, reason in zip(keys, reasons, strict=True):
             acc = out.setdefault(reason, [Decimal(0)] * self.n)
-            for i, v in enumerate(self.rejected.get(key, ())):
+            found = self.rejected.get(key)
+            for i, v in enumerate(found.pop(0) if found else ()):
                 acc[i] += v
         return out
 

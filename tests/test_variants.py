@@ -223,3 +223,21 @@ def test_a_filtered_payment_stages_no_line_and_is_counted_once(tmp_path: Path) -
     assert not e.failures and not e.differences, (e.failures, e.differences)
     planted = run.tampered(tmp_path, "DELETE FROM MIG_FILTERED").reconcile()
     assert planted.status == FAIL
+
+
+def test_a_legacy_key_twice_is_one_journal_staged_and_one_rejected(tmp_path: Path) -> None:
+    """The second P1 is a duplicate_key: reconciliation matches the staged lines to the P1
+    they restate and counts the other as the rejected one; a staged line changed FAILs."""
+    run = run_journal(tmp_path, [*PAYMENTS, "P1,2018-02-05,100,D1,5100,1010,1.00"])
+    rejects = staged(run, 'SELECT "SOURCE_KEY", "REASON_CODE" FROM "MIG_REJECTS"')
+    assert rejects == [("P1", "duplicate_key")]
+    e = run.reconcile()
+    assert (e.source_rows, e.staged_rows, e.rejected_rows) == (5, 4, 1)
+    assert e.status == EXCEPTIONS and not e.failures, (e.failures, e.differences)
+    debits = next(m for m in e.measures if m.measure == "debits")
+    assert (str(debits.source), str(debits.rejected)) == ("1000166.76", "1.00")
+    plant = "UPDATE GL_INTERFACE SET SEGMENT3 = '9999' WHERE REFERENCE21 = 'P1-DR'"
+    planted = run.tampered(tmp_path, plant).reconcile()
+    assert planted.status == FAIL
+    found = {(d.source_key, d.kind, d.column) for d in planted.differences}
+    assert ("P1@debit", "changed", "SEGMENT3") in found, found
