@@ -92,7 +92,9 @@ def read_exact(value: object, r: Reading) -> Decimal | None:
     ``None`` when blank; :class:`InvalidAmount` when it is not an amount at any scale."""
     if r.encoding == "float":
         if isinstance(value, float):
-            return None if value != value else float_amount(value)
+            if value != value:  # the driver's NaN, apart from its NULL (None): not a blank
+                raise InvalidAmount("NaN is not an amount")
+            return float_amount(value)
         if isinstance(value, int) and not isinstance(value, bool):
             return Decimal(value)
         return parse_exact(value, "decimal")

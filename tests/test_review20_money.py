@@ -1,12 +1,11 @@
 """Review of issue 20 (money in floats): a NaN amount in a PostgreSQL ``double precision``
-column is not a blank, yet both sides read it as one ("NaN is no value"): the pipeline
+column is not a blank, yet both sides read it as one ("NaN is no value"), and the pipeline
+still does (pandas holds NULL and NaN alike):
 stages the row without an amount (here the target column is required, so it is rejected as
 ``required_missing``, and reconciliation lists it as "gross 0"), and the measure PASSes with
 no unreadable value. A nullable target column would stage NULL and the entity would PASS.
-Reconciliation reads NaN apart from NULL (the driver gives ``float('nan')``), so it can say
-the value is not an amount (unverified), as it does for infinity.
-
-A strict xfail on HEAD, for the lead to fix and unmark.
+Reconciliation now reads NaN apart from NULL (the driver gives ``float('nan')``) and says
+the value is not an amount (unverified), as it does for infinity: the entity FAILs for it.
 """
 
 from __future__ import annotations
@@ -51,13 +50,6 @@ def _legacy(url: str) -> dict[str, str]:
     return {"payroll": url, "desktop": url}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: a NaN in a double precision money column is read as blank by the "
-    "pipeline (migrate/transform/rounding.py _float_array: 'NaN is no value') and by "
-    "reconciliation (reconcile/rounding.py read_exact: value != value -> None); the measure "
-    "counts it as no amount (rejected 'gross 0', unreadable 0) instead of unverified",
-)
 def test_a_nan_amount_is_not_a_blank(tmp_path: Path, pg_url: str, staging_pg: str) -> None:
     report = run_and_reconcile(tmp_path, _legacy(pg_url), staging=staging_pg)
     d = entity(report, "pay_desktop")
@@ -66,12 +58,6 @@ def test_a_nan_amount_is_not_a_blank(tmp_path: Path, pg_url: str, staging_pg: st
     assert g.unreadable == 1 and g.status != PASS, (d.rejects, g.unreadable, g.status)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: with a nullable target column the NaN row is staged with no amount "
-    "(GROSS_PAY NULL) and reconciliation reads the legacy NaN as blank too: the verdict "
-    "is PASS for a value that is not an amount",
-)
 def test_a_nan_amount_staged_as_null_is_not_a_pass(
     tmp_path: Path, pg_url: str, staging_pg: str
 ) -> None:
