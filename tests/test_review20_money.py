@@ -1,9 +1,8 @@
 """Review of issue 20 (money in floats): a NaN amount in a PostgreSQL ``double precision``
-column is not a blank, yet both sides read it as one ("NaN is no value"), and the pipeline
-still does (pandas holds NULL and NaN alike):
-stages the row without an amount (here the target column is required, so it is rejected as
-``required_missing``, and reconciliation lists it as "gross 0"), and the measure PASSes with
-no unreadable value. A nullable target column would stage NULL and the entity would PASS.
+column is not a blank, yet both sides read it as one ("NaN is no value"). The pipeline still
+does (pandas holds NULL and NaN alike): it stages the row without an amount (here the target
+column is required, so it is rejected as ``required_missing``; a nullable column would be
+staged NULL).
 Reconciliation now reads NaN apart from NULL (the driver gives ``float('nan')``) and says
 the value is not an amount (unverified), as it does for infinity: the entity FAILs for it.
 """
