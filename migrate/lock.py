@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ from migrate.db import writable_engine
 from migrate.errors import RunStateError
 
 APP_PREFIX = "migrate run="
+_GUARD = threading.Lock()
+_HELD: dict[tuple[str, str | None], int] = {}  # the locks this process holds, and depth
 
 
 def _now() -> str:
@@ -59,7 +62,33 @@ def _busy(where: str, holder: str) -> RunStateError:
 @contextmanager
 def run_lock(url: str, schema: str | None, run_id: str) -> Iterator[None]:
     """Hold the staging's run lock for the block, or raise :class:`RunStateError` naming
-    the holder (run id, host, pid, since when) without waiting."""
+    the holder (run id, host, pid, since when) without waiting. Re-entrant within the
+    process that holds it (a rehearsal's run rolls back the earlier rehearsals under its
+    own lock); the lock is per process, not per thread."""
+    place = (make_url(url).render_as_string(hide_password=True), schema)
+    with _GUARD:
+        nested = _HELD.get(place, 0) > 0
+        if nested:
+            _HELD[place] += 1
+    if nested:
+        try:
+            yield
+        finally:
+            with _GUARD:
+                _HELD[place] -= 1
+        return
+    with _acquire(url, schema, run_id):
+        with _GUARD:
+            _HELD[place] = 1
+        try:
+            yield
+        finally:
+            with _GUARD:
+                _HELD.pop(place, None)
+
+
+@contextmanager
+def _acquire(url: str, schema: str | None, run_id: str) -> Iterator[None]:
     backend = make_url(url).get_backend_name()
     if backend == "postgresql":
         with _pg_lock(url, schema, run_id):

@@ -190,3 +190,24 @@ def test_two_real_runs_into_one_postgresql_staging(tmp_path: Path, staging_pg: s
         assert [r[0] for r in rows] == ["complete"]
     finally:
         engine.dispose()
+
+
+def test_the_lock_is_reentrant_in_its_process_only(tmp_path: Path) -> None:
+    """A rehearsal's run rolls back earlier rehearsals under its own lock (a rollback may
+    take the lock too); another process is still refused while the outer block holds it."""
+    url = f"sqlite:///{tmp_path / 'staging.db'}"
+    with run_lock(url, None, "outer000001"):
+        with run_lock(url, None, "inner000001"):
+            pass
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from migrate.lock import run_lock\nwith run_lock({url!r}, None, 'x'): pass",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert "is in use by run outer000001" in probe.stderr
+    with run_lock(url, None, "again000001"):
+        pass
