@@ -25,6 +25,7 @@ from migrate.spec.model import EntitySpec
 from migrate.staging.tables import METADATA
 from migrate.staging.types import Money, cents_sql
 from reconcile.report import EXCEPTIONS, FAIL, RuleResult
+from reconcile.restate_steps import holds
 from reconcile.sqltext import family
 from reconcile.staging_side import Staging
 
@@ -135,7 +136,11 @@ def _flag(st: Staging, spec: EntitySpec, rule: Flag) -> list[RuleResult]:
     if kind is None or kind == "date":
         why = "no such staging column" if kind is None else "a date column"
         return [_not_verified(spec, title, f"reconciliation does not re-derive it: {why}")]
-    cond, params = condition_sql(st, rule, kind)
+    w = rule.when
+    in_python = kind == "text" and any(x is not None for x in (w.is_blank, w.in_, w.equals))
+    # a text test is decided in Python as the pipeline decides it (trimmed of all whitespace,
+    # any case by Unicode's mapping): SQL's UPPER and TRIM differ by database
+    cond, params = ("1 = 1", {}) if in_python else condition_sql(st, rule, kind)
     q = st.engine.dialect.identifier_preparer.quote
     rows = st.query(
         f"SELECT t.{q('MIG_SOURCE_KEY')}, t.{q(column)} FROM {st.table(spec.target.table)} t "
@@ -143,6 +148,8 @@ def _flag(st: Staging, spec: EntitySpec, rule: Flag) -> list[RuleResult]:
         entity=spec.entity,
         **params,
     )
+    if in_python:
+        rows = [r for r in rows if holds(r[1], w.equals, w.in_, w.is_blank) != w.negate]
     hidden = _personal(spec, column)  # personal data never in the workbook
     derived = {str(r[0]): "***" if hidden else _shown(r[1], kind, st) for r in rows}
     sample = ", ".join(f"{k} ({v})" for k, v in list(derived.items())[:SHOW])

@@ -1,11 +1,9 @@
-"""Review of issue 20 (checks that warn): reconciliation re-derives a text flag in SQL
+"""Review of issue 20 (checks that warn): reconciliation re-derived a text flag in SQL
 (``UPPER(TRIM(col))``), and SQLite's UPPER folds ASCII only, while the pipeline (and the
 documented meaning: "text is compared trimmed, in any case") folds every letter. A flag
-``equals: "ÉLAN"`` on a staged ``élan`` is recorded by the pipeline and not derived by
-reconciliation: the agreement line FAILs a correct run (a wrong FAIL, not a wrong PASS).
-
-A strict xfail on HEAD, for the lead to fix and unmark.
-"""
+``equals: "ÉLAN"`` on a staged ``élan`` was recorded by the pipeline and not derived by
+reconciliation: the agreement line FAILed a correct run. A text test is now decided in
+Python, as the pipeline decides it."""
 
 from __future__ import annotations
 
@@ -22,11 +20,6 @@ from tests import test_checks_and_rules as T
 FLAG = '  - flag: {when: {column: BILL_CUSTOMER_NUMBER, equals: "ÉLAN"}, reason: watched}\n'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review20: reconcile/warnings.py condition_sql compares UPPER(TRIM(col)) in SQL; "
-    "SQLite folds ASCII only, so 'élan' is not 'ÉLAN' there: 'recorded, not flagged here: 5'",
-)
 def test_a_non_ascii_flag_value_is_derived_as_the_pipeline_flags_it(tmp_path: Path) -> None:
     mappings = T.write_project(tmp_path)
     header = mappings / "finance" / "ar_invoices.yaml"
