@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from migrate.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS
