@@ -155,3 +155,26 @@ def test_any_payments_balance_per_payment_and_count_by_variant(
     e = run.reconcile()
     assert e.status == (PASS if len(good) == len(payments) else EXCEPTIONS), e.failures
     assert (e.staged_rows, e.rejected_rows) == (len(good), len(payments) - len(good))
+
+
+def test_a_legacy_table_with_numeric_amounts(tmp_path: Path) -> None:
+    """The same journal from a database table (NUMERIC amounts, read through their types on
+    both sides), not a file."""
+    from sqlalchemy import Numeric, String
+
+    from tests.support.restated_project import legacy_table, migrate_one
+
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    columns = [(c, String(30)) for c in HEADER.split(",")[:-1]] + [("AMOUNT", Numeric(12, 2))]
+    rows = [line.split(",") for line in PAYMENTS[1:]]
+    legacy_table(url, "PAYMENTS", columns, [[*r[:-1], Decimal(r[-1])] for r in rows])
+    mapping = doc_mapping()
+    mapping["source"] = {"system": "bank", "table": "PAYMENTS", "key": ["PAY_ID"]}
+    run = migrate_one(tmp_path, url, mapping, "bank")
+    e = run.reconcile()
+    assert e.status == PASS, (e.failures, e.differences, e.not_verified)
+    assert str(next(m for m in e.measures if m.measure == "credits").source) == "1000165.76"
+    planted = run.tampered(
+        tmp_path, "UPDATE GL_INTERFACE SET ENTERED_DR = 4026 WHERE REFERENCE21 = 'P2-CR'"
+    ).reconcile()
+    assert planted.status == FAIL
