@@ -26,12 +26,16 @@ NEEDS: dict[str, tuple[str, bool]] = {
     "lineage": ("read", False),
     "mappings check": ("", True),
     "mappings coverage": ("", True),
+    "cutover": ("write", True),
+    "audit signoff": ("write", False),
+    "audit history": ("read", False),
 }
-RUN_READERS = ("resume", "rollback", "reconcile", "lineage")
+RUN_READERS = ("resume", "rollback", "reconcile", "lineage", "audit signoff", "audit history")
+MODAL = ("run", "cutover")  # commands whose --mode picks the staging (a rehearsal's own)
 
 
 def command_name(args: argparse.Namespace) -> str:
-    sub = getattr(args, "mappings_cmd", None)
+    sub = getattr(args, "mappings_cmd", None) or getattr(args, "audit_cmd", None)
     return f"{args.command} {sub}" if sub else str(args.command)
 
 
@@ -54,7 +58,7 @@ def check_before(args: argparse.Namespace, settings: Settings, systems: set[str]
     if name == "mappings check" and getattr(args, "offline", False):
         legacy = False
     if staging:
-        mode = getattr(args, "mode", None) if name == "run" else None
+        mode = getattr(args, "mode", None) if name in MODAL else None
         url, _ = staging_target(settings, mode or "full")
         probe(settings, "staging", url, write=staging == "write")
     if legacy:

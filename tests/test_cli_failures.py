@@ -57,6 +57,8 @@ STAGING_DOWN = [
     ["resume", "abc123"],
     ["lineage", "trace", "AP_INVOICES_INTERFACE", "1"],
     ["runs"],
+    ["cutover", "--mode", "rehearsal", "--signoff", "skip"],
+    ["audit", "signoff", "abc123", "--approver", "x", "--decision", "approve"],
 ]
 
 
