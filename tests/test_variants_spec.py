@@ -99,6 +99,13 @@ def test_what_variants_refuse(tmp_path: Path, change: dict[str, Any], words: str
     assert words in errors, errors
 
 
+def test_a_measure_no_variant_fills_from_its_column_is_refused(tmp_path: Path) -> None:
+    mapping = doc_mapping()
+    mapping["reconcile"]["measures"][0]["source_column"] = "FUND"
+    errors = load(tmp_path, mapping)
+    assert "measure debits: no variant fills ENTERED_DR from FUND" in errors, errors
+
+
 def test_the_staged_key_splits_back_whatever_the_legacy_key_holds() -> None:
     assert rv.SEP == tv.SEP == "@"
     for legacy in ("P1", "A@B", "x|y@", ""):

@@ -35,6 +35,17 @@ def variant_errors(spec: EntitySpec, text: SourceText) -> list[SpecError]:
             )
         )
     rules = [spec.variant_fields(v) for v in spec.variants]
+    for i, m in enumerate(spec.reconcile.measures):
+        filling = [r[m.target_column] for r in rules if m.target_column in r]
+        if not any(m.source_column in f.source_columns() for f in filling):
+            errors.append(
+                SpecError(
+                    text.locate(("reconcile", "measures", i, "source_column")),
+                    f"measure {m.name}: no variant fills {m.target_column} from "
+                    f"{m.source_column} (with variants, a measure's legacy side is restated "
+                    "from the fields filling its target column, once per variant)",
+                )
+            )
     if not any(_apart([r.get(k) for r in rules]) for k in spec.target.key):
         errors.append(
             SpecError(
