@@ -23,7 +23,15 @@ EXIT_CODES = (
     f"{CONNECTION_FAILED} cannot connect (a server down, a database or legacy file missing, a "
     f"login refused, a read-only staging: never a verdict), {INTERRUPTED} interrupted (Ctrl-C)."
 )
-FORMAT = argparse.RawDescriptionHelpFormatter
+
+
+class ExamplesFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped as usual; the examples kept line by line, as typed."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def _sub(sub: Any, name: str, help: str, examples: str, description: str = "") -> Any:
@@ -33,7 +41,7 @@ def _sub(sub: Any, name: str, help: str, examples: str, description: str = "") -
         help=help,
         description=description or help,
         epilog="examples:\n" + examples,
-        formatter_class=FORMAT,
+        formatter_class=ExamplesFormatter,
     )
 
 
@@ -44,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "prove it. " + EXIT_CODES,
         epilog="examples:\n  migrate --workdir /tmp/demo demo\n  migrate doctor\n"
         "  migrate run --mode rehearsal\n  migrate runs\n  migrate reconcile",
-        formatter_class=FORMAT,
+        formatter_class=ExamplesFormatter,
     )
     p.add_argument("--workdir", help="working folder; must exist (default: the current folder)")
     p.add_argument(
