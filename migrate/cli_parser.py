@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Migrate legacy finance, HR and procurement data into ERP staging, and "
         "prove it. " + EXIT_CODES,
         epilog="examples:\n  migrate --workdir /tmp/demo demo\n  migrate doctor\n"
-        "  migrate run --mode rehearsal\n  migrate runs\n  migrate reconcile",
+        "  migrate run --mode rehearsal --dry-run\n  migrate runs\n  migrate reconcile",
         formatter_class=ExamplesFormatter,
     )
     p.add_argument("--workdir", help="working folder; must exist (default: the current folder)")
@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
         "+NAME what it depends on (dbt's selectors)",
     )
     r.add_argument("--chunk-size", type=int, default=50_000, help="rows per chunk (default 50000)")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (entities in order, source rows, where each is staged) and "
+        "write nothing (default: run)",
+    )
     r.set_defaults(handler=cmds.cmd_run)
 
     rs = _sub(

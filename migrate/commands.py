@@ -108,6 +108,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     entities = None
     if args.entity:
         entities = select_entities(load_project(Path(args.mappings)), args.entity)
+    if args.dry_run:
+        from migrate.plan import plan_run
+
+        print(plan_run(settings, Path(args.mappings), args.mode, entities))
+        return 0
     progress = None if args.quiet else _progress(settings, Path(args.mappings), entities)
     run_id = uuid.uuid4().hex[:12]
     if not args.quiet:  # first, so a crash still leaves the id to resume

@@ -210,3 +210,20 @@ def test_resume_counts_the_whole_run(workdir: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert f"whole run {run_id} (every attempt): 1 entities" in out, out
     assert f"{loaded:,} loaded" in out
+
+
+def test_dry_run_plans_and_writes_nothing(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--dry-run``: entities in order, source rows, where each would be staged; no file."""
+    before = {p.name for p in workdir.iterdir()}
+    args = ["--workdir", str(workdir), "run", "--dry-run", "--entity", "+ap_invoices"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert {p.name for p in workdir.iterdir()} == before
+    lines = out.splitlines()
+    order = [ln.split()[1] for ln in lines if ln[:3].strip().isdigit()]
+    assert order == ["suppliers_finance", "suppliers_procurement", "ap_invoices"]
+    row = next(ln for ln in lines if " ap_invoices " in ln)
+    assert "finance.APINVHDR" in row and "AP_INVOICES_INTERFACE" in row
+    assert "staging.db" in out and "nothing written" in out
