@@ -241,3 +241,20 @@ def test_a_legacy_key_twice_is_one_journal_staged_and_one_rejected(tmp_path: Pat
     assert planted.status == FAIL
     found = {(d.source_key, d.kind, d.column) for d in planted.differences}
     assert ("P1@debit", "changed", "SEGMENT3") in found, found
+
+
+def test_a_column_one_variant_fills_stays_exact_cents(tmp_path: Path) -> None:
+    """The brief's own shape: the debit fills ENTERED_DR only, the offset ENTERED_CR only.
+    Stacked, the other variant's blank must not turn the cents into floats (a float holds
+    no more than 2^53 cents exactly)."""
+    mapping = doc_mapping()
+    debit, offset = mapping["variants"]["debit"], mapping["variants"]["offset"]
+    debit["ENTERED_DR"] = {"from": "AMOUNT", "steps": [{"money": "fixed"}]}
+    offset["ENTERED_CR"] = {"from": "AMOUNT", "steps": [{"money": "fixed"}]}
+    del debit["ENTERED_CR"], offset["ENTERED_DR"]
+    huge = "12345678901234567.89"  # 1234567890123456789 cents: beyond a float's exact range
+    run = run_journal(tmp_path, [HEADER, f"P1,2018-02-03,100,D1,5100,1010,{huge}"], mapping)
+    rows = staged(run, 'SELECT "ENTERED_DR", "ENTERED_CR" FROM "GL_INTERFACE" ORDER BY 1')
+    assert rows == [(None, 1234567890123456789), (1234567890123456789, None)]
+    e = run.reconcile()
+    assert e.status == PASS, (e.failures, e.differences)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Table
@@ -87,12 +88,12 @@ def expand(
             first = out
             pos = pd.Series(range(len(out.frame)), index=out.frame.index, dtype="int64")
         labels = pos.to_numpy() * n + j
-        frames.append(frame.reindex(columns=columns).set_axis(labels))
+        frames.append(frame.set_axis(labels))
         personal = {c: f.personal for c, f in one.fields.items() if f.personal}
         for mask, column, reason, values in out.failures.items:
             items.append(_moved(mask, column, reason, values, pos, n, j, name, personal))
     assert first is not None
-    stacked = pd.concat(frames).sort_index() if frames else pd.DataFrame(columns=columns)
+    stacked = pd.concat(_aligned(frames, columns)).sort_index()
     index = stacked.index
     origin = pd.Series(
         pd.Series(pos.index, dtype="object").to_numpy()[index.to_numpy() // n], index=index
@@ -105,6 +106,21 @@ def expand(
     keys = pd.Series([variant_key(k, v) for k, v in zip(legacy, variant, strict=True)], index=index)
     out = TransformOutput(stacked, failures, {}, keys)
     return Expanded(stacked, failures, out, origin, variant, first)
+
+
+def _aligned(frames: list[pd.DataFrame], columns: list[str]) -> list[pd.DataFrame]:
+    """Every variant's frame with every column: one a variant does not fill is blank *of
+    the type the others give it* (a float NaN column stacked with Int64 cents would make
+    them Float64: inexact beyond 2^53 cents)."""
+    kinds: dict[str, Any] = {}
+    for frame in frames:
+        for c in frame.columns:
+            kinds.setdefault(c, frame[c].dtype)
+    out = []
+    for frame in frames:
+        blank = {c: pd.Series(index=frame.index, dtype=kinds[c]) for c in columns if c not in frame}
+        out.append(frame.assign(**blank)[columns])
+    return out
 
 
 def _moved(
