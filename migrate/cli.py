@@ -12,9 +12,11 @@ stopped run's says how to resume it), without a traceback unless ``--debug`` is 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from migrate.cli_parser import CONNECTION_FAILED, DEFAULT_MAPPINGS, INTERRUPTED, build_parser
@@ -52,10 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     quiet = getattr(args, "quiet", False)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.ERROR if quiet else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    level = logging.DEBUG if args.debug else logging.ERROR if quiet else logging.WARNING
+    if args.log_json:
+        log_json_lines(level)
+    else:
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         require_workdir(args)
         settings = _settings(args)
@@ -93,6 +96,32 @@ def main(argv: list[str] | None = None) -> int:
         said = [" ".join(str(n).split()) for n in getattr(stop, "__notes__", [])]
         print("; ".join(["interrupted", *said]), file=sys.stderr)
         return INTERRUPTED
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record (time, level, logger, message) for a log shipper."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, ensure_ascii=False)
+
+
+def log_json_lines(level: int) -> None:
+    """Logs to stderr as JSON lines (replacing an earlier handler of ours, not others')."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h.formatter, JsonLines)]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def one_line(exc: BaseException) -> str:

@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress bars or tables: errors and a one-line result only",
     )
+    p.add_argument(
+        "--log-json",
+        action="store_true",
+        help="logs as JSON lines on stderr (time, level, logger, message; default: text)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = _sub(

@@ -227,3 +227,22 @@ def test_dry_run_plans_and_writes_nothing(
     row = next(ln for ln in lines if " ap_invoices " in ln)
     assert "finance.APINVHDR" in row and "AP_INVOICES_INTERFACE" in row
     assert "staging.db" in out and "nothing written" in out
+
+
+def test_logs_as_json_lines(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--log-json``: each log record one JSON object on stderr, for a log shipper."""
+    import json
+    import logging
+
+    timing = workdir / "artifacts" / "timing"
+    timing.mkdir(parents=True)
+    (timing / "broken.json").write_text("{not json", encoding="utf-8")
+    try:
+        assert main(["--workdir", str(workdir), "--log-json", "rehearsals"]) == 0
+    finally:
+        for handler in logging.getLogger().handlers[:]:  # basicConfig's, for the next test
+            logging.getLogger().removeHandler(handler)
+    records = [json.loads(ln) for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert records and records[0]["level"] == "WARNING"
+    assert records[0]["logger"] == "migrate.history" and "broken.json" in records[0]["message"]
+    assert "time" in records[0]
