@@ -36,6 +36,12 @@ def named_columns(spec: EntitySpec) -> list[tuple[KeyPath, str]]:
         out += [(("issues_keys", "legacy", i), c) for i, c in enumerate(spec.issues_keys.legacy)]
     for name, rule in spec.fields.items():
         out += [(_where(name, rule, c), c) for c in dict.fromkeys(rule.source_columns())]
+    for variant, fields in (spec.variants or {}).items():  # one target row per variant
+        for name, rule in fields.items():
+            out += [
+                (("variants", variant, *_where(name, rule, c)[1:]), c)
+                for c in dict.fromkeys(rule.source_columns())
+            ]
     for i, m in enumerate(spec.reconcile.measures):
         out.append((("reconcile", "measures", i, "source_column"), m.source_column))
         if m.sign_column:
