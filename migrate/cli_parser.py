@@ -267,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
     cut.add_argument("--resume", metavar="RUN_ID", help="finish a failed cutover run")
     cut.set_defaults(handler=cmds.cmd_cutover)
 
+    comp = _sub(
+        sub,
+        "completion",
+        "print a shell completion script",
+        "  source <(migrate completion bash)\n"
+        "  migrate completion bash > ~/.local/share/bash-completion/completions/migrate",
+    )
+    comp.add_argument("shell", choices=("bash",), help="the shell (bash)")
+    comp.set_defaults(handler=cmds.cmd_completion)
+
     from migrate.lineage.cli import add_parsers
     from migrate.targets.cli import add_parsers as add_target_parsers
 

@@ -269,3 +269,11 @@ def cmd_cutover(args: argparse.Namespace, settings: Settings) -> int:
         resume_run_id=args.resume,
     )
     return code
+
+
+def cmd_completion(args: argparse.Namespace, _settings: Settings) -> int:
+    from migrate.cli_parser import build_parser
+    from migrate.completion import bash_script
+
+    sys.stdout.write(bash_script(build_parser()))
+    return 0

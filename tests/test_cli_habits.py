@@ -246,3 +246,28 @@ def test_logs_as_json_lines(workdir: Path, capsys: pytest.CaptureFixture[str]) -
     assert records and records[0]["level"] == "WARNING"
     assert records[0]["logger"] == "migrate.history" and "broken.json" in records[0]["message"]
     assert "time" in records[0]
+
+
+def _complete(script: Path, line: str) -> list[str]:
+    import subprocess
+
+    words = line.split(" ")
+    probe = (
+        f"source {script}; COMP_WORDS=({' '.join(repr(w) for w in words)}); "
+        f"COMP_CWORD={len(words) - 1}; _migrate; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+    )
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def test_bash_completion_from_the_parser(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["completion", "bash"]) == 0
+    script = tmp_path / "migrate.bash"
+    script.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert _complete(script, "migrate ru") == ["run", "runs"]
+    assert "--dry-run" in _complete(script, "migrate run --d")
+    assert _complete(script, "migrate --quiet mappings c") == ["check", "coverage"]
+    assert _complete(script, "migrate mappings check --o") == ["--offline"]
+    assert _complete(script, "migrate rollback abc --y") == ["--yes"]
