@@ -217,3 +217,24 @@ def test_help_documents_the_connection_exit_code(capsys: pytest.CaptureFixture[s
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"{CONNECTION_FAILED} cannot connect" in text
+
+
+def test_a_connection_lost_mid_run_is_not_a_bad_input(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that goes away during the work exits 4 too, and keeps the resume note."""
+    from sqlalchemy.exc import OperationalError
+
+    import migrate.runner as runner
+    from migrate.errors import RunFailed
+
+    def lost(*_args: object, **_kwargs: object) -> object:
+        cause = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        stop = RunFailed("gl_accounts: chunk 3 stopped (OperationalError)")
+        stop.add_note("resume with: migrate resume abc123")
+        raise stop from cause
+
+    monkeypatch.setattr(runner, "run_migration", lost)
+    assert main(["--workdir", str(workdir), "--quiet", "run"]) == CONNECTION_FAILED
+    line = _one_line(capsys)
+    assert "server closed the connection" in line and "migrate resume abc123" in line, line
