@@ -165,6 +165,19 @@ def test_a_half_failing_journal_is_rejected_whole_once(tmp_path: Path) -> None:
     assert (str(debits.source), str(debits.rejected)) == ("1000172.76", "7.00")
 
 
+def test_a_blank_bank_account_rejects_the_whole_payment_as_the_how_to_says(
+    tmp_path: Path,
+) -> None:
+    """The how-to: a blank ``BANK_ACCT`` rejects the payment once, as
+    ``offset.SEGMENT3: required_missing``, never a line staged with an empty account."""
+    run = run_journal(tmp_path, [*PAYMENTS, "P5,2018-03-10,200,D2,5100, ,7.00"])
+    rejects = staged(run, 'SELECT "SOURCE_KEY", "COLUMN_NAME", "REASON_CODE" FROM "MIG_REJECTS"')
+    assert rejects == [("P5", "offset.SEGMENT3", "required_missing")]
+    periods = staged(run, 'SELECT DISTINCT "PERIOD_NAME" FROM "GL_INTERFACE" ORDER BY 1')
+    assert periods == [("2018-02",), ("2018-03",)]
+    assert run.reconcile().status == EXCEPTIONS
+
+
 def test_colliding_target_keys_are_a_mapping_error(tmp_path: Path) -> None:
     mapping = doc_mapping()
     mapping["variants"]["offset"]["REFERENCE21"] = {"parts": ["PAY_ID", {"const": "-DR"}]}
