@@ -6,9 +6,10 @@ the committed page is out of date.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -49,9 +50,24 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
 
 
 def _type_name(annotation: object) -> str:
-    text = re.sub(r"migrate\.spec\.\w+\.", "", str(annotation).replace("typing.", ""))
-    text = text.replace("<class '", "").replace("'>", "")
-    return text.replace("|", "or")
+    """A type as a reader would write it: ``list[str or Part]``, not pydantic's internals
+    (``Annotated``/``Discriminator`` tags, which also hold memory addresses)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _type_name(args[0])
+    if origin in (Union, UnionType):
+        return " or ".join(dict.fromkeys(_type_name(a) for a in args))
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    if origin is not None and args:
+        return (
+            f"{getattr(origin, '__name__', str(origin))}[{', '.join(_type_name(a) for a in args)}]"
+        )
+    if annotation is type(None):
+        return "None"
+    if annotation is Any:
+        return "Any"
+    return getattr(annotation, "__name__", str(annotation))
 
 
 def _model_table(model: type[BaseModel]) -> list[str]:
