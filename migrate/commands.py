@@ -149,29 +149,8 @@ def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
 
     progress = None if args.quiet else _progress(settings, Path(args.mappings), None)
     summary = resume_run(settings, Path(args.mappings), args.run_id, args.chunk_size, progress)
-    _print_summary(summary, args.quiet)
-    print(_whole_run(settings, args.run_id))
+    _print_summary(summary, args.quiet)  # the runner counts the whole run, every attempt
     return 0
-
-
-def _whole_run(settings: Settings, run_id: str) -> str:
-    """The run's totals over every attempt: a resume's own summary counts only its part."""
-    from migrate import runs
-    from migrate.db import writable_engine
-    from migrate.targets import locate_run
-
-    found = locate_run(settings, run_id)
-    engine = writable_engine(found.url)
-    try:
-        per_entity = runs.entity_totals(engine, found.md, run_id)
-    finally:
-        engine.dispose()
-    t = {k: sum(e[k] for e in per_entity.values()) for k in ("rows_in", "loaded", "rejected")}
-    f = sum(e["filtered"] for e in per_entity.values())
-    return (
-        f"whole run {run_id} (every attempt): {len(per_entity)} entities, {t['rows_in']:,} in, "
-        f"{t['loaded']:,} loaded, {t['rejected']:,} rejected, {f:,} filtered"
-    )
 
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:

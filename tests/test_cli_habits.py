@@ -208,8 +208,8 @@ def test_resume_counts_the_whole_run(workdir: Path, capsys: pytest.CaptureFixtur
     loaded = entity_totals(writable_engine(url), md, run_id)["gl_accounts"]["loaded"]
     assert main(["--workdir", str(workdir), "--quiet", "resume", run_id]) == 0
     out = capsys.readouterr().out
-    assert f"whole run {run_id} (every attempt): 1 entities" in out, out
-    assert f"{loaded:,} loaded" in out
+    assert f"run {run_id} (full) complete:" in out, out
+    assert f"{loaded:,} loaded" in out  # the whole run's, not the resumed part's 0
 
 
 def test_dry_run_plans_and_writes_nothing(
