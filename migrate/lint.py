@@ -22,6 +22,7 @@ from migrate.extract import distinct_values, resolve_path
 from migrate.files.dispatch import file_columns
 from migrate.named_columns import headerless_hint, missing_columns
 from migrate.spec.loader import LoadedEntity, Project, load_project
+from migrate.spec.model import Field_
 from migrate.spec.steps import CrosswalkArgs, suggest
 from migrate.staging.tables import LINEAGE_COLUMNS, build_metadata
 from migrate.transform.steps import IMPLEMENTATIONS, StepContext
@@ -58,21 +59,26 @@ def _check_target(ent: LoadedEntity, staging: MetaData) -> list[SpecError]:
             )
         ]
     columns = [c.name for c in table.columns]
-    for name, rule in spec.fields.items():
+    rules: list[tuple[tuple[str, ...], str, Field_]] = [
+        (("fields", n), n, r) for n, r in spec.fields.items()
+    ]
+    for variant, fields in (spec.variants or {}).items():  # a variant's fields are checked too
+        rules += [(("variants", variant, n), n, r) for n, r in fields.items()]
+    for at, name, rule in rules:
         if name not in table.c:
             out.append(
                 SpecError(
-                    ent.text.locate(("fields", name)),
+                    ent.text.locate(at),
                     f"{table.name} has no column {name!r}{suggest(name, columns)}",
                 )
             )
             continue
-        out.extend(_check_type(ent, name, rule.steps, table))
+        out.extend(_check_type(ent, at, name, rule.steps, table))
         out.extend(
-            SpecError(ent.text.locate(("fields", name, key)), f"{table.name}.{name}: {why}")
+            SpecError(ent.text.locate((*at, key)), f"{table.name}.{name}: {why}")
             for key, why in rule_problems(rule, target_kind(table.c[name]))
         )
-    filled = set(spec.fields) | set(LINEAGE_COLUMNS)
+    filled = set(spec.filled_columns()) | set(LINEAGE_COLUMNS)
     if spec.issues_keys:
         filled.add(spec.issues_keys.column)
     for col in table.columns:
@@ -87,7 +93,7 @@ def _check_target(ent: LoadedEntity, staging: MetaData) -> list[SpecError]:
 
 
 def _check_type(
-    ent: LoadedEntity, name: str, steps: Sequence[object], table: Table
+    ent: LoadedEntity, at: tuple[str, ...], name: str, steps: Sequence[object], table: Table
 ) -> list[SpecError]:
     kind = target_kind(table.c[name])
     produced = [_PRODUCES.get(getattr(s, "name", "")) for s in steps]
@@ -99,7 +105,7 @@ def _check_type(
         return []
     return [
         SpecError(
-            ent.text.locate(("fields", name, "steps")),
+            ent.text.locate((*at, "steps")),
             f"steps produce {last} but {table.name}.{name} is {kind}",
         )
     ]

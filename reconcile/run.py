@@ -30,6 +30,7 @@ from migrate.db import readonly_engine, writable_engine
 from migrate.errors import ConfigError, RunStateError
 from migrate.files import origins
 from migrate.load import refuse_old_lineage
+from migrate.reach import connection_cause
 from migrate.runner import staging_target
 from migrate.spec.loader import Project, load_project
 from migrate.spec.model import EntitySpec
@@ -62,7 +63,9 @@ def locate_run(settings: Settings, run_id: str | None) -> tuple[str, str | None,
         try:
             found = runs.latest_run(engine, md) if run_id is None else run_id
             info = runs.get_run(engine, md, found) if found is not None else None
-        except Exception:  # noqa: BLE001 - a staging without the run (or without tables)
+        except Exception as exc:  # noqa: BLE001 - a staging without the run (or without tables)
+            if connection_cause(exc) is not None:
+                raise  # a server that cannot be reached is not "no run to reconcile"
             continue
         finally:
             engine.dispose()

@@ -175,7 +175,7 @@ def _options(parser: object) -> list[tuple[str, object]]:
 
 # ``audit signoff`` is registered by migrate/lineage/cli.py (another owner): the patch that
 # gives these options their help is in the report of issue 23's command-line work.
-ELSEWHERE = {"audit signoff --approver", "audit signoff --decision", "audit signoff --comment"}
+ELSEWHERE: set[str] = set()
 
 
 def test_every_option_has_help_and_says_its_default() -> None:

@@ -13,7 +13,6 @@ import pytest
 from migrate.cli import main
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
-PATCH = pytest.mark.xfail(strict=True, reason="needs the loader patch (issue 23 CLI report)")
 
 
 @pytest.fixture
@@ -30,7 +29,6 @@ def _check(mappings: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     return out[:-1]  # the last line counts the problems
 
 
-@PATCH
 def test_a_missing_crosswalk_file_is_said_once(
     mappings: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -41,7 +39,6 @@ def test_a_missing_crosswalk_file_is_said_once(
     assert "crosswalks/accounts.csv" in problems[0]
 
 
-@PATCH
 def test_a_crosswalk_saved_by_excel_with_a_bom_is_read(
     mappings: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -51,7 +48,6 @@ def test_a_crosswalk_saved_by_excel_with_a_bom_is_read(
     assert "mappings OK" in capsys.readouterr().out
 
 
-@PATCH
 def test_a_renamed_entity_is_named_where_it_is_depended_on(
     mappings: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

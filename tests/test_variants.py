@@ -271,3 +271,26 @@ def test_a_column_one_variant_fills_stays_exact_cents(tmp_path: Path) -> None:
     assert rows == [(None, 1234567890123456789), (1234567890123456789, None)]
     e = run.reconcile()
     assert e.status == PASS, (e.failures, e.differences)
+
+
+def test_mappings_check_sees_the_variants_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mappings check` counts the columns variants fill as filled, and checks their
+    source columns at their line: the how-to is OK, a misspelt bank column is not."""
+    from migrate.cli import main
+
+    (tmp_path / "payments.csv").write_text("\n".join(PAYMENTS) + "\n", encoding="utf-8")
+    folder = tmp_path / "mappings" / "finance"
+    folder.mkdir(parents=True)
+    text = yaml.safe_dump(doc_mapping(), sort_keys=False)
+    (folder / "payment_journal.yaml").write_text(text, encoding="utf-8")
+    args = ["--workdir", str(tmp_path), "--mappings", str(tmp_path / "mappings")]
+    assert main([*args, "mappings", "check"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    (folder / "payment_journal.yaml").write_text(
+        text.replace("from: BANK_ACCT", "from: BANK_AKT"), encoding="utf-8"
+    )
+    assert main([*args, "mappings", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "variants.offset.SEGMENT3.from" in out and "did you mean 'BANK_ACCT'" in out, out

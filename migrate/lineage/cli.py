@@ -120,11 +120,14 @@ def add_parsers(sub: Any) -> None:
         "(unknown run, run not complete, not reconciled; nothing written).",
     )
     s.add_argument("run_id")
-    s.add_argument("--approver", required=True)
+    s.add_argument("--approver", required=True, help="who decides (the name put on record)")
     s.add_argument(
-        "--decision", required=True, choices=("approve", "reject", "approved", "rejected")
+        "--decision",
+        required=True,
+        choices=("approve", "reject", "approved", "rejected"),
+        help="approve or reject the reconciliation",
     )
-    s.add_argument("--comment", default="")
+    s.add_argument("--comment", default="", help="why, as recorded (default: none)")
     s.add_argument(
         "--reconciliation",
         type=int,

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from migrate.errors import Location, SpecError, SpecErrors
 from migrate.spec.checkrefs import check_references
-from migrate.spec.model import EntitySpec
+from migrate.spec.model import EntitySpec, Field_
 from migrate.spec.steps import CrosswalkArgs, StepError, parse_step, suggest
 from migrate.spec.variants import variant_errors
 from migrate.spec.yamlsource import SourceText, read_yaml
@@ -211,7 +211,7 @@ def load_crosswalks(folder: Path) -> dict[str, Crosswalk]:
     if not folder.is_dir():
         return out
     for path in sorted(folder.glob("*.csv")):
-        with path.open(encoding="utf-8", newline="") as fh:
+        with path.open(encoding="utf-8-sig", newline="") as fh:  # Excel's "CSV UTF-8": a BOM
             reader = csv.DictReader(fh)
             if not reader.fieldnames or not {"legacy_code", "erp_code"} <= set(reader.fieldnames):
                 loc = Location(str(path), 1, "")
@@ -279,27 +279,47 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
 
 def _cross_checks(project: Project) -> list[SpecError]:
     errors: list[SpecError] = []
+    missing: dict[str, list[Location]] = {}  # one message per missing crosswalk, not per use
     domains = {e.spec.issues_keys.domain for e in project.entities.values() if e.spec.issues_keys}
     for ent in project.entities.values():
-        for fname, rule in ent.spec.fields.items():
+        for index, dep in enumerate(ent.spec.depends_on):
+            if dep not in project.entities:
+                errors.append(
+                    SpecError(
+                        ent.text.locate(("depends_on", index)),
+                        f"depends_on names no entity {dep!r}"
+                        f"{suggest(dep, sorted(project.entities))}",
+                    )
+                )
+        rules: list[tuple[tuple[str, ...], Field_]] = [
+            (("fields", n), r) for n, r in ent.spec.fields.items()
+        ]
+        for variant, fields in (ent.spec.variants or {}).items():
+            rules += [(("variants", variant, n), r) for n, r in fields.items()]
+        for at, rule in rules:
             for index, step in enumerate(rule.steps):
                 if (
                     isinstance(step.args, CrosswalkArgs)
                     and step.args.name not in project.crosswalks
                 ):
-                    known = sorted(project.crosswalks)
-                    errors.append(
-                        SpecError(
-                            ent.text.locate(("fields", fname, "steps", index)),
-                            f"unknown crosswalk {step.args.name!r}{suggest(step.args.name, known)}",
-                        )
-                    )
+                    where = ent.text.locate((*at, "steps", index))
+                    missing.setdefault(step.args.name, []).append(where)
             if rule.lookup and rule.lookup.domain not in domains:
                 errors.append(
                     SpecError(
-                        ent.text.locate(("fields", fname, "lookup", "domain")),
+                        ent.text.locate((*at, "lookup", "domain")),
                         f"no entity issues keys for domain {rule.lookup.domain!r}"
                         f"{suggest(rule.lookup.domain, sorted(domains))}",
                     )
                 )
+    known = sorted(project.crosswalks)
+    for name, uses in missing.items():
+        more = f"; used {len(uses)} times, first here" if len(uses) > 1 else ""
+        errors.append(
+            SpecError(
+                uses[0],
+                f"unknown crosswalk {name!r}{suggest(name, known)}: no file "
+                f"crosswalks/{name}.csv{more}",
+            )
+        )
     return errors
