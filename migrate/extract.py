@@ -31,8 +31,10 @@ from sqlalchemy import (
     MetaData,
     Select,
     Table,
+    and_,
     bindparam,
     column,
+    false,
     func,
     literal_column,
     or_,
@@ -94,13 +96,16 @@ def _regroup(frames: Iterator[pd.DataFrame], spec: EntitySpec, first_batch: int)
 
 
 def _last_group(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
-    """Rows sharing the last row's group values (a NULL value matches nothing)."""
+    """Rows sharing the last row's group values; when the last row's group holds a NULL,
+    the trailing rows whose group holds one. A chunk so never ends on a NULL: its last key
+    is then one a resume can continue after (``k > NULL`` holds for no row), and rows
+    with a NULL are ordered first (SQLite, MariaDB) or last (PostgreSQL) as a block."""
+    nulls = frame[cols].isna().any(axis=1)
+    if bool(nulls.iloc[-1]):
+        return nulls[::-1].cumprod()[::-1].astype(bool)
     tail = pd.Series(True, index=frame.index)
     for col in cols:
-        value = frame[col].iloc[-1]
-        if pd.isna(value):
-            return pd.Series(False, index=frame.index)
-        tail &= (frame[col] == value).fillna(False).astype(bool)
+        tail &= (frame[col] == frame[col].iloc[-1]).fillna(False).astype(bool)
     return tail
 
 
@@ -178,8 +183,8 @@ def read_database(
         order: list[Any] = [identifier(c) for c in (spec.source.group_by or []) + spec.source.key]
         if after_key is not None:  # the same predicate as a table's: resume after the last key
             keycols = [identifier(c) for c in _group_columns(spec)]
-            after = [_untyped(v) for v in after_key]
-            stmt = stmt.where(tuple_(*keycols) > tuple_(*after))
+            after = [None if v is None else _untyped(v) for v in after_key]
+            stmt = stmt.where(_after(engine, keycols, after))
         if delta_after is not None and spec.source.delta_column:
             stmt = stmt.where(identifier(spec.source.delta_column) > _untyped(delta_after))
         stmt = _in_partition(stmt, identifier(_group_columns(spec)[0]), partition)
@@ -190,7 +195,7 @@ def read_database(
         if after_key is not None:
             keycols = [table.c[c] for c in _group_columns(spec)]
             after = [typed(c, v) for c, v in zip(keycols, after_key, strict=True)]
-            stmt = stmt.where(tuple_(*keycols) > tuple_(*after))
+            stmt = stmt.where(_after(engine, keycols, after))
         if delta_after is not None and spec.source.delta_column:
             stmt = stmt.where(table.c[spec.source.delta_column] > delta_after)
         stmt = _in_partition(stmt, table.c[_group_columns(spec)[0]], partition)
@@ -200,6 +205,23 @@ def read_database(
         _arrow_frames(engine, stmt, chunk_size) if engine.dialect.name == "postgresql" else None
     )
     yield from _regroup(frames or _cursor_frames(engine, stmt, chunk_size), spec, first_batch)
+
+
+def _after(engine: Engine, cols: list[Any], last: list[Any]) -> Any:
+    """Rows ordered after the last committed key. A last key holding a NULL ends the
+    stream (a chunk ends on a NULL only at the end: :func:`_last_group`), so nothing is
+    after it. PostgreSQL orders NULLs last: rows with a NULL after an equal prefix come
+    after the key too, which the row comparison alone (NULL, so false) would leave out."""
+    if any(v is None for v in last):
+        return false()
+    after = tuple_(*cols) > tuple_(*last)
+    if engine.dialect.name != "postgresql":  # NULLs first: all of them already committed
+        return after
+    later = [
+        and_(*[c == v for c, v in zip(cols[:i], last[:i], strict=True)], cols[i].is_(None))
+        for i in range(len(cols))
+    ]
+    return or_(after, *later)
 
 
 def identifier(name: str) -> ColumnClause[Any]:
