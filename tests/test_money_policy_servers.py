@@ -49,7 +49,7 @@ def legacy(url: str) -> dict[str, str]:
             )
     finally:
         engine.dispose()
-    return {"payroll": url, "desktop": url}
+    return {"hr": url, "finance": url}
 
 
 def _check(report: object, planted: bool) -> None:

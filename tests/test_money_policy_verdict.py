@@ -66,8 +66,8 @@ def sqlite_legacy(
         db.execute("CREATE TABLE PAYDESK (EMP_ID INTEGER, EMP_NAME TEXT, GROSS REAL)")
         db.executemany("INSERT INTO PAYDESK VALUES (?, ?, ?)", desk)
     return {
-        "payroll": f"sqlite:///{tmp / 'payroll.db'}",
-        "desktop": f"sqlite:///{tmp / 'desktop.db'}",
+        "hr": f"sqlite:///{tmp / 'payroll.db'}",
+        "finance": f"sqlite:///{tmp / 'desktop.db'}",
     }
 
 
@@ -367,7 +367,7 @@ def _stage_as_if(year: int, key: str, cents: int) -> str:
         '"MIG_BATCH_ID", "MIG_ENTITY", "MIG_SOURCE_SYSTEM", "MIG_SOURCE_KEY", "MIG_SOURCE_HASH")'
         f" VALUES ({year}, '{key}', 'X', 'X', 'Clerk', 'A01', {cents}, :run, 1, "
         f"'{'pay_sqlserver' if year == 2024 else 'pay_desktop'}', "
-        f"'{'payroll' if year == 2024 else 'desktop'}', '{key}', 'x')"
+        f"'{'hr' if year == 2024 else 'finance'}', '{key}', 'x')"
     )
 
 

@@ -46,7 +46,7 @@ def _legacy(url: str) -> dict[str, str]:
             )
     finally:
         engine.dispose()
-    return {"payroll": url, "desktop": url}
+    return {"hr": url, "finance": url}
 
 
 def test_a_nan_amount_is_not_a_blank(tmp_path: Path, pg_url: str, staging_pg: str) -> None:

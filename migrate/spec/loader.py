@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from migrate.config import LEGACY_SYSTEMS
 from migrate.errors import Location, SpecError, SpecErrors
 from migrate.spec.checkrefs import check_references
 from migrate.spec.model import EntitySpec, Field_
@@ -282,6 +283,16 @@ def _cross_checks(project: Project) -> list[SpecError]:
     missing: dict[str, list[Location]] = {}  # one message per missing crosswalk, not per use
     domains = {e.spec.issues_keys.domain for e in project.entities.values() if e.spec.issues_keys}
     for ent in project.entities.values():
+        src = ent.spec.source
+        if src.file is None and src.system not in LEGACY_SYSTEMS:
+            errors.append(
+                SpecError(
+                    ent.text.locate(("source", "system")),
+                    f"a table or query source reads a connection, and {src.system!r} is none"
+                    f"{suggest(src.system, list(LEGACY_SYSTEMS))} (connections: "
+                    f"{', '.join(LEGACY_SYSTEMS)}; a file source may name any system)",
+                )
+            )
         for index, dep in enumerate(ent.spec.depends_on):
             if dep not in project.entities:
                 errors.append(
