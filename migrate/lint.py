@@ -147,9 +147,12 @@ def _check_source(
         SpecError(ent.text.locate(where), f"{spec.source.table} has no column {col!r}{hint}")
         for where, col, hint in missing_columns(spec, list(columns), virtual=frozenset())
     ]
+    # SQLite's declared types are advice: a DATETIME column may hold text (Chinook's do),
+    # which a `date` step parses; elsewhere a DATE column hands over dates
+    typed = engine.dialect.name != "sqlite"
     for fname, rule in spec.fields.items():
         src = rule.from_ if isinstance(rule.from_, str) else None
-        is_date = src in columns and isinstance(columns[src]["type"], (Date, DateTime))
+        is_date = typed and src in columns and isinstance(columns[src]["type"], (Date, DateTime))
         if is_date and any(getattr(s, "name", "") == "date" for s in rule.steps):
             out.append(
                 SpecError(

@@ -145,3 +145,17 @@ def test_a_cent_on_a_staged_line_fails(migrated: Migrated, tmp_path: Path) -> No
     assert (broken.violations, broken.status) == (1, FAIL)
     assert broken.detail == "1: header 1.98 <> lines 1.99"
     assert report.verdict == FAIL
+
+
+def test_mappings_check_accepts_the_shipped_mappings(
+    realdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's declared DATETIME holds text here: a `date` step on it is right, not a
+    mistake `mappings check` should report (it did: 'InvoiceDate is already a date')."""
+    from migrate.cli import main
+
+    legacy = tmp_path / "chinook.sqlite"
+    shutil.copy(realdata / "chinook" / "Chinook_Sqlite.sqlite", legacy)
+    monkeypatch.setenv("MIGRATE_FINANCE_URL", f"sqlite:///{legacy}")
+    args = ["--workdir", str(tmp_path), "--mappings", str(MAPPINGS)]
+    assert main([*args, "mappings", "check"]) == 0
