@@ -16,7 +16,8 @@ from migrate import hooks, runs
 from migrate.config import Settings, redact
 from migrate.db import writable_engine
 from migrate.errors import RunStateError
-from migrate.targets import has_staging, locate_run, staging_target
+from migrate.lock import run_lock
+from migrate.targets import Located, has_staging, locate_run, staging_target
 
 log = logging.getLogger("migrate.rollback")
 
@@ -30,6 +31,11 @@ def rollback_run(settings: Settings, run_id: str) -> dict[str, int]:
     partitions; restore the rows it replaced. Returns rows per table (``restored <table>``
     for rows put back)."""
     found = locate_run(settings, run_id)
+    with run_lock(found.url, found.schema, f"rollback-{run_id}"):  # never under a running run
+        return _rollback(settings, found, run_id)
+
+
+def _rollback(settings: Settings, found: Located, run_id: str) -> dict[str, int]:
     md = found.md
     engine = writable_engine(found.url)
     removed: dict[str, int] = {}

@@ -160,8 +160,9 @@ def watch(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _abandoned(ctx: Any) -> BaseException | None:
-        if ctx.cursor is not None:
-            _STATE.running.pop(id(ctx.cursor.connection), None)
+        cursor = getattr(ctx, "cursor", None)  # a fetch's error has no cursor on its context
+        if cursor is not None:
+            _STATE.running.pop(id(cursor.connection), None)
         return KeyboardInterrupt() if _STATE.flag.is_set() else None
 
 

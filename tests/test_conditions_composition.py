@@ -337,7 +337,7 @@ def test_date_comparisons_on_a_date_column_and_on_text(tmp_path: Path) -> None:
     )
     mapping = doc_example("signed-payments")
     mapping["source"] = {
-        "system": "bank",
+        "system": "finance",
         "table": "pay",
         "key": ["PAY_ID"],
         "filters": [{"name": "last_year", "drop_when": {"column": "PAID", "before": "2018-01-01"}}],
@@ -354,7 +354,7 @@ def test_date_comparisons_on_a_date_column_and_on_text(tmp_path: Path) -> None:
             "when": {"column": "DUE", "on_or_before": "2018-03-31", "date_format": "%Y%m%d"},
         },
     )
-    run = migrate_one(tmp_path, url, mapping, "bank")
+    run = migrate_one(tmp_path, url, mapping, "finance")
     assert staged(run, "SELECT SOURCE_KEY, RULE FROM MIG_FILTERED") == [("P1", "last_year")]
     assert _rejects(run) == [("P3", "REFERENCE10", "invalid_date", "2018-03")]
     rows = staged(run, "SELECT REFERENCE21, REFERENCE10 FROM GL_INTERFACE ORDER BY 1")

@@ -55,7 +55,7 @@ BUDGET_ROWS = [
 def test_signed_amounts_from_numeric_columns(pg_url: str, staging_pg: str, tmp_path: Path) -> None:
     legacy_table(pg_url, "pay", PAY_COLUMNS, PAY_ROWS)
     mapping = doc_example("signed-payments")
-    mapping["source"] = {"system": "bank", "table": "pay", "key": ["PAY_ID"]}
+    mapping["source"] = {"system": "finance", "table": "pay", "key": ["PAY_ID"]}
     mapping["fields"]["REFERENCE10"] = {  # -125.50 as text, only where NOTE_AMT > 0
         "parts": [
             {"const": "AMT "},
@@ -63,7 +63,7 @@ def test_signed_amounts_from_numeric_columns(pg_url: str, staging_pg: str, tmp_p
         ],
         "when": {"column": "NOTE_AMT", "greater_than": 0},
     }
-    run = migrate_one(tmp_path, pg_url, mapping, "bank", staging_pg)
+    run = migrate_one(tmp_path, pg_url, mapping, "finance", staging_pg)
     e = run.reconcile()
     # P5's NOTE_AMT "N/A" is no number: rejected (invalid_number), an exception to accept
     assert (e.status, e.differences, e.not_verified) == (EXCEPTIONS, (), ())
@@ -90,8 +90,8 @@ def test_a_period_from_two_integer_columns_and_its_grain(
 ) -> None:
     legacy_table(pg_url, "budget", BUDGET_COLUMNS, BUDGET_ROWS)
     mapping = doc_example("period-parts")
-    mapping["source"] = {"system": "budget", "table": "budget", "key": ["LINE"]}
-    run = migrate_one(tmp_path, pg_url, mapping, "budget", staging_pg)
+    mapping["source"] = {"system": "finance", "table": "budget", "key": ["LINE"]}
+    run = migrate_one(tmp_path, pg_url, mapping, "finance", staging_pg)
     e = run.reconcile()
     assert (e.status, e.differences, e.not_verified) == (PASS, (), ())
     assert {g.key for g in e.grains} == {("100", "2018-02"), ("100", "2018-11"), ("200", "2019-01")}

@@ -169,8 +169,8 @@ def test_a_legacy_table_with_numeric_amounts(tmp_path: Path) -> None:
     rows = [line.split(",") for line in PAYMENTS[1:]]
     legacy_table(url, "PAYMENTS", columns, [[*r[:-1], Decimal(r[-1])] for r in rows])
     mapping = doc_mapping()
-    mapping["source"] = {"system": "bank", "table": "PAYMENTS", "key": ["PAY_ID"]}
-    run = migrate_one(tmp_path, url, mapping, "bank")
+    mapping["source"] = {"system": "finance", "table": "PAYMENTS", "key": ["PAY_ID"]}
+    run = migrate_one(tmp_path, url, mapping, "finance")
     e = run.reconcile()
     assert e.status == PASS, (e.failures, e.differences, e.not_verified)
     assert str(next(m for m in e.measures if m.measure == "credits").source) == "1000165.76"
