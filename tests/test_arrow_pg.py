@@ -101,7 +101,7 @@ def sql_sides(
     legacy: Engine, staging: Engine, hasher: Hasher = PG_HASH, grain: str = "ACCT"
 ) -> list[Relation]:
     spec = EntitySpec.model_validate(SPEC)
-    spec.reconcile.grains[0].source[0] = grain
+    spec.reconcile.grains[0].pieces[0] = grain
     source = plan_source(spec, legacy, Path(".")).side
     staged = staged_relation(Staging(staging, None, "R1"), spec)
     out = []

@@ -229,7 +229,7 @@ def sides(
     legacy: Engine, staging: Engine, shift: int = 19, grain: str = "ACCT"
 ) -> tuple[RowSource, RowSource]:
     spec = EntitySpec.model_validate(SPEC)
-    spec.reconcile.grains[0].source[0] = grain
+    spec.reconcile.grains[0].pieces[0] = grain  # the declared list (source: the columns read)
     install_functions(legacy)
     install_functions(staging)
     source = plan_source(spec, legacy, Path(".")).side
