@@ -29,6 +29,7 @@ from sqlalchemy import (
     Engine,
     Float,
     MetaData,
+    Numeric,
     Select,
     Table,
     and_,
@@ -159,9 +160,14 @@ def source_selectable(spec: EntitySpec, engine: Engine) -> Table:
             f"{spec.entity}: source table {spec.source.table!r} not found in "
             f"{spec.source.system} ({type(exc).__name__})"
         ) from exc
+    sqlite = engine.dialect.name == "sqlite"
     for col in table.columns:  # a float is read as the float it is: MariaDB's DOUBLE reflects
         if isinstance(col.type, Float) and col.type.asdecimal:  # as a Decimal at 10 decimals
             col.type = Float(asdecimal=False)
+        elif sqlite and isinstance(col.type, Numeric) and not isinstance(col.type, Float):
+            # SQLite's NUMERIC(10,2) is advice: it may store a REAL, which SQLAlchemy would
+            # round to the declared scale before the money step's float rule could refuse it
+            col.type = NullType()
     return table
 
 

@@ -37,7 +37,8 @@ from functools import partial
 from itertools import chain, islice
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, Table, select, text
+from sqlalchemy import Engine, Float, MetaData, Numeric, Table, select, text
+from sqlalchemy.types import NullType
 
 from migrate.spec.model import EntitySpec
 from reconcile.diff import FIRST_BITS, iter_keyed_diff
@@ -285,9 +286,16 @@ def legacy_records(
 
 def _typed_records(name: str, engine: Engine, columns: list[str]) -> Iterator[Mapping[str, object]]:
     """A table's rows through its reflected column types, as the pipeline's extract reads
-    them (``DATE`` as ``date``, ``NUMERIC`` as ``Decimal``, on every backend)."""
+    them (``DATE`` as ``date``, ``NUMERIC`` as ``Decimal`` where the server holds it exactly;
+    a float, and anything in a SQLite NUMERIC column, as stored)."""
     schema, _, table_name = name.rpartition(".")
     table = Table(table_name, MetaData(), schema=schema or None, autoload_with=engine)
+    sqlite = engine.dialect.name == "sqlite"
+    for col in table.columns:  # a float as stored: never rounded to a declared scale
+        if isinstance(col.type, Float) and col.type.asdecimal:
+            col.type = Float(asdecimal=False)  # MariaDB's DOUBLE reflects as a Decimal
+        elif sqlite and isinstance(col.type, Numeric) and not isinstance(col.type, Float):
+            col.type = NullType()  # SQLite's NUMERIC(10,2) may hold a REAL: read as stored
     stmt = select(*(table.c[c] for c in columns))
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, max_row_buffer=PART).execute(stmt)
