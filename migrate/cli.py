@@ -45,7 +45,11 @@ def _systems(args: argparse.Namespace) -> set[str]:
         project = load_project(Path(args.mappings))
     except SpecErrors:
         return set()  # the command reports the mapping errors itself
-    return {e.spec.source.system for e in project.entities.values() if e.spec.source.file is None}
+    chosen = list(getattr(args, "entity", None) or [])
+    entities = list(project.entities.values())
+    if chosen and not any("+" in name for name in chosen):  # `--entity X`: X's systems only
+        entities = [e for e in entities if e.spec.entity in chosen]
+    return {e.spec.source.system for e in entities if e.spec.source.file is None}
 
 
 def main(argv: list[str] | None = None) -> int:

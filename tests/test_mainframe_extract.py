@@ -78,7 +78,7 @@ def _check_planted_run(workdir: Path, ctx: Ctx, staging_url: str) -> None:
     rejects = _rejects(staging_url)
     assert {(k, r, c) for k, r, c, _ in rejects} == _planted(ctx)
     assert all(v.startswith("x'") for *_, v in rejects), rejects
-    assert _run(workdir, "reconcile") == 1  # FAIL: amounts that cannot be read
+    assert _run(workdir, "reconcile", "--entity", ENTITY) == 1  # FAIL: amounts that cannot be read
     entity = _entity(_report(workdir))
     assert entity["status"] == "FAIL", entity
     assert entity["source_rows"] == 240 and entity["rejected_rows"] == 3, entity
@@ -148,7 +148,7 @@ def test_a_reader_that_guesses_a_bad_sign_fails(tmp_path: Path, guessing_reader:
     _extract(tmp_path)
     assert _run(tmp_path, "run", "--entity", ENTITY) == 0
     assert len(_rejects(f"sqlite:///{tmp_path / 'staging.db'}")) == 2
-    assert _run(tmp_path, "reconcile") == 1
+    assert _run(tmp_path, "reconcile", "--entity", ENTITY) == 1
     entity = _entity(_report(tmp_path))
     assert entity["status"] == "FAIL", entity
 
@@ -170,7 +170,7 @@ def test_a_shifted_field_in_the_pipeline_fails(
     monkeypatch.setattr(fixed, "layout", shifted)
     _extract(tmp_path)
     _run(tmp_path, "run", "--entity", ENTITY)
-    assert _run(tmp_path, "reconcile") == 1
+    assert _run(tmp_path, "reconcile", "--entity", ENTITY) == 1
     assert _entity(_report(tmp_path))["status"] == "FAIL"
 
 
@@ -187,7 +187,7 @@ def test_an_altered_staged_amount_fails(tmp_path: Path) -> None:
             )
         )
     engine.dispose()
-    assert _run(tmp_path, "reconcile") == 1
+    assert _run(tmp_path, "reconcile", "--entity", ENTITY) == 1
 
 
 @pytest.fixture
@@ -210,7 +210,7 @@ def test_an_unreadable_record_staged_blank_fails(tmp_path: Path, unmarking_reade
     _extract(tmp_path)
     _run(tmp_path, "run", "--entity", ENTITY)
     assert len(_rejects(f"sqlite:///{tmp_path / 'staging.db'}")) == 2
-    assert _run(tmp_path, "reconcile") == 1
+    assert _run(tmp_path, "reconcile", "--entity", ENTITY) == 1
 
 
 def _differences(workdir: Path) -> list[RowDifference]:
