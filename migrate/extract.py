@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import (
     Engine,
     Float,
@@ -47,7 +46,7 @@ from sqlalchemy.sql.elements import ColumnClause, quoted_name
 from sqlalchemy.types import NullType
 
 from migrate.errors import SchemaMismatch
-from migrate.readahead import read_ahead
+from migrate.extract_arrow import arrow_frames
 from migrate.spec.model import EntitySpec
 from migrate.sqlite_text import frame_of, keep_bytes
 from migrate.transform.parse import as_text
@@ -207,9 +206,7 @@ def read_database(
         stmt = _in_partition(stmt, table.c[_group_columns(spec)[0]], partition)
     stmt = stmt.order_by(*order)
 
-    frames = (
-        _arrow_frames(engine, stmt, chunk_size) if engine.dialect.name == "postgresql" else None
-    )
+    frames = arrow_frames(engine, stmt, chunk_size) if engine.dialect.name == "postgresql" else None
     yield from _regroup(frames or _cursor_frames(engine, stmt, chunk_size), spec, first_batch)
 
 
@@ -280,122 +277,6 @@ def _exact_integers(frame: pd.DataFrame, part: Sequence[Any]) -> pd.DataFrame:
         if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
             frame[name] = pd.array(values, dtype="Int64")
     return frame
-
-
-# PostgreSQL types the Arrow path converts to exactly what the cursor path gives.
-_ARROW_TYPES = frozenset(
-    {"int2", "int4", "int8", "numeric", "float4", "float8", "bool"}
-    | {"text", "varchar", "bpchar", "date", "timestamp"}
-)
-
-
-def _arrow_frames(
-    engine: Engine, stmt: Select[Any], chunk_size: int
-) -> Iterator[pd.DataFrame] | None:
-    """Frames of ``chunk_size`` rows read through ADBC, or ``None`` to use the cursor path
-    (driver not installed, or a column type outside :data:`_ARROW_TYPES`)."""
-    try:
-        import adbc_driver_postgresql.dbapi as adbc
-    except ImportError:  # pragma: no cover - the dependency is declared
-        return None
-    sql = _literal_sql(engine, stmt)
-    conn = adbc.connect(_readonly_uri(engine))
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        reader = cur.fetch_record_batch()
-        if not all(_pg_type(f) in _ARROW_TYPES for f in reader.schema):
-            conn.close()
-            return None
-    except BaseException:
-        conn.close()
-        raise
-    return read_ahead(_cut(conn, cur, reader, chunk_size))
-
-
-def _cut(
-    conn: Any, cur: Any, reader: pa.RecordBatchReader, chunk_size: int
-) -> Generator[pd.DataFrame]:
-    """Re-cut the driver's batches into frames of exactly ``chunk_size`` rows, as the cursor
-    path yields them (chunk boundaries, hence batch ids, stay the same)."""
-    try:
-        held: list[pa.RecordBatch] = []
-        rows = 0
-        for batch in reader:
-            held.append(batch)
-            rows += batch.num_rows
-            while rows >= chunk_size:
-                table = pa.Table.from_batches(held, reader.schema)
-                yield _to_pandas(table.slice(0, chunk_size))
-                held = table.slice(chunk_size).to_batches()
-                rows -= chunk_size
-        if rows:
-            yield _to_pandas(pa.Table.from_batches(held, reader.schema))
-    finally:  # the cursor owns the stream: it is closed here, not when collected
-        cur.close()
-        conn.close()
-
-
-def _pg_type(field: pa.Field) -> str:
-    meta: dict[bytes, bytes] = field.metadata or {}
-    return meta.get(b"POSTGRESQL:type", b"").decode()
-
-
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow to the dtypes of the cursor path: every integer as ``int64`` (nullable ``Int64``
-    where a null is present, see :func:`_exact_integers`), numeric as ``Decimal``
-    objects parsed from PostgreSQL's own text, dates as ``date`` objects."""
-    numeric: list[str] = []
-    columns: list[pa.ChunkedArray] = []
-    for field, col in zip(table.schema, table.columns, strict=True):
-        kind = _pg_type(field)
-        if kind in ("int2", "int4"):
-            col = col.cast(pa.int64())
-        elif kind == "numeric":
-            if isinstance(col.type, pa.ExtensionType):  # arrow.opaque over PostgreSQL's text
-                col = pa.chunked_array([c.storage for c in col.chunks], col.type.storage_type)
-            numeric.append(field.name)
-        columns.append(col)
-    frame: pd.DataFrame = pa.table(columns, names=table.column_names).to_pandas()
-    for name, col in zip(table.column_names, columns, strict=True):
-        if pa.types.is_integer(col.type) and col.null_count:  # exact, not float64
-            frame[name] = col.to_pandas(types_mapper=lambda t: pd.Int64Dtype())
-    for name in numeric:
-        frame[name] = pd.Series(
-            [None if v is None else Decimal(v) for v in table[name].to_pylist()],
-            index=frame.index,
-            dtype="object",
-        )
-    return frame
-
-
-_READ_ONLY = "-c default_transaction_read_only=on"
-
-
-def _readonly_uri(engine: Engine) -> str:
-    """The engine's libpq URI with ``default_transaction_read_only`` set at connect, so this
-    second connection to a legacy database is read-only like the engine's own sessions."""
-    from urllib.parse import quote
-
-    url = engine.url.set(drivername="postgresql")
-    given = url.query.get("options")
-    parts = [given] if isinstance(given, str) else list(given or ())
-    options = " ".join([*parts, _READ_ONLY])
-    base = url.difference_update_query(["options"]).render_as_string(hide_password=False)
-    # libpq decodes %20, not the "+" that form encoding would give for a space
-    return f"{base}{'&' if '?' in base else '?'}options={quote(options, safe='')}"
-
-
-def _literal_sql(engine: Engine, stmt: Select[Any]) -> str:
-    """The statement with its parameters inlined by psycopg's own quoting: the driver
-    streams through COPY only for a statement without parameters."""
-    import psycopg
-
-    compiled = stmt.compile(dialect=engine.dialect)
-    with engine.connect() as conn:
-        raw: Any = conn.connection.driver_connection
-        sql: str = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
-    return sql
 
 
 def typed(col: Any, value: object) -> object:
