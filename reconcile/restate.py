@@ -29,7 +29,7 @@ from sqlalchemy import Column, Date, DateTime, Integer, String
 from migrate.spec.model import Field_
 from migrate.spec.parts import as_part, part_columns
 from migrate.spec.steps import Step
-from migrate.staging.tables import METADATA
+from migrate.staging.catalog import staging_table
 from migrate.staging.types import Money
 from reconcile import restate_expr as E
 from reconcile import restate_steps as R
@@ -254,7 +254,7 @@ def why_not(field: Field_, kind: str | None) -> str | None:
 
 
 def target_column(table: str, column: str) -> Column[object] | None:
-    t = METADATA.tables.get(table)
+    t = staging_table(table)
     return None if t is None or column not in t.c else t.c[column]
 
 

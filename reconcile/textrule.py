@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import String
 
 from migrate.spec.model import EntitySpec, Field_
-from migrate.staging.tables import METADATA
+from migrate.staging.catalog import staging_table
 from reconcile.sqltext import PG_KEY_SPACE, as_text, family
 
 TEXT_FN = "mig_text"
@@ -67,7 +67,7 @@ def text_columns(spec: EntitySpec) -> tuple[tuple[TextColumn, ...], tuple[str, .
 
 def _in_sql(spec: EntitySpec, col: str, f: Field_) -> bool:
     """One plain column, text steps only, into a staging text column, nothing else."""
-    table = METADATA.tables.get(spec.target.table)
+    table = staging_table(spec.target.table)
     column = None if table is None else table.c.get(col)
     plain = isinstance(f.from_, str) and f.when is None and f.default is None
     return (

@@ -22,7 +22,7 @@ from sqlalchemy import Column, Date, DateTime, Integer
 
 from migrate.spec.checks import FLAG_BOUNDS, Flag, PossibleDuplicate
 from migrate.spec.model import EntitySpec
-from migrate.staging.tables import METADATA
+from migrate.staging.catalog import staging_table
 from migrate.staging.types import Money, cents_sql
 from reconcile.report import EXCEPTIONS, FAIL, RuleResult
 from reconcile.restate_steps import holds
@@ -43,7 +43,7 @@ def check_warnings(st: Staging, spec: EntitySpec) -> list[RuleResult]:
 
 
 def _kind(table: str, column: str) -> str | None:
-    t = METADATA.tables.get(table)
+    t = staging_table(table)
     if t is None or column not in t.c:
         return None
     col: Column[object] = t.c[column]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from migrate.errors import SpecError
 from migrate.spec.checks import Check
 from migrate.spec.steps import suggest
-from migrate.staging.tables import METADATA
+from migrate.staging.catalog import staging_table
 
 if TYPE_CHECKING:
     from migrate.spec.loader import LoadedEntity, Project
@@ -70,7 +70,7 @@ def _check_one(
         return [SpecError(ent.text.locate(path), f"unknown entity {name!r}{suggest(name, known)}")]
     if entity not in project.entities:
         return []  # reported as an unknown entity already
-    table = METADATA.tables.get(project.spec(entity).target.table)
+    table = staging_table(project.spec(entity).target.table)
     if table is None or name in table.c:
         return []  # a table staging does not declare: the target checks say so
     columns = [c.name for c in table.c]

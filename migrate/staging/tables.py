@@ -73,8 +73,20 @@ def build_metadata(schema: str | None = None) -> MetaData:
     _hr(md)
     for table in [t for t in md.tables.values() if "target_key" in t.info]:
         _replaced(md, table)
+    _declared(md)  # builds each declared table with its own twin
     bookkeeping(md)
     return md
+
+
+def _declared(md: MetaData) -> None:
+    """The user's own target definitions (:mod:`migrate.staging.catalog`), if any."""
+    from migrate.staging.catalog import declared_directories
+
+    directories = declared_directories()
+    if directories:
+        from migrate.targets.declared import add_declared_tables
+
+        add_declared_tables(md, directories)
 
 
 REPLACED_PREFIX = "MIG_REPLACED_"
