@@ -13,9 +13,13 @@ the suppliers and invoice headers (untimed: lines look them up), then time
       columns, the unique key, the run index) costs with no client work at all. The pipe's
       time divided by this one is the ratio a migration with an infinitely fast client
       would reach.
+(b) and (c) run twice, side by side: into a staging whose run index (``MIG_RUN_ID`` of the
+lines' table) is a B-tree, and into a copy of it (``CREATE DATABASE ... TEMPLATE``, taken
+after the untimed staging) whose run index is BRIN, which run ids that grow with time keep
+narrow (issue 21). The bench sets each index itself, whatever the shipped layout declares.
 Each migration runs in its own process so its peak RSS (``VmHWM``) is its own. Prints rows/s,
 the migration's CPU seconds (its own process, all threads; the servers' share is not in it),
-the ratio to the pipe and peak RSS per scale.
+the ratio to the pipe and peak RSS per scale and run index.
 """
 
 from __future__ import annotations
@@ -66,12 +70,33 @@ def raw_pipe(legacy: str, staging: str) -> tuple[int, float]:
     return int(rows), seconds
 
 
+LINES = "AP_INVOICE_LINES_INTERFACE"
+RUN_INDEXES = ("btree", "brin")
+
+
+def set_run_index(staging: str, kind: str) -> None:
+    """Make the lines' index on ``MIG_RUN_ID`` alone a ``kind`` index (B-tree or BRIN)."""
+    with psycopg.connect(staging, autocommit=True) as conn:
+        names = conn.execute(
+            """SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+               JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+               WHERE x.indrelid = %s::regclass AND x.indnatts = 1 AND NOT x.indisunique
+               AND a.attname = 'MIG_RUN_ID'""",
+            (f'"{LINES}"',),
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP INDEX "{name}"')
+        conn.execute(
+            f'CREATE INDEX "ix_{LINES}_MIG_RUN_ID" ON "{LINES}" USING {kind} ("MIG_RUN_ID")'
+        )
+
+
 def staging_pipe(staging: str) -> tuple[int, float]:
     """(c): the migrated lines into an empty ``LIKE ... INCLUDING ALL`` copy of their table."""
     with psycopg.connect(staging) as src, psycopg.connect(staging) as dst:
-        dst.execute('CREATE TABLE "PIPE_STAGED" (LIKE "AP_INVOICE_LINES_INTERFACE" INCLUDING ALL)')
+        dst.execute(f'CREATE TABLE "PIPE_STAGED" (LIKE "{LINES}" INCLUDING ALL)')
         dst.commit()
-        seconds = _pipe(src, dst, "AP_INVOICE_LINES_INTERFACE", "PIPE_STAGED")
+        seconds = _pipe(src, dst, LINES, "PIPE_STAGED")
         rows = dst.execute('SELECT COUNT(*) FROM "PIPE_STAGED"').fetchone()[0]
     return int(rows), seconds
 
@@ -111,20 +136,20 @@ def migrate_lines(work: Path, env: dict[str, str]) -> tuple[float, float, float]
 
 
 def bench(scale: int) -> None:
-    legacy_name, staging_name = (
-        f"bench_leg_{uuid.uuid4().hex[:6]}",
-        f"bench_stg_{uuid.uuid4().hex[:6]}",
-    )
+    tag = uuid.uuid4().hex[:6]
+    legacy_name = f"bench_leg_{tag}"
+    names = {kind: f"bench_stg_{kind}_{tag}" for kind in RUN_INDEXES}
+    first = names[RUN_INDEXES[0]]
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{legacy_name}"')
-        admin.execute(f'CREATE DATABASE "{staging_name}"')
-    legacy, staging = _db(legacy_name), _db(staging_name)
+        admin.execute(f'CREATE DATABASE "{first}"')
+    legacy = _db(legacy_name)
     env = {
         **os.environ,
         "MIGRATE_FINANCE_URL": legacy,
         "MIGRATE_HR_URL": legacy,
         "MIGRATE_PROCUREMENT_URL": legacy,
-        "MIGRATE_STAGING_URL": staging,
+        "MIGRATE_STAGING_URL": _db(first),
     }
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -156,22 +181,52 @@ def bench(scale: int) -> None:
                 check=True,
                 capture_output=True,
             )
-            rows, pipe_s = raw_pipe(legacy, staging)
-            mig_s, peak, cpu = migrate_lines(work, env)
-            staged, floor_s = staging_pipe(staging)
-        pipe_rate, mig_rate = rows / pipe_s, rows / mig_s
-        print(f"  raw COPY pipe     {pipe_rate:>12,.0f} rows/s  ({pipe_s:.1f}s)")
-        print(f"  migrate           {mig_rate:>12,.0f} rows/s  ({mig_s:.1f}s, {cpu:.1f}s CPU)")
-        print(f"  ratio             {mig_rate / pipe_rate:>12.1%}")
-        print(
-            f"  pipe into staging {staged / floor_s:>12,.0f} rows/s  ({floor_s:.1f}s, "
-            f"{staged:,} staged rows; ratio to the raw pipe {pipe_s / floor_s:.1%})"
-        )
-        print(f"  peak RSS          {peak:>12,.0f} MiB", flush=True)
+            with psycopg.connect(ADMIN, autocommit=True) as admin:  # the same staged parents
+                for kind in RUN_INDEXES[1:]:
+                    admin.execute(f'CREATE DATABASE "{names[kind]}" TEMPLATE "{first}"')
+            for kind in RUN_INDEXES:
+                set_run_index(_db(names[kind]), kind)
+            rows, pipe_s = raw_pipe(legacy, _db(first))
+            got: dict[str, tuple[float, float, float, int, float]] = {}
+            for kind in RUN_INDEXES:
+                each = {**env, "MIGRATE_STAGING_URL": _db(names[kind])}
+                mig_s, peak, cpu = migrate_lines(work, each)
+                staged, floor_s = staging_pipe(_db(names[kind]))
+                got[kind] = (mig_s, peak, cpu, staged, floor_s)
+        report(rows, pipe_s, got)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{legacy_name}" WITH (FORCE)')
-            admin.execute(f'DROP DATABASE IF EXISTS "{staging_name}" WITH (FORCE)')
+            for name in [legacy_name, *names.values()]:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def report(
+    rows: int, pipe_s: float, got: dict[str, tuple[float, float, float, int, float]]
+) -> None:
+    """The raw pipe, then each run index's figures in a column of its own."""
+    pipe_rate = rows / pipe_s
+    print(f"  raw COPY pipe     {pipe_rate:>12,.0f} rows/s  ({pipe_s:.1f}s, {rows:,} rows)")
+    print("  run index         " + "".join(f"{kind:>28}" for kind in got))
+    lines: dict[str, list[str]] = {
+        "migrate rows/s": [],
+        "migrate seconds": [],
+        "ratio to the pipe": [],
+        "client CPU": [],
+        "peak RSS": [],
+        "(c) staging pipe": [],
+        "(c) ratio to pipe": [],
+    }
+    for mig_s, peak, cpu, staged, floor_s in got.values():
+        lines["migrate rows/s"].append(f"{rows / mig_s:,.0f}")
+        lines["migrate seconds"].append(f"{mig_s:.1f} s")
+        lines["ratio to the pipe"].append(f"{pipe_s / mig_s:.1%}")
+        lines["client CPU"].append(f"{cpu:.1f} s")
+        lines["peak RSS"].append(f"{peak:,.0f} MiB")
+        lines["(c) staging pipe"].append(f"{floor_s:.1f} s ({staged:,} rows)")
+        lines["(c) ratio to pipe"].append(f"{pipe_s / floor_s:.1%}")
+    for name, cells in lines.items():
+        print(f"  {name:<18}" + "".join(f"{c:>28}" for c in cells))
+    print(flush=True)
 
 
 def main() -> None:
