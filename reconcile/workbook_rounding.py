@@ -6,7 +6,7 @@ from __future__ import annotations
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.report import MeasureIdentity
-from reconcile.workbook_style import put, put_money
+from reconcile.workbook_style import put, put_formula, put_money
 
 
 def rounding_row(
@@ -24,9 +24,9 @@ def rounding_row(
         put(ws, n, 9, m.rounding_status)
     else:
         expr = f"D{row}-(C{row}-E{row}-F{row})"
-        put(ws, n, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
+        put_formula(ws, n, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
         ws.cell(row=n, column=7).number_format = ws.cell(row=row, column=3).number_format
-        put(ws, n, 9, f'=IF(ABS(G{n})<=H{n},"PASS","FAIL")')
+        put_formula(ws, n, 9, f'=IF(ABS(G{n})<=H{n},"PASS","FAIL")')
     put(ws, n, 10, m.rounding_status)
     bound = (
         "a cent less one unit of the source scale"

@@ -17,6 +17,7 @@ from reconcile.workbook_style import (
     header,
     landscape,
     put,
+    put_formula,
     quote_sheet,
     widths,
     wrap_column,
@@ -121,7 +122,7 @@ def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
             put(ws, row, 1, r.entity)
             put(ws, row, 2, r.rule)
             put(ws, row, 3, r.violations, COUNT_FORMAT)
-            put(ws, row, 4, f'=IF(C{row}=0,"PASS","{r.level}")')
+            put_formula(ws, row, 4, f'=IF(C{row}=0,"PASS","{r.level}")')
             put(ws, row, 5, r.status)
             put(ws, row, 6, r.detail)
             row += 1

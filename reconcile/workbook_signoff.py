@@ -19,6 +19,7 @@ from reconcile.workbook_style import (
     header,
     landscape,
     put,
+    put_formula,
     quote_sheet,
     status_colours,
     unlock,
@@ -134,7 +135,7 @@ def _exceptions(ws: Worksheet, lines: list[ExceptionLine]) -> int:
     row += 1
     put(ws, row, 4, "Accepted so far").font = BOLD
     first = EXCEPTIONS_HEADER_ROW + 1
-    put(ws, row, 5, f'=COUNTA(E{first}:E{row - 1})&" of {len(lines)}"').font = BOLD
+    put_formula(ws, row, 5, f'=COUNTA(E{first}:E{row - 1})&" of {len(lines)}"').font = BOLD
     return row
 
 

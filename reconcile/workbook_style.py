@@ -21,6 +21,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reconcile.workbook_text import cell_text
+
 MONEY_FORMAT = '_(* #,##0.00_);_(* (#,##0.00);_(* "-"??_);_(@_)'
 COUNT_FORMAT = '_(* #,##0_);_(* (#,##0);_(* "-"_);_(@_)'
 DATE_FORMAT = "yyyy-mm-dd"
@@ -52,13 +54,35 @@ CellValue: TypeAlias = str | int | Decimal | datetime | None
 
 
 def put(ws: Worksheet, row: int, col: int, value: CellValue, fmt: str | None = None) -> Cell:
-    """Write one cell; the single place values enter the workbook."""
+    """Write one cell; the single place values enter the workbook. Text goes through
+    :func:`~reconcile.workbook_text.cell_text` and stays text (a legacy ``=1+1`` is never
+    a formula); the workbook's own formulas are written with :func:`put_formula`."""
+    cell = _cell(ws, row, col)
+    if isinstance(value, str):
+        cell.value = cell_text(value)
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    if fmt is not None:
+        cell.number_format = fmt
+    return cell
+
+
+def put_formula(ws: Worksheet, row: int, col: int, formula: str, fmt: str | None = None) -> Cell:
+    """One of the workbook's own formulas (``=...``), never legacy text."""
+    if not formula.startswith("="):
+        raise ValueError(f"not a formula: {formula!r}")
+    cell = _cell(ws, row, col)
+    cell.value = formula
+    if fmt is not None:
+        cell.number_format = fmt
+    return cell
+
+
+def _cell(ws: Worksheet, row: int, col: int) -> Cell:
     cell = ws.cell(row=row, column=col)
     if not isinstance(cell, Cell):
         raise TypeError(f"{ws.title}!{get_column_letter(col)}{row} is part of a merged range")
-    cell.value = value
-    if fmt is not None:
-        cell.number_format = fmt
     return cell
 
 

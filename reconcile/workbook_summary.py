@@ -42,6 +42,7 @@ from reconcile.workbook_style import (
     finish_table,
     header,
     put,
+    put_formula,
     put_money,
     quote_sheet,
     status_colours,
@@ -77,8 +78,8 @@ def identity_formulas(ws: Worksheet, row: int, places: int | None) -> None:
     in the spreadsheet cannot turn an exact cent into 0.0100000001 and a PASS into a FAIL.
     """
     expr = f"C{row}-D{row}-E{row}-F{row}"
-    put(ws, row, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
-    put(ws, row, 9, f'=IF(ABS(G{row})<=H{row},"PASS","FAIL")')
+    put_formula(ws, row, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
+    put_formula(ws, row, 9, f'=IF(ABS(G{row})<=H{row},"PASS","FAIL")')
 
 
 def _count_row(ws: Worksheet, row: int, e: EntityReconciliation) -> None:
@@ -113,9 +114,11 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
         identity_formulas(ws, row, places)
         if m.rounding_rule:  # the restated rounding is part of the identity; beyond its
             expr = f"C{row}-D{row}-E{row}-F{row}+C{n}"  # bound, the rounding fails it too
-            put(ws, row, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}")
+            put_formula(
+                ws, row, 7, f"=ROUND({expr},{places})" if places is not None else f"={expr}"
+            )
             off = f"OR(ABS(G{row})>H{row},ABS(G{n})>H{n})"
-            put(ws, row, 9, f'=IF({off},"FAIL","PASS")')
+            put_formula(ws, row, 9, f'=IF({off},"FAIL","PASS")')
         ws.cell(row=row, column=7).number_format = ws.cell(row=row, column=3).number_format
     put(ws, row, 10, m.status)
     rule = f"{m.source_rule} -> {m.target_column}"
@@ -128,11 +131,11 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
         within = f"ABS(G{row})<=H{row}" + (
             f",ABS(G{row + 1})<=H{row + 1}" if m.rounding_rule else ""
         )
-        put(ws, row, 9, f'=IF(G{n}>0,"{UNVERIFIED}",IF(AND({within}),"PASS","FAIL"))')
+        put_formula(ws, row, 9, f'=IF(G{n}>0,"{UNVERIFIED}",IF(AND({within}),"PASS","FAIL"))')
     put(ws, n, 2, f"Not read: {m.measure}")
     put(ws, n, 7, m.unreadable, COUNT_FORMAT)
     put(ws, n, 8, 0, COUNT_FORMAT)
-    put(ws, n, 9, f'=IF(G{n}=0,"PASS","{UNVERIFIED}")')
+    put_formula(ws, n, 9, f'=IF(G{n}=0,"PASS","{UNVERIFIED}")')
     put(ws, n, 10, UNVERIFIED)
     put(ws, n, 11, f"legacy values of {m.measure} that are not amounts: never counted as 0,"
         " so the amount is unverified (a failure); the rows are on sheet Exceptions")  # fmt: skip
@@ -142,9 +145,9 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
 def _failures_row(ws: Worksheet, row: int, label: str, formula: str, ok: bool, note: str) -> None:
     """A check whose Difference is a count of failing items on another sheet (must be 0)."""
     put(ws, row, 2, label)
-    put(ws, row, 7, formula, COUNT_FORMAT)
+    put_formula(ws, row, 7, formula, COUNT_FORMAT)
     put(ws, row, 8, 0, COUNT_FORMAT)
-    put(ws, row, 9, f'=IF(ABS(G{row})<=H{row},"PASS","FAIL")')
+    put_formula(ws, row, 9, f'=IF(ABS(G{row})<=H{row},"PASS","FAIL")')
     put(ws, row, 10, "PASS" if ok else "FAIL")
     put(ws, row, 11, note)
 
@@ -187,9 +190,9 @@ def _exception_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs
     (EXCEPTIONS when there are any), then each column not verified, with why."""
     put(ws, row, 2, "Exceptions to accept")
     spans = refs.exception_entities
-    put(ws, row, 7, f"=COUNTIF({spans},A{row})" if spans else "=0", COUNT_FORMAT)
+    put_formula(ws, row, 7, f"=COUNTIF({spans},A{row})" if spans else "=0", COUNT_FORMAT)
     put(ws, row, 8, 0, COUNT_FORMAT)
-    put(ws, row, 9, f'=IF(G{row}=0,"PASS","{EXCEPTIONS}")')
+    put_formula(ws, row, 9, f'=IF(G{row}=0,"PASS","{EXCEPTIONS}")')
     put(ws, row, 10, EXCEPTIONS if e.exceptions else PASS)
     put(ws, row, 11, "rejected rows by reason, columns not verified, nothing staged: each on "
         "the Sign-off sheet, for finance to accept before signing")  # fmt: skip
@@ -211,7 +214,7 @@ def _entity_block(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) 
     for r in range(first, row + 1):
         put(ws, r, 1, e.entity)
     put(ws, row, 2, ENTITY_STATUS)
-    put(ws, row, 9, level_formula(f"I{first}:I{row - 1}"))
+    put_formula(ws, row, 9, level_formula(f"I{first}:I{row - 1}"))
     put(ws, row, 10, e.status)
     for col in range(1, 12):
         cell = ws.cell(row=row, column=col)
@@ -250,7 +253,7 @@ def _verdict_head(ws: Worksheet, report: Reconciliation, last_row: int) -> None:
         f'IF(COUNTIFS({on},"FAIL")>0,"FAIL",'
         f'IF(COUNTIFS({on},"{EXCEPTIONS}")>0,"{EXCEPTIONS}","PASS")))'
     )
-    put(ws, 3, 3, formula).alignment = Alignment(horizontal="center")
+    put_formula(ws, 3, 3, formula).alignment = Alignment(horizontal="center")
     status_colours(ws, "C3")
     put(ws, 4, 1, "Run")
     put(ws, 4, 3, report.run.run_id)
@@ -357,9 +360,9 @@ def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow) -> None:
         return
     places = decimal_places((*amounts, g.tolerance))
     src, stg, rej, fil, diff, tol = cols
-    put(ws, row, k + 7, f"=ROUND({src}{row}-{stg}{row}-{rej}{row}-{fil}{row},{places})")
+    put_formula(ws, row, k + 7, f"=ROUND({src}{row}-{stg}{row}-{rej}{row}-{fil}{row},{places})")
     ws.cell(row=row, column=k + 7).number_format = ws.cell(row=row, column=k + 3).number_format
-    put(ws, row, k + 9, f'=IF(ABS({diff}{row})<={tol}{row},"PASS","FAIL")')
+    put_formula(ws, row, k + 9, f'=IF(ABS({diff}{row})<={tol}{row},"PASS","FAIL")')
 
 
 def _beyond(g: GrainRow) -> bool:
