@@ -1,7 +1,8 @@
 """The shipped staging built from the generated pack is the staging that was Python: every
-CREATE TABLE, CREATE INDEX and COMMENT that ``create_all`` runs, on SQLite, PostgreSQL and
-MariaDB (MySQL dialect), is byte for byte the DDL captured from ``migrate/staging/tables.py``
-before the pack replaced it (``tests/data/staging_ddl.<dialect>.txt``).
+CREATE TABLE, CREATE INDEX and COMMENT that ``create_all`` runs for the ERP target tables
+and their ``MIG_REPLACED_`` twins, on SQLite, PostgreSQL and MariaDB (MySQL dialect), is
+byte for byte the DDL captured from ``migrate/staging/tables.py`` before the pack replaced
+it (``tests/data/staging_ddl.<dialect>.txt``).
 
 The DDL is what ``MetaData.create_all`` sends, captured by a mock engine (no server needed),
 sorted so that the golden does not depend on the order tables are declared in.
@@ -29,14 +30,16 @@ DIALECTS = {
 
 
 def create_all_ddl(md: MetaData, dialect: str) -> str:
-    """Every statement ``create_all`` would run on ``dialect``, one block each, sorted."""
+    """Every statement ``create_all`` would run on ``dialect`` for the ERP target tables and
+    their delta twins (the tool's bookkeeping tables are not the pack's), sorted."""
     statements: list[str] = []
 
     def capture(sql: Any, *_: Any, **__: Any) -> None:
         statements.append(str(sql.compile(dialect=engine.dialect)).strip())
 
     engine = create_mock_engine(DIALECTS[dialect], capture)
-    md.create_all(engine, checkfirst=False)
+    targets = [t for t in md.sorted_tables if {"target_key", "replaces"} & set(t.info)]
+    md.create_all(engine, tables=targets, checkfirst=False)
     return "".join(f"{s};\n\n" for s in sorted(statements))
 
 
