@@ -14,6 +14,9 @@ rejects, warnings, filtered rows and the key map are in.
     ... change staging ...
     .venv/bin/python bench/staged_hash.py --out /tmp/after.json --compare /tmp/before.json
 
+The code measured is this checkout's (``PYTHONPATH`` is set to it), so a snapshot of a
+commit (``git archive``) can be measured with another checkout's virtualenv.
+
 Exit 1 when ``--compare`` finds a table whose rows differ.
 """
 
@@ -68,32 +71,31 @@ def table_hashes(db: Path) -> dict[str, dict[str, object]]:
 
 def migrate(workdir: Path, *args: str, env: dict[str, str] | None = None) -> None:
     command = [*MIGRATE, "--workdir", str(workdir), *args]
-    done = subprocess.run(
-        command, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True
-    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}  # this checkout's code
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode not in (0, 1, 3):  # a verdict other than PASS is still a run
         sys.exit(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
 
 
-def runs(base: Path) -> dict[str, Path]:
+def runs(base: Path, realdata: Path) -> dict[str, Path]:
     """Each project run in its own folder; the staging database each one left."""
     out: dict[str, Path] = {}
     demo = base / "demo"
     demo.mkdir()
     migrate(demo, "demo")
     out["demo"] = demo / "staging.db"
-    if not REALDATA.is_dir():
-        print(f"note: no realdata at {REALDATA}: only the demo is hashed", file=sys.stderr)
+    if not realdata.is_dir():
+        print(f"note: no realdata at {realdata}: only the demo is hashed", file=sys.stderr)
         return out
     chinook = base / "chinook"
     chinook.mkdir()
-    shutil.copy(REALDATA / "chinook" / "Chinook_Sqlite.sqlite", chinook / "chinook.sqlite")
+    shutil.copy(realdata / "chinook" / "Chinook_Sqlite.sqlite", chinook / "chinook.sqlite")
     env = {"MIGRATE_FINANCE_URL": f"sqlite:///{chinook / 'chinook.sqlite'}"}
     migrate(chinook, "--mappings", "mappings/realdata/chinook", "run", env=env)
     out["chinook"] = chinook / "staging.db"
     baltimore = base / "baltimore"
     baltimore.mkdir()
-    env = {"MIGRATE_REALDATA": str(REALDATA)}
+    env = {"MIGRATE_REALDATA": str(realdata)}
     project = "mappings/realdata/baltimore"
     migrate(baltimore, "--mappings", project, "run", "--mode", "full", env=env)
     out["baltimore"] = baltimore / "staging.db"
@@ -104,9 +106,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", help="write the hashes as JSON")
     parser.add_argument("--compare", help="an earlier --out file: report every difference")
+    parser.add_argument("--realdata", default=str(REALDATA), help="the shared realdata folder")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="staged_hash_") as tmp:
-        found = {name: table_hashes(db) for name, db in runs(Path(tmp)).items()}
+        staged_dbs = runs(Path(tmp), Path(args.realdata))
+        found = {name: table_hashes(db) for name, db in staged_dbs.items()}
     for project, tables in found.items():
         staged = {t: h for t, h in tables.items() if h["rows"]}
         print(f"{project}: {len(tables)} tables, {len(staged)} with rows")
