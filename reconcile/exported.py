@@ -1,0 +1,291 @@
+"""Proof of an export: the files read back on their own, against staging and the manifest.
+
+``migrate export verify FOLDER`` (:func:`verify_export`). Nothing of ``migrate.export`` is
+used (invariant 3): each file is hashed and compared with the manifest, the manifest's own
+SHA-256 with the ``export_written`` entry of the audit log, and every CSV is read with
+Python's ``csv`` (an FBDI one through its layout file alone) to count rows, non-empty
+values per column and money totals, compared with what staging holds for the run
+(:mod:`reconcile.exported_staging`) and with what the manifest claims.
+
+Verdict: FAIL when a file is missing or changed, or a count or total differs; NOT VERIFIED
+when something cannot be read (a ZIP, a member, a layout, staging's table) or the manifest
+is not the one recorded, with the reason: never PASS; EXCEPTIONS when staging holds values
+in a column the file has no field for (the format leaves it out: each named, to accept);
+PASS otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from migrate import audit
+from migrate.config import Settings
+from migrate.db import readonly_engine
+from reconcile.exported_files import Unreadable, layout_columns, sha256_of, tally
+from reconcile.exported_staging import StagedTally, money_columns, staged_tally
+from reconcile.run import locate_run
+
+MANIFEST = "export_manifest.json"
+FAIL, UNVERIFIED, EXCEPTION = "FAIL", "NOT VERIFIED", "EXCEPTION"
+ORDER = ("FAIL", "NOT VERIFIED", "EXCEPTIONS", "PASS")
+
+
+@dataclass
+class ExportReport:
+    """Findings (level, text) and the lines that say what agreed."""
+
+    folder: Path
+    run_id: str | None = None
+    agreed: list[str] = field(default_factory=list)
+    findings: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, level: str, message: str) -> None:
+        self.findings.append((level, message))
+
+    @property
+    def verdict(self) -> str:
+        levels = {level for level, _ in self.findings}
+        if FAIL in levels:
+            return "FAIL"
+        if UNVERIFIED in levels:
+            return "NOT VERIFIED"
+        return "EXCEPTIONS" if EXCEPTION in levels else "PASS"
+
+    def lines(self) -> list[str]:
+        shown = [*self.agreed, *(f"{level}: {text}" for level, text in self.findings)]
+        return [*shown, f"verdict: {self.verdict} ({self.folder}, run {self.run_id or '?'})"]
+
+
+def verify_export(settings: Settings, folder: Path, record: bool = True) -> ExportReport:
+    """Check every file the manifest lists; record the verdict in the audit log."""
+    report = ExportReport(folder)
+    manifest, manifest_sha = _manifest(folder, report)
+    if manifest is None:
+        return report
+    report.run_id = str(manifest.get("run_id"))
+    _recorded(settings, manifest_sha, report)
+    url, schema, _ = locate_run(settings, report.run_id)
+    engine = readonly_engine(url)
+    try:
+        for entry in manifest.get("files", []):
+            _file(
+                folder,
+                entry,
+                manifest,
+                report,
+                lambda t: staged_tally(engine, schema, t, str(report.run_id)),
+            )
+    finally:
+        engine.dispose()
+    listed = {e.get("file") for e in manifest.get("files", [])} | {MANIFEST}
+    for extra in sorted(p.name for p in folder.iterdir() if p.name not in listed):
+        report.add(EXCEPTION, f"{extra}: in the folder but not in the manifest (not verified)")
+    if record:
+        audit.append(
+            settings,
+            "export_verified",
+            {
+                "run_id": report.run_id,
+                "folder": str(folder.resolve()),
+                "manifest_sha256": manifest_sha,
+                "verdict": report.verdict,
+                "findings": len(report.findings),
+            },
+        )
+    return report
+
+
+def _manifest(folder: Path, report: ExportReport) -> tuple[dict[str, Any] | None, str]:
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        report.add(UNVERIFIED, f"{folder}: no such folder")
+        return None, ""
+    if not path.is_file():
+        report.add(UNVERIFIED, f"{path}: missing; without it nothing says what was exported")
+        return None, ""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        report.add(UNVERIFIED, f"{path}: cannot be read ({exc})")
+        return None, ""
+    if not isinstance(manifest, dict) or "run_id" not in manifest:
+        report.add(UNVERIFIED, f"{path}: not an export manifest (no run_id)")
+        return None, ""
+    return manifest, sha256_of(path)
+
+
+def _recorded(settings: Settings, sha: str, report: ExportReport) -> None:
+    """The manifest must be one the audit log recorded when it was written."""
+    log = audit.log_path(settings)
+    written = [e for _, e in audit.read_entries(log) if e.get("kind") == "export_written"]
+    if any(e.get("payload", {}).get("manifest_sha256") == sha for e in written):
+        report.agreed.append(f"manifest sha256 {sha[:12]}: as recorded in {log}")
+        return
+    same = [
+        e for e in written if e.get("payload", {}).get("folder") == str(report.folder.resolve())
+    ]
+    if same:
+        report.add(
+            FAIL,
+            f"manifest changed since the export (sha256 {sha[:12]}, audit log "
+            f"seq {same[-1].get('seq')} recorded "
+            f"{str(same[-1]['payload'].get('manifest_sha256'))[:12]})",
+        )
+    else:
+        report.add(
+            UNVERIFIED,
+            f"no export_written entry of {log} records this manifest (sha256 {sha[:12]})",
+        )
+
+
+Staged = Callable[[str], StagedTally]
+
+
+def _file(
+    folder: Path,
+    entry: dict[str, Any],
+    manifest: dict[str, Any],
+    report: ExportReport,
+    staged_of: Staged,
+) -> None:
+    name = str(entry.get("file"))
+    path = folder / name
+    if not path.is_file():
+        report.add(FAIL, f"{name}: missing (the manifest lists it)")
+        return
+    sha = sha256_of(path)
+    if sha != entry.get("sha256"):
+        report.add(
+            FAIL,
+            f"{name}: changed since the export (sha256 {sha[:12]}, the "
+            f"manifest says {str(entry.get('sha256'))[:12]})",
+        )
+    datasets = list(entry.get("datasets", []))
+    if not name.lower().endswith(".zip"):
+        for d in datasets:
+            with path.open("rb") as stream:
+                _dataset(name, d, stream, manifest, report, staged_of)
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.namelist()
+            wanted = [str(d.get("name")) for d in datasets]
+            for extra in sorted(set(members) - set(wanted)):
+                report.add(FAIL, f"{name}: member {extra} is not in the manifest")
+            for d in datasets:
+                label = f"{name}/{d.get('name')}"
+                if d.get("name") not in members:
+                    report.add(FAIL, f"{label}: missing from the ZIP")
+                    continue
+                with zf.open(str(d.get("name"))) as stream:
+                    _dataset(label, d, stream, manifest, report, staged_of)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        report.add(UNVERIFIED, f"{name}: cannot be read as a ZIP ({exc})")
+
+
+def _columns(d: dict[str, Any], manifest: dict[str, Any]) -> list[str | None] | None:
+    """The field names from the layout file (FBDI), or None: the CSV's own header."""
+    layout = d.get("layout")
+    if layout is None:
+        return None
+    known = manifest.get("layouts", {}).get(layout)
+    if not known:
+        raise Unreadable(f"the manifest names layout {layout} but not where it is")
+    path = Path(str(known.get("path")))
+    if not path.is_file():
+        raise Unreadable(f"layout {path} is missing")
+    if sha256_of(path) != known.get("sha256"):
+        raise Unreadable(f"layout {path} changed since the export")
+    return layout_columns(path)
+
+
+def _dataset(
+    label: str,
+    d: dict[str, Any],
+    stream: Any,
+    manifest: dict[str, Any],
+    report: ExportReport,
+    staged_of: Staged,
+) -> None:
+    table = str(d.get("table"))
+    try:
+        columns = _columns(d, manifest)
+        names, got = tally(stream, columns, money_columns(table))
+    except Unreadable as exc:
+        report.add(UNVERIFIED, f"{label}: cannot be read ({exc})")
+        return
+    except zipfile.BadZipFile as exc:
+        report.add(FAIL, f"{label}: damaged in the ZIP ({exc})")
+        return
+    try:
+        staged: StagedTally = staged_of(table)
+    except LookupError as exc:
+        report.add(UNVERIFIED, f"{label}: {exc}")
+        return
+    before = len(report.findings)
+    if got.sha256 != d.get("sha256"):
+        report.add(
+            FAIL,
+            f"{label}: its bytes changed since the export (sha256 "
+            f"{got.sha256[:12]}, the manifest says {str(d.get('sha256'))[:12]})",
+        )
+    _compare(label, "rows", got.rows, staged.rows, d.get("rows"), report)
+    present = [n for n in names if n]
+    for name in present:
+        if name not in staged.filled:
+            if got.filled.get(name):
+                report.add(
+                    FAIL,
+                    f"{label}: {name} holds {got.filled[name]:,} value(s); "
+                    f"staging's {table} has no such column",
+                )
+            continue
+        _compare(label, f"{name} values", got.filled[name], staged.filled[name], None, report)
+    claimed = d.get("totals", {})
+    for column, total in sorted(got.totals.items()):
+        _compare(
+            label,
+            f"{column} total",
+            total,
+            staged.totals.get(column),
+            None if column not in claimed else _decimal(claimed[column]),
+            report,
+        )
+    for column in sorted(set(staged.filled) - set(present) - staged.lineage):
+        if staged.filled[column]:
+            money = staged.totals.get(column)
+            also = f", total {money:,}" if money is not None else ""
+            report.add(
+                EXCEPTION,
+                f"{label}: {table}.{column}: {staged.filled[column]:,} "
+                f"staged value(s){also}, no field in the file (not exported)",
+            )
+    if len(report.findings) == before:
+        sums = "; ".join(f"{c} {v:,}" for c, v in sorted(got.totals.items()))
+        report.agreed.append(
+            f"{label} {table}: {got.rows:,} rows"
+            + (f"; {sums}" if sums else "")
+            + " = staging = manifest"
+        )
+
+
+def _compare(
+    label: str, what: str, got: Any, staged: Any, claimed: Any, report: ExportReport
+) -> None:
+    if got != staged:
+        report.add(FAIL, f"{label}: {what} {got} in the file, {staged} in staging")
+    if claimed is not None and got != claimed:
+        report.add(FAIL, f"{label}: {what} {got} in the file, {claimed} in the manifest")
+
+
+def _decimal(value: Any) -> Any:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return value

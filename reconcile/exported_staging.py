@@ -1,0 +1,60 @@
+"""The staging side of an export's proof: per table, what the run staged, counted in SQL.
+
+For the run's rows of one table: the row count, the non-empty values of every column (a
+text column's empty string counts as empty, as it is in a CSV) and the exact total of each
+money column in cents (:func:`migrate.staging.types.cents_sql`, exact on every engine;
+money is integer cents on SQLite). Which columns are money, and which are lineage, come
+from the staging table definitions, not from the exporter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import String, text
+from sqlalchemy.engine import Engine
+
+from migrate.staging.catalog import staging_table
+from migrate.staging.tables import LINEAGE_COLUMNS
+from migrate.staging.types import Money, cents_sql
+
+
+@dataclass(frozen=True)
+class StagedTally:
+    """What staging holds of one table for the run."""
+
+    table: str
+    rows: int
+    filled: dict[str, int]  # every data column (and lineage columns): non-empty values
+    totals: dict[str, Decimal]  # every money column
+    lineage: frozenset[str]
+
+
+def money_columns(table: str) -> set[str]:
+    t = staging_table(table)
+    return {c.name for c in t.columns if isinstance(c.type, Money)} if t is not None else set()
+
+
+def staged_tally(engine: Engine, schema: str | None, table: str, run_id: str) -> StagedTally:
+    """One query over the run's rows of ``table``."""
+    t = staging_table(table)
+    if t is None:
+        raise LookupError(f"staging defines no table {table!r}")
+    quote = engine.dialect.identifier_preparer.quote
+    dialect = engine.dialect.name
+    source = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+    parts = ["COUNT(*)"]
+    names = [c.name for c in t.columns]
+    for c in t.columns:
+        col = quote(c.name)
+        parts.append(f"COUNT(NULLIF({col}, ''))" if isinstance(c.type, String) else f"COUNT({col})")
+    money = [c.name for c in t.columns if isinstance(c.type, Money)]
+    parts += [f"SUM({cents_sql(quote(m), dialect)})" for m in money]
+    sql = f"SELECT {', '.join(parts)} FROM {source} WHERE {quote('MIG_RUN_ID')} = :run"
+    with engine.connect() as conn:
+        row = conn.execute(text(sql), {"run": run_id}).one()
+    filled = {n: int(v) for n, v in zip(names, row[1 : 1 + len(names)], strict=True)}
+    sums = row[1 + len(names) :]
+    totals = {m: Decimal(int(s or 0)).scaleb(-2) for m, s in zip(money, sums, strict=True)}
+    return StagedTally(table, int(row[0]), filled, totals, frozenset(LINEAGE_COLUMNS))
