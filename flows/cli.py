@@ -1,18 +1,30 @@
-"""``migrate cutover``: the cutover flow from the command line, on the embedded Prefect server.
+"""``migrate cutover``: the cutover flow from the command line, on one Prefect server.
 
-With no ``PREFECT_API_URL`` set, Prefect starts a temporary local server for the process
-(5 to 10 s). The resolved connection URLs are exported as ``MIGRATE_*_URL`` for the flow's
-tasks, which rebuild their settings from the environment (also in Dask workers). With
-``signoff="pause"`` the paused run is answered on the terminal: the prompt sends the same
-typed input the Prefect UI would.
+The run id is printed first (a crash still leaves it on the screen), then the staging's run
+lock is taken (as ``migrate run`` does: a second writer is refused before anything starts),
+then one Prefect server is started for the whole command (:mod:`flows.server`; none when
+``PREFECT_API_URL`` names one) and stopped when it ends, however it ends. The resolved
+connection URLs are exported as ``MIGRATE_*_URL`` for the flow's tasks, which rebuild their
+settings from the environment (also in Dask workers). With ``signoff="pause"`` the paused
+run is answered on the terminal: the prompt sends the same typed input the Prefect UI would.
+
+Ctrl-C (:func:`_stop`): entity tasks stop after the chunk they are writing, a step that
+records something whole finishes first, the flow run is marked cancelled, the server and
+any Dask worker are stopped, and the command ends with ``interrupted; run <id> stopped;
+finish it with: migrate cutover --resume <id>`` and exit 130. Committed chunks stay; the
+resumed run goes on after them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -21,8 +33,15 @@ from prefect import resume_flow_run
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
+from flows import console
 from flows.cutover import CutoverFailed, cutover
+from flows.server import cutover_server, stop_started_server
 from migrate.config import CONNECTION_NAMES, Settings
+from migrate.errors import TerminalError
+from migrate.lock import run_lock
+
+GRACE_SECONDS = 15.0  # after Ctrl-C, how long the flow may take to stop by itself
+INTERRUPTED = 130
 
 
 def export_settings(settings: Settings) -> None:
@@ -33,16 +52,22 @@ def export_settings(settings: Settings) -> None:
         os.environ["MIGRATE_STAGING_SCHEMA"] = settings.staging_schema
 
 
+def flow_run_of(flow_run_name: str) -> Any:
+    """The flow run of that name, or None (not created yet)."""
+    flt = FlowRunFilter(name=FlowRunFilterName(any_=[flow_run_name]))
+    with get_client(sync_client=True) as client:
+        found = client.read_flow_runs(flow_run_filter=flt)
+    return found[0] if found else None
+
+
 def paused_run_id(flow_run_name: str, timeout: float, stop: threading.Event) -> UUID | None:
     """Wait until the named flow run is paused; its id, or None if it ended or timed out."""
     deadline = time.monotonic() + timeout
-    flt = FlowRunFilter(name=FlowRunFilterName(any_=[flow_run_name]))
     while time.monotonic() < deadline and not stop.is_set():
-        with get_client(sync_client=True) as client:
-            found = client.read_flow_runs(flow_run_filter=flt)
-        if found and found[0].state and found[0].state.is_paused():
-            return found[0].id
-        time.sleep(0.5)
+        found = flow_run_of(flow_run_name)
+        if found is not None and found.state and found.state.is_paused():
+            return UUID(str(found.id))
+        stop.wait(0.5)
     return None
 
 
@@ -61,16 +86,23 @@ def run_in_thread(name: str, params: dict[str, Any]) -> tuple[threading.Thread, 
     return thread, box
 
 
+class NoAnswer(TerminalError):
+    """Nobody can answer the sign-off prompt (stdin closed)."""
+
+
 def ask_signoff() -> dict[str, str]:
     """The sign-off form on the terminal (the workbook and what approving means are in the
     flow's log line above the prompt)."""
-    approver = ""
-    while not approver:
-        approver = input("approver name: ").strip()
-    decision = ""
-    while decision not in ("approve", "reject"):
-        decision = input("decision [approve/reject]: ").strip().lower()
-    comment = input("comment: ").strip()
+    try:
+        approver = ""
+        while not approver:
+            approver = input("approver name: ").strip()
+        decision = ""
+        while decision not in ("approve", "reject"):
+            decision = input("decision [approve/reject]: ").strip().lower()
+        comment = input("comment: ").strip()
+    except EOFError:
+        raise NoAnswer("no answer to the sign-off prompt (stdin closed)") from None
     return {"approver": approver, "decision": decision, "comment": comment}
 
 
@@ -83,11 +115,20 @@ def run_cutover_cli(
     chunk_size: int = 50_000,
     partitions: int = 1,
     resume_run_id: str | None = None,
+    quiet: bool = False,
+    debug: bool = False,
 ) -> int:
     """Run the cutover flow; 0 when loaded, reconciled PASS (and approved if asked), 3 when
     reconciled EXCEPTIONS and not signed (finance must accept them), else 1. An EXCEPTIONS
-    reconciliation approved (the exceptions accepted) gives 0."""
+    reconciliation approved (the exceptions accepted) gives 0. Ctrl-C: 130."""
+    run_id = resume_run_id or uuid.uuid4().hex[:12]
+    if not quiet:  # first, so a crash still leaves the id to resume
+        doing = "resuming" if resume_run_id else "starting"
+        print(f"run {run_id} ({mode}) {doing}; if it stops: migrate cutover --resume {run_id}")
+        sys.stdout.flush()
     export_settings(settings)
+    url, schema = _staging(settings, mode, resume_run_id)
+    shown = console.Console(progress=None if quiet else _progress(settings, mappings))
     params: dict[str, Any] = {
         "mode": mode,
         "dask": dask,
@@ -98,13 +139,68 @@ def run_cutover_cli(
         "workdir": str(settings.workdir),
         "mappings": str(mappings),
         "signoff_poll": 1,
+        "run_id": run_id,
     }
-    name = f"cutover-{uuid.uuid4().hex[:8]}"
-    thread, box = run_in_thread(name, params)
-    if signoff == "pause":
-        _answer_pause(name, thread)
-    thread.join()
-    return _report(box)
+    name = f"cutover-{run_id}-{uuid.uuid4().hex[:4]}"
+    with _terminal_logs(debug), run_lock(url, schema, run_id):  # refused: nothing started
+        console.install(shown)
+        try:
+            with cutover_server(settings.workdir):
+                thread, box = run_in_thread(name, params)
+                try:
+                    if signoff == "pause":
+                        _answer_pause(name, thread)
+                    while thread.is_alive():
+                        thread.join(0.5)
+                except KeyboardInterrupt as stop:
+                    _stop(settings, shown, name, thread, run_id, INTERRUPTED, stop)
+                except NoAnswer as exc:
+                    _stop(settings, shown, name, thread, run_id, 2, exc)
+        finally:
+            console.install(None)
+    return _report(box, quiet)
+
+
+def _staging(settings: Settings, mode: str, resume_run_id: str | None) -> tuple[str, str | None]:
+    """Where the run writes: the lock's place."""
+    from migrate.runner import staging_target
+    from migrate.targets import locate_run
+
+    if resume_run_id:
+        found = locate_run(settings, resume_run_id)
+        return found.url, found.schema
+    return staging_target(settings, mode)
+
+
+def _progress(settings: Settings, mappings: Path) -> Any:
+    from migrate.progress import TerminalProgress
+    from migrate.runner import count_source_rows
+    from migrate.spec.loader import load_project
+
+    return TerminalProgress(totals=count_source_rows(settings, load_project(mappings)))
+
+
+@contextlib.contextmanager
+def _terminal_logs(debug: bool) -> Iterator[None]:
+    """Prefect's and the core's INFO lines go to the flow run (the UI), not the terminal,
+    where the progress lines are; warnings and errors still show. ``--debug`` keeps all."""
+
+    class BelowWarning(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return record.levelno >= logging.WARNING
+
+    if debug:
+        yield
+        return
+    drop = BelowWarning()
+    handlers = [h for name in ("", "prefect") for h in logging.getLogger(name).handlers]
+    for handler in handlers:
+        handler.addFilter(drop)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)
 
 
 def _answer_pause(name: str, thread: threading.Thread) -> None:
@@ -117,14 +213,81 @@ def _answer_pause(name: str, thread: threading.Thread) -> None:
     threading.Thread(target=watch, daemon=True).start()
     run_id = paused_run_id(name, timeout=7 * 24 * 3600, stop=stop)
     if run_id is not None:
-        print(f"\ncutover paused for sign-off (flow run {run_id})")
+        print(f"\ncutover paused for sign-off (flow run {run_id})", flush=True)
         resume_flow_run(run_id, run_input=ask_signoff())
 
 
-def _report(box: dict[str, Any]) -> int:
+def _stop(
+    settings: Settings,
+    shown: console.Console,
+    name: str,
+    thread: threading.Thread,
+    run_id: str,
+    code: int,
+    why: BaseException,
+) -> None:
+    """End the command now: tasks stop after their chunk, whole records finish, the flow run
+    is marked cancelled, the server and Dask workers stop, one line says what to do."""
+    shown.stop.set()
+    words = "interrupted" if code == INTERRUPTED else f"error: {why}"
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
+        print("stopping: the entities stop after their current chunk…", file=sys.stderr)
+        thread.join(GRACE_SECONDS)
+        shown.wait_for_whole()
+        _cancel_flow_run(name, words)
+    line = f"{words}; {_stopped(settings, run_id)}"
+    if not thread.is_alive() and code == INTERRUPTED:
+        stop = KeyboardInterrupt()
+        stop.add_note(_stopped(settings, run_id))
+        raise stop  # the flow ended: leave as usual (the command prints the line, 130)
+    stop_started_server()
+    _end_children()
+    print(line, file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(code)  # threads still in a chunk: what kill -9 leaves, resumable exactly
+
+
+def _stopped(settings: Settings, run_id: str) -> str:
+    from migrate.targets import locate_run
+
+    try:
+        locate_run(settings, run_id)
+    except Exception:  # noqa: BLE001 - the run record was never written
+        return f"run {run_id} had not started; nothing staged"
+    return f"run {run_id} stopped; finish it with: migrate cutover --resume {run_id}"
+
+
+def _cancel_flow_run(name: str, words: str) -> None:
+    """Mark the flow run cancelled in Prefect (best effort: the server may be gone)."""
+    from prefect.states import Cancelled
+
+    with contextlib.suppress(Exception):
+        found = flow_run_of(name)
+        if found is not None and not (found.state and found.state.is_final()):
+            with get_client(sync_client=True) as client:
+                client.set_flow_run_state(found.id, Cancelled(message=words), force=True)
+
+
+def _end_children() -> None:
+    """Stop every process this one started (Dask workers, a server) before leaving."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - installed with Dask
+        return
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=5)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+def _report(box: dict[str, Any], quiet: bool = False) -> int:
     error = box.get("error")
     if isinstance(error, CutoverFailed):
-        print(f"cutover failed: {error}")
+        print(f"cutover failed: {error}", file=sys.stderr)
         return 1
     if error is not None:
         raise error

@@ -15,17 +15,20 @@ timings are kept in ``artifacts/timing``).
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, pause_flow_run
 
-from flows import steps, tasks
+from flows import console, steps, tasks
 from flows.load import load_entities, task_runner
 from flows.logs import bridge_core_logging
 from flows.plan import plan_for
 from flows.signoff import SignOff, prompt
+from migrate import runner
 from migrate.errors import TerminalError
+from migrate.lock import run_lock
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 DAY = 24 * 3600
@@ -54,20 +57,56 @@ def cutover(
     mappings: str = str(MAPPINGS),
     config: str | None = None,
     backoff: float = tasks.BACKOFF_SECONDS,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
-    """Run a cutover (or a rehearsal of it) end to end; returns the run's summary."""
+    """Run a cutover (or a rehearsal of it) end to end; returns the run's summary.
+
+    ``run_id`` names the new run (``migrate cutover`` prints it before anything starts);
+    the flow holds the staging's run lock, as ``migrate run`` does, from before the run's
+    row is written to the end."""
     bridge_core_logging()
-    log = get_run_logger()
     workdir = str(Path(workdir).resolve())
+    run_id = resume_run_id or run_id or uuid.uuid4().hex[:12]
+    if resume_run_id:
+        mode = steps.run_info(workdir, resume_run_id, config).mode  # type: ignore[assignment]
+    url, schema = runner.staging_target(steps.settings_for(workdir, config), mode)
+    with run_lock(url, schema, run_id):  # refused here, nothing of the run is written
+        return _cutover(
+            mode, domains, entities, chunk_size, partitions, dask, dask_workers, threads,
+            signoff, reconcile, signoff_timeout, signoff_poll, resume_run_id, workdir,
+            mappings, config, backoff, run_id,
+        )  # fmt: skip
+
+
+def _cutover(
+    mode: str,
+    domains: list[str] | None,
+    entities: list[str] | None,
+    chunk_size: int,
+    partitions: int,
+    dask: str | None,
+    dask_workers: int,
+    threads: int,
+    signoff: str,
+    reconcile: bool,
+    signoff_timeout: int,
+    signoff_poll: int,
+    resume_run_id: str | None,
+    workdir: str,
+    mappings: str,
+    config: str | None,
+    backoff: float,
+    run_id: str,
+) -> dict[str, Any]:
+    log = get_run_logger()
     selected = domains is not None or entities is not None
     names = list(plan_for(Path(mappings), domains, entities).order)
     if resume_run_id:
-        mode = steps.reopen_run(workdir, resume_run_id, config)  # type: ignore[assignment]
-        run_id = resume_run_id
+        mode = steps.reopen_run(workdir, resume_run_id, config)
     else:
         if mode == "rehearsal":
             tasks.clear_rehearsals(workdir, None, config)
-        run_id = tasks.start_run(workdir, mappings, mode, names, config)
+        run_id = tasks.start_run(workdir, mappings, mode, names, config, run_id)
     log.info("run %s (%s): %d entities", run_id, mode, len(names))
     loader = load_entities.with_options(task_runner=task_runner(dask, dask_workers, threads))
     loaded = loader(workdir, mappings, run_id, mode, names, chunk_size, config, backoff, partitions)
@@ -102,6 +141,8 @@ def _sign_off(
     """Pause for the approver's decision on the reconciliation just made (by its number)."""
     verdict, number = str(report["verdict"]), int(report["number"])
     text = prompt(run_id, verdict, str(report["workbook"]), number, str(report["sha256"]))
+    if console.current() is not None:  # ``migrate cutover`` asks on its terminal: say what
+        print(f"\n{text.replace('**', '').replace('`', '')}", flush=True)
     form = SignOff.with_initial_data(description=text, comment="")
     answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll)
     return tasks.record_signoff(
@@ -110,9 +151,11 @@ def _sign_off(
 
 
 def _failures(loaded: dict[str, dict[str, Any]]) -> str:
+    """The failed entities by name with their errors, then those left not run."""
     failed = [f"{n} ({o['message']})" for n, o in loaded.items() if o["status"] == "failed"]
     waiting = [n for n, o in loaded.items() if o["status"] == "not_run"]
-    return f"failed: {', '.join(failed)}; not run (a dependency failed): {', '.join(waiting)}"
+    said = f"failed: {', '.join(failed) or 'none named (the flow run in Prefect says why)'}"
+    return said + (f"; not run (a dependency failed): {', '.join(waiting)}" if waiting else "")
 
 
 def _headline(summary: dict[str, Any]) -> str:

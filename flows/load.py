@@ -24,7 +24,7 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from flows import tasks
+from flows import console, tasks
 from flows.logs import bridge_core_logging
 from flows.plan import plan_for
 
@@ -90,8 +90,16 @@ def load_entities(
         for future in futures[name]:
             future.add_done_callback(partial(_put, ended, name))
 
-    run_when_ready(plan.needs, submit, ended, lambda name: len(futures[name]))
-    return {n: outcome(futures[n], sum(1 for p in parts[n] if p["done"])) for n in names}
+    def finished(name: str) -> None:
+        shown = console.current()
+        if shown is not None:  # ``migrate cutover``: a line per entity on its terminal
+            shown.entity_done(name, outcome(futures[name], skipped(name)))
+
+    def skipped(name: str) -> int:
+        return sum(1 for p in parts[name] if p["done"])
+
+    run_when_ready(plan.needs, submit, ended, lambda name: len(futures[name]), finished)
+    return {n: outcome(futures[n], skipped(n)) for n in names}
 
 
 def run_when_ready(
@@ -99,11 +107,13 @@ def run_when_ready(
     submit: Callable[[str], None],
     ended: queue.SimpleQueue[str],
     count: Callable[[str], int],
+    finished: Callable[[str], None] | None = None,
 ) -> None:
     """Submit each entity once all it needs has ended (in ``needs`` order), until all are.
 
     ``submit(name)`` starts the entity's ``count(name)`` tasks, each putting ``name`` on
-    ``ended`` when it ends (completed, failed or not run).
+    ``ended`` when it ends (completed, failed or not run); ``finished(name)`` is told when
+    the last of them has.
     """
     waiting, done = list(needs), set[str]()
     left: dict[str, int] = {}
@@ -114,6 +124,8 @@ def run_when_ready(
             left[name] = count(name)
             if not left[name]:  # nothing left to run (a resumed run finished it)
                 done.add(name)
+                if finished is not None:
+                    finished(name)
         if any(set(needs[n]) <= done for n in waiting):
             continue
         while waiting:  # block until an entity ends
@@ -121,7 +133,15 @@ def run_when_ready(
             left[name] -= 1
             if not left[name]:
                 done.add(name)
+                if finished is not None:
+                    finished(name)
                 break
+    while finished is not None and any(n not in done for n in left):  # the last ones
+        name = ended.get()
+        left[name] -= 1
+        if not left[name]:
+            done.add(name)
+            finished(name)
 
 
 def _put(ended: queue.SimpleQueue[str], name: str, _future: object) -> None:
@@ -160,7 +180,13 @@ def outcome(futures: list[PrefectFuture[dict[str, object]]], finished: int = 0) 
         total["partitions"] = results
         total["partitions_skipped"] = finished
         return total
-    if any(s.is_failed() or s.is_crashed() for s in states):
-        messages = [str(s.message) for s in states if s.is_failed() or s.is_crashed()]
-        return {"status": "failed", "message": "; ".join(dict.fromkeys(messages))}
-    return {"status": "not_run", "message": next((s.message for s in states), None)}
+    if all(s.is_completed() or s.name == "NotReady" for s in states):
+        return {"status": "not_run", "message": next((s.message for s in states), None)}
+    # failed, crashed, cancelled, or never finished: named, with Prefect's state and message
+    messages = [_said(s) for s in states if not (s.is_completed() or s.name == "NotReady")]
+    return {"status": "failed", "message": "; ".join(dict.fromkeys(messages))}
+
+
+def _said(state: Any) -> str:
+    message = str(state.message or "").strip() or "no message"
+    return message if state.is_failed() else f"{state.name}: {message}"

@@ -15,7 +15,7 @@ from typing import Literal
 from prefect.input import RunInput
 from pydantic import Field
 
-from flows import steps
+from flows import console, steps
 from migrate.signoff import record_decision
 
 log = logging.getLogger("flows.signoff")
@@ -62,7 +62,8 @@ def record(
     approve the run when it does not. ``verdict`` is the one the form showed; the
     reconciliation's own recorded verdict decides."""
     settings = steps.settings_for(workdir, config)
-    done = record_decision(settings, run_id, approver, decision, comment, number)
+    with console.whole():  # Ctrl-C on ``migrate cutover``: recorded whole, or not at all
+        done = record_decision(settings, run_id, approver, decision, comment, number)
     if done.verdict != verdict:
         log.warning("run %s: the form showed %s, the run records %s", run_id, verdict, done.verdict)
     for why in done.why:

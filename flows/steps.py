@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData
 
+from flows import console
 from migrate import hooks, partitions, pipeline, runner, runs
 from migrate.config import Settings, load_settings, redact
 from migrate.db import readonly_engine, writable_engine
@@ -164,11 +165,16 @@ def migrate_entity(
     settings = settings_for(workdir, config)
     project = load_project(Path(mappings))
     ctx = runner.open_context(settings, project, run_id, mode, chunk_size)
+    shown = console.current()  # ``migrate cutover`` in this process: its terminal, Ctrl-C
     try:
         part = None
         if partition is not None:
             part = _stored_partition(ctx, entity, partition)
-        result = pipeline.run_entity(ctx, entity, None, delta_after, part)
+        number = int(partition.get("number", 0)) if partition else 0  # type: ignore[call-overload]
+        progress = shown.progress_for(entity, number) if shown is not None else None
+        if shown is not None:
+            shown.begin(entity)
+        result = pipeline.run_entity(ctx, entity, progress, delta_after, part)
         return dataclasses.asdict(result)
     finally:
         ctx.staging.dispose()
@@ -204,7 +210,7 @@ def end_run(
     values: dict[str, object] = {"STATUS": status, "ENDED_AT": runs.now()}
     url, schema = runner.staging_target(settings, mode)
     event = hooks.RunEvent(run_id, mode, redact(url), schema)
-    with staging(settings, mode) as (engine, md):
+    with console.whole(), staging(settings, mode) as (engine, md):
         runs.set_run(engine, md, run_id, **values)
     if failed:
         hooks.on_run_failed(settings, dataclasses.replace(event, error=f"failed: {failed}"))
@@ -231,8 +237,13 @@ def reconcile(
     url, schema, run_id = locate_run(settings, run_id)
     # a domain or entity selection: entities outside it were not staged by this run
     project = load_project(Path(mappings), entities)
-    report = reconcile_run(settings, project, run_id, None, print_entity)
-    ev = record(settings, report, folder, url, schema)
+    shown = console.current()
+    quiet = shown is not None and shown.progress is None
+    if shown is not None and not quiet:
+        print(f"    reconciling run {run_id}", flush=True)
+    report = reconcile_run(settings, project, run_id, None, None if quiet else print_entity)
+    with console.whole():  # Ctrl-C: recorded whole, or not at all
+        ev = record(settings, report, folder, url, schema)
     return {
         "verdict": report.verdict,
         "number": ev.number,
