@@ -7,15 +7,10 @@ such as ``"$51,862.00 "`` or ``"($21.00)"``) and for flat files, which are strea
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal
 
 from migrate.spec.stepargs import MoneyArgs
 
-# ASCII digits only, as the servers' SQL reads them (a '١٢٣' is no amount on any backend)
-_DIGITS = re.compile(r"[+-]?\d+", re.ASCII)
-_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?", re.ASCII)
-_TEXT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?", re.ASCII)
 CENT = Decimal("0.01")
 # what an amount loses at both ends and between its parts, as the pipeline strips it (and as
 # ``sqltext.KEY_SPACE`` in SQL; a test holds the three equal)
@@ -23,6 +18,12 @@ SPACE = " \t\n\r\x0b\x0c"
 # no amount is written in more characters (after trimming); longer text is not an amount,
 # here and in the servers' SQL (``sqltext._fits``), before any conversion to a number
 MAX_TEXT = 1000
+# every amount is below 10**18 units of its scale (a NUMERIC(18, 2) at the cent)
+LIMIT_DIGITS = 18
+# a context that never rounds an amount's digits (scaleb rounds to the context's precision)
+EXACT = Context(prec=4 * MAX_TEXT)
+# ASCII digits only: ``str.isdigit`` and ``\d`` take in '٦' and '６'; no backend's SQL does
+_DIGITS = frozenset("0123456789")
 
 
 class InvalidAmount(ValueError):
@@ -30,39 +31,19 @@ class InvalidAmount(ValueError):
 
 
 def parse_cents(value: object, encoding: str) -> int | None:
-    """Exact cents for one legacy value; ``None`` when blank; :class:`InvalidAmount` if bad."""
-    if value is None:
-        return None
+    """Exact cents for one legacy value; ``None`` when blank; :class:`InvalidAmount` if bad
+    (no amount by the grammar, finer than a cent, or 10**18 cents or more)."""
     if isinstance(value, float):
         raise InvalidAmount(f"float {value!r} is not an exact amount")
-    text = str(value).strip(SPACE)
-    if text == "":
+    amount = parse_exact(value, encoding)
+    if amount is None:
         return None
-    if len(text) > MAX_TEXT:
-        raise InvalidAmount(f"{len(text)} characters: longer than any amount")
-    if encoding in ("cents", "integer"):
-        if not _DIGITS.fullmatch(text):
-            raise InvalidAmount(text)
-        return int(text) * (100 if encoding == "integer" else 1)
-    if encoding == "decimal":
-        return _fixed(text)
-    if encoding == "money_text":
-        return _money_text(text)
-    raise InvalidAmount(f"unknown encoding {encoding!r}")
-
-
-def _fixed(text: str) -> int:
-    """Fixed-point text (``-12.5``, ``.5``, ``5.``, ``1.230``) to cents with integers only."""
-    match = _DECIMAL.fullmatch(text)
-    if match is None:
-        raise InvalidAmount(text)
-    sign, whole, frac = match.group(1), match.group(2), match.group(3) or ""
-    if not whole and not frac:
-        raise InvalidAmount(text)
-    if frac[2:].strip("0"):
-        raise InvalidAmount(f"{text} has more than two non-zero decimals")
-    cents = int(whole or "0") * 100 + int(frac[:2].ljust(2, "0"))
-    return -cents if sign == "-" else cents
+    cents = amount.scaleb(2, EXACT)
+    if cents != cents.to_integral_value():
+        raise InvalidAmount(f"{amount} has more than two non-zero decimals")
+    if abs(cents) >= 10**LIMIT_DIGITS:
+        raise InvalidAmount(f"{amount}: {LIMIT_DIGITS} digits or more in cents")
+    return int(cents)
 
 
 def cents_or_flag(value: object, encoding: str) -> int | str | None:
@@ -70,31 +51,18 @@ def cents_or_flag(value: object, encoding: str) -> int | str | None:
 
     Registered on SQLite as ``mig_cents`` (``sqltext.install_functions``): one call per
     row parses exactly, twice as fast as the same rule spelled in SQLite's string functions.
-    Beyond SQLite's 64-bit integers counts as not an amount. The fast paths (an integer
-    column; ``1234.56``) return what :func:`parse_cents` would, with fewer Python steps.
+    The fast path (``1234.56``) returns what :func:`parse_cents` would, with fewer steps.
     """
     if isinstance(value, str) and encoding == "decimal":
         whole, dot, frac = value.strip(SPACE).partition(".")
-        plain = whole.isascii() and whole.isdigit() and len(whole) < 17
-        if dot and plain and len(frac) == 2 and frac.isdigit():
+        plain = 0 < len(whole) < 17 and set(whole) <= _DIGITS
+        if dot and plain and len(frac) == 2 and set(frac) <= _DIGITS:
             return int(whole + frac)
     try:
         cents = parse_cents(value, encoding)
     except InvalidAmount:
         return "X"
-    return "X" if cents is not None and abs(cents) >= 2**63 else cents
-
-
-def _to_cents(amount: Decimal, text: str) -> int:
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        raise InvalidAmount(f"{text} has more than two non-zero decimals")
-    return int(cents)
-
-
-def _money_text(text: str) -> int:
-    """``$1,234.50``, ``-$5``, ``$-5``, ``5-``, ``(21.00)``: a sign, a ``$``, thousands commas."""
-    return _to_cents(_money_text_exact(text.strip(SPACE)), text)
+    return cents
 
 
 def parse_exact(value: object, encoding: str) -> Decimal | None:
@@ -105,48 +73,89 @@ def parse_exact(value: object, encoding: str) -> Decimal | None:
     summed as they are instead of counting as 0."""
     if value is None:
         return None
+    if isinstance(value, bool):
+        raise InvalidAmount(f"{value!r} is not an amount")
     if isinstance(value, float):
         raise InvalidAmount(f"float {value!r}: a binary fraction, not an exact amount")
-    if isinstance(value, Decimal) and value.is_finite():  # a NUMERIC column, as the driver reads it
-        return value / 100 if encoding == "cents" else value
-    text = str(value).strip(SPACE)
+    if isinstance(value, Decimal):  # a NUMERIC column, as the driver reads it
+        if not value.is_finite():
+            raise InvalidAmount(f"{value} is not an amount")
+        return value.scaleb(-2, EXACT) if encoding == "cents" else value
+    text = decimal_text(value).strip(SPACE)
     if text == "":
         return None
     if len(text) > MAX_TEXT:
         raise InvalidAmount(f"{len(text)} characters: longer than any amount")
     if encoding in ("cents", "integer"):
-        if not _DIGITS.fullmatch(text) or not text.lstrip("+-").isascii():
-            raise InvalidAmount(text)
-        return Decimal(int(text)) / (1 if encoding == "integer" else 100)
+        return Decimal(_whole(text)).scaleb(-2 if encoding == "cents" else 0, EXACT)
     if encoding == "decimal":
-        match = _DECIMAL.fullmatch(text)
-        if match is None or not (match.group(2) or match.group(3)) or not text.isascii():
-            raise InvalidAmount(text)
-        return Decimal(f"{match.group(1)}{match.group(2) or '0'}.{match.group(3) or '0'}")
+        return _fixed_exact(text)
     if encoding == "money_text":
         return _money_text_exact(text)
     raise InvalidAmount(f"unknown encoding {encoding!r}")
 
 
-def _money_text_exact(text: str) -> Decimal:
-    """The money-text grammar (:func:`_money_text`) at any scale."""
-    s, negative = text, False
-    if s.startswith("(") and s.endswith(")"):
-        negative, s = True, s[1:-1].strip(SPACE)
-    for _ in range(2):
-        if s.startswith("-"):
-            negative, s = True, s[1:].strip(SPACE)
-        if s.endswith("-"):
-            negative, s = True, s[:-1].strip(SPACE)
-        s = s.removeprefix("$").strip(SPACE)
-    match = _TEXT.fullmatch(s)
-    if not match or (match.group(1) is None and not match.group(2)) or not s.isascii():
+def decimal_text(value: object) -> str:
+    """A value as the grammar reads it: a ``Decimal`` in fixed notation (``1E+2`` is
+    ``100``), anything else as ``str`` gives it."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value, "f")
+    return value if isinstance(value, str) else str(value)
+
+
+def _whole(text: str) -> int:
+    """``cents`` and ``integer``: an optional sign (+ or -) and ASCII digits."""
+    body = text[1:] if text[:1] in ("+", "-") else text
+    if not body or not set(body) <= _DIGITS:
         raise InvalidAmount(text)
-    try:
-        amount = Decimal(s.replace(",", "") or "0")
-    except InvalidOperation as exc:
-        raise InvalidAmount(text) from exc
-    return -amount if negative else amount
+    return -int(body) if text[0] == "-" else int(body)
+
+
+def _number(text: str, grouped: bool) -> Decimal:
+    """Digits, an optional point and decimals (``5``, ``5.``, ``.5``, ``5.25``); with
+    ``grouped``, the units may be in thousands (``1,234,567``: 1 to 3 digits, then threes)."""
+    whole, _dot, frac = text.partition(".")
+    if not set(frac) <= _DIGITS:
+        raise InvalidAmount(text)
+    groups = whole.split(",") if grouped else [whole]
+    head, rest = groups[0], groups[1:]
+    if rest and not (1 <= len(head) <= 3 and all(len(g) == 3 for g in rest)):
+        raise InvalidAmount(text)
+    units = "".join(groups)
+    if not set(units) <= _DIGITS or not (units or frac):
+        raise InvalidAmount(text)
+    return Decimal(f"{units or '0'}.{frac or '0'}")
+
+
+def _fixed_exact(text: str) -> Decimal:
+    """``fixed`` (``decimal``): a leading minus only, then the number, nothing between."""
+    negative = text.startswith("-")
+    amount = _number(text[1:] if negative else text, grouped=False)
+    return amount.copy_negate() if negative else amount
+
+
+def _money_text_exact(text: str) -> Decimal:
+    """``text`` (``money_text``): ``$1,234.50``, ``-$5``, ``$-5``, ``5-``, ``(21.00)``,
+    ``($21.00)``: one ``$`` at most, thousands commas, and one negative marker at most
+    (parentheses, or a minus before or after the ``$``, or after the number), blanks
+    allowed between the parts."""
+    s, marks = text, 0
+    if s.startswith("(") != s.endswith(")"):
+        raise InvalidAmount(text)
+    if s.startswith("("):
+        s, marks = s[1:-1].strip(SPACE), 1
+    if s.startswith("-"):
+        s, marks = s[1:].lstrip(SPACE), marks + 1
+    if s.startswith("$"):
+        s = s[1:].lstrip(SPACE)
+        if s.startswith("-"):
+            s, marks = s[1:].lstrip(SPACE), marks + 1
+    if s.endswith("-"):
+        s, marks = s[:-1].rstrip(SPACE), marks + 1
+    if marks > 1:
+        raise InvalidAmount(f"{text}: more than one negative sign")
+    amount = _number(s, grouped=True)
+    return amount.copy_negate() if marks else amount
 
 
 def cents_to_decimal(cents: int) -> Decimal:
@@ -165,11 +174,13 @@ def step_cents(value: object, args: MoneyArgs) -> int | None:
     the value."""
     encoding = STEP_ENCODINGS[args.encoding]
     if isinstance(value, int) and not isinstance(value, bool) and encoding != "cents":
+        if abs(value) >= 10 ** (LIMIT_DIGITS - args.decimals):
+            raise InvalidAmount(f"{value}: {LIMIT_DIGITS} digits or more at the scale")
         return value * 100
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None:
         return None
     if encoding != "float" and not isinstance(value, str):
-        value = str(value)
+        value = repr(value) if isinstance(value, float) else decimal_text(value)
     if encoding == "float" or args.rounding is not None:
         from reconcile.rounding import Reading, read_cents  # it builds on this module
 

@@ -35,10 +35,10 @@ from decimal import Decimal
 from migrate.lineage.keyed_hash import mask_key
 from migrate.spec import steps as S
 from reconcile import restate_numbers as N
-from reconcile.money import InvalidAmount, step_cents
+from reconcile.money import SPACE, InvalidAmount, decimal_text, step_cents
 
 _RE2_SPACE = re.compile(r"[\t\n\f\r ]+")  # RE2's \s: what collapse_spaces collapses
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7, 1)
 
@@ -198,12 +198,17 @@ def _money(value: object, args: S._Args, _ctx: Context) -> object:
 
 
 def _integer(value: object, _args: S._Args, _ctx: Context) -> object:
+    """An optional sign and ASCII digits, trimmed of the six ASCII spaces, within 64 bits
+    (a ``Decimal`` read in fixed notation; a NaN held as a value is refused)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if is_blank(value):
+    if value is None:
         return None
-    text = (as_text(value) or "").strip()
-    if not _INTEGER.fullmatch(text):
+    text = repr(value) if isinstance(value, float) else decimal_text(value)
+    text = text.strip(SPACE)
+    if text == "":
+        return None
+    if not _INTEGER.fullmatch(text) or not -(2**63) <= int(text) < 2**63:
         raise Unreadable("invalid_format", value)
     return int(text)
 

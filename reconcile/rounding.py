@@ -22,7 +22,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localco
 
 from migrate.spec.model import EntitySpec, Measure
 from migrate.spec.stepargs import MoneyArgs
-from reconcile.money import CENT, SPACE, InvalidAmount, parse_cents, parse_exact
+from reconcile.money import CENT, EXACT, InvalidAmount, parse_cents, parse_exact
 
 MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "truncate": ROUND_DOWN}
 MODE_WORDS = {
@@ -107,13 +107,11 @@ def read_cents(value: object, r: Reading) -> int | None:
     that is not one amount of the scale; not an amount)."""
     if r.plain:
         return parse_cents(value, r.encoding)
-    if isinstance(value, str) and r.encoding != "money_text" and value.strip(SPACE)[:1] == "+":
-        raise InvalidAmount(f"{value}: fixed-point text takes a leading minus only")
     amount = read_exact(value, r)
     if amount is None:
         return None
     with localcontext() as ctx:
-        ctx.prec = 80  # room for any amount's digits: quantize never rounds beyond its mode
+        ctx.prec = EXACT.prec  # room for any amount's digits: quantize never rounds beyond its mode
         scaled = amount.scaleb(r.scale)
         if scaled != scaled.to_integral_value():
             raise InvalidAmount(f"{amount} has more than {r.scale} decimals")

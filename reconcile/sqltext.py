@@ -25,12 +25,14 @@ CENTS_FN = "mig_cents"
 KEY_SPACE = " \t\n\r\x0b\x0c"
 PG_KEY_SPACE = "E' \\t\\n\\r\\f\\x0b'"  # the same characters, as a PostgreSQL literal
 DIGITS_RE = "^[+-]?[0-9]+$"
-# optional sign, digits and/or decimals, any decimals beyond the second being zeros
+# the amount grammar's fixed-point text (docs/how-to/money.md): a leading minus only, ASCII
+# digits and/or decimals, any decimals beyond the second being zeros
 PLAIN_RE = "^[0-9]+[.][0-9][0-9]$"
-FIXED_RE = "^[+-]?([0-9]+([.][0-9]{0,2}0*)?|[.][0-9]{1,2}0*)$"
-# the longest well-formed text whose cents always fit in 64 bits (sign included: at most 16
-# digits, times 100); longer ones are compared, as numbers, with 2^63
+FIXED_RE = "^-?([0-9]+([.][0-9]{0,2}0*)?|[.][0-9]{1,2}0*)$"
+# the longest well-formed text whose cents are always below the grammar's 10^18 (sign
+# included: at most 16 digits, times 100); longer ones are compared, as numbers, with it
 FITS_LENGTH = 16
+LIMIT_CENTS = "1000000000000000000"  # 10^18: no amount is this many cents or more
 
 
 def install_functions(engine: Engine) -> None:
@@ -141,9 +143,10 @@ def parse_cents(
     scale = "100" if encoding == "integer" else "1"
     if encoding in ("cents", "integer"):
         if family(dialect) == "sqlite":
+            most = 18 if encoding == "cents" else 16  # digits below 10^18 cents
             valid = (
                 f"({t} NOT GLOB '*[^0-9+-]*' AND substr({t}, 2) NOT GLOB '*[+-]*'"
-                f" AND {t} GLOB '*[0-9]*')"
+                f" AND {t} GLOB '*[0-9]*' AND length(ltrim(ltrim({t}, '+-'), '0')) <= {most})"
             )
         else:
             valid = _fits(t, _regex(t, DIGITS_RE, dialect), scale, dialect)
@@ -166,13 +169,13 @@ def parse_cents(
 
 
 def _fits(t: str, shaped: str, scale: str, dialect: str) -> str:
-    """Valid: well-formed (``shaped``) and its cents within 64 bits, as ``cents_or_flag``
-    says (beyond them the server's cast to BIGINT would stop the whole query, or MariaDB's
-    clamp it); text longer than ``MAX_TEXT`` is never an amount (nor cast: past 131,072
-    digits PostgreSQL's NUMERIC itself overflows). In a CASE, so that only well-formed text
-    is ever cast to a number."""
+    """Valid: well-formed (``shaped``) and its cents below 10^18, as ``cents_or_flag``
+    says (the grammar's bound; beyond 64 bits the server's cast to BIGINT would stop the
+    whole query, or MariaDB's clamp it); text longer than ``MAX_TEXT`` is never an amount
+    (nor cast: past 131,072 digits PostgreSQL's NUMERIC itself overflows). In a CASE, so
+    that only well-formed text is ever cast to a number."""
     num = "NUMERIC" if family(dialect) == "postgresql" else "DECIMAL(65, 10)"
-    big = f"ABS(CAST({t} AS {num})) * {scale} < 9223372036854775808"
+    big = f"ABS(CAST({t} AS {num})) * {scale} < {LIMIT_CENTS}"
     return (
         f"(CASE WHEN NOT ({shaped}) THEN 1 = 0 WHEN LENGTH({t}) <= {FITS_LENGTH} THEN 1 = 1 "
         f"WHEN LENGTH({t}) > {MAX_TEXT} THEN 1 = 0 ELSE {big} END)"
@@ -183,13 +186,17 @@ def _sqlite_decimal(t: str) -> tuple[str, str]:
     """Fixed-point text to cents on SQLite: pad or cut to two decimals, drop the dot, CAST.
 
     Only integer text reaches the CAST (``-12.5`` -> ``-1250``), so nothing passes through a
-    float. The checks mirror ``reconcile.money``: optional sign, digits, at most one dot, and
-    decimals beyond the second must be zeros.
+    float. The checks mirror ``reconcile.money``: a leading minus only, digits, at most one
+    dot, decimals beyond the second zeros, at most 16 digits before the point once leading
+    zeros are dropped (below 10^18 cents), at most ``MAX_TEXT`` characters.
     """
     dot = f"instr({t}, '.')"
+    head = f"CASE WHEN {dot} = 0 THEN {t} ELSE substr({t}, 1, {dot} - 1) END"
+    units = f"ltrim(ltrim({head}, '-'), '0')"
     valid = (
-        f"({t} NOT GLOB '*[^0-9.+-]*' AND substr({t}, 2) NOT GLOB '*[+-]*'"
-        f" AND {t} NOT GLOB '*.*.*' AND {t} GLOB '*[0-9]*' AND length({t}) <= 19"
+        f"({t} NOT GLOB '*[^0-9.-]*' AND substr({t}, 2) NOT GLOB '*-*'"
+        f" AND {t} NOT GLOB '*.*.*' AND {t} GLOB '*[0-9]*' AND length({t}) <= {MAX_TEXT}"
+        f" AND length({units}) <= 16"
         f" AND ({dot} = 0 OR substr({t}, {dot} + 3) NOT GLOB '*[^0]*'))"
     )
     cents = (

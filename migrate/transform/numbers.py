@@ -2,8 +2,9 @@
 (``abs``, ``negate``, ``format_number``).
 
 The reading is the one ``migrate/spec/conditions.py`` documents: an integer or ``Decimal``
-is itself; text, trimmed of ASCII whitespace, is an optional sign, digits with at most one
-decimal point, and an optional exponent. Blank is no number (none); anything else present is
+is itself; text, trimmed of ASCII whitespace, is an optional sign, ASCII digits with at most
+one decimal point, and an optional exponent. Blank is no number (none); a NaN or infinity
+held as a value (not pandas' NULL in a float64 column) is no number; anything else present is
 *unreadable*, and the caller rejects its row (``invalid_number``): never a silent true or
 false, never a zero.
 """
@@ -46,9 +47,7 @@ def read(value: object) -> Decimal | None:
         if not value.is_finite():
             raise NotANumber(value)
         return value
-    if isinstance(value, float):
-        if value != value:
-            return None
+    if isinstance(value, float):  # NaN and infinity held as values: no number, never blank
         value = repr(value)
     text = str(value).strip(parse.SPACE)
     if text == "":
@@ -66,6 +65,8 @@ def numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     of unreadable values."""
     values: list[Decimal | None] = []
     bad: list[bool] = []
+    if pd.api.types.is_float_dtype(s.dtype):  # there NaN is pandas' NULL, not a value
+        s = s.astype("object").where(s.notna(), None)
     for v in s.astype("object"):
         try:
             values.append(read(v))

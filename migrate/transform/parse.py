@@ -7,23 +7,23 @@ unparseable is reported by a boolean mask so the caller can reject it with a rea
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrate.spec.stepargs import MoneyArgs
+from migrate.transform import amounts
 
 # What a legacy value loses at both ends (a key part, an amount) and an amount may hold
 # between its parts: ASCII whitespace (space, tab, line breaks, form feed, vertical tab).
 # One fixed set, because reconciliation spells the same trim in each database's SQL
 # (``reconcile.sqltext.KEY_SPACE``). Listed, not ``\s``: RE2's ``\s`` leaves out the
 # vertical tab, Python's takes in every Unicode space.
-SPACE = " \t\n\r\x0b\x0c"
+SPACE = amounts.SPACE
 _SP = f"[{SPACE}]"  # the characters themselves in a class: the same to RE2 and to Python
-_AMOUNT = (
-    r"^\s*(?P<open>\()?\s*(?P<sign1>-)?\s*\$?\s*(?P<sign2>-)?\s*"
-    r"(?P<units>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<frac>\d*))?\s*(?P<close>\))?\s*(?P<sign3>-)?\s*$"
-).replace(r"\s", _SP)
 
 
 def as_text(s: pd.Series) -> pd.Series:
@@ -69,100 +69,71 @@ def money_step(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
     return money_to_cents(s, args.encoding)
 
 
-def money_to_cents(s: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
-    """Parse amounts to integer cents; returns (cents, invalid mask).
+def money_to_cents(s: pd.Series, encoding: str, scale: int = 2) -> tuple[pd.Series, pd.Series]:
+    """Parse amounts to integer cents by the amount grammar (``amounts.py``); returns
+    (cents, invalid mask).
 
     ``cents``: integer minor units. ``fixed``: ``000123.45`` or a Decimal. ``text``: also
     ``$``, thousands separators, trailing blanks and ``(21.00)`` negatives. More than two
-    decimals is invalid unless the extra digits are zeros: nothing is ever rounded.
-    Plain ``-123.45`` values take a fast vectorised path; only the others meet the regex.
+    decimals is invalid unless the extra digits are zeros: nothing is ever rounded. Whole
+    units (an integer column) are below ``10**(18 - scale)`` (``scale``: the money step's,
+    when it rounds). Values ``123.45`` exactly take a fast path; the others one RE2 match.
     """
-    if encoding == "cents" and pd.api.types.is_integer_dtype(s.dtype):
-        return s.astype("Int64"), pd.Series(False, index=s.index)
-    if encoding != "cents" and is_integer(s) and _fits_cents(s):
-        return s.astype("Int64") * 100, pd.Series(False, index=s.index)  # whole units
-    text = as_text(s)
-    empty = text.isna() | (text.str.strip(SPACE) == "")
-    if encoding == "cents":
-        ok = text.str.strip(SPACE).str.fullmatch(r"[+-]?\d+").fillna(False)
-        num = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
-        return num.where(~empty), ~empty & ~ok
-    cents, plain = _plain_cents(text)
-    bad = pd.Series(False, index=s.index)
-    other = ~plain & ~empty
-    if bool(other.any()):
-        value, invalid = _general_cents(text[other], encoding)
-        cents = cents.astype("Int64")
-        cents.loc[other] = value
-        bad.loc[other] = invalid
-    return cents.where(~empty), bad
+    if is_integer(s):
+        whole = encoding != "cents"
+        fits = amounts.whole_units_fit(s, scale if whole else 0)
+        bad = pd.Series(~fits, index=s.index)
+        value = s.astype("Int64").where(pd.Series(fits, index=s.index))
+        return (value * 100 if whole else value), bad
+    text = amount_text(s)
+    if encoding != "cents":
+        dotted = _dotted_cents(text)
+        if dotted is not None:
+            return dotted, pd.Series(False, index=s.index)
+    return _general_cents(text, encoding)
+
+
+def amount_text(s: pd.Series) -> pd.Series:
+    """A column as the text the grammar reads: a ``Decimal`` in fixed notation (``1E-7`` is
+    ``0.0000001``), a float by its shortest form; NaN in a float64 column is pandas' NULL,
+    a NaN or infinity held as a value is the text ``nan`` / ``inf`` (no amount)."""
+    if isinstance(s.dtype, pd.StringDtype) or is_integer(s):
+        return as_text(s)
+    if pd.api.types.is_float_dtype(s.dtype):
+        return s.map(lambda v: None if v != v else repr(float(v))).astype("str")
+    return s.astype("object").map(_one_text).astype("str")
+
+
+def _one_text(v: object) -> str | None:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, Decimal):
+        return format(v, "f") if v.is_finite() else str(v)
+    if isinstance(v, float):
+        return repr(v)  # NaN: "nan", never blank
+    return str(v)
 
 
 def _general_cents(text: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
-    """The full grammar (symbols, separators, parentheses) for values the fast path left."""
-    parts = text.str.extract(_AMOUNT)
-    frac = parts["frac"].fillna("")
-    paren = parts["open"].notna() & parts["close"].notna()
-    unbalanced = parts["open"].notna() != parts["close"].notna()
-    extra = frac.str.slice(2)
-    bad_frac = ~extra.str.fullmatch("0*").fillna(True)
-    symbols = text.str.contains(r"[$(),]", regex=True).fillna(False)
-    no_digits = parts["units"].isna() & (frac == "")
-    digits = parts["units"].str.replace(",", "", regex=False).fillna("0").str.lstrip("0")
-    longest = len(_MAX_UNITS)  # equal-length digit strings compare like their numbers
-    too_big = (digits.str.len() > longest) | (digits.str.len() == longest) & (digits > _MAX_UNITS)
-    too_big = too_big.fillna(False).astype(bool)  # would overflow int64 cents
-    # a minus after a closing parenthesis, ``(6)-``: reconciliation's parser refuses it too
-    paren_minus = paren & parts["sign3"].notna()
-    bad = parts.isna().all(axis=1) | unbalanced | bad_frac | no_digits | too_big | paren_minus
-    if encoding != "text":  # fixed: a leading minus only, nothing between it and the digits
-        fixed = text.str.strip(SPACE).str.fullmatch(_FIXED).fillna(False).astype(bool)
-        bad = bad | symbols | ~fixed
-    units = digits.where(digits != "", "0").where(~bad, "0")
-    cents = frac.str.slice(0, 2).str.pad(2, side="right", fillchar="0").where(~bad, "00")
-    value = units.astype("int64") * 100 + cents.astype("int64")
-    negative = paren | parts[["sign1", "sign2", "sign3"]].notna().any(axis=1)
-    value = value.where(~negative, -value)
-    return value.astype("Int64").where(~bad), bad.astype(bool)
+    """The full grammar at two decimals."""
+    got = amounts.read(text, encoding, 2)
+    ok = ~got.bad & ~got.blank
+    cents = pd.Series(pd.arrays.IntegerArray(got.units, ~ok), index=text.index)
+    return cents, pd.Series(got.bad, index=text.index)
 
 
-_FIXED = r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
-_MAX_UNITS = str((2**63 - 1 - 99) // 100)  # the most units whose cents fit in int64
-_PLAIN = r"^\s*(?P<neg>-?)(?P<units>\d+)(?:\.(?P<frac>\d{0,2}))?\s*$".replace(r"\s", _SP)
-_PLAIN_DIGITS = 18  # units and two decimals that always fit in int64
 _DOTTED = r"^[0-9]{1,16}\.[0-9]{2}$"  # the common shape: units, a dot, two decimals
 
 
-def _plain_cents(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Cents of ``-123.4`` style text, and which values had that shape.
-
-    One RE2 match in Arrow splits sign, units and decimals; the digits joined (decimals
-    padded to two) are the cents, cast as integers in C++. Longer values than int64 holds
-    are left to the general path.
-    """
+def _dotted_cents(text: pd.Series) -> pd.Series | None:
+    """Cents when every value is ``123.45`` exactly (a legacy fixed-point export: the
+    digits without the dot are the cents, at a fraction of the full match's cost)."""
     arrow = pa.array(text, type=pa.string())
-    if len(arrow) and bool(
+    if not len(arrow) or not bool(
         pc.all(pc.fill_null(pc.match_substring_regex(arrow, _DOTTED), False)).as_py()
     ):
-        # every value ``123.45`` exactly (a legacy fixed-point export): the digits without
-        # the dot are the cents; a match costs a fraction of the extraction below
-        cents = _arrow_int(pc.cast(pc.replace_substring(arrow, ".", ""), pa.int64()), text.index)
-        return cents, pd.Series(True, index=text.index)
-    parts = pc.extract_regex(arrow, _PLAIN)
-    units, frac = pc.struct_field(parts, "units"), pc.struct_field(parts, "frac")
-    digits = pc.binary_join_element_wise(units, pc.utf8_rpad(frac, 2, "0"), "")
-    short = pc.less_equal(pc.utf8_length(digits), _PLAIN_DIGITS)
-    plain = pc.fill_null(pc.and_kleene(pc.is_valid(parts), short), False)
-    value = pc.cast(pc.if_else(plain, digits, None), pa.int64())
-    value = pc.if_else(pc.equal(pc.struct_field(parts, "neg"), "-"), pc.negate(value), value)
-    cents = _arrow_int(value, text.index)
-    return cents, pd.Series(plain.to_numpy(zero_copy_only=False), index=text.index)
-
-
-def _fits_cents(s: pd.Series) -> bool:
-    """Whole units whose cents fit in int64 (else the text path reports them)."""
-    limit = (2**63 - 1) // 100
-    return not bool((s.abs() > limit).any())
+        return None
+    return _arrow_int(pc.cast(pc.replace_substring(arrow, ".", ""), pa.int64()), text.index)
 
 
 def _pivot_years(parsed: pd.Series, pivot: int) -> pd.Series:
@@ -195,11 +166,31 @@ def to_datetime(s: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
 def to_integer(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if is_integer(s):
         return s.astype("Int64"), pd.Series(False, index=s.index)
-    empty = blank(s)
-    text = as_text(s).str.strip()
-    ok = text.str.fullmatch(r"[+-]?\d+").fillna(False)
-    num = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
-    return num.where(~empty), ~empty & ~ok
+    text = amount_text(s)
+    arrow = pc.utf8_trim(pa.array(text, type=pa.string()), characters=SPACE)
+    empty = np.asarray(pc.fill_null(pc.equal(arrow, ""), True), dtype=bool)
+    shaped = pc.fill_null(pc.match_substring_regex(arrow, _INTEGER), False)
+    digits = pc.utf8_ltrim(pc.utf8_ltrim(arrow, characters="+-"), characters="0")
+    fits = pc.fill_null(pc.less_equal(pc.utf8_length(digits), 19), False)  # 20+: overflow
+    ok = np.asarray(pc.and_(shaped, fits), dtype=bool)
+    ok &= _int64_cast_fits(arrow, ok)
+    unsigned = pc.replace_substring_regex(arrow, "^[+]", "")  # Arrow's cast takes no "+"
+    value = pc.cast(pc.if_else(pa.array(ok), unsigned, None), pa.int64())
+    return _arrow_int(value, s.index), pd.Series(~empty & ~ok, index=s.index)
+
+
+_INTEGER = r"^[+-]?[0-9]+$"
+
+
+def _int64_cast_fits(arrow: pa.Array, ok: np.ndarray) -> np.ndarray:
+    """Which well-formed integers of at most 19 digits Arrow casts to int64 (the rest are
+    beyond it: refused, never clamped or read through a float)."""
+    out = ok.copy()
+    for i in np.flatnonzero(ok):
+        text = arrow[int(i)].as_py()
+        if len(text.lstrip("+-").lstrip("0")) == 19 and not -(2**63) <= int(text) < 2**63:
+            out[i] = False
+    return out
 
 
 def aba_valid(s: pd.Series) -> pd.Series:

@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrate.spec.stepargs import MoneyArgs
-from migrate.transform.parse import _AMOUNT, _FIXED, SPACE, as_text, is_integer, money_to_cents
+from migrate.transform import amounts
+from migrate.transform.parse import amount_text, is_integer, money_to_cents
 
 
 def money_reason(args: MoneyArgs) -> str:
@@ -33,7 +34,7 @@ def money_reason(args: MoneyArgs) -> str:
 def policy_cents(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
     """Cents and the invalid mask under a float encoding and/or a rounding policy."""
     if is_integer(s):  # whole units, as every encoding but cents reads them
-        return money_to_cents(s, "fixed")
+        return money_to_cents(s, "fixed", args.decimals)
     if args.encoding == "float":
         return _floats(s, args)
     return _scaled_text(s, args)
@@ -45,9 +46,10 @@ def _floats(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
     is_float = s.map(lambda v: isinstance(v, float | np.floating)).astype(bool)
     cents = pd.Series(pd.array([None] * len(s), dtype="Int64"), index=s.index)
     bad = pd.Series(False, index=s.index)
-    if bool(is_float.any()):
-        value, invalid = _float_array(s[is_float].astype("float64"), args)
-        cents.loc[is_float], bad.loc[is_float] = value, invalid
+    if bool(is_float.any()):  # a float held as a value: a NaN is no NULL, it is refused
+        floats = s[is_float].astype("float64")
+        value, invalid = _float_array(floats, args)
+        cents.loc[is_float], bad.loc[is_float] = value, invalid | floats.isna()
     if bool((~is_float).any()):  # text (or a Decimal) in a float column: read as fixed
         rest = MoneyArgs(encoding="fixed", scale=args.scale, rounding=args.rounding)
         value, invalid = _text_or_plain(s[~is_float], rest)
@@ -56,7 +58,7 @@ def _floats(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
 
 
 def _text_or_plain(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
-    return _scaled_text(s, args) if args.rounding else money_to_cents(s, args.encoding)
+    return _scaled_text(s, args) if args.rounding else money_to_cents(s, args.encoding, 2)
 
 
 def _float_array(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
@@ -95,13 +97,13 @@ def _to_cents(magnitude: np.ndarray, negative: np.ndarray, args: MoneyArgs) -> n
 
 
 def _scaled_text(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
-    """Fixed or money text at the declared scale, rounded to cents. A non-zero digit
-    beyond the scale, or more units than int64 holds at that scale, is invalid. The usual
-    shape (``-123.4567``: exactly ``scale`` decimals) takes Arrow's kernels alone; any
-    other value goes through the full grammar."""
-    text = as_text(s)
+    """Fixed or money text at the declared scale, rounded to cents, by the amount grammar
+    (``amounts.py``: a non-zero digit beyond the scale, or 10**18 units of the scale or
+    more, is invalid). The usual shape (``-123.4567``: exactly ``scale`` decimals) takes
+    Arrow's kernels alone; any other value goes through the full grammar."""
+    text = amount_text(s)
     arrow = pa.array(text, type=pa.string())
-    shape = f"^-?[0-9]{{1,{18 - args.decimals}}}[.][0-9]{{{args.decimals}}}$"
+    shape = f"^-?[0-9]{{1,{amounts.LIMIT_DIGITS - args.decimals}}}[.][0-9]{{{args.decimals}}}$"
     usual = pc.fill_null(pc.match_substring_regex(arrow, shape), False)
     if not bool(pc.any(usual).as_py() or False):
         return _grammar(text, args)
@@ -120,38 +122,8 @@ def _scaled_text(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
 
 def _grammar(text: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
     """:func:`_scaled_text` by the full grammar (symbols, separators, parentheses)."""
-    s = text
-    scale = args.decimals
-    empty = (text.isna() | (text.str.strip(SPACE) == "")).to_numpy(dtype=bool)
-    arrow = pa.array(text, type=pa.string())
-    parts = pc.extract_regex(arrow, _AMOUNT)
-
-    def part(name: str) -> pd.Series:  # Arrow gives "" for a group that took no part
-        return pd.Series(pc.struct_field(parts, name), index=s.index, dtype="str").fillna("")
-
-    matched = pd.Series(pc.is_valid(parts), index=s.index, dtype=bool)
-    units, frac = part("units"), part("frac")
-    has = {n: part(n) != "" for n in ("open", "close", "sign1", "sign2", "sign3")}
-    paren = has["open"] & has["close"]
-    digits = units.str.replace(",", "", regex=False).str.lstrip("0")
-    bad = (
-        ~matched
-        | (units == "") & (frac == "")  # no digits
-        | (has["open"] != has["close"])
-        | (paren & has["sign3"])
-        | ~frac.str.slice(scale).str.fullmatch("0*").fillna(True)  # finer than the scale
-        | (digits.str.len() > 18 - scale)  # beyond int64 at this scale
-    )
-    if args.encoding != "text":  # fixed: a leading minus only, nothing between
-        symbols = text.str.contains(r"[$(),]", regex=True).fillna(False)
-        fixed = text.str.strip(SPACE).str.fullmatch(_FIXED).fillna(False)
-        bad = bad | symbols | ~fixed
-    invalid = bad.fillna(True).to_numpy(dtype=bool) & ~empty
-    ok = ~invalid & ~empty
-    whole = digits.where(ok & (digits != ""), "0").astype("int64").to_numpy()
-    tail = frac.str.slice(0, scale).str.pad(scale, side="right", fillchar="0")
-    tail_int = tail.where(ok, "0").astype("int64").to_numpy()
-    negative = (paren | has["sign1"] | has["sign2"] | has["sign3"]).to_numpy(dtype=bool)
-    cents = _to_cents(whole * 10**scale + tail_int, negative, args)
+    got = amounts.read(text, "text" if args.encoding == "text" else "fixed", args.decimals)
+    ok = ~got.bad & ~got.blank
+    cents = _to_cents(np.abs(got.units), got.units < 0, args)
     data = pd.arrays.IntegerArray(np.where(ok, cents, 0), ~ok)
-    return pd.Series(data, index=s.index), pd.Series(invalid, index=s.index)
+    return pd.Series(data, index=text.index), pd.Series(got.bad, index=text.index)
