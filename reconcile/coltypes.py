@@ -1,4 +1,10 @@
-"""Which legacy columns print as text with nothing to trim: integers and exact decimals.
+"""Column types as reconciliation reads them: a staging column's kind (:func:`column_kind`),
+and which legacy columns print as text with nothing to trim (integers, exact decimals).
+
+A staging column's kind is what its restated value is compared as: text, date, datetime,
+money, integer, and for a declared target's columns decimal and boolean, whose :class:`Kind`
+keeps the column (a decimal's precision and scale, a boolean's declared spellings). Any
+other type has no kind: its column is not verified, and says why.
 
 The pipeline records a key as each value's text, stripped; reconciliation spells the same
 in SQL as ``TRIM(CAST(col AS TEXT))``. On a column the server holds as an integer or an
@@ -11,9 +17,68 @@ is exempt from the ``TRIM``.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from typing import Any
 
+from sqlalchemy import Boolean, Column, Date, DateTime, Engine, Float, Integer, Numeric, String
+from sqlalchemy import text as sql_text
+from sqlalchemy.types import TypeDecorator
+
+from migrate.staging.types import Money
+from reconcile.restate_numbers import FALSE_WORDS, TRUE_WORDS
 from reconcile.sqltext import family
+
+
+class Kind(str):
+    """A staging column's kind (compares as its name), with the column it was read from."""
+
+    column: Column[Any] | None
+
+    def __new__(cls, name: str, column: Column[Any] | None = None) -> Kind:
+        made = super().__new__(cls, name)
+        made.column = column
+        return made
+
+    def shape(self) -> tuple[int | None, int | None]:
+        """A decimal's (precision, scale); (None, None) when it declares none."""
+        t = None if self.column is None else self.column.type
+        precision = getattr(t, "precision", None)
+        scale = getattr(t, "scale", None)
+        return precision, (0 if precision is not None and scale is None else scale)
+
+    def stored_units(self) -> bool:
+        """SQLite keeps a declared decimal of up to 18 digits as integer units of its scale."""
+        precision = self.shape()[0]
+        return precision is not None and precision <= 18
+
+    def spellings(self) -> tuple[frozenset[str], frozenset[str]]:
+        """A boolean's accepted spellings (lower case): declared, else the usual ones."""
+        d = None if self.column is None else self.column.info.get("definition")
+        true = getattr(d, "true_values", None)
+        false = getattr(d, "false_values", None)
+        return (
+            frozenset(str(v).lower() for v in true) if true else TRUE_WORDS,
+            frozenset(str(v).lower() for v in false) if false else FALSE_WORDS,
+        )
+
+
+def column_kind(column: Column[Any]) -> Kind | None:
+    """The staging column's kind, or None for a type reconciliation does not restate."""
+    t = column.type
+    if isinstance(t, Money):
+        return Kind("money", column)
+    if isinstance(t, DateTime):
+        return Kind("datetime", column)
+    if isinstance(t, Date):
+        return Kind("date", column)
+    if isinstance(t, Integer):
+        return Kind("integer", column)
+    if isinstance(t, Boolean):
+        return Kind("boolean", column)
+    inner = t.impl_instance if isinstance(t, TypeDecorator) else t
+    if isinstance(inner, Numeric) and not isinstance(inner, Float):
+        return Kind("decimal", column)
+    return Kind("text", column) if isinstance(t, String) else None
+
 
 # PostgreSQL type OIDs: int8, int2, int4, numeric
 _PG_PLAIN = frozenset({20, 21, 23, 1700})
@@ -49,7 +114,7 @@ def _typed(
     quote = engine.dialect.identifier_preparer.quote
     sql = f"SELECT {', '.join(quote(c) for c in wanted)} FROM {from_sql} WHERE 1 = 0"
     with engine.connect() as conn:
-        result = conn.execute(text(sql))
+        result = conn.execute(sql_text(sql))
         described = result.cursor.description or ()
         result.close()
     return frozenset(c for c, d in zip(wanted, described, strict=True) if d[1] in plain)

@@ -24,15 +24,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Date, DateTime, Integer, String
+from sqlalchemy import Column
 
 from migrate.spec.model import Field_
 from migrate.spec.parts import as_part, part_columns
 from migrate.spec.steps import Step
 from migrate.staging.catalog import staging_table
-from migrate.staging.types import Money
 from reconcile import restate_expr as E
+from reconcile import restate_numbers as N
 from reconcile import restate_steps as R
+from reconcile.coltypes import Kind
+from reconcile.coltypes import column_kind as column_kind
 from reconcile.personal import REFUSED, UNREADABLE
 from reconcile.restate_keys import KeyLookup, lookup_origin, lookup_text
 from reconcile.restate_pieces import condition_holds, condition_text, part_text, piece, step_text
@@ -168,22 +170,8 @@ RESTATED: dict[str, str] = {
 
 NOT_VERIFIED: dict[str, str] = {}  # nothing today: every item of the language is restated
 
-# the staging column's type, as the pipeline casts to it last
-KINDS = ("text", "date", "datetime", "money", "integer")
-
-
-def column_kind(column: Column[object]) -> str | None:
-    """The staging column's kind, or None for a type reconciliation does not restate."""
-    t = column.type
-    if isinstance(t, Money):
-        return "money"
-    if isinstance(t, DateTime):
-        return "datetime"
-    if isinstance(t, Date):
-        return "date"
-    if isinstance(t, Integer):
-        return "integer"
-    return "text" if isinstance(t, String) else None
+# the staging column's type, as the pipeline casts to it last (reconcile/coltypes.py)
+KINDS = ("text", "date", "datetime", "money", "integer", "decimal", "boolean")
 
 
 def field_items(field: Field_) -> list[str]:
@@ -335,6 +323,8 @@ class Restated:
         if self.kind == "integer":
             number = R.to_integer(value)
             return None if number is None else str(number)
+        if self.kind in ("decimal", "boolean"):
+            return _declared(self.kind, value, source)
         text = R.as_text(value)
         return None if text is None or text.strip() == "" else text
 
@@ -344,6 +334,10 @@ class Restated:
             value = Decimal(value).scaleb(-2)
         if self.kind in ("date", "datetime") and isinstance(value, str):
             value = _stored_time(value)
+        if self.kind == "decimal" and dialect == "sqlite" and isinstance(value, int):
+            kind = self.kind if isinstance(self.kind, Kind) else Kind("decimal")
+            scale = kind.shape()[1] or 0
+            value = Decimal(value).scaleb(-scale) if kind.stored_units() else value
         try:
             return self.canonical(value)
         except R.Unreadable:
@@ -387,6 +381,20 @@ def _origin_text(f: Field_) -> str:
     if f.parts is not None:
         return f"{(f.join or '')!r}.join({', '.join(part_text(p) for p in f.parts)})"
     return str(f.from_)
+
+
+def _declared(kind: str, value: object, source: bool) -> Canonical:
+    """A declared decimal (exact text) or boolean (``true``/``false``): from the legacy
+    row by the definition's precision, scale and spellings; as staged, as stored."""
+    shaped = kind if isinstance(kind, Kind) else Kind(kind)
+    try:
+        if kind == "boolean":
+            found = N.flag(value, *shaped.spellings()) if source else N.staged_flag(value)
+            return None if found is None else str(found).lower()
+        number = N.exact(value, *shaped.shape()) if source else N.exact(value, None, None)
+    except N.Refused as exc:
+        raise R.Unreadable(exc.reason, value) from None
+    return None if number is None else N.decimal_text(number)
 
 
 def _stored_time(text: str) -> object:

@@ -1,5 +1,6 @@
-"""Reconciliation's own reading of values as numbers: conditions' comparisons and the
-number steps (``abs``, ``negate``, ``format_number``), one legacy value at a time.
+"""Reconciliation's own reading of values as numbers: conditions' comparisons, the
+number steps (``abs``, ``negate``, ``format_number``) and a declared target's ``decimal``
+and ``boolean`` columns (:func:`exact`, :func:`flag`), one legacy value at a time.
 
 Written again from the documented meaning (``migrate/spec/conditions.py``), never the
 pipeline's code (invariant 3): an ``int`` or a finite ``Decimal`` is itself; a ``float`` its
@@ -160,3 +161,73 @@ def formatted(value: object, args: FormatNumberArgs) -> str | None:
     if args.pad == "zero":
         return sign + "0" * max(0, width - len(sign) - len(text)) + text
     return " " * max(0, width - len(sign) - len(text)) + sign + text
+
+
+# A declared boolean column's spellings when its definition names none; written here again,
+# from docs/reference/targets.md, not imported from the pipeline's validation
+TRUE_WORDS: frozenset[str] = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_WORDS: frozenset[str] = frozenset({"false", "f", "no", "n", "0"})
+
+
+class Refused(ValueError):
+    """The pipeline rejects this value for its declared column (``reason``)."""
+
+    def __init__(self, value: object, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"{reason}: {value!r}")
+
+
+def exact(value: object, precision: int | None, scale: int | None) -> Decimal | None:
+    """A value for a declared ``decimal(precision, scale)`` column, exactly; None when blank.
+
+    A float is its shortest text; more decimals than the scale is refused (a float's as
+    ``inexact_float``, other values' as ``invalid_decimal``), and so are more whole digits
+    than ``precision - scale``: never rounded, never cut."""
+    try:
+        found = number(value)
+    except NotNumber:
+        raise Refused(value, "invalid_decimal") from None
+    if found is None:
+        return None
+    digits = found.normalize().as_tuple()
+    assert isinstance(digits.exponent, int)
+    decimals = -digits.exponent if digits.exponent < 0 else 0
+    if scale is not None and decimals > scale:
+        raise Refused(value, "inexact_float" if isinstance(value, float) else "invalid_decimal")
+    whole = abs(found).to_integral_value(rounding="ROUND_DOWN")
+    if precision is not None and len(format(whole, "f").lstrip("0")) > precision - (scale or 0):
+        raise Refused(value, "invalid_decimal")
+    return found
+
+
+def decimal_text(found: Decimal) -> str:
+    """The canonical text of an exact number: no exponent, no trailing zeros, no ``-0``."""
+    if found == 0:
+        return "0"
+    return format(found.normalize(), "f")
+
+
+def flag(value: object, true: frozenset[str], false: frozenset[str]) -> bool | None:
+    """A value for a declared ``boolean`` column: one of its spellings (any case, trimmed);
+    None when blank; any other value refused (``invalid_boolean``)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip(_SPACE).lower()
+    if word == "":
+        return None
+    if word in true:
+        return True
+    if word in false:
+        return False
+    raise Refused(value, "invalid_boolean")
+
+
+def staged_flag(value: object) -> bool | None:
+    """A staged boolean as the database returns it: a bool, or 1/0 (SQLite, MariaDB)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | Decimal) and value in (0, 1):
+        return bool(value)
+    raise Refused(value, "invalid_boolean")

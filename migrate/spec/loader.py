@@ -1,7 +1,9 @@
 """Load mapping files into checked specs, with every error pointing at ``file:line``.
 
-``load_project`` reads every ``*.yaml`` under ``mappings/`` (one entity per file) and the
-crosswalk CSVs under ``mappings/crosswalks/``, then checks what spans files: entity names
+``load_project`` reads every ``*.yaml`` under ``mappings/`` (one entity per file), the
+crosswalk CSVs under ``mappings/crosswalks/`` and the project's own target definitions
+(:mod:`migrate.targets.declared`: ``targets/`` inside or beside the mappings folder, declared to
+staging so every command sees those tables), then checks what spans files: entity names
 are unique, crosswalks and key-map domains referred to exist, and the dependency graph
 derived from lookups has no cycle. All problems are collected and raised together.
 """
@@ -12,7 +14,7 @@ import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -23,6 +25,9 @@ from migrate.spec.model import EntitySpec, Field_
 from migrate.spec.steps import CrosswalkArgs, StepError, parse_step, suggest
 from migrate.spec.variants import variant_errors
 from migrate.spec.yamlsource import SourceText, read_yaml
+
+if TYPE_CHECKING:
+    from migrate.targets.loader import LoadedTable
 
 DOMAINS: tuple[str, ...] = ("finance", "hr", "procurement")
 
@@ -53,6 +58,7 @@ class Project:
     entities: dict[str, LoadedEntity] = field(default_factory=dict)
     crosswalks: dict[str, Crosswalk] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    targets: dict[str, LoadedTable] = field(default_factory=dict)
 
     def spec(self, name: str) -> EntitySpec:
         return self.entities[name].spec
@@ -232,6 +238,12 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
     """Load all mappings under ``root``; ``only`` keeps the named entities (and checks them)."""
     project = Project(root=root.resolve())
     errors: list[SpecError] = []
+    from migrate.targets.declared import declare_project_targets
+
+    try:  # before the mappings' checks: they ask staging for the declared tables
+        project.targets = declare_project_targets(project.root)
+    except SpecErrors as exc:
+        errors.extend(exc.errors)
     try:
         project.crosswalks = load_crosswalks(root / "crosswalks")
     except SpecErrors as exc:

@@ -2,9 +2,11 @@
 
 The shipped tables are always there; a migration engineer's own target definitions
 (``targets/`` beside the mappings, see :mod:`migrate.targets`) are declared once per process
-with :func:`declare_targets`, by whoever loads the project. Every reader of staging's shape
-asks :func:`staging_table` instead of holding a table set built at import time, so a table
-declared after import is seen everywhere.
+with :func:`declare_targets` (or set for one project with :func:`use_targets`), by whoever
+loads the project (:func:`migrate.spec.loader.load_project`). Every reader of staging's
+shape asks :func:`staging_table` instead of holding a table set built at import time, so a
+table declared after import is seen everywhere. ``targets = "path"`` in ``migrate.toml``
+names the folder instead of the discovery beside the mappings (:func:`configure_targets`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import MetaData, Table
 
 _directories: list[Path] = []
 _built: dict[tuple[Path, ...], MetaData] = {}
+_configured: list[Path] = []
 
 
 def declare_targets(directory: Path) -> None:
@@ -22,6 +25,15 @@ def declare_targets(directory: Path) -> None:
     resolved = directory.resolve()
     if resolved not in _directories:
         _directories.append(resolved)
+
+
+def use_targets(directories: tuple[Path, ...]) -> None:
+    """Stage into exactly these directories' definitions (a project loaded replaces the last;
+    the files are read afresh, so an edited definition is seen)."""
+    _directories.clear()
+    _built.clear()
+    for directory in directories:
+        declare_targets(directory)
 
 
 def forget_targets() -> None:
@@ -32,6 +44,18 @@ def forget_targets() -> None:
 def declared_directories() -> tuple[Path, ...]:
     """The directories of user target definitions declared so far, in order."""
     return tuple(_directories)
+
+
+def configure_targets(directory: Path | None) -> None:
+    """The folder ``migrate.toml`` names (``targets = "path"``); None: discover it."""
+    _configured.clear()
+    if directory is not None:
+        _configured.append(directory.resolve())
+
+
+def configured_targets() -> Path | None:
+    """The folder the configuration names, if it names one."""
+    return _configured[0] if _configured else None
 
 
 def staging_metadata() -> MetaData:

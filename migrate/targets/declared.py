@@ -1,7 +1,13 @@
 """The user's declared target definitions, added to staging beside the shipped tables.
 
-:func:`migrate.staging.catalog.declare_targets` records the directories; every build of the
-staging metadata (:func:`migrate.staging.tables.build_metadata`) calls
+A project's ``targets/`` folder is ``<mappings>/targets/`` or ``<mappings>/../targets/``
+(both, when both exist), unless ``migrate.toml`` names one (``targets = "path"``).
+:func:`migrate.spec.loader.load_project` calls :func:`declare_project_targets`, which
+declares exactly that project's folders (:func:`migrate.staging.catalog.use_targets`), so
+``run``, ``resume``, ``rollback``, ``reconcile``, ``mappings check``, ``lineage trace``,
+``plan`` and ``doctor`` all see the same tables; a bad definition is a
+:class:`~migrate.errors.SpecError` at its ``file:line``, like a bad mapping. Every build of
+the staging metadata (:func:`migrate.staging.tables.build_metadata`) calls
 :func:`add_declared_tables`, so a declared table is created, loaded, rolled back and
 reconciled exactly as a shipped one is.
 """
@@ -13,8 +19,9 @@ from pathlib import Path
 from sqlalchemy import MetaData
 
 from migrate.errors import SpecError, SpecErrors
+from migrate.staging.catalog import configured_targets, staging_metadata, use_targets
 from migrate.targets.build import build_table
-from migrate.targets.loader import load_targets
+from migrate.targets.loader import LoadedTable, load_targets
 
 
 def add_declared_tables(md: MetaData, directories: tuple[Path, ...]) -> None:
@@ -26,3 +33,47 @@ def add_declared_tables(md: MetaData, directories: tuple[Path, ...]) -> None:
                 problem = f"table {name!r} is a shipped staging table already"
                 raise SpecErrors([SpecError(where, problem)])
             build_table(md, loaded.table)
+
+
+def target_directories(mappings: Path) -> tuple[Path, ...]:
+    """The project's target folders: the configured one, else those beside the mappings."""
+    configured = configured_targets()
+    if configured is not None:
+        return (configured,)
+    found = [mappings / "targets", mappings.parent / "targets"]
+    out: list[Path] = []
+    for folder in found:
+        if folder.is_dir() and folder.resolve() not in out:
+            out.append(folder.resolve())
+    return tuple(out)
+
+
+def declare_project_targets(mappings: Path) -> dict[str, LoadedTable]:
+    """Read and declare the project's target definitions; every problem at its line."""
+    directories = target_directories(mappings)
+    loaded: dict[str, LoadedTable] = {}
+    errors: list[SpecError] = []
+    for directory in directories:
+        try:
+            tables = load_targets(directory)
+        except SpecErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        for name, table in tables.items():
+            if name.upper() in {n.upper() for n in loaded}:
+                first = loaded[next(n for n in loaded if n.upper() == name.upper())]
+                where = first.locate("table")
+                problem = f"table {name} is also declared at {where}"
+                errors.append(SpecError(table.locate("table"), problem))
+                continue
+            loaded[name] = table
+    if errors:
+        use_targets(())
+        raise SpecErrors(errors)
+    use_targets(directories)
+    try:
+        staging_metadata()  # a shipped table's name, declared again, is refused here
+    except SpecErrors:
+        use_targets(())
+        raise
+    return loaded

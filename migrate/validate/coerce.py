@@ -1,7 +1,9 @@
 """Cast transformed columns to the staging column's type, reporting what will not convert.
 
 Money is integer cents (``Int64``) in every frame; dates are ``datetime64``; a value that
-cannot be cast is a failure with a reason, never a silent null. Staging date and timestamp
+cannot be cast is a failure with a reason, never a silent null. A declared ``decimal`` is an
+exact :class:`~decimal.Decimal` (object dtype, never a float) and a declared ``boolean`` is
+read from its accepted spellings (:mod:`migrate.validate.declared`). Staging date and timestamp
 columns carry no time zone: a source timestamp with one is converted to UTC (PostgreSQL
 would otherwise drop the offset and keep the wall-clock time of whatever zone the extract
 session used), and a date column keeps the UTC day.
@@ -10,17 +12,28 @@ session used), and a date column keeps the UTC day.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Column, Date, DateTime, Integer, String, Table
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, Numeric, String, Table
+from sqlalchemy.types import TypeDecorator
 
 from migrate.staging.types import Money
 from migrate.transform import parse
 from migrate.transform.failures import Failures
+from migrate.validate.declared import to_boolean, to_decimal
 
 
 def target_kind(column: Column[object]) -> str:
+    """money, datetime, date, integer, decimal, boolean or text: how a frame holds it."""
     t = column.type
     if isinstance(t, Money):
         return "money"
+    if isinstance(t, TypeDecorator):  # a declared decimal: exact on every backend
+        inner = t.impl_instance
+        if isinstance(inner, Numeric):
+            return "decimal"
+    if isinstance(t, Boolean):
+        return "boolean"
+    if isinstance(t, Numeric) and not isinstance(t, Float):
+        return "decimal"
     if isinstance(t, DateTime):
         return "datetime"
     if isinstance(t, Date):
@@ -43,8 +56,19 @@ def coerce(
     """
     out = pd.DataFrame(index=frame.index)
     for name in frame.columns:
-        kind = target_kind(table.c[name])
-        out[name] = _cast(frame[name], kind, name, failures, name in cents)
+        column = table.c[name]
+        kind = target_kind(column)
+        if kind == "decimal":
+            value, bad, inexact = to_decimal(frame[name], column)
+            failures.add(bad, name, "invalid_decimal", frame[name])
+            failures.add(inexact, name, "inexact_float", frame[name])
+            out[name] = value
+        elif kind == "boolean":
+            flags, bad = to_boolean(frame[name], column)
+            failures.add(bad, name, "invalid_boolean", frame[name])
+            out[name] = flags
+        else:
+            out[name] = _cast(frame[name], kind, name, failures, name in cents)
     return out
 
 
@@ -70,3 +94,22 @@ def _cast(s: pd.Series, kind: str, name: str, failures: Failures, is_cents: bool
         failures.add(bad, name, "invalid_format", s)
         return value
     return parse.as_text(s)
+
+
+def wire_declared(s: pd.Series, column: Column[object], dialect: str) -> pd.Series:
+    """A declared decimal or boolean column as the staging driver takes it, exactly.
+
+    A decimal is its exact text (PostgreSQL, MariaDB, and SQLite beyond 18 digits), or on
+    SQLite its integer units of the scale (:class:`migrate.targets.build.ExactDecimal`); a
+    boolean is ``true``/``false`` for PostgreSQL's COPY, 1/0 elsewhere. Never a float."""
+    present = s.notna()
+    if target_kind(column) == "boolean":
+        if dialect == "postgresql":
+            return s.map(lambda v: "true" if v else "false").where(present, None)
+        return s.astype("boolean").astype("Int64")
+    precision = getattr(column.type, "precision", None)
+    scale = getattr(column.type, "scale", None) or 0
+    if dialect == "sqlite" and precision is not None and precision <= 18:
+        units = s.astype("object").map(lambda v: None if v is None else int(v.scaleb(scale)))
+        return units.where(present, None).astype("Int64")
+    return s.astype("object").map(lambda v: None if v is None else format(v, "f"))

@@ -1,7 +1,9 @@
 """Compile an entity's Pandera schema from its mapping plus the staging table.
 
 From the staging table: nullability (NOT NULL unless the field says ``required: false``)
-and string lengths. From the mapping: allowed values, patterns, ranges (``min: 0`` on money
+and string lengths; from a declared table's definition also its ``allowed`` values and a
+text column's ``format`` (:mod:`migrate.validate.declared`). From the mapping: allowed
+values, patterns, ranges (``min: 0`` on money
 means no negative amounts) and uniqueness of the target key. Every check runs on every row
 (as Pandera's lazy validation), and each failing row becomes a row failure with a stable
 reason code (the check's ``error``); :func:`validate` builds that report for the failing rows
@@ -21,6 +23,7 @@ from migrate.errors import TerminalError
 from migrate.spec.model import EntitySpec, Field_
 from migrate.transform.failures import Failures
 from migrate.validate.coerce import target_kind
+from migrate.validate.declared import allowed_values, breaks_format, definition, format_problem
 
 _KEEP: dict[str, Literal["first", "last", False]] = {
     "exclude_first": "first",
@@ -48,6 +51,7 @@ def _checks(rule: Field_, column: Any, kind: str) -> list[pa.Check]:
         checks.append(pa.Check.str_length(max_value=column.type.length, error="too_long"))
     if rule.allowed is not None:
         checks.append(pa.Check.isin(rule.allowed, error="invalid_value"))
+    checks.extend(declared_checks(column, kind))
     if rule.pattern is not None:
         checks.append(pa.Check.str_matches(rule.pattern, error="invalid_format"))
     if rule.min is not None:
@@ -59,6 +63,18 @@ def _checks(rule: Field_, column: Any, kind: str) -> list[pa.Check]:
         checks.append(pa.Check.ge(_bound(rule.min, kind), error=reason))
     if rule.max is not None:
         checks.append(pa.Check.le(_bound(rule.max, kind), error="out_of_range"))
+    return checks
+
+
+def declared_checks(column: Any, kind: str) -> list[pa.Check]:
+    """The checks a declared column's definition carries: ``allowed`` and a text ``format``."""
+    checks: list[pa.Check] = []
+    allowed = allowed_values(column, kind)
+    if allowed is not None:
+        checks.append(pa.Check.isin(allowed, error="invalid_value"))
+    fmt = getattr(definition(column), "format", None)
+    if fmt is not None and kind == "text" and format_problem(column) is None:
+        checks.append(pa.Check(lambda s, f=fmt: ~breaks_format(s, f), error="invalid_format"))
     return checks
 
 
@@ -89,6 +105,9 @@ def compile_schema(spec: EntitySpec, table: Table) -> pa.DataFrameSchema:
         kind = target_kind(column)
         for rule_key, why in rule_problems(rule, kind):
             raise TerminalError(f"{spec.entity}: fields.{name}.{rule_key}: {why}")
+        why_not = format_problem(column)
+        if why_not is not None:  # a format that cannot be checked would pass unseen
+            raise TerminalError(f"{spec.entity}: {table.name}.{name}: {why_not}")
         columns[name] = pa.Column(
             nullable=not required(spec, table, name),
             checks=_checks(rule, column, kind),

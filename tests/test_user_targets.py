@@ -1,0 +1,324 @@
+"""A table the shipped staging lacks, declared as YAML and migrated into without Python.
+
+The example project of ``docs/examples/targets/`` (a department master and an assignment
+history, with their target definitions in ``targets/`` beside ``mappings/``) runs through
+the command line as a user runs it: ``mappings check``, ``run``, an interrupted run and its
+``resume``, ``delta``, ``rehearsal``, ``lineage trace``, ``reconcile`` (PASS) and
+``rollback``. Planted problems must be rejected with their row, column and value (a
+too-long name, a boolean that is no declared spelling, a status outside ``allowed``, a text
+date in the wrong format, a decimal with more decimals than its scale) or fail
+reconciliation (a staged row changed afterwards). PostgreSQL and MariaDB staging:
+``test_user_targets_servers.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from migrate.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "targets"
+DEPARTMENTS = "DEPARTMENTS"
+HISTORY = "ASSIGNMENT_HISTORY"
+
+
+def make_project(folder: Path) -> Path:
+    """The example copied to ``folder`` with its legacy HR database built; the workdir."""
+    shutil.copytree(EXAMPLE, folder, dirs_exist_ok=True)
+    with sqlite3.connect(folder / "legacy_hr.db") as conn:
+        conn.executescript((EXAMPLE / "legacy_hr.sql").read_text(encoding="utf-8"))
+    return folder
+
+
+def legacy(folder: Path, sql: str) -> None:
+    with sqlite3.connect(folder / "legacy_hr.db") as conn:
+        conn.execute(sql)
+
+
+class Cli:
+    """``migrate --workdir W --mappings W/mappings ...`` in this process."""
+
+    def __init__(self, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.folder = folder
+        self.capsys = capsys
+        self.out = ""
+        self.err = ""
+
+    def __call__(self, *argv: str) -> int:
+        self.capsys.readouterr()
+        code = main(
+            ["--workdir", str(self.folder), "--mappings", str(self.folder / "mappings"), *argv]
+        )
+        self.out, self.err = self.capsys.readouterr()
+        return code
+
+    def run_id(self) -> str:
+        return self.out.split("run ", 1)[1].split()[0]
+
+
+def staged(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def rejects(url: str, run_id: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(entity, source key) -> (reason, column, offending value) of one run's rejects."""
+    rows = staged(
+        url,
+        'SELECT "ENTITY", "SOURCE_KEY", "REASON_CODE", "COLUMN_NAME", "OFFENDING_VALUE" '
+        f'FROM "MIG_REJECTS" WHERE "RUN_ID" = \'{run_id}\'',
+    )
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "hr")
+
+
+@pytest.fixture
+def cli(project: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(project, capsys)
+
+
+def sqlite_url(project: Path) -> str:
+    return f"sqlite:///{project / 'staging.db'}"
+
+
+def test_mappings_check_sees_the_declared_tables(cli: Cli) -> None:
+    assert cli("mappings", "check", "--offline") == 0, cli.err + cli.out
+    assert cli("mappings", "check") == 0, cli.err + cli.out
+
+
+def test_a_bad_definition_is_one_line_at_its_file_and_line(cli: Cli, project: Path) -> None:
+    path = project / "targets" / "departments.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("length: 60", "lenght: 60"), encoding="utf-8"
+    )
+    line = (
+        "targets/departments.yaml:6 columns.NAME.lenght: unknown key 'lenght' "
+        "(did you mean 'length'?)"
+    )
+    for command in (["mappings", "check", "--offline"], ["run"], ["run", "--dry-run"]):
+        assert cli(*command) in (1, 2), command
+        said = (cli.err + cli.out).strip().splitlines()
+        assert "Traceback" not in cli.err
+        assert said[0] == line, said
+    assert cli("doctor") != 0
+    assert line in cli.out + cli.err, cli.out + cli.err
+
+
+def run_reconcile_pass(cli: Cli, url: str, *extra: str) -> str:
+    """run, then reconcile PASS; the run id."""
+    assert cli("run", *extra) == 0, cli.err + cli.out
+    run_id = cli.run_id()
+    assert cli("reconcile", run_id, *extra) == 0, cli.out + cli.err
+    assert "verdict: PASS" in cli.out + cli.err, cli.out + cli.err
+    return run_id
+
+
+def check_staged_values(url: str) -> None:
+    """The declared types as staged: exact decimals, booleans, money, timestamps."""
+    rows = staged(
+        url,
+        f'SELECT "PERSON_NUMBER", "ASSIGNMENT_SEQ", "PRIMARY_FLAG", "FTE", "SALARY", '
+        f'"LAST_CHANGED", "GRADE_DATE" FROM "{HISTORY}" ORDER BY 1, 2',
+    )
+    assert len(rows) == 5
+    e1002 = next(r for r in rows if r[0] == "E1002")
+    assert e1002[2] in (True, 1) and e1002[3] == Decimal("0.75")
+    assert Decimal(str(e1002[4])) in (Decimal("61250.25"), Decimal("6125025"))
+    assert str(e1002[5]).startswith("2012-03-01 09:00:00")
+    assert e1002[6] == "2012/03/01"
+    e1003 = next(r for r in rows if r[0] == "E1003")
+    assert e1003[2] in (False, 0)
+
+
+def test_run_stages_exact_values_and_reconciles_pass(cli: Cli, project: Path) -> None:
+    url = sqlite_url(project)
+    run_reconcile_pass(cli, url)
+    engine = create_engine(url)
+    try:  # read through the declared types, as reconciliation and lineage do
+        from migrate.staging.catalog import staging_table
+
+        table = staging_table(HISTORY)
+        assert table is not None
+        with engine.connect() as conn:
+            found = conn.execute(table.select())
+            rows = {r.PERSON_NUMBER + str(r.ASSIGNMENT_SEQ): r for r in found}
+    finally:
+        engine.dispose()
+    assert rows["E10021"].FTE == Decimal("0.7500") and rows["E10021"].PRIMARY_FLAG is True
+    assert rows["E10031"].PRIMARY_FLAG is False
+    assert rows["E10011"].SALARY == Decimal("52000.00")
+
+
+def test_lineage_traces_a_declared_row_to_its_legacy_source(cli: Cli) -> None:
+    assert cli("run") == 0, cli.err
+    assert cli("lineage", "trace", HISTORY, "E1002|1") == 0, cli.err + cli.out
+    assert "asg_hist" in cli.out and "e1002" in cli.out, cli.out
+
+
+def test_an_interrupted_run_resumes_and_reconciles(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import migrate.runner as runner
+
+    real = runner.run_planned
+
+    def stopped(ctx: Any, name: str, *args: Any) -> Any:
+        if name == "assignment_history":  # Ctrl-C as the second entity starts
+            raise KeyboardInterrupt
+        return real(ctx, name, *args)
+
+    monkeypatch.setattr(runner, "run_planned", stopped)
+    assert cli("run") == 130
+    run_id = cli.run_id()
+    monkeypatch.setattr(runner, "run_planned", real)
+    url = sqlite_url(project)
+    assert staged(url, f'SELECT COUNT(*) FROM "{HISTORY}"') == [(0,)]
+    assert cli("resume", run_id) == 0, cli.err + cli.out
+    assert staged(url, f'SELECT COUNT(*) FROM "{HISTORY}"') == [(5,)]
+    assert staged(url, f'SELECT COUNT(*) FROM "{DEPARTMENTS}"') == [(4,)]
+    assert cli("reconcile", run_id) == 0, cli.out + cli.err
+
+
+def test_delta_then_rollback_restores_the_replaced_rows(cli: Cli, project: Path) -> None:
+    url = sqlite_url(project)
+    full = run_reconcile_pass(cli, url)
+    legacy(
+        project,
+        "UPDATE asg_hist SET title = 'Senior Analyst', changed_at = '2024-05-01 08:00:00' "
+        "WHERE emp_id = 'e1004'",
+    )
+    assert cli("run", "--mode", "delta", "--entity", "assignment_history") == 0, cli.err
+    delta = cli.run_id()
+    assert delta != full
+    title = f'SELECT "JOB_TITLE" FROM "{HISTORY}" WHERE "PERSON_NUMBER" = \'E1004\''
+    assert staged(url, title) == [("Senior Analyst",)]
+    assert cli("rollback", delta, "--yes") == 0, cli.err + cli.out
+    assert staged(url, title) == [("Analyst",)]
+    assert cli("rollback", full, "--yes") == 0, cli.err + cli.out
+    for table in (DEPARTMENTS, HISTORY):
+        assert staged(url, f'SELECT COUNT(*) FROM "{table}"') == [(0,)]
+
+
+def test_rehearsal_stages_apart_and_reconciles(cli: Cli, project: Path) -> None:
+    assert cli("run", "--mode", "rehearsal") == 0, cli.err + cli.out
+    run_id = cli.run_id()
+    rehearsal = f"sqlite:///{project / 'staging_rehearsal.db'}"
+    assert staged(rehearsal, f'SELECT COUNT(*) FROM "{HISTORY}"') == [(5,)]
+    assert cli("reconcile", run_id) == 0, cli.out + cli.err
+
+
+PLANTED: list[tuple[str, tuple[str, str], tuple[str, str, str]]] = [
+    (  # one problem per legacy row: (legacy change, (entity, key), (reason, column, value))
+        "UPDATE dept SET dept_name = 'A department whose name runs well past the sixty "
+        "characters its definition allows' WHERE dept_cd = 'it'",
+        ("departments", "it"),
+        (
+            "too_long",
+            "NAME",
+            "A department whose name runs well past the sixty characters its definition allows",
+        ),
+    ),
+    (
+        "UPDATE dept SET status = 'X' WHERE dept_cd = 'hr'",
+        ("departments", "hr"),
+        ("invalid_value", "STATUS", "X"),
+    ),
+    (
+        "UPDATE asg_hist SET primary_yn = 'maybe' WHERE emp_id = 'e1002'",
+        ("assignment_history", "e1002|1"),
+        ("invalid_boolean", "PRIMARY_FLAG", "MAYBE"),
+    ),
+    (
+        "UPDATE asg_hist SET grade_dt = '2015-01-05' WHERE emp_id = 'e1001' AND seq = 1",
+        ("assignment_history", "e1001|1"),
+        ("invalid_format", "GRADE_DATE", "2015-01-05"),
+    ),
+    (
+        "UPDATE asg_hist SET fte = 0.33333 WHERE emp_id = 'e1004'",
+        ("assignment_history", "e1004|1"),
+        ("inexact_float", "FTE", "0.33333"),
+    ),
+    (
+        "UPDATE asg_hist SET fte = 12.5 WHERE emp_id = 'e1001' AND seq = 2",
+        ("assignment_history", "e1001|2"),
+        ("invalid_decimal", "FTE", "12.5"),
+    ),
+    (
+        "UPDATE asg_hist SET status = 'retired' WHERE emp_id = 'e1003'",
+        ("assignment_history", "e1003|1"),
+        ("invalid_value", "ASSIGNMENT_STATUS", "RETIRED"),
+    ),
+]
+
+
+def test_values_the_definitions_forbid_are_rejected_with_row_column_and_value(
+    cli: Cli, project: Path
+) -> None:
+    for sql, _, _ in PLANTED:
+        legacy(project, sql)
+    assert cli("run") == 0, cli.err + cli.out
+    got = rejects(sqlite_url(project), cli.run_id())
+    assert got == {where: what for _, where, what in PLANTED}
+    assert cli("reconcile", cli.run_id()) != 0  # rejects to accept: never a clean PASS
+
+
+CHANGED: list[tuple[str, str, str]] = [  # (table, change, the line reconcile must print)
+    (HISTORY, '"PRIMARY_FLAG" = 0 WHERE "PERSON_NUMBER" = \'E1002\'', "e1002|1: PRIMARY_FLAG"),
+    (HISTORY, '"FTE" = 5000 WHERE "PERSON_NUMBER" = \'E1004\'', "e1004|1: FTE"),
+    (
+        HISTORY,
+        "\"LAST_CHANGED\" = '2018-06-30 17:00:01' WHERE \"PERSON_NUMBER\" = 'E1001' "
+        'AND "ASSIGNMENT_SEQ" = 1',
+        "e1001|1: LAST_CHANGED",
+    ),
+    (DEPARTMENTS, '"COST_RATE" = 1250 WHERE "DEPARTMENT_CODE" = \'HR\'', "hr: COST_RATE"),
+    (DEPARTMENTS, "\"NAME\" = 'Financ' WHERE \"DEPARTMENT_CODE\" = 'FIN'", "fin: NAME"),
+]
+
+
+def change_staged(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table, change, _ in CHANGED:
+            conn.execute(text(f'UPDATE "{table}" SET {change}'))
+    engine.dispose()
+
+
+def test_a_changed_staged_value_of_each_declared_type_fails_reconciliation(
+    cli: Cli, project: Path
+) -> None:
+    url = sqlite_url(project)
+    assert cli("run") == 0, cli.err
+    run_id = cli.run_id()
+    change_staged(url)
+    assert cli("reconcile", run_id) == 1, cli.out + cli.err
+    said = cli.out + cli.err
+    assert "verdict: FAIL" in said
+    for _, _, line in CHANGED:
+        assert f"changed row {line}" in said, said
+
+
+def test_a_shipped_table_declared_again_is_refused_at_its_line(cli: Cli, project: Path) -> None:
+    (project / "targets" / "suppliers.yaml").write_text(
+        "table: SUPPLIERS\nkey: [ID]\ncolumns:\n  ID: {type: integer, required: true}\n",
+        encoding="utf-8",
+    )
+    assert cli("mappings", "check", "--offline") in (1, 2)
+    assert (cli.err + cli.out).splitlines()[0] == (
+        "targets/suppliers.yaml:1 table: table 'SUPPLIERS' is a shipped staging table already"
+    )
