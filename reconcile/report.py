@@ -141,6 +141,9 @@ class RejectGroup:
     count: int
     sample: tuple[tuple[str, str | None, str | None], ...]  # (source key, column, value)
     amounts: tuple[tuple[str, Decimal], ...] = ()  # (measure, total of the rejected rows)
+    # each sample row's own amounts, in the order of ``amounts`` (read from the source as the
+    # totals are); empty where the reconciliation did not keep them
+    sample_amounts: tuple[tuple[Decimal, ...], ...] = ()
 
 
 @dataclass(frozen=True)

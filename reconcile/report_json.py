@@ -17,6 +17,7 @@ rounding restated, the bound, its status): the difference and status are recompu
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import replace
@@ -48,6 +49,15 @@ def to_json(report: Reconciliation, differences: dict[str, Any] | None = None) -
     if differences is not None:
         doc["differences_file"] = differences
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def figures_sha256(report: Reconciliation) -> str:
+    """The fingerprint of a reconciliation's figures: the SHA-256 of its JSON without the
+    name of the files issued with it (which carry the reconciliation's number), so the same
+    figures reconciled at the same time give the same fingerprint. The workbook prints it on
+    its Sign-off sheet; ``figures_sha256(from_json(text))`` recomputes it from the issued
+    JSON, which is how a signed copy is tied back to its figures."""
+    return hashlib.sha256(to_json(report).encode("utf-8")).hexdigest()
 
 
 def write_json(
@@ -177,9 +187,11 @@ def _rule(r: RuleResult) -> dict[str, Any]:
 
 
 def _reject(g: RejectGroup) -> dict[str, Any]:
-    sample = [
+    sample: list[dict[str, Any]] = [
         {"source_key": key, "column": column, "value": value} for key, column, value in g.sample
     ]
+    for line, each in zip(sample, g.sample_amounts, strict=False):
+        line["amounts"] = {m: str(v) for (m, _), v in zip(g.amounts, each, strict=True)}
     amounts = {m: str(v) for m, v in g.amounts}
     head = {"entity": g.entity, "reason": g.reason, "count": g.count}
     return {**head, "amounts": amounts, "sample": sample}
@@ -271,12 +283,16 @@ def _rule_from(doc: dict[str, Any]) -> RuleResult:
 def _reject_from(doc: dict[str, Any]) -> RejectGroup:
     sample = tuple((s["source_key"], s["column"], s["value"]) for s in doc["sample"])
     amounts = tuple((m, _money(v)) for m, v in doc.get("amounts", {}).items())
+    each = [s["amounts"] for s in doc["sample"] if "amounts" in s]
+    if each and (len(each) != len(sample) or any(list(a) != [m for m, _ in amounts] for a in each)):
+        raise ValueError(f"reject {doc['reason']}: sample amounts do not match the group's")
     return RejectGroup(
         entity=doc["entity"],
         reason=doc["reason"],
         count=doc["count"],
         sample=sample,
         amounts=amounts,
+        sample_amounts=tuple(tuple(_money(v) for v in a.values()) for a in each),
     )
 
 

@@ -1,8 +1,11 @@
 """The sign-off workbook: what finance reads, checks and signs before cutover.
 
-Sheets: Summary, one control-totals sheet per entity, Exceptions, Differences, Rules, Run,
-Sign-off. The layout of each lives in ``workbook_summary``, ``workbook_sheets`` and
-``workbook_signoff``; the look and protection in ``workbook_style``. This module orders the
+Sheets: Summary, one control-totals sheet per entity, Exceptions, Differences, Rules,
+Legend, Run, Sign-off: what a controller must look at first comes first (failing entities,
+then exceptions, most money first). The layout of each lives in ``workbook_summary``,
+``workbook_grains``, ``workbook_exceptions``, ``workbook_sheets``, ``workbook_legend`` and
+``workbook_signoff``; the look, page setup and protection in ``workbook_style``, and every
+text cell passes ``workbook_text.cell_text``. This module orders the
 sheets and writes the file so the same report always gives the same bytes (the document
 properties and every zip entry carry ``reconciled_at``, never the clock), because its
 SHA-256 is what ties a signed copy back to its reconciliation.
@@ -22,12 +25,17 @@ from openpyxl.writer.excel import ExcelWriter
 
 from reconcile.differences import DifferencesFile
 from reconcile.report import Reconciliation
-from reconcile.workbook_sheets import write_differences, write_exceptions, write_rules, write_run
-from reconcile.workbook_signoff import write_signoff
+from reconcile.report_json import figures_sha256
+from reconcile.workbook_exceptions import write_exceptions
+from reconcile.workbook_grains import write_grains
+from reconcile.workbook_legend import write_legend
+from reconcile.workbook_order import severity_order
+from reconcile.workbook_sheets import write_differences, write_rules, write_run
+from reconcile.workbook_signoff import Fingerprints, write_signoff
 from reconcile.workbook_style import parse_time, protect, sheet_title
-from reconcile.workbook_summary import Refs, write_grains, write_summary
+from reconcile.workbook_summary import Refs, write_summary
 
-FIXED_SHEETS = ("Summary", "Exceptions", "Differences", "Rules", "Run", "Sign-off")
+FIXED_SHEETS = ("Summary", "Exceptions", "Differences", "Rules", "Legend", "Run", "Sign-off")
 _ZIP_EPOCH = datetime(1980, 1, 1)
 
 
@@ -70,7 +78,7 @@ def build_workbook(
     taken = {name.casefold() for name in FIXED_SHEETS}
     grain_status: dict[str, str] = {}
     grain_sheet: dict[str, str] = {}
-    for e in report.entities:
+    for e in severity_order(report):
         if e.grains:
             ws = wb.create_sheet(sheet_title(f"{e.entity} totals", taken))
             grain_status[e.entity] = write_grains(ws, e)
@@ -78,8 +86,10 @@ def build_workbook(
     write_exceptions(wb.create_sheet("Exceptions"), report)
     listed = write_differences(wb.create_sheet("Differences"), report, differences)
     rule_entities, rule_status = write_rules(wb.create_sheet("Rules"), report)
+    write_legend(wb.create_sheet("Legend"), report)
     write_run(wb.create_sheet("Run"), report, prepared_by)
-    accept = write_signoff(wb.create_sheet("Sign-off"), report, prepared_by)
+    prints = Fingerprints(figures_sha256(report), differences)
+    accept = write_signoff(wb.create_sheet("Sign-off"), report, prepared_by, prints)
     refs = Refs(grain_status, grain_sheet, listed, rule_entities, rule_status, accept)
     write_summary(summary, report, refs)
     for ws in wb.worksheets:

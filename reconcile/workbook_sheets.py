@@ -5,14 +5,20 @@ Each writer fills one sheet and returns only what the Summary's formulas need to
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.differences import DifferencesFile, kinds_of
-from reconcile.report import EntityReconciliation, Reconciliation, RunFacts
+from reconcile.report import Reconciliation, RuleResult, RunFacts
+from reconcile.workbook_legend import difference_kind
 from reconcile.workbook_style import (
     BOLD,
     COUNT_FORMAT,
     TITLE_FONT,
+    decimal_places,
+    excel_number,
     finish_table,
     header,
     landscape,
@@ -31,56 +37,6 @@ def _title(ws: Worksheet, title: str, note: str) -> None:
     put(ws, 2, 1, note)
 
 
-def write_exceptions(ws: Worksheet, report: Reconciliation) -> None:
-    """Rejects grouped by reason with their sample rows, then rows filtered by named rule."""
-    _title(ws, "Exceptions", "Rows not staged: rejected (with reason and sample offending"
-           " values, personal data masked) or filtered out by a named mapping rule; legacy"
-           " amounts reconciliation cannot read (Not read: the amount is unverified)")  # fmt: skip
-    titles = ("Entity", "Kind", "Reason or rule", "Rows", "Source key", "Column", "Offending value")
-    header(ws, TABLE_HEADER_ROW, titles)
-    row = TABLE_HEADER_ROW + 1
-    for e in report.entities:
-        for group in e.rejects:
-            _group_line(ws, row, e.entity, "Rejected", group.reason, group.count)
-            row += 1
-            for key, column, value in group.sample:
-                for col, text in enumerate((e.entity, "Rejected", group.reason), start=1):
-                    put(ws, row, col, text)
-                for col, cell in enumerate((key, column, value), start=5):
-                    put(ws, row, col, cell)
-                row += 1
-        for rule, count in sorted(e.filtered_by_rule.items()):
-            _group_line(ws, row, e.entity, "Filtered", rule, count)
-            row += 1
-        row = _not_read(ws, row, e)
-    row = _none_line(ws, row, "(no rejected or filtered rows)")
-    finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles))
-    widths(ws, (22, 11, 34, 10, 22, 20, 36))
-
-
-def _not_read(ws: Worksheet, row: int, e: EntityReconciliation) -> int:
-    """Each unverified amount: how many legacy values are not amounts, then the first."""
-    for m in e.measures:
-        if not m.unreadable:
-            continue
-        reason = f"amount {m.measure}: not an amount"
-        _group_line(ws, row, e.entity, "Not read", reason, m.unreadable)
-        row += 1
-        for key, value in m.unreadable_rows:
-            for col, text in enumerate((e.entity, "Not read", reason), start=1):
-                put(ws, row, col, text)
-            for col, cell in enumerate((key, m.measure, value), start=5):
-                put(ws, row, col, cell)
-            row += 1
-    return row
-
-
-def _group_line(ws: Worksheet, row: int, entity: str, kind: str, reason: str, count: int) -> None:
-    for col, text in enumerate((entity, kind, reason), start=1):
-        put(ws, row, col, text).font = BOLD
-    put(ws, row, 4, count, COUNT_FORMAT).font = BOLD
-
-
 def write_differences(
     ws: Worksheet, report: Reconciliation, csv_file: DifferencesFile | None = None
 ) -> str:
@@ -89,19 +45,55 @@ def write_differences(
     _title(ws, "Row differences", "Keyed row comparison of source and staging: missing in"
            " staging, unexpected in staging, or changed (one line per changed column)")  # fmt: skip
     put(ws, 2, 1, differences_note(report, csv_file))
-    titles = ("Entity", "Source key", "Kind", "Column", "Source value", "Staged value")
+    titles = ("Entity", "Source key", "Kind", "Column", "Source value", "Staged value",
+              "Difference")  # fmt: skip
     header(ws, TABLE_HEADER_ROW, titles)
     row = TABLE_HEADER_ROW + 1
     for e in report.entities:
         for d in e.differences:
-            values = (d.entity, d.source_key, d.kind, d.column, d.source_value, d.staged_value)
+            values = (d.entity, d.source_key, difference_kind(d.kind), d.column)
             for col, value in enumerate(values, start=1):
                 put(ws, row, col, value)
+            _values(ws, row, d.source_value, d.staged_value)
             row += 1
     row = _none_line(ws, row, "(none: every compared row matches)")
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles))
-    widths(ws, (22, 24, 12, 22, 28, 28))
+    widths(ws, (22, 24, 22, 22, 26, 26, 16))
     return _column_range(ws, "A", row - 1)
+
+
+def _values(ws: Worksheet, row: int, source: str | None, staged: str | None) -> None:
+    """Both values as numbers (thousands separators, their own decimals) when both are plain
+    decimal numbers, with the difference staged - source; else as text, exactly as found."""
+    a, b = as_number(source), as_number(staged)
+    if a is None or b is None:
+        put(ws, row, 5, source)
+        put(ws, row, 6, staged)
+        return
+    places = decimal_places((a, b))
+    fmt = (
+        "#,##0"
+        + ("." + "0" * places if places else "")
+        + ";-#,##0"
+        + ("." + "0" * places if places else "")
+    )
+    put(ws, row, 5, excel_number(a), fmt)
+    put(ws, row, 6, excel_number(b), fmt)
+    put(ws, row, 7, excel_number(b - a), fmt)
+
+
+_PLAIN_NUMBER = re.compile(r"-?\d{1,30}(\.\d{1,12})?")
+
+
+def as_number(text: str | None) -> Decimal | None:
+    """A value that is a plain decimal number (``-1234.50``), else None (codes such as
+    ``00123`` with a leading zero stay text: they are identifiers, not amounts)."""
+    if text is None or not _PLAIN_NUMBER.fullmatch(text):
+        return None
+    digits = text.lstrip("-")
+    if len(digits) > 1 and digits[0] == "0" and digits[1] != ".":
+        return None
+    return Decimal(text)
 
 
 def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
@@ -117,20 +109,26 @@ def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
     titles = ("Entity", "Rule", "Violations", "Status", "Report status", "Detail")
     header(ws, TABLE_HEADER_ROW, titles)
     row = TABLE_HEADER_ROW + 1
-    for e in report.entities:
-        for r in e.rules:
-            put(ws, row, 1, r.entity)
-            put(ws, row, 2, r.rule)
-            put(ws, row, 3, r.violations, COUNT_FORMAT)
-            put_formula(ws, row, 4, f'=IF(C{row}=0,"PASS","{r.level}")')
-            put(ws, row, 5, r.status)
-            put(ws, row, 6, r.detail)
-            row += 1
+    ranked = sorted((r for e in report.entities for r in e.rules), key=_rule_rank)
+    for r in ranked:
+        put(ws, row, 1, r.entity)
+        put(ws, row, 2, r.rule)
+        put(ws, row, 3, r.violations, COUNT_FORMAT)
+        put_formula(ws, row, 4, f'=IF(C{row}=0,"PASS","{r.level}")')
+        put(ws, row, 5, r.status)
+        put(ws, row, 6, r.detail)
+        row += 1
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles), (4, 5))
     widths(ws, (22, 60, 12, 9, 9, 48))
     for col in (2, 6):  # rules and details are sentences: wrapped, not cut off
         wrap_column(ws, col, range(TABLE_HEADER_ROW + 1, row))
     return _column_range(ws, "A", row - 1), _column_range(ws, "D", row - 1)
+
+
+def _rule_rank(r: RuleResult) -> tuple[int, int]:
+    """Broken rules first (failures before warnings), most violations first."""
+    level = 0 if r.status == "FAIL" else 1 if r.violations else 2
+    return level, -r.violations
 
 
 def differences_note(report: Reconciliation, csv_file: DifferencesFile | None) -> str:
@@ -188,9 +186,30 @@ def write_run(ws: Worksheet, report: Reconciliation, prepared_by: str | None) ->
         for col, count in enumerate(counts, start=4):
             put(ws, row, col, count, COUNT_FORMAT)
         row += 1
+    first = row + 2
+    row = _method(ws, row + 1, report)
     ws.freeze_panes = "A2"
     widths(ws, (50, 72, 28, 14, 14, 14, 14))
+    wrap_column(ws, 2, range(first, row))
     landscape(ws)
+
+
+def _method(ws: Worksheet, row: int, report: Reconciliation) -> int:
+    """How each side of each entity was computed, for auditors (the Summary keeps to the
+    figures): each amount's rule, each compared text column's rule, the keyed row diff."""
+    header(ws, row, ("How each entity was reconciled (for auditors)", "Method"))
+    row += 1
+    for e in report.entities:
+        lines = [(f"{e.entity}: amount {m.measure}", f"{m.source_rule} -> {m.target_column}")
+                 for m in e.measures]  # fmt: skip
+        lines += [(f"{e.entity}: compared column", text) for text in e.compared]
+        if e.row_diff:
+            lines.append((f"{e.entity}: row comparison", e.row_diff))
+        for what, how in lines:
+            put(ws, row, 1, what)
+            put(ws, row, 2, how)
+            row += 1
+    return row
 
 
 def _facts(ws: Worksheet, row: int, run: RunFacts, prepared_by: str | None) -> int:

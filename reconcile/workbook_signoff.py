@@ -6,11 +6,16 @@ editable ones in the workbook.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reconcile.differences import DifferencesFile
 from reconcile.report import EXCEPTIONS, FAIL, EntityReconciliation, Reconciliation
+from reconcile.workbook_legend import reason_text
+from reconcile.workbook_order import severity_order
 from reconcile.workbook_style import (
     BOLD,
     COUNT_FORMAT,
@@ -20,6 +25,7 @@ from reconcile.workbook_style import (
     landscape,
     put,
     put_formula,
+    put_money,
     quote_sheet,
     status_colours,
     unlock,
@@ -28,20 +34,35 @@ from reconcile.workbook_style import (
 
 SIGNOFF_ROLES = ("Prepared by", "Reviewed by", "Approved by")
 SIGNOFF_ROLE_ROW = 7
-EXCEPTIONS_HEADER_ROW = 12
-EXCEPTION_TITLES = ("Entity", "Exception", "Rows", "Amounts", "Accepted (initials)", "Comment")
+EXCEPTIONS_HEADER_ROW = 19
+EXCEPTION_TITLES = (
+    "Entity", "Exception", "Rows", "Amount", "Amount of", "Accepted (initials)", "Comment",
+)  # fmt: skip
+ACCEPT_COL = 6
 _MIDDLE = Alignment(vertical="center")
 _TOP = Alignment(wrap_text=True, vertical="top")
+_TOP_RIGHT = Alignment(horizontal="right", vertical="top")
 
 
 @dataclass(frozen=True)
 class ExceptionLine:
-    """One thing finance must accept: the entity, what it is, how many rows, which amounts."""
+    """One thing finance must accept: the entity, what it is, how many rows, which amounts
+    (measure, total: one line of the table each, the first beside the text)."""
 
     entity: str
     text: str
     rows: int | None
-    amounts: str
+    amounts: tuple[tuple[str, Decimal], ...] = ()
+    unread: frozenset[str] = frozenset()  # measures with values no one could read
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """What the signed copy is filed with: the fingerprint of the figures
+    (:func:`~reconcile.report_json.figures_sha256`) and the differences CSV's SHA-256."""
+
+    report_sha256: str
+    differences: DifferencesFile | None = None
 
 
 def exception_lines(e: EntityReconciliation) -> list[ExceptionLine]:
@@ -49,16 +70,21 @@ def exception_lines(e: EntityReconciliation) -> list[ExceptionLine]:
     order), with the rows and amounts of each where the report has them."""
     out = []
     if e.source_rows and not e.staged_rows:
-        out.append(ExceptionLine(e.entity, e.exceptions[0], e.source_rows, "-"))
+        out.append(ExceptionLine(e.entity, e.exceptions[0], e.source_rows))
     for g in e.rejects:
-        money = "\n".join(f"{m} {v:,}" for m, v in g.amounts) or "-"
-        out.append(
-            ExceptionLine(e.entity, f"{g.count:,} row(s) rejected as {g.reason}", g.count, money)
-        )
+        text = f"{g.count:,} row(s) rejected: {reason_text(g.reason)} (code {g.reason})"
+        money = [a for a in sorted(g.amounts, key=lambda a: -abs(a[1])) if a[1]]
+        unread = frozenset(m.measure for m in e.measures if m.unreadable)
+        out.append(ExceptionLine(e.entity, text, g.count, tuple(money or g.amounts[:1]), unread))
     for column, why in e.not_verified:
-        out.append(ExceptionLine(e.entity, f"column {column} not verified: {why}", None, "-"))
-    out += [ExceptionLine(e.entity, text, None, "-") for text in e.exceptions[len(out) :]]
+        out.append(ExceptionLine(e.entity, f"column {column} not verified: {why}", None))
+    out += [ExceptionLine(e.entity, text, None) for text in e.exceptions[len(out) :]]
     return out
+
+
+def _by_money(lines: list[ExceptionLine]) -> list[ExceptionLine]:
+    """An entity's exceptions, the most money first (lines without money keep their order)."""
+    return sorted(lines, key=lambda x: -max((abs(v) for _, v in x.amounts), default=Decimal(0)))
 
 
 def _what_signing_means(report: Reconciliation, n: int) -> str:
@@ -72,28 +98,71 @@ def _what_signing_means(report: Reconciliation, n: int) -> str:
     return "PASS: every legacy row and cent is accounted for; nothing to accept."
 
 
-def write_signoff(ws: Worksheet, report: Reconciliation, prepared_by: str | None) -> str | None:
+def write_signoff(
+    ws: Worksheet,
+    report: Reconciliation,
+    prepared_by: str | None,
+    prints: Fingerprints | None = None,
+) -> str | None:
     """Fill the sheet; returns the absolute range of the exceptions' Entity column (the
     Summary counts each entity's lines there), or None when there are none."""
-    lines = [line for e in report.entities for line in exception_lines(e)]
+    lines = [line for e in severity_order(report) for line in _by_money(exception_lines(e))]
     put(ws, 1, 1, f"Sign-off: run {report.run.run_id}").font = TITLE_FONT
     put(ws, 2, 1, "Overall verdict")
     put(ws, 2, 2, report.verdict).font = BOLD
     status_colours(ws, "B2")
     put(ws, 3, 1, _what_signing_means(report, len(lines))).font = BOLD
-    put(ws, 4, 1, "Only the shaded cells can be edited. The SHA-256 of this file as issued is"
-        " recorded with the run's reconciliation history: `migrate audit history RUN_ID`"
-        " lists it.")  # fmt: skip
+    put(ws, 4, 1, "Only the shaded cells can be edited. File the signed copy with the "
+        "fingerprints below.")  # fmt: skip
     _roles(ws, prepared_by)
+    _to_file(ws, report, prints)
     row = _exceptions(ws, lines)
     _entity_comments(ws, report, row + 2)
-    widths(ws, (26, 60, 12, 26, 16, 40))
+    widths(ws, (26, 66, 13, 16, 16, 14, 36))
     ws.print_title_rows = f"{EXCEPTIONS_HEADER_ROW}:{EXCEPTIONS_HEADER_ROW}"
     landscape(ws)
     if not lines:
         return None
-    first, last = EXCEPTIONS_HEADER_ROW + 1, EXCEPTIONS_HEADER_ROW + len(lines)
+    first, last = EXCEPTIONS_HEADER_ROW + 1, row - 1
     return f"{quote_sheet(ws.title)}!$A${first}:$A${last}"
+
+
+FILE_ROW = 11
+FIGURES_PRINT = "Figures fingerprint (SHA-256 of this reconciliation's figures)"
+WORKBOOK_PRINT = "Workbook fingerprint (SHA-256 of this file as issued): copy it here"
+WORKBOOK_PRINT_NOTE = (
+    "A file cannot hold its own fingerprint: it is given with the workbook when issued and "
+    "kept in the reconciliation record. Filling in this sheet changes the file, so the "
+    "signed copy is tied back by this one and the figures fingerprint, which the JSON report "
+    "issued with the workbook reproduces."
+)
+
+
+def _to_file(ws: Worksheet, report: Reconciliation, prints: Fingerprints | None) -> None:
+    """What the signed copy is filed with, printed where it is filed."""
+    put(ws, FILE_ROW - 1, 1, "File the signed copy with").font = BOLD
+    header(ws, FILE_ROW, ("To file", "Value"))
+    diffs = prints.differences if prints is not None else None
+    facts = (
+        ("Run", report.run.run_id),
+        ("Reconciled at", report.run.reconciled_at),
+        (FIGURES_PRINT, prints.report_sha256 if prints is not None else "(not computed)"),
+        ("Row differences file (SHA-256)",
+         f"{diffs.sha256} ({diffs.rows:,} row(s))" if diffs is not None else "(none issued)"),
+    )  # fmt: skip
+    row = FILE_ROW + 1
+    for label, value in facts:
+        put(ws, row, 1, label).alignment = _TOP
+        put(ws, row, 2, value).alignment = _MIDDLE
+        ws.row_dimensions[row].height = 15 * (1 + len(label) // 26)
+        row += 1
+    put(ws, row, 1, WORKBOOK_PRINT).alignment = _TOP
+    cell = put(ws, row, 2, None)
+    unlock(cell)
+    cell.alignment = _MIDDLE
+    ws.row_dimensions[row].height = 15 * (1 + len(WORKBOOK_PRINT) // 26)
+    put(ws, row + 1, 2, WORKBOOK_PRINT_NOTE).alignment = _TOP
+    ws.row_dimensions[row + 1].height = 45
 
 
 def _roles(ws: Worksheet, prepared_by: str | None) -> None:
@@ -112,31 +181,37 @@ def _roles(ws: Worksheet, prepared_by: str | None) -> None:
 
 
 def _exceptions(ws: Worksheet, lines: list[ExceptionLine]) -> int:
-    """The exceptions table; returns its last row."""
+    """The exceptions table: a line each, with a further line per further amount; returns
+    the first row after it."""
     put(ws, EXCEPTIONS_HEADER_ROW - 1, 1, "Exceptions to accept").font = BOLD
     header(ws, EXCEPTIONS_HEADER_ROW, EXCEPTION_TITLES)
-    row = EXCEPTIONS_HEADER_ROW
+    row = EXCEPTIONS_HEADER_ROW + 1
     for line in lines:
-        row += 1
         put(ws, row, 1, line.entity).alignment = _TOP
         put(ws, row, 2, line.text).alignment = _TOP
         put(ws, row, 3, line.rows if line.rows is not None else "-", COUNT_FORMAT).alignment = _TOP
-        put(ws, row, 4, line.amounts).alignment = _TOP
-        for col in (5, 6):
+        for col in (ACCEPT_COL, ACCEPT_COL + 1):
             cell = put(ws, row, col, None)
             unlock(cell)
             cell.alignment = _TOP
-        height = 15 * max(line.amounts.count("\n") + 1, len(line.text) // 55 + 1)
-        ws.row_dimensions[row].height = max(height, 30)
+        ws.row_dimensions[row].height = max(15 * (len(line.text) // 60 + 1), 30)
+        for i, (measure, amount) in enumerate(line.amounts or (("", None),)):
+            if amount is None:
+                continue
+            if not amount and measure in line.unread:  # a zero here would say "no money"
+                put(ws, row + i, 4, "not read").alignment = _TOP_RIGHT
+            else:
+                put_money(ws, row + i, 4, amount).alignment = _TOP
+            put(ws, row + i, 5, measure).alignment = _TOP
+        row += max(len(line.amounts), 1)
     if not lines:
-        row += 1
         put(ws, row, 1, "(none: nothing to accept)")
-        return row
-    row += 1
-    put(ws, row, 4, "Accepted so far").font = BOLD
-    first = EXCEPTIONS_HEADER_ROW + 1
-    put_formula(ws, row, 5, f'=COUNTA(E{first}:E{row - 1})&" of {len(lines)}"').font = BOLD
-    return row
+        return row + 1
+    put(ws, row, ACCEPT_COL - 1, "Accepted so far").font = BOLD
+    first, letter = EXCEPTIONS_HEADER_ROW + 1, get_column_letter(ACCEPT_COL)
+    count = f'=COUNTA({letter}{first}:{letter}{row - 1})&" of {len(lines)}"'
+    put_formula(ws, row, ACCEPT_COL, count).font = BOLD
+    return row + 1
 
 
 def _entity_comments(ws: Worksheet, report: Reconciliation, top: int) -> None:

@@ -156,7 +156,7 @@ def wrap_column(ws: Worksheet, col: int, rows: range) -> None:
     them, so a wrapped cell would be cut off (or drawn over the next row) on screen and
     in print; the height is estimated from the text length and the column width."""
     width = ws.column_dimensions[get_column_letter(col)].width or 10
-    per_line = max(int(width), 8)  # about one character per unit of width (mixed case)
+    per_line = max(int(width * 1.1), 8)  # a unit of width is a digit; prose is narrower
     for r in rows:
         cell = ws.cell(row=r, column=col)
         cell.alignment = Alignment(wrap_text=True, vertical="top")

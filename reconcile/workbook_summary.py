@@ -10,13 +10,9 @@ Difference and Status are the report's exact values, and the line says so
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.report import (
@@ -24,10 +20,10 @@ from reconcile.report import (
     PASS,
     UNVERIFIED,
     EntityReconciliation,
-    GrainRow,
     MeasureIdentity,
     Reconciliation,
 )
+from reconcile.workbook_order import severity_order
 from reconcile.workbook_rounding import rounding_row
 from reconcile.workbook_style import (
     BEYOND_EXCEL,
@@ -44,7 +40,6 @@ from reconcile.workbook_style import (
     put,
     put_formula,
     put_money,
-    quote_sheet,
     status_colours,
     widths,
     wrap_column,
@@ -53,10 +48,14 @@ from reconcile.workbook_style import (
 SUMMARY_HEADER_ROW = 8
 SUMMARY_COLUMNS = (
     "Entity", "Check", "Source", "Staged", "Rejected", "Filtered", "Difference",
-    "Tolerance", "Status", "Report status", "How the source side is computed / detail",
+    "Tolerance", "Status", "Report status", "Note",
 )  # fmt: skip
-_GRAIN_SPLIT = re.compile(r"\s*(?:\bx\b|×|,|\*|\|)\s*")
 ENTITY_STATUS = "Entity status"
+ORDER_NOTE = (
+    "Most serious first: entities that fail, then those with exceptions, then those that pass "
+    "(largest amounts first). Checks that pass with nothing to count are folded: + at the "
+    "left opens them. How each side was computed: sheet Run; words and codes: sheet Legend."
+)
 
 
 @dataclass(frozen=True)
@@ -121,8 +120,7 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
             put_formula(ws, row, 9, f'=IF({off},"FAIL","PASS")')
         ws.cell(row=row, column=7).number_format = ws.cell(row=row, column=3).number_format
     put(ws, row, 10, m.status)
-    rule = f"{m.source_rule} -> {m.target_column}"
-    put(ws, row, 11, f"{BEYOND_EXCEL}. {rule}" if exact else rule)
+    put(ws, row, 11, BEYOND_EXCEL if exact else f"staged as {m.target_column}")
     if m.rounding_rule:
         n = rounding_row(ws, row, m, exact, places)
     if not m.unreadable:
@@ -137,8 +135,8 @@ def _measure_row(ws: Worksheet, row: int, m: MeasureIdentity) -> int:
     put(ws, n, 8, 0, COUNT_FORMAT)
     put_formula(ws, n, 9, f'=IF(G{n}=0,"PASS","{UNVERIFIED}")')
     put(ws, n, 10, UNVERIFIED)
-    put(ws, n, 11, f"legacy values of {m.measure} that are not amounts: never counted as 0,"
-        " so the amount is unverified (a failure); the rows are on sheet Exceptions")  # fmt: skip
+    put(ws, n, 11, "values that are not amounts, never counted as 0: unverified; rows on "
+        "sheet Exceptions")  # fmt: skip
     return n + 1
 
 
@@ -169,8 +167,7 @@ def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -
             f"the first {len(e.differences):,} of {e.differences_found:,} on sheet "
             "Differences, all of them in the differences CSV"
         )
-    note = "; ".join([where, *e.compared, *([e.row_diff] if e.row_diff else [])])
-    _failures_row(ws, row + 1, "Row differences", diff, not e.differences_found, note)
+    _failures_row(ws, row + 1, "Row differences", diff, not e.differences_found, where)
     rules = (
         f'=COUNTIFS({refs.rule_entities},A{row + 2},{refs.rule_status},"FAIL")'
         if refs.rule_entities and refs.rule_status
@@ -194,8 +191,7 @@ def _exception_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs
     put(ws, row, 8, 0, COUNT_FORMAT)
     put_formula(ws, row, 9, f'=IF(G{row}=0,"PASS","{EXCEPTIONS}")')
     put(ws, row, 10, EXCEPTIONS if e.exceptions else PASS)
-    put(ws, row, 11, "rejected rows by reason, columns not verified, nothing staged: each on "
-        "the Sign-off sheet, for finance to accept before signing")  # fmt: skip
+    put(ws, row, 11, "each on sheet Sign-off, to accept before signing")
     for column, why in e.not_verified:
         row += 1
         put(ws, row, 2, f"Column not verified: {column}")
@@ -220,7 +216,20 @@ def _entity_block(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) 
         cell = ws.cell(row=row, column=col)
         cell.font = BOLD
         cell.fill = ENTITY_FILL
+    _fold_passing(ws, range(first + 1, row))
     return row + 1
+
+
+def _fold_passing(ws: Worksheet, rows: range) -> None:
+    """Fold the count lines that pass with nothing to count (no grain line off, no row
+    difference, no rule broken, nothing to accept, a rounding within its bound) into a
+    collapsed outline group: on screen a "+" opens them, on paper they do not print. The row
+    count, every amount and every line that fails or asks for acceptance stay shown."""
+    for r in rows:
+        check = str(ws.cell(row=r, column=2).value or "")
+        if ws.cell(row=r, column=10).value == PASS and not check.startswith("Amount:"):
+            ws.row_dimensions[r].outlineLevel = 1
+            ws.row_dimensions[r].hidden = True
 
 
 def level_formula(span: str) -> str:
@@ -300,73 +309,14 @@ def write_summary(ws: Worksheet, report: Reconciliation, refs: Refs) -> None:
     """One block per entity (counts, each amount, grains, row diff, rules) under the verdict."""
     header(ws, SUMMARY_HEADER_ROW, SUMMARY_COLUMNS)
     row = SUMMARY_HEADER_ROW + 1
-    for e in report.entities:
+    for e in severity_order(report):
         row = _entity_block(ws, row, e, refs)
     _verdict_head(ws, report, row - 1)
+    put(ws, SUMMARY_HEADER_ROW - 1, 1, ORDER_NOTE).font = Font(name=FONT, italic=True)
     finish_table(ws, SUMMARY_HEADER_ROW, row - 1, len(SUMMARY_COLUMNS), (9, 10))
-    widths(ws, (22, 24, 18, 18, 16, 16, 16, 12, 12, 12, 60))
+    ws.sheet_properties.outlinePr.summaryBelow = True  # each entity's status line closes it
+    widths(ws, (22, 26, 17, 17, 16, 16, 16, 12, 12, 12, 46))
     wrap_column(ws, len(SUMMARY_COLUMNS), range(SUMMARY_HEADER_ROW + 1, row))
 
 
-def key_headers(rows: Sequence[GrainRow]) -> list[str]:
-    """Grain key column names from the grain's own name when it spells them, else Key 1..n."""
-    size = max((len(g.key) for g in rows), default=0)
-    names = {g.grain for g in rows}
-    if len(names) == 1:
-        parts = [p for p in _GRAIN_SPLIT.split(next(iter(names))) if p]
-        if len(parts) == size:
-            return parts
-    return [f"Key {i}" for i in range(1, size + 1)]
-
-
-def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
-    """Control totals by grain for one entity; returns the absolute range of its Status column."""
-    keys = key_headers(e.grains)
-    k = len(keys)
-    titles = ["Grain", *keys, "Measure", "Source", "Staged", "Rejected", "Filtered",
-              "Difference", "Tolerance", "Status", "Report status"]  # fmt: skip
-    if any(_beyond(g) for g in e.grains):
-        titles.append("Note")  # only where a row is beyond the spreadsheet's 15 digits
-    put(ws, 1, 1, f"{e.entity}: control totals by grain").font = TITLE_FONT
-    put(ws, 2, 1, f"Source {e.source_table} vs staged {e.target_table}; "
-        "Difference = Source - Staged - Rejected - Filtered")  # fmt: skip
-    header(ws, 3, titles)
-    row = 4
-    for g in e.grains:
-        _grain_row(ws, row, k, g)
-        row += 1
-    status_col = k + 9
-    finish_table(ws, 3, row - 1, len(titles), (status_col, status_col + 1))
-    widths(ws, (24, *([16] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9, 60))
-    letter = get_column_letter(status_col)
-    return f"{quote_sheet(ws.title)}!${letter}$4:${letter}${max(row - 1, 4)}"
-
-
-def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow) -> None:
-    put(ws, row, 1, g.grain)
-    for i, part in enumerate(g.key, start=2):
-        put(ws, row, i, part)
-    put(ws, row, k + 2, g.measure)
-    amounts: tuple[Decimal, ...] = (g.source, g.staged, g.rejected, g.filtered)
-    cols = [get_column_letter(k + 3 + i) for i in range(6)]
-    for col, amount in enumerate(amounts, start=k + 3):
-        put_money(ws, row, col, amount)
-    put_money(ws, row, k + 8, g.tolerance)
-    put(ws, row, k + 10, g.status)
-    if _beyond(g):  # the spreadsheet would compute it rounded: the report's own values
-        put_money(ws, row, k + 7, g.difference)
-        put(ws, row, k + 9, g.status)
-        put(ws, row, k + 11, BEYOND_EXCEL)
-        return
-    places = decimal_places((*amounts, g.tolerance))
-    src, stg, rej, fil, diff, tol = cols
-    put_formula(ws, row, k + 7, f"=ROUND({src}{row}-{stg}{row}-{rej}{row}-{fil}{row},{places})")
-    ws.cell(row=row, column=k + 7).number_format = ws.cell(row=row, column=k + 3).number_format
-    put_formula(ws, row, k + 9, f'=IF(ABS({diff}{row})<={tol}{row},"PASS","FAIL")')
-
-
-def _beyond(g: GrainRow) -> bool:
-    return beyond_excel((g.source, g.staged, g.rejected, g.filtered, g.tolerance, g.difference))
-
-
-__all__ = ["Refs", "key_headers", "write_grains", "write_summary"]
+__all__ = ["Refs", "level_formula", "severity_order", "write_summary"]

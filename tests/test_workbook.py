@@ -29,14 +29,15 @@ from reconcile.report import (
     RuleResult,
     RunFacts,
 )
-from reconcile.report_json import from_json, to_json, write_json
+from reconcile.report_json import figures_sha256, from_json, to_json, write_json
 from reconcile.workbook import write_workbook
+from reconcile.workbook_signoff import FIGURES_PRINT, WORKBOOK_PRINT
 from reconcile.workbook_style import MONEY_FORMAT, sheet_title
 
 D = Decimal
 SHEETS = [
     "Summary", "gl_journal totals", "ap_invoice totals", "Exceptions", "Differences", "Rules",
-    "Run", "Sign-off",
+    "Legend", "Run", "Sign-off",
 ]  # fmt: skip
 
 
@@ -259,7 +260,11 @@ def test_tables_have_frozen_headers_filters_and_colours(xlsx: tuple[Path, str]) 
     for name in ("Summary", "gl_journal totals", "Rules"):
         rules = [r for cf in wb[name].conditional_formatting for r in cf.rules]
         assert {tuple(r.formula) for r in rules} >= {('"FAIL"',), ('"PASS"',)}, name
-    assert wb["Summary"].column_dimensions["K"].width == 60
+    assert wb["Summary"].column_dimensions["K"].width == 46
+
+
+def _find(ws: Worksheet, col: int, value: object) -> int:
+    return next(r for r in range(1, ws.max_row + 1) if ws.cell(r, col).value == value)
 
 
 def test_sheets_protected_except_signoff_inputs(xlsx: tuple[Path, str]) -> None:
@@ -268,36 +273,59 @@ def test_sheets_protected_except_signoff_inputs(xlsx: tuple[Path, str]) -> None:
     so = wb["Sign-off"]
     assert [so.cell(r, 1).value for r in (7, 8, 9)] == ["Prepared by", "Reviewed by", "Approved by"]
     assert so["B7"].value == "A. Accountant"
-    # two exceptions (rows 13, 14), "Accepted so far" (15), entity comments from row 18
-    assert [so["A13"].value, so["E15"].value] == ["gl_journal", '=COUNTA(E13:E14)&" of 2"']
-    inputs = [f"{c}{r}" for c in "BCD" for r in (7, 8, 9)] + ["E13", "F13", "E14", "F14"]
-    inputs += ["B18", "D18", "B19", "D19"]
+    # gl_journal's reject: two lines (debit, credit), ap_invoice's: one, then the count
+    assert so["A20"].value == "gl_journal" and so["A21"].value is None
+    assert (so["D20"].value, so["E20"].value, so["D21"].value) == (1000, "debit", 10)
+    assert so["A22"].value == "ap_invoice" and so["F23"].value == '=COUNTA(F20:F22)&" of 2"'
+    inputs = [f"{c}{r}" for c in "BCD" for r in (7, 8, 9)] + ["F20", "G20", "F22", "G22"]
+    comments = _find(so, 2, "Comment (explain any accepted variance)")
+    inputs += [f"{c}{comments + r}" for c in "BD" for r in (1, 2)]
+    inputs += [f"B{_find(so, 1, WORKBOOK_PRINT)}"]
     assert all(so[ref].protection.locked is False for ref in inputs)
-    assert [so["A18"].value, so["C18"].value, so["A19"].value, so["C19"].value] == [
-        "gl_journal",
-        "FAIL",
-        "ap_invoice",
-        "EXCEPTIONS",
-    ]
-    assert so["A7"].protection.locked and so["C18"].protection.locked
-    assert so["B13"].protection.locked and so["D13"].protection.locked
+    assert [so.cell(comments + 1, c).value for c in (1, 3)] == ["gl_journal", "FAIL"]
+    assert [so.cell(comments + 2, c).value for c in (1, 3)] == ["ap_invoice", "EXCEPTIONS"]
+    assert so["A7"].protection.locked and so["F21"].protection.locked
+    assert so["B20"].protection.locked and so["D20"].protection.locked
     assert wb["Summary"]["C9"].protection.locked
+
+
+def test_signoff_prints_the_fingerprints_to_file(report: Reconciliation, tmp_path: Path) -> None:
+    """The Sign-off sheet prints the fingerprint of the figures (which the JSON issued with it
+    reproduces) and the differences CSV's SHA-256, and asks no one to run a command."""
+    from reconcile.history import write_reports
+
+    ev = write_reports(report, tmp_path, 1)
+    so = load_workbook(ev.workbook)["Sign-off"]
+    shown = {so.cell(r, 1).value: so.cell(r, 2).value for r in range(1, so.max_row + 1)}
+    issued = from_json(ev.json.read_text(encoding="utf-8"))  # recomputed from the issued JSON
+    assert shown[FIGURES_PRINT] == figures_sha256(issued) == figures_sha256(report)
+    diffs = next(k for k in shown if str(k).startswith("Row differences file"))
+    assert str(shown[diffs]).startswith(ev.differences_sha256)
+    texts = " ".join(str(c) for row in so.iter_rows(values_only=True) for c in row if c)
+    assert "migrate " not in texts
 
 
 def test_detail_sheets(xlsx: tuple[Path, str]) -> None:
     wb = load_workbook(xlsx[0])
     exc = [tuple(r) for r in wb["Exceptions"].iter_rows(min_row=4, values_only=True)]
-    assert exc[0][:4] == ("gl_journal", "Rejected", "INVALID_ACCOUNT", 7)
-    assert exc[1][4:] == ("JE-7/2", "ACCT", "99999")
-    assert ("gl_journal", "Filtered", "drop_reversed", 3, None, None, None) in exc
+    reason = "A reason named by the mapping ('INVALID_ACCOUNT'); see its rule."
+    assert exc[0][:7] == ("gl_journal", "Rejected", reason, "INVALID_ACCOUNT", 7, 1000, "debit")
+    assert exc[1][3:7] == ("INVALID_ACCOUNT", None, 10, "credit")
+    assert exc[2][7:] == ("JE-7/2", "ACCT", "99999")
+    assert exc[3][7:] == ("JE-9/1", "ACCT", "(blank)")
+    filtered = next(r for r in exc if r[1] == "Filtered")
+    assert filtered[:5] == ("gl_journal", "Filtered", "Left out on purpose by the mapping "
+                            "rule 'drop_reversed'", "drop_reversed", 3)  # fmt: skip
     diff = [tuple(r) for r in wb["Differences"].iter_rows(min_row=4, values_only=True)]
-    assert diff == [("gl_journal", "JE-42/1", "changed", "credit", "100.10", "100.09")]
+    assert diff == [("gl_journal", "JE-42/1", "changed", "credit", 100.1, 100.09, -0.01)]
+    assert wb["Differences"]["E4"].number_format == "#,##0.00;-#,##0.00"
     rules = wb["Rules"]
     assert rules["D4"].value == '=IF(C4=0,"PASS","FAIL")' and rules["E4"].value == "FAIL"
     run = {r[0]: r[1] for r in wb["Run"].iter_rows(min_row=3, max_col=2, values_only=True)}
     assert run["Run by"] == "jdoe" and run["Mode"] == "rehearsal"
     assert run["mappings/finance/gl_journal.yaml"] == "a" * 64
     assert "***" in str(run["finance"]) and "***" in str(run["Staging database"])
+    assert run["gl_journal: amount debit"] == "SUM(AMT_CENTS)/100 where DR_CR_IND in ('D') -> debit"
 
 
 def test_sheet_titles_are_valid_and_unique() -> None:
@@ -367,8 +395,12 @@ def test_every_formula_agrees_with_the_report(
         assert D(str(value)).quantize(D("0.01")) == m.difference
     for e in report.entities:
         grains = wb[f"{e.entity} totals"]
-        for row, g in enumerate(e.grains, start=4):
-            k = len(g.key)
+        k = len(e.grains[0].key)  # rows sorted failing first: found by key and measure
+        at = {
+            (r[1 : 1 + k], r[1 + k]): i for i, r in enumerate(grains.iter_rows(values_only=True), 1)
+        }
+        for g in e.grains:
+            row = at[(g.key, g.measure)]
             assert D(str(grains.cell(row, k + 7).value)).quantize(D("0.01")) == g.difference
             assert grains.cell(row, k + 9).value == g.status == grains.cell(row, k + 10).value
     rules = wb["Rules"]

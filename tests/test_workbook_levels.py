@@ -94,9 +94,10 @@ def test_unverified_amount_fails_with_its_rows_listed(tmp_path: Path) -> None:
     assert "never counted as 0" in ws[f"K{n}"].value
     assert ws[f"J{_row_of(ws, 'gl_journal', 'Entity status')}"].value == "FAIL"
     exc = _lines(wb["Exceptions"], 4)
-    assert ("gl_journal", "Not read", "amount debit: not an amount", 2, None, None, None) in exc
-    assert ("gl_journal", "Not read", "amount debit: not an amount", None, "JE-1/1", "debit",
-            "O00208241.12") in exc  # fmt: skip
+    assert exc[0][:5] == ("gl_journal", "Not read", exc[0][2], "not_an_amount", 2)
+    assert "never counted as 0" in exc[0][2]  # the most serious first: it fails
+    assert ("gl_journal", "Not read", None, "not_an_amount", None, None, None, "JE-1/1",
+            "debit", "O00208241.12") in exc  # fmt: skip
 
 
 def test_columns_not_verified_are_listed_with_why(tmp_path: Path) -> None:
@@ -108,23 +109,22 @@ def test_columns_not_verified_are_listed_with_why(tmp_path: Path) -> None:
 def test_signoff_sheet_has_a_line_per_exception_to_accept(tmp_path: Path) -> None:
     report = Reconciliation(_run(), (_gl(), _exceptions_only().entities[0]))
     so = load_workbook(_book(report, tmp_path))["Sign-off"]
-    rows = {r[1]: r for r in _lines(so) if r[0] in ("gl_journal", "ap_invoice") and r[2]}
-    gl = rows["7 row(s) rejected as INVALID_ACCOUNT"]
-    assert gl[:4] == (
-        "gl_journal",
-        "7 row(s) rejected as INVALID_ACCOUNT",
-        7,
-        "debit 1,000.00\ncredit 10.00",
-    )
+    lines = _lines(so)
+    rows = {r[1]: i for i, r in enumerate(lines) if r[0] in ("gl_journal", "ap_invoice") and r[2]}
+    named = "A reason named by the mapping ('INVALID_ACCOUNT'); see its rule."
+    gl = rows[f"7 row(s) rejected: {named} (code INVALID_ACCOUNT)"]
+    assert lines[gl][:5] == ("gl_journal", lines[gl][1], 7, 1000, "debit")
+    assert lines[gl + 1][:5] == (None, None, None, 10, "credit")  # money as numbers, a line each
     ap = rows["column DESCRIPTION not verified: a regex step reconciliation cannot restate"]
-    assert ap[0] == "ap_invoice" and ap[2] == "-"
-    assert "5 row(s) rejected as MISSING_SUPPLIER" in rows
+    assert lines[ap][0] == "ap_invoice" and lines[ap][2] == "-"
+    assert any(t.startswith("5 row(s) rejected: A reason named") for t in rows)
     header = next(
-        r for r in range(1, so.max_row + 1) if so.cell(r, 5).value == "Accepted (initials)"
+        r for r in range(1, so.max_row + 1) if so.cell(r, 6).value == "Accepted (initials)"
     )
-    accept = [so.cell(r, 5) for r in range(header + 1, header + 4)]
+    accept = [so.cell(r, 6) for r in (header + 1, header + 3, header + 4)]
     assert all(c.protection.locked is False for c in accept)
     assert so.cell(header + 1, 2).protection.locked  # the exception itself cannot be edited
+    assert so.cell(header + 2, 6).protection.locked  # a further amount: nothing to accept
 
 
 def test_long_difference_lists_are_capped_with_exact_counts(tmp_path: Path) -> None:
