@@ -5,7 +5,8 @@ It honours the same declarations as the pipeline (``source.file``: encoding, del
 quote character or none, escape character, header, ``columns``) with code of its own, so a
 reader that drops or shifts records on one side is seen by the other. A record whose field
 count is not the declared one, or that holds bytes its encoding cannot decode, is still a
-source row (the pipeline rejects it as ``unreadable_record``): its key columns are read by
+source row (the pipeline rejects it as ``unreadable_record``, and so a record holding a NUL
+character, which no legacy value holds): its key columns are read by
 position, and every other column holds a note saying the record is unreadable, which no
 amount parser reads as an amount, so its measures are UNVERIFIED, never guessed or 0.
 A fixed-width file is read by ``reconcile/fixed_records.py``.
@@ -147,6 +148,12 @@ def _delimited(spec: EntitySpec, f: FlatFile, path: Path) -> Iterator[dict[str, 
                     n: (_shown(fields[i]) if i < len(fields) else None) if n in keys else note
                     for i, n in enumerate(names)
                 }
+            elif any(_NUL in v for v in fields):  # no legacy value holds a NUL: unreadable
+                note = f"<a NUL character on line {line}>"
+                yield {
+                    n: _controls_shown(v) if n in keys else (note if _NUL in v else v)
+                    for n, v in zip(names, fields, strict=True)
+                }
             elif _NOT_DECODED.search("".join(fields)):  # only the undecodable fields unread
                 note = f"<bytes on line {line} not in encoding {f.encoding}>"
                 yield {
@@ -155,6 +162,16 @@ def _delimited(spec: EntitySpec, f: FlatFile, path: Path) -> Iterator[dict[str, 
                 }
             else:
                 yield dict(zip(names, fields, strict=True))
+
+
+_NUL = "\x00"
+_CONTROLS = frozenset([*map(chr, range(0, 9)), *map(chr, range(14, 32)), "\x7f"])
+
+
+def _controls_shown(value: str) -> str:
+    """A key part of a record holding a NUL, as the pipeline records it: control characters
+    (but the six ASCII spaces) and undecodable bytes written ``\\xNN``."""
+    return "".join(f"\\x{ord(c):02x}" if c in _CONTROLS else c for c in _shown(value))
 
 
 def _shown(value: str) -> str:
