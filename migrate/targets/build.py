@@ -1,9 +1,9 @@
 """Definition → SQLAlchemy ``Table``, with the tool's own columns added.
 
 The lineage columns, the unique constraint on the target key and the ``MIG_REPLACED_`` twin
-a delta run keeps replaced rows in are made by the very helpers that make the shipped
-tables (:mod:`migrate.staging.tables`), so a definition that declares what a shipped table
-declares builds the same table, byte for byte in its DDL.
+a delta run keeps replaced rows in come from :mod:`migrate.staging.lineage_columns`. The
+shipped tables are built here too, from the shipped pack (:mod:`migrate.targets.pack`), so a
+user's definition and a shipped one become tables the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from migrate.staging.tables import _replaced, _target
+from migrate.staging.lineage_columns import replaced_table, target_table
 from migrate.staging.types import Money
 from migrate.targets.definition import ColumnDef, TableDef
 
@@ -121,16 +121,22 @@ def index_name(table: TableDef, i: int) -> str:
     return table.indexes[i].name or f"ix_{table.table.lower()}_{i + 1}"
 
 
-def build_table(md: MetaData, table: TableDef) -> Table:
-    """The staging table and its ``MIG_REPLACED_`` twin, added to ``md``."""
+def build_target(md: MetaData, table: TableDef) -> Table:
+    """The staging table alone (its columns, indexes, lineage and key), added to ``md``."""
     items: list[Column[Any] | Index] = [build_column(n, c) for n, c in table.columns.items()]
     for i, index in enumerate(table.indexes):
         items.append(Index(index_name(table, i), *index.columns, unique=index.unique))
-    built = _target(md, table.table, tuple(table.key), *items)
+    built = target_table(md, table.table, tuple(table.key), *items)
     built.info["definition"] = table
     if table.description:
         built.comment = table.description
-    _replaced(md, built)
+    return built
+
+
+def build_table(md: MetaData, table: TableDef) -> Table:
+    """The staging table and its ``MIG_REPLACED_`` twin, added to ``md``."""
+    built = build_target(md, table)
+    replaced_table(md, built)
     return built
 
 

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from migrate.spec.base import Strict
 from migrate.spec.steps import suggest
-from migrate.staging.tables import LINEAGE_COLUMNS, REPLACED_PREFIX
+from migrate.staging.lineage_columns import LINEAGE_COLUMNS, REPLACED_PREFIX
 
 ColumnType = Literal[
     "text", "money", "integer", "bigint", "decimal", "date", "timestamp", "boolean"

@@ -12,7 +12,7 @@ from typing import get_args
 
 from pydantic import BaseModel
 
-from migrate.staging.tables import LINEAGE_COLUMNS
+from migrate.staging.lineage_columns import LINEAGE_COLUMNS
 from migrate.targets.definition import (
     ColumnDef,
     ColumnType,
