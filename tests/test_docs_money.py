@@ -74,3 +74,35 @@ def test_try_it_prints_and_writes_what_the_page_shows(
     assert exact == [Decimal(v) for v in ("122.61065", "119.62", "3.00005", "0.0094", "0.02")]
     assert "| Amount: salary | 122.61065 | 119.62 | 3.00005 | 0 | 0 |" in text
     assert "| Rounding: salary | 0.0094 | | | 0.0094 | 0.02 |" in text
+
+
+def grammar_table() -> list[list[str]]:
+    """The rows of the page's amount-grammar examples: value, cents, fixed, text."""
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(r"<!-- money: grammar -->\n((?:\|.*\n)+)", text)
+    assert found, "no grammar table in money.md"
+    rows = [
+        [c.strip().strip("`") for c in line.strip("|").split("|")] for line in found[1].splitlines()
+    ]
+    return rows[2:]
+
+
+def test_the_grammar_table_is_what_both_implementations_do() -> None:
+    import pandas as pd
+
+    from migrate.spec.stepargs import MoneyArgs
+    from migrate.transform.parse import money_step
+    from reconcile.money import InvalidAmount, step_cents
+
+    rows = grammar_table()
+    assert len(rows) >= 15
+    for value, *wants in rows:
+        for encoding, want in zip(("cents", "fixed", "text"), wants, strict=True):
+            args = MoneyArgs(encoding=encoding)  # type: ignore[arg-type]
+            cents, bad = money_step(pd.Series([value], dtype="str"), args)
+            mine = "refused" if bad.iloc[0] else str(int(cents.iloc[0]))
+            try:
+                theirs = str(step_cents(value, args))
+            except InvalidAmount:
+                theirs = "refused"
+            assert mine == theirs == want, (value, encoding)
