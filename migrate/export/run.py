@@ -19,7 +19,13 @@ from migrate.config import Settings, redact
 from migrate.errors import ConfigError, TerminalError
 from migrate.export import fbdi
 from migrate.export.csvout import csv_dataset
-from migrate.export.manifest import ExportResult, new_manifest, record, write_manifest
+from migrate.export.manifest import (
+    MANIFEST_NAME,
+    ExportResult,
+    new_manifest,
+    record,
+    write_manifest,
+)
 from migrate.export.rows import Dataset, Problem, Written, write_dataset
 from migrate.export.staged import StagedRun, data_columns, find_run
 
@@ -51,8 +57,10 @@ def export_run(
 
     ``personal``: table -> {column: kind} (``migrate.lineage.masking.target_personal``), so
     a value named in a failure is masked as everywhere outside staging."""
-    _fresh(out)
+    if fmt not in ("fbdi", "csv"):
+        raise ConfigError(f"--format {fmt}: one of fbdi, csv")
     run = find_run(settings, run_id)
+    created = _fresh(out)
     tell = say or (lambda _line: None)
     masks = personal or {}
     written: list[Path] = []
@@ -60,26 +68,30 @@ def export_run(
         manifest = new_manifest(run_id, fmt, run.mode, redact(run.url))
         if fmt == "fbdi":
             _fbdi(run, out, tables, layouts or fbdi.DEFAULT_LAYOUTS, manifest, written, tell, masks)
-        elif fmt == "csv":
-            _csv(run, out, tables, lineage, manifest, written, tell, masks)
         else:
-            raise ConfigError(f"--format {fmt}: one of fbdi, csv")
+            _csv(run, out, tables, lineage, manifest, written, tell, masks)
         manifest["lineage_columns"] = lineage and fmt == "csv"
+        written.append(out / MANIFEST_NAME)
         result = write_manifest(out, manifest)
+        record(settings, result)  # an export the audit log does not hold is not kept
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()
         raise
     finally:
         run.close()
-    record(settings, result)
     return result
 
 
-def _fresh(out: Path) -> None:
+def _fresh(out: Path) -> bool:
+    """Make ``out`` (True when it was made here); an existing one must be an empty folder."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out}: not an empty folder (export into a new one)")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    return created
 
 
 def _fbdi(
@@ -92,7 +104,11 @@ def _fbdi(
     tell: Say,
     masks: dict[str, dict[str, str]],
 ) -> None:
-    for obj in fbdi.objects_for(tables):
+    objects = fbdi.objects_for(tables)
+    for obj in objects:
+        for table in obj.tables:  # every layout readable before any file is written
+            fbdi.load_layout(folder, table)
+    for obj in objects:
         counts = {t: run.count(t) for t in obj.tables}
         if not any(counts.values()):
             tell(
@@ -127,6 +143,23 @@ def _fbdi(
         part.replace(path)
         manifest["files"].append(_file(path, entries))
         tell(f"wrote {path} ({sum(e['rows'] for e in entries):,} rows)")
+    if tables:
+        _require_files(manifest, run)
+        return
+    held = {t for o in fbdi.FBDI_OBJECTS for t in o.tables}
+    others = [t for t in run.tables_with_rows() if t not in held]
+    if others:
+        tell(f"not in FBDI (no layout; --format csv exports them): {', '.join(others)}")
+    _require_files(manifest, run)
+
+
+def _require_files(manifest: dict[str, Any], run: StagedRun) -> None:
+    if not manifest["files"]:
+        with_rows = ", ".join(run.tables_with_rows()) or "none"
+        raise ConfigError(
+            f"run {run.run_id} staged no rows an FBDI import object holds (its tables with "
+            f"rows: {with_rows}); --format csv exports any table"
+        )
 
 
 def _csv(
@@ -139,7 +172,7 @@ def _csv(
     tell: Say,
     masks: dict[str, dict[str, str]],
 ) -> None:
-    names = [t.upper() for t in tables] if tables else run.tables_with_rows()
+    names = [run.known(t) for t in tables] if tables else run.tables_with_rows()
     for name in names:
         staged = run.table(name)
         columns = data_columns(staged, lineage)

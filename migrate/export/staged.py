@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any
 
 from sqlalchemy import MetaData, Table, func, inspect, select
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from migrate.config import Settings
 from migrate.db import readonly_engine
-from migrate.errors import RunStateError
+from migrate.errors import ConfigError, RunStateError
 from migrate.reach import probe
 from migrate.staging.catalog import staging_metadata, staging_table
 from migrate.staging.tables import LINEAGE_COLUMNS, REPLACED_PREFIX
@@ -45,6 +46,16 @@ class StagedRun:
         if self.schema is None:
             return table
         return table.to_metadata(MetaData(), schema=self.schema)
+
+    def known(self, name: str) -> str:
+        """``name`` as staging spells it (any case), or a ConfigError with a suggestion."""
+        tables = [t.name for t in staging_metadata().tables.values() if "target_key" in t.info]
+        found = {t.upper(): t for t in tables}.get(name.upper())
+        if found is None:
+            near = get_close_matches(name.upper(), tables, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ConfigError(f"--table {name}: staging has no such table{hint}")
+        return found
 
     def count(self, name: str) -> int:
         table = self.table(name)
