@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
@@ -39,6 +40,9 @@ from reconcile.report import (
 FORMAT = "erp-migrate.reconciliation/2"  # /2: three verdict levels, unverified amounts
 # ``differences`` lists the first of each kind (``difference_kinds`` counts all of them); the
 # full list is the CSV named under ``differences_file``
+# a legacy value read with ``surrogateescape`` keeps undecodable bytes as lone surrogates,
+# which UTF-8 cannot encode: JSON writes them as \udcXX escapes, which read back exactly
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _AMOUNTS = ("source", "staged", "rejected", "filtered", "tolerance")
 
 
@@ -48,7 +52,8 @@ def to_json(report: Reconciliation, differences: dict[str, Any] | None = None) -
     doc = _report(report)
     if differences is not None:
         doc["differences_file"] = differences
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def figures_sha256(report: Reconciliation) -> str:

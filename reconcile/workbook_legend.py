@@ -59,6 +59,13 @@ REASONS: dict[str, str] = {
     "bytes, a short record, text that is not in the declared encoding); the bytes are shown.",
     "not_an_amount": "A legacy amount that is not money at all (for example O00208241.12, a "
     "letter O typed for a zero). It is never counted as 0: the amount's total is UNVERIFIED.",
+    "invalid_boolean": "A yes/no value was expected and the legacy value is neither (for "
+    "example 'Y?' or '2').",
+    "invalid_decimal": "A number with decimals was expected and the legacy value is not one, "
+    "or has more decimals than the ERP field holds.",
+    "possible_duplicate": "A warning: another row has the same values in the columns the "
+    "mapping compares; the row was loaded and flagged for review.",
+    "zero_amount": "A warning: the amount is zero; the row was loaded and flagged for review.",
     "header_total_mismatch": "The header's total is not the sum of its lines.",
     "other_when": "A warning: the row matched the mapping's 'other' condition; it was loaded "
     "and flagged for review.",
@@ -117,7 +124,7 @@ def write_legend(ws: Worksheet, report: Reconciliation) -> None:
     sections = (
         ("Statuses", [(k, v, "") for k, v in STATUSES.items()]),
         ("Kinds of exception (sheet Exceptions)", [(k, v, "") for k, v in KINDS.items()]),
-        ("Reject reasons (column Code)", _reasons(report, used)),
+        ("Reasons (column Code; a warning: the row was loaded and flagged)", _reasons(report, used)),
         ("Kinds of row difference (sheet Differences)",
          [(k, v, "yes" if k in kinds else "") for k, v in DIFFERENCE_KINDS.items()]),
         ("Other marks", [(k, v, "") for k, v in OTHER]),

@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
@@ -32,12 +33,15 @@ HOSTILE = "000000100.00\x00"
 def _with_sample(value: str) -> Reconciliation:
     ap = _ap()
     group = RejectGroup(ap.entity, "invalid_amount", 1, (("INV-9", "AMOUNT", value),))
-    return Reconciliation(_run(), (replace(ap, rejects=(*ap.rejects, group)),))
+    ap = replace(ap, rejects=(*ap.rejects, group), rejected_rows=ap.rejected_rows + 1)
+    return Reconciliation(_run(), (replace(ap, source_rows=ap.source_rows + 1),))
 
 
 def _texts(path: Path) -> list[str]:
     wb = load_workbook(path)
-    return [c for ws in wb for row in ws.iter_rows(values_only=True) for c in row if c]
+    return [
+        c for ws in wb for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)
+    ]
 
 
 def test_a_nul_in_a_reject_value_is_written_and_shown(tmp_path: Path) -> None:
@@ -117,3 +121,28 @@ def test_migrate_reconcile_writes_the_workbook_then_the_json(tmp_path: Path) -> 
     assert len(books) == 1 and len(list(out.glob("*.json"))) == 1
     assert any("\\x00" in text for text in _texts(books[0]))
     assert code in (1, 3)
+
+
+def test_the_json_holds_any_legacy_text_and_reads_it_back() -> None:
+    """A lone surrogate (an undecodable byte kept by ``surrogateescape``) is written as a
+    ``\\udcff`` escape: the JSON encodes as UTF-8 and reads back the same report."""
+    from reconcile.report_json import from_json, to_json
+
+    report = _with_sample("12\udcff.00\x00")
+    text = to_json(report)
+    text.encode("utf-8")
+    assert from_json(text) == report
+
+
+def test_no_json_without_its_workbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON is written after the workbook: a workbook that cannot be written leaves no
+    JSON (no PASS on disk without the workbook it summarises)."""
+    import reconcile.history as history
+
+    def broken(*_args: object, **_kw: object) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(history, "write_workbook", broken)
+    with pytest.raises(RuntimeError):
+        history.write_reports(_with_sample(HOSTILE), tmp_path, 1)
+    assert not list(tmp_path.glob("*.json")) and not list(tmp_path.glob("*.xlsx"))
