@@ -124,7 +124,7 @@ def write_legend(ws: Worksheet, report: Reconciliation) -> None:
     sections = (
         ("Statuses", [(k, v, "") for k, v in STATUSES.items()]),
         ("Kinds of exception (sheet Exceptions)", [(k, v, "") for k, v in KINDS.items()]),
-        ("Reasons (column Code; a warning: the row was loaded and flagged)", _reasons(report, used)),
+        ("Reasons (column Code; a warning: loaded and flagged)", _reasons(report, used)),
         ("Kinds of row difference (sheet Differences)",
          [(k, v, "yes" if k in kinds else "") for k, v in DIFFERENCE_KINDS.items()]),
         ("Other marks", [(k, v, "") for k, v in OTHER]),
