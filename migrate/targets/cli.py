@@ -1,9 +1,11 @@
-"""``migrate targets import-fbdi | reflect | check``: staging declared as data.
+"""``migrate targets import-fbdi | build-pack | reflect | check``: staging declared as data.
 
 The main parser calls :func:`add_parsers`; handlers take ``(args, settings)`` and return the
 exit code like every other command (0 fine, 1 the check found problems, 2 bad input). None
 of them writes to a database: ``reflect`` and ``check`` read staging through a read-only
-engine, and ``check`` prints the DDL a DBA would run instead of running it.
+engine, and ``check`` prints the DDL a DBA would run instead of running it. ``build-pack``
+writes a pack's definition files from its recipe and the vendor's layouts (the shipped
+Oracle Fusion pack by default), or with ``--check`` says where the files differ.
 """
 
 from __future__ import annotations
@@ -54,6 +56,51 @@ def cmd_import_fbdi(args: argparse.Namespace, settings: Settings) -> int:
         f"{len(written)} definition(s) written"
         + (f", {len(missing)} need a key" if missing else "")
     )
+    return 0
+
+
+def cmd_build_pack(args: argparse.Namespace, settings: Settings) -> int:
+    """The pack's generated files from recipe and layouts: written, or (``--check``) compared."""
+    from migrate.errors import ConfigError
+    from migrate.targets.loader import load_targets
+    from migrate.targets.pack_generate import check_pack, generate, write_pack
+    from migrate.targets.pack_recipe import read_recipe
+
+    recipe, layouts = Path(args.recipe), Path(args.layouts)
+    if not layouts.is_dir():
+        raise ConfigError(f"--layouts {layouts}: no such folder")
+    if not recipe.is_file():
+        raise ConfigError(f"--recipe {recipe}: no such file")
+    try:
+        files = generate(recipe, layouts)
+        out = Path(args.out) if args.out else recipe.parent / read_recipe(recipe)[0].pack
+    except SpecErrors as exc:
+        for err in exc.errors:
+            print(err)
+        print(f"{len(exc.errors)} problem(s) in the recipe; nothing written")
+        return 2
+    if args.check:
+        problems = check_pack(files, out)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{len(problems)} file(s) differ from the recipe: run without --check")
+            return 1
+        print(f"{out}: the {len(files)} generated file(s) are what the recipe makes")
+        return 0
+    written, removed = write_pack(files, out)
+    for path in written:
+        print(f"wrote {path}")
+    for path in removed:
+        print(f"removed {path} (the recipe no longer makes it)")
+    try:
+        tables = load_targets(out)
+    except SpecErrors as exc:  # e.g. a generated table also declared by a hand-written file
+        for err in exc.errors:
+            print(err)
+        print(f"{len(exc.errors)} problem(s) in the pack {out}")
+        return 1
+    print(f"{len(written)} file(s) written; the pack {out} declares {len(tables)} table(s)")
     return 0
 
 
@@ -129,7 +176,7 @@ def _staging(settings: Settings) -> Iterator[Engine]:
 
 
 def add_parsers(sub: Any) -> None:
-    """Register ``targets import-fbdi | reflect | check`` on the main sub-parsers."""
+    """Register ``targets import-fbdi | build-pack | reflect | check`` on the main parsers."""
     tg = sub.add_parser("targets", help="staging tables declared as data (target definitions)")
     tg_sub = tg.add_subparsers(dest="targets_cmd", required=True, metavar="ACTION")
     imp = tg_sub.add_parser(
@@ -148,6 +195,7 @@ def add_parsers(sub: Any) -> None:
         help="a table's target key (repeatable); the layouts name none",
     )
     imp.set_defaults(handler=cmd_import_fbdi)
+    _add_build_pack(tg_sub)
     ref = tg_sub.add_parser("reflect", help="a live staging table -> a target definition")
     ref.add_argument("table", help="the staging table's name")
     ref.add_argument("--out", help="file or folder to write (default: print)")
@@ -167,3 +215,32 @@ def add_parsers(sub: Any) -> None:
     )
     chk.add_argument("--offline", action="store_true", help="only check the files")
     chk.set_defaults(handler=cmd_check)
+
+
+def _add_build_pack(tg_sub: Any) -> None:
+    from migrate.targets.pack import RECIPE
+
+    bp = tg_sub.add_parser(
+        "build-pack",
+        help="a pack recipe + vendor layouts -> the pack's target definitions",
+        description="Write the generated files of a target pack: per ERP object of the "
+        "recipe, the layout columns it keeps, with its changes and added columns. "
+        "Hand-written files in the pack folder are left alone. Exit codes: 0 written (or "
+        "with --check: up to date), 1 --check found differences, 2 bad input.",
+    )
+    bp.add_argument("--layouts", required=True, help="folder of <TABLE>.columns.csv layout files")
+    bp.add_argument(
+        "--recipe",
+        default=str(RECIPE),
+        help="the pack recipe (default: the shipped Oracle Fusion recipe)",
+    )
+    bp.add_argument(
+        "--out",
+        help="the pack folder (default: the folder named after the recipe's pack, beside it)",
+    )
+    bp.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when the pack folder differs from what the recipe makes",
+    )
+    bp.set_defaults(handler=cmd_build_pack)

@@ -11,7 +11,7 @@ the pack's definition files. Read like a mapping: every problem at ``file:line k
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -124,4 +124,7 @@ def _error(err: Any, text: SourceText) -> SpecError:
         msg = f"unknown key {loc[-1]!r}{suggest(str(loc[-1]), list(model.model_fields))}"
     elif err["type"] == "missing":
         msg = f"missing required key {loc[-1]!r}"
+    elif err["type"] == "literal_error" and loc and loc[-1] == "type":
+        given, known = str(err.get("input")), list(get_args(ColumnType))
+        msg = f"unknown type {given!r}{suggest(given, known)}; one of {', '.join(known)}"
     return SpecError(text.locate(loc), msg)
