@@ -266,7 +266,7 @@ def _dataset(
                 f"{label}: {table}.{column}: {staged.filled[column]:,} "
                 f"staged value(s){also}, no field in the file (not exported)",
             )
-    if len(report.findings) == before:
+    if all(level == EXCEPTION for level, _ in report.findings[before:]):
         sums = "; ".join(f"{c} {v:,}" for c, v in sorted(got.totals.items()))
         report.agreed.append(
             f"{label} {table}: {got.rows:,} rows"
