@@ -44,7 +44,7 @@ from sqlalchemy import (
 
 from migrate.errors import SchemaMismatch
 from migrate.staging.tables import build_metadata, replaced_name
-from migrate.validate.coerce import target_kind
+from migrate.validate.coerce import target_kind, wire_declared
 
 _NULL = "\\N"
 T = TypeVar("T")
@@ -69,6 +69,8 @@ def wire_columns(frame: pd.DataFrame, table: Table, dialect: str) -> pd.DataFram
             out[name] = s.dt.strftime("%Y-%m-%d %H:%M:%S")
         elif kind == "integer":
             out[name] = s.astype("Int64")
+        elif kind in ("decimal", "boolean"):  # a declared target's exact decimal, boolean
+            out[name] = wire_declared(s, table.c[name], dialect)
         else:
             out[name] = s.astype("str")
     return out
