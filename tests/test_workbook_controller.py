@@ -1,0 +1,112 @@
+"""The workbook reads as a controller needs it (issue 23, item 8): what fails first, then
+what needs acceptance, most money first; passing count lines and grain values without
+activity folded (nothing with activity hidden); reasons in words; money as numbers; the
+method text on the Run sheet; every sheet printable landscape, one page wide, its header
+repeated. Each test was seen failing on the workbook of bbefed2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile.report import GrainRow, Reconciliation, RejectGroup
+from reconcile.workbook import write_workbook
+from reconcile.workbook_grains import active
+from tests.test_workbook import _ap, _gl, _run
+
+D = Decimal
+
+
+def _zero_grain(account: str) -> GrainRow:
+    return GrainRow("fund x account x period", ("GEN", account, "2024-02"), "debit",
+                    D(0), D(0), D(0), D(0), D(0))  # fmt: skip
+
+
+def _report() -> Reconciliation:
+    """ap_invoice (EXCEPTIONS) first in the run; gl_journal fails; gl has idle grain values;
+    ap's two reject groups hold different money, with each sample row's own amount."""
+    gl = _gl()
+    gl = replace(gl, grains=(_zero_grain("3000"), *gl.grains, _zero_grain("4000")))
+    ap = _ap()
+    small = RejectGroup("ap_invoice", "negative_amount", 1, (("INV-8", "AMOUNT", "-5623076"),),
+                        (("invoice_amount", D("-56230.76")),), ((D("-56230.76"),),))  # fmt: skip
+    big = replace(ap.rejects[0], count=4, sample_amounts=((D("65.20"),),))
+    ap = replace(ap, rejects=(small, big))
+    return Reconciliation(_run(), (ap, gl))
+
+
+def _book(tmp_path: Path) -> Path:
+    path = tmp_path / "w.xlsx"
+    write_workbook(_report(), path)
+    return path
+
+
+def _rows(ws: Worksheet, first: int) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in ws.iter_rows(min_row=first, values_only=True)]
+
+
+def test_failing_entities_come_first_and_passing_counts_are_folded(tmp_path: Path) -> None:
+    ws = load_workbook(_book(tmp_path))["Summary"]
+    entities = [r[0] for r in _rows(ws, 9) if r[0]]
+    assert entities[0] == "gl_journal" and entities[-1] == "ap_invoice"  # FAIL before EXCEPTIONS
+    for r in range(9, ws.max_row + 1):
+        check, status = ws.cell(r, 2).value, ws.cell(r, 10).value
+        folded = ws.row_dimensions[r].hidden
+        if (
+            status != "PASS"
+            or check in ("Row count", "Entity status")
+            or (str(check).startswith("Amount:"))
+        ):
+            assert not folded, (r, check)
+        else:
+            assert folded and ws.row_dimensions[r].outlineLevel == 1, (r, check)
+    notes = " ".join(str(ws.cell(r, 11).value) for r in range(9, ws.max_row + 1))
+    assert "SUM(AMT_CENTS)" not in notes and "bucket" not in notes  # the method: on sheet Run
+
+
+def test_grain_values_without_activity_are_folded_under_a_count(tmp_path: Path) -> None:
+    wb = load_workbook(_book(tmp_path))
+    ws = wb["gl_journal totals"]
+    rows = _rows(ws, 4)
+    assert rows[0][2:5] == ("2000", "2024-01", "credit")  # the failing line first
+    assert rows[2][0].startswith("2 grain value(s) with no activity")
+    for r in range(4, ws.max_row + 1):
+        key = ws.cell(r, 3).value
+        hidden = bool(ws.row_dimensions[r].hidden)
+        assert hidden == (key in ("3000", "4000")), r
+    assert "$L$4:$L$" in wb["Summary"].cell(_find(wb["Summary"], "Grain rows failing"), 7).value
+    assert not active(_zero_grain("1")) and all(active(g) for g in _gl().grains)
+
+
+def _find(ws: Worksheet, check: str) -> int:
+    return next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 2).value == check)
+
+
+def test_exceptions_by_severity_then_money_in_words_and_money(tmp_path: Path) -> None:
+    ws = load_workbook(_book(tmp_path))["Exceptions"]
+    groups = [r for r in _rows(ws, 4) if r[4] is not None]
+    assert [(g[0], g[3]) for g in groups] == [
+        ("ap_invoice", "negative_amount"),  # 56,230.76 at stake
+        ("gl_journal", "INVALID_ACCOUNT"),  # 1,000.00
+        ("ap_invoice", "MISSING_SUPPLIER"),  # 65.20
+        ("gl_journal", "drop_reversed"),  # filtered: last
+    ]
+    first = _rows(ws, 4)[:2]
+    assert first[0][2] == "The amount is negative where the ERP allows no negative amount."
+    assert first[0][5] == -56230.76 and ws["F4"].number_format.startswith("_(* #,##0.00")
+    assert first[1][5:] == (-56230.76, "invoice_amount", "INV-8", "AMOUNT", "-5623076")
+
+
+def test_every_sheet_prints_landscape_one_page_wide_with_its_header(tmp_path: Path) -> None:
+    wb = load_workbook(_book(tmp_path))
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        if ws.title not in ("Run",):
+            assert ws.print_title_rows, ws.title
