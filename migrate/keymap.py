@@ -244,15 +244,15 @@ def issue(
     run_id: str,
     reuse: dict[str, int] | None = None,
 ) -> dict[str, int]:
-    """ERP keys for legacy keys: existing ones kept, new ones numbered after the domain's max."""
+    """ERP keys for legacy keys: existing ones kept, new ones numbered after the highest key
+    the domain ever issued (:func:`reserve`), never one a rolled-back run had."""
     km = md.tables[_name(md, "MIG_KEY_MAP")]
     wanted = list(dict.fromkeys(k for k in legacy if k))
     found = lookup_column(conn, md, domain, system, pd.Series(wanted, dtype="str"))
     existing = {k: int(v) for k, v in zip(wanted, found.tolist(), strict=True) if not pd.isna(v)}
     reuse = reuse or {}
     new = [k for k in dict.fromkeys(legacy) if k and k not in existing]  # '' is no key
-    top = conn.execute(select(func.max(km.c["ERP_KEY"])).where(km.c["DOMAIN"] == domain)).scalar()
-    next_key = int(top or 0) + 1
+    next_key = reserve(conn, md, domain, sum(1 for k in new if k not in reuse))
     for k in new:
         if k in reuse:
             existing[k] = reuse[k]
@@ -269,6 +269,41 @@ def issue(
         }
         insert_frame(conn, km, pd.DataFrame(rows))
     return existing
+
+
+def reserve(conn: Connection, md: MetaData, domain: str, count: int) -> int:
+    """The first of ``count`` new ERP keys of the key space; its high-water mark in
+    ``MIG_KEY_SPACES`` moves past them in the caller's transaction (the row is locked until
+    it commits). The mark survives rollbacks, which remove key-map entries: numbering after
+    the map's own maximum re-issued a rolled-back run's keys to other records, and the
+    rows of later runs that referred to them then pointed at those (issue 22). A staging
+    made before the mark existed starts it at the map's maximum."""
+    ks = md.tables[_name(md, "MIG_KEY_SPACES")]
+    km = md.tables[_name(md, "MIG_KEY_MAP")]
+    mark = conn.execute(
+        select(ks.c["LAST_ERP_KEY"]).where(ks.c["DOMAIN"] == domain).with_for_update()
+    ).scalar()
+    top = conn.execute(select(func.max(km.c["ERP_KEY"])).where(km.c["DOMAIN"] == domain)).scalar()
+    last = max(int(mark or 0), int(top or 0))
+    if count:
+        values = {"LAST_ERP_KEY": last + count}
+        if mark is None:
+            conn.execute(ks.insert().values(DOMAIN=domain, **values))
+        else:
+            conn.execute(ks.update().where(ks.c["DOMAIN"] == domain).values(**values))
+    return last + 1
+
+
+def open_key_spaces(engine: Engine, md: MetaData, domains: Iterable[str]) -> None:
+    """Give each key space its high-water mark row before a run issues keys (one writer,
+    under the run lock): chunks then only update it and never race to insert it."""
+    ks, km = md.tables[_name(md, "MIG_KEY_SPACES")], md.tables[_name(md, "MIG_KEY_MAP")]
+    with engine.begin() as conn:
+        for domain in sorted(set(domains) - set(conn.execute(select(ks.c["DOMAIN"])).scalars())):
+            top = conn.execute(
+                select(func.max(km.c["ERP_KEY"])).where(km.c["DOMAIN"] == domain)
+            ).scalar()
+            conn.execute(ks.insert().values(DOMAIN=domain, LAST_ERP_KEY=int(top or 0)))
 
 
 def issue_for_chunk(

@@ -11,14 +11,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, func, select
 
-from migrate import history, hooks, partitions, preflight, runs
+from migrate import history, hooks, keymap, partitions, preflight, runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import MigrationError, RunFailed, RunStateError
@@ -26,7 +25,12 @@ from migrate.files import origins
 from migrate.load import ensure_staging
 from migrate.lock import run_lock
 from migrate.pipeline import Context, EntityResult, Progress, run_entity
-from migrate.rollback import clear_rehearsals, refuse_late_delta_resume, rollback_run
+from migrate.rollback import (
+    clear_rehearsals,
+    record_references,
+    refuse_late_delta_resume,
+    rollback_run,
+)
 from migrate.runfailure import describe
 from migrate.spec.loader import Project, load_project
 from migrate.targets import locate_run, staging_target
@@ -95,7 +99,7 @@ def run_migration(
         raise RunStateError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
     project = load_project(mappings, entities)
     url, schema = staging_target(settings, mode)
-    run_id = run_id or uuid.uuid4().hex[:12]
+    run_id = run_id or runs.new_run_id()
     with run_lock(url, schema, run_id):  # before the run's row: a refused run leaves none
         if mode == "rehearsal":
             clear_rehearsals(settings)
@@ -169,6 +173,7 @@ def _execute(
         for message in preflight.unanswered_lookups(project, ctx.staging, ctx.md):
             log.warning("%s", message)
         record_start_watermarks(ctx, project)
+        record_keys_and_references(ctx, project)
         for name in project.order:
             summary.entities.append(_entity_run(ctx, project, name, progress, watermarks))
     except BaseException as exc:
@@ -184,6 +189,16 @@ def _execute(
     record_history(settings, ctx, run_id, mode)
     hooks.on_run_completed(settings, dataclasses.replace(event, entities=_entity_dicts(summary)))
     return summary
+
+
+def record_keys_and_references(ctx: Context, project: Project) -> None:
+    """Before any chunk: the key spaces this run issues get their high-water mark rows, and
+    the staging learns which columns of the run's entities hold whose keys (what a later
+    rollback checks before it may remove keys others refer to)."""
+    with ctx.staging.begin() as conn:
+        record_references(conn, ctx.md, project)
+    issued = [project.spec(n).issues_keys for n in project.order]
+    keymap.open_key_spaces(ctx.staging, ctx.md, [k.domain for k in issued if k is not None])
 
 
 def _entity_run(

@@ -18,8 +18,8 @@ from sqlalchemy import (
 
 
 def bookkeeping(md: MetaData) -> None:
-    """The tool's own tables: runs, progress, rejects, filtered rows, key map, warnings,
-    reconciliations and sign-offs (users never declare these)."""
+    """The tool's own tables: runs, progress, rejects, filtered rows, key map, key spaces,
+    references, warnings, reconciliations and sign-offs (users never declare these)."""
     Table(
         "MIG_RUNS",
         md,
@@ -113,6 +113,36 @@ def bookkeeping(md: MetaData) -> None:
         Column("RUN_ID", String(36), nullable=False),
         UniqueConstraint("DOMAIN", "SOURCE_SYSTEM", "LEGACY_KEY", name="uq_mig_key_map"),
         Index("ix_mig_key_map_domain_erp", "DOMAIN", "ERP_KEY"),
+    )
+    _kept_across_runs(md)
+
+
+def _kept_across_runs(md: MetaData) -> None:
+    """What a rollback must not take away (these tables have no run id column, so the
+    rollback's sweep over run ids leaves them): the highest ERP key ever issued per key
+    space, so a key once issued is never issued again to another record (a rolled-back
+    run's keys may still sit in an ERP load, a file, a later run's references); and which
+    staged columns hold keys of which key space, so a rollback can find the rows of other
+    runs that reference what it would remove."""
+    Table(
+        "MIG_KEY_SPACES",
+        md,
+        Column("DOMAIN", String(60), primary_key=True),
+        Column("LAST_ERP_KEY", BigInteger, nullable=False, comment="never goes down"),
+        comment="high-water mark of the ERP keys issued per key space (issue 22)",
+    )
+    Table(
+        "MIG_REFERENCES",
+        md,
+        Column("ENTITY", String(120), nullable=False, comment="the entity whose rows refer"),
+        Column("TABLE_NAME", String(128), nullable=False),
+        Column("COLUMN_NAME", String(128), nullable=False),
+        Column("DOMAIN", String(60), nullable=False, comment="the key space referred to"),
+        Column("SOURCE_SYSTEM", String(30), nullable=False, comment="whose legacy keys"),
+        UniqueConstraint(
+            "ENTITY", "TABLE_NAME", "COLUMN_NAME", "DOMAIN", "SOURCE_SYSTEM", name="uq_mig_refs"
+        ),
+        comment="lookups of the mappings that staged rows, as recorded by each run",
     )
 
 
