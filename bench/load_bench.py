@@ -128,9 +128,10 @@ def migrate_lines(work: Path, env: dict[str, str]) -> tuple[float, float, float]
         "dt, cpu = time.perf_counter() - t0, time.process_time() - c0\n"
         "print(json.dumps([dt, peak_mib(), cpu]))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-    ).stdout
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if done.returncode:  # say why: the child's own last lines
+        raise SystemExit(f"migration failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    out = done.stdout
     seconds, peak, cpu = json.loads(out.strip().splitlines()[-1])
     return float(seconds), float(peak), float(cpu)
 
