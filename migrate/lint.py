@@ -3,8 +3,11 @@
 ``check`` lists every problem at once, each located at ``file:line key.path``: source tables
 and columns that do not exist (a flat file's columns as its header, ``columns`` or layout
 give them, with "did you mean"; a file absent at check time in one line), target columns the
-staging table lacks, required staging columns no rule fills, and values whose type cannot
-become the target type. ``coverage`` lists, per crosswalk, the legacy values in the live
+staging table lacks, required staging columns no rule fills, values whose type cannot
+become the target type, and for a declared target (``targets/``) what its definition
+refuses (:mod:`migrate.validate.fit`) and, live, where the definition and the staging table
+disagree, with the DDL a DBA would run (:mod:`migrate.targets.drift`; nothing is altered).
+``coverage`` lists, per crosswalk, the legacy values in the live
 sources that it does not cover.
 """
 
@@ -27,6 +30,7 @@ from migrate.spec.steps import CrosswalkArgs, suggest
 from migrate.staging.tables import LINEAGE_COLUMNS, build_metadata
 from migrate.transform.steps import IMPLEMENTATIONS, StepContext
 from migrate.validate.coerce import target_kind
+from migrate.validate.fit import definition_problems, field_fit
 from migrate.validate.schema import rule_problems
 
 _PRODUCES = {"money": "money", "date": "date", "datetime": "datetime", "integer": "integer"}
@@ -40,14 +44,38 @@ def check_mappings(settings: Settings, mappings: Path, live: bool = True) -> lis
     staging = build_metadata()
     problems: list[SpecError] = []
     engines: dict[str, Engine] = {}
+    for loaded in project.targets.values():
+        problems.extend(definition_problems(loaded, staging.tables[loaded.table.table]))
     for ent in project.entities.values():
-        problems.extend(_check_target(ent, staging))
+        problems.extend(_check_target(ent, staging, project))
         if live:
             problems.extend(_check_source(ent, settings, engines))
-    return [str(p) for p in problems]
+    drifts = _drift(settings, project) if live else []
+    return [str(p) for p in problems] + drifts
 
 
-def _check_target(ent: LoadedEntity, staging: MetaData) -> list[SpecError]:
+def _drift(settings: Settings, project: Project) -> list[str]:
+    """Each declared table against its live staging table (read only), with the DDL; a
+    table not there yet is no problem (the first run creates it)."""
+    from sqlalchemy.engine import make_url
+
+    from migrate.targets.drift import check_drift
+
+    url, schema = settings.url("staging"), settings.staging_schema
+    file = make_url(url).database if make_url(url).get_backend_name() == "sqlite" else None
+    if not project.targets or (file is not None and not Path(file).exists()):
+        return []
+    engine = readonly_engine(url)
+    try:
+        found = [d for t in project.targets.values() for d in check_drift(engine, t, schema)]
+    except Exception as exc:  # noqa: BLE001 - said in one line; the files were checked
+        return [f"staging: the target definitions not compared with it ({type(exc).__name__})"]
+    finally:
+        engine.dispose()
+    return [str(d) for d in found if d.kind != "missing table"]
+
+
+def _check_target(ent: LoadedEntity, staging: MetaData, project: Project) -> list[SpecError]:
     spec, out = ent.spec, []
     table = staging.tables.get(spec.target.table)
     if table is None:
@@ -78,6 +106,7 @@ def _check_target(ent: LoadedEntity, staging: MetaData) -> list[SpecError]:
             SpecError(ent.text.locate((*at, key)), f"{table.name}.{name}: {why}")
             for key, why in rule_problems(rule, target_kind(table.c[name]))
         )
+        out.extend(field_fit(ent, at, rule, table.c[name], project.crosswalks))
     filled = set(spec.filled_columns()) | set(LINEAGE_COLUMNS)
     if spec.issues_keys:
         filled.add(spec.issues_keys.column)
@@ -101,7 +130,7 @@ def _check_type(
     last = produced[-1] if produced else None
     if last is None or last == kind:
         return []
-    if {last, kind} <= {"date", "datetime"}:
+    if {last, kind} <= {"date", "datetime"} or (last, kind) == ("integer", "decimal"):
         return []
     return [
         SpecError(

@@ -322,3 +322,68 @@ def test_a_shipped_table_declared_again_is_refused_at_its_line(cli: Cli, project
     assert (cli.err + cli.out).splitlines()[0] == (
         "targets/suppliers.yaml:1 table: table 'SUPPLIERS' is a shipped staging table already"
     )
+
+
+def test_mappings_check_says_what_a_definition_refuses_at_its_line(cli: Cli, project: Path) -> None:
+    dept = project / "mappings" / "hr" / "departments.yaml"
+    dept.write_text(
+        dept.read_text(encoding="utf-8").replace(
+            "    from: status\n    steps: [strip, upper]\n", "    const: Z\n"
+        ),
+        encoding="utf-8",
+    )
+    history = project / "mappings" / "hr" / "assignment_history.yaml"
+    history.write_text(
+        history.read_text(encoding="utf-8")
+        .replace("    from: primary_yn\n", "    from: primary_yn\n    default: perhaps\n")
+        .replace("    from: fte\n", "    from: fte\n    min: 0\n    max: 1\n")
+        .replace("    from: start_dt\n", "    from: start_dt\n    required: false\n"),
+        encoding="utf-8",
+    )
+    definition = project / "targets" / "assignment_history.yaml"
+    definition.write_text(
+        definition.read_text(encoding="utf-8").replace("format: YYYY/MM/DD", "format: DD-MON-YY"),
+        encoding="utf-8",
+    )
+    assert cli("mappings", "check", "--offline") == 1
+    said = cli.out.splitlines()
+    assert said[-1].endswith("problem(s)"), said
+    wanted = [
+        "targets/assignment_history.yaml:11 columns.GRADE_DATE.format: format 'DD-MON-YY' holds "
+        "an element the tool cannot check",
+        "mappings/hr/departments.yaml:22 fields.STATUS.const: DEPARTMENTS.STATUS: 'Z' is not "
+        "one of the allowed values",
+        "fields.PRIMARY_FLAG.default: ASSIGNMENT_HISTORY.PRIMARY_FLAG: 'perhaps' is no "
+        "spelling of a boolean",
+        "fields.EFFECTIVE_START.required: ASSIGNMENT_HISTORY.EFFECTIVE_START: the definition "
+        "requires a value",
+    ]
+    for line in wanted:
+        assert any(line in s for s in said), (line, said)
+    assert not any("FTE" in s for s in said), said  # min and max on a decimal are fine
+
+
+def test_a_table_the_dba_changed_is_reported_with_its_ddl_and_never_altered(
+    cli: Cli, project: Path
+) -> None:
+    url = sqlite_url(project)
+    assert cli("run") == 0, cli.err
+    first = cli.run_id()
+    engine = create_engine(url)
+    with engine.begin() as conn:  # the DBA's changes, after the first run
+        conn.execute(text('ALTER TABLE "DEPARTMENTS" ADD COLUMN "COST_CENTER" VARCHAR(10)'))
+        conn.execute(text('ALTER TABLE "MIG_REPLACED_DEPARTMENTS" ADD COLUMN "COST_CENTER" TEXT'))
+    engine.dispose()
+    assert cli("mappings", "check") == 1
+    assert (
+        "targets/departments.yaml:4 columns: the live table has column COST_CENTER, which the "
+        'definition does not declare\n    ALTER TABLE "DEPARTMENTS" DROP COLUMN "COST_CENTER";'
+    ) in cli.out, cli.out
+    assert cli("mappings", "check", "--offline") == 0, cli.out  # the files alone are fine
+    assert cli("rollback", first, "--yes") == 0
+    assert cli("run") == 2  # refused before its first row, nothing altered
+    assert "COST_CENTER" in cli.err and "nothing altered" in cli.err, cli.err
+    assert "Traceback" not in cli.err
+    columns = [r[1] for r in staged(url, "PRAGMA table_info('DEPARTMENTS')")]
+    assert "COST_CENTER" in columns
+    assert staged(url, f'SELECT COUNT(*) FROM "{DEPARTMENTS}"') == [(0,)]

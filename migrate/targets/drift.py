@@ -9,6 +9,7 @@ the live table is read through a read-only engine and the DDL is only printed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint, inspect
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.schema import AddConstraint, CreateColumn, CreateIndex, CreateTable
 
-from migrate.errors import Location
+from migrate.errors import Location, SchemaMismatch
 from migrate.staging.tables import LINEAGE_COLUMNS
 from migrate.targets.build import build_table, index_name
 from migrate.targets.loader import LoadedTable
@@ -204,4 +205,26 @@ class _Ddl:
             f"-- SQLite cannot change a column in place: rebuild {self.table.name} "
             "(create it anew as below under another name, copy the rows, drop the old "
             "table, rename the new one)\n" + create + ";"
+        )
+
+
+def refuse_drift(url: str, targets: Mapping[str, LoadedTable], schema: str | None) -> None:
+    """Stop a run before its first row when a declared table's live staging table differs
+    from its definition (a table not there yet is created by the run, as ever): the tool
+    never alters a table, so it says which statements a DBA would run."""
+    if not targets:
+        return
+    from migrate.db import readonly_engine
+
+    engine = readonly_engine(url)
+    try:
+        found = [d for t in targets.values() for d in check_drift(engine, t, schema)]
+    finally:
+        engine.dispose()
+    found = [d for d in found if d.kind != "missing table"]
+    if found:
+        lines = "\n".join(str(d) for d in found)
+        raise SchemaMismatch(
+            f"staging differs from {len(found)} target definition line(s); nothing altered, "
+            f"nothing staged (fix the definition or run the DDL shown):\n{lines}"
         )

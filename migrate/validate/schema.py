@@ -87,8 +87,8 @@ def rule_problems(rule: Field_, kind: str) -> list[tuple[str, str]]:
     if rule.pattern is not None and kind != "text":
         out.append(("pattern", f"a pattern needs a text column, and this one is {kind}"))
     for bound in ("min", "max"):
-        if getattr(rule, bound) is not None and kind == "text":
-            out.append((bound, f"{bound} needs a number, money or date column, not text"))
+        if getattr(rule, bound) is not None and kind in ("text", "boolean"):
+            out.append((bound, f"{bound} needs a number, money or date column, not {kind}"))
     return out
 
 
