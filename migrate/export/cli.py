@@ -29,6 +29,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if not args.run or not args.out:
         raise ConfigError("migrate export needs --run RUN_ID and --out FOLDER (or: export verify)")
     quiet = getattr(args, "quiet", False)
+    personal = _personal(args)  # loading the project declares its own target tables
     try:
         result = export_run(
             settings,
@@ -39,7 +40,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             layouts=Path(args.layouts) if args.layouts else None,
             lineage=args.lineage,
             say=None if quiet else print,
-            personal=_personal(args),
+            personal=personal,
         )
     except ExportFailed as exc:
         for problem in exc.problems:
@@ -69,6 +70,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Read the files back on their own and compare them with staging and the manifest."""
     from reconcile.exported import verify_export
 
+    _personal(args)  # declares the project's own target tables, so their files are read
     report = verify_export(settings, Path(args.folder))
     for line in report.lines():
         print(line)
@@ -76,8 +78,10 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _personal(args: argparse.Namespace) -> dict[str, dict[str, str]]:
-    """Table -> {column: kind} of personal data, from the mappings; when they cannot be
-    read, every value shown in a failure is masked (``*``)."""
+    """Table -> {column: kind} of personal data, from the mappings (loading them declares
+    the project's own target tables); when they cannot be read, every value shown in a
+    failure is masked (``*``), and a declared table is unknown (its export is refused, its
+    verification NOT VERIFIED)."""
     from migrate.lineage.masking import target_personal
     from migrate.spec.loader import load_project
 
