@@ -19,9 +19,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
-from reconcile.restate_steps import as_text
-
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\S))")
+_TOKEN = re.compile(r"\s*(?:([0-9]+(?:\.[0-9]+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\S))", re.ASCII)
+_SPACE = " \t\n\r\x0b\x0c"
 # a read expression: ("num", Decimal) | ("col", name) | ("neg", node) | (op, left, right)
 Node = tuple[object, ...]
 
@@ -85,14 +84,33 @@ def _factor(tokens: list[str]) -> tuple[Node, list[str]]:
 
 
 def number(value: object) -> Decimal | None:
-    """A column value as an exact number: blanks and thousands commas dropped; else none."""
-    text = as_text(value)
-    if text is None:
+    """A column value as an exact number: the six ASCII blanks around it and its commas
+    dropped, then an optional sign, ASCII digits with at most one point, and an optional
+    exponent (``NaN``, ``Infinity``, ``1_000``, ``١٢`` and a float NaN held as a value are
+    none, as blank is)."""
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if value is None:
+        return None
+    text = (repr(value) if isinstance(value, float) else str(value)).strip(_SPACE)
+    text = text.replace(",", "")
+    mantissa, e, exponent = text.partition("e") if "e" in text else text.partition("E")
+    if e and not _digits(exponent[1:] if exponent[:1] in "+-" else exponent):
+        return None
+    body = mantissa[1:] if mantissa[:1] in ("+", "-") else mantissa
+    whole, point, frac = body.partition(".")
+    if not (whole or frac) or (whole and not _digits(whole)) or (frac and not _digits(frac)):
         return None
     try:
-        return Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - only numbers get here
         return None
+
+
+def _digits(text: str) -> bool:
+    return bool(text) and all(c in "0123456789" for c in text)
 
 
 def compute(node: Node, record: Mapping[str, object]) -> Decimal | None:

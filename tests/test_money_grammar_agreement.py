@@ -93,9 +93,7 @@ SHAPED = st.builds(
     st.one_of(st.just(""), st.text("0123456789", max_size=12).map(lambda d: "." + d)),
     st.sampled_from(["", ")", "-", ")-", " ", "\t", "\x00", " -"]),
 )
-TEXTS = st.one_of(
-    SOUPS, SHAPED, st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
-)
+TEXTS = st.one_of(SOUPS, SHAPED, st.text(st.characters(exclude_categories=["Cs"]), max_size=12))
 OBJECTS = st.one_of(
     st.none(),
     st.integers(-(10**20), 10**20),
@@ -171,4 +169,20 @@ def test_numbers_agree_on_text(values: list[str]) -> None:
             theirs.append(N.number(v))
         except N.NotNumber:
             theirs.append("X")
+    assert mine == theirs
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(OBJECTS, min_size=1, max_size=20))
+@example(values=["١٢", "NaN", "Infinity", "1_000", "1,234.5", " 7 ", float("nan"), 3])
+def test_expression_operands_agree(values: list[object]) -> None:
+    """An expression's operand (``expr: QTY * 2``): the same number, or none, on both sides;
+    Unicode digits, NaN, infinity and underscores are no numbers."""
+    from migrate.transform.expr import evaluate
+    from migrate.transform.expr import parse as parse_expr
+    from reconcile import restate_expr as E
+
+    frame = pd.DataFrame({"QTY": pd.Series(values, dtype="object")})
+    mine = list(evaluate(parse_expr("QTY * 2"), frame))
+    theirs = [E.compute(E.read("QTY * 2"), {"QTY": v}) for v in values]
     assert mine == theirs

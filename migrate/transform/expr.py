@@ -18,7 +18,12 @@ from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(.))")
+_TOKEN = re.compile(r"\s*(?:([0-9]+(?:\.[0-9]+)?)|([A-Za-z_][A-Za-z0-9_]*)|(.))", re.ASCII)
+# an operand's text once trimmed of the six ASCII blanks and its commas dropped: the number
+# grammar of conditions (ASCII digits, an optional exponent); NaN, Infinity, ``1_000`` and
+# Unicode digits (which ``Decimal()`` itself would take) are no numbers
+_OPERAND = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_SPACE = " \t\n\r\x0b\x0c"
 
 
 @dataclass(frozen=True)
@@ -128,11 +133,20 @@ def columns_of(text: str) -> list[str]:
 
 
 def _as_decimal(v: object) -> Decimal | None:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    """An operand as an exact number; None when blank or no number (a NaN or infinity held
+    as a value included: the result is then none, on both sides)."""
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, Decimal):
+        return v if v.is_finite() else None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return Decimal(v)
+    text = (repr(v) if isinstance(v, float) else str(v)).strip(_SPACE).replace(",", "")
+    if not _OPERAND.fullmatch(text):
         return None
     try:
-        return Decimal(str(v).strip().replace(",", ""))
-    except InvalidOperation:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
         return None
 
 
@@ -144,6 +158,8 @@ def evaluate(node: Node, frame: pd.DataFrame) -> pd.Series:
         column = frame[node.name]
         if pd.api.types.is_integer_dtype(column.dtype):  # exact: never through float
             column = column.astype("object")
+        elif pd.api.types.is_float_dtype(column.dtype):  # there NaN is pandas' NULL
+            column = column.astype("object").where(column.notna(), None)
         return column.map(_as_decimal).astype("object")
     if isinstance(node, Neg):
         return evaluate(node.operand, frame).map(lambda v: None if v is None else -v)

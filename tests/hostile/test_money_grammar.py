@@ -136,8 +136,10 @@ def _unicode_digits_read(real: object) -> object:
 
     def read(text: pd.Series, encoding: str) -> object:
         ascii_digits = text.map(
-            lambda v: v if not isinstance(v, str) else "".join(
-                str(unicodedata.digit(c)) if c.isdigit() else c for c in v
+            lambda v: (
+                v
+                if not isinstance(v, str)
+                else "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in v)
             )
         ).astype("str")
         return real(ascii_digits, encoding)  # type: ignore[operator]
@@ -223,3 +225,16 @@ def test_a_nul_inside_a_csv_field_is_rejected_and_shown_escaped(
     (e,) = report.entities
     assert (e.source_rows, e.staged_rows, e.rejected_rows) == (4, 2, 2)
     assert report.verdict != PASS  # the two records' amounts are not known: unverified
+
+
+@pytest.mark.parametrize("value", ["١٢", "NaN", "Infinity", "1_000", "１２", float("nan")])
+def test_an_expression_operand_in_other_digits_is_no_number(value: object) -> None:
+    """Before: ``Decimal()`` read ``١٢`` as 12 and ``1_000`` as 1000 on both sides, and
+    ``NaN`` as a NaN that compared unequal to itself (so never agreed)."""
+    from migrate.transform.expr import evaluate
+    from migrate.transform.expr import parse as parse_expr
+    from reconcile import restate_expr as E
+
+    frame = pd.DataFrame({"QTY": pd.Series([value], dtype="object")})
+    assert list(evaluate(parse_expr("QTY * 2"), frame)) == [None]
+    assert E.compute(E.read("QTY * 2"), {"QTY": value}) is None
