@@ -26,6 +26,7 @@ from reconcile.workbook_style import (
     TITLE_FONT,
     finish_table,
     header,
+    note_row,
     put,
     put_money,
     widths,
@@ -37,6 +38,7 @@ TITLES = (
     "Entity", "Kind", "What happened", "Code", "Rows", "Amount", "Amount of",
     "Source key", "Column", "Legacy value",
 )  # fmt: skip
+WIDTHS = (20, 9, 50, 20, 8, 15, 15, 16, 22, 34)
 NOTE = (
     "Most serious first: legacy amounts that cannot be read (they fail), then rejected rows by "
     "amount, then rows left out by a mapping rule. Each Code is explained on sheet Legend. "
@@ -58,7 +60,7 @@ class _Group:
 def write_exceptions(ws: Worksheet, report: Reconciliation) -> None:
     """All groups of all entities, sorted by severity then money, then rows."""
     put(ws, 1, 1, "Exceptions").font = TITLE_FONT
-    put(ws, 2, 1, NOTE)
+    note_row(ws, 2, NOTE, len(TITLES), WIDTHS)
     header(ws, HEADER_ROW, TITLES)
     groups = [g for e in report.entities for g in _groups(e)]
     groups.sort(key=lambda g: (g.rank, -g.at_stake, -g.count, g.entity))
@@ -69,7 +71,7 @@ def write_exceptions(ws: Worksheet, report: Reconciliation) -> None:
         put(ws, row, 1, "(no rejected or filtered rows)")
         row += 1
     finish_table(ws, HEADER_ROW, row - 1, len(TITLES))
-    widths(ws, (20, 9, 50, 20, 8, 15, 15, 16, 22, 34))
+    widths(ws, WIDTHS)
     wrap_column(ws, 10, range(HEADER_ROW + 1, row))
     wrap_column(ws, 3, range(HEADER_ROW + 1, row))
 

@@ -29,6 +29,7 @@ from reconcile.workbook_style import (
     decimal_places,
     finish_table,
     header,
+    note_row,
     put,
     put_formula,
     put_money,
@@ -82,10 +83,11 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     shown, folded = reading_order(e.grains)
     failing = sum(g.status != "PASS" for g in e.grains)
     put(ws, 1, 1, f"{e.entity}: control totals by grain").font = TITLE_FONT
-    put(ws, 2, 1, f"Source {e.source_table} vs staged {e.target_table}; Difference = Source - "
+    sizes = (24, *([20] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9, 60)
+    note_row(ws, 2, f"Source {e.source_table} vs staged {e.target_table}; Difference = Source - "
         f"Staged - Rejected - Filtered. {failing:,} of {len(e.grains):,} line(s) fail. Failing "
         "lines first, then those with rejected or filtered money; lines without activity are "
-        "folded at the end")  # fmt: skip
+        "folded at the end", len(titles), sizes)  # fmt: skip
     header(ws, HEADER_ROW, titles)
     row = HEADER_ROW + 1
     for g in shown:
@@ -104,7 +106,7 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
         ws.sheet_properties.outlinePr.summaryBelow = False  # the count line heads the group
     status_col = k + 9
     finish_table(ws, HEADER_ROW, row - 1, len(titles), (status_col, status_col + 1))
-    widths(ws, (24, *([16] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9, 60))
+    widths(ws, sizes)
     letter = get_column_letter(status_col)
     first = HEADER_ROW + 1
     return f"{quote_sheet(ws.title)}!${letter}${first}:${letter}${max(row - 1, first)}"

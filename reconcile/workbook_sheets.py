@@ -22,6 +22,7 @@ from reconcile.workbook_style import (
     finish_table,
     header,
     landscape,
+    note_row,
     put,
     put_formula,
     quote_sheet,
@@ -32,9 +33,19 @@ from reconcile.workbook_style import (
 TABLE_HEADER_ROW = 3
 
 
-def _title(ws: Worksheet, title: str, note: str) -> None:
+DIFFERENCE_WIDTHS = (22, 24, 22, 22, 26, 26, 16)
+RULE_WIDTHS = (22, 60, 12, 12, 12, 48)
+RULES_NOTE = (
+    "Rules checked on the staged data: journals balance per group, every reference resolves, "
+    "headers equal the sum of their lines; warnings (rows loaded but flagged, by reason, "
+    "re-derived from the staged rows). Status is PASS without violations, else the rule's "
+    "level (FAIL, or EXCEPTIONS). Broken rules first."
+)
+
+
+def _title(ws: Worksheet, title: str, note: str, sizes: tuple[float, ...]) -> None:
     put(ws, 1, 1, title).font = TITLE_FONT
-    put(ws, 2, 1, note)
+    note_row(ws, 2, note, len(sizes), sizes)
 
 
 def write_differences(
@@ -42,9 +53,7 @@ def write_differences(
 ) -> str:
     """Row-level mismatches, the first of each kind (all in the CSV ``csv_file``); returns
     the absolute range of the Entity column."""
-    _title(ws, "Row differences", "Keyed row comparison of source and staging: missing in"
-           " staging, unexpected in staging, or changed (one line per changed column)")  # fmt: skip
-    put(ws, 2, 1, differences_note(report, csv_file))
+    _title(ws, "Row differences", differences_note(report, csv_file), DIFFERENCE_WIDTHS)
     titles = ("Entity", "Source key", "Kind", "Column", "Source value", "Staged value",
               "Difference")  # fmt: skip
     header(ws, TABLE_HEADER_ROW, titles)
@@ -58,7 +67,7 @@ def write_differences(
             row += 1
     row = _none_line(ws, row, "(none: every compared row matches)")
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles))
-    widths(ws, (22, 24, 22, 22, 26, 26, 16))
+    widths(ws, DIFFERENCE_WIDTHS)
     return _column_range(ws, "A", row - 1)
 
 
@@ -102,10 +111,7 @@ def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
     A rule's Status is PASS without violations, else its level: FAIL, or EXCEPTIONS for a
     warning (rows loaded and flagged, listed by reason with samples in Detail) and for a
     rule already broken in the legacy data (its legacy keys in Detail)."""
-    _title(ws, "ERP rules", "Rules checked on the staged data: journals balance per group,"
-           " every reference resolves, headers equal the sum of their lines; warnings (rows"
-           " loaded but flagged, by reason, re-derived from the staged rows). Status is PASS"
-           " without violations, else the rule's level (FAIL, or EXCEPTIONS)")  # fmt: skip
+    _title(ws, "ERP rules", RULES_NOTE, RULE_WIDTHS)
     titles = ("Entity", "Rule", "Violations", "Status", "Report status", "Detail")
     header(ws, TABLE_HEADER_ROW, titles)
     row = TABLE_HEADER_ROW + 1
@@ -119,7 +125,7 @@ def write_rules(ws: Worksheet, report: Reconciliation) -> tuple[str, str]:
         put(ws, row, 6, r.detail)
         row += 1
     finish_table(ws, TABLE_HEADER_ROW, row - 1, len(titles), (4, 5))
-    widths(ws, (22, 60, 12, 9, 9, 48))
+    widths(ws, RULE_WIDTHS)
     for col in (2, 6):  # rules and details are sentences: wrapped, not cut off
         wrap_column(ws, col, range(TABLE_HEADER_ROW + 1, row))
     return _column_range(ws, "A", row - 1), _column_range(ws, "D", row - 1)

@@ -149,6 +149,24 @@ def widths(ws: Worksheet, sizes: Sequence[float]) -> None:
         ws.column_dimensions[get_column_letter(col)].width = size
 
 
+def text_lines(text: str, width: float) -> int:
+    """Lines a text wraps to in a column ``width`` units wide. A unit is the width of a digit:
+    lower-case prose fits about 1.15 characters per unit, capitals and digits about 0.9."""
+    capitals = sum(ch.isupper() or ch.isdigit() for ch in text) / max(len(text), 1)
+    per_line = max(int(width * (1.15 - 0.35 * capitals)), 8)
+    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+
+
+def note_row(ws: Worksheet, row: int, text: str, ncols: int, widths_: Sequence[float]) -> Cell:
+    """A sentence under a sheet's title, wrapped across the table's width (not overflowing
+    past its edge, which would shrink the printed page)."""
+    cell = put(ws, row, 1, text)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
+    ws.row_dimensions[row].height = 15 * text_lines(text, sum(widths_[:ncols]))
+    return cell
+
+
 def wrap_column(ws: Worksheet, col: int, rows: range) -> None:
     """Wrap long text in one column and make each row tall enough to show all of it.
 
@@ -156,12 +174,11 @@ def wrap_column(ws: Worksheet, col: int, rows: range) -> None:
     them, so a wrapped cell would be cut off (or drawn over the next row) on screen and
     in print; the height is estimated from the text length and the column width."""
     width = ws.column_dimensions[get_column_letter(col)].width or 10
-    per_line = max(int(width * 1.1), 8)  # a unit of width is a digit; prose is narrower
     for r in rows:
         cell = ws.cell(row=r, column=col)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         text = "" if cell.value is None else str(cell.value)
-        lines = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+        lines = text_lines(text, width)
         if lines > 1:  # a tall row reads from the top: its figures beside the text's start
             # never lower a height another wrapped column of the row needs
             height = max(ws.row_dimensions[r].height or 0, 15 * lines)

@@ -272,7 +272,9 @@ def _verdict_head(ws: Worksheet, report: Reconciliation, last_row: int) -> None:
     put(ws, 6, 3, "Source = Staged + Rejected + Filtered;  Difference = Source - Staged"
         " - Rejected - Filtered, which must be within Tolerance (under a rounding policy"
         " the Source is at the legacy's precision and the Rounding line's restated rounding"
-        " is added to it)")  # fmt: skip
+        " is added to it)").alignment = Alignment(wrap_text=True, vertical="top")  # fmt: skip
+    ws.merge_cells(start_row=6, start_column=3, end_row=6, end_column=len(SUMMARY_COLUMNS))
+    ws.row_dimensions[6].height = 30  # two lines across the table, not past its edge
 
 
 SHOWN_FAILING = 5
