@@ -4,8 +4,12 @@ Auditors must trust, months after cutover, that nobody edited the record of what
 signed off. Each entry is ``{seq, time, kind, payload, prev_hash, hash}`` where ``hash`` is
 SHA-256 over the canonical JSON of the entry without ``hash`` (so it covers ``prev_hash``):
 editing, deleting, inserting or reordering an entry breaks the chain, and :func:`verify`
-says which entry. Removing the newest entries is only visible against an outside anchor (the
-head hash :func:`verify` reports, copied into the sign-off record).
+says which entry. A chain cannot show its own end being cut off, nor a rewrite that
+recomputes every hash, so it is anchored twice (issue 22, item 12): with a key in the
+environment every entry carries an HMAC (``mac``, ``key_id``: :mod:`migrate.audit_key`), and
+the head is checkpointed where the log is not, in staging and in each reconciliation's files
+(:mod:`migrate.audit_anchors`); ``verify`` with ``settings`` checks them all
+(:mod:`migrate.audit_verify`).
 
 A log with no entries proves nothing, so it is never reported as an intact chain: a log named
 on the command line must exist and hold entries, and the default log may be missing or empty
@@ -79,6 +83,7 @@ class VerifyResult:
     entries: int
     head: str
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was and was not checked
 
     @property
     def ok(self) -> bool:
@@ -94,8 +99,11 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+UNHASHED = ("hash", "mac", "key_id")  # the MAC is made over the hash, so not part of it
+
+
 def entry_hash(entry: dict[str, Any]) -> str:
-    body = {k: v for k, v in entry.items() if k != "hash"}
+    body = {k: v for k, v in entry.items() if k not in UNHASHED}
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
@@ -120,15 +128,25 @@ def check_no_secrets(value: Any, path: str = "payload") -> None:
 
 
 def append(settings: Settings, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Add one entry after the current head; the file lock keeps concurrent writers in line."""
-    return append_to(log_path(settings), kind, payload)
+    """Add one entry after the current head; the file lock keeps concurrent writers in line.
+    The last entry of a run's outcome, a rollback or a reconciliation is checkpointed in the
+    staging holding the run."""
+    from migrate import audit_anchors
+
+    entry = append_to(log_path(settings), kind, payload)
+    audit_anchors.after_append(settings, kind, payload, entry)
+    return entry
 
 
 def append_to(path: Path, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Append to the log at ``path``; with a key in the environment the entry carries its MAC."""
+    from migrate import audit_key
+
     if kind not in KINDS:
         raise ValueError(f"unknown audit entry kind {kind!r} (one of {', '.join(KINDS)})")
     check_no_secrets(payload)
     json.dumps(payload)  # fail before locking if the payload is not JSON
+    key = audit_key.load(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -143,6 +161,8 @@ def append_to(path: Path, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
                 "prev_hash": str(last["hash"]) if last else GENESIS,
             }
             entry["hash"] = entry_hash(entry)
+            if key is not None:
+                entry["key_id"], entry["mac"] = key.key_id, audit_key.entry_mac(key, entry["hash"])
             fh.seek(0, 2)
             fh.write(canonical(entry) + "\n")
             fh.flush()
@@ -281,9 +301,21 @@ def _runs_text(runs: dict[str, int]) -> str:
     return f"{total} run(s)" + (f" ({rehearsal} in the rehearsal staging)" if rehearsal else "")
 
 
-def verify(path: Path) -> VerifyResult:
+def verify(path: Path, settings: Settings | None = None) -> VerifyResult:
     """Recompute every hash and link; name each edited, deleted, inserted or moved entry. A
-    missing file gives 0 entries: whether that is allowed is :func:`no_entries`' question."""
+    missing file gives 0 entries: whether that is allowed is :func:`no_entries`' question.
+    With ``settings`` also every MAC (key from the environment) and every checkpoint in
+    staging and in the reconciliation files beside the log."""
+    chain = verify_chain(path)
+    if settings is None or not chain.entries:
+        return chain
+    from migrate.audit_verify import anchored
+
+    return anchored(path, settings, chain)
+
+
+def verify_chain(path: Path) -> VerifyResult:
+    """The chain alone: hashes and links."""
     if not path.exists():
         return VerifyResult(0, GENESIS, [])
     lines = _parse(path)
