@@ -238,3 +238,80 @@ def test_an_expression_operand_in_other_digits_is_no_number(value: object) -> No
     frame = pd.DataFrame({"QTY": pd.Series([value], dtype="object")})
     assert list(evaluate(parse_expr("QTY * 2"), frame)) == [None]
     assert E.compute(E.read("QTY * 2"), {"QTY": value}) is None
+
+
+PATCHED = pytest.mark.xfail(
+    strict=True,
+    reason="needs /work/notes/patches/money.diff (the extract keeps a NaN apart from NULL; "
+    "failures.py escapes control characters): remove this marker when applying it",
+)
+
+
+@PATCHED
+@pytest.mark.db
+def test_a_nan_amount_is_rejected_never_staged_blank(
+    tmp_path: Path, pg_url: str, staging_pg: str
+) -> None:
+    """A PostgreSQL ``double precision`` NaN under ``money: float`` into a nullable column:
+    before, staged NULL (pandas holds NULL and NaN alike); now rejected (inexact_float),
+    while a NULL is still no amount."""
+    from tests.test_money_policy_verdict import write_project
+
+    engine = create_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    'CREATE TABLE "PAYDESK" ("EMP_ID" INTEGER, "EMP_NAME" VARCHAR(40), '
+                    '"GROSS" double precision)'
+                )
+            )
+            conn.execute(
+                text('INSERT INTO "PAYDESK" VALUES (:i, :n, :v)'),
+                [
+                    {"i": 1, "n": "Ann", "v": 1.98},
+                    {"i": 2, "n": "Bob", "v": float("nan")},
+                    {"i": 3, "n": "Cy", "v": None},
+                ],
+            )
+    finally:
+        engine.dispose()
+    mappings = write_project(tmp_path)
+    (mappings / "hr" / "pay_sqlserver.yaml").unlink()
+    desk = mappings / "hr" / "pay_desktop.yaml"
+    desk.write_text(
+        desk.read_text()
+        .replace(
+            "  ANNUAL_SALARY: {from: GROSS, steps: [{money: float}]}",
+            "  ANNUAL_SALARY: {const: 0}\n  GROSS_PAY: {from: GROSS, steps: [{money: float}]}",
+        )
+        .replace("target_column: ANNUAL_SALARY", "target_column: GROSS_PAY")
+    )
+    s = Settings(urls={"staging": staging_pg, "finance": pg_url, "hr": pg_url}, workdir=tmp_path)
+    run = run_migration(s, mappings, "full")
+    reconcile_run(s, load_project(mappings), run.run_id)
+    staging = create_engine(staging_pg)
+    try:
+        with staging.connect() as conn:
+            rejects = conn.execute(
+                text('SELECT "SOURCE_KEY", "REASON_CODE", "OFFENDING_VALUE" FROM "MIG_REJECTS"')
+            ).all()
+    finally:
+        staging.dispose()
+    assert [(k, r) for k, r, _ in rejects] == [("2", "inexact_float")]
+
+
+@PATCHED
+def test_a_nul_from_a_database_column_is_shown_escaped(tmp_path: Path) -> None:
+    """A NUL in a SQLite legacy column (not a file): the row is rejected and the reject
+    shows ``1\\x002``, printable (PostgreSQL staging refuses a raw NUL)."""
+    mappings = _project(tmp_path, "fixed", [(1, "1\x002", "invalid_amount")])
+    staging = f"sqlite:///{tmp_path / 'staging.db'}"
+    _run(tmp_path, mappings, staging)
+    engine = create_engine(staging)
+    try:
+        with engine.connect() as conn:
+            shown = conn.execute(text('SELECT "OFFENDING_VALUE" FROM "MIG_REJECTS"')).scalar()
+    finally:
+        engine.dispose()
+    assert shown == "1\\x002"
