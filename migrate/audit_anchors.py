@@ -71,6 +71,11 @@ class Anchor:
     checkpoint: Checkpoint
 
 
+def checkpoint_text(data: Any) -> str:
+    """A checkpoint as the one line of JSON a workbook property holds."""
+    return json.dumps(Checkpoint.from_dict(data).as_dict(), sort_keys=True, separators=(",", ":"))
+
+
 def make(entries: int, head: str, key: AuditKey | None) -> Checkpoint:
     if key is None:
         return Checkpoint(entries, head)
@@ -234,3 +239,26 @@ def _workbook_anchor(path: Path) -> Checkpoint | None:
     except Exception:  # a file that is no workbook carries no checkpoint
         return None
     return None
+
+
+def stamped(report: Any, settings: Any) -> Any:
+    """``report`` (a reconciliation) with its run's checkpoint in its run facts
+    (``audit_anchor``), so its JSON and workbook carry it: the log's head at the run's last
+    outcome entry. That, not the head of the moment, keeps a second reconciliation of the
+    same run byte-identical; what came after is checkpointed in staging. Unchanged when the
+    log holds no outcome of the run."""
+    from dataclasses import replace
+
+    from migrate.audit import log_path, read_entries
+
+    path = log_path(settings)
+    found: tuple[int, str] | None = None
+    for n, (_, entry) in enumerate(read_entries(path), start=1):
+        payload = entry.get("payload")
+        ours = isinstance(payload, dict) and payload.get("run_id") == report.run.run_id
+        if ours and entry.get("kind") == "rejects_by_reason":
+            found = (n, str(entry.get("hash")))
+    if found is None:
+        return report
+    cp = make(found[0], found[1], audit_key.load(path))
+    return replace(report, run=replace(report.run, audit_anchor=cp.as_dict()))
