@@ -18,17 +18,31 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from migrate import audit
 from migrate.config import Settings
 from migrate.db import readonly_engine
-from reconcile.exported_files import Unreadable, layout_columns, sha256_of, tally
+from migrate.staging.catalog import staging_table
+from reconcile.exported_files import (
+    Unreadable,
+    layout_columns,
+    layout_hints,
+    sha256_of,
+    tally,
+)
 from reconcile.exported_staging import StagedTally, money_columns, staged_tally
+from reconcile.exported_values import (
+    Digests,
+    declared_formats,
+    layout_formats,
+    staged_digests,
+)
 from reconcile.run import locate_run
 
 MANIFEST = "export_manifest.json"
@@ -73,14 +87,9 @@ def verify_export(settings: Settings, folder: Path, record: bool = True) -> Expo
     url, schema, _ = locate_run(settings, report.run_id)
     engine = readonly_engine(url)
     try:
+        side = Side(engine, schema, str(report.run_id))
         for entry in manifest.get("files", []):
-            _file(
-                folder,
-                entry,
-                manifest,
-                report,
-                lambda t: staged_tally(engine, schema, t, str(report.run_id)),
-            )
+            _file(folder, entry, manifest, report, side)
     finally:
         engine.dispose()
     listed = {e.get("file") for e in manifest.get("files", [])} | {MANIFEST}
@@ -144,7 +153,22 @@ def _recorded(settings: Settings, sha: str, report: ExportReport) -> None:
         )
 
 
-Staged = Callable[[str], StagedTally]
+@dataclass(frozen=True)
+class Side:
+    """Staging, as the proof reads it: the run's tally of a table, and its value digests."""
+
+    engine: Engine
+    schema: str | None
+    run_id: str
+
+    def tally(self, table: str) -> StagedTally:
+        return staged_tally(self.engine, self.schema, table, self.run_id)
+
+    def digests(self, table: str, compared: list[str], formats: dict[str, str]) -> Digests:
+        return staged_digests(self.engine, self.schema, table, self.run_id, compared, formats)
+
+
+Staged = Side
 
 
 def _file(
@@ -189,11 +213,14 @@ def _file(
         report.add(UNVERIFIED, f"{name}: cannot be read as a ZIP ({exc})")
 
 
-def _columns(d: dict[str, Any], manifest: dict[str, Any]) -> list[str | None] | None:
-    """The field names from the layout file (FBDI), or None: the CSV's own header."""
+def _columns(
+    d: dict[str, Any], manifest: dict[str, Any]
+) -> tuple[list[str | None] | None, dict[str, str]]:
+    """The field names from the layout file (FBDI), or None: the CSV's own header; and the
+    date and timestamp formats of the fields (the layout's hints, or ISO / declared)."""
     layout = d.get("layout")
     if layout is None:
-        return None
+        return None, declared_formats(str(d.get("table")))
     known = manifest.get("layouts", {}).get(layout)
     if not known:
         raise Unreadable(f"the manifest names layout {layout} but not where it is")
@@ -202,7 +229,7 @@ def _columns(d: dict[str, Any], manifest: dict[str, Any]) -> list[str | None] | 
         raise Unreadable(f"layout {path} is missing")
     if sha256_of(path) != known.get("sha256"):
         raise Unreadable(f"layout {path} changed since the export")
-    return layout_columns(path)
+    return layout_columns(path), layout_formats(layout_hints(path))
 
 
 def _dataset(
@@ -215,8 +242,8 @@ def _dataset(
 ) -> None:
     table = str(d.get("table"))
     try:
-        columns = _columns(d, manifest)
-        names, got = tally(stream, columns, money_columns(table))
+        columns, formats = _columns(d, manifest)
+        names, got = tally(stream, columns, money_columns(table), lambda n: _compared(table, n))
     except Unreadable as exc:
         report.add(UNVERIFIED, f"{label}: cannot be read ({exc})")
         return
@@ -224,7 +251,8 @@ def _dataset(
         report.add(FAIL, f"{label}: damaged in the ZIP ({exc})")
         return
     try:
-        staged: StagedTally = staged_of(table)
+        staged: StagedTally = staged_of.tally(table)
+        digests = staged_of.digests(table, sorted(_compared(table, names)), formats)
     except LookupError as exc:
         report.add(UNVERIFIED, f"{label}: {exc}")
         return
@@ -247,6 +275,7 @@ def _dataset(
                 )
             continue
         _compare(label, f"{name} values", got.filled[name], staged.filled[name], None, report)
+    _compare_values(label, got.digests, digests, staged, report)
     claimed = d.get("totals", {})
     for column, total in sorted(got.totals.items()):
         _compare(
@@ -289,3 +318,25 @@ def _decimal(value: Any) -> Any:
         return Decimal(str(value))
     except InvalidOperation:
         return value
+
+
+def _compared(table: str, names: list[str | None]) -> set[str]:
+    """The file's columns staging has: those whose values are compared."""
+    t = staging_table(table)
+    return {n for n in names if n and t is not None and n in t.c}
+
+
+def _compare_values(
+    label: str, got: Digests, staged: Digests, tally: StagedTally, report: ExportReport
+) -> None:
+    """Same counts are not same values: the digests of each column and of whole rows."""
+    names = set(got.columns) | set(staged.columns)
+    differ = sorted(c for c in names if got.columns.get(c, 0) != staged.columns.get(c, 0))
+    if differ:
+        report.add(FAIL, f"{label}: the values of {', '.join(differ)} are not staging's")
+    elif got.rows != staged.rows:
+        report.add(
+            FAIL,
+            f"{label}: every column holds staging's values, but not in the same rows "
+            "(values moved between rows)",
+        )

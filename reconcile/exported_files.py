@@ -14,10 +14,13 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
+
+from reconcile.exported_values import Digests
 
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 MAX_UNREADABLE = 5
@@ -35,6 +38,7 @@ class Tally:
     filled: dict[str, int] = field(default_factory=dict)
     totals: dict[str, Decimal] = field(default_factory=dict)
     sha256: str = ""
+    digests: Digests = field(default_factory=Digests)
 
 
 def sha256_of(path: Path) -> str:
@@ -66,6 +70,22 @@ def layout_columns(path: Path) -> list[str | None]:
     return [named.get(i) for i in range(1, max(named) + 1)]
 
 
+def layout_hints(path: Path) -> dict[str, str]:
+    """Column -> the layout's format hint (``date YYYY/MM/DD`` also for an Oracle DATE)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise Unreadable(f"layout {path}: {exc}") from None
+    hints = {}
+    for row in rows:
+        hint = (row.get("load_transform_or_char_hint") or "").strip()
+        if (row.get("oracle_type") or "").strip().upper() == "DATE" and not hint:
+            hint = "date YYYY/MM/DD"
+        hints[(row.get("column_name") or "").strip()] = hint
+    return hints
+
+
 class _Hashed(io.RawIOBase):
     """A binary stream read through, hashing every byte on the way."""
 
@@ -84,10 +104,14 @@ class _Hashed(io.RawIOBase):
 
 
 def tally(
-    stream: IO[bytes], columns: list[str | None] | None, money: set[str]
+    stream: IO[bytes],
+    columns: list[str | None] | None,
+    money: set[str],
+    compared: Callable[[list[str | None]], set[str]] = lambda _names: set(),
 ) -> tuple[list[str | None], Tally]:
     """Count the CSV read from ``stream`` (memory stays flat); ``columns`` names its fields
-    (None: the first record is the header). Returns the field names and the tally."""
+    (None: the first record is the header); ``compared`` gives, from the names, the columns
+    whose values are folded into the digests. Returns the field names and the tally."""
     out = Tally()
     hashed = _Hashed(stream)
     text = io.TextIOWrapper(io.BufferedReader(hashed), encoding="utf-8", newline="")
@@ -98,9 +122,12 @@ def tally(
         names = list(columns)
         out.filled = {c: 0 for c in names if c}
         out.totals = {c: Decimal(0) for c in names if c in money}
+        wanted = compared(names)
+        picks = [(i, n) for i, n in enumerate(names) if n in wanted]
         for record in reader:
             out.rows += 1
             _count(record, names, out)
+            out.digests.add({n: record[i] for i, n in picks})
     except (UnicodeDecodeError, csv.Error) as exc:
         raise Unreadable(f"record {out.rows + 1}: {exc}") from None
     out.sha256 = hashed.digest.hexdigest()

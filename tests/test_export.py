@@ -399,3 +399,61 @@ def test_a_declared_table_exports_in_its_definitions_order(
     with (tmp_path / "lin" / "DEPARTMENTS.csv").open(encoding="utf-8") as fh:
         assert fh.readline().rstrip("\n").endswith(",MIG_SOURCE_KEY,MIG_SOURCE_HASH")
     assert main([*base, "export", "verify", str(tmp_path / "lin")]) == 0
+
+
+def test_a_text_changed_in_staging_after_the_export_fails(run: Run, tmp_path: Path) -> None:
+    """Counts and totals hold; the values do not."""
+    settings = copy_of(run, tmp_path)
+    out = tmp_path / "gl"
+    export_run(settings, run.run_id, out, tables=["GL_INTERFACE"], layouts=run.layouts)
+    with sqlite3.connect(settings.workdir / "staging.db") as conn:
+        conn.execute(
+            "UPDATE GL_INTERFACE SET REFERENCE10 = 'CHANGED' WHERE REFERENCE21 = "
+            "(SELECT MIN(REFERENCE21) FROM GL_INTERFACE)"
+        )
+    report = verify_export(settings, out)
+    assert report.verdict == "FAIL"
+    assert (
+        "FAIL",
+        "GlInterface.zip/GlInterface.csv: the values of REFERENCE10 are not staging's",
+    ) in report.findings
+
+
+def test_an_exporter_that_writes_a_wrong_value_is_caught(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proof does not trust the exporter: a text it garbled, with a manifest and an
+    audit entry that agree with the garbled file, still FAILs against staging."""
+
+    def garbled(value: object, fmt: ColumnFormat) -> str:
+        text = render(value, fmt)
+        return text.lower() if fmt.name == "LAST_NAME" else text
+
+    monkeypatch.setattr("migrate.export.rows.render", garbled)
+    settings = load_settings(run.workdir)
+    export_run(settings, run.run_id, tmp_path / "hr", fmt="csv", tables=["WORKERS"])
+    report = verify_export(settings, tmp_path / "hr")
+    assert report.verdict == "FAIL"
+    assert any("the values of LAST_NAME are not staging's" in t for _, t in report.findings)
+
+
+def test_amounts_moved_between_rows_are_caught(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two rows' amounts swapped: every count, total and column holds; the rows do not."""
+    from migrate.export.staged import StagedRun
+
+    real = StagedRun.rows
+
+    def swapped(self: StagedRun, name: str, columns: list[str]) -> object:
+        rows = list(real(self, name, columns))
+        a, b = next(i for i, r in enumerate(rows) if r["AMOUNT"] != rows[0]["AMOUNT"]), 0
+        rows[a]["AMOUNT"], rows[b]["AMOUNT"] = rows[b]["AMOUNT"], rows[a]["AMOUNT"]
+        return iter(rows)
+
+    monkeypatch.setattr(StagedRun, "rows", swapped)
+    settings = load_settings(run.workdir)
+    export_run(settings, run.run_id, tmp_path / "ap", fmt="csv", tables=["AP_PAYMENTS"])
+    report = verify_export(settings, tmp_path / "ap")
+    assert report.verdict == "FAIL"
+    assert any("values moved between rows" in t for _, t in report.findings)
