@@ -28,13 +28,14 @@ from reconcile.workbook_style import (
     put_money,
     quote_sheet,
     status_colours,
+    text_lines,
     unlock,
     widths,
 )
 
 SIGNOFF_ROLES = ("Prepared by", "Reviewed by", "Approved by")
 SIGNOFF_ROLE_ROW = 7
-EXCEPTIONS_HEADER_ROW = 19
+COMMENTS_ROW = 20  # under the fingerprints to file
 EXCEPTION_TITLES = (
     "Entity", "Exception", "Rows", "Amount", "Amount of", "Accepted (initials)", "Comment",
 )  # fmt: skip
@@ -42,6 +43,7 @@ ACCEPT_COL = 6
 _MIDDLE = Alignment(vertical="center")
 _TOP = Alignment(wrap_text=True, vertical="top")
 _TOP_RIGHT = Alignment(horizontal="right", vertical="top")
+_TOP_INDENT = Alignment(vertical="top", indent=1)
 
 
 @dataclass(frozen=True)
@@ -116,25 +118,23 @@ def write_signoff(
         "fingerprints below.")  # fmt: skip
     _roles(ws, prepared_by)
     _to_file(ws, report, prints)
-    row = _exceptions(ws, lines)
-    _entity_comments(ws, report, row + 2)
+    top = _entity_comments(ws, report, COMMENTS_ROW) + 2  # the long list last: its header
+    row = _exceptions(ws, lines, top)  # repeats on every printed page after the first
     widths(ws, (26, 66, 13, 16, 16, 14, 36))
-    ws.print_title_rows = f"{EXCEPTIONS_HEADER_ROW}:{EXCEPTIONS_HEADER_ROW}"
+    ws.print_title_rows = f"{top}:{top}"
     landscape(ws)
     if not lines:
         return None
-    first, last = EXCEPTIONS_HEADER_ROW + 1, row - 1
-    return f"{quote_sheet(ws.title)}!$A${first}:$A${last}"
+    return f"{quote_sheet(ws.title)}!$A${top + 1}:$A${row - 2}"
 
 
 FILE_ROW = 11
 FIGURES_PRINT = "Figures fingerprint (SHA-256 of this reconciliation's figures)"
 WORKBOOK_PRINT = "Workbook fingerprint (SHA-256 of this file as issued): copy it here"
 WORKBOOK_PRINT_NOTE = (
-    "A file cannot hold its own fingerprint: it is given with the workbook when issued and "
-    "kept in the reconciliation record. Filling in this sheet changes the file, so the "
-    "signed copy is tied back by this one and the figures fingerprint, which the JSON report "
-    "issued with the workbook reproduces."
+    "A file cannot hold its own fingerprint: it comes with the workbook when issued and is "
+    "kept in the reconciliation record. The figures fingerprint is reproduced by the JSON "
+    "report issued with the workbook."
 )
 
 
@@ -162,7 +162,7 @@ def _to_file(ws: Worksheet, report: Reconciliation, prints: Fingerprints | None)
     cell.alignment = _MIDDLE
     ws.row_dimensions[row].height = 15 * (1 + len(WORKBOOK_PRINT) // 26)
     put(ws, row + 1, 2, WORKBOOK_PRINT_NOTE).alignment = _TOP
-    ws.row_dimensions[row + 1].height = 45
+    ws.row_dimensions[row + 1].height = 15 * text_lines(WORKBOOK_PRINT_NOTE, 66)
 
 
 def _roles(ws: Worksheet, prepared_by: str | None) -> None:
@@ -180,12 +180,12 @@ def _roles(ws: Worksheet, prepared_by: str | None) -> None:
         ws.row_dimensions[row].height = 32
 
 
-def _exceptions(ws: Worksheet, lines: list[ExceptionLine]) -> int:
+def _exceptions(ws: Worksheet, lines: list[ExceptionLine], top: int) -> int:
     """The exceptions table: a line each, with a further line per further amount; returns
     the first row after it."""
-    put(ws, EXCEPTIONS_HEADER_ROW - 1, 1, "Exceptions to accept").font = BOLD
-    header(ws, EXCEPTIONS_HEADER_ROW, EXCEPTION_TITLES)
-    row = EXCEPTIONS_HEADER_ROW + 1
+    put(ws, top - 1, 1, "Exceptions to accept").font = BOLD
+    header(ws, top, EXCEPTION_TITLES)
+    row = top + 1
     for line in lines:
         put(ws, row, 1, line.entity).alignment = _TOP
         put(ws, row, 2, line.text).alignment = _TOP
@@ -202,29 +202,32 @@ def _exceptions(ws: Worksheet, lines: list[ExceptionLine]) -> int:
                 put(ws, row + i, 4, "not read").alignment = _TOP_RIGHT
             else:
                 put_money(ws, row + i, 4, amount).alignment = _TOP
-            put(ws, row + i, 5, measure).alignment = _TOP
+            put(ws, row + i, 5, measure).alignment = _TOP_INDENT
         row += max(len(line.amounts), 1)
     if not lines:
         put(ws, row, 1, "(none: nothing to accept)")
         return row + 1
     put(ws, row, ACCEPT_COL - 1, "Accepted so far").font = BOLD
-    first, letter = EXCEPTIONS_HEADER_ROW + 1, get_column_letter(ACCEPT_COL)
+    first, letter = top + 1, get_column_letter(ACCEPT_COL)
     count = f'=COUNTA({letter}{first}:{letter}{row - 1})&" of {len(lines)}"'
     put_formula(ws, row, ACCEPT_COL, count).font = BOLD
     return row + 1
 
 
-def _entity_comments(ws: Worksheet, report: Reconciliation, top: int) -> None:
+def _entity_comments(ws: Worksheet, report: Reconciliation, top: int) -> int:
+    """A comment per entity, most serious first; returns the first row after the table."""
+    put(ws, top - 1, 1, "Comments by entity").font = BOLD
     titles = ("Entity", "Comment (explain any accepted variance)", "Status", "Initials")
     header(ws, top, titles)
     row = top + 1
-    for e in report.entities:
+    for e in severity_order(report):
         put(ws, row, 1, e.entity).alignment = _MIDDLE
         comment = put(ws, row, 2, None)
         unlock(comment)
         comment.alignment = _TOP
         put(ws, row, 3, e.status).alignment = Alignment(horizontal="center", vertical="center")
         unlock(put(ws, row, 4, None))
-        ws.row_dimensions[row].height = 45
+        ws.row_dimensions[row].height = 30
         row += 1
     status_colours(ws, f"C{top + 1}:C{max(row - 1, top + 1)}")
+    return row

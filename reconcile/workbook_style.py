@@ -187,6 +187,7 @@ def wrap_column(ws: Worksheet, col: int, rows: range) -> None:
                 other.alignment = Alignment(
                     horizontal=other.alignment.horizontal,
                     wrap_text=other.alignment.wrap_text,
+                    indent=other.alignment.indent,
                     vertical="top",
                 )
 

@@ -273,20 +273,29 @@ def test_sheets_protected_except_signoff_inputs(xlsx: tuple[Path, str]) -> None:
     so = wb["Sign-off"]
     assert [so.cell(r, 1).value for r in (7, 8, 9)] == ["Prepared by", "Reviewed by", "Approved by"]
     assert so["B7"].value == "A. Accountant"
+    comments = _find(so, 2, "Comment (explain any accepted variance)")  # most serious first
+    assert [so.cell(comments + 1, c).value for c in (1, 3)] == ["gl_journal", "FAIL"]
+    assert [so.cell(comments + 2, c).value for c in (1, 3)] == ["ap_invoice", "EXCEPTIONS"]
+    top = _find(so, 6, "Accepted (initials)")
+    assert so.print_title_rows == f"${top}:${top}"  # the long list's header, on every page
     # gl_journal's reject: two lines (debit, credit), ap_invoice's: one, then the count
-    assert so["A20"].value == "gl_journal" and so["A21"].value is None
-    assert (so["D20"].value, so["E20"].value, so["D21"].value) == (1000, "debit", 10)
-    assert so["A22"].value == "ap_invoice" and so["F23"].value == '=COUNTA(F20:F22)&" of 2"'
-    inputs = [f"{c}{r}" for c in "BCD" for r in (7, 8, 9)] + ["F20", "G20", "F22", "G22"]
-    comments = _find(so, 2, "Comment (explain any accepted variance)")
+    e = top + 1
+    assert so[f"A{e}"].value == "gl_journal" and so[f"A{e + 1}"].value is None
+    assert (so[f"D{e}"].value, so[f"E{e}"].value, so[f"D{e + 1}"].value) == (1000, "debit", 10)
+    assert so[f"A{e + 2}"].value == "ap_invoice"
+    assert so[f"F{e + 3}"].value == f'=COUNTA(F{e}:F{e + 2})&" of 2"'
+    inputs = [f"{c}{r}" for c in "BCD" for r in (7, 8, 9)]
+    inputs += [f"{c}{r}" for c in "FG" for r in (e, e + 2)]
     inputs += [f"{c}{comments + r}" for c in "BD" for r in (1, 2)]
     inputs += [f"B{_find(so, 1, WORKBOOK_PRINT)}"]
     assert all(so[ref].protection.locked is False for ref in inputs)
-    assert [so.cell(comments + 1, c).value for c in (1, 3)] == ["gl_journal", "FAIL"]
-    assert [so.cell(comments + 2, c).value for c in (1, 3)] == ["ap_invoice", "EXCEPTIONS"]
-    assert so["A7"].protection.locked and so["F21"].protection.locked
-    assert so["B20"].protection.locked and so["D20"].protection.locked
+    assert so["A7"].protection.locked and so[f"F{e + 1}"].protection.locked
+    assert so[f"B{e}"].protection.locked and so[f"D{e}"].protection.locked
+    assert so[f"C{comments + 1}"].protection.locked
     assert wb["Summary"]["C9"].protection.locked
+    summary = wb["Summary"]
+    r = _row_of(summary, "gl_journal", "Exceptions to accept")
+    assert summary[f"G{r}"].value == f"=COUNTIF('Sign-off'!$A${e}:$A${e + 2},A{r})"
 
 
 def test_signoff_prints_the_fingerprints_to_file(report: Reconciliation, tmp_path: Path) -> None:

@@ -110,7 +110,11 @@ def test_signoff_sheet_has_a_line_per_exception_to_accept(tmp_path: Path) -> Non
     report = Reconciliation(_run(), (_gl(), _exceptions_only().entities[0]))
     so = load_workbook(_book(report, tmp_path))["Sign-off"]
     lines = _lines(so)
-    rows = {r[1]: i for i, r in enumerate(lines) if r[0] in ("gl_journal", "ap_invoice") and r[2]}
+    rows = {
+        r[1]: i
+        for i, r in enumerate(lines)
+        if r[0] in ("gl_journal", "ap_invoice") and r[2] and isinstance(r[1], str)
+    }
     named = "A reason named by the mapping ('INVALID_ACCOUNT'); see its rule."
     gl = rows[f"7 row(s) rejected: {named} (code INVALID_ACCOUNT)"]
     assert lines[gl][:5] == ("gl_journal", lines[gl][1], 7, 1000, "debit")
