@@ -4,10 +4,11 @@
 used (invariant 3): each file is hashed and compared with the manifest, the manifest's own
 SHA-256 with the ``export_written`` entry of the audit log, and every CSV is read with
 Python's ``csv`` (an FBDI one through its layout file alone) to count rows, non-empty
-values per column and money totals, compared with what staging holds for the run
-(:mod:`reconcile.exported_staging`) and with what the manifest claims.
+values per column, money totals and digests of every value (:mod:`reconcile.exported_values`),
+compared with what staging holds for the run (:mod:`reconcile.exported_staging`) and with
+what the manifest claims.
 
-Verdict: FAIL when a file is missing or changed, or a count or total differs; NOT VERIFIED
+Verdict: FAIL when a file is missing or changed, or a count, total or value differs; NOT VERIFIED
 when something cannot be read (a ZIP, a member, a layout, staging's table) or the manifest
 is not the one recorded, with the reason: never PASS; EXCEPTIONS when staging holds values
 in a column the file has no field for (the format leaves it out: each named, to accept);
