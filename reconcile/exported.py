@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -210,7 +211,7 @@ def _file(
                     continue
                 with zf.open(str(d.get("name"))) as stream:
                     _dataset(label, d, stream, manifest, report, staged_of)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         report.add(UNVERIFIED, f"{name}: cannot be read as a ZIP ({exc})")
 
 
@@ -248,8 +249,8 @@ def _dataset(
     except Unreadable as exc:
         report.add(UNVERIFIED, f"{label}: cannot be read ({exc})")
         return
-    except zipfile.BadZipFile as exc:
-        report.add(FAIL, f"{label}: damaged in the ZIP ({exc})")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        report.add(UNVERIFIED, f"{label}: cannot be read from the ZIP ({exc})")
         return
     try:
         staged: StagedTally = staged_of.tally(table)
