@@ -8,12 +8,8 @@ reporting fewer problems than there are.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import text
 
 from migrate.config import LEGACY_SYSTEMS, Settings, redact
 from migrate.db import readonly_engine
@@ -78,50 +74,21 @@ def _connection(settings: Settings, name: str, down: set[str]) -> Finding:
 
 
 def _privileges(settings: Settings, name: str) -> Finding:
-    """Whether the legacy role could write. The migration's sessions are read-only anyway;
-    a role that cannot write is the second lock (invariant: legacy is never written)."""
-    url = settings.url(name)
-    check = f"legacy role {name}"
-    file = sqlite_path(url)
-    if file is not None:
-        if os.access(file, os.W_OK):
-            return Finding(check, "warn", f"{file} is writable by this user (opened read-only)")
-        return Finding(check, "ok", "read-only file")
-    engine = readonly_engine(url)
-    try:
-        with engine.connect() as conn:
-            writes = _can_write(conn)
-    except Exception as exc:  # noqa: BLE001 - a privilege query the server refuses
-        return Finding(check, "warn", f"privileges not read ({type(exc).__name__})")
-    finally:
-        engine.dispose()
-    if writes:
-        return Finding(
-            check, "warn", f"the role can write ({writes}); sessions are read-only, but a "
-            "read-only role is the safer lock"
-        )  # fmt: skip
-    return Finding(check, "ok", "read-only role")
+    """What the legacy role could do beyond reading (:mod:`migrate.legacy_role`). The
+    sessions are read-only anyway; a SELECT-only role is the lock that holds against a
+    superuser's file functions. Under ``[safety] legacy_role = "refuse"`` it is a FAIL."""
+    from migrate.legacy_role import check, policy
 
-
-def _can_write(conn: Any) -> str:
-    """What write privilege the role holds ("" for none)."""
-    if conn.engine.dialect.name == "postgresql":
-        if conn.execute(
-            text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        ).scalar():
-            return "superuser"
-        n = conn.execute(
-            text(
-                "SELECT count(*) FROM information_schema.table_privileges WHERE grantee = "
-                "current_user AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE')"
-            )
-        ).scalar()
-        return f"INSERT/UPDATE/DELETE on {n} table(s)" if n else ""
-    grants = " ".join(str(r[0]) for r in conn.execute(text("SHOW GRANTS")).all()).upper()
-    for word in ("ALL PRIVILEGES", "INSERT", "UPDATE", "DELETE"):
-        if word in grants:
-            return word
-    return ""
+    found = check(settings, name)
+    label = f"legacy role {name}"
+    if found.risks:
+        status = "fail" if policy(settings) == "refuse" else "warn"
+        return Finding(label, status, f"can do more than read: {'; '.join(found.risks)}")
+    if found.unknown:
+        return Finding(label, "fail" if policy(settings) == "refuse" else "warn", found.note)
+    if "writable" in found.note:
+        return Finding(label, "warn", found.note)
+    return Finding(label, "ok", found.note or "SELECT only")
 
 
 def _mappings(settings: Settings, mappings: Path, down: set[str]) -> list[Finding]:

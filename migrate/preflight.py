@@ -4,13 +4,33 @@ Running one entity on its own (``migrate run --entity ap_invoices``) is normal o
 parents are staged, since the key map persists across runs. Before they are, every row
 that looks up a parent key is rejected as ``orphan_reference``: the run is not wrong, but
 the user almost certainly meant to run the parents first, so the run says so up front.
+
+Before the first chunk, too, each legacy connection's role is asked what it may do beyond
+reading (:func:`legacy_roles`): a warning, or the run refused under ``[safety]
+legacy_role = "refuse"`` (issue 22, item 9).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, MetaData, select
 
+from migrate.config import Settings
+from migrate.legacy_role import RoleCheck, review
 from migrate.spec.loader import Project
+
+
+def legacy_roles(settings: Settings, project: Project) -> list[RoleCheck]:
+    """Check the role of every legacy database the run reads (flat files have none); raises
+    :class:`migrate.legacy_role.LegacyRoleRefused` under the refuse policy."""
+    systems = {project.spec(name).source.system for name in project.order}
+    databases = {s for s in systems if s in settings.urls and s != "staging"}
+    used = {s for s in databases if any(_reads_database(project, n, s) for n in project.order)}
+    return review(settings, used, "the run")
+
+
+def _reads_database(project: Project, name: str, system: str) -> bool:
+    source = project.spec(name).source
+    return source.system == system and source.file is None
 
 
 def unanswered_lookups(project: Project, staging: Engine, md: MetaData) -> list[str]:
