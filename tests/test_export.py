@@ -475,3 +475,20 @@ def test_any_flipped_byte_fails_and_never_crashes(run: Run, tmp_path: Path) -> N
         assert report.verdict == "FAIL", (at, report.lines())
     path.write_bytes(original)
     assert verify_export(settings, out, record=False).verdict == "EXCEPTIONS"
+
+
+def test_a_personal_value_named_in_a_failure_is_masked(
+    run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ssn = str(staged(load_settings(run.workdir), "SELECT MIN(NATIONAL_IDENTIFIER) FROM WORKERS"))
+    settings = copy_of(
+        run,
+        tmp_path,
+        f"UPDATE WORKERS SET NATIONAL_IDENTIFIER = '{ssn}' || char(0) "
+        f"WHERE NATIONAL_IDENTIFIER = '{ssn}'",
+    )
+    argv = ["export", "--run", run.run_id, "--format", "csv", "--table", "WORKERS"]
+    assert _cli([*argv, "--out", str(tmp_path / "hr")], settings) == 1
+    err = capsys.readouterr().err
+    assert "column NATIONAL_IDENTIFIER: a NUL character" in err
+    assert ssn not in err and "(value '***" + ssn.replace("-", "")[-4:] in err
