@@ -277,9 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("shell", choices=("bash",), help="the shell (bash)")
     comp.set_defaults(handler=cmds.cmd_completion)
 
+    from migrate.export.cli import add_parsers as add_export_parsers
     from migrate.lineage.cli import add_parsers
     from migrate.targets.cli import add_parsers as add_target_parsers
 
     add_parsers(sub)
     add_target_parsers(sub)
+    add_export_parsers(sub)
     return p
