@@ -3,7 +3,9 @@
 Resolution order for each name: environment variable ``MIGRATE_<NAME>_URL``, then the
 ``[connections]`` table of a TOML config file (``migrate.toml`` in the working folder, or
 ``--config``), then a SQLite file in the working folder. Credentials belong in the
-environment; :func:`redact` strips passwords before a URL is ever shown or logged.
+environment; :func:`redact` strips passwords before a URL is ever shown or logged. The file
+may also name the project's target definitions folder (``targets = "path"``, relative to
+the file), used instead of ``targets/`` beside the mappings.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Settings:
     workdir: Path
     staging_schema: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    targets: Path | None = None
 
     def url(self, name: str) -> str:
         try:
@@ -59,11 +62,13 @@ def load_settings(workdir: Path | None = None, config_file: Path | None = None) 
     workdir = (workdir or Path.cwd()).resolve()
     file_urls: dict[str, str] = {}
     schema: str | None = None
+    targets: Path | None = None
     path = config_file or workdir / "migrate.toml"
     if config_file is not None and not path.exists():
         raise ConfigError(f"config file not found: {path}")
     if path.exists():
         file_urls, schema = _read_file(path)
+        targets = _targets(path)
     urls: dict[str, str] = {}
     for name in CONNECTION_NAMES:
         env = os.environ.get(f"MIGRATE_{name.upper()}_URL")
@@ -72,10 +77,28 @@ def load_settings(workdir: Path | None = None, config_file: Path | None = None) 
         )
         _check_url(name, urls[name])
     schema = os.environ.get("MIGRATE_STAGING_SCHEMA", schema)
-    return Settings(urls=urls, workdir=workdir, staging_schema=schema)
+    from migrate.staging.catalog import configure_targets
+
+    configure_targets(targets)  # the project's loader declares them (or discovers them)
+    return Settings(urls=urls, workdir=workdir, staging_schema=schema, targets=targets)
 
 
-TOP_LEVEL_KEYS: tuple[str, ...] = ("connections", "staging_schema")
+TOP_LEVEL_KEYS: tuple[str, ...] = ("connections", "staging_schema", "targets")
+
+
+def _targets(path: Path) -> Path | None:
+    """The ``targets`` folder the file names (relative to the file), which must exist."""
+    text = path.read_text(encoding="utf-8")
+    value = tomllib.loads(text).get("targets")
+    if value is None:
+        return None
+    line = _line_of(text, "targets")
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}:{line}: targets must be text (a folder of target definitions)")
+    folder = (path.parent / value).resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{path}:{line}: targets: no such folder {folder}")
+    return folder
 
 
 def _read_file(path: Path) -> tuple[dict[str, str], str | None]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from migrate.cli import main
+from migrate.staging.catalog import configure_targets, forget_targets
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "targets"
 DEPARTMENTS = "DEPARTMENTS"
@@ -80,6 +82,14 @@ def rejects(url: str, run_id: str) -> dict[tuple[str, str], tuple[str, str, str]
         f'FROM "MIG_REJECTS" WHERE "RUN_ID" = \'{run_id}\'',
     )
     return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+
+
+@pytest.fixture(autouse=True)
+def _shipped_tables_afterwards() -> Iterator[None]:
+    """The next test module sees the shipped tables alone, as a fresh process does."""
+    yield
+    configure_targets(None)
+    forget_targets()
 
 
 @pytest.fixture
@@ -387,3 +397,16 @@ def test_a_table_the_dba_changed_is_reported_with_its_ddl_and_never_altered(
     columns = [r[1] for r in staged(url, "PRAGMA table_info('DEPARTMENTS')")]
     assert "COST_CENTER" in columns
     assert staged(url, f'SELECT COUNT(*) FROM "{DEPARTMENTS}"') == [(0,)]
+
+
+def test_a_targets_folder_named_in_migrate_toml(cli: Cli, project: Path) -> None:
+    (project / "targets").rename(project / "erp_layouts")
+    assert cli("mappings", "check", "--offline") == 1  # no declared tables found
+    assert "staging has no table 'DEPARTMENTS'" in cli.out, cli.out
+    (project / "migrate.toml").write_text('targets = "erp_layouts"\n', encoding="utf-8")
+    assert cli("mappings", "check", "--offline") == 0, cli.err + cli.out
+    (project / "migrate.toml").write_text('\ntargets = "erp_layout"\n', encoding="utf-8")
+    assert cli("mappings", "check", "--offline") == 2
+    assert cli.err.strip() == (
+        f"error: {project / 'migrate.toml'}:2: targets: no such folder {project / 'erp_layout'}"
+    ), cli.err

@@ -275,6 +275,7 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
             continue
         project.entities[name] = loaded
     errors.extend(_cross_checks(project))
+    errors.extend(_target_tables(project))
     errors.extend(check_references(project))
     if errors:
         raise SpecErrors(errors)
@@ -288,6 +289,30 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
             raise SpecErrors([SpecError(Location(str(root), None, ""), m) for m in msgs])
         project.order = [n for n in project.order if n in only]
     return project
+
+
+def _target_tables(project: Project) -> list[SpecError]:
+    """Every mapping stages into a table staging has: shipped, or declared in the project's
+    ``targets/`` (a run would otherwise stop at its first chunk on an unknown table)."""
+    from migrate.staging.catalog import staging_metadata
+
+    try:
+        tables = staging_metadata().tables
+    except SpecErrors:
+        return []  # a bad definition: reported with the definitions
+    known = sorted(n for n, t in tables.items() if "target_key" in t.info)
+    errors: list[SpecError] = []
+    for ent in project.entities.values():
+        name = ent.spec.target.table
+        if name not in tables:
+            errors.append(
+                SpecError(
+                    ent.text.locate(("target", "table")),
+                    f"staging has no table {name!r}{suggest(name, known)}; declare it in a "
+                    "targets/ folder beside the mappings (docs/how-to/targets.md)",
+                )
+            )
+    return errors
 
 
 def _cross_checks(project: Project) -> list[SpecError]:
