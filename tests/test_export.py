@@ -492,3 +492,37 @@ def test_a_personal_value_named_in_a_failure_is_masked(
     err = capsys.readouterr().err
     assert "column NATIONAL_IDENTIFIER: a NUL character" in err
     assert ssn not in err and "(value '***" + ssn.replace("-", "")[-4:] in err
+
+
+@pytest.mark.realdata
+def test_chinook_exported_as_csv_and_proved(realdata: Path, tmp_path: Path) -> None:
+    """The real Chinook ledger (money stored as REAL): its AR tables as CSV, proved PASS
+    with the README's exact total, 2,328.60, in the files themselves; FBDI is refused (no
+    FBDI object holds AR)."""
+    from migrate.errors import ConfigError
+
+    shutil.copy(realdata / "chinook" / "Chinook_Sqlite.sqlite", tmp_path / "chinook.sqlite")
+    urls = {
+        "staging": f"sqlite:///{tmp_path / 'staging.db'}",
+        "finance": f"sqlite:///{tmp_path / 'chinook.sqlite'}",
+    }
+    settings = Settings(urls=urls, workdir=tmp_path)
+    run_id = run_migration(settings, MAPPINGS / "realdata" / "chinook", "full").run_id
+    result = export_run(settings, run_id, tmp_path / "csv", fmt="csv")
+    datasets = {d["table"]: d for f in result.manifest["files"] for d in f["datasets"]}
+    assert {t: d["rows"] for t, d in datasets.items()} == {
+        "AR_CUSTOMERS_INTERFACE": 59,
+        "AR_INVOICES_INTERFACE": 412,
+        "AR_INVOICE_LINES_INTERFACE": 2240,
+    }
+    with (tmp_path / "csv" / "AR_INVOICES_INTERFACE.csv").open(encoding="utf-8") as fh:
+        total = sum(Decimal(r["TRX_AMOUNT"]) for r in csv.DictReader(fh))
+    assert total == Decimal("2328.60")
+    assert verify_export(settings, tmp_path / "csv").verdict == "PASS"
+    with pytest.raises(ConfigError, match="no rows an FBDI import object holds"):
+        export_run(
+            settings,
+            run_id,
+            tmp_path / "fbdi",
+            layouts=realdata / "erp_target_schemas" / "oracle_fusion_interface",
+        )
