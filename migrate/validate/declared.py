@@ -38,6 +38,8 @@ _ELEMENTS: tuple[tuple[str, str, str], ...] = (
     ("FF", r"\d{1,9}", "%f"),
 )
 _LITERAL = re.compile(r"[ /:.\-T]")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_SPACE = " \t\n\r\x0b\x0c"  # trimmed around a number or a boolean (ASCII spaces only)
 
 
 def definition(column: Column[Any]) -> Any | None:
@@ -62,7 +64,9 @@ def to_boolean(s: pd.Series, column: Column[Any]) -> tuple[pd.Series, pd.Series]
             return None
         if isinstance(value, bool):
             return value
-        word = str(value).strip().lower()
+        word = str(value).strip(_SPACE).lower()
+        if word == "":  # blank is no value, as for every other type
+            return None
         if word in true:
             return True
         if word in false:
@@ -96,8 +100,13 @@ def to_decimal(s: pd.Series, column: Column[Any]) -> tuple[pd.Series, pd.Series,
             return None
         if isinstance(value, bool):
             return _BAD
+        text = repr(value) if isinstance(value, float) else str(value).strip(_SPACE)
+        if text == "":  # blank is no value, as for every other type
+            return None
+        if not _NUMBER.fullmatch(text):  # ASCII digits only: Decimal() would take '٥'
+            return _BAD
         try:
-            number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+            number = Decimal(text)
         except InvalidOperation:
             return _BAD
         if not number.is_finite():
