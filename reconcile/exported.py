@@ -78,13 +78,21 @@ class ExportReport:
         return [*shown, f"verdict: {self.verdict} ({self.folder}, run {self.run_id or '?'})"]
 
 
-def verify_export(settings: Settings, folder: Path, record: bool = True) -> ExportReport:
-    """Check every file the manifest lists; record the verdict in the audit log."""
+def verify_export(
+    settings: Settings, folder: Path, record: bool = True, layouts: Path | None = None
+) -> ExportReport:
+    """Check every file the manifest lists; record the verdict in the audit log.
+
+    ``layouts``: where the FBDI layout files are now (default: where the manifest says they
+    were); each must still hash as the manifest says."""
     report = ExportReport(folder)
     manifest, manifest_sha = _manifest(folder, report)
     if manifest is None:
         return report
     report.run_id = str(manifest.get("run_id"))
+    if layouts is not None:
+        for name, known in manifest.get("layouts", {}).items():
+            known["path"] = str(layouts / name)
     _recorded(settings, manifest_sha, report)
     url, schema, _ = locate_run(settings, report.run_id)
     engine = readonly_engine(url)

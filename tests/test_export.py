@@ -219,6 +219,7 @@ def test_what_cannot_be_read_is_not_verified_never_pass(run: Run, tmp_path: Path
     report = verify_export(settings, out)
     assert report.verdict == "NOT VERIFIED"
     assert any("cannot be read" in t and "is missing" in t for _, t in report.findings)
+    assert verify_export(settings, out, layouts=run.layouts).verdict == "PASS"  # moved
     (out / "export_manifest.json").unlink()
     assert verify_export(settings, out).verdict == "NOT VERIFIED"
 
@@ -526,3 +527,12 @@ def test_chinook_exported_as_csv_and_proved(realdata: Path, tmp_path: Path) -> N
             tmp_path / "fbdi",
             layouts=realdata / "erp_target_schemas" / "oracle_fusion_interface",
         )
+
+
+def test_two_exports_of_a_run_are_the_same_bytes(run: Run, tmp_path: Path) -> None:
+    settings = load_settings(run.workdir)
+    hashes = []
+    for name in ("one", "two"):
+        result = export_run(settings, run.run_id, tmp_path / name, layouts=run.layouts)
+        hashes.append({f["file"]: f["sha256"] for f in result.manifest["files"]})
+    assert hashes[0] == hashes[1] and len(hashes[0]) == 3

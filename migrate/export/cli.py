@@ -71,7 +71,8 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from reconcile.exported import verify_export
 
     _personal(args)  # declares the project's own target tables, so their files are read
-    report = verify_export(settings, Path(args.folder))
+    layouts = Path(args.layouts) if args.layouts else None
+    report = verify_export(settings, Path(args.folder), layouts=layouts)
     for line in report.lines():
         print(line)
     return VERDICT_CODES[report.verdict]
@@ -143,6 +144,12 @@ def add_parsers(sub: Any) -> None:
         "with the manifest (SHA-256, and the manifest with the audit log).",
     )
     ver.add_argument("folder", help="the folder an export wrote")
+    ver.add_argument(
+        "--layouts",
+        metavar="FOLDER",
+        help="where the FBDI layout files are now (default: where the export read them; "
+        "each must still have the SHA-256 the manifest records)",
+    )
     ver.set_defaults(handler=cmd_export)
 
 
