@@ -32,7 +32,7 @@ REPLACED_PREFIX = "MIG_REPLACED_"
 def lineage_columns() -> list[Column[Any]]:
     """Fresh lineage columns for one table (a Column belongs to one table only)."""
     return [
-        Column("MIG_RUN_ID", String(36), nullable=False, index=True),
+        Column("MIG_RUN_ID", String(36), nullable=False),  # indexed by target_table
         Column("MIG_BATCH_ID", Integer, nullable=False),
         Column("MIG_ENTITY", String(120), nullable=False),
         Column("MIG_SOURCE_SYSTEM", String(30), nullable=False),
@@ -51,6 +51,9 @@ def target_table(
         metadata,
         *items,
         *lineage_columns(),
+        # named as ``index=True`` named it; BRIN on PostgreSQL (a B-tree elsewhere): run ids
+        # grow with time (issue 21), so each run's rows are one narrow block range
+        Index(None, "MIG_RUN_ID", postgresql_using="brin"),
         UniqueConstraint(*key, name=f"uq_{name.lower()}_key"),
         info={"target_key": key},
     )
