@@ -536,3 +536,18 @@ def test_two_exports_of_a_run_are_the_same_bytes(run: Run, tmp_path: Path) -> No
         result = export_run(settings, run.run_id, tmp_path / name, layouts=run.layouts)
         hashes.append({f["file"]: f["sha256"] for f in result.manifest["files"]})
     assert hashes[0] == hashes[1] and len(hashes[0]) == 3
+
+
+def test_a_staging_that_cannot_be_reached_exits_4_never_a_verdict(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from migrate.cli import main
+
+    settings = load_settings(run.workdir)
+    export_run(settings, run.run_id, tmp_path / "gl", tables=["GL_INTERFACE"], layouts=run.layouts)
+    monkeypatch.setenv("MIGRATE_STAGING_URL", "postgresql://postgres@127.0.0.1:1/staging")
+    base = ["--workdir", str(run.workdir)]
+    assert main([*base, "export", "--run", run.run_id, "--out", str(tmp_path / "x")]) == 4
+    assert main([*base, "export", "verify", str(tmp_path / "gl")]) == 4
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "127.0.0.1" in err and not (tmp_path / "x").exists()
