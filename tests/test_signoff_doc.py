@@ -59,3 +59,25 @@ def test_every_example_runs_as_written(tmp_path: Path, capsys: pytest.CaptureFix
         for line in expected:
             wanted = pattern(line, run.run_id)
             assert any(wanted.fullmatch(p) for p in printed), (command, line, printed)
+
+
+def test_the_auditors_snippet_recomputes_the_printed_figures_fingerprint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The doc's Python snippet, run on a JSON issued with a workbook, prints the figures
+    fingerprint that workbook's Sign-off sheet shows."""
+    from openpyxl import load_workbook
+
+    from reconcile.history import write_reports
+    from reconcile.report import Reconciliation
+    from reconcile.workbook_signoff import FIGURES_PRINT
+    from tests.test_workbook import _ap, _gl, _run
+
+    ev = write_reports(Reconciliation(_run(), (_gl(), _ap())), tmp_path, 1)
+    [snippet] = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    code = "\n".join(line.removeprefix("  ") for line in snippet.splitlines())
+    exec(code.replace("reconciliation_RUN_1.json", str(ev.json)), {})  # noqa: S102
+    printed = capsys.readouterr().out.strip()
+    so = load_workbook(ev.workbook)["Sign-off"]
+    shown = next(so.cell(r, 2).value for r in range(1, 40) if so.cell(r, 1).value == FIGURES_PRINT)
+    assert printed == shown and len(printed) == 64
