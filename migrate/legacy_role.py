@@ -65,20 +65,45 @@ class RoleCheck:
 def safety(settings: Settings) -> dict[str, Any]:
     """The ``[safety]`` table of the config file (empty when there is none)."""
     named = settings.extra.get("config_file")
-    path = Path(str(named)) if named else settings.workdir / "migrate.toml"
+    return safety_table(Path(str(named)) if named else settings.workdir / "migrate.toml")
+
+
+def safety_table(path: Path) -> dict[str, Any]:
+    """``[safety]`` of the config file at ``path``, its keys checked (file:line)."""
     if not path.is_file():
         return {}
+    text = path.read_text(encoding="utf-8")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")).get("safety", {})
-    except (tomllib.TOMLDecodeError, OSError):
+        data = tomllib.loads(text).get("safety", {})
+    except tomllib.TOMLDecodeError:
         return {}  # the config loader reports a broken file itself
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: [safety] must be a table")
+        raise ConfigError(f"{path}:{_line(text, 'safety')}: [safety] must be a table")
     for key in data:
         if key not in SAFETY_KEYS:
             known = ", ".join(SAFETY_KEYS)
-            raise ConfigError(f"{path}: [safety] unknown key {key!r} (known: {known})")
+            raise ConfigError(
+                f"{path}:{_line(text, key)}: [safety] unknown key {key!r} (known: {known})"
+            )
     return data
+
+
+def file_roots(path: Path) -> list[Path]:
+    """``[safety] file_roots``: folders (relative to the config file) flat files may be in."""
+    roots = safety_table(path).get("file_roots", [])
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
+        where = f"{path}:{_line(text, 'file_roots')}"
+        raise ConfigError(f"{where}: file_roots must be a list of folders")
+    return [(path.parent / r).resolve() for r in roots]
+
+
+def _line(text: str, key: str) -> int:
+    for n, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith((f"{key} ", f"{key}=", f"[{key}]")):
+            return n
+    return 1
 
 
 def policy(settings: Settings) -> str:

@@ -145,5 +145,5 @@ def test_an_unknown_policy_or_key_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="legacy_role must be 'warn' or 'refuse'"):
         policy(settings)
     settings = _settings(tmp_path, "sqlite:///x.db", '[safety]\nlegacy_rol = "refuse"\n')
-    with pytest.raises(ConfigError, match=r"\[safety\] unknown key 'legacy_rol'"):
+    with pytest.raises(ConfigError, match=r"safety.toml:2: \[safety\] unknown key 'legacy_rol'"):
         policy(settings)
