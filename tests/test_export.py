@@ -350,6 +350,7 @@ def test_a_value_as_written(value: object, fmt: ColumnFormat, text: str) -> None
         ("END", ColumnFormat("P", "text", reads_as_null=("END",)), "as NULL"),
         ("\ud800", ColumnFormat("T", "text"), "UTF-8"),
         ("12,5", ColumnFormat("N", "number"), "not a number"),
+        (Decimal("1.005"), ColumnFormat("A", "money"), "more than two decimals"),
     ],
 )
 def test_a_value_the_format_cannot_carry(value: object, fmt: ColumnFormat, why: str) -> None:

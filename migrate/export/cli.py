@@ -50,6 +50,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     files = result.manifest["files"]
+    if result.manifest["staging_mode"] == "rehearsal" and not quiet:
+        print(f"note: run {args.run} is a rehearsal (its own staging): files for a trial load")
     rows = sum(d["rows"] for f in files for d in f["datasets"])
     for f in files:
         for d in f["datasets"]:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+CENT = Decimal("0.01")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -98,7 +99,9 @@ def _number(value: Any, fmt: ColumnFormat) -> str:
     if not number.is_finite():
         raise Unexpressible(f"{number} is not a finite number")
     if fmt.kind == "money":
-        number = number.quantize(Decimal("0.01"))
+        if number != number.quantize(CENT):
+            raise Unexpressible(f"{number} has more than two decimals; money has two")
+        number = number.quantize(CENT)
     text = format(number, "f")
     _, _, fraction = text.lstrip("-").partition(".")
     if fmt.scale is not None and len(fraction.rstrip("0")) > fmt.scale:
