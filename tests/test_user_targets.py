@@ -54,6 +54,9 @@ class Cli:
         self.err = ""
 
     def __call__(self, *argv: str) -> int:
+        """One command, as from a fresh process: nothing declared by an earlier one."""
+        forget_targets()
+        configure_targets(None)
         self.capsys.readouterr()
         code = main(
             ["--workdir", str(self.folder), "--mappings", str(self.folder / "mappings"), *argv]

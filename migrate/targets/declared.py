@@ -15,6 +15,7 @@ reconciled exactly as a shipped one is.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import MetaData
 
@@ -77,3 +78,14 @@ def declare_project_targets(mappings: Path) -> dict[str, LoadedTable]:
         use_targets(())
         raise
     return loaded
+
+
+def declare_for_command(args: Any) -> None:
+    """Every command sees the project's declared tables, not only those that load the
+    mappings: ``rollback`` removes a run's rows from them too, ``lineage trace`` and ``runs``
+    find them. A bad definition stops the command at its ``file:line`` (a rollback that
+    silently skipped a declared table would leave that run's rows staged). ``migrate
+    targets ...`` reads and reports the definitions itself."""
+    mappings = getattr(args, "mappings", None)
+    if mappings is not None and getattr(args, "command", None) != "targets":
+        declare_project_targets(Path(mappings))
