@@ -116,7 +116,7 @@ def _money(
         put(ws, row, 6, NOT_READ).alignment = Alignment(horizontal="right", vertical="top")
     elif amount is not None:
         put_money(ws, row, 6, amount)
-    put(ws, row, 7, measure).alignment = Alignment(indent=1)
+    put(ws, row, 7, measure).alignment = Alignment(horizontal="left", indent=1)
 
 
 def _by_size(amounts: tuple[tuple[str, Decimal], ...]) -> list[tuple[str, Decimal]]:

@@ -126,7 +126,8 @@ def write_legend(ws: Worksheet, report: Reconciliation) -> None:
         ("Kinds of exception (sheet Exceptions)", [(k, v, "") for k, v in KINDS.items()]),
         ("Reasons (column Code; a warning: loaded and flagged)", _reasons(report, used)),
         ("Kinds of row difference (sheet Differences)",
-         [(k, v, "yes" if k in kinds else "") for k, v in DIFFERENCE_KINDS.items()]),
+         [(difference_kind(k), v.split(": ", 1)[-1], "yes" if k in kinds else "")
+          for k, v in DIFFERENCE_KINDS.items()]),
         ("Other marks", [(k, v, "") for k, v in OTHER]),
     )  # fmt: skip
     for title, lines in sections:
@@ -140,6 +141,7 @@ def write_legend(ws: Worksheet, report: Reconciliation) -> None:
     finish_table(ws, 3, row - 1, 3)
     ws.auto_filter.ref = None
     widths(ws, (30, 100, 16))
+    wrap_column(ws, 1, range(4, row))
     wrap_column(ws, 2, range(4, row))
 
 

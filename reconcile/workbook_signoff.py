@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.differences import DifferencesFile
@@ -43,7 +44,7 @@ ACCEPT_COL = 6
 _MIDDLE = Alignment(vertical="center")
 _TOP = Alignment(wrap_text=True, vertical="top")
 _TOP_RIGHT = Alignment(horizontal="right", vertical="top")
-_TOP_INDENT = Alignment(vertical="top", indent=1)
+_TOP_INDENT = Alignment(horizontal="left", vertical="top", indent=1)
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,9 @@ def write_signoff(
         "fingerprints below.")  # fmt: skip
     _roles(ws, prepared_by)
     _to_file(ws, report, prints)
-    top = _entity_comments(ws, report, COMMENTS_ROW) + 2  # the long list last: its header
-    row = _exceptions(ws, lines, top)  # repeats on every printed page after the first
+    top = _entity_comments(ws, report, COMMENTS_ROW) + 2  # the long list last, on its own
+    ws.row_breaks.append(Break(id=top - 2))  # pages, under its header repeated on each
+    row = _exceptions(ws, lines, top)
     widths(ws, (26, 66, 13, 16, 16, 14, 36))
     ws.print_title_rows = f"{top}:{top}"
     landscape(ws)
@@ -227,7 +229,7 @@ def _entity_comments(ws: Worksheet, report: Reconciliation, top: int) -> int:
         comment.alignment = _TOP
         put(ws, row, 3, e.status).alignment = Alignment(horizontal="center", vertical="center")
         unlock(put(ws, row, 4, None))
-        ws.row_dimensions[row].height = 30
+        ws.row_dimensions[row].height = 24
         row += 1
     status_colours(ws, f"C{top + 1}:C{max(row - 1, top + 1)}")
     return row

@@ -149,11 +149,12 @@ def widths(ws: Worksheet, sizes: Sequence[float]) -> None:
         ws.column_dimensions[get_column_letter(col)].width = size
 
 
-def text_lines(text: str, width: float) -> int:
+def text_lines(text: str, width: float, bold: bool = False) -> int:
     """Lines a text wraps to in a column ``width`` units wide. A unit is the width of a digit:
-    lower-case prose fits about 1.15 characters per unit, capitals and digits about 0.9."""
+    lower-case prose fits about 1.15 characters per unit, capitals and digits about 0.9;
+    bold about a tenth fewer."""
     capitals = sum(ch.isupper() or ch.isdigit() for ch in text) / max(len(text), 1)
-    per_line = max(int(width * (1.15 - 0.35 * capitals)), 8)
+    per_line = max(int(width * (1.15 - 0.35 * capitals) * (0.88 if bold else 1)), 8)
     return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
 
 
@@ -178,7 +179,7 @@ def wrap_column(ws: Worksheet, col: int, rows: range) -> None:
         cell = ws.cell(row=r, column=col)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         text = "" if cell.value is None else str(cell.value)
-        lines = text_lines(text, width)
+        lines = text_lines(text, width, bool(cell.font and cell.font.b))
         if lines > 1:  # a tall row reads from the top: its figures beside the text's start
             # never lower a height another wrapped column of the row needs
             height = max(ws.row_dimensions[r].height or 0, 15 * lines)
