@@ -80,7 +80,8 @@ def render() -> str:
         "[the how-to](../how-to/targets.md) for importing, reflecting and checking drift.",
         "",
         f"The tool adds, and users never declare: the lineage columns {lineage}; a unique",
-        "constraint on the key (`uq_<table>_key`); an index on `MIG_RUN_ID`; and the",
+        "constraint on the key (`uq_<table>_key`); an index on `MIG_RUN_ID` (BRIN on",
+        "PostgreSQL, where run ids that grow with time keep each run's rows together); and the",
         "`MIG_REPLACED_<table>` twin where a delta run keeps the rows it replaces.",
         "",
     ]
