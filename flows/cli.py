@@ -180,19 +180,29 @@ def _progress(settings: Settings, mappings: Path) -> Any:
     return TerminalProgress(totals=count_source_rows(settings, load_project(mappings)))
 
 
+class _Quiet(logging.Filter):
+    """Warnings and errors only; once the command is stopping, none of Prefect's."""
+
+    everything = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.everything and record.name.startswith(("prefect", "Global")):
+            return False
+        return record.levelno >= logging.WARNING
+
+
+_QUIET = _Quiet()
+
+
 @contextlib.contextmanager
 def _terminal_logs(debug: bool) -> Iterator[None]:
     """Prefect's and the core's INFO lines go to the flow run (the UI), not the terminal,
     where the progress lines are; warnings and errors still show. ``--debug`` keeps all."""
 
-    class BelowWarning(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return record.levelno >= logging.WARNING
-
     if debug:
         yield
         return
-    drop = BelowWarning()
+    drop = _QUIET
     handlers = [h for name in ("", "prefect") for h in logging.getLogger(name).handlers]
     for handler in handlers:
         handler.addFilter(drop)
@@ -229,6 +239,7 @@ def _stop(
     """End the command now: tasks stop after their chunk, whole records finish, the flow run
     is marked cancelled, the server and Dask workers stop, one line says what to do."""
     shown.stop.set()
+    _QUIET.everything = True  # the tasks' failures that follow are the stop, not news
     words = "interrupted" if code == INTERRUPTED else f"error: {why}"
     with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
         print("stopping: the entities stop after their current chunk…", file=sys.stderr)
@@ -236,10 +247,8 @@ def _stop(
         shown.wait_for_whole()
         _cancel_flow_run(name, words)
     line = f"{words}; {_stopped(settings, run_id)}"
-    if not thread.is_alive() and code == INTERRUPTED:
-        stop = KeyboardInterrupt()
-        stop.add_note(_stopped(settings, run_id))
-        raise stop  # the flow ended: leave as usual (the command prints the line, 130)
+    # task threads may still be queued or inside a chunk, and the interpreter would wait
+    # for them at exit (restarting a server to report to): end the process here instead
     stop_started_server()
     _end_children()
     print(line, file=sys.stderr, flush=True)

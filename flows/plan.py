@@ -8,12 +8,25 @@ staged (their keys are in the key map from an earlier run).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from migrate.errors import ConfigError
 from migrate.spec.graph import dependencies
-from migrate.spec.loader import DOMAINS, Project, load_project
+from migrate.spec.loader import DOMAINS, Project
+from migrate.spec.loader import load_project as _load_project
+
+_LOADING = threading.Lock()
+
+
+def load_project(mappings: Path, entities: list[str] | None = None) -> Project:
+    """The mappings, read by one thread at a time: entity tasks run side by side in
+    threads, and the YAML reader's scalar constructor is shared by every call
+    (``migrate/spec/yamlsource.py``: a second thread clearing its memo made the first fail
+    with ``KeyError: ScalarNode(...)``, 1 cutover in 8 on the soak)."""
+    with _LOADING:
+        return _load_project(mappings, entities)
 
 
 @dataclass(frozen=True)

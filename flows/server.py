@@ -146,8 +146,10 @@ def cutover_server(workdir: Path, timeout: int | None = None) -> Iterator[str]:
         os.environ["PREFECT_API_URL"] = server.api_url  # Dask workers and other children
         refresh_global_settings_context()  # threads started from now on see it
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            yield server.api_url
-            _drain()
+            try:
+                yield server.api_url
+            finally:
+                _drain()  # before the server goes: nothing is left to send at exit
     finally:
         server.stop()
         for key, value in saved.items():
@@ -156,10 +158,9 @@ def cutover_server(workdir: Path, timeout: int | None = None) -> Iterator[str]:
             else:
                 os.environ[key] = value
         refresh_global_settings_context()
-        if before is not None:
-            SubprocessASGIServer._instances[None] = before
-        else:
-            SubprocessASGIServer._instances.pop(None, None)
+        # Prefect's lazy start, if anything still asks, finds this (stopped) server: started
+        # again, it is one of ours (own session, dies with this process), never an orphan
+        SubprocessASGIServer._instances[None] = before or server
 
 
 def stop_started_server() -> None:

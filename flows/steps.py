@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData
 
 from flows import console
+from flows.plan import load_project
 from migrate import hooks, partitions, pipeline, runner, runs
 from migrate.config import Settings, load_settings, redact
 from migrate.db import readonly_engine, writable_engine
@@ -25,7 +26,6 @@ from migrate.errors import RunStateError
 from migrate.load import ensure_staging
 from migrate.partitions import plan as partition_plan
 from migrate.rollback import refuse_late_delta_resume
-from migrate.spec.loader import load_project
 
 
 def settings_for(workdir: str, config: str | None = None) -> Settings:

@@ -11,10 +11,10 @@ import argparse
 from pathlib import Path
 
 from flows import steps
+from flows.plan import load_project
 from migrate import history
 from migrate.history import PartitionTiming, format_partitions
 from migrate.spec.graph import dependencies
-from migrate.spec.loader import load_project
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 

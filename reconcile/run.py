@@ -30,6 +30,7 @@ from migrate.db import readonly_engine, writable_engine
 from migrate.errors import ConfigError, RunStateError
 from migrate.files import origins
 from migrate.load import refuse_old_lineage
+from migrate.progress import ReconcileProgress
 from migrate.reach import connection_cause
 from migrate.runner import staging_target
 from migrate.spec.loader import Project, load_project
@@ -78,6 +79,7 @@ def locate_run(settings: Settings, run_id: str | None) -> tuple[str, str | None,
 
 
 EXIT_CODES = {PASS: 0, FAIL: 1, EXCEPTIONS: 3}
+PROGRESS_SECONDS = 10.0  # while an entity runs, a progress line this often
 Finished = Callable[[EntityReconciliation, float], None]
 
 
@@ -109,9 +111,11 @@ def reconcile_run(
     only: list[str] | None = None,
     finished: Finished | None = None,
     reconciled_at: str | None = None,
+    progress: ReconcileProgress | None = None,
 ) -> Reconciliation:
     """Reconcile the entities the run staged (or ``only`` those); ``finished`` is told of
-    each entity as it is done, with the seconds it took. ``reconciled_at`` (ISO text, default
+    each entity as it is done, with the seconds it took, and ``progress`` of each entity it
+    starts and ends (for its lines while one runs). ``reconciled_at`` (ISO text, default
     now) is an input like the data: the same inputs give a byte-identical workbook."""
     origins.remember(project)  # a copybook's path is relative to its mapping's folder
     url, schema, run_id = locate_run(settings, run_id)
@@ -128,6 +132,9 @@ def reconcile_run(
         chosen = run_entities(project, info.mapping_hashes, only)
         staged = run_entities(project, info.mapping_hashes)
         unclaimed = unclaimed_rows(st, project, staged)
+        if progress is not None:  # the rows the run read: known before anything is read
+            read = runs.entity_totals(staging, md, run_id)
+            progress.begin({n: int(read.get(n, {}).get("rows_in", 0)) for n in chosen})
 
         def legacy_for(spec: EntitySpec) -> Engine | None:
             if spec.source.file is not None:
@@ -139,6 +146,8 @@ def reconcile_run(
         entities = []
         for name in chosen:
             began = time.monotonic()
+            if progress is not None:
+                progress.started(name)
             spec = project.spec(name)
             engine = legacy_for(spec)
             if spec.variants is not None:  # one legacy row, several staged rows
@@ -152,10 +161,14 @@ def reconcile_run(
             entities.append(
                 replace(e, problems=tuple(p for p in problems if p), rules=e.rules + tuple(across))
             )
+            if progress is not None:
+                progress.finished(name, entities[-1].source_rows)
             if finished is not None:
                 finished(entities[-1], time.monotonic() - began)
         facts = _facts(staging, build_metadata(schema), run_id, url, schema, reconciled_at)
     finally:
+        if progress is not None:
+            progress.close()
         staging.dispose()
         for engine in legacy.values():
             engine.dispose()
@@ -240,18 +253,32 @@ def reconcile_command(
     output: str | None,
     only: list[str] | None = None,
     reconciled_at: str | None = None,
+    quiet: bool = False,
+    tick: float = PROGRESS_SECONDS,
 ) -> int:
     """Reconcile a run (default: the latest), keep the evidence as its next numbered
-    reconciliation (``reconcile/history.py``), print the verdict."""
+    reconciliation (``reconcile/history.py``), print the verdict: a line per entity as it
+    finishes and, every ``tick`` seconds while one runs, the rows, rate and time left
+    (``quiet``: one line, the result)."""
     project = load_project(mappings)
     url, schema, run_id = locate_run(settings, run_id)
-    print(f"    reconciling run {run_id}", flush=True)
+    if not quiet:
+        print(f"    reconciling run {run_id}", flush=True)
     from reconcile.history import record
 
-    with interruptible():  # Ctrl-C: stopped within a second or two, nothing recorded
-        report = reconcile_run(settings, project, run_id, only, print_entity, reconciled_at)
+    shown = None if quiet else print_entity
+    with interruptible(), ReconcileProgress(interval=tick) as progress:  # Ctrl-C: stopped
+        report = reconcile_run(  # within a second or two, nothing recorded
+            settings, project, run_id, only, shown, reconciled_at, None if quiet else progress
+        )
         _warn_changed_mappings(project, report)
         ev = record(settings, report, Path(output) if output else settings.artifacts, url, schema)
+    if quiet:
+        print(
+            f"run {run_id}: {report.verdict}, reconciliation {ev.number}, workbook "
+            f"{ev.workbook} (sha256 {ev.workbook_sha256})"
+        )
+        return EXIT_CODES[report.verdict]
     print(f"    verdict: {report.verdict} (run {run_id}){_verdict_words(report)}")
     print(f"    reconciliation {ev.number} of run {run_id}, kept with the earlier ones")
     print(f"    workbook: {ev.workbook}")
