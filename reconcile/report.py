@@ -238,6 +238,7 @@ class RunFacts:
     source_identity: dict[str, str]  # connection URLs with passwords redacted
     staging_identity: str
     reconciled_at: str
+    audit_anchor: dict[str, object] | None = None  # the audit log's head (audit_anchors.py)
 
 
 @dataclass(frozen=True)

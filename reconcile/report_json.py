@@ -104,6 +104,7 @@ def _report(r: Reconciliation) -> dict[str, Any]:
             "source_identity": dict(run.source_identity),
             "staging_identity": run.staging_identity,
             "reconciled_at": run.reconciled_at,
+            **({"audit_anchor": run.audit_anchor} if run.audit_anchor else {}),
         },
         "entities": [_entity(e) for e in r.entities],
     }

@@ -95,6 +95,13 @@ def build_workbook(
     for ws in wb.worksheets:
         protect(ws)
     wb.security = WorkbookProtection(lockStructure=True)
+    if report.run.audit_anchor:  # the audit log's head, checked by audit verify
+        from openpyxl.packaging.custom import StringProperty
+
+        from migrate.audit_anchors import WORKBOOK_PROPERTY, checkpoint_text
+
+        text = checkpoint_text(report.run.audit_anchor)
+        wb.custom_doc_props.append(StringProperty(name=WORKBOOK_PROPERTY, value=text))
     return wb
 
 

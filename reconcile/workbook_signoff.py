@@ -36,7 +36,7 @@ from reconcile.workbook_style import (
 
 SIGNOFF_ROLES = ("Prepared by", "Reviewed by", "Approved by")
 SIGNOFF_ROLE_ROW = 7
-COMMENTS_ROW = 20  # under the fingerprints to file
+COMMENTS_ROW = 21  # under the fingerprints to file
 EXCEPTION_TITLES = (
     "Entity", "Exception", "Rows", "Amount", "Amount of", "Accepted (initials)", "Comment",
 )  # fmt: skip
@@ -151,6 +151,7 @@ def _to_file(ws: Worksheet, report: Reconciliation, prints: Fingerprints | None)
         (FIGURES_PRINT, prints.report_sha256 if prints is not None else "(not computed)"),
         ("Row differences file (SHA-256)",
          f"{diffs.sha256} ({diffs.rows:,} row(s))" if diffs is not None else "(none issued)"),
+        *_anchor(report),
     )  # fmt: skip
     row = FILE_ROW + 1
     for label, value in facts:
@@ -165,6 +166,16 @@ def _to_file(ws: Worksheet, report: Reconciliation, prints: Fingerprints | None)
     ws.row_dimensions[row].height = 15 * (1 + len(WORKBOOK_PRINT) // 26)
     put(ws, row + 1, 2, WORKBOOK_PRINT_NOTE).alignment = _TOP
     ws.row_dimensions[row + 1].height = 15 * text_lines(WORKBOOK_PRINT_NOTE, 66)
+
+
+def _anchor(report: Reconciliation) -> list[tuple[str, str]]:
+    """The audit log's checkpoint at the run, when the reconciliation carries one."""
+    anchor = report.run.audit_anchor
+    if not anchor:
+        return []
+    entries, head = anchor.get("entries"), anchor.get("head")
+    count = f"{entries:,}" if isinstance(entries, int) else str(entries)
+    return [("Audit log checkpoint (at the end of the run)", f"{count} entries, head {head}")]
 
 
 def _roles(ws: Worksheet, prepared_by: str | None) -> None:

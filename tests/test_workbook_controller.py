@@ -36,7 +36,8 @@ def _report() -> Reconciliation:
     small = RejectGroup("ap_invoice", "negative_amount", 1, (("INV-8", "AMOUNT", "-5623076"),),
                         (("invoice_amount", D("-56230.76")),), ((D("-56230.76"),),))  # fmt: skip
     big = replace(ap.rejects[0], count=4, sample_amounts=((D("65.20"),),))
-    ap = replace(ap, rejects=(small, big))
+    measure = replace(ap.measures[0], source=D("42534.97"), rejected=D("-56165.56"))
+    ap = replace(ap, rejects=(small, big), measures=(measure,))  # still 0.01 within tolerance
     return Reconciliation(_run(), (ap, gl))
 
 
@@ -110,3 +111,21 @@ def test_every_sheet_prints_landscape_one_page_wide_with_its_header(tmp_path: Pa
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         if ws.title not in ("Run",):
             assert ws.print_title_rows, ws.title
+
+
+def test_the_audit_checkpoint_is_printed_where_the_copy_is_filed(tmp_path: Path) -> None:
+    """A reconciliation that carries its run's audit log checkpoint (tamper's anchor) shows
+    it on the Sign-off sheet and keeps it in the JSON; the workbook stays byte-identical."""
+    from reconcile.report_json import from_json, to_json
+    from reconcile.workbook import workbook_bytes
+
+    anchor: dict[str, object] = {"entries": 1234, "head": "ab" * 32}
+    report = replace(_report(), run=replace(_run(), audit_anchor=anchor))
+    write_workbook(report, tmp_path / "w.xlsx")
+    so = load_workbook(tmp_path / "w.xlsx")["Sign-off"]
+    shown = {so.cell(r, 1).value: so.cell(r, 2).value for r in range(1, 30)}
+    assert (
+        shown["Audit log checkpoint (at the end of the run)"] == f"1,234 entries, head {'ab' * 32}"
+    )
+    assert from_json(to_json(report)).run.audit_anchor == anchor
+    assert workbook_bytes(report) == workbook_bytes(report)
