@@ -147,3 +147,29 @@ def test_an_unknown_policy_or_key_is_an_error(tmp_path: Path) -> None:
     settings = _settings(tmp_path, "sqlite:///x.db", '[safety]\nlegacy_rol = "refuse"\n')
     with pytest.raises(ConfigError, match=r"safety.toml:2: \[safety\] unknown key 'legacy_rol'"):
         policy(settings)
+
+
+@pytest.mark.db
+def test_the_documented_postgresql_role_is_select_only(tmp_path: Path, pg_url: str) -> None:
+    """docs/how-to/run-a-migration.md's SQL, run as written (names made unique)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs/how-to/run-a-migration.md").read_text()
+    block = doc.split("```sql\nCREATE ROLE migrator_ro", 1)[1].split("```", 1)[0]
+    role, database = f"mig_ro_{uuid.uuid4().hex[:8]}", pg_url.rsplit("/", 1)[1]
+    sql = ("CREATE ROLE migrator_ro" + block).replace("migrator_ro", role)
+    sql = sql.replace(" finance ", f" {database} ").replace("'...'", "'x'")
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('CREATE TABLE "GL" ("ID" integer)'))
+        for statement in sql.split(";"):
+            code = "\n".join(ln.split("--")[0] for ln in statement.splitlines()).strip()
+            if code:
+                conn.execute(text(code))
+    try:
+        ro = pg_url.replace("postgres@", f"{role}@", 1)  # trust auth here: no password
+        found = check(_settings(tmp_path, ro), "finance")
+        assert (found.risks, found.note) == ([], ""), found
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        admin.dispose()
