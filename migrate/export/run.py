@@ -59,8 +59,14 @@ def export_run(
     a value named in a failure is masked as everywhere outside staging."""
     if fmt not in ("fbdi", "csv"):
         raise ConfigError(f"--format {fmt}: one of fbdi, csv")
+    if lineage and fmt == "fbdi":
+        raise ConfigError("--lineage: an FBDI layout has no field for them (--format csv)")
     run = find_run(settings, run_id)
-    created = _fresh(out)
+    try:
+        created = _fresh(out)
+    except BaseException:
+        run.close()
+        raise
     tell = say or (lambda _line: None)
     masks = personal or {}
     written: list[Path] = []
