@@ -28,7 +28,9 @@ LIMIT_DIGITS = 18
 # Trimmed text longer than this is no amount (nor ever cast to a number)
 MAX_TEXT = 1000
 
-_NUMBER = r"(?:(?P<units>{units})(?:[.](?P<frac>[0-9]*))?|[.](?P<frac2>[0-9]+))"
+# units and/or decimals (``5``, ``5.``, ``.5``); that one of them holds a digit is checked
+# after the match (an alternation here costs RE2 half as much again)
+_NUMBER = r"(?P<units>{units})?(?:[.](?P<frac>[0-9]*))?"
 PATTERNS = {
     "cents": f"^{_S}(?P<s1>[+-])?(?P<units>[0-9]+){_S}$",
     "fixed": f"^{_S}(?P<s1>-)?" + _NUMBER.format(units="[0-9]+") + f"{_S}$",
@@ -61,19 +63,22 @@ def _has(parts: pa.Array, name: str) -> np.ndarray:
 def read(text: pd.Series, encoding: str, scale: int) -> Amounts:
     """Values (text or null) under ``encoding`` (cents | fixed | text) at ``scale``
     (the cents encoding has none: its digits are the units)."""
-    arrow = pa.array(text.astype("object").where(text.notna(), None), type=pa.string())
+    arrow = pa.array(text.astype("str"), type=pa.string())
     trimmed = pc.utf8_trim(arrow, characters=SPACE)
     blank = np.asarray(pc.fill_null(pc.equal(trimmed, ""), True), dtype=bool)
     parts = pc.extract_regex(arrow, PATTERNS[encoding])
     matched = np.asarray(pc.is_valid(parts), dtype=bool)
     scale = 0 if encoding == "cents" else scale
-    units = pc.replace_substring(_field(parts, "units"), ",", "")
+    units = _field(parts, "units")
+    units = pc.replace_substring(units, ",", "") if encoding == "text" else units
+    empty = pa.array([""] * len(arrow), pa.string())
+    frac = empty if encoding == "cents" else _field(parts, "frac")
+    digits_seen = np.asarray(pc.or_(pc.not_equal(units, ""), pc.not_equal(frac, "")))
     units = pc.utf8_ltrim(units, characters="0")
-    frac = pa.array([""] * len(arrow), pa.string()) if encoding == "cents" else _frac(parts)
     fine = np.asarray(pc.match_substring_regex(pc.utf8_slice_codeunits(frac, scale), "^0*$"))
     short = np.asarray(pc.less_equal(pc.utf8_length(units), LIMIT_DIGITS - scale), dtype=bool)
     long_text = np.asarray(pc.fill_null(pc.greater(pc.utf8_length(trimmed), MAX_TEXT), False))
-    bad = ~blank & (~matched | ~fine | ~short | long_text)
+    bad = ~blank & (~matched | ~digits_seen | ~fine | ~short | long_text)
     negative = _has(parts, "s1") & ~np.asarray(pc.equal(_field(parts, "s1"), "+"))
     if encoding == "text":
         opened, closed = _has(parts, "open"), _has(parts, "close")
@@ -86,11 +91,6 @@ def read(text: pd.Series, encoding: str, scale: int) -> Amounts:
     digits = pc.if_else(pa.array(ok), pc.if_else(pc.equal(digits, ""), "0", digits), "0")
     magnitude = np.asarray(pc.cast(digits, pa.int64()), dtype=np.int64)
     return Amounts(np.where(negative, -magnitude, magnitude), blank, bad)
-
-
-def _frac(parts: pa.Array) -> pa.Array:
-    """The decimals of ``5.25`` or of ``.25`` (two groups: RE2 names each once)."""
-    return pc.binary_join_element_wise(_field(parts, "frac"), _field(parts, "frac2"), "")
 
 
 def whole_units_fit(s: pd.Series, scale: int) -> np.ndarray:
