@@ -1,6 +1,9 @@
-"""The detail sheets: Exceptions, Differences, Rules and Run (Sign-off: ``workbook_signoff``).
+"""The detail sheets: Differences, Rules and Run (Exceptions: ``workbook_exceptions``;
+Legend: ``workbook_legend``; Sign-off: ``workbook_signoff``).
 
 Each writer fills one sheet and returns only what the Summary's formulas need to point at.
+Differences show numbers as numbers with their difference; broken rules come first; the Run
+sheet keeps, for auditors, how each entity was reconciled (the Summary keeps to figures).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The Summary sheet and the per-entity control-total sheets.
+"""The Summary sheet: the verdict, then a block per entity, most serious first
+(``workbook_order``), its passing count lines folded (the control-totals sheets:
+``workbook_grains``).
 
 Every difference and status here is an Excel formula over the totals beside it, so an
 accountant can audit the arithmetic; the status the reconciliation engine computed is written
