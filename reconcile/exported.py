@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from migrate import audit
 from migrate.config import Settings
 from migrate.db import readonly_engine
+from migrate.errors import RunStateError
 from migrate.staging.catalog import staging_table
 from reconcile.exported_files import (
     Unreadable,
@@ -94,17 +95,7 @@ def verify_export(
         for name, known in manifest.get("layouts", {}).items():
             known["path"] = str(layouts / name)
     _recorded(settings, manifest_sha, report)
-    url, schema, _ = locate_run(settings, report.run_id)
-    engine = readonly_engine(url)
-    try:
-        side = Side(engine, schema, str(report.run_id))
-        for entry in manifest.get("files", []):
-            _file(folder, entry, manifest, report, side)
-    finally:
-        engine.dispose()
-    listed = {e.get("file") for e in manifest.get("files", [])} | {MANIFEST}
-    for extra in sorted(p.name for p in folder.iterdir() if p.name not in listed):
-        report.add(EXCEPTION, f"{extra}: in the folder but not in the manifest (not verified)")
+    _check(settings, folder, manifest, report)
     if record:
         audit.append(
             settings,
@@ -118,6 +109,27 @@ def verify_export(
             },
         )
     return report
+
+
+def _check(
+    settings: Settings, folder: Path, manifest: dict[str, Any], report: ExportReport
+) -> None:
+    """Every file the manifest lists against staging; then what the folder holds besides."""
+    try:
+        url, schema, _ = locate_run(settings, str(report.run_id))
+    except RunStateError as exc:  # rolled back: staging holds none of these rows any more
+        report.add(FAIL if "rolled back" in str(exc) else UNVERIFIED, str(exc))
+        return
+    engine = readonly_engine(url)
+    try:
+        side = Side(engine, schema, str(report.run_id))
+        for entry in manifest.get("files", []):
+            _file(folder, entry, manifest, report, side)
+    finally:
+        engine.dispose()
+    listed = {e.get("file") for e in manifest.get("files", [])} | {MANIFEST}
+    for extra in sorted(p.name for p in folder.iterdir() if p.name not in listed):
+        report.add(EXCEPTION, f"{extra}: in the folder but not in the manifest (not verified)")
 
 
 def _manifest(folder: Path, report: ExportReport) -> tuple[dict[str, Any] | None, str]:

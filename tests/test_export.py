@@ -552,3 +552,18 @@ def test_a_staging_that_cannot_be_reached_exits_4_never_a_verdict(
     assert main([*base, "export", "verify", str(tmp_path / "gl")]) == 4
     err = capsys.readouterr().err
     assert "Traceback" not in err and "127.0.0.1" in err and not (tmp_path / "x").exists()
+
+
+def test_files_of_a_run_rolled_back_since_fail(run: Run, tmp_path: Path) -> None:
+    settings = copy_of(run, tmp_path)
+    out = tmp_path / "gl"
+    export_run(settings, run.run_id, out, tables=["GL_INTERFACE"], layouts=run.layouts)
+    with sqlite3.connect(settings.workdir / "staging.db") as conn:
+        conn.execute("DELETE FROM GL_INTERFACE")
+        conn.execute("UPDATE MIG_RUNS SET STATUS = 'rolled_back'")
+    report = verify_export(settings, out)
+    assert report.verdict == "FAIL"
+    assert any("was rolled back" in t for _, t in report.findings)
+    log = (settings.workdir / "artifacts" / "audit.log").read_text(encoding="utf-8")
+    last = json.loads(log.splitlines()[-1])
+    assert last["kind"] == "export_verified" and last["payload"]["verdict"] == "FAIL"
