@@ -146,3 +146,18 @@ def test_no_json_without_its_workbook(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(RuntimeError):
         history.write_reports(_with_sample(HOSTILE), tmp_path, 1)
     assert not list(tmp_path.glob("*.json")) and not list(tmp_path.glob("*.xlsx"))
+
+
+def test_every_cell_is_written_by_put_or_put_formula() -> None:
+    """One door for values: no sheet writer sets a cell's value itself (which would skip
+    the escaping), only ``workbook_style.put`` and ``put_formula`` do."""
+    import re as _re
+
+    setting = _re.compile(r"\.value\s*=(?!=)|\bvalue\s*=(?!=)|\.append\(\s*\[")
+    allowed = "StringProperty(name=WORKBOOK_PROPERTY, value=text)"  # a document property
+    root = Path(__file__).resolve().parents[2] / "reconcile"
+    for path in sorted(root.glob("workbook*.py")):
+        text = path.read_text(encoding="utf-8").replace(allowed, "")
+        if path.name == "workbook_style.py":
+            text = text[: text.index("def put(")] + text[text.index("def _cell(") :]
+        assert not setting.search(text), path.name
