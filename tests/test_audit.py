@@ -342,3 +342,43 @@ def test_recorded_runs_counts_both_stagings(settings: Settings) -> None:
     # a settings object without a staging connection: nothing to count, no error
     bare = Settings(urls={}, workdir=settings.workdir)
     assert audit.recorded_runs(bare) == {"full": 0, "rehearsal": 0}
+
+
+# The key (issue 22, item 12): from the environment or a file outside the log's folder.
+
+
+def test_a_keyed_entry_carries_its_mac_and_the_chain_still_verifies(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from migrate import audit_key
+
+    monkeypatch.setenv("MIGRATE_AUDIT_KEY", "s" * 32)
+    entry = audit.append(settings, "counts", {"run_id": "r1"})
+    key = audit_key.load()
+    assert key is not None and "s" * 32 not in repr(key)
+    assert entry["key_id"] == key.key_id
+    assert entry["mac"] == audit_key.entry_mac(key, entry["hash"])
+    assert audit.verify(audit.log_path(settings)).ok
+    assert "s" * 32 not in audit.log_path(settings).read_text(encoding="utf-8")
+
+
+def test_a_short_key_or_a_key_file_beside_the_log_is_refused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from migrate.errors import ConfigError
+
+    monkeypatch.setenv("MIGRATE_AUDIT_KEY", "short")
+    with pytest.raises(ConfigError, match="the audit key is 5 bytes; use at least 16"):
+        audit.append(settings, "counts", {"run_id": "r1"})
+    monkeypatch.delenv("MIGRATE_AUDIT_KEY")
+    beside = settings.artifacts / "audit.key"
+    beside.write_text("k" * 32, encoding="utf-8")
+    monkeypatch.setenv("MIGRATE_AUDIT_KEY_FILE", str(beside))
+    with pytest.raises(ConfigError, match="is in the audit log's folder"):
+        audit.append(settings, "counts", {"run_id": "r1"})
+    assert not audit.log_path(settings).exists()  # nothing written without a usable key
+    elsewhere = settings.workdir / "secret" / "audit.key"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("k" * 32 + "\n", encoding="utf-8")
+    monkeypatch.setenv("MIGRATE_AUDIT_KEY_FILE", str(elsewhere))
+    assert "mac" in audit.append(settings, "counts", {"run_id": "r1"})
