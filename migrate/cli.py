@@ -55,6 +55,7 @@ def _systems(args: argparse.Namespace) -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     from migrate.guard import check_before, require_workdir
     from migrate.reach import connection_cause
+    from migrate.targets.declared import declare_for_command
 
     args = build_parser().parse_args(argv)
     quiet = getattr(args, "quiet", False)
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         require_workdir(args)
         settings = _settings(args)
+        declare_for_command(args)  # the project's own targets/, for every command
         check_before(args, settings, _systems(args))
         handler: Handler = args.handler
         return handler(args, settings)

@@ -173,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "rollback",
         "remove everything a run staged (asks first)",
-        "  migrate rollback 3f2a9c0d1e4b\n  migrate rollback 3f2a9c0d1e4b --yes   (scripts)",
+        "  migrate rollback 01a24f3ad18f70009151dc6a1183634b\n"
+        "  migrate rollback 3f2a9c0d1e4b --yes   (scripts; an older run's id)\n"
+        "  migrate rollback 3f2a9c0d1e4b --cascade   (and the runs that refer to its keys)",
     )
     rb.add_argument("run_id", help="the run's id (migrate runs lists them)")
     rb.add_argument(
@@ -181,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-y",
         action="store_true",
         help="do not ask (default: ask; refused when stdin is not a terminal)",
+    )
+    rb.add_argument(
+        "--cascade",
+        action="store_true",
+        help="also roll back, newest first, the runs whose rows refer to this run's ERP keys "
+        "(default: such a rollback is refused, naming them)",
     )
     rb.set_defaults(handler=cmds.cmd_rollback)
 

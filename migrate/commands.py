@@ -99,9 +99,7 @@ def _print_summary(summary: object, quiet: bool = False) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    import uuid
-
-    from migrate import runner
+    from migrate import runner, runs
     from migrate.selection import select_entities
     from migrate.spec.loader import load_project
 
@@ -114,7 +112,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(plan_run(settings, Path(args.mappings), args.mode, entities))
         return 0
     progress = None if args.quiet else _progress(settings, Path(args.mappings), entities)
-    run_id = uuid.uuid4().hex[:12]
+    run_id = runs.new_run_id()  # sorts by start (issue 21)
     if not args.quiet:  # first, so a crash still leaves the id to resume
         print(f"run {run_id} ({args.mode}) starting; if it stops: migrate resume {run_id}")
     try:
@@ -154,7 +152,7 @@ def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    from migrate.runner import rollback_run
+    from migrate.rollback import cascade_plan, rollback_cascade, rollback_run
     from migrate.targets import locate_run
 
     info = locate_run(settings, args.run_id).info
@@ -162,17 +160,29 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
         print(f"run {args.run_id} was already rolled back ({info.ended_at:%Y-%m-%d %H:%M} UTC); "
               "nothing to remove")  # fmt: skip
         return 0
-    if not args.yes and not _confirmed(f"remove everything {info.mode} run {args.run_id} "
-                                       f"({info.status}) staged?"):  # fmt: skip
+    mappings = Path(args.mappings)  # its lookups, for runs that did not record theirs
+    order = cascade_plan(settings, args.run_id, mappings) if args.cascade else [args.run_id]
+    others = [r for r in order if r != args.run_id]
+    also = f", and first the runs that depend on it: {', '.join(others)}" if others else ""
+    question = f"remove everything {info.mode} run {args.run_id} ({info.status}) staged{also}?"
+    if not args.yes and not _confirmed(question):
         return 2
-    removed = rollback_run(settings, args.run_id)
+    if args.cascade:
+        done = rollback_cascade(settings, args.run_id, mappings)
+    else:
+        done = [(args.run_id, rollback_run(settings, args.run_id, mappings))]
+    for run_id, removed in done:
+        _print_removed(run_id, removed)
+    return 0
+
+
+def _print_removed(run_id: str, removed: dict[str, int]) -> None:
     total = sum(n for t, n in removed.items() if not t.startswith("restored "))
     back = sum(n for t, n in removed.items() if t.startswith("restored "))
-    print(f"rolled back run {args.run_id}: {total:,} rows removed", end="")
+    print(f"rolled back run {run_id}: {total:,} rows removed", end="")
     print(f", {back:,} rows it had replaced restored" if back else "")
     for table, n in sorted(removed.items()):
         print(f"  {table:<45}{n:>10,}")
-    return 0
 
 
 def _confirmed(question: str) -> bool:

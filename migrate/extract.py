@@ -276,6 +276,10 @@ def _exact_integers(frame: pd.DataFrame, part: Sequence[Any]) -> pd.DataFrame:
         values = [row[i] for row in part]
         if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
             frame[name] = pd.array(values, dtype="Int64")
+        elif any(isinstance(v, float) and v != v for v in values):
+            # a NaN the database holds as a value (PostgreSQL's 'NaN'::float8) is not its
+            # NULL: kept apart (an object column) so the money step refuses it, never blank
+            frame[name] = pd.Series(values, index=frame.index, dtype="object")
     return frame
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, Select
 
 from migrate.readahead import read_ahead
@@ -93,6 +94,10 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     for name, col in zip(table.column_names, columns, strict=True):
         if pa.types.is_integer(col.type) and col.null_count:  # exact, not float64
             frame[name] = col.to_pandas(types_mapper=lambda t: pd.Int64Dtype())
+        elif pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
+            # a NaN held as a value is not a NULL (pandas' float64 holds both as NaN): an
+            # object column of None and float('nan'), so the money step refuses the NaN
+            frame[name] = pd.Series(col.to_pylist(), index=frame.index, dtype="object")
     for name in numeric:
         frame[name] = pd.Series(
             [None if v is None else Decimal(v) for v in table[name].to_pylist()],

@@ -101,14 +101,15 @@ def next_step(run_id: str, state: str, verdict: str, signed: str) -> str:
 
 def format_runs(lines: list[RunLine]) -> str:
     """A table a person reads; the next step last, since it is the longest."""
-    head = f"{'run':<14}{'mode':<11}{'state':<13}{'started (UTC)':<18}{'entities':>9}  "
+    width = max([14, *(len(r.run_id) + 2 for r in lines)])  # 32-digit ids since issue 21
+    head = f"{'run':<{width}}{'mode':<11}{'state':<13}{'started (UTC)':<18}{'entities':>9}  "
     head += f"{'verdict':<11}next"
     out = [head, "-" * (len(head) + 20)]
     for r in lines:
         started = r.started.strftime("%Y-%m-%d %H:%M") if r.started else "?"
         count = f"{r.entities_done}/{r.entities}" if r.entities else str(r.entities_done)
         out.append(
-            f"{r.run_id:<14}{r.mode:<11}{r.state:<13}{started:<18}{count:>9}  "
+            f"{r.run_id:<{width}}{r.mode:<11}{r.state:<13}{started:<18}{count:>9}  "
             f"{r.verdict or '-':<11}{r.next_step}"
         )
     return "\n".join(out)

@@ -87,6 +87,9 @@ def record(
         reconciliations.ensure_tables(engine, md)
         with engine.connect() as conn:
             number = free_number(folder, run_id, reconciliations.next_number(conn, md, run_id))
+        from migrate.audit_anchors import stamped  # the files carry the audit log's head
+
+        report = stamped(report, settings)
         # Ctrl-C while the files are written removes them; once they are, the record is
         # made whole (reconcile/interrupt.py): an interrupted reconcile records all or nothing
         with unwritten_if_interrupted(Path(f"{stem(folder, run_id, number)}{s}") for s in SUFFIXES):

@@ -43,11 +43,13 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(named) if named else audit.log_path(settings)
     if named:
         audit.require_log(path)
-    result = audit.verify(path)
+    result = audit.verify(path, settings)  # with its MACs and checkpoints (audit_verify.py)
     if not result.entries:
         failed, message = audit.no_entries(path, audit.recorded_runs(settings), bool(named))
         print(f"FAILED: {message}" if failed else message)
         return 1 if failed else 0
+    for note in result.notes:
+        print(f"note: {note}")
     if result.ok:
         print(f"OK: {result.entries} entries, chain intact; head {result.head}")
         return 0

@@ -18,9 +18,13 @@ class _Args(BaseModel):
 class MoneyArgs(_Args):
     encoding: Literal["cents", "fixed", "text", "float"] = Field(
         description=(
-            'cents: integer minor units; fixed: "000123.45", "-12.5" (a leading minus only); '
-            'text: "$1,234.56 " / "($2.00)" / "5-". Spaces, tabs and line breaks around the '
-            "value are ignored (not a non-breaking space); float: binary floating point "
+            'cents: integer minor units ("+7", "-12345"); fixed: "000123.45", "-12.5" (a '
+            'leading minus only); text: "$1,234.56 " / "($2.00)" / "5-" (one $, commas in '
+            "threes, one negative marker). ASCII digits only (٦ or ６ is no digit); below "
+            "10**18 units of the scale (999,999,999,999,999.99 at scale 2); no exponent, NaN "
+            "or infinity (docs/how-to/money.md, the amount grammar). Spaces, tabs and line "
+            "breaks around the value are ignored (not a non-breaking space); float: binary "
+            "floating point "
             "(REAL, DOUBLE), read once to an exact amount where its shortest decimal form "
             "has at most `scale` decimals and its magnitude is below 2**52 / 10**scale, "
             "else rejected as inexact_float (text in such a column is read as fixed)"

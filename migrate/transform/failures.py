@@ -8,6 +8,7 @@ order) and whose message lists them all, so ``rejected`` counts rows, not proble
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -83,7 +84,7 @@ class Failures:
                         "reason": reason,
                         "value": vals.astype("object")
                         .where(vals.notna(), None)
-                        .map(lambda v: None if v is None else str(v))
+                        .map(lambda v: None if v is None else shown(str(v)))
                         .to_numpy(),
                     }
                 )
@@ -91,6 +92,16 @@ class Failures:
         if not parts:
             return pd.DataFrame(columns=["row", "order", "column", "reason", "value"])
         return pd.concat(parts, ignore_index=True)
+
+
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def shown(value: str) -> str:
+    """An offending value as stored and shown: NUL and the other control characters (but
+    the six ASCII blanks) written ``\\xNN``, so PostgreSQL takes it and a workbook cell
+    can hold it (``1<NUL>2`` is ``1\\x002``, never ``1``)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
 def add_read_failures(rows: pd.DataFrame, failures: Failures) -> None:
