@@ -108,7 +108,7 @@ def normalised(text: str) -> list[str]:
     """Lines without run ids, times, rates and the run table's seconds column."""
     out = []
     for line in text.splitlines():
-        line = re.sub(r"\b[0-9a-f]{12}\b", "RUN", line)
+        line = re.sub(r"\b([0-9a-f]{32}|[0-9a-f]{12})\b", "RUN", line)
         line = re.sub(r"\s+\(\d[\d.]* s(, [\d,]+ rows/s)?\)", "", line)
         line = re.sub(r"^(\S+(\s+[\d,]+){4})\s+[\d.]+$", r"\1", line)
         if line.strip() and "rows/s" not in line:  # progress bars aside
@@ -158,5 +158,5 @@ def test_the_walkthrough_runs_as_written(
 
 
 def _run_id(out: str) -> str:
-    found = re.search(r"run ([0-9a-f]{12}) ", out)
+    found = re.search(r"run ([0-9a-f]{32}|[0-9a-f]{12}) ", out)
     return found.group(1) if found else ""

@@ -173,6 +173,9 @@ def test_run_stages_exact_values_and_reconciles_pass(cli: Cli, project: Path) ->
     finally:
         engine.dispose()
     assert rows["E10021"].FTE == Decimal("0.7500") and rows["E10021"].PRIMARY_FLAG is True
+    assert {r.RECORD_ORIGIN for r in rows.values()} == {"LEGACY"}  # the definition's default
+    blank = f"SELECT \"STATUS\" FROM \"{DEPARTMENTS}\" WHERE \"DEPARTMENT_CODE\" = 'PW'"
+    assert staged(url, blank) == [("A",)]  # a blank legacy status: the definition's default
     assert rows["E10031"].PRIMARY_FLAG is False
     assert rows["E10011"].SALARY == Decimal("52000.00")
 

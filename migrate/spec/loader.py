@@ -11,6 +11,7 @@ derived from lookups has no cycle. All problems are collected and raised togethe
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,7 +239,7 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
     """Load all mappings under ``root``; ``only`` keeps the named entities (and checks them)."""
     project = Project(root=root.resolve())
     errors: list[SpecError] = []
-    from migrate.targets.declared import declare_project_targets
+    from migrate.targets.declared import declare_project_targets, with_definition_defaults
 
     try:  # before the mappings' checks: they ask staging for the declared tables
         project.targets = declare_project_targets(project.root)
@@ -273,7 +274,9 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
                 )
             )
             continue
-        project.entities[name] = loaded
+        target = project.targets.get(loaded.spec.target.table)
+        spec = with_definition_defaults(loaded.spec, target)  # the definition's default:
+        project.entities[name] = dataclasses.replace(loaded, spec=spec)
     errors.extend(_cross_checks(project))
     errors.extend(_target_tables(project))
     errors.extend(check_references(project))

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import MetaData
 
 from migrate.errors import SpecError, SpecErrors
+from migrate.spec.model import EntitySpec, Field_
 from migrate.staging.catalog import configured_targets, staging_metadata, use_targets
 from migrate.targets.build import build_table
 from migrate.targets.loader import LoadedTable, load_targets
@@ -89,3 +90,23 @@ def declare_for_command(args: Any) -> None:
     mappings = getattr(args, "mappings", None)
     if mappings is not None and getattr(args, "command", None) != "targets":
         declare_project_targets(Path(mappings))
+
+
+def with_definition_defaults(spec: EntitySpec, loaded: LoadedTable | None) -> EntitySpec:
+    """The mapping as if it said what its declared table's ``default:`` keys say: a field
+    without its own ``default`` takes the column's (a blank value becomes it), and a column
+    no rule fills is filled with it as a constant. The pipeline stages, and reconciliation
+    restates, the very same field, so the default is proven like any other value."""
+    if loaded is None:
+        return spec
+    issued = spec.issues_keys.column if spec.issues_keys else None
+    fields = dict(spec.fields)
+    filled = set(spec.filled_columns()) | ({issued} if issued else set())
+    for name, column in loaded.table.columns.items():
+        if column.default is None:
+            continue
+        if name in fields and fields[name].default is None:
+            fields[name] = fields[name].model_copy(update={"default": column.default})
+        elif name not in filled and not spec.variants:
+            fields[name] = Field_.model_validate({"const": column.default})
+    return spec if fields == spec.fields else spec.model_copy(update={"fields": fields})

@@ -7,7 +7,7 @@ CREATE TABLE dept (
 INSERT INTO dept VALUES
   ('fin', 'Finance   Department', 'E1001', 'a', '$1,250,000.00', '42', 0.1250, '1998/07/01'),
   ('hr', 'Human Resources', 'E1002', 'A', '640,500.50', '17', 0.0875, '2001/01/15'),
-  ('pw', 'Public Works', '', 'I', '($12.00)', '230', 1.5, '1985/03/31'),
+  ('pw', 'Public Works', '', '  ', '($12.00)', '230', 1.5, '1985/03/31'),
   ('it', 'Information Technology', 'E1004', 'A', '980,000.00', '31', 0.3333, '2010/10/10');
 CREATE TABLE asg_hist (
   emp_id TEXT, seq INTEGER, dept_cd TEXT, title TEXT, start_dt TEXT, end_dt TEXT,
