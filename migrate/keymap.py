@@ -272,12 +272,10 @@ def issue(
 
 
 def reserve(conn: Connection, md: MetaData, domain: str, count: int) -> int:
-    """The first of ``count`` new ERP keys of the key space; its high-water mark in
-    ``MIG_KEY_SPACES`` moves past them in the caller's transaction (the row is locked until
-    it commits). The mark survives rollbacks, which remove key-map entries: numbering after
-    the map's own maximum re-issued a rolled-back run's keys to other records, and the
-    rows of later runs that referred to them then pointed at those (issue 22). A staging
-    made before the mark existed starts it at the map's maximum."""
+    """The first of ``count`` new ERP keys of the key space, moving its high-water mark
+    (``MIG_KEY_SPACES``, locked until the caller commits) past them. Rollbacks remove
+    key-map entries but never lower the mark: numbering after the map's maximum gave a
+    rolled-back run's keys to other records, under later runs' references (issue 22)."""
     ks = md.tables[_name(md, "MIG_KEY_SPACES")]
     km = md.tables[_name(md, "MIG_KEY_MAP")]
     mark = conn.execute(

@@ -39,7 +39,6 @@ from migrate.config import Settings, redact
 from migrate.db import writable_engine
 from migrate.errors import RunStateError
 from migrate.lock import run_lock
-from migrate.spec.loader import Project
 from migrate.targets import Located, has_staging, locate_run, staging_target
 
 log = logging.getLogger("migrate.rollback")
@@ -117,9 +116,11 @@ def _rollback(
                 )
                 if col is None or table.name == "MIG_RUNS":
                     continue
+                ranges = brin_ranges(conn, table, run_id)
                 n = conn.execute(delete(table).where(col == run_id)).rowcount
                 if n:
                     removed[table.name] = int(n)
+                    forget_ranges(conn, ranges)
             restored = restore_replaced(conn, md, run_id)
             removed.update({f"restored {name}": n for name, n in restored.items()})
             runs_t = _runs_table(md)
@@ -237,26 +238,6 @@ def restore_replaced(conn: Connection, md: MetaData, run_id: str) -> dict[str, i
     return restored
 
 
-def record_references(conn: Connection, md: MetaData, project: Project) -> None:
-    """Which staged columns hold which key space's ERP keys (each lookup of the project's
-    entities, variants included), kept in ``MIG_REFERENCES`` for rollbacks to come: the
-    staging then says who refers to what without the mappings at hand."""
-    refs = _table(md, "MIG_REFERENCES")
-    wanted: set[tuple[str, ...]] = set()
-    for name in project.order:
-        spec = project.spec(name)
-        every = [spec.fields, *(spec.variants or {}).values()]
-        for fields in every:
-            for column, field in fields.items():
-                if field.lookup is not None:
-                    system = field.lookup.system or spec.source.system
-                    wanted.add((name, spec.target.table, column, field.lookup.domain, system))
-    keys = ("ENTITY", "TABLE_NAME", "COLUMN_NAME", "DOMAIN", "SOURCE_SYSTEM")
-    have = {tuple(r) for r in conn.execute(select(*[refs.c[c] for c in keys]))}
-    for row in sorted(wanted - have):
-        conn.execute(refs.insert().values(dict(zip(keys, row, strict=True))))
-
-
 def _remember(found: Located, mappings: Path | None) -> None:
     """Record the lookups of ``mappings`` too (runs staged by a version that did not record
     its own are then still seen referring)."""
@@ -267,7 +248,7 @@ def _remember(found: Located, mappings: Path | None) -> None:
     engine = writable_engine(found.url)
     try:
         with engine.begin() as conn:
-            record_references(conn, found.md, load_project(mappings))
+            runs.record_references(conn, found.md, load_project(mappings))
     finally:
         engine.dispose()
 
@@ -401,3 +382,41 @@ def _plan(found: Located, run_id: str) -> list[str]:
         order.append(max(free, key=lambda r: started.get(r, r)))
         left.discard(order[-1])
     return order
+
+
+def brin_ranges(conn: Connection, table: Table, run_id: str) -> list[tuple[str, int]]:
+    """PostgreSQL: (BRIN index, first block) of each block range of ``table`` holding the
+    run's rows, for the BRIN indexes on ``MIG_RUN_ID``; nothing elsewhere."""
+    if conn.dialect.name != "postgresql" or "MIG_RUN_ID" not in table.c:
+        return []
+    name = conn.dialect.identifier_preparer.format_table(table)
+    indexes = conn.exec_driver_sql(
+        "SELECT x.indexrelid::regclass::text, COALESCE((SELECT o.option_value::int FROM "
+        "pg_options_to_table(i.reloptions) o WHERE o.option_name = 'pages_per_range'), 128) "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = "
+        "i.relam JOIN pg_attribute c ON c.attrelid = x.indrelid AND c.attnum = x.indkey[0] "
+        "WHERE x.indrelid = %(t)s::regclass AND a.amname = 'brin' AND c.attname = 'MIG_RUN_ID'",
+        {"t": name},
+    ).all()
+    if not indexes:
+        return []
+    lo, hi = conn.exec_driver_sql(
+        "SELECT min((ctid::text::point)[0])::bigint, max((ctid::text::point)[0])::bigint "
+        f'FROM {name} WHERE "MIG_RUN_ID" = %(r)s',
+        {"r": run_id},
+    ).one()
+    if lo is None:
+        return []
+    return [(idx, b) for idx, per in indexes for b in range(lo // per * per, hi + 1, per)]
+
+
+def forget_ranges(conn: Connection, ranges: list[tuple[str, int]]) -> None:
+    """Drop the summaries of the block ranges a rolled-back run held: they still span its
+    id, and rows a later run puts into the freed space would widen them to every run id
+    in between for good (measured: queries by run id then read twice their blocks).
+    Unsummarized ranges are read by every query until the next VACUUM summarizes them
+    again from the rows that are left."""
+    for index, block in ranges:
+        conn.exec_driver_sql(
+            "SELECT brin_desummarize_range(%(i)s::regclass, %(b)s)", {"i": index, "b": block}
+        )

@@ -27,7 +27,6 @@ from migrate.lock import run_lock
 from migrate.pipeline import Context, EntityResult, Progress, run_entity
 from migrate.rollback import (
     clear_rehearsals,
-    record_references,
     refuse_late_delta_resume,
     rollback_run,
 )
@@ -196,7 +195,7 @@ def record_keys_and_references(ctx: Context, project: Project) -> None:
     the staging learns which columns of the run's entities hold whose keys (what a later
     rollback checks before it may remove keys others refer to)."""
     with ctx.staging.begin() as conn:
-        record_references(conn, ctx.md, project)
+        runs.record_references(conn, ctx.md, project)
     issued = [project.spec(n).issues_keys for n in project.order]
     keymap.open_key_spaces(ctx.staging, ctx.md, [k.domain for k in issued if k is not None])
 

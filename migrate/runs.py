@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, MetaData, func, select
 
 from migrate.errors import RunStateError
+from migrate.spec.loader import Project
 
 
 def _t(md: MetaData, name: str) -> Any:
@@ -276,3 +277,23 @@ def whole_run(engine: Engine, md: MetaData, run_id: str, entity: str) -> WholeRu
         warnings=int(warnings or 0),
         reasons={str(r): int(n) for r, n in sorted(reasons)},
     )
+
+
+def record_references(conn: Connection, md: MetaData, project: Project) -> None:
+    """Which staged columns hold which key space's ERP keys (each lookup of the project's
+    entities, variants included), kept in ``MIG_REFERENCES`` for rollbacks to come: the
+    staging then says who refers to what without the mappings at hand."""
+    refs = _t(md, "MIG_REFERENCES")
+    wanted: set[tuple[str, ...]] = set()
+    for name in project.order:
+        spec = project.spec(name)
+        every = [spec.fields, *(spec.variants or {}).values()]
+        for fields in every:
+            for column, field in fields.items():
+                if field.lookup is not None:
+                    system = field.lookup.system or spec.source.system
+                    wanted.add((name, spec.target.table, column, field.lookup.domain, system))
+    keys = ("ENTITY", "TABLE_NAME", "COLUMN_NAME", "DOMAIN", "SOURCE_SYSTEM")
+    have = {tuple(r) for r in conn.execute(select(*[refs.c[c] for c in keys]))}
+    for row in sorted(wanted - have):
+        conn.execute(refs.insert().values(dict(zip(keys, row, strict=True))))
