@@ -16,12 +16,11 @@ during.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 from migrate.errors import TerminalError
 from migrate.progress import TerminalProgress
@@ -36,7 +35,6 @@ class Console:
     """The cutover's terminal: progress lines unless quiet, and the stop flag."""
 
     progress: TerminalProgress | None = None
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
     stop: threading.Event = field(default_factory=threading.Event)
     _whole: threading.Lock = field(default_factory=threading.Lock)
     _parts: dict[tuple[str, int], tuple[int, int, int]] = field(default_factory=dict)
@@ -74,10 +72,10 @@ class Console:
                 int(outcome.get("rejected", 0)),
                 int(outcome.get("filtered", 0)),
             )
-        elif status == "failed":
-            print(f"{entity:<28}  FAILED: {outcome.get('message')}", file=self.stream, flush=True)
         else:
-            print(f"{entity:<28}  not run: {outcome.get('message')}", file=self.stream, flush=True)
+            said = "FAILED" if status == "failed" else "not run"
+            line = f"{entity:<28}  {said}: {outcome.get('message')}"
+            print(line, file=self.progress.stream, flush=True)
 
     @contextmanager
     def whole(self) -> Iterator[None]:
