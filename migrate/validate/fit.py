@@ -50,8 +50,7 @@ def field_fit(
 def _problems(
     rule: Field_, column: Column[Any], crosswalks: Mapping[str, Crosswalk]
 ) -> Iterator[Located]:
-    d = definition(column)
-    if d.required and rule.required is False:
+    if getattr(definition(column), "required", False) and rule.required is False:
         yield ("required",), "the definition requires a value; required: false cannot stage none"
     kind = target_kind(column)
     if kind == "boolean":
