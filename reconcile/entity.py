@@ -97,7 +97,9 @@ def _prove(
         grains=tuple(grain_rows),
         differences=kept.listed,
         rules=tuple(check_rules(st, spec)),
-        rejects=_with_amounts(done.groups, spec, attr.reasons, rejected),
+        rejects=_with_amounts(
+            done.groups, spec, attr.reasons, rejected, [r.key for r in attr.rejected]
+        ),
         compared=tuple(t.rule for t in texts) + checked.compared,
         not_verified=checked.not_verified,
         row_diff=row_diff_method(stats, source, staged),
@@ -158,22 +160,42 @@ def _with_amounts(
     spec: EntitySpec,
     reasons: tuple[str, ...],
     rejected: list[Amounts],
+    keys: list[str] | None = None,
 ) -> tuple[RejectGroup, ...]:
     """Each reject reason with the exact amounts of its rows, per measure (read from the
-    source, as the Rejected column)."""
+    source, as the Rejected column), and each sample row's own amounts (``keys``: the source
+    key of each of ``rejected``)."""
     names = [m.name for m in spec.reconcile.measures]
     totals: dict[str, list[Decimal]] = {}
-    for reason, (_, amounts) in zip(reasons, rejected, strict=True):
+    each: dict[tuple[str, str], list[tuple[Decimal, ...]]] = {}
+    for i, (reason, (_, amounts)) in enumerate(zip(reasons, rejected, strict=True)):
         acc = totals.setdefault(reason, [Decimal(0)] * len(names))
-        for i, v in enumerate(amounts):
-            acc[i] += v
+        for j, v in enumerate(amounts):
+            acc[j] += v
+        if keys is not None:
+            each.setdefault((reason, keys[i]), []).append(tuple(amounts))
     return tuple(
         replace(
             g,
             amounts=tuple(zip(names, totals.get(g.reason, [Decimal(0)] * len(names)), strict=True)),
+            sample_amounts=_sample_amounts(g, each),
         )
         for g in groups
     )
+
+
+def _sample_amounts(
+    g: RejectGroup, each: dict[tuple[str, str], list[tuple[Decimal, ...]]]
+) -> tuple[tuple[Decimal, ...], ...]:
+    """The amounts of the group's sample rows, in order; none at all when one of them was
+    not attributed (no amount shown rather than a guessed one)."""
+    out = []
+    for key, _, _ in g.sample:
+        found = each.get((g.reason, key))
+        if not found:
+            return ()
+        out.append(found.pop(0) if len(found) > 1 else found[0])
+    return tuple(out)
 
 
 def _identities(
