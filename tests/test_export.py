@@ -567,3 +567,19 @@ def test_files_of_a_run_rolled_back_since_fail(run: Run, tmp_path: Path) -> None
     log = (settings.workdir / "artifacts" / "audit.log").read_text(encoding="utf-8")
     last = json.loads(log.splitlines()[-1])
     assert last["kind"] == "export_verified" and last["payload"]["verdict"] == "FAIL"
+
+
+def test_an_empty_value_the_layout_requires_fails_the_export(run: Run, tmp_path: Path) -> None:
+    """GL_INTERFACE.columns.csv says USER_JE_CATEGORY_NAME is required: the ERP's import
+    would reject a row without it, so the export names it instead of writing it."""
+    key = staged(load_settings(run.workdir), "SELECT MAX(REFERENCE21) FROM GL_INTERFACE")
+    settings = copy_of(
+        run,
+        tmp_path,
+        f"UPDATE GL_INTERFACE SET USER_JE_CATEGORY_NAME = ' ' WHERE REFERENCE21 = '{key}'",
+    )
+    with pytest.raises(ExportFailed) as failed:
+        export_run(settings, run.run_id, tmp_path / "gl", layouts=run.layouts)
+    (problem,) = failed.value.problems
+    assert problem.column == "USER_JE_CATEGORY_NAME" and problem.key == f"REFERENCE21={key}"
+    assert "the layout requires a value" in problem.reason

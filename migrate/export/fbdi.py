@@ -101,6 +101,7 @@ def column_format(name: str, col: ColumnDef) -> ColumnFormat:
         timestamp_format="%Y/%m/%d %H:%M:%S:%f",
         line_breaks=False,
         reads_as_null=nulls,
+        required=col.required,
     )
 
 
@@ -115,6 +116,12 @@ def fbdi_dataset(staged: Table, layout: Layout, member: str, staged_columns: lis
             if isinstance(staged.c[name].type, Money) and fmt.kind == "number":
                 fmt = ColumnFormat(**{**fmt.__dict__, "kind": "money"})
             fields[col.position - 1] = fmt
+    missing = [n for n, c in columns.items() if c.required and n not in staged_columns]
+    if missing:
+        raise ConfigError(
+            f"{layout.path.name}: {', '.join(missing)} required by the layout, but staging's "
+            f"{staged.name} has no such column: the ERP would reject every row"
+        )
     written = {f.name for f in fields if f is not None}
     money = frozenset(c for c in written if isinstance(staged.c[c].type, Money))
     key = list(staged.info.get("target_key") or ())

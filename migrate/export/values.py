@@ -3,7 +3,8 @@
 Nothing is cut or guessed: a value longer than the column allows, a time of day in a
 date-only column, a number with more digits than its precision, a character the file cannot
 carry (NUL, a lone surrogate; a line break, which an FBDI loader reads as the end of the
-record) or a text the loader would read as NULL (``END``, ``$null$``) raises
+record) a text the loader would read as NULL (``END``, ``$null$``) or an empty value where the
+layout requires one raises
 :class:`Unexpressible`, and the export fails naming the row and the column.
 """
 
@@ -38,11 +39,15 @@ class ColumnFormat:
     timestamp_format: str = "%Y-%m-%d %H:%M:%S.%f"
     line_breaks: bool = True
     reads_as_null: tuple[str, ...] = ()
+    required: bool = False
 
 
 def render(value: Any, fmt: ColumnFormat) -> str:
-    """The field's text; ``None`` is the empty field."""
-    if value is None:
+    """The field's text; ``None`` is the empty field (refused where the layout requires a
+    value: the ERP's import would reject the row)."""
+    if value is None or (fmt.required and isinstance(value, str) and not value.strip()):
+        if fmt.required:
+            raise Unexpressible("empty, and the layout requires a value")
         return ""
     if fmt.kind in ("number", "money", "integer"):
         return _number(value, fmt)
