@@ -75,8 +75,10 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     _personal(args)  # declares the project's own target tables, so their files are read
     layouts = Path(args.layouts) if args.layouts else None
     report = verify_export(settings, Path(args.folder), layouts=layouts)
+    quiet = getattr(args, "quiet", False)
     for line in report.lines():
-        print(line)
+        if not quiet or line not in report.agreed:  # --quiet: findings and the verdict
+            print(line)
     return VERDICT_CODES[report.verdict]
 
 
