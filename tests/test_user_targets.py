@@ -174,7 +174,7 @@ def test_run_stages_exact_values_and_reconciles_pass(cli: Cli, project: Path) ->
         engine.dispose()
     assert rows["E10021"].FTE == Decimal("0.7500") and rows["E10021"].PRIMARY_FLAG is True
     assert {r.RECORD_ORIGIN for r in rows.values()} == {"LEGACY"}  # the definition's default
-    blank = f"SELECT \"STATUS\" FROM \"{DEPARTMENTS}\" WHERE \"DEPARTMENT_CODE\" = 'PW'"
+    blank = f'SELECT "STATUS" FROM "{DEPARTMENTS}" WHERE "DEPARTMENT_CODE" = \'PW\''
     assert staged(url, blank) == [("A",)]  # a blank legacy status: the definition's default
     assert rows["E10031"].PRIMARY_FLAG is False
     assert rows["E10011"].SALARY == Decimal("52000.00")
@@ -416,3 +416,58 @@ def test_a_targets_folder_named_in_migrate_toml(cli: Cli, project: Path) -> None
     assert cli.err.strip() == (
         f"error: {project / 'migrate.toml'}:2: targets: no such folder {project / 'erp_layout'}"
     ), cli.err
+
+
+CHINOOK_MAPPING = """\
+entity: employees
+domain: hr
+source: {system: hr, table: Employee, key: [EmployeeId]}
+target: {table: EMPLOYEES, key: [PERSON_NUMBER]}
+fields:
+  PERSON_NUMBER: {from: EmployeeId}
+  LAST_NAME: {from: LastName, steps: [strip]}
+  FIRST_NAME: {from: FirstName, steps: [strip]}
+  JOB_TITLE: {from: Title, steps: [collapse_spaces, blank_to_null]}
+  MANAGER_NUMBER: {from: ReportsTo}
+  HIRE_DATE: {from: HireDate, steps: [{date: "%Y-%m-%d %H:%M:%S"}]}
+  EMAIL: {from: Email, steps: [strip, lower]}
+"""
+
+
+@pytest.mark.realdata
+def test_a_table_a_dba_created_is_reflected_then_migrated_from_real_data(
+    tmp_path: Path,
+    realdata: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The user's story on Chinook's employees: the DBA made EMPLOYEES, reflect declares
+    it, mappings check gives the lineage columns' DDL (nothing altered), and once the DBA
+    ran it the run stages every employee and reconciles PASS."""
+    monkeypatch.setenv("MIGRATE_HR_URL", f"sqlite:///{realdata / 'chinook/Chinook_Sqlite.sqlite'}")
+    (tmp_path / "mappings" / "hr").mkdir(parents=True)
+    (tmp_path / "mappings" / "hr" / "employees.yaml").write_text(CHINOOK_MAPPING)
+    url = sqlite_url(tmp_path)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                'CREATE TABLE "EMPLOYEES" ("PERSON_NUMBER" VARCHAR(30) NOT NULL, '
+                '"LAST_NAME" VARCHAR(20) NOT NULL, "FIRST_NAME" VARCHAR(20) NOT NULL, '
+                '"JOB_TITLE" VARCHAR(30), "MANAGER_NUMBER" VARCHAR(30), "HIRE_DATE" DATE, '
+                '"EMAIL" VARCHAR(60), CONSTRAINT "uq_employees_key" UNIQUE ("PERSON_NUMBER"))'
+            )
+        )
+    cli = Cli(tmp_path, capsys)
+    assert cli("targets", "reflect", "EMPLOYEES", "--out", f"{tmp_path / 'targets'}/") == 0
+    assert cli("mappings", "check") == 1
+    ddl = [line.strip() for line in cli.out.splitlines() if line.strip().startswith("ALTER")]
+    assert len(ddl) == 6 and all("MIG_" in d for d in ddl), cli.out
+    with engine.begin() as conn:  # the DBA runs what the check printed
+        for statement in ddl:
+            conn.execute(text(statement))
+    engine.dispose()
+    assert cli("mappings", "check") == 0, cli.out
+    assert cli("run") == 0, cli.err
+    assert cli("reconcile", cli.run_id()) == 0, cli.out + cli.err
+    assert staged(url, 'SELECT COUNT(*) FROM "EMPLOYEES"') == [(8,)]
