@@ -3,10 +3,10 @@
 
 The reading is the one ``migrate/spec/conditions.py`` documents: an integer or ``Decimal``
 is itself; text, trimmed of ASCII whitespace, is an optional sign, ASCII digits with at most
-one decimal point, and an optional exponent. Blank is no number (none); a NaN or infinity
-held as a value (not pandas' NULL in a float64 column) is no number; anything else present is
-*unreadable*, and the caller rejects its row (``invalid_number``): never a silent true or
-false, never a zero.
+one decimal point, and an optional exponent. Blank is no number (none), and so is a float
+NaN (pandas' NULL; a NaN the database holds arrives as the text ``NaN``, no number); anything
+else present is *unreadable*, and the caller rejects its row (``invalid_number``): never a
+silent true or false, never a zero.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def read(value: object) -> Decimal | None:
         if not value.is_finite():
             raise NotANumber(value)
         return value
-    if isinstance(value, float):  # NaN and infinity held as values: no number, never blank
+    if isinstance(value, float):  # NaN is pandas' NULL; an infinity is no number
+        if value != value:
+            return None
         value = repr(value)
     text = str(value).strip(parse.SPACE)
     if text == "":
@@ -65,8 +67,6 @@ def numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     of unreadable values."""
     values: list[Decimal | None] = []
     bad: list[bool] = []
-    if pd.api.types.is_float_dtype(s.dtype):  # there NaN is pandas' NULL, not a value
-        s = s.astype("object").where(s.notna(), None)
     for v in s.astype("object"):
         try:
             values.append(read(v))

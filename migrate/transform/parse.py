@@ -95,8 +95,9 @@ def money_to_cents(s: pd.Series, encoding: str, scale: int = 2) -> tuple[pd.Seri
 
 def amount_text(s: pd.Series) -> pd.Series:
     """A column as the text the grammar reads: a ``Decimal`` in fixed notation (``1E-7`` is
-    ``0.0000001``), a float by its shortest form; NaN in a float64 column is pandas' NULL,
-    a NaN or infinity held as a value is the text ``nan`` / ``inf`` (no amount)."""
+    ``0.0000001``; ``Decimal('NaN')`` is no amount), a float by its shortest form (an
+    infinity is no amount). A float NaN is pandas' NULL, in any column: the extract hands a
+    NaN the database holds as a value over as the text ``NaN``, which is no amount."""
     if isinstance(s.dtype, pd.StringDtype) or is_integer(s):
         return as_text(s)
     if pd.api.types.is_float_dtype(s.dtype):
@@ -110,7 +111,7 @@ def _one_text(v: object) -> str | None:
     if isinstance(v, Decimal):
         return format(v, "f") if v.is_finite() else str(v)
     if isinstance(v, float):
-        return repr(v)  # NaN: "nan", never blank
+        return None if v != v else repr(v)
     return str(v)
 
 

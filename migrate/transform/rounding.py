@@ -46,10 +46,9 @@ def _floats(s: pd.Series, args: MoneyArgs) -> tuple[pd.Series, pd.Series]:
     is_float = s.map(lambda v: isinstance(v, float | np.floating)).astype(bool)
     cents = pd.Series(pd.array([None] * len(s), dtype="Int64"), index=s.index)
     bad = pd.Series(False, index=s.index)
-    if bool(is_float.any()):  # a float held as a value: a NaN is no NULL, it is refused
-        floats = s[is_float].astype("float64")
-        value, invalid = _float_array(floats, args)
-        cents.loc[is_float], bad.loc[is_float] = value, invalid | floats.isna()
+    if bool(is_float.any()):  # a float NaN is pandas' NULL (a held NaN arrives as "NaN")
+        value, invalid = _float_array(s[is_float].astype("float64"), args)
+        cents.loc[is_float], bad.loc[is_float] = value, invalid
     if bool((~is_float).any()):  # text (or a Decimal) in a float column: read as fixed
         rest = MoneyArgs(encoding="fixed", scale=args.scale, rounding=args.rounding)
         value, invalid = _text_or_plain(s[~is_float], rest)
