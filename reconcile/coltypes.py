@@ -17,6 +17,7 @@ is exempt from the ``TRIM``.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, DateTime, Engine, Float, Integer, Numeric, String
@@ -24,6 +25,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.types import TypeDecorator
 
 from migrate.staging.types import Money
+from reconcile import restate_numbers as N
 from reconcile.restate_numbers import FALSE_WORDS, TRUE_WORDS
 from reconcile.sqltext import family
 
@@ -37,6 +39,27 @@ class Kind(str):
         made = super().__new__(cls, name)
         made.column = column
         return made
+
+    @staticmethod
+    def of(kind: str) -> Kind:
+        """``kind`` as a :class:`Kind` (a plain name keeps no column)."""
+        return kind if isinstance(kind, Kind) else Kind(kind)
+
+    def canonical(self, value: object, source: bool) -> str | None:
+        """A declared decimal (exact text) or boolean (``true``/``false``): from the legacy
+        row by the definition's precision, scale and spellings; as staged, as stored.
+        Raises :class:`~reconcile.restate_numbers.Refused` where the pipeline rejects."""
+        if self == "boolean":
+            found = N.flag(value, *self.spellings()) if source else N.staged_flag(value)
+            return None if found is None else str(found).lower()
+        number = N.exact(value, *self.shape()) if source else N.exact(value, None, None)
+        return None if number is None else N.decimal_text(number)
+
+    def from_stored(self, value: object, dialect: str) -> object:
+        """A staged decimal as SQLite keeps it (integer units of the scale) as a number."""
+        if dialect == "sqlite" and isinstance(value, int) and self.stored_units():
+            return Decimal(value).scaleb(-(self.shape()[1] or 0))
+        return value
 
     def shape(self) -> tuple[int | None, int | None]:
         """A decimal's (precision, scale); (None, None) when it declares none."""

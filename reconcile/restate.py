@@ -324,7 +324,10 @@ class Restated:
             number = R.to_integer(value)
             return None if number is None else str(number)
         if self.kind in ("decimal", "boolean"):
-            return _declared(self.kind, value, source)
+            try:
+                return Kind.of(self.kind).canonical(value, source)
+            except N.Refused as exc:
+                raise R.Unreadable(exc.reason, value) from None
         text = R.as_text(value)
         return None if text is None or text.strip() == "" else text
 
@@ -334,10 +337,8 @@ class Restated:
             value = Decimal(value).scaleb(-2)
         if self.kind in ("date", "datetime") and isinstance(value, str):
             value = _stored_time(value)
-        if self.kind == "decimal" and dialect == "sqlite" and isinstance(value, int):
-            kind = self.kind if isinstance(self.kind, Kind) else Kind("decimal")
-            scale = kind.shape()[1] or 0
-            value = Decimal(value).scaleb(-scale) if kind.stored_units() else value
+        if self.kind == "decimal":
+            value = Kind.of(self.kind).from_stored(value, dialect)
         try:
             return self.canonical(value)
         except R.Unreadable:
@@ -381,20 +382,6 @@ def _origin_text(f: Field_) -> str:
     if f.parts is not None:
         return f"{(f.join or '')!r}.join({', '.join(part_text(p) for p in f.parts)})"
     return str(f.from_)
-
-
-def _declared(kind: str, value: object, source: bool) -> Canonical:
-    """A declared decimal (exact text) or boolean (``true``/``false``): from the legacy
-    row by the definition's precision, scale and spellings; as staged, as stored."""
-    shaped = kind if isinstance(kind, Kind) else Kind(kind)
-    try:
-        if kind == "boolean":
-            found = N.flag(value, *shaped.spellings()) if source else N.staged_flag(value)
-            return None if found is None else str(found).lower()
-        number = N.exact(value, *shaped.shape()) if source else N.exact(value, None, None)
-    except N.Refused as exc:
-        raise R.Unreadable(exc.reason, value) from None
-    return None if number is None else N.decimal_text(number)
 
 
 def _stored_time(text: str) -> object:
