@@ -6,5 +6,7 @@ tasks.py     those steps as Prefect tasks (small arguments: names, ids, paths)
 load.py      the load subflow: entity tasks submitted once their inputs are loaded
 signoff.py   the typed sign-off input and what a decision writes
 cutover.py   the cutover flow; domain.py one flow per domain; cli.py ``migrate cutover``
+server.py    the one Prefect server a ``migrate cutover`` starts, uses and always stops
+console.py   what ``migrate cutover`` shows on its terminal, and how Ctrl-C stops the flow
 timing.py    cutover timing per entity, compared over rehearsals
 """

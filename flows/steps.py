@@ -229,6 +229,7 @@ def reconcile(
 ) -> dict[str, object]:
     """Reconcile the run (only the selected entities) and keep it as the run's next
     numbered reconciliation; returns its verdict, number, workbook path and SHA-256."""
+    from migrate.progress import ReconcileProgress
     from reconcile.history import record
     from reconcile.run import locate_run, print_entity, reconcile_run
 
@@ -241,7 +242,10 @@ def reconcile(
     quiet = shown is not None and shown.progress is None
     if shown is not None and not quiet:
         print(f"    reconciling run {run_id}", flush=True)
-    report = reconcile_run(settings, project, run_id, None, None if quiet else print_entity)
+    lines = None if shown is None or quiet else ReconcileProgress()  # on the terminal
+    report = reconcile_run(
+        settings, project, run_id, None, None if quiet else print_entity, progress=lines
+    )
     with console.whole():  # Ctrl-C: recorded whole, or not at all
         ev = record(settings, report, folder, url, schema)
     return {
