@@ -580,6 +580,30 @@ def test_an_empty_value_the_layout_requires_fails_the_export(run: Run, tmp_path:
     )
     with pytest.raises(ExportFailed) as failed:
         export_run(settings, run.run_id, tmp_path / "gl", layouts=run.layouts)
-    (problem,) = failed.value.problems
-    assert problem.column == "USER_JE_CATEGORY_NAME" and problem.key == f"REFERENCE21={key}"
+    # (the row is now a journal of its own category, so two journals no longer balance)
+    (problem,) = [p for p in failed.value.problems if p.column == "USER_JE_CATEGORY_NAME"]
+    assert problem.key == f"REFERENCE21={key}"
     assert "the layout requires a value" in problem.reason
+
+
+def test_an_unbalanced_journal_fails_the_export(run: Run, tmp_path: Path) -> None:
+    """A cent more on one debit line: Oracle's journal import would reject the journal, so
+    the export names it (its first row and what makes it a journal) instead."""
+    key = staged(
+        load_settings(run.workdir),
+        "SELECT MIN(REFERENCE21) FROM GL_INTERFACE WHERE ENTERED_DR IS NOT NULL",
+    )
+    settings = copy_of(
+        run,
+        tmp_path,
+        f"UPDATE GL_INTERFACE SET ENTERED_DR = ENTERED_DR + 1 WHERE REFERENCE21 = '{key}'",
+    )
+    with pytest.raises(ExportFailed) as failed:
+        export_run(
+            settings, run.run_id, tmp_path / "gl", tables=["GL_INTERFACE"], layouts=run.layouts
+        )
+    (problem,) = failed.value.problems
+    journal = str(key).rsplit("-", 1)[0]
+    assert f"REFERENCE4={journal}" in problem.key and problem.column == "ENTERED_DR/ENTERED_CR"
+    assert "journal unbalanced" in problem.reason and "credits" in problem.reason
+    assert "(value" not in str(problem)

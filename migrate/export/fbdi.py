@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Table
 
 from migrate.errors import ConfigError
+from migrate.export.balance import BalanceRule
 from migrate.export.rows import Dataset
 from migrate.export.values import ColumnFormat
 from migrate.staging.types import Money
@@ -125,6 +126,8 @@ def fbdi_dataset(staged: Table, layout: Layout, member: str, staged_columns: lis
     written = {f.name for f in fields if f is not None}
     money = frozenset(c for c in written if isinstance(staged.c[c].type, Money))
     key = list(staged.info.get("target_key") or ())
+    rule = BalanceRule()
+    journals = staged.name == "GL_INTERFACE" and {rule.debit, rule.credit} <= written
     return Dataset(
         table=staged.name,
         name=member,
@@ -133,6 +136,7 @@ def fbdi_dataset(staged: Table, layout: Layout, member: str, staged_columns: lis
         money=money,
         left_out=[c for c in staged_columns if c not in written],
         key=key,
+        balanced=rule if journals else None,
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
+from migrate.export.balance import BalanceRule, Balances
 from migrate.export.values import ColumnFormat, Unexpressible, render
 from migrate.lineage.masking import mask_value
 
@@ -39,6 +40,7 @@ class Dataset:
     left_out: list[str]  # staged columns with no field
     key: list[str]  # columns naming a row in a problem
     personal: dict[str, str] = field(default_factory=dict)  # column -> kind, masked in problems
+    balanced: BalanceRule | None = None  # journals that must balance (GL)
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,8 @@ class Problem:
 
     def __str__(self) -> str:
         shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
-        return (
-            f"{self.name} row {self.row} ({self.key}) column {self.column}: {self.reason} "
-            f"(value {shown!r})"
-        )
+        value = f" (value {shown!r})" if self.value else ""
+        return f"{self.name} row {self.row} ({self.key}) column {self.column}: {self.reason}{value}"
 
 
 @dataclass
@@ -81,6 +81,7 @@ def write_dataset(
 ) -> Written:
     """Write ``rows`` (dicts keyed by staged column) as CSV into ``sink``."""
     out = Written(totals={c: Decimal(0) for c in sorted(ds.money)})
+    balances = Balances(ds.balanced) if ds.balanced is not None else None
     kept = {c: {"values": 0} for c in ds.left_out}
     digest = hashlib.sha256()
     buffer = io.StringIO()
@@ -91,6 +92,8 @@ def write_dataset(
         out.rows += 1
         writer.writerow(_fields(ds, row, out))
         _account(ds, row, out, kept)
+        if balances is not None:
+            balances.add(out.rows, row)
         if buffer.tell() > 1 << 20:
             _flush(buffer, sink, digest, out)
         if progress is not None and out.rows % 100_000 == 0:
@@ -98,6 +101,11 @@ def write_dataset(
     _flush(buffer, sink, digest, out)
     out.sha256 = digest.hexdigest()
     out.left_out = {c: _shown(v) for c, v in kept.items()}
+    for first, journal, why in balances.unbalanced() if balances is not None else []:
+        out.problem_count += 1
+        if len(out.problems) < MAX_PROBLEMS:
+            column = f"{ds.balanced.debit}/{ds.balanced.credit}" if ds.balanced else ""
+            out.problems.append(Problem(ds.name, first, journal, column, "", why))
     return out
 
 
