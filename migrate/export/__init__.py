@@ -3,7 +3,8 @@
 The last stage of the data flow (staging → ERP import files). ``--format fbdi`` writes
 Oracle Fusion FBDI ZIPs from the vendor's column layouts (:mod:`.fbdi`); ``--format csv`` a
 CSV with a header per staging table, in its declared column order (:mod:`.csvout`). Every
-value is written exactly or the export fails naming it (:mod:`.values`); the manifest
+value is written exactly or the export fails naming it (:mod:`.values`), as does a journal
+that does not balance (:mod:`.balance`); the manifest
 (:mod:`.manifest`) gives rows, money totals and SHA-256 per file, and is recorded in the
 audit log. The files are proven against staging by ``reconcile.exported``, which reads them
 with its own code.
