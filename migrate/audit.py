@@ -47,6 +47,8 @@ KINDS: tuple[str, ...] = (
     "workbook_hash",
     "signoff_recorded",
     "rollback",
+    "export_written",
+    "export_verified",
 )
 GENESIS = "0" * 64
 LOG_NAME = "audit.log"
