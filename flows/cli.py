@@ -145,7 +145,7 @@ def run_cutover_cli(
     with _terminal_logs(debug), run_lock(url, schema, run_id):  # refused: nothing started
         console.install(shown)
         try:
-            with cutover_server(settings.workdir):
+            with _noted(settings, run_id), cutover_server(settings.workdir):
                 thread, box = run_in_thread(name, params)
                 try:
                     if signoff == "pause":
@@ -159,6 +159,16 @@ def run_cutover_cli(
         finally:
             console.install(None)
     return _report(box, quiet)
+
+
+@contextlib.contextmanager
+def _noted(settings: Settings, run_id: str) -> Iterator[None]:
+    """A Ctrl-C before the flow started (while the server starts) names the run too."""
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        stop.add_note(_stopped(settings, run_id))
+        raise
 
 
 def _staging(settings: Settings, mode: str, resume_run_id: str | None) -> tuple[str, str | None]:

@@ -45,6 +45,7 @@ FAST: dict[str, Any] = {"signoff": "skip", "backoff": 0.0, "mappings": str(MAPPI
 # A small selection whose totals hold: its rejected rows make it EXCEPTIONS (the estate has
 # planted rejects everywhere), which an approval accepts.
 PASSING = ["suppliers_finance", "suppliers_procurement", "gl_accounts", "gl_journals"]
+STARTUP = 180  # seconds
 HR_AND_GL = ["workers", "bank_accounts", "positions", "gl_accounts", "gl_journals"]
 
 
@@ -60,7 +61,8 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     for name in CONNECTION_NAMES:
         mp.delenv(f"MIGRATE_{name.upper()}_URL", raising=False)
     mp.delenv("MIGRATE_STAGING_SCHEMA", raising=False)
-    with temporary_settings(updates={PREFECT_HOME: home}), prefect_test_harness():
+    # the harness's default 30 s start is not enough on a busy 2-core machine (it timed out)
+    with temporary_settings(updates={PREFECT_HOME: home}), prefect_test_harness(STARTUP):
         yield
     mp.undo()
 
