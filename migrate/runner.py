@@ -97,6 +97,7 @@ def run_migration(
     if mode not in MODES:
         raise RunStateError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
     project = load_project(mappings, entities)
+    preflight.legacy_roles(settings, project)  # warns, or refuses before the run has a row
     url, schema = staging_target(settings, mode)
     run_id = run_id or runs.new_run_id()
     with run_lock(url, schema, run_id):  # before the run's row: a refused run leaves none
@@ -122,6 +123,7 @@ def resume_run(
     """Finish a run that stopped: committed chunks (and finished partitions) are kept, the
     rest is done once, for the entities the run was started with."""
     found = locate_run(settings, run_id)
+    preflight.legacy_roles(settings, load_project(mappings))  # as at the run's start
     with run_lock(found.url, found.schema, run_id):  # a run still running holds it
         return _resume_locked(settings, mappings, run_id, chunk_size, progress)
 
