@@ -122,12 +122,15 @@ def run_cutover_cli(
     reconciled EXCEPTIONS and not signed (finance must accept them), else 1. An EXCEPTIONS
     reconciliation approved (the exceptions accepted) gives 0. Ctrl-C: 130."""
     run_id = resume_run_id or uuid.uuid4().hex[:12]
+    if resume_run_id:  # an unknown id is refused before anything is said to start
+        url, schema, mode = _staging(settings, mode, resume_run_id)
     if not quiet:  # first, so a crash still leaves the id to resume
         doing = "resuming" if resume_run_id else "starting"
         print(f"run {run_id} ({mode}) {doing}; if it stops: migrate cutover --resume {run_id}")
         sys.stdout.flush()
     export_settings(settings)
-    url, schema = _staging(settings, mode, resume_run_id)
+    if not resume_run_id:
+        url, schema, mode = _staging(settings, mode, None)
     shown = console.Console(progress=None if quiet else _progress(settings, mappings))
     params: dict[str, Any] = {
         "mode": mode,
@@ -171,15 +174,17 @@ def _noted(settings: Settings, run_id: str) -> Iterator[None]:
         raise
 
 
-def _staging(settings: Settings, mode: str, resume_run_id: str | None) -> tuple[str, str | None]:
-    """Where the run writes: the lock's place."""
+def _staging(
+    settings: Settings, mode: str, resume_run_id: str | None
+) -> tuple[str, str | None, str]:
+    """Where the run writes (the lock's place), and its mode (a resumed run's own)."""
     from migrate.runner import staging_target
     from migrate.targets import locate_run
 
     if resume_run_id:
         found = locate_run(settings, resume_run_id)
-        return found.url, found.schema
-    return staging_target(settings, mode)
+        return found.url, found.schema, found.info.mode
+    return (*staging_target(settings, mode), mode)
 
 
 def _progress(settings: Settings, mappings: Path) -> Any:
