@@ -308,14 +308,17 @@ def _dataset(
             None if column not in claimed else _decimal(claimed[column]),
             report,
         )
+    declared = d.get("left_out") or {}
     for column in sorted(set(staged.filled) - set(present) - staged.lineage):
         if staged.filled[column]:
             money = staged.totals.get(column)
             also = f", total {money:,}" if money is not None else ""
+            said = column in declared  # the exporter said so: the format has no field
             report.add(
-                EXCEPTION,
+                EXCEPTION if said else FAIL,
                 f"{label}: {table}.{column}: {staged.filled[column]:,} "
-                f"staged value(s){also}, no field in the file (not exported)",
+                f"staged value(s){also}, no field in the file ("
+                + ("not exported)" if said else "lost: not declared left out in the manifest)"),
             )
     if all(level == EXCEPTION for level, _ in report.findings[before:]):
         sums = "; ".join(f"{c} {v:,}" for c, v in sorted(got.totals.items()))

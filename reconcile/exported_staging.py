@@ -3,7 +3,9 @@
 For the run's rows of one table: the row count, the non-empty values of every column (a
 text column's empty string counts as empty, as it is in a CSV) and the exact total of each
 money column in cents (:func:`migrate.staging.types.cents_sql`, exact on every engine;
-money is integer cents on SQLite). Which columns are money, and which are lineage, come
+money is integer cents on SQLite). A money value that is not an exact cent (on SQLite a REAL
+or a text an UPDATE left, which the cents reading would truncate to the exported figure)
+makes the table unverifiable, never equal. Which columns are money, and which are lineage, come
 from the staging table definitions, not from the exporter.
 """
 
@@ -31,6 +33,15 @@ class StagedTally:
     lineage: frozenset[str]
 
 
+def _not_cents(col: str, dialect: str) -> str:
+    """1 for a money value that is not an exact cent: on SQLite anything but an integer
+    (a REAL left by an UPDATE, a text), which the integer-cents reading would truncate;
+    elsewhere a value with more than two decimals, which a cast would round."""
+    if dialect == "sqlite":
+        return f"CASE WHEN typeof({col}) NOT IN ('integer', 'null') THEN 1 ELSE 0 END"
+    return f"CASE WHEN {col} <> ROUND({col}, 2) THEN 1 ELSE 0 END"
+
+
 def money_columns(table: str) -> set[str]:
     t = staging_table(table)
     return {c.name for c in t.columns if isinstance(c.type, Money)} if t is not None else set()
@@ -51,10 +62,20 @@ def staged_tally(engine: Engine, schema: str | None, table: str, run_id: str) ->
         parts.append(f"COUNT(NULLIF({col}, ''))" if isinstance(c.type, String) else f"COUNT({col})")
     money = [c.name for c in t.columns if isinstance(c.type, Money)]
     parts += [f"SUM({cents_sql(quote(m), dialect)})" for m in money]
+    parts += [f"SUM({_not_cents(quote(m), dialect)})" for m in money]
     sql = f"SELECT {', '.join(parts)} FROM {source} WHERE {quote('MIG_RUN_ID')} = :run"
     with engine.connect() as conn:
         row = conn.execute(text(sql), {"run": run_id}).one()
     filled = {n: int(v) for n, v in zip(names, row[1 : 1 + len(names)], strict=True)}
-    sums = row[1 + len(names) :]
+    sums = row[1 + len(names) : 1 + len(names) + len(money)]
+    odd = {m: int(n or 0) for m, n in zip(money, row[1 + len(names) + len(money) :], strict=True)}
+    if bad := {m: n for m, n in odd.items() if n}:
+        raise LookupError(
+            "; ".join(
+                f"{n:,} staged value(s) of {table}.{m} are not whole cents (written "
+                "outside the tool?), which no amount reading restates exactly"
+                for m, n in sorted(bad.items())
+            )  # fmt: skip
+        )
     totals = {m: Decimal(int(s or 0)).scaleb(-2) for m, s in zip(money, sums, strict=True)}
     return StagedTally(table, int(row[0]), filled, totals, frozenset(LINEAGE_COLUMNS))

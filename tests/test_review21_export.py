@@ -1,0 +1,192 @@
+"""Review of issue 21's export proof: ways to make ``migrate export verify`` say PASS while
+the files differ from staging or lose data. Each test plants one; a wrong PASS is the defect
+looked for (a finished proof must say FAIL, or NOT VERIFIED with the reason)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from migrate.config import load_settings
+from migrate.export import export_run
+from reconcile.exported import verify_export
+from tests.test_export import Run, copy_of, make_run
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, realdata: Path) -> Run:
+    return make_run(tmp_path_factory, realdata)
+
+
+def _sql(settings: object, *statements: str) -> None:
+    with sqlite3.connect(settings.workdir / "staging.db") as conn:  # type: ignore[attr-defined]
+        for sql in statements:
+            conn.execute(sql)
+
+
+FIRST = "(SELECT MIN(rowid) FROM AP_PAYMENTS)"
+
+
+def test_staging_changed_by_less_than_a_cent_after_the_export_is_no_pass(
+    run: Run, tmp_path: Path
+) -> None:
+    """SQLite keeps money as integer cents; an UPDATE adding 0.4 cent stores a REAL, which
+    the Money type and the cents sum both truncated back to the exported value: PASS while
+    staging no longer holds what the file says (found; seen PASS before the fix)."""
+    settings = copy_of(run, tmp_path)
+    out = tmp_path / "ap"
+    export_run(settings, run.run_id, out, fmt="csv", tables=["AP_PAYMENTS"])
+    _sql(settings, f"UPDATE AP_PAYMENTS SET AMOUNT = AMOUNT + 0.4 WHERE rowid = {FIRST}")
+    report = verify_export(settings, out)
+    assert report.verdict in ("FAIL", "NOT VERIFIED"), report.lines()
+    assert any("AMOUNT" in t and "whole cents" in t for _, t in report.findings)
+
+
+def test_a_text_in_a_money_column_is_not_verified_never_a_crash(run: Run, tmp_path: Path) -> None:
+    settings = copy_of(run, tmp_path)
+    out = tmp_path / "ap"
+    export_run(settings, run.run_id, out, fmt="csv", tables=["AP_PAYMENTS"])
+    _sql(settings, f"UPDATE AP_PAYMENTS SET AMOUNT = '12x' WHERE rowid = {FIRST}")
+    report = verify_export(settings, out)
+    assert report.verdict in ("FAIL", "NOT VERIFIED"), report.lines()
+
+
+def test_money_beyond_two_to_the_53_cents_is_exact_both_ways(run: Run, tmp_path: Path) -> None:
+    """Large amounts never go through a float: written and proven to the cent."""
+    big = 2**53 + 1  # cents: 90,071,992,547,409.93
+    settings = copy_of(run, tmp_path)
+    _sql(settings, f"UPDATE AP_PAYMENTS SET AMOUNT = {big} WHERE rowid = {FIRST}")
+    out = tmp_path / "ap"
+    export_run(settings, run.run_id, out, fmt="csv", tables=["AP_PAYMENTS"])
+    with (out / "AP_PAYMENTS.csv").open(encoding="utf-8", newline="") as fh:
+        amounts = [r["AMOUNT"] for r in csv.DictReader(fh)]
+    assert "90071992547409.93" in amounts
+    assert verify_export(settings, out).verdict == "PASS"
+    _sql(settings, f"UPDATE AP_PAYMENTS SET AMOUNT = {big + 1} WHERE rowid = {FIRST}")
+    assert verify_export(settings, out).verdict == "FAIL"  # one cent, past float's reach
+
+
+def test_commas_quotes_and_line_breaks_round_trip_and_prove(run: Run, tmp_path: Path) -> None:
+    """A value with a comma, a quote and a line break is carried, and a change to its
+    quoting is caught as a changed file."""
+    settings = copy_of(run, tmp_path)
+    value = 'Smith, "Jr."\nline two'
+    _sql(settings, f"UPDATE WORKERS SET LAST_NAME = '{value.replace(chr(39), chr(39) * 2)}' "
+         "WHERE rowid = (SELECT MIN(rowid) FROM WORKERS)")  # fmt: skip
+    out = tmp_path / "hr"
+    export_run(settings, run.run_id, out, fmt="csv", tables=["WORKERS"])
+    with (out / "WORKERS.csv").open(encoding="utf-8", newline="") as fh:
+        assert value in [r["LAST_NAME"] for r in csv.DictReader(fh)]
+    assert verify_export(settings, out).verdict == "PASS"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda b: b.replace(b"\n", b"\r\n"), id="crlf"),
+        pytest.param(lambda b: b"\xef\xbb\xbf" + b, id="bom"),
+        pytest.param(lambda b: b + b"\n", id="trailing-empty-line"),
+    ],
+)
+def test_bytes_that_read_as_the_same_values_still_fail(
+    run: Run, tmp_path: Path, change: object
+) -> None:
+    """CRLF, a BOM, an empty line at the end: csv may read the same values, the file is not
+    the one written (the ERP's loader may not read it the same): FAIL."""
+    settings = load_settings(run.workdir)
+    out = tmp_path / "ap"
+    export_run(settings, run.run_id, out, fmt="csv", tables=["AP_PAYMENTS"])
+    path = out / "AP_PAYMENTS.csv"
+    path.write_bytes(change(path.read_bytes()))  # type: ignore[operator]
+    assert verify_export(settings, out).verdict == "FAIL"
+
+
+def test_a_zip_with_an_extra_or_duplicated_member_fails(run: Run, tmp_path: Path) -> None:
+    settings = load_settings(run.workdir)
+    out = tmp_path / "gl"
+    export_run(settings, run.run_id, out, tables=["GL_INTERFACE"], layouts=run.layouts)
+    path = out / "GlInterface.zip"
+    with zipfile.ZipFile(path) as zf:
+        data = zf.read("GlInterface.csv")
+    with zipfile.ZipFile(path, "a") as zf, pytest.warns(UserWarning):
+        zf.writestr("GlInterface.csv", data.splitlines(keepends=True)[0])  # a second member
+    report = verify_export(settings, out)
+    assert report.verdict == "FAIL", report.lines()
+
+
+def test_a_row_duplicated_and_another_dropped_by_the_exporter_fails(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same row count, a manifest and an audit entry that agree with the file: the values
+    say otherwise."""
+    from migrate.export.staged import StagedRun
+
+    real = StagedRun.rows
+
+    def doubled(self: StagedRun, name: str, columns: list[str]) -> object:
+        rows = list(real(self, name, columns))
+        rows[-1] = dict(rows[0])
+        return iter(rows)
+
+    monkeypatch.setattr(StagedRun, "rows", doubled)
+    settings = load_settings(run.workdir)
+    export_run(settings, run.run_id, tmp_path / "hr", fmt="csv", tables=["WORKERS"])
+    report = verify_export(settings, tmp_path / "hr")
+    assert report.verdict == "FAIL", report.lines()
+
+
+def test_two_values_swapped_across_columns_by_the_exporter_fail(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from migrate.export.staged import StagedRun
+
+    real = StagedRun.rows
+
+    def swapped(self: StagedRun, name: str, columns: list[str]) -> object:
+        rows = list(real(self, name, columns))
+        r = rows[0]
+        r["FIRST_NAME"], r["LAST_NAME"] = r["LAST_NAME"], r["FIRST_NAME"]
+        return iter(rows)
+
+    monkeypatch.setattr(StagedRun, "rows", swapped)
+    settings = load_settings(run.workdir)
+    export_run(settings, run.run_id, tmp_path / "hr", fmt="csv", tables=["WORKERS"])
+    report = verify_export(settings, tmp_path / "hr")
+    assert report.verdict == "FAIL", report.lines()
+
+
+def test_a_column_the_csv_export_lost_without_saying_so_fails(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generic CSV carries every column; an exporter that drops one without listing it
+    in the manifest's ``left_out`` lost data: FAIL, not an exception to accept (found;
+    seen EXCEPTIONS before the fix)."""
+    from dataclasses import replace
+
+    import migrate.export.run as export_run_module
+
+    real = export_run_module.csv_dataset
+
+    def lossy(*args: object, **kwargs: object) -> object:
+        ds = real(*args, **kwargs)  # type: ignore[arg-type]
+        i = (ds.header or []).index("LAST_NAME")
+        return replace(ds, fields=ds.fields[:i] + ds.fields[i + 1 :],
+                       header=(ds.header or [])[:i] + (ds.header or [])[i + 1 :])  # fmt: skip
+
+    monkeypatch.setattr(export_run_module, "csv_dataset", lossy)
+    settings = load_settings(run.workdir)
+    export_run(settings, run.run_id, tmp_path / "hr", fmt="csv", tables=["WORKERS"])
+    report = verify_export(settings, tmp_path / "hr")
+    assert report.verdict == "FAIL", report.lines()
+    assert any("LAST_NAME" in t and "not declared" in t for _, t in report.findings)
+
+
+def test_csv_reads_the_same_values_quoted_or_not() -> None:
+    """Why the byte hash matters: csv reads a quoted and an unquoted field alike."""
+    quoted = next(csv.reader(io.StringIO('"A","1.00"\n')))
+    assert quoted == next(csv.reader(io.StringIO("A,1.00\n")))
