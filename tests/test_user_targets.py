@@ -158,7 +158,7 @@ def check_staged_values(url: str) -> None:
     assert e1003[2] in (False, 0)
 
 
-def test_run_stages_exact_values_and_reconciles_pass(cli: Cli, project: Path) -> None:
+def test_run_stages_exact_values_reconciles_pass_and_traces(cli: Cli, project: Path) -> None:
     url = sqlite_url(project)
     run_reconcile_pass(cli, url)
     engine = create_engine(url)
@@ -178,10 +178,6 @@ def test_run_stages_exact_values_and_reconciles_pass(cli: Cli, project: Path) ->
     assert staged(url, blank) == [("A",)]  # a blank legacy status: the definition's default
     assert rows["E10031"].PRIMARY_FLAG is False
     assert rows["E10011"].SALARY == Decimal("52000.00")
-
-
-def test_lineage_traces_a_declared_row_to_its_legacy_source(cli: Cli) -> None:
-    assert cli("run") == 0, cli.err
     assert cli("lineage", "trace", HISTORY, "E1002|1") == 0, cli.err + cli.out
     assert "asg_hist" in cli.out and "e1002" in cli.out, cli.out
 

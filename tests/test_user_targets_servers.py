@@ -25,6 +25,7 @@ from tests.test_user_targets import (
     HISTORY,
     PLANTED,
     Cli,
+    _shipped_tables_afterwards,  # noqa: F401 - autouse: the shipped tables alone afterwards
     legacy,
     make_project,
     rejects,
