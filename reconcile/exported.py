@@ -152,10 +152,20 @@ def _manifest(folder: Path, report: ExportReport) -> tuple[dict[str, Any] | None
 
 
 def _recorded(settings: Settings, sha: str, report: ExportReport) -> None:
-    """The manifest must be one the audit log recorded when it was written."""
+    """The manifest must be one the audit log recorded when it was written, in a log whose
+    hash chain holds (a line edited to a new manifest's hash records nothing)."""
     log = audit.log_path(settings)
     written = [e for _, e in audit.read_entries(log) if e.get("kind") == "export_written"]
     if any(e.get("payload", {}).get("manifest_sha256") == sha for e in written):
+        chain = audit.verify_chain(log)
+        if not chain.ok:  # an entry edited in place: its record proves nothing
+            report.add(
+                UNVERIFIED,
+                f"{log}: the hash chain is broken ({chain.problems[0]}"
+                + (f", and {len(chain.problems) - 1} more" if len(chain.problems) > 1 else "")
+                + "), so its record of this manifest cannot be trusted",
+            )
+            return
         report.agreed.append(f"manifest sha256 {sha[:12]}: as recorded in {log}")
         return
     same = [

@@ -190,3 +190,33 @@ def test_csv_reads_the_same_values_quoted_or_not() -> None:
     """Why the byte hash matters: csv reads a quoted and an unquoted field alike."""
     quoted = next(csv.reader(io.StringIO('"A","1.00"\n')))
     assert quoted == next(csv.reader(io.StringIO("A,1.00\n")))
+
+
+def test_a_file_and_manifest_rewritten_and_the_audit_line_edited_is_no_pass(
+    run: Run, tmp_path: Path
+) -> None:
+    """The log's record of the manifest counts only if the log's hash chain holds: a file
+    rewritten (CRLF: csv reads the same values), its manifest rewritten to match and the
+    ``export_written`` line edited in place to the new hash was PASS (found; seen PASS
+    before the fix)."""
+    import hashlib
+    import json
+
+    settings = copy_of(run, tmp_path)
+    out = tmp_path / "ap"
+    export_run(settings, run.run_id, out, fmt="csv", tables=["AP_PAYMENTS"])
+    path, manifest_path = out / "AP_PAYMENTS.csv", out / "export_manifest.json"
+    old_manifest = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
+    data = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    path.write_bytes(data)
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    sha = hashlib.sha256(data).hexdigest()
+    manifest["files"][0]["sha256"] = manifest["files"][0]["datasets"][0]["sha256"] = sha
+    manifest["files"][0]["size"] = len(data)
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    new_manifest = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
+    log = settings.workdir / "artifacts" / "audit.log"
+    log.write_text(log.read_text(encoding="utf-8").replace(old_manifest, new_manifest))
+    report = verify_export(settings, out)
+    assert report.verdict != "PASS", report.lines()
+    assert any("hash chain" in t for _, t in report.findings)
