@@ -16,7 +16,8 @@ the suppliers and invoice headers (untimed: lines look them up), then time
 (b) and (c) run twice, side by side: into a staging whose run index (``MIG_RUN_ID`` of the
 lines' table) is a B-tree, and into a copy of it (``CREATE DATABASE ... TEMPLATE``, taken
 after the untimed staging) whose run index is BRIN, which run ids that grow with time keep
-narrow (issue 21). The bench sets each index itself, whatever the shipped layout declares.
+narrow (issue 21). The bench sets each index itself, whatever the shipped layout declares;
+``--pairs N`` runs N such pairs, each in the other order than the one before.
 Each migration runs in its own process so its peak RSS (``VmHWM``) is its own. Prints rows/s,
 the migration's CPU seconds (its own process, all threads; the servers' share is not in it),
 the ratio to the pipe and peak RSS per scale and run index.
@@ -136,11 +137,14 @@ def migrate_lines(work: Path, env: dict[str, str]) -> tuple[float, float, float]
     return float(seconds), float(peak), float(cpu)
 
 
-def bench(scale: int) -> None:
+def bench(scale: int, pairs: int = 1) -> None:
     tag = uuid.uuid4().hex[:6]
     legacy_name = f"bench_leg_{tag}"
-    names = {kind: f"bench_stg_{kind}_{tag}" for kind in RUN_INDEXES}
-    first = names[RUN_INDEXES[0]]
+    # each pair in the other order than the one before: B-tree first, then BRIN first, ...
+    order = [k for i in range(pairs) for k in (RUN_INDEXES if i % 2 == 0 else RUN_INDEXES[::-1])]
+    trials = [f"{kind} #{i // 2 + 1}" if pairs > 1 else kind for i, kind in enumerate(order)]
+    names = {t: f"bench_stg_{t.split()[0]}_{n}_{tag}" for n, t in enumerate(trials)}
+    first = names[trials[0]]
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{legacy_name}"')
         admin.execute(f'CREATE DATABASE "{first}"')
@@ -183,17 +187,17 @@ def bench(scale: int) -> None:
                 capture_output=True,
             )
             with psycopg.connect(ADMIN, autocommit=True) as admin:  # the same staged parents
-                for kind in RUN_INDEXES[1:]:
-                    admin.execute(f'CREATE DATABASE "{names[kind]}" TEMPLATE "{first}"')
-            for kind in RUN_INDEXES:
-                set_run_index(_db(names[kind]), kind)
+                for trial in trials[1:]:
+                    admin.execute(f'CREATE DATABASE "{names[trial]}" TEMPLATE "{first}"')
+            for trial in trials:
+                set_run_index(_db(names[trial]), trial.split()[0])
             rows, pipe_s = raw_pipe(legacy, _db(first))
             got: dict[str, tuple[float, float, float, int, float]] = {}
-            for kind in RUN_INDEXES:
-                each = {**env, "MIGRATE_STAGING_URL": _db(names[kind])}
+            for trial in trials:
+                each = {**env, "MIGRATE_STAGING_URL": _db(names[trial])}
                 mig_s, peak, cpu = migrate_lines(work, each)
-                staged, floor_s = staging_pipe(_db(names[kind]))
-                got[kind] = (mig_s, peak, cpu, staged, floor_s)
+                staged, floor_s = staging_pipe(_db(names[trial]))
+                got[trial] = (mig_s, peak, cpu, staged, floor_s)
         report(rows, pipe_s, got)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
@@ -207,7 +211,7 @@ def report(
     """The raw pipe, then each run index's figures in a column of its own."""
     pipe_rate = rows / pipe_s
     print(f"  raw COPY pipe     {pipe_rate:>12,.0f} rows/s  ({pipe_s:.1f}s, {rows:,} rows)")
-    print("  run index         " + "".join(f"{kind:>28}" for kind in got))
+    print("  run index         " + "".join(f"{kind:>24}" for kind in got))
     lines: dict[str, list[str]] = {
         "migrate rows/s": [],
         "migrate seconds": [],
@@ -226,16 +230,19 @@ def report(
         lines["(c) staging pipe"].append(f"{floor_s:.1f} s ({staged:,} rows)")
         lines["(c) ratio to pipe"].append(f"{pipe_s / floor_s:.1%}")
     for name, cells in lines.items():
-        print(f"  {name:<18}" + "".join(f"{c:>28}" for c in cells))
+        print(f"  {name:<18}" + "".join(f"{c:>24}" for c in cells))
     print(flush=True)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--scale", type=int, action="append")
+    p.add_argument(
+        "--pairs", type=int, default=1, help="B-tree/BRIN pairs per scale, in alternating order"
+    )
     args = p.parse_args()
     for scale in args.scale or [1_000_000]:
-        bench(scale)
+        bench(scale, args.pairs)
 
 
 if __name__ == "__main__":
