@@ -113,15 +113,24 @@ def put_money(ws: Worksheet, row: int, col: int, amount: Decimal) -> Cell:
 
 BEYOND_EXCEL = (
     "beyond Excel's 15 significant digits: Difference and Status are the report's exact "
-    "values, not formulas (a spreadsheet reads these amounts rounded to 15 digits)"
+    "values, not formulas (a spreadsheet computes with 15 digits and would lose the cents)"
 )
+# a formula's subtraction is trusted only below 15 digits at the line's decimal places:
+# at 15 (9,999,999,999,999.99 less ...98) LibreOffice and Excel set a one-cent difference
+# to 0, as too small beside the amounts, and the verdict cell said PASS for a FAIL
+_FORMULA_DIGITS = Decimal(10) ** 14
 
 
 def beyond_excel(amounts: Iterable[Decimal]) -> bool:
     """Whether a line's arithmetic cannot be left to the spreadsheet: one of its amounts is
-    written as exact text (:func:`excel_number`), which a formula would read rounded to 15
-    significant digits, enough to turn a PASS into a FAIL or a one-cent gap into a PASS."""
-    return any(isinstance(excel_number(a), str) for a in amounts)
+    written as exact text (:func:`excel_number`), or its figures, counted in units of the
+    finest decimal place among them, reach 15 digits, where the spreadsheet's subtraction
+    drops the last unit; either is enough to turn a one-cent gap into a PASS."""
+    figures = [a for a in amounts]
+    if any(isinstance(excel_number(a), str) for a in figures):
+        return True
+    places = decimal_places(figures)
+    return any(abs(a).scaleb(places) >= _FORMULA_DIGITS for a in figures if a.is_finite())
 
 
 def decimal_places(amounts: Iterable[Decimal]) -> int:
