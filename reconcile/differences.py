@@ -5,7 +5,9 @@ A failing reconciliation can find hundreds of thousands of differences; as Pytho
 openpyxl cells and JSON text they once took gigabytes. :func:`keep` reads them one at a time,
 keeps the first :data:`LISTED_PER_KIND` of each kind (missing, unexpected, changed), counts
 all, and writes all to zlib-compressed CSV lines (a few bytes each);
-:func:`write_differences_csv` writes the file with its SHA-256.
+:func:`write_differences_csv` writes the file with its SHA-256. Values are written as
+found (a NUL, a leading ``=`` included); only a byte no reader could decode, kept as a lone
+surrogate, is written as ``\\udcff``, the notation of the workbook and the CLI.
 """
 
 from __future__ import annotations
@@ -61,14 +63,20 @@ def keep(found: Iterable[RowDifference], per_kind: int | None = None) -> Kept:
             listed.append(d)
         writer.writerow(_cells(d))
         if text.tell() >= _FLUSH:
-            packed.append(packer.compress(text.getvalue().encode("utf-8")))
+            packed.append(packer.compress(_utf8(text.getvalue())))
             text.seek(0)
             text.truncate()
-    packed.append(packer.compress(text.getvalue().encode("utf-8")))
+    packed.append(packer.compress(_utf8(text.getvalue())))
     packed.append(packer.flush())
     order = [k for k in KINDS if k in counts] + sorted(set(counts) - set(KINDS))
     kinds = tuple((k, counts[k]) for k in order)
     return Kept(tuple(listed), kinds, sum(counts.values()), b"".join(packed) if counts else b"")
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8; a byte a legacy reader kept as a lone surrogate (``surrogateescape``) is
+    written as the workbook shows it, ``\\udcff`` (it raised UnicodeEncodeError: no verdict)."""
+    return text.encode("utf-8", errors="backslashreplace")
 
 
 def _cells(d: RowDifference) -> tuple[str, ...]:
@@ -101,7 +109,7 @@ def csv_lines(report: Reconciliation) -> Iterator[bytes]:
         writer = csv.writer(text, lineterminator="\n")
         for d in e.differences:
             writer.writerow(_cells(d))
-        yield text.getvalue().encode("utf-8")
+        yield _utf8(text.getvalue())
 
 
 def csv_rows(report: Reconciliation) -> int:

@@ -101,3 +101,26 @@ def test_a_fail_never_sorts_below_a_pass_or_exceptions() -> None:
     levels = [e.status for e in severity_order(report)]
     assert levels == sorted(levels, key=("FAIL", "EXCEPTIONS", "PASS").index)
     assert levels[0] == "FAIL"
+
+
+def test_an_undecodable_legacy_byte_in_a_difference_is_written_never_a_crash(
+    tmp_path: Path,
+) -> None:
+    """A legacy text read with ``surrogateescape`` keeps a byte it cannot decode as a lone
+    surrogate; the differences CSV raised UnicodeEncodeError on it, so reconciliation ended
+    in a traceback with no verdict (found; seen failing before the fix). It is written in
+    the workbook's notation (``\\udcff``); a NUL and a leading ``=`` stay as they are."""
+    from reconcile.differences import keep, write_differences_csv
+    from reconcile.report import RowDifference
+
+    found = [RowDifference("gl_journal", "K1", "changed", "NAME", "caf\udce9\x00", "=1+1")]
+    kept = keep(found)
+    gl = replace(_gl(), differences=kept.listed, difference_count=kept.count,
+                 difference_kinds=kept.kinds, differences_csv=kept.csv)  # fmt: skip
+    written = write_differences_csv(Reconciliation(_run(), (gl,)), tmp_path / "d.csv")
+    assert written.rows == 1
+    text = (tmp_path / "d.csv").read_text(encoding="utf-8")
+    assert "caf\\udce9\x00,=1+1" in text
+    listed = replace(gl, differences_csv=b"")  # the path without the compressed copy
+    write_differences_csv(Reconciliation(_run(), (listed,)), tmp_path / "e.csv")
+    assert (tmp_path / "e.csv").read_text(encoding="utf-8") == text
