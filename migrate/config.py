@@ -80,10 +80,15 @@ def load_settings(workdir: Path | None = None, config_file: Path | None = None) 
     from migrate.staging.catalog import configure_targets
 
     configure_targets(targets)  # the project's loader declares them (or discovers them)
-    return Settings(urls=urls, workdir=workdir, staging_schema=schema, targets=targets)
+    from migrate.files.dispatch import declare_roots
+    from migrate.legacy_role import file_roots  # [safety]: legacy_role, file_roots (issue 22)
+
+    declare_roots(file_roots(path))
+    extra: dict[str, object] = {"config_file": str(path)} if path.exists() else {}
+    return Settings(urls=urls, workdir=workdir, staging_schema=schema, targets=targets, extra=extra)
 
 
-TOP_LEVEL_KEYS: tuple[str, ...] = ("connections", "staging_schema", "targets")
+TOP_LEVEL_KEYS: tuple[str, ...] = ("connections", "staging_schema", "targets", "safety")
 
 
 def _targets(path: Path) -> Path | None:

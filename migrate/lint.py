@@ -51,6 +51,15 @@ def check_mappings(settings: Settings, mappings: Path, live: bool = True) -> lis
         if live:
             problems.extend(_check_source(ent, settings, engines))
     drifts = _drift(settings, project) if live else []
+    if live:  # the legacy roles: warnings, or problems under [safety] legacy_role = "refuse"
+        from migrate.legacy_role import LegacyRoleRefused, review
+
+        ents = project.entities.values()
+        systems = {e.spec.source.system for e in ents if e.spec.source.file is None}
+        try:
+            review(settings, systems & set(settings.urls), "mappings check")
+        except LegacyRoleRefused as exc:
+            drifts.append(str(exc))
     return [str(p) for p in problems] + drifts
 
 

@@ -115,7 +115,7 @@ def cmd_reflect(args: argparse.Namespace, settings: Settings) -> int:
     text = to_yaml(reflected.table, "reflected from the live staging table")
     if args.out:
         out = Path(args.out)
-        if out.is_dir() or args.out.endswith(("/", "\\")):
+        if out.is_dir() or out.suffix.lower() not in (".yaml", ".yml"):  # a folder
             out = out / f"{reflected.table.table.lower()}.yaml"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

@@ -61,6 +61,14 @@ class ColumnDef(Strict):
         default=None,
         description="how the ERP's import file writes the value, e.g. YYYY/MM/DD for a date",
     )
+    true_values: list[str | int] | None = Field(
+        default=None,
+        description="boolean: the spellings read as true (any case; default true, t, yes, y, 1)",
+    )
+    false_values: list[str | int] | None = Field(
+        default=None,
+        description="boolean: the spellings read as false (any case; default false, f, no, n, 0)",
+    )
     position: int | None = Field(
         default=None, ge=1, description="the column's position in the ERP's import file (1-based)"
     )
@@ -78,6 +86,11 @@ class ColumnDef(Strict):
                 raise ValueError(f"{attr} does not apply to type {self.type}")
         if self.format is not None and self.type not in _FORMATS:
             raise ValueError(f"format does not apply to type {self.type}")
+        spelt = [*(self.true_values or []), *(self.false_values or [])]
+        if spelt and self.type != "boolean":
+            raise ValueError(f"true_values and false_values do not apply to type {self.type}")
+        if len({str(v).strip().lower() for v in spelt}) != len(spelt):
+            raise ValueError("a spelling is listed twice (true_values and false_values)")
         if self.type == "money" and self.scale not in (None, 2):
             raise ValueError(
                 "money has scale 2 (the pipeline keeps amounts as integer cents); "
