@@ -61,6 +61,7 @@ class ExportReport:
     run_id: str | None = None
     agreed: list[str] = field(default_factory=list)
     findings: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown even with --quiet; no verdict
 
     def add(self, level: str, message: str) -> None:
         self.findings.append((level, message))
@@ -75,7 +76,11 @@ class ExportReport:
         return "EXCEPTIONS" if EXCEPTION in levels else "PASS"
 
     def lines(self) -> list[str]:
-        shown = [*self.agreed, *(f"{level}: {text}" for level, text in self.findings)]
+        shown = [
+            *self.agreed,
+            *(f"note: {text}" for text in self.notes),
+            *(f"{level}: {text}" for level, text in self.findings),
+        ]
         return [*shown, f"verdict: {self.verdict} ({self.folder}, run {self.run_id or '?'})"]
 
 
@@ -95,6 +100,7 @@ def verify_export(
         for name, known in manifest.get("layouts", {}).items():
             known["path"] = str(layouts / name)
     _recorded(settings, manifest_sha, report)
+    _reconciled(settings, report)
     _check(settings, folder, manifest, report)
     if record:
         audit.append(
@@ -183,6 +189,30 @@ def _recorded(settings: Settings, sha: str, report: ExportReport) -> None:
             UNVERIFIED,
             f"no export_written entry of {log} records this manifest (sha256 {sha[:12]})",
         )
+
+
+def _reconciled(settings: Settings, report: ExportReport) -> None:
+    """What the audit log says of the run's own reconciliation (legacy against staging):
+    export verify proves the files against staging only, so a PASS here says nothing of a
+    run whose reconciliation failed, and the line says so where the verdict is read."""
+    verdicts = [
+        e.get("payload", {})
+        for _, e in audit.read_entries(audit.log_path(settings))
+        if e.get("kind") == "reconciliation_verdict"
+        and e.get("payload", {}).get("run_id") == report.run_id
+    ]
+    if not verdicts:
+        report.notes.append(
+            f"run {report.run_id} has no reconciliation recorded: these files are proven "
+            "against staging only; reconcile the run (migrate reconcile) before loading them"
+        )
+        return
+    last = verdicts[-1]
+    n = last.get("reconciliation")
+    which = f"reconciliation {n}" if n is not None else "its last reconciliation"
+    verdict = str(last.get("verdict"))
+    tail = "" if verdict == "PASS" else " (staging against the legacy: see its workbook)"
+    report.notes.append(f"run {report.run_id}: {which} says {verdict}{tail}")
 
 
 @dataclass(frozen=True)

@@ -220,3 +220,20 @@ def test_a_file_and_manifest_rewritten_and_the_audit_line_edited_is_no_pass(
     report = verify_export(settings, out)
     assert report.verdict != "PASS", report.lines()
     assert any("hash chain" in t for _, t in report.findings)
+
+
+def test_verify_says_what_the_runs_own_reconciliation_said(run: Run, tmp_path: Path) -> None:
+    """Hidden problem: a PASS of the files against staging read as a go for a run whose
+    reconciliation against the legacy failed (the demo's run: FAIL, export verify PASS with
+    nothing said). The verdict stays the files' own; a note says the run's."""
+    from migrate import audit
+
+    settings = copy_of(run, tmp_path)
+    out = tmp_path / "ap"
+    export_run(settings, run.run_id, out, fmt="csv", tables=["AP_PAYMENTS"])
+    report = verify_export(settings, out)
+    assert report.verdict == "PASS"
+    assert any("no reconciliation recorded" in n for n in report.notes)
+    audit.record_reconciliation(settings, run.run_id, "FAIL", "0" * 64, number=1)
+    report = verify_export(settings, out)
+    assert f"note: run {run.run_id}: reconciliation 1 says FAIL" in "\n".join(report.lines())
