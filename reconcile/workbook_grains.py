@@ -4,10 +4,12 @@ A ledger's grain has thousands of values, most without activity for a given amou
 account with credits only has an all-zero debit line): printed in full they were 67 pages
 for one 2,002-row table. So the lines that fail come first (largest difference first), then
 every line with activity in the order reconciled; the lines whose every figure is zero are
-folded away at the end under a count line ("n grain values with no activity"), in a
-collapsed outline group a reader can open with its "+" and that does not print. Nothing with
-activity is ever folded. Each line keeps its Difference and Status formulas, and the Summary
-counts the failing ones over the whole Status column, folded lines included.
+folded away at the end under a count line, in a collapsed outline group a reader can open
+with its "+" and that does not print. Nothing with money in any figure is ever folded. A
+line holds sums, not row counts, so one whose amounts net to 0 (+100 and -100) folds too:
+the count line says so rather than claim "no activity". Each line keeps its Difference and
+Status formulas, and the Summary counts the failing ones over the whole Status column,
+folded lines included.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def key_headers(rows: Sequence[GrainRow]) -> list[str]:
 
 
 def active(g: GrainRow) -> bool:
-    """Whether a grain line has any activity: a figure that is not zero."""
+    """Whether a grain line shows money: a figure that is not zero (amounts netting to 0
+    in every figure look like none; a GrainRow carries no row count)."""
     return any((g.source, g.staged, g.rejected, g.filtered, g.difference))
 
 
@@ -94,8 +97,9 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
         _grain_row(ws, row, k, g)
         row += 1
     if folded:
-        note = put(ws, row, 1, f"{len(folded):,} grain value(s) with no activity (every "
-                   "figure 0, all PASS), folded: + at the left opens them")  # fmt: skip
+        note = put(ws, row, 1, f"{len(folded):,} grain line(s) whose every figure is 0 "
+                   "(no amount of the measure, or amounts that net to 0; all PASS), "
+                   "folded: + at the left opens them")  # fmt: skip
         note.font = _NOTE_FONT
         row += 1
         for g in folded:

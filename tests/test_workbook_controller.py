@@ -75,7 +75,8 @@ def test_grain_values_without_activity_are_folded_under_a_count(tmp_path: Path) 
     ws = wb["gl_journal totals"]
     rows = _rows(ws, 4)
     assert rows[0][2:5] == ("2000", "2024-01", "credit")  # the failing line first
-    assert rows[2][0].startswith("2 grain value(s) with no activity")
+    assert rows[2][0].startswith("2 grain line(s) whose every figure is 0")
+    assert "amounts that net to 0" in rows[2][0]  # not "no activity": sums, not rows
     for r in range(4, ws.max_row + 1):
         key = ws.cell(r, 3).value
         hidden = bool(ws.row_dimensions[r].hidden)
