@@ -56,7 +56,9 @@ def servers_seen(mark: str, stop: threading.Event, seen: set[int]) -> None:
         stop.wait(0.3)
 
 
-def one_run(workdir: Path, dask: bool, timeout: float) -> dict[str, object]:
+def one_run(
+    workdir: Path, dask: bool, timeout: float, keep: Path | None = None
+) -> dict[str, object]:
     mark = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_", "MIGRATE_"))}
     env.update({"MIGRATE_SOAK_MARK": mark, "PYTHONPATH": str(ROOT)})
@@ -90,6 +92,10 @@ def one_run(workdir: Path, dask: bool, timeout: float) -> dict[str, object]:
         if not left:
             break
         time.sleep(0.5)
+    if keep is not None:  # what the run printed, to read a failure or a traceback later
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / f"{mark[:8]}.out").write_text(out, encoding="utf-8")
+        (keep / f"{mark[:8]}.err").write_text(err, encoding="utf-8")
     found = SUMMARY.search(out)
     last = (err.strip().splitlines() or [""])[-1]
     return {
@@ -105,6 +111,7 @@ def one_run(workdir: Path, dask: bool, timeout: float) -> dict[str, object]:
         "left_behind": sorted(left.values()),
         "traceback": "Traceback" in out + err,
         "last_error_line": last if not found else "",
+        "output": f"{keep / mark[:8]}.out/.err" if keep is not None else None,
     }
 
 
@@ -116,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=int, default=2000, help="estate scale (default 2000)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per run (default 900)")
     p.add_argument("--log", type=Path, help="also write each run as a JSON line here")
+    p.add_argument("--keep", type=Path, help="keep each run's stdout and stderr in this folder")
     args = p.parse_args(argv)
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
@@ -125,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = [False] * args.runs + [True] * args.dask_runs
     results = []
     for i, dask in enumerate(plan, 1):
-        r = one_run(work, dask, args.timeout)
+        r = one_run(work, dask, args.timeout, args.keep)
         results.append(r)
         if args.log:
             with args.log.open("a", encoding="utf-8") as fh:
@@ -133,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{i:>3} {'dask' if dask else 'threads':<8} exit {r['exit']:>3} {r['seconds']:>7.1f} s"
             f"  load {r['load_1m']:>5.2f}  servers {r['servers']}  left {len(r['left_behind'])}"  # type: ignore[arg-type]
-            f"  {r['verdict'] or r['last_error_line']}",
+            f"  {r['verdict'] or r['last_error_line']}{'  (traceback)' if r['traceback'] else ''}",
             flush=True,
         )
     verdicts = {r["verdict"] for r in results if r["verdict"]}
