@@ -15,14 +15,14 @@ folded lines included.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.report import EntityReconciliation, GrainRow
+from reconcile.report import UNVERIFIED, EntityReconciliation, GrainRow
 from reconcile.workbook_style import (
     BEYOND_EXCEL,
     FONT,
@@ -61,12 +61,16 @@ def active(g: GrainRow) -> bool:
     return any((g.source, g.staged, g.rejected, g.filtered, g.difference))
 
 
-def reading_order(rows: Sequence[GrainRow]) -> tuple[list[GrainRow], list[GrainRow]]:
-    """(shown, folded): failing lines by largest difference first, then lines with rejected
-    or filtered money (largest first), then the other active lines as reconciled; folded:
-    the lines without activity (all PASS by construction)."""
-    failing = sorted((g for g in rows if g.status != "PASS"), key=lambda g: -abs(g.difference))
-    passing = [g for g in rows if g.status == "PASS"]
+def reading_order(
+    rows: Sequence[GrainRow], unread: Collection[str] = ()
+) -> tuple[list[GrainRow], list[GrainRow]]:
+    """(shown, folded): failing lines, and the lines of a measure with legacy values not
+    read (``unread``: they cannot pass), by largest difference first; then lines with
+    rejected or filtered money (largest first), then the other active lines as reconciled;
+    folded: the passing lines whose every figure is 0."""
+    doubtful = [g for g in rows if g.status != "PASS" or g.measure in unread]
+    failing = sorted(doubtful, key=lambda g: -abs(g.difference))
+    passing = [g for g in rows if g.status == "PASS" and g.measure not in unread]
     left_out = sorted(
         (g for g in passing if g.rejected or g.filtered),
         key=lambda g: -(abs(g.rejected) + abs(g.filtered)),
@@ -81,20 +85,23 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     k = len(keys)
     titles = ["Grain", *keys, "Measure", "Source", "Staged", "Rejected", "Filtered",
               "Difference", "Tolerance", "Status", "Report status"]  # fmt: skip
-    if any(_beyond(g) for g in e.grains):
-        titles.append("Note")  # only where a row is beyond the spreadsheet's 15 digits
-    shown, folded = reading_order(e.grains)
+    unread = {m.measure: m.unreadable for m in e.measures if m.unreadable}
+    if any(_beyond(g) or g.measure in unread for g in e.grains):
+        titles.append("Note")  # only where a line is beyond 15 digits or cannot be verified
+    shown, folded = reading_order(e.grains, unread)
     failing = sum(g.status != "PASS" for g in e.grains)
+    unverified = sum(g.status == "PASS" and g.measure in unread for g in e.grains)
     put(ws, 1, 1, f"{e.entity}: control totals by grain").font = TITLE_FONT
     sizes = (24, *([20] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9, 60)
     note_row(ws, 2, f"Source {e.source_table} vs staged {e.target_table}; Difference = Source - "
-        f"Staged - Rejected - Filtered. {failing:,} of {len(e.grains):,} line(s) fail. Failing "
+        f"Staged - Rejected - Filtered. {failing:,} of {len(e.grains):,} line(s) fail"
+        + (f", {unverified:,} cannot be verified" if unverified else "") + ". Failing "
         "lines first, then those with rejected or filtered money; lines without activity are "
         "folded at the end", len(titles), sizes)  # fmt: skip
     header(ws, HEADER_ROW, titles)
     row = HEADER_ROW + 1
     for g in shown:
-        _grain_row(ws, row, k, g)
+        _grain_row(ws, row, k, g, unread.get(g.measure, 0))
         row += 1
     if folded:
         note = put(ws, row, 1, f"{len(folded):,} grain line(s) whose every figure is 0 "
@@ -116,7 +123,10 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     return f"{quote_sheet(ws.title)}!${letter}${first}:${letter}${max(row - 1, first)}"
 
 
-def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow) -> None:
+def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow, unread: int = 0) -> None:
+    """One line; ``unread``: legacy values of its measure no one could read. Which line
+    holds them is not known, so a line of that measure whose known figures hold is
+    UNVERIFIED (red, as on the Summary), never PASS; one that fails stays FAIL."""
     put(ws, row, 1, g.grain)
     for i, part in enumerate(g.key, start=2):
         put(ws, row, i, part)
@@ -126,17 +136,24 @@ def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow) -> None:
     for col, amount in enumerate(amounts, start=k + 3):
         put_money(ws, row, col, amount)
     put_money(ws, row, k + 8, g.tolerance)
-    put(ws, row, k + 10, g.status)
+    held = UNVERIFIED if unread else "PASS"  # the status when the known figures hold
+    status = g.status if g.status != "PASS" else held
+    put(ws, row, k + 10, status)
+    notes = [BEYOND_EXCEL] if _beyond(g) else []
+    if unread:
+        notes.append(f"{g.measure}: {unread:,} legacy value(s) not read (sheet Exceptions, "
+                     "kind Not read); the line that holds them is not known")  # fmt: skip
+    if notes:
+        put(ws, row, k + 11, "; ".join(notes))
     if _beyond(g):  # the spreadsheet would compute it rounded: the report's own values
         put_money(ws, row, k + 7, g.difference)
-        put(ws, row, k + 9, g.status)
-        put(ws, row, k + 11, BEYOND_EXCEL)
+        put(ws, row, k + 9, status)
         return
     places = decimal_places((*amounts, g.tolerance))
     src, stg, rej, fil, diff, tol = cols
     put_formula(ws, row, k + 7, f"=ROUND({src}{row}-{stg}{row}-{rej}{row}-{fil}{row},{places})")
     ws.cell(row=row, column=k + 7).number_format = ws.cell(row=row, column=k + 3).number_format
-    put_formula(ws, row, k + 9, f'=IF(ABS({diff}{row})<={tol}{row},"PASS","FAIL")')
+    put_formula(ws, row, k + 9, f'=IF(ABS({diff}{row})<={tol}{row},"{held}","FAIL")')
 
 
 def _beyond(g: GrainRow) -> bool:

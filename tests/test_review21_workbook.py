@@ -124,3 +124,33 @@ def test_an_undecodable_legacy_byte_in_a_difference_is_written_never_a_crash(
     listed = replace(gl, differences_csv=b"")  # the path without the compressed copy
     write_differences_csv(Reconciliation(_run(), (listed,)), tmp_path / "e.csv")
     assert (tmp_path / "e.csv").read_text(encoding="utf-8") == text
+
+
+def test_a_grain_line_of_a_measure_with_unread_values_is_never_pass(tmp_path: Path) -> None:
+    """The demo's salaries: one legacy rate is '$29.61 O', so the measure is UNVERIFIED,
+    yet both basis lines of the totals sheet said PASS, one of them holding the unread
+    amount (found; seen failing before the fix). A line of such a measure whose known
+    figures hold is UNVERIFIED, one whose known figures fail stays FAIL; neither folds."""
+    gl = _gl()
+    debit = replace(gl.measures[0], unreadable=1, unreadable_rows=(("JE-5/1", "1O0.00"),))
+    ok_debit = replace(gl.grains[0], source=D("10.00"), staged=D("10.00"), rejected=D(0),
+                       filtered=D(0))  # fmt: skip
+    idle_debit = replace(ok_debit, key=("GEN", "9000", "2024-01"), source=D(0), staged=D(0))
+    gl = replace(gl, measures=(debit, gl.measures[1]),
+                 grains=(ok_debit, idle_debit, gl.grains[1]))  # fmt: skip
+    shown, folded = reading_order(gl.grains, unread={"debit"})
+    assert folded == [] and [g.key[1] for g in shown] == ["2000", "1000", "9000"]
+    path = tmp_path / "w.xlsx"
+    write_workbook(Reconciliation(_run(), (gl,)), path)
+    ws = load_workbook(path)["gl_journal totals"]
+    head = [c.value for c in ws[3]]
+    status, report_status = head.index("Status") + 1, head.index("Report status") + 1
+    lines = {ws.cell(r, 3).value: r for r in range(4, ws.max_row + 1) if ws.cell(r, 5).value}
+    for account in ("1000", "9000"):
+        r = lines[account]
+        assert ws.cell(r, report_status).value == "UNVERIFIED", account
+        assert '"UNVERIFIED"' in ws.cell(r, status).value and '"PASS"' not in ws.cell(
+            r, status
+        ).value
+        assert not ws.row_dimensions[r].hidden
+    assert ws.cell(lines["2000"], report_status).value == "FAIL"  # the credit line: as before
