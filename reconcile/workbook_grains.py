@@ -92,12 +92,13 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     failing = sum(g.status != "PASS" for g in e.grains)
     unverified = sum(g.status == "PASS" and g.measure in unread for g in e.grains)
     put(ws, 1, 1, f"{e.entity}: control totals by grain").font = TITLE_FONT
-    sizes = (24, *([20] * k), 14, 18, 18, 16, 16, 16, 12, 9, 9, 60)
+    status_width = 12 if unverified else 9  # UNVERIFIED is wider than PASS and FAIL
+    sizes = (24, *([20] * k), 14, 18, 18, 16, 16, 16, 12, status_width, status_width, 60)
     note_row(ws, 2, f"Source {e.source_table} vs staged {e.target_table}; Difference = Source - "
         f"Staged - Rejected - Filtered. {failing:,} of {len(e.grains):,} line(s) fail"
         + (f", {unverified:,} cannot be verified" if unverified else "") + ". Failing "
-        "lines first, then those with rejected or filtered money; lines without activity are "
-        "folded at the end", len(titles), sizes)  # fmt: skip
+        "lines first, then those with rejected or filtered money; lines whose every figure is 0 "
+        "are folded at the end", len(titles), sizes)  # fmt: skip
     header(ws, HEADER_ROW, titles)
     row = HEADER_ROW + 1
     for g in shown:
