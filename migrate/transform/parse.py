@@ -86,11 +86,18 @@ def money_to_cents(s: pd.Series, encoding: str, scale: int = 2) -> tuple[pd.Seri
         value = s.astype("Int64").where(pd.Series(fits, index=s.index))
         return (value * 100 if whole else value), bad
     text = amount_text(s)
-    if encoding != "cents":
-        dotted = _dotted_cents(text)
-        if dotted is not None:
-            return dotted, pd.Series(False, index=s.index)
-    return _general_cents(text, encoding)
+    if encoding == "cents":
+        return _general_cents(text, encoding)
+    dotted = _dotted_cents(text)
+    if dotted is not None:
+        return dotted, pd.Series(False, index=s.index)
+    cents, plain = _plain_cents(text)
+    bad = pd.Series(False, index=s.index)
+    other = ~plain
+    if bool(other.any()):  # blanks too: the grammar says which are blank
+        value, invalid = _general_cents(text[other], encoding)
+        cents.loc[other], bad.loc[other] = value, invalid
+    return cents, bad
 
 
 def amount_text(s: pd.Series) -> pd.Series:
@@ -124,6 +131,27 @@ def _general_cents(text: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series
 
 
 _DOTTED = r"^[0-9]{1,16}\.[0-9]{2}$"  # the common shape: units, a dot, two decimals
+
+
+# ``-123.4`` style text (a shape of both grammars), read at once; up to 18 digits with the
+# decimals padded to two, so always below 10**18 cents; others go to the full grammar
+_PLAIN = f"^{_SP}*(?P<neg>-?)(?P<units>[0-9]+)(?:[.](?P<frac>[0-9]{{0,2}}))?{_SP}*$"
+_PLAIN_DIGITS = amounts.LIMIT_DIGITS
+
+
+def _plain_cents(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Cents of plain ``-123.4`` text, and which values had that shape: one RE2 match in
+    Arrow splits sign, units and decimals; the digits joined are the cents."""
+    arrow = pa.array(text, type=pa.string())
+    parts = pc.extract_regex(arrow, _PLAIN)
+    units, frac = pc.struct_field(parts, "units"), pc.struct_field(parts, "frac")
+    digits = pc.binary_join_element_wise(units, pc.utf8_rpad(frac, 2, "0"), "")
+    short = pc.less_equal(pc.utf8_length(digits), _PLAIN_DIGITS)
+    plain = pc.fill_null(pc.and_kleene(pc.is_valid(parts), short), False)
+    value = pc.cast(pc.if_else(plain, digits, None), pa.int64())
+    value = pc.if_else(pc.equal(pc.struct_field(parts, "neg"), "-"), pc.negate(value), value)
+    cents = _arrow_int(value, text.index)
+    return cents, pd.Series(plain.to_numpy(zero_copy_only=False), index=text.index)
 
 
 def _dotted_cents(text: pd.Series) -> pd.Series | None:
