@@ -237,3 +237,37 @@ def test_verify_says_what_the_runs_own_reconciliation_said(run: Run, tmp_path: P
     audit.record_reconciliation(settings, run.run_id, "FAIL", "0" * 64, number=1)
     report = verify_export(settings, out)
     assert f"note: run {run.run_id}: reconciliation 1 says FAIL" in "\n".join(report.lines())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param(
+            "UPDATE GL_INTERFACE SET ACCOUNTING_DATE = date(ACCOUNTING_DATE, '+1 day') "
+            "WHERE rowid = (SELECT MIN(rowid) FROM GL_INTERFACE)",
+            id="a-date-moved-a-day",
+        ),
+        pytest.param(
+            "UPDATE GL_INTERFACE SET REFERENCE10 = REFERENCE10 || char(769) "
+            "WHERE rowid = (SELECT MIN(rowid) FROM GL_INTERFACE)",
+            id="a-combining-accent-added",
+        ),
+        pytest.param(
+            "UPDATE GL_INTERFACE SET REFERENCE10 = REFERENCE10 || ' ' "
+            "WHERE rowid = (SELECT MIN(rowid) FROM GL_INTERFACE)",
+            id="a-trailing-space",
+        ),
+    ],
+)
+def test_staging_changed_invisibly_after_the_export_fails(
+    run: Run, tmp_path: Path, statement: str
+) -> None:
+    """Changes a reader cannot see (a date a day off, a combining accent, a trailing space)
+    with every count and total unchanged: the value digests catch them."""
+    settings = copy_of(run, tmp_path)
+    out = tmp_path / "gl"
+    export_run(settings, run.run_id, out, tables=["GL_INTERFACE"], layouts=run.layouts)
+    _sql(settings, statement)
+    report = verify_export(settings, out)
+    assert report.verdict == "FAIL", report.lines()
+    assert any("are not staging's" in t for _, t in report.findings)
