@@ -217,6 +217,9 @@ def _terminal_logs(debug: bool) -> Iterator[None]:
     if debug:
         yield
         return
+    # Dask workers configure Prefect's logging themselves: its console handler there says
+    # warnings only (Prefect's PREFECT_LOGGING_[PATH]_[KEY] override of its logging.yml)
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     drop = _QUIET
     handlers = [h for name in ("", "prefect") for h in logging.getLogger(name).handlers]
     for handler in handlers:

@@ -64,7 +64,8 @@ class Console:
         if self.progress is None:
             return
         status = outcome.get("status")
-        if status == "completed":
+        if status == "completed":  # the task's own seconds when it ran elsewhere (Dask)
+            self.progress.begin(entity, float(outcome.get("seconds", 0.0)))
             self.progress.end(
                 entity,
                 int(outcome.get("rows_in", 0)),

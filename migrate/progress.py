@@ -26,9 +26,10 @@ class TerminalProgress:
     _started: dict[str, float] = field(default_factory=dict)
     _last: float = 0.0
 
-    def begin(self, entity: str) -> None:
-        """The entity's clock starts (once: the partitions of a split entity share it)."""
-        self._started.setdefault(entity, time.perf_counter())
+    def begin(self, entity: str, seconds_ago: float = 0.0) -> None:
+        """The entity's clock starts (once: the partitions of a split entity share it);
+        ``seconds_ago`` for work done elsewhere (a Dask worker), reported only at its end."""
+        self._started.setdefault(entity, time.perf_counter() - seconds_ago)
 
     def __call__(self, entity: str, done: int, loaded: int, rejected: int) -> None:
         now = time.perf_counter()
@@ -120,10 +121,7 @@ class ReconcileProgress:
         """Where the reconciliation stands: what is running, rows done of all, rate, left."""
         now = time.perf_counter()
         total = sum(self.expected.values())
-        parts = []
-        if self._current is not None:
-            parts.append(f"{self._current}: {now - self._since:,.0f} s so far")
-        parts.append(f"{self._done} of {len(self.expected)} entities")
+        parts = [f"{self._done} of {len(self.expected)} entities"]
         if total:
             share = 100 * min(self._done_rows, total) / total
             parts.append(f"{self._done_rows:,} of {total:,} rows ({share:.0f}%)")
@@ -133,7 +131,8 @@ class ReconcileProgress:
             parts.append(f"~{max(total - self._done_rows, 0) / rate:,.0f} s left")
         else:
             parts.append("rate not known yet")
-        return "    ... " + "; ".join(parts)
+        head = f"{self._current}: {now - self._since:,.0f} s so far; " if self._current else ""
+        return "    ... " + head + ", ".join(parts)
 
     def show(self) -> None:
         print(self.line(), file=self.stream, flush=True)
