@@ -13,6 +13,7 @@ parameter.
 
 from __future__ import annotations
 
+import logging
 import queue
 from collections.abc import Callable
 from functools import partial
@@ -27,6 +28,8 @@ from prefect.tasks import exponential_backoff
 from flows import console, tasks
 from flows.logs import bridge_core_logging
 from flows.plan import plan_for
+
+log = logging.getLogger("flows.load")
 
 
 def task_runner(dask: str | None, workers: int = 2, threads: int = 4) -> TaskRunner[Any]:
@@ -92,8 +95,12 @@ def load_entities(
 
     def finished(name: str) -> None:
         shown = console.current()
-        if shown is not None:  # ``migrate cutover``: a line per entity on its terminal
+        if shown is None:  # a deployment run: nobody watches a terminal
+            return
+        try:  # ``migrate cutover``: a line per entity on its terminal, never a failed load
             shown.entity_done(name, outcome(futures[name], skipped(name)))
+        except Exception as exc:  # noqa: BLE001 - the line is lost, not the run
+            log.warning("%s: no terminal line (%s: %s)", name, type(exc).__name__, exc)
 
     def skipped(name: str) -> int:
         return sum(1 for p in parts[name] if p["done"])
