@@ -271,3 +271,22 @@ def test_staging_changed_invisibly_after_the_export_fails(
     report = verify_export(settings, out)
     assert report.verdict == "FAIL", report.lines()
     assert any("are not staging's" in t for _, t in report.findings)
+
+
+def test_the_exporter_refuses_money_staging_does_not_hold_as_exact_cents(
+    run: Run, tmp_path: Path
+) -> None:
+    """The same REAL read by the exporter was truncated to the cent and written (the file
+    said 36423.10 for 3,642,310.4 cents): something cut, silently (found; seen writing the
+    file before the fix). Now the export fails naming the row and column; nothing written."""
+    from migrate.export import ExportFailed
+
+    settings = copy_of(run, tmp_path)
+    _sql(settings, f"UPDATE AP_PAYMENTS SET AMOUNT = AMOUNT + 0.4 WHERE rowid = {FIRST}")
+    out = tmp_path / "ap"
+    with pytest.raises(ExportFailed) as failed:
+        export_run(settings, run.run_id, out, fmt="csv", tables=["AP_PAYMENTS"])
+    assert any(
+        "column AMOUNT" in str(p) and "integer cents" in str(p) for p in failed.value.problems
+    ), [str(p) for p in failed.value.problems]
+    assert not out.exists()

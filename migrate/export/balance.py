@@ -44,8 +44,8 @@ class Balances:
     def add(self, row_number: int, row: dict[str, Any]) -> None:
         key = tuple(row.get(c) for c in self.rule.group)
         entry = self.sums.setdefault(key, [Decimal(0), Decimal(0), row_number])
-        entry[0] += row.get(self.rule.debit) or Decimal(0)
-        entry[1] += row.get(self.rule.credit) or Decimal(0)
+        entry[0] += _amount(row.get(self.rule.debit))
+        entry[1] += _amount(row.get(self.rule.credit))
 
     def unbalanced(self) -> list[tuple[int, str, str]]:
         """(first row, the journal, why) of every journal whose debits are not its credits."""
@@ -61,3 +61,8 @@ class Balances:
                 )
                 out.append((first, named, why))
         return sorted(out)
+
+
+def _amount(value: Any) -> Decimal:
+    """An amount to add; anything else (a value the export already refuses) counts 0 here."""
+    return Decimal(value) if isinstance(value, Decimal | int) else Decimal(0)

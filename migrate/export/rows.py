@@ -130,7 +130,7 @@ def _fields(ds: Dataset, row: dict[str, Any], out: Written) -> list[str]:
 
 def _account(ds: Dataset, row: dict[str, Any], out: Written, kept: dict[str, Any]) -> None:
     for column in ds.money:
-        if row.get(column) is not None:
+        if isinstance(row.get(column), Decimal | int):  # another value failed in _fields
             out.totals[column] += Decimal(row[column])
     for column in ds.left_out:
         value = row.get(column)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
 
-from sqlalchemy import MetaData, Table, func, inspect, select
+from sqlalchemy import MetaData, Table, func, inspect, select, type_coerce
 from sqlalchemy.engine import Engine
+from sqlalchemy.types import NullType
 
 from migrate.config import Settings
 from migrate.db import readonly_engine
@@ -23,9 +24,11 @@ from migrate.errors import ConfigError, RunStateError
 from migrate.reach import probe
 from migrate.staging.catalog import staging_metadata, staging_table
 from migrate.staging.tables import LINEAGE_COLUMNS, REPLACED_PREFIX
+from migrate.staging.types import Money
 from migrate.targets.locate import has_staging, staging_target
 
 BATCH = 5_000
+_CHECK, _RAW = "__storage_class_of_", "__stored_value_of_"
 
 
 @dataclass(frozen=True)
@@ -64,18 +67,33 @@ class StagedRun:
             return int(conn.execute(sql).scalar_one())
 
     def rows(self, name: str, columns: list[str]) -> Iterator[dict[str, Any]]:
-        """The run's rows of ``name`` (only ``columns``), in key order, streamed in batches."""
+        """The run's rows of ``name`` (only ``columns``), in key order, streamed in batches.
+
+        On SQLite money is integer cents, and the Money type reads whatever is there with
+        ``int()``: a REAL an UPDATE left (3642310.4) would come back as 36423.10, cut. So each
+        money value's storage class is read beside it, and one that is not an integer comes
+        back as a text naming it, which no number format writes (the export fails there)."""
         table = self.table(name)
         key = list(table.info.get("target_key") or ()) or ["MIG_SOURCE_KEY"]
+        money = [c for c in columns if isinstance(table.c[c].type, Money)]
+        if self.engine.dialect.name != "sqlite":
+            money = []
+        checks = [func.typeof(table.c[c]).label(f"{_CHECK}{c}") for c in money]
+        raws = [type_coerce(table.c[c], NullType()).label(f"{_RAW}{c}") for c in money]
         sql = (
-            select(*[table.c[c] for c in columns])
+            select(*[table.c[c] for c in columns], *checks, *raws)
             .where(table.c["MIG_RUN_ID"] == self.run_id)
             .order_by(*[table.c[c] for c in key])
         )
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(sql)
             for row in result.mappings():
-                yield dict(row)
+                out = {c: row[c] for c in columns}
+                for c in money:
+                    stored = row[f"{_CHECK}{c}"]
+                    if stored not in ("integer", "null"):
+                        out[c] = f"{row[f'{_RAW}{c}']!r} (stored as {stored}, not integer cents)"
+                yield out
 
     def tables_with_rows(self) -> list[str]:
         """The target tables (shipped and declared) holding rows of this run, by name."""
