@@ -278,8 +278,13 @@ def _exact_integers(frame: pd.DataFrame, part: Sequence[Any]) -> pd.DataFrame:
             frame[name] = pd.array(values, dtype="Int64")
         elif any(isinstance(v, float) and v != v for v in values):
             # a NaN the database holds as a value (PostgreSQL's 'NaN'::float8) is not its
-            # NULL: kept apart (an object column) so the money step refuses it, never blank
-            frame[name] = pd.Series(values, index=frame.index, dtype="object")
+            # NULL: handed over as the text "NaN" (pandas' own NaN means NULL, in any column),
+            # which the money step and every number reading refuse, never read as blank
+            frame[name] = pd.Series(
+                ["NaN" if isinstance(v, float) and v != v else v for v in values],
+                index=frame.index,
+                dtype="object",
+            )
     return frame
 
 

@@ -95,9 +95,10 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
         if pa.types.is_integer(col.type) and col.null_count:  # exact, not float64
             frame[name] = col.to_pandas(types_mapper=lambda t: pd.Int64Dtype())
         elif pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
-            # a NaN held as a value is not a NULL (pandas' float64 holds both as NaN): an
-            # object column of None and float('nan'), so the money step refuses the NaN
-            frame[name] = pd.Series(col.to_pylist(), index=frame.index, dtype="object")
+            # a NaN held as a value is not a NULL (pandas' float64 holds both as NaN): the
+            # text "NaN" in an object column, which the money step refuses, never blank
+            values = ["NaN" if v is not None and v != v else v for v in col.to_pylist()]
+            frame[name] = pd.Series(values, index=frame.index, dtype="object")
     for name in numeric:
         frame[name] = pd.Series(
             [None if v is None else Decimal(v) for v in table[name].to_pylist()],

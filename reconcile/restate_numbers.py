@@ -59,9 +59,7 @@ def number(value: object) -> Decimal | None:
         if value.is_nan() or value.is_infinite():
             raise NotNumber(value)
         return value
-    if isinstance(value, float):
-        if value != value:
-            return None
+    if isinstance(value, float):  # NaN and infinity held as values: no number, never blank
         value = repr(value)
     text = str(value).strip(_SPACE)
     if not text:

@@ -265,10 +265,12 @@ def test_a_column_one_variant_fills_stays_exact_cents(tmp_path: Path) -> None:
     debit["ENTERED_DR"] = {"from": "AMOUNT", "steps": [{"money": "fixed"}]}
     offset["ENTERED_CR"] = {"from": "AMOUNT", "steps": [{"money": "fixed"}]}
     del debit["ENTERED_CR"], offset["ENTERED_DR"]
-    huge = "12345678901234567.89"  # 1234567890123456789 cents: beyond a float's exact range
+    # 123456789012345678 cents: beyond a float's exact range (2^53), below the amount
+    # grammar's bound (10^18 cents, docs/how-to/money.md)
+    huge = "1234567890123456.78"
     run = run_journal(tmp_path, [HEADER, f"P1,2018-02-03,100,D1,5100,1010,{huge}"], mapping)
     rows = staged(run, 'SELECT "ENTERED_DR", "ENTERED_CR" FROM "GL_INTERFACE" ORDER BY 1')
-    assert rows == [(None, 1234567890123456789), (1234567890123456789, None)]
+    assert rows == [(None, 123456789012345678), (123456789012345678, None)]
     e = run.reconcile()
     assert e.status == PASS, (e.failures, e.differences)
 

@@ -240,14 +240,6 @@ def test_an_expression_operand_in_other_digits_is_no_number(value: object) -> No
     assert E.compute(E.read("QTY * 2"), {"QTY": value}) is None
 
 
-PATCHED = pytest.mark.xfail(
-    strict=True,
-    reason="needs /work/notes/patches/money.diff patch 6 (the extract hands a NaN the "
-    "database holds over as the text NaN): remove this marker when applying it",
-)
-
-
-@PATCHED
 @pytest.mark.db
 def test_a_nan_amount_is_rejected_never_staged_blank(
     tmp_path: Path, pg_url: str, staging_pg: str
