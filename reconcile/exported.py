@@ -47,7 +47,7 @@ from reconcile.exported_files import (
     sha256_of,
     tally,
 )
-from reconcile.exported_staging import StagedTally, money_columns, staged_tally
+from reconcile.exported_staging import StagedTally, money_columns, staged_tables, staged_tally
 from reconcile.exported_values import (
     Digests,
     declared_formats,
@@ -106,6 +106,15 @@ def _check(
         side = Side(engine, schema, str(report.run_id))
         for entry in manifest.get("files", []):
             _file(folder, entry, manifest, report, side)
+        carried = {str(d.get("table")) for e in manifest.get("files", []) for d in e.get(
+            "datasets", [])}  # fmt: skip
+        if behind := {t: n for t, n in staged_tables(engine, schema, str(report.run_id)).items()
+                      if t not in carried}:  # fmt: skip
+            report.notes.append(
+                f"the run also staged {len(behind)} table(s) no file here carries: "
+                + ", ".join(f"{t} ({n:,} rows)" for t, n in sorted(behind.items()))
+                + "; this verdict says nothing of them"
+            )
     finally:
         engine.dispose()
     listed = {e.get("file") for e in manifest.get("files", [])} | {MANIFEST}

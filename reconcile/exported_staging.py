@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import String, text
+from sqlalchemy import String, inspect, text
 from sqlalchemy.engine import Engine
 
-from migrate.staging.catalog import staging_table
-from migrate.staging.tables import LINEAGE_COLUMNS
+from migrate.staging.catalog import staging_metadata, staging_table
+from migrate.staging.tables import LINEAGE_COLUMNS, REPLACED_PREFIX
 from migrate.staging.types import Money, cents_sql
 
 
@@ -79,3 +79,22 @@ def staged_tally(engine: Engine, schema: str | None, table: str, run_id: str) ->
         )
     totals = {m: Decimal(int(s or 0)).scaleb(-2) for m, s in zip(money, sums, strict=True)}
     return StagedTally(table, int(row[0]), filled, totals, frozenset(LINEAGE_COLUMNS))
+
+
+def staged_tables(engine: Engine, schema: str | None, run_id: str) -> dict[str, int]:
+    """Every target table holding rows of the run, with its row count: what an export of
+    the whole run would have to carry."""
+    present = set(inspect(engine).get_table_names(schema=schema))
+    quote = engine.dialect.identifier_preparer.quote
+    out: dict[str, int] = {}
+    with engine.connect() as conn:
+        for t in staging_metadata().tables.values():
+            if "target_key" not in t.info or t.name.startswith(REPLACED_PREFIX):
+                continue
+            if t.name not in present:
+                continue
+            source = f"{quote(schema)}.{quote(t.name)}" if schema else quote(t.name)
+            sql = f"SELECT COUNT(*) FROM {source} WHERE {quote('MIG_RUN_ID')} = :run"
+            if n := int(conn.execute(text(sql), {"run": run_id}).scalar_one()):
+                out[t.name] = n
+    return out
