@@ -70,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         declare_for_command(args)  # the project's own targets/, for every command
         check_before(args, settings, _systems(args))
         handler: Handler = args.handler
-        return handler(args, settings)
+        code = handler(args, settings)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return closed_stdout()
     except SpecErrors as exc:
         for err in exc.errors:
             print(err, file=sys.stderr)
@@ -128,6 +132,21 @@ def log_json_lines(level: int) -> None:
     handler.setFormatter(JsonLines())
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def closed_stdout() -> int:
+    """``migrate ... | head -1``: the reader has gone, so end quietly with the shell's code
+    for SIGPIPE (128 + 13), as other command-line tools do. Standard output is pointed at
+    ``/dev/null`` so the interpreter's final flush does not fail again (Python's docs,
+    "Note on SIGPIPE")."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no real file (a test's capture)
+        pass
+    return 141
 
 
 def one_line(exc: BaseException) -> str:

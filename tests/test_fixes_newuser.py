@@ -1,0 +1,97 @@
+"""Defects a new-user pass found: each seen through the command line as a user meets it.
+
+A lower-case clash with a shipped table, a closed stdout, a misspelt ``legacy_role``, an
+offline check that skipped the file roots, a definition default reported at the wrong file,
+a date format the tool cannot write, and a refused value also counted as blank.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from migrate.staging.catalog import configure_targets, forget_targets
+from tests.test_user_targets import Cli, make_project
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _shipped_tables_afterwards() -> Iterator[None]:
+    yield
+    configure_targets(None)
+    forget_targets()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "hr")
+
+
+@pytest.fixture
+def cli(project: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(project, capsys)
+
+
+def _workers(project: Path, table: str) -> None:
+    (project / "targets" / "x.yaml").write_text(
+        f"table: {table}\nkey: [ID]\ncolumns:\n  ID: {{type: integer, required: true}}\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize("name", ["workers", "WORKERS", "Workers"])
+def test_a_shipped_table_in_another_case_is_refused_by_every_check(
+    cli: Cli, project: Path, name: str
+) -> None:
+    _workers(project, name)
+    said = f"targets/x.yaml:1 table: {name!r} is a shipped staging table already"
+    for argv in (("mappings", "check", "--offline"), ("mappings", "check")):
+        assert cli(*argv) in (1, 2)
+        assert said in (cli.err + cli.out).splitlines(), cli.err + cli.out
+    assert cli("targets", "check", "--offline", str(project / "targets")) == 1
+    assert any(line.endswith(said.split(":1 ", 1)[1]) for line in cli.out.splitlines()), cli.out
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
+    """``migrate ... | head -1``: no ``BrokenPipeError`` line, exit 0 or 141."""
+    code = (
+        "import sys\n"
+        "from migrate import cli\n"
+        "def handler(args, settings):\n"
+        "    for i in range(200000):\n"
+        "        print('line', i)\n"
+        "    return 0\n"
+    )
+    script = tmp_path / "pipe.py"
+    script.write_text(
+        code
+        + "import migrate.cli_parser as p\n"
+        + "real = p.build_parser\n"
+        + "def build():\n"
+        + "    parser = real()\n"
+        + "    parse = parser.parse_args\n"
+        + "    def parse_args(argv):\n"
+        + "        args = parse(argv)\n"
+        + "        args.handler = handler\n"
+        + "        return args\n"
+        + "    parser.parse_args = parse_args\n"
+        + "    return parser\n"
+        + "cli.build_parser = build\n"
+        + f"sys.exit(cli.main(['--workdir', {str(tmp_path)!r}, 'runs']))\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        f"{sys.executable} {script} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        executable="/bin/bash",
+    )
+    assert proc.stdout == "line 0\n"
+    assert "BrokenPipe" not in proc.stderr and "Exception" not in proc.stderr, proc.stderr
