@@ -75,13 +75,20 @@ def _drift(settings: Settings, project: Project) -> list[str]:
     if not project.targets or (file is not None and not Path(file).exists()):
         return []
     engine = readonly_engine(url)
+    out: list[str] = []
     try:
-        found = [d for t in project.targets.values() for d in check_drift(engine, t, schema)]
-    except Exception as exc:  # noqa: BLE001 - said in one line; the files were checked
-        return [f"staging: the target definitions not compared with it ({type(exc).__name__})"]
+        for loaded in project.targets.values():
+            try:
+                found = check_drift(engine, loaded, schema)
+            except Exception as exc:  # noqa: BLE001 - said in one line, at the definition
+                why = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
+                where = loaded.locate("table")
+                out.append(f"{where}: not compared with the staging table ({why})")
+                continue
+            out += [str(d) for d in found if d.kind != "missing table"]
     finally:
         engine.dispose()
-    return [str(d) for d in found if d.kind != "missing table"]
+    return out
 
 
 def _check_target(ent: LoadedEntity, staging: MetaData, project: Project) -> list[SpecError]:

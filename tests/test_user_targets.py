@@ -332,7 +332,7 @@ def test_a_shipped_table_declared_again_is_refused_at_its_line(cli: Cli, project
     )
     assert cli("mappings", "check", "--offline") in (1, 2)
     assert (cli.err + cli.out).splitlines()[0] == (
-        "targets/suppliers.yaml:1 table: table 'SUPPLIERS' is a shipped staging table already"
+        "targets/suppliers.yaml:1 table: 'SUPPLIERS' is a shipped staging table already"
     )
 
 

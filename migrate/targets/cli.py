@@ -129,12 +129,16 @@ def cmd_reflect(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Every definition valid (offline), then each compared with its live table."""
+    from migrate.targets.declared import shipped_clashes
     from migrate.targets.drift import check_drift
     from migrate.targets.loader import load_targets
 
     folder = Path(args.folder) if args.folder else default_folder(args)
     try:
         targets = load_targets(folder)
+        clashes = shipped_clashes(targets)
+        if clashes:
+            raise SpecErrors(clashes)
     except SpecErrors as exc:
         for err in exc.errors:
             print(err)

@@ -29,12 +29,42 @@ from migrate.targets.loader import LoadedTable, load_targets
 def add_declared_tables(md: MetaData, directories: tuple[Path, ...]) -> None:
     """Build every table the directories declare into ``md``; a shipped table's name is refused."""
     for directory in directories:
-        for name, loaded in load_targets(directory).items():
-            if name in md.tables or (md.schema and f"{md.schema}.{name}" in md.tables):
-                where = loaded.locate("table")
-                problem = f"table {name!r} is a shipped staging table already"
-                raise SpecErrors([SpecError(where, problem)])
+        tables = load_targets(directory)
+        clashes = shipped_clashes(tables, md)
+        if clashes:
+            raise SpecErrors(clashes)
+        for loaded in tables.values():
             build_table(md, loaded.table)
+
+
+def shipped_clashes(tables: dict[str, LoadedTable], md: MetaData | None = None) -> list[SpecError]:
+    """Each definition whose table a shipped (or the tool's own) table already names.
+
+    Compared without regard to case: SQLite and MariaDB table names are case-insensitive,
+    so ``workers`` and ``WORKERS`` are one table there, and the run would fail creating it."""
+    from migrate.staging.bookkeeping import bookkeeping
+
+    own = MetaData()
+    bookkeeping(own)  # built after the declared tables, so not yet in ``md``
+    if md is None:
+        md = shipped_metadata()
+    taken = {t.name.upper() for t in [*md.tables.values(), *own.tables.values()]}
+    return [
+        SpecError(loaded.locate("table"), f"{name!r} is a shipped staging table already")
+        for name, loaded in tables.items()
+        if name.upper() in taken
+    ]
+
+
+def shipped_metadata() -> MetaData:
+    """The shipped tables and the tool's bookkeeping, without any declared table."""
+    from migrate.staging.bookkeeping import bookkeeping
+    from migrate.targets.pack import add_shipped_tables
+
+    md = MetaData()
+    add_shipped_tables(md)
+    bookkeeping(md)
+    return md
 
 
 def target_directories(mappings: Path) -> tuple[Path, ...]:
