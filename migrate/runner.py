@@ -33,6 +33,7 @@ from migrate.rollback import (
 from migrate.runfailure import describe
 from migrate.spec.loader import Project, load_project
 from migrate.targets import locate_run, staging_target
+from migrate.targets.drift import refuse_drift
 
 log = logging.getLogger("migrate.runner")
 MODES = ("full", "rehearsal", "delta")
@@ -104,6 +105,7 @@ def run_migration(
         if mode == "rehearsal":
             clear_rehearsals(settings)
         md = ensure_staging(url, schema)
+        refuse_drift(url, project.targets, schema)  # a declared table altered since: stop
         staging = writable_engine(url)
         watermarks = previous_watermarks(staging, md) if mode == "delta" else {}
         run_id = runs.start_run(
@@ -141,6 +143,7 @@ def _resume_locked(
     everything = load_project(mappings)
     chosen = [n for n, e in everything.entities.items() if e.display in info.mapping_hashes]
     project = load_project(mappings, chosen or None)
+    refuse_drift(found.url, project.targets, found.schema)  # a declared table altered since
     marks: dict[str, object] = {}
     if info.mode == "delta":  # the same watermarks the run started from
         engine = writable_engine(found.url)

@@ -53,7 +53,9 @@ def target_table(
         *lineage_columns(),
         # named as ``index=True`` named it; BRIN on PostgreSQL (a B-tree elsewhere): run ids
         # grow with time (issue 21), so each run's rows are one narrow block range
-        Index(None, "MIG_RUN_ID", postgresql_using="brin"),
+        # new ranges summarized as they fill: an unsummarized range is read by every query
+        # by run id until a VACUUM reaches it (issue 21)
+        Index(None, "MIG_RUN_ID", postgresql_using="brin", postgresql_with={"autosummarize": "on"}),
         UniqueConstraint(*key, name=f"uq_{name.lower()}_key"),
         info={"target_key": key},
     )
