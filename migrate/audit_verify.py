@@ -36,7 +36,10 @@ def anchored(path: Path, settings: Settings, chain: VerifyResult) -> VerifyResul
     problems = list(chain.problems)
     notes: list[str] = []
     problems += mac_problems(entries, key)
-    if key is None:
+    keyed = [(line, e) for line, e in entries if e.get("mac")]
+    if key is None and keyed:
+        problems += unkeyed_problems(entries, keyed)
+    elif key is None:
         notes.append(
             f"entry MACs not checked: no key ({audit_key.ENV_KEY} or {audit_key.ENV_KEY_FILE}"
             " unset); an entry appended after the newest checkpoint cannot be detected"
@@ -61,15 +64,49 @@ def mac_problems(entries: list[tuple[int, dict[str, Any]]], key: AuditKey | None
         if message:
             seq = entry.get("seq") if isinstance(entry.get("seq"), int) else None
             found.setdefault(message, []).append(Problem(line, seq, message))
-    out: list[Problem] = []
-    for message, group in found.items():
-        if len(group) > _COLLAPSE:
-            first, last = group[0], group[-1]
-            more = f" (and {len(group) - 1} more entries, through line {last.line})"
-            out.append(Problem(first.line, first.seq, message + more))
-        else:
-            out += group
+    out = [p for group in found.values() for p in _collapsed(group)]
     return sorted(out, key=lambda p: p.line)
+
+
+def unkeyed_problems(
+    entries: list[tuple[int, dict[str, Any]]], keyed: list[tuple[int, dict[str, Any]]]
+) -> list[Problem]:
+    """Without the key, on a log whose entries carry MACs: an entry without a MAC after the
+    first with one was added by someone without the key (a problem whatever the key), and
+    the MACs themselves cannot be checked, so what they guard is "not verified", never OK."""
+    first = keyed[0][0]
+    found: dict[str, list[Problem]] = {}
+    for line, entry in entries:
+        if line > first and not entry.get("mac"):
+            message = (
+                "no MAC, after entries with MACs: added by someone without the key, "
+                "or by a run that lost it"
+            )
+            seq = entry.get("seq") if isinstance(entry.get("seq"), int) else None
+            found.setdefault(message, []).append(Problem(line, seq, message))
+    out = [p for group in found.values() for p in _collapsed(group)]
+    ids = sorted({str(e.get("key_id")) for _, e in keyed})
+    seq = keyed[0][1].get("seq") if isinstance(keyed[0][1].get("seq"), int) else None
+    out.append(
+        Problem(
+            first,
+            seq,
+            f"not verified: {len(keyed)} entries carry MACs (key id {', '.join(ids)}) and no "
+            f"key is set ({audit_key.ENV_KEY} or {audit_key.ENV_KEY_FILE}): an entry edited "
+            "and re-hashed, or appended, and a forged checkpoint cannot be told from a true "
+            "one without it",
+        )
+    )
+    return sorted(out, key=lambda p: p.line)
+
+
+def _collapsed(group: list[Problem]) -> list[Problem]:
+    """More problems of one kind than ``_COLLAPSE``, said once with the count."""
+    if len(group) <= _COLLAPSE:
+        return group
+    first, last = group[0], group[-1]
+    more = f" (and {len(group) - 1} more entries, through line {last.line})"
+    return [Problem(first.line, first.seq, first.message + more)]
 
 
 def _mac_problem(entry: dict[str, Any], key: AuditKey) -> str:
@@ -158,8 +195,16 @@ def _coverage(
     newest = max((a.checkpoint.entries for a in anchors), default=0)
     after = len(entries) - newest
     if after > 0:
-        guard = "their MACs" if key is not None else "nothing (no key)"
-        notes.append(f"{after} entries after the newest checkpoint are guarded by {guard}")
+        maced = sum(1 for _, e in entries[newest:] if e.get("mac"))
+        tail = f"{after} entries after the newest checkpoint"
+        if key is not None and maced:
+            notes.append(f"{tail}: {maced} guarded by their MACs")
+        if key is None and maced:
+            notes.append(f"{tail}: {maced} carry MACs, not verified (no key)")
+        if after - maced:
+            bare = f"{after - maced} carry no MAC"
+            why = "" if key is not None else ", and no key"
+            notes.append(f"{tail}: {bare}, guarded by nothing{why}")
     if unanchored:
         notes.append(f"{len(unanchored)} reconciliation file(s) carry no checkpoint")
     return notes
