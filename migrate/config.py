@@ -81,9 +81,10 @@ def load_settings(workdir: Path | None = None, config_file: Path | None = None) 
 
     configure_targets(targets)  # the project's loader declares them (or discovers them)
     from migrate.files.dispatch import declare_roots
-    from migrate.legacy_role import file_roots  # [safety]: legacy_role, file_roots (issue 22)
+    from migrate.legacy_role import check_environment, file_roots  # [safety] (issue 22)
 
-    declare_roots(file_roots(path))
+    check_environment()
+    declare_roots(file_roots(path))  # every [safety] key and value checked, at its line
     extra: dict[str, object] = {"config_file": str(path)} if path.exists() else {}
     return Settings(urls=urls, workdir=workdir, staging_schema=schema, targets=targets, extra=extra)
 

@@ -18,6 +18,7 @@ note only: the file is opened read-only, and a file has no roles to check.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
@@ -81,11 +82,34 @@ def safety_table(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}:{_line(text, 'safety')}: [safety] must be a table")
     for key in data:
         if key not in SAFETY_KEYS:
-            known = ", ".join(SAFETY_KEYS)
             raise ConfigError(
-                f"{path}:{_line(text, key)}: [safety] unknown key {key!r} (known: {known})"
+                f"{path}:{_line(text, key)}: [safety] unknown key {key!r}{_hint(key, SAFETY_KEYS)}"
             )
+    role = data.get("legacy_role")
+    if role is not None and role not in POLICIES:
+        raise ConfigError(
+            f"{path}:{_line(text, 'legacy_role')}: [safety] legacy_role must be 'warn' or "
+            f"'refuse', not {role!r}{_hint(str(role), POLICIES, none=True)}"
+        )
     return data
+
+
+def _hint(word: str, known: tuple[str, ...], none: bool = False) -> str:
+    """`` (did you mean 'x'?)``, else the known words (nothing when ``none``)."""
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return "" if none else f" (known: {', '.join(known)})"
+
+
+def check_environment() -> None:
+    """``MIGRATE_LEGACY_ROLE``, when set, is a policy: checked when the config loads, not
+    first when a run reaches a legacy connection (a misspelt ``refuze`` must not pass)."""
+    value = os.environ.get(ENV)
+    if value and value not in POLICIES:
+        raise ConfigError(
+            f"{ENV} must be 'warn' or 'refuse', not {value!r}{_hint(value, POLICIES, none=True)}"
+        )
 
 
 def file_roots(path: Path) -> list[Path]:
@@ -95,7 +119,12 @@ def file_roots(path: Path) -> list[Path]:
     if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
         where = f"{path}:{_line(text, 'file_roots')}"
         raise ConfigError(f"{where}: file_roots must be a list of folders")
-    return [(path.parent / r).resolve() for r in roots]
+    out = [(path.parent / r).resolve() for r in roots]
+    for folder in out:
+        if not folder.is_dir():
+            where = f"{path}:{_line(text, 'file_roots')}"
+            raise ConfigError(f"{where}: [safety] file_roots: no such folder {folder}")
+    return out
 
 
 def _line(text: str, key: str) -> int:

@@ -95,3 +95,48 @@ def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
     )
     assert proc.stdout == "line 0\n"
     assert "BrokenPipe" not in proc.stderr and "Exception" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("safety", "said"),
+    [
+        (
+            'legacy_role = "refuze"',
+            "migrate.toml:3: [safety] legacy_role must be 'warn' or 'refuse', not 'refuze' "
+            "(did you mean 'refuse'?)",
+        ),
+        (
+            'legacy_rol = "refuse"',
+            "migrate.toml:3: [safety] unknown key 'legacy_rol' (did you mean 'legacy_role'?)",
+        ),
+        (
+            'file_roots = ["landing"]',
+            "migrate.toml:3: [safety] file_roots: no such folder ",
+        ),
+    ],
+)
+def test_a_bad_safety_table_is_one_line_at_its_line_when_the_config_loads(
+    tmp_path: Path, safety: str, said: str
+) -> None:
+    from migrate.config import load_settings
+    from migrate.errors import ConfigError
+
+    (tmp_path / "migrate.toml").write_text(
+        f'staging_schema = "s"\n[safety]\n{safety}\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{tmp_path}/{said}"), message
+
+
+def test_a_misspelt_legacy_role_variable_is_refused_when_the_config_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from migrate.config import load_settings
+    from migrate.errors import ConfigError
+
+    monkeypatch.setenv("MIGRATE_LEGACY_ROLE", "refuze")
+    with pytest.raises(ConfigError, match=r"MIGRATE_LEGACY_ROLE must be 'warn' or 'refuse', not"):
+        load_settings(tmp_path)
