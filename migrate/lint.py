@@ -22,7 +22,7 @@ from migrate.config import Settings
 from migrate.db import readonly_engine
 from migrate.errors import MigrationError, SchemaMismatch, SpecError, SpecErrors
 from migrate.extract import distinct_values, resolve_path
-from migrate.files.dispatch import file_columns
+from migrate.files.dispatch import confine, file_columns
 from migrate.named_columns import headerless_hint, missing_columns
 from migrate.spec.loader import LoadedEntity, Project, load_project
 from migrate.spec.model import Field_
@@ -50,6 +50,8 @@ def check_mappings(settings: Settings, mappings: Path, live: bool = True) -> lis
         problems.extend(_check_target(ent, staging, project))
         if live:
             problems.extend(_check_source(ent, settings, engines))
+        else:  # no connection needed: the path against the allowed folders
+            problems.extend(_confined(ent, settings))
     drifts = _drift(settings, project) if live else []
     if live:  # the legacy roles: warnings, or problems under [safety] legacy_role = "refuse"
         from migrate.legacy_role import LegacyRoleRefused, review
@@ -224,6 +226,19 @@ def _check_query(ent: LoadedEntity, engine: Engine) -> list[SpecError]:
     ]
 
 
+def _confined(ent: LoadedEntity, settings: Settings) -> list[SpecError]:
+    """A flat file's ``path:`` outside the folders a mapping may read, at that line (live
+    and offline alike: it needs the path and the declared roots, no connection)."""
+    f = ent.spec.source.file
+    if f is None:
+        return []
+    try:
+        confine(f, resolve_path(ent.spec, settings.workdir))
+    except SchemaMismatch as exc:
+        return [SpecError(ent.text.locate(("source", "file", "path")), str(exc))]
+    return []
+
+
 def _check_file(ent: LoadedEntity, settings: Settings) -> list[SpecError]:
     """A flat file's columns as the reader sees them (the header read with the declared
     encoding, delimiter and quote; or ``columns``; or the layout) against every column the
@@ -232,6 +247,9 @@ def _check_file(ent: LoadedEntity, settings: Settings) -> list[SpecError]:
     spec, f = ent.spec, ent.spec.source.file
     assert f is not None
     path = resolve_path(spec, settings.workdir)
+    refused = _confined(ent, settings)
+    if refused:
+        return refused
     out: list[SpecError] = []
     if not path.exists():
         needs_file = f.fixed is None and f.header

@@ -37,14 +37,16 @@ def _escaping(tmp_path: Path) -> str:
     return "../secrets/passwd.tsv"
 
 
+@pytest.mark.parametrize("offline", [False, True], ids=["live", "offline"])
 def test_a_dotdot_path_is_refused_by_mappings_check_at_its_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], offline: bool
 ) -> None:
+    """Offline too: the check needs no connection, only the path and the roots."""
     hostile = _escaping(tmp_path)
     work = tmp_path / "work"
     mapping = MAPPING.replace("    path: pay.tsv\n", f"    path: {hostile}\n")
     project(work, mapping)
-    assert cli(work, "mappings", "check") == 1
+    assert cli(work, "mappings", "check", *(["--offline"] if offline else [])) == 1
     out = capsys.readouterr().out.splitlines()
     line = line_of(mapping, f"    path: {hostile}")
     assert out[0].startswith(
