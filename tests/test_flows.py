@@ -365,8 +365,10 @@ RUN_SPECIFIC = {"MIG_RUN_ID", "RUN_ID", "MIG_BATCH_ID", "BATCH_ID", "MESSAGE"}
 
 def staged_content(work: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every staging table, sorted, without run ids and timings (they differ by design)."""
-    # run records, timings and the reconciliations' (and sign-offs') times and file hashes
+    # run records, timings and the reconciliations' (and sign-offs') times and file hashes;
+    # the audit anchors are hashes bound to the run id and its workbook (they differ too)
     skip = {"MIG_RUNS", "MIG_PROGRESS", "MIG_PARTITIONS", "MIG_RECONCILIATIONS", "MIG_SIGNOFFS"}
+    skip |= {"MIG_AUDIT_ANCHORS"}
     out: dict[str, list[tuple[Any, ...]]] = {}
     with sqlite3.connect(work / "staging.db") as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
