@@ -36,6 +36,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from flows import console
 from flows.cutover import CutoverFailed, cutover
 from flows.server import cutover_server, stop_started_server
+from migrate import runs
 from migrate.config import CONNECTION_NAMES, Settings
 from migrate.errors import TerminalError
 from migrate.lock import run_lock
@@ -121,7 +122,7 @@ def run_cutover_cli(
     """Run the cutover flow; 0 when loaded, reconciled PASS (and approved if asked), 3 when
     reconciled EXCEPTIONS and not signed (finance must accept them), else 1. An EXCEPTIONS
     reconciliation approved (the exceptions accepted) gives 0. Ctrl-C: 130."""
-    run_id = resume_run_id or uuid.uuid4().hex[:12]
+    run_id = resume_run_id or runs.new_run_id()  # sorts by start (issue 21)
     if resume_run_id:  # an unknown id is refused before anything is said to start
         url, schema, mode = _staging(settings, mode, resume_run_id)
     if not quiet:  # first, so a crash still leaves the id to resume

@@ -15,7 +15,6 @@ timings are kept in ``artifacts/timing``).
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +25,7 @@ from flows.load import load_entities, task_runner
 from flows.logs import bridge_core_logging
 from flows.plan import plan_for
 from flows.signoff import SignOff, prompt
-from migrate import runner
+from migrate import runner, runs
 from migrate.errors import TerminalError
 from migrate.lock import run_lock
 
@@ -66,7 +65,7 @@ def cutover(
     row is written to the end."""
     bridge_core_logging()
     workdir = str(Path(workdir).resolve())
-    run_id = resume_run_id or run_id or uuid.uuid4().hex[:12]
+    run_id = resume_run_id or run_id or runs.new_run_id()  # sorts by start (issue 21)
     if resume_run_id:
         mode = steps.run_info(workdir, resume_run_id, config).mode  # type: ignore[assignment]
     url, schema = runner.staging_target(steps.settings_for(workdir, config), mode)

@@ -26,6 +26,7 @@ from migrate.errors import RunStateError
 from migrate.load import ensure_staging
 from migrate.partitions import plan as partition_plan
 from migrate.rollback import refuse_late_delta_resume
+from migrate.targets.drift import refuse_drift
 
 
 def settings_for(workdir: str, config: str | None = None) -> Settings:
@@ -58,6 +59,8 @@ def begin_run(
     settings = settings_for(workdir, config)
     project = load_project(Path(mappings), entities)
     with staging(settings, mode) as (engine, md):
+        where, schema_of = runner.staging_target(settings, mode)
+        refuse_drift(where, project.targets, schema_of)  # a declared table altered: stop
         run_id = runs.start_run(
             engine, md, mode, project.mapping_hashes(), runner.source_identity(settings), run_id
         )
@@ -65,6 +68,7 @@ def begin_run(
     ctx = runner.open_context(settings, project, run_id, mode, 1)
     try:  # the next delta starts after what existed now
         runner.record_start_watermarks(ctx, project)
+        runner.record_keys_and_references(ctx, project)  # what a later rollback checks
     finally:
         ctx.staging.dispose()
         for source in ctx.sources.values():

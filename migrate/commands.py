@@ -227,7 +227,7 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from reconcile.run import reconcile_command
 
     code: int = reconcile_command(
-        settings, Path(args.mappings), args.run_id, args.output, args.entity
+        settings, Path(args.mappings), args.run_id, args.output, args.entity, quiet=args.quiet
     )
     return code
 
@@ -256,6 +256,8 @@ def cmd_cutover(args: argparse.Namespace, settings: Settings) -> int:
         args.chunk_size,
         partitions=args.partitions,
         resume_run_id=args.resume,
+        quiet=args.quiet,
+        debug=args.debug,
     )
     return code
 

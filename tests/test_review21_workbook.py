@@ -149,8 +149,8 @@ def test_a_grain_line_of_a_measure_with_unread_values_is_never_pass(tmp_path: Pa
     for account in ("1000", "9000"):
         r = lines[account]
         assert ws.cell(r, report_status).value == "UNVERIFIED", account
-        assert '"UNVERIFIED"' in ws.cell(r, status).value and '"PASS"' not in ws.cell(
-            r, status
-        ).value
+        assert (
+            '"UNVERIFIED"' in ws.cell(r, status).value and '"PASS"' not in ws.cell(r, status).value
+        )
         assert not ws.row_dimensions[r].hidden
     assert ws.cell(lines["2000"], report_status).value == "FAIL"  # the credit line: as before

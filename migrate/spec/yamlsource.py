@@ -15,6 +15,7 @@ uses libyaml when PyYAML has it (a 2 MB file: 3 s instead of 21 s).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,7 @@ def _to_python(node: yaml.Node, path: tuple[str, ...], lines: dict[str, int], na
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = str(_SCALARS.construct_object(key_node))
+            key = str(_scalars().construct_object(key_node))
             key_path = (*path, key)
             if key in out:
                 first = lines.get(".".join(key_path))
@@ -144,7 +145,7 @@ def _to_python(node: yaml.Node, path: tuple[str, ...], lines: dict[str, int], na
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(v, (*path, str(i)), lines, name) for i, v in enumerate(node.value)]
-    return _SCALARS.construct_object(node)
+    return _scalars().construct_object(node)
 
 
 class _Scalars(yaml.constructor.SafeConstructor):
@@ -159,7 +160,16 @@ class _Scalars(yaml.constructor.SafeConstructor):
             self.recursive_objects.clear()
 
 
-_SCALARS = _Scalars()
+_LOCAL = threading.local()
+
+
+def _scalars() -> _Scalars:
+    """This thread's constructor: it memoises while it builds, so threads cannot share one
+    (a cutover loads mappings in several task threads at once)."""
+    made: _Scalars | None = getattr(_LOCAL, "scalars", None)
+    if made is None:
+        made = _LOCAL.scalars = _Scalars()
+    return made
 
 
 def io_empty() -> str:
