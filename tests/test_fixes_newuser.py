@@ -140,3 +140,22 @@ def test_a_misspelt_legacy_role_variable_is_refused_when_the_config_loads(
     monkeypatch.setenv("MIGRATE_LEGACY_ROLE", "refuze")
     with pytest.raises(ConfigError, match=r"MIGRATE_LEGACY_ROLE must be 'warn' or 'refuse', not"):
         load_settings(tmp_path)
+
+
+def test_a_too_long_definition_default_is_said_at_the_definition(cli: Cli, project: Path) -> None:
+    path = project / "targets" / "departments.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(
+        "  OPENED: {type: date, format: YYYY/MM/DD}\n",
+        "  OPENED: {type: date, format: YYYY/MM/DD}\n"
+        "  ORIGIN: {type: text, length: 3, default: LEGACY}\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("  ORIGIN: {type: text, length: 3, default: LEGACY}") + 1
+    assert cli("mappings", "check", "--offline") == 1
+    lines = (cli.err + cli.out).splitlines()
+    assert (
+        f"targets/departments.yaml:{line} columns.ORIGIN.default: DEPARTMENTS.ORIGIN: 'LEGACY' "
+        "is longer than the column's 3 characters"
+    ) in lines, lines
+    assert not any(x.startswith("mappings/") for x in lines), lines

@@ -57,6 +57,8 @@ def _problems(
         yield from _boolean(rule, column)
     for key in ("const", "default"):
         value = getattr(rule, key)
+        if _from_definition(value, column):
+            continue  # the definition's own default: checked at its line there
         if value is not None and kind != "boolean":
             yield from (((key,), why) for why in _refusals(str(value), column, kind))
     if rule.allowed is not None:
@@ -84,12 +86,37 @@ def _boolean(rule: Field_, column: Column[Any]) -> Iterator[Located]:
     true, false = spellings(column)
     for key in ("const", "default"):
         value = getattr(rule, key)
+        if _from_definition(value, column):
+            continue
         spelt = (
             value is None or isinstance(value, bool) or str(value).strip().lower() in true | false
         )
         if not spelt:
             known = ", ".join(sorted(true | false))
             yield (key,), f"{value!r} is no spelling of a boolean (accepted: {known})"
+
+
+def _from_definition(value: Any, column: Column[Any]) -> bool:
+    """The value is the definition's ``default:`` (the loader fills a field with it, see
+    :func:`migrate.targets.declared.with_definition_defaults`): said at the definition."""
+    default = getattr(definition(column), "default", None)
+    return value is not None and default is not None and str(value) == str(default)
+
+
+def _default_problems(column: Column[Any]) -> list[str]:
+    """What the column refuses of its own definition's ``default:``."""
+    default = getattr(definition(column), "default", None)
+    if default is None:
+        return []
+    kind = target_kind(column)
+    if kind != "boolean":
+        return _refusals(str(default), column, kind)
+    true, false = spellings(column)
+    if isinstance(default, bool) or str(default).strip().lower() in true | false:
+        return []
+    return [
+        f"{default!r} is no spelling of a boolean (accepted: {', '.join(sorted(true | false))})"
+    ]
 
 
 def _as(value: Any, kind: str) -> Any:
@@ -122,4 +149,8 @@ def definition_problems(loaded: LoadedTable, table: Any) -> list[SpecError]:
         why = format_problem(table.c[name])
         if why is not None:
             out.append(SpecError(loaded.locate("columns", name, "format"), why))
+        out += [
+            SpecError(loaded.locate("columns", name, "default"), f"{table.name}.{name}: {why}")
+            for why in _default_problems(table.c[name])
+        ]
     return out
