@@ -159,3 +159,20 @@ def test_a_too_long_definition_default_is_said_at_the_definition(cli: Cli, proje
         "is longer than the column's 3 characters"
     ) in lines, lines
     assert not any(x.startswith("mappings/") for x in lines), lines
+
+
+@pytest.mark.parametrize("column", ["  OPENED: {type: date, format: YYYY/MON/DD}"])
+def test_a_date_format_the_tool_cannot_write_is_refused_at_its_line(
+    cli: Cli, project: Path, column: str
+) -> None:
+    path = project / "targets" / "departments.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("  OPENED: {type: date, format: YYYY/MM/DD}", column)
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(column) + 1
+    said = f"targets/departments.yaml:{line} columns.OPENED.format: format 'YYYY/MON/DD' holds"
+    for argv in (("mappings", "check", "--offline"), ("targets", "check", "--offline")):
+        assert cli(*argv) in (1, 2)
+        assert any(x.startswith(said) for x in (cli.err + cli.out).splitlines()), cli.err + cli.out
+    assert cli("run") == 2
+    assert said in cli.err

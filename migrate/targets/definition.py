@@ -202,6 +202,11 @@ def table_problems(table: TableDef) -> list[tuple[tuple[str | int, ...], str]]:
             if col not in table.columns:
                 path: tuple[str | int, ...] = ("indexes", i, "columns", j)
                 out.append((path, f"unknown column {col!r}{suggest(col, names)}"))
+    for cname, cdef in table.columns.items():
+        if cdef.format is not None:
+            why = format_element_problem(cdef.format)
+            if why is not None:
+                out.append((("columns", cname, "format"), why))
     positions: dict[int, str] = {}
     for cname, cdef in table.columns.items():
         if cdef.position is None:
@@ -211,3 +216,15 @@ def table_problems(table: TableDef) -> list[tuple[tuple[str | int, ...], str]]:
             out.append((("columns", cname, "position"), msg))
         positions[cdef.position] = cname
     return out
+
+
+def format_element_problem(fmt: str) -> str | None:
+    """Why the tool can neither check nor write a ``format`` (on a text, date or timestamp
+    column), or None. Said when the definition loads: before, ``format: YYYY/MON/DD`` on a
+    date passed the check and the run, and only ``migrate export`` stopped on it."""
+    from migrate.validate.declared import format_elements, format_regex
+
+    if format_regex(fmt) is not None:
+        return None
+    known = ", ".join(format_elements())
+    return f"format {fmt!r} holds an element the tool cannot check or write (known: {known})"

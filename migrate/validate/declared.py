@@ -156,6 +156,11 @@ def format_regex(fmt: str) -> tuple[str, str] | None:
     return pattern, parse
 
 
+def format_elements() -> list[str]:
+    """The elements a ``format`` may hold (``YYYY``, ``MM``, ...)."""
+    return [e for e, _, _ in _ELEMENTS]
+
+
 def format_problem(column: Column[Any]) -> str | None:
     """Why a declared text format cannot be enforced (None: it can, or there is none)."""
     d = definition(column)
