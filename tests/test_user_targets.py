@@ -352,17 +352,10 @@ def test_mappings_check_says_what_a_definition_refuses_at_its_line(cli: Cli, pro
         .replace("    from: start_dt\n", "    from: start_dt\n    required: false\n"),
         encoding="utf-8",
     )
-    definition = project / "targets" / "assignment_history.yaml"
-    definition.write_text(
-        definition.read_text(encoding="utf-8").replace("format: YYYY/MM/DD", "format: DD-MON-YY"),
-        encoding="utf-8",
-    )
     assert cli("mappings", "check", "--offline") == 1
     said = cli.out.splitlines()
     assert said[-1].endswith("problem(s)"), said
-    wanted = [
-        "targets/assignment_history.yaml:11 columns.GRADE_DATE.format: format 'DD-MON-YY' holds "
-        "an element the tool cannot check",
+    wanted = [  # a format the tool cannot check stops the definition's loading: test_fixes_newuser
         "mappings/hr/departments.yaml:22 fields.STATUS.const: DEPARTMENTS.STATUS: 'Z' is not "
         "one of the allowed values",
         "fields.PRIMARY_FLAG.default: ASSIGNMENT_HISTORY.PRIMARY_FLAG: 'perhaps' is no "
