@@ -176,3 +176,31 @@ def test_a_date_format_the_tool_cannot_write_is_refused_at_its_line(
         assert any(x.startswith(said) for x in (cli.err + cli.out).splitlines()), cli.err + cli.out
     assert cli("run") == 2
     assert said in cli.err
+
+
+def test_a_refused_boolean_is_not_also_blank_and_says_why(cli: Cli, project: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(project / "legacy_hr.db") as conn:
+        conn.execute("UPDATE asg_hist SET primary_yn = 'Q' WHERE emp_id = 'e1002'")
+    assert cli("run") in (0, 1), cli.err + cli.out
+    with sqlite3.connect(project / "staging.db") as conn:
+        rows = conn.execute(
+            'SELECT "REASON_CODE", "MESSAGE" FROM "MIG_REJECTS" WHERE "SOURCE_KEY" = ?',
+            ("e1002|1",),
+        ).fetchall()
+    assert len(rows) == 1, rows
+    reason, message = rows[0]
+    assert reason == "invalid_boolean"
+    assert "required_missing" not in message, message
+    assert "(invalid_boolean)" not in message, message
+
+
+def test_an_undeclared_target_suggests_only_a_close_name(cli: Cli, project: Path) -> None:
+    (project / "targets" / "departments.yaml").unlink()
+    for argv in (("mappings", "check", "--offline"), ("run",)):
+        assert cli(*argv) in (1, 2)
+        said = [x for x in (cli.err + cli.out).splitlines() if "DEPARTMENTS" in x]
+        assert said, cli.err + cli.out
+        assert "did you mean" not in said[0], said
+        assert "targets/" in said[0] and "docs/how-to/targets.md" in said[0], said

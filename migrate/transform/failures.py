@@ -25,6 +25,8 @@ REASONS: dict[str, str] = {
         "shortest decimal form has more decimals, or it is too large to tell cents apart)"
     ),
     "invalid_format": "does not match the required format",
+    "invalid_boolean": "no spelling of true or false the target column accepts",
+    "invalid_decimal": "not a number that fits the column's precision and scale",
     "invalid_number": "not a number where the mapping compares or computes one",
     "invalid_value": "not one of the allowed values",
     "out_of_range": "outside the allowed range",
@@ -60,6 +62,14 @@ class Failures:
         mask = mask.fillna(False).astype(bool)
         if bool(mask.any()):
             self.items.append((mask, column, reason, values))
+
+    def refused(self, column: str) -> pd.Series:
+        """Rows whose value for ``column`` was already refused (it is not also blank)."""
+        out = pd.Series(False, index=self.index)
+        for mask, failed, _reason, _values in self.items:
+            if failed == column:
+                out |= mask.reindex(self.index, fill_value=False)
+        return out
 
     def any_mask(self, ignore: frozenset[str] = frozenset()) -> pd.Series:
         """Rows with at least one failure (optionally not counting some reasons)."""

@@ -158,8 +158,9 @@ def validate(
         if name not in frame.columns:
             continue
         series = frame[name]
-        if not column.nullable and series.hasnans:
-            note(name, "not_nullable", series.isna())
+        if not column.nullable and series.hasnans:  # a value refused already is not blank
+            refused = failures.refused(name).reindex(series.index, fill_value=False)
+            note(name, "not_nullable", series.isna() & ~refused)
         for check in column.checks:
             try:
                 result = check(series)
