@@ -24,7 +24,7 @@ from migrate.errors import MigrationError, SchemaMismatch, SpecError, SpecErrors
 from migrate.extract import distinct_values, resolve_path
 from migrate.files.dispatch import confine, file_columns
 from migrate.named_columns import headerless_hint, missing_columns
-from migrate.spec.loader import LoadedEntity, Project, load_project
+from migrate.spec.loader import LoadedEntity, Project, load_project, undeclared_table
 from migrate.spec.model import Field_
 from migrate.spec.steps import CrosswalkArgs, suggest
 from migrate.staging.tables import LINEAGE_COLUMNS, build_metadata
@@ -101,7 +101,7 @@ def _check_target(ent: LoadedEntity, staging: MetaData, project: Project) -> lis
         return [
             SpecError(
                 ent.text.locate(("target", "table")),
-                f"staging has no table {spec.target.table!r}{suggest(spec.target.table, known)}",
+                undeclared_table(spec.target.table, known),
             )
         ]
     columns = [c.name for c in table.columns]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,11 +312,23 @@ def _target_tables(project: Project) -> list[SpecError]:
             errors.append(
                 SpecError(
                     ent.text.locate(("target", "table")),
-                    f"staging has no table {name!r}{suggest(name, known)}; declare it in a "
-                    "targets/ folder beside the mappings (docs/how-to/targets.md)",
+                    undeclared_table(name, known),
                 )
             )
     return errors
+
+
+def undeclared_table(name: str, known: list[str]) -> str:
+    """Why a mapping's target table is not there, and how to declare it. Only a close name
+    is suggested (the same name in other case, or a near spelling): ``suggest``'s cutoff
+    offered AP_PAYMENTS for DEPARTMENTS."""
+    same = [k for k in known if k.upper() == name.upper()]
+    close = same or difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.8)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"staging has no table {name!r}{hint}; declare it in a targets/ folder beside the "
+        "mappings (docs/how-to/targets.md)"
+    )
 
 
 def _cross_checks(project: Project) -> list[SpecError]:
