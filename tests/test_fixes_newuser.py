@@ -204,3 +204,24 @@ def test_an_undeclared_target_suggests_only_a_close_name(cli: Cli, project: Path
         assert said, cli.err + cli.out
         assert "did you mean" not in said[0], said
         assert "targets/" in said[0] and "docs/how-to/targets.md" in said[0], said
+
+
+def test_a_definition_not_compared_with_staging_is_named_at_its_line(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import NoSuchTableError
+
+    import migrate.targets.drift as drift
+
+    assert cli("run") == 0, cli.err + cli.out
+
+    def refuse(engine: object, loaded: object, schema: object = None) -> list[object]:
+        raise NoSuchTableError("workers")
+
+    monkeypatch.setattr(drift, "check_drift", refuse)
+    assert cli("mappings", "check") == 1
+    said = cli.out.splitlines()
+    assert (
+        "targets/departments.yaml:1 table: not compared with the staging table "
+        "(NoSuchTableError: workers)"
+    ) in said, said
