@@ -55,6 +55,9 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for problem in result.problems:
         print(f"{path}: {problem}")
+    if all(p.message.startswith("not verified:") for p in result.problems):
+        print(f"NOT VERIFIED: {result.entries} entries; set the key the log was written with")
+        return 1
     print(f"FAILED: {len(result.problems)} problem(s) in {result.entries} entries")
     return 1
 
