@@ -162,3 +162,17 @@ def latin1_url(pg_server: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tmp_is_a_file_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests write mappings that name their flat files under pytest's temporary folder by
+    absolute path; a user would declare such a folder in ``[safety] file_roots``
+    (docs/how-to/run-a-migration.md). The confinement itself is tested with no root
+    declared in tests/hostile/test_file_roots.py, which removes this one."""
+    if os.environ.get("MIGRATE_FILE_ROOTS"):
+        yield
+        return
+    os.environ["MIGRATE_FILE_ROOTS"] = str(tmp_path_factory.getbasetemp())
+    yield
+    os.environ.pop("MIGRATE_FILE_ROOTS", None)

@@ -34,7 +34,9 @@ from migrate.runner import staging_target  # noqa: E402
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = "prefect.server.api.server:create_app"
-FIRST = re.compile(r"^run (\w{12}) \((\w+)\) starting; if it stops: migrate cutover --resume \1$")
+FIRST = re.compile(
+    r"^run (\w{12}|\w{32}) \((\w+)\) starting; if it stops: migrate cutover --resume \1$"
+)
 
 
 @dataclass

@@ -42,7 +42,7 @@ def normalise(text: str) -> list[str]:
     """Lines without run ids, times, rates and the run table's seconds column."""
     out = []
     for line in text.splitlines():
-        line = re.sub(r"\b[0-9a-f]{12}\b", "RUN", line)
+        line = re.sub(r"\b(?:[0-9a-f]{32}|[0-9a-f]{12})\b", "RUN", line)
         line = re.sub(r"\s+\(\d[\d.]* s(, [\d,]+ rows/s)?\)", "", line)
         line = re.sub(r"^(\S+(\s+[\d,]+){4})\s+[\d.]+$", r"\1", line)
         if line.strip():
@@ -137,7 +137,7 @@ def planted(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> Planted
     folder = tmp_path_factory.mktemp("chinook_planted")
     shell = Shell(folder, realdata)
     out, _ = run_page(shell)
-    run_id = re.search(r"run ([0-9a-f]{12}) \(full\) complete", out).group(1)  # type: ignore[union-attr]
+    run_id = re.search(r"run ([0-9a-f]{32}|[0-9a-f]{12}) \(full\) complete", out).group(1)  # type: ignore[union-attr]
     last = subprocess.CompletedProcess("", 0, "", "")
     for line in commands("planted"):
         last = shell.run(line, run_id)

@@ -30,7 +30,7 @@ def normalise(text: str) -> list[str]:
     """Lines without run ids, times, rates and the run table's seconds column."""
     out = []
     for line in text.splitlines():
-        line = re.sub(r"\b[0-9a-f]{12}\b", "RUN", line)
+        line = re.sub(r"\b(?:[0-9a-f]{32}|[0-9a-f]{12})\b", "RUN", line)
         line = re.sub(r"\s+\(\d[\d.]* s(, [\d,]+ rows/s)?\)", "", line)
         line = re.sub(r"^(\S+(\s+[\d,]+){4})\s+[\d.]+$", r"\1", line)
         if line.strip() and not line.startswith("$ "):

@@ -17,6 +17,13 @@ import pytest
 from migrate.staging.catalog import configure_targets, forget_targets
 from tests.test_user_targets import Cli, make_project
 
+
+@pytest.fixture(autouse=True)
+def _no_file_root_declared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/conftest.py declares pytest's temporary folder a file root; here none is."""
+    monkeypatch.delenv("MIGRATE_FILE_ROOTS", raising=False)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

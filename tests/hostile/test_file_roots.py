@@ -22,6 +22,12 @@ from migrate.spec.flatfile import FlatFile
 from tests.test_flat_files_check import HEADER, MAPPING, ROWS, cli, line_of, project
 
 
+@pytest.fixture(autouse=True)
+def _no_file_root_declared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/conftest.py declares pytest's temporary folder a file root; here none is."""
+    monkeypatch.delenv("MIGRATE_FILE_ROOTS", raising=False)
+
+
 def _outside(tmp_path: Path) -> Path:
     """A readable file outside the working folder (a stand-in for the password file)."""
     folder = tmp_path / "secrets"

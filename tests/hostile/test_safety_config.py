@@ -18,6 +18,12 @@ from tests.hostile.test_key_injection import _fill, _project
 from tests.test_flat_files_check import MAPPING, project
 
 
+@pytest.fixture(autouse=True)
+def _no_file_root_declared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/conftest.py declares pytest's temporary folder a file root; here none is."""
+    monkeypatch.delenv("MIGRATE_FILE_ROOTS", raising=False)
+
+
 def _cli(work: Path, *args: str) -> int:
     return main(["--workdir", str(work), "--mappings", str(work / "mappings"), *args])
 
