@@ -2,9 +2,9 @@
 (from the checkout, with a folder of the test's own for ``/tmp/chinook``), and what they
 print compared with the page's output block (run ids, times and rates aside).
 
-The planted float of the page's "Known defect" section is run too: it must never PASS; that
-the pipeline rejects it as ``inexact_float`` is an expected failure until the extract reads
-a SQLite REAL in a column declared NUMERIC(10,2) as the float it stores."""
+The planted float of the page's section "What the float rule accepts and rejects" is run
+too: it must never PASS, and the pipeline rejects it as ``inexact_float`` (the extract reads
+a SQLite REAL in a column declared NUMERIC(10,2) as the float it stores)."""
 
 from __future__ import annotations
 
