@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MIGRATE = [sys.executable, "-m", "migrate.cli"]
+MIGRATE = [sys.executable, "-m", "cli.main"]
 SERVER = "prefect.server.api.server:create_app"
 # the prompts before it end without a newline, so the line is found anywhere
 SUMMARY = re.compile(r"run (\w+) \(rehearsal\): reconciliation (\w+)[^\n]*sign-off ([^\n]+)")

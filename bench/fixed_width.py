@@ -3,8 +3,8 @@
     .venv/bin/python bench/fixed_width.py --records 1000000 [--chunk 50000] [--records-kind rdw]
 
 Writes an EBCDIC (cp037) file of the PAYYTD copybook's records (one in a thousand made
-unreadable: a bad overpunch), then times the pipeline's reader (``migrate.files.fixed``,
-numpy over whole chunks) and reconciliation's (``reconcile.fixed_records``, one record at a
+unreadable: a bad overpunch), then times the pipeline's reader (``migrate.extract.files.fixed``,
+numpy over whole chunks) and reconciliation's (``reconcile.reading.fixed_records``, one record at a
 time), and prints records/s and peak RSS. Figures, not a timed test.
 """
 
@@ -26,9 +26,9 @@ from fixtures.estate.gen_mainframe import (  # noqa: E402
     packed,
     zoned,
 )
-from migrate.files.fixed import fixed_frames  # noqa: E402
+from migrate.extract.files.fixed import fixed_frames  # noqa: E402
 from migrate.spec.flatfile import FlatFile  # noqa: E402
-from reconcile.fixed_records import fixed_records  # noqa: E402
+from reconcile.reading.fixed_records import fixed_records  # noqa: E402
 
 
 def write(path: Path, n: int, kind: str) -> None:

@@ -121,7 +121,7 @@ def migrate_lines(work: Path, env: dict[str, str]) -> tuple[float, float, float]
         "import json, resource, time, sys\n"
         "from pathlib import Path\n"
         "from migrate.config import load_settings\n"
-        "from migrate.runner import run_migration\n"
+        "from migrate.runs.runner import run_migration\n"
         f"s = load_settings(Path({str(work)!r}))\n"
         f"m = Path({str(ROOT / 'mappings')!r})\n"
         "t0, c0 = time.perf_counter(), time.process_time()\n"
@@ -173,7 +173,7 @@ def bench(scale: int, pairs: int = 1) -> None:
                 [
                     sys.executable,
                     "-m",
-                    "migrate.cli",
+                    "cli.main",
                     "--workdir",
                     str(work),
                     "run",

@@ -2,7 +2,7 @@
 
 The pipeline's ``money`` step on 1,000,000 values: plain fixed text (``123.45``, the path
 without a policy), 4-decimal text rounded half even, and float64 read by the float rule;
-and reconciliation's own reading of the same values (``reconcile/rounding.py``, one Python
+and reconciliation's own reading of the same values (``reconcile/reading/rounding.py``, one Python
 call per value, as a streamed measure reads them). Best of three.
 
     .venv/bin/python bench/money_policy.py [N]
@@ -19,7 +19,7 @@ import pandas as pd
 
 from migrate.spec.stepargs import MoneyArgs
 from migrate.transform.parse import money_step
-from reconcile.rounding import Reading, cents_or_none
+from reconcile.reading.rounding import Reading, cents_or_none
 
 
 def best(fn: Callable[[], object], rounds: int = 3) -> float:

@@ -52,7 +52,7 @@ def copy_estate(estate: Path, folder: Path) -> Path:
 
 def plain(work: Path, chunk: int) -> int:
     from migrate.config import load_settings
-    from migrate.runner import run_migration
+    from migrate.runs.runner import run_migration
 
     summary = run_migration(load_settings(work), MAPPINGS, "full", chunk_size=chunk)
     CORE.append(sum(e.seconds for e in summary.entities))

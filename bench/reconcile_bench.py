@@ -6,7 +6,7 @@
 Builds a legacy table (key, account, amount as fixed-point text) and a staged table (legacy
 key, account, amount in cents) directly, with 0.1% of staged amounts altered by one cent.
 Ours: identity totals, grain totals by account and the keyed bucket diff, through the same
-calls ``reconcile.entity`` makes (each side's scan read as Arrow batches where it can be,
+calls ``reconcile.proving.entity`` makes (each side's scan read as Arrow batches where it can be,
 else pushed down as SQL). datacompy: both tables read into pandas and
 compared on the key. Each runs in its own process, imports done before the clock starts, so
 the time, CPU and peak RSS printed are that side's alone; "client CPU" is the Python
@@ -114,12 +114,12 @@ def build(legacy: Engine, staging: Engine, n: int, alter_every: int | None) -> N
 def ours(legacy_url: str, staging_url: str) -> dict[str, Any]:
     """The full reconciliation of one entity: identity, grain totals, keyed diff."""
     from migrate.spec.model import EntitySpec
-    from reconcile.diff import at_once, both, keyed_diff
-    from reconcile.entity import paired
-    from reconcile.grains import GrainTotals
-    from reconcile.sources import plan_source
-    from reconcile.sqltext import install_functions
-    from reconcile.staging_side import Staging, staged_relation, target_columns
+    from reconcile.proving.diff import at_once, both, keyed_diff
+    from reconcile.proving.entity import paired
+    from reconcile.proving.grains import GrainTotals
+    from reconcile.reading.sources import plan_source
+    from reconcile.reading.sqltext import install_functions
+    from reconcile.reading.staging_side import Staging, staged_relation, target_columns
 
     started = time.perf_counter()
     spec = EntitySpec.model_validate(SPEC)
@@ -177,7 +177,12 @@ def theirs(legacy_url: str, staging_url: str) -> dict[str, Any]:
 
 DRIVERS = ("psycopg", "sqlalchemy.dialects.postgresql.psycopg")  # loaded by create_engine
 IMPORTS = {
-    "ours": ("migrate.spec.model", "reconcile.entity", "reconcile.diff", "reconcile.grains"),
+    "ours": (
+        "migrate.spec.model",
+        "reconcile.proving.entity",
+        "reconcile.proving.diff",
+        "reconcile.proving.grains",
+    ),
     "theirs": ("datacompy", "pandas"),
 }
 
@@ -186,7 +191,11 @@ def _child(fn: str, args: tuple[str, str], queue: Any) -> None:
     """Imports first (not timed, for both), then the work: wall and this process's CPU."""
     # both kinds of side are read through Arrow, whose first conversion of a Python value
     # imports pandas (about 0.3 s); `migrate reconcile` has both loaded before it reconciles
-    side = "reconcile.arrowside" if args[0].startswith("sqlite") else "reconcile.arrowpg"
+    side = (
+        "reconcile.reading.arrowside"
+        if args[0].startswith("sqlite")
+        else "reconcile.reading.arrowpg"
+    )
     arrow = (side, "pandas") if fn == "ours" else ()
     for module in (*IMPORTS[fn], *DRIVERS, *arrow):
         importlib.import_module(module)

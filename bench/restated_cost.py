@@ -8,7 +8,7 @@ Usage (a working folder that holds a finished run, and its mappings)::
 
 Reconciles the latest run ``--repeat`` times in this process and prints, per entity, the
 best wall time of the whole entity and of ``check_columns`` (the restated columns and the
-filtered rows, ``reconcile/restated.py``), and the process CPU time of each round (robust to
+filtered rows, ``reconcile/proving/restated.py``), and the process CPU time of each round (robust to
 other work on the machine). To compare two versions of the code, run it from each checkout
 (``PYTHONPATH=<checkout>``) on the same working folder.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from migrate.config import load_settings
 from migrate.spec.loader import load_project
-from reconcile import entity as entity_module
+from reconcile.proving import entity as entity_module
 from reconcile.run import locate_run, reconcile_run
 
 

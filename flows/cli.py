@@ -36,10 +36,10 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from flows import console
 from flows.cutover import CutoverFailed, cutover
 from flows.server import cutover_server, stop_started_server
-from migrate import runs
 from migrate.config import CONNECTION_NAMES, Settings
 from migrate.errors import TerminalError
-from migrate.lock import run_lock
+from migrate.runs import records as runs
+from migrate.runs.lock import run_lock
 
 GRACE_SECONDS = 15.0  # after Ctrl-C, how long the flow may take to stop by itself
 INTERRUPTED = 130
@@ -179,8 +179,8 @@ def _staging(
     settings: Settings, mode: str, resume_run_id: str | None
 ) -> tuple[str, str | None, str]:
     """Where the run writes (the lock's place), and its mode (a resumed run's own)."""
-    from migrate.runner import staging_target
-    from migrate.targets import locate_run
+    from migrate.runs.locate import locate_run
+    from migrate.runs.runner import staging_target
 
     if resume_run_id:
         found = locate_run(settings, resume_run_id)
@@ -190,7 +190,7 @@ def _staging(
 
 def _progress(settings: Settings, mappings: Path) -> Any:
     from migrate.progress import TerminalProgress
-    from migrate.runner import count_source_rows
+    from migrate.runs.runner import count_source_rows
     from migrate.spec.loader import load_project
 
     return TerminalProgress(totals=count_source_rows(settings, load_project(mappings)))
@@ -276,7 +276,7 @@ def _stop(
 
 
 def _stopped(settings: Settings, run_id: str) -> str:
-    from migrate.targets import locate_run
+    from migrate.runs.locate import locate_run
 
     try:
         locate_run(settings, run_id)

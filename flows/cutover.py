@@ -25,9 +25,10 @@ from flows.load import load_entities, task_runner
 from flows.logs import bridge_core_logging
 from flows.plan import plan_for
 from flows.signoff import SignOff, prompt
-from migrate import runner, runs
 from migrate.errors import TerminalError
-from migrate.lock import run_lock
+from migrate.runs import records as runs
+from migrate.runs import runner
+from migrate.runs.lock import run_lock
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 DAY = 24 * 3600

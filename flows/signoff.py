@@ -2,8 +2,10 @@
 
 What a decision writes, and the rule (approving EXCEPTIONS accepts each listed exception; an
 approval of a FAIL, of a reconciliation that is no longer the run's latest, or of one that
-does not cover every entity the run staged does not approve the run: :mod:`migrate.approval`),
-live in :mod:`migrate.signoff`, shared with ``migrate audit signoff``. The cutover's sign-off
+does not cover every entity the run staged does not approve the run:
+:mod:`migrate.signoff.approval`),
+live in :mod:`migrate.signoff.decision`, shared with ``migrate audit signoff``. The cutover's
+sign-off
 judges the reconciliation the flow just made, named by its number.
 """
 
@@ -16,7 +18,7 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from flows import console, steps
-from migrate.signoff import record_decision
+from migrate.signoff.decision import record_decision
 
 log = logging.getLogger("flows.signoff")
 
@@ -57,7 +59,7 @@ def record(
     number: int | None = None,
 ) -> dict[str, object]:
     """Record the decision on reconciliation ``number`` (default: the run's latest) in
-    ``MIG_SIGNOFFS`` and the audit log (:mod:`migrate.signoff`, the rule ``migrate audit
+    ``MIG_SIGNOFFS`` and the audit log (:mod:`migrate.signoff.decision`, the rule ``migrate audit
     signoff`` follows too); returns what was recorded, with ``why`` an approval does not
     approve the run when it does not. ``verdict`` is the one the form showed; the
     reconciliation's own recorded verdict decides."""
@@ -79,5 +81,5 @@ def record(
         "outcome": done.outcome,
         "why": list(done.why),
         "exceptions_accepted": done.exceptions_accepted,
-        "audit": "migrate.audit",
+        "audit": "migrate.audit.log",
     }

@@ -4,7 +4,7 @@ Task arguments cross process boundaries (Dask workers, a resumed flow run), so e
 takes a working folder, the mappings folder, a run id and names, and builds settings,
 engines and the project itself; nothing heavier than a dict of counts comes back.
 
-``begin_run``/``end_run`` repeat the few lines of ``migrate.runner.run_migration`` that
+``begin_run``/``end_run`` repeat the few lines of ``migrate.runs.runner.run_migration`` that
 start and close a run, because the runner has no public call for them (see the how-to).
 """
 
@@ -19,13 +19,14 @@ from sqlalchemy import Engine, MetaData
 
 from flows import console
 from flows.plan import load_project
-from migrate import hooks, partitions, pipeline, runner, runs
 from migrate.config import Settings, load_settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import RunStateError
-from migrate.load import ensure_staging
-from migrate.partitions import plan as partition_plan
-from migrate.rollback import refuse_late_delta_resume
+from migrate.load.bulk import ensure_staging
+from migrate.runs import hooks, partitions, pipeline, runner
+from migrate.runs import records as runs
+from migrate.runs.partitions import plan as partition_plan
+from migrate.runs.rollback import refuse_late_delta_resume
 from migrate.targets.drift import refuse_drift
 
 
@@ -96,7 +97,7 @@ def reopen_run(workdir: str, run_id: str, config: str | None = None) -> str:
 
 def clear_rehearsals(workdir: str, keep: str | None = None, config: str | None = None) -> list[str]:
     """Roll back earlier rehearsals so a new one starts on an empty rehearsal staging (only
-    the rehearsal staging is touched; see ``migrate.rollback.clear_rehearsals``); their
+    the rehearsal staging is touched; see ``migrate.runs.rollback.clear_rehearsals``); their
     timings survive in ``artifacts/timing`` for the comparison."""
     return runner.clear_rehearsals(settings_for(workdir, config), keep)
 
@@ -234,7 +235,7 @@ def reconcile(
     """Reconcile the run (only the selected entities) and keep it as the run's next
     numbered reconciliation; returns its verdict, number, workbook path and SHA-256."""
     from migrate.progress import ReconcileProgress
-    from reconcile.history import record
+    from reconcile.reports.history import record
     from reconcile.run import locate_run, print_entity, reconcile_run
 
     settings = settings_for(workdir, config)

@@ -1,6 +1,6 @@
 """Prefect tasks: each body is one call into a step, with names, ids and paths as arguments.
 
-Only what ``migrate.retry.is_transient`` calls transient is retried (``TransientError``,
+Only what ``migrate.load.retry.is_transient`` calls transient is retried (``TransientError``,
 lost connections, deadlocks, lock timeouts), with exponential back-off and jitter; a terminal
 error fails the task at once. The core already retries each chunk a few times; a task retry
 covers what escapes that (and the failures around chunks). A retried entity resumes after
@@ -17,7 +17,7 @@ from prefect.tasks import exponential_backoff
 
 from flows import signoff, steps, timing
 from flows.logs import bridge_core_logging
-from migrate.retry import is_transient as transient
+from migrate.load.retry import is_transient as transient
 
 RETRIES = 3
 BACKOFF_SECONDS = 2.0

@@ -1,6 +1,6 @@
 """Cutover timing over rehearsals, from the flow: its snapshot task and ``python -m flows.timing``.
 
-The figures and their comparison live in :mod:`migrate.history` (``migrate rehearsals``
+The figures and their comparison live in :mod:`migrate.runs.history` (``migrate rehearsals``
 prints the same report); this module keeps the flow's entry points. Run it as
 ``python -m flows.timing --workdir DIR [--mode rehearsal] [--last 5]``.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from flows import steps
 from flows.plan import load_project
-from migrate import history
-from migrate.history import PartitionTiming, format_partitions
+from migrate.runs import history
+from migrate.runs.history import PartitionTiming, format_partitions
 from migrate.spec.graph import dependencies
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"

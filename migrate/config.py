@@ -80,7 +80,7 @@ def load_settings(workdir: Path | None = None, config_file: Path | None = None) 
     from migrate.staging.catalog import configure_targets
 
     configure_targets(targets)  # the project's loader declares them (or discovers them)
-    from migrate.files.dispatch import declare_roots
+    from migrate.extract.files.dispatch import declare_roots
     from migrate.legacy_role import check_environment, file_roots  # [safety] (issue 22)
 
     check_environment()

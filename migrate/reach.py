@@ -3,7 +3,7 @@
 Without a probe, a staging server that is down surfaces deep inside a command as "unknown
 run id" or "no run to reconcile", and a legacy one as "source table not found". Probing
 first names the cause (which connection, what the driver said) in one line, and the
-command line gives it its own exit code (:data:`migrate.cli.CONNECTION_FAILED`). A probe
+command line gives it its own exit code (:data:`cli.main.CONNECTION_FAILED`). A probe
 never creates anything: a SQLite file that is not there is reported, not made.
 """
 

@@ -4,8 +4,9 @@
 used (invariant 3): each file is hashed and compared with the manifest, the manifest's own
 SHA-256 with the ``export_written`` entry of the audit log, and every CSV is read with
 Python's ``csv`` (an FBDI one through its layout file alone) to count rows, non-empty
-values per column, money totals and digests of every value (:mod:`reconcile.exported_values`),
-compared with what staging holds for the run (:mod:`reconcile.exported_staging`) and with
+values per column, money totals and digests of every value
+(:mod:`reconcile.reading.exported_values`),
+compared with what staging holds for the run (:mod:`reconcile.reading.exported_staging`) and with
 what the manifest claims.
 
 Verdict: FAIL when a file is missing or changed, or a count, total or value differs; NOT VERIFIED
@@ -27,32 +28,37 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from migrate import audit
+from migrate.audit import log as audit
 from migrate.config import Settings
 from migrate.db import readonly_engine
 from migrate.errors import RunStateError
 from migrate.staging.catalog import staging_table
-from reconcile.exported_audit import (
-    EXCEPTION,
-    FAIL,
-    UNVERIFIED,
-    ExportReport,
-    reconciled,
-    recorded,
-)
-from reconcile.exported_files import (
+from reconcile.reading.exported_files import (
     Unreadable,
     layout_columns,
     layout_hints,
     sha256_of,
     tally,
 )
-from reconcile.exported_staging import StagedTally, money_columns, staged_tables, staged_tally
-from reconcile.exported_values import (
+from reconcile.reading.exported_staging import (
+    StagedTally,
+    money_columns,
+    staged_tables,
+    staged_tally,
+)
+from reconcile.reading.exported_values import (
     Digests,
     declared_formats,
     layout_formats,
     staged_digests,
+)
+from reconcile.reports.exported_audit import (
+    EXCEPTION,
+    FAIL,
+    UNVERIFIED,
+    ExportReport,
+    reconciled,
+    recorded,
 )
 from reconcile.run import locate_run
 

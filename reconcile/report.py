@@ -113,7 +113,8 @@ class RowDifference:
 
     entity: str
     source_key: str
-    kind: str  # "missing" | "unexpected" | "changed" | "filtered_wrongly" (reconcile/filtered.py)
+    # "missing" | "unexpected" | "changed" | "filtered_wrongly" (reconcile/proving/filtered.py)
+    kind: str
     column: str | None = None
     source_value: str | None = None
     staged_value: str | None = None
@@ -168,7 +169,8 @@ class EntityReconciliation:
     # what fails beside the checks: a mapping changed since the run, rows no entity claims
     problems: tuple[str, ...] = ()
     difference_kinds: tuple[tuple[str, int], ...] = ()  # (kind, all found of it)
-    # every difference as zlib-compressed CSV lines (reconcile/differences.py): the full list
+    # every difference as zlib-compressed CSV lines (reconcile/proving/differences.py): the full
+    # list
     # goes to a CSV file beside the workbook; not part of the figures compared
     differences_csv: bytes = field(default=b"", compare=False, repr=False)
 

@@ -3,7 +3,7 @@
 :func:`reconcile_run` reads the legacy databases (read-only engines) and the run's staging
 itself and returns the frozen report; :func:`reconcile_command` keeps it as the run's next
 numbered reconciliation (its own workbook, JSON and differences CSV, never overwriting an
-earlier one: ``reconcile/history.py``), records it, and returns the exit code
+earlier one: ``reconcile/reports/history.py``), records it, and returns the exit code
 (:data:`EXIT_CODES`: 0 PASS, 3 EXCEPTIONS, 1 FAIL; 2 when the run cannot be reconciled) so a
 CI job or a flow stops unless the reconciliation passes.
 
@@ -24,22 +24,26 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, select
 
-from migrate import runs
 from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import ConfigError, RunStateError
-from migrate.files import origins
-from migrate.load import refuse_old_lineage
+from migrate.extract.files import origins
+from migrate.load.bulk import refuse_old_lineage
 from migrate.progress import ReconcileProgress
 from migrate.reach import connection_cause
-from migrate.runner import staging_target
+from migrate.runs import records as runs
+from migrate.runs.runner import staging_target
 from migrate.spec.loader import Project, load_project
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import build_metadata
-from reconcile.claims import changed_mapping, refuse_missing_mappings, unclaimed_rows
-from reconcile.crossrules import check_cross_rules
-from reconcile.entity import reconcile_entity
 from reconcile.interrupt import interruptible, watch
+from reconcile.proving.claims import changed_mapping, refuse_missing_mappings, unclaimed_rows
+from reconcile.proving.crossrules import check_cross_rules
+from reconcile.proving.entity import reconcile_entity
+from reconcile.proving.variants import reconcile_variants
+from reconcile.reading.sources import plan_source
+from reconcile.reading.sqltext import install_functions
+from reconcile.reading.staging_side import Staging
 from reconcile.report import (
     EXCEPTIONS,
     FAIL,
@@ -49,10 +53,6 @@ from reconcile.report import (
     Reconciliation,
     RunFacts,
 )
-from reconcile.sources import plan_source
-from reconcile.sqltext import install_functions
-from reconcile.staging_side import Staging
-from reconcile.variants import reconcile_variants
 
 
 def locate_run(settings: Settings, run_id: str | None) -> tuple[str, str | None, str]:
@@ -257,14 +257,14 @@ def reconcile_command(
     tick: float = PROGRESS_SECONDS,
 ) -> int:
     """Reconcile a run (default: the latest), keep the evidence as its next numbered
-    reconciliation (``reconcile/history.py``), print the verdict: a line per entity as it
+    reconciliation (``reconcile/reports/history.py``), print the verdict: a line per entity as it
     finishes and, every ``tick`` seconds while one runs, the rows, rate and time left
     (``quiet``: one line, the result)."""
     project = load_project(mappings)
     url, schema, run_id = locate_run(settings, run_id)
     if not quiet:
         print(f"    reconciling run {run_id}", flush=True)
-    from reconcile.history import record
+    from reconcile.reports.history import record
 
     shown = None if quiet else print_entity
     with interruptible(), ReconcileProgress(interval=tick) as progress:  # Ctrl-C: stopped

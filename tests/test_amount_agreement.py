@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from migrate.transform import engine
 from migrate.transform.parse import SPACE, money_to_cents
-from reconcile import money, sqltext
-from reconcile.money import InvalidAmount, parse_cents
+from reconcile.reading import money, sqltext
+from reconcile.reading.money import InvalidAmount, parse_cents
 
 PAIRS = [("fixed", "decimal"), ("text", "money_text"), ("cents", "cents")]
 PIECES = [*" \t\r\n\x0b\x0c\xa0+-.$,()0123456789", "12", "00", "1,234"]

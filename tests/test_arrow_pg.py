@@ -1,5 +1,5 @@
 """A PostgreSQL side whose scan is read as Arrow batches answers exactly what its SQL side
-answers (``reconcile/arrowpg.py``).
+answers (``reconcile/reading/arrowpg.py``).
 
 The scan's totals and first-level buckets come from numpy over batches the server streams;
 the deeper levels and the rows of differing buckets still come from SQL, so the two must
@@ -24,13 +24,13 @@ from sqlalchemy import Engine, create_engine, text
 
 from migrate.db import readonly_engine
 from migrate.spec.model import EntitySpec
-from reconcile.arrowcalc import BAD, VALID, cents
-from reconcile.arrowpg import PgArrowSide, adbc_uri, read_as_arrow, row_ids
-from reconcile.entity import paired, row_diff_method
-from reconcile.hashing import MD5, PG_HASH, Hasher
-from reconcile.relation import Relation
-from reconcile.sources import plan_source
-from reconcile.staging_side import Staging, staged_relation
+from reconcile.proving.entity import paired, row_diff_method
+from reconcile.reading.arrowcalc import BAD, VALID, cents
+from reconcile.reading.arrowpg import PgArrowSide, adbc_uri, read_as_arrow, row_ids
+from reconcile.reading.hashing import MD5, PG_HASH, Hasher
+from reconcile.reading.relation import Relation
+from reconcile.reading.sources import plan_source
+from reconcile.reading.staging_side import Staging, staged_relation
 from tests.test_arrow_side import AMOUNTS, SPEC, amount_text, as_set, profile_of
 
 LEGACY = (
@@ -197,7 +197,7 @@ def test_paired_sides_read_as_arrow_and_say_so(pg_estate: tuple[Engine, Engine])
     assert isinstance(source, PgArrowSide) and isinstance(staged, PgArrowSide)
     assert source.relation.hasher is PG_HASH
     assert source.scan().profile and staged.scan().profile
-    from reconcile.diff import keyed_diff
+    from reconcile.proving.diff import keyed_diff
 
     diffs, stats = keyed_diff("lines", ("AMOUNT", "DEBIT"), source, staged, [])
     assert diffs == []
@@ -218,7 +218,7 @@ def test_a_planted_cent_is_found_through_the_arrow_scan(pg_estate: tuple[Engine,
         plan_source(spec, legacy, Path(".")).side,
         staged_relation(Staging(staging, None, "R1"), spec),
     )
-    from reconcile.diff import keyed_diff
+    from reconcile.proving.diff import keyed_diff
 
     diffs, _ = keyed_diff("lines", ("AMOUNT", "DEBIT"), source, target, [])
     assert [(d.source_key, d.kind, d.column) for d in diffs] == [("777|1", "changed", "AMOUNT")]

@@ -1,4 +1,4 @@
-"""The Arrow side's read (``reconcile/arrowread.py``): what the batches cannot carry goes to
+"""The Arrow side's read (``reconcile/reading/arrowread.py``): what the batches cannot carry goes to
 SQL, and what they can is read whole: storage classes mixed or changing between batches,
 BLOB and REAL values, grain columns NULL through the first batch, the key trimmed and joined
 by Arrow (and not in a UTF-16 file), odd keys and amounts of every storage class. Each
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from migrate.db import readonly_engine
-from reconcile import arrowread
+from reconcile.reading import arrowread
 from tests.test_arrow_side import (
     AMOUNTS,
     SPACE,
@@ -39,7 +39,7 @@ def test_a_column_of_mixed_types_is_read_through_sql(caplog: pytest.LogCaptureFi
     ]
     with (
         estate(rows, []) as (legacy, staging),
-        caplog.at_level(logging.INFO, "reconcile.arrowside"),
+        caplog.at_level(logging.INFO, "reconcile.reading.arrowside"),
     ):
         (source, arrow), _ = arrow_sides(legacy, staging, grain="DR")
         assert_same_answers(source, arrow)

@@ -1,6 +1,7 @@
 """A SQLite side read as Arrow batches answers exactly what its SQL side answers.
 
-``reconcile/arrowside.py`` replaces, on SQLite files, the per-row Python callbacks of the SQL
+``reconcile/reading/arrowside.py`` replaces, on SQLite files, the per-row Python callbacks of the
+SQL
 side (CRC-32 key hash, exact cents parser) and SQLite's sorting ``GROUP BY``s with numpy over
 Arrow batches. The laws: each vectorised piece equals its scalar twin for any input, and for
 any estate (odd amount texts, REAL and integer amounts, padded keys, duplicate keys, NULL grain
@@ -25,17 +26,17 @@ from sqlalchemy.engine import make_url
 
 from migrate.db import readonly_engine
 from migrate.spec.model import EntitySpec
-from reconcile.arrowcalc import BAD, NONE, VALID, BucketSums, cents, crc32, row_checksums
-from reconcile.arrowread import read_only_uri
-from reconcile.arrowside import ArrowSide, vectorised
-from reconcile.entity import paired
-from reconcile.hashing import CRC32, MD5, row_checksum
-from reconcile.money import cents_or_flag
-from reconcile.relation import Relation
-from reconcile.rows import BucketStats, Profile, Row, RowSource, add_stats, row_stats
-from reconcile.sources import plan_source
-from reconcile.sqltext import install_functions
-from reconcile.staging_side import Staging, staged_relation
+from reconcile.proving.entity import paired
+from reconcile.reading.arrowcalc import BAD, NONE, VALID, BucketSums, cents, crc32, row_checksums
+from reconcile.reading.arrowread import read_only_uri
+from reconcile.reading.arrowside import ArrowSide, vectorised
+from reconcile.reading.hashing import CRC32, MD5, row_checksum
+from reconcile.reading.money import cents_or_flag
+from reconcile.reading.relation import Relation
+from reconcile.reading.rows import BucketStats, Profile, Row, RowSource, add_stats, row_stats
+from reconcile.reading.sources import plan_source
+from reconcile.reading.sqltext import install_functions
+from reconcile.reading.staging_side import Staging, staged_relation
 
 SPACE = " \t\n\r\x0b\x0c"
 amount_text = st.text(alphabet=st.sampled_from("0123456789.-+$,( )e١" + SPACE), max_size=12)

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from migrate import audit, hooks, runs
+from cli.lineage import add_parsers
+from migrate.audit import log as audit
 from migrate.config import Settings, load_settings
 from migrate.db import writable_engine
-from migrate.lineage.cli import add_parsers
-from migrate.load import ensure_staging
-from migrate.targets import staging_target
+from migrate.load.bulk import ensure_staging
+from migrate.runs import hooks
+from migrate.runs import records as runs
+from migrate.runs.locate import staging_target
 
 
 @pytest.fixture
@@ -220,7 +222,7 @@ Verify = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def verify_cli(capsys: pytest.CaptureFixture[str]) -> Verify:
     """``migrate --workdir W audit verify ARGS...`` as a user runs it: (exit code, out, err)."""
-    from migrate.cli import main
+    from cli.main import main
 
     def run(workdir: Path, *extra: str) -> tuple[int, str, str]:
         code = main(["--workdir", str(workdir), "audit", "verify", *extra])
@@ -350,7 +352,7 @@ def test_recorded_runs_counts_both_stagings(settings: Settings) -> None:
 def test_a_keyed_entry_carries_its_mac_and_the_chain_still_verifies(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from migrate import audit_key
+    from migrate.audit import key as audit_key
 
     monkeypatch.setenv("MIGRATE_AUDIT_KEY", "s" * 32)
     entry = audit.append(settings, "counts", {"run_id": "r1"})

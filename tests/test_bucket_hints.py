@@ -17,13 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from reconcile import diff as diff_module
-from reconcile import rows as rows_module
-from reconcile.hashing import CRC32, MD5, Hasher
-from reconcile.relation import Relation, ValueSql
-from reconcile.rows import Row, RowSource
-from reconcile.sqltext import install_functions
-from reconcile.stream import StreamSource
+from reconcile.proving import diff as diff_module
+from reconcile.reading import rows as rows_module
+from reconcile.reading.hashing import CRC32, MD5, Hasher
+from reconcile.reading.relation import Relation, ValueSql
+from reconcile.reading.rows import Row, RowSource
+from reconcile.reading.sqltext import install_functions
+from reconcile.reading.stream import StreamSource
 
 VALUES = [None, 0, 1, -1, 250, 123_456_789, -99_999]
 

@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from reconcile.cached import cached
+from reconcile.reading.cached import cached
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 
 MAPPING = """entity: q
 domain: hr

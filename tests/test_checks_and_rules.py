@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from migrate.config import Settings
-from migrate.rollback import rollback_run
-from migrate.runner import run_migration
+from migrate.runs.rollback import rollback_run
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, FAIL, EntityReconciliation, Reconciliation, RuleResult
 from reconcile.run import reconcile_run
@@ -186,7 +186,7 @@ def test_duplicates_across_chunks_flag_n_minus_one(tmp_path: Path) -> None:
 def test_the_workbook_lists_warnings_with_their_level(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from reconcile.workbook import write_workbook
+    from reconcile.reports.workbook import write_workbook
 
     report, _, _ = run_and_reconcile(tmp_path)
     path = tmp_path / "w.xlsx"
@@ -319,7 +319,7 @@ def test_planted_on_postgresql_staging(tmp_path: Path, staging_pg: str) -> None:
 def test_the_summary_rules_line_agrees_with_its_formula(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from reconcile.workbook import write_workbook
+    from reconcile.reports.workbook import write_workbook
 
     report, _, _ = run_and_reconcile(tmp_path)
     path = tmp_path / "w.xlsx"
@@ -342,9 +342,9 @@ def test_a_resumed_run_records_each_warning_once(
 ) -> None:
     """The run stops while the duplicate's chunk prepares its warnings (the zero amount's
     chunk committed before); resumed, each warning is recorded once, as derived."""
-    import migrate.pipeline as pipeline
+    import migrate.runs.pipeline as pipeline
     from migrate.errors import TerminalError
-    from migrate.runner import resume_run
+    from migrate.runs.runner import resume_run
 
     real = pipeline.warning_rows
     stopped: list[int] = []

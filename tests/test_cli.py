@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 from tests.test_pipeline import make_estate
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import CONNECTION_FAILED, main
+from cli.main import CONNECTION_FAILED, main
 from migrate.config import load_settings
 from tests.test_pipeline import make_estate
 
@@ -155,7 +155,7 @@ def test_postgres_scheme_is_postgresql(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_interrupted_run_says_how_to_resume(
     workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import migrate.runner as runner
+    import migrate.runs.runner as runner
 
     real = runner.run_migration
 
@@ -225,7 +225,7 @@ def test_a_connection_lost_mid_run_is_not_a_bad_input(
     """A server that goes away during the work exits 4 too, and keeps the resume note."""
     from sqlalchemy.exc import OperationalError
 
-    import migrate.runner as runner
+    import migrate.runs.runner as runner
     from migrate.errors import RunFailed
 
     def lost(*_args: object, **_kwargs: object) -> object:

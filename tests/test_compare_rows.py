@@ -7,9 +7,9 @@ from collections import Counter, defaultdict
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconcile.diff import compare_rows
+from reconcile.proving.diff import compare_rows
+from reconcile.reading.rows import Row
 from reconcile.report import RowDifference
-from reconcile.rows import Row
 
 keys = st.sampled_from(["1", "2", "3", "4", "5"])
 values = st.one_of(st.none(), st.sampled_from(["X"]), st.integers(-3, 3))

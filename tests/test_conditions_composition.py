@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import Date, String
 
 from migrate.errors import SpecErrors
-from migrate.named_columns import missing_columns
+from migrate.extract.named_columns import missing_columns
 from migrate.spec.conditions import Condition
 from migrate.spec.loader import load_project
 from migrate.spec.model import EntitySpec

@@ -23,10 +23,10 @@ from migrate.transform.engine import transform
 from migrate.transform.expr import evaluate
 from migrate.transform.expr import parse as parse_expr
 from migrate.transform.steps import IMPLEMENTATIONS, StepContext
-from reconcile import restate_numbers as N
-from reconcile import restate_steps as R
-from reconcile.restate import Restated
-from reconcile.restate_pieces import condition_holds
+from reconcile.proving import restate_steps as R
+from reconcile.proving.restate import Restated
+from reconcile.proving.restate_pieces import condition_holds
+from reconcile.reading import numbers as N
 from tests.test_conditions_composition import doc_example
 from tests.test_restate_agreement import check
 

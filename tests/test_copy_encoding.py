@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, text
 
-from migrate.load import insert_frame
+from migrate.load.bulk import insert_frame
 
 pytestmark = pytest.mark.db
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 

@@ -28,8 +28,8 @@ pytest.importorskip("prefect")
 
 from fixtures.estate.build import build_estate, default_urls  # noqa: E402
 from migrate.config import load_settings  # noqa: E402
-from migrate.lock import run_lock  # noqa: E402
-from migrate.runner import staging_target  # noqa: E402
+from migrate.runs.lock import run_lock  # noqa: E402
+from migrate.runs.runner import staging_target  # noqa: E402
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def cutover(work: Path, *args: str, interrupt_on: str | None = None) -> Outcome:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    cmd = [sys.executable, "-m", "migrate.cli", "--workdir", str(work), "cutover", *args]
+    cmd = [sys.executable, "-m", "cli.main", "--workdir", str(work), "cutover", *args]
     child = subprocess.Popen(
         cmd,
         env=env,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-import migrate.pipeline as pipeline
+import migrate.runs.pipeline as pipeline
 from migrate.config import Settings, load_settings
 from migrate.errors import RunStateError, SchemaMismatch
-from migrate.retry import is_transient, with_retries
-from migrate.runner import resume_run, rollback_run, run_migration
+from migrate.load.retry import is_transient, with_retries
+from migrate.runs.runner import resume_run, rollback_run, run_migration
 from tests.test_pipeline import MAPPINGS, make_estate, q
 
 
@@ -98,7 +98,7 @@ def test_transient_failure_is_retried_and_the_run_is_exact(
         return real(conn, table, frame)
 
     monkeypatch.setattr(pipeline, "stage_rows", flaky)
-    monkeypatch.setattr("migrate.retry.time.sleep", lambda s: None)
+    monkeypatch.setattr("migrate.load.retry.time.sleep", lambda s: None)
     summary = run_migration(load_settings(tmp_path), MAPPINGS, "full")
     reference = tmp_path / "ref"
     reference.mkdir()

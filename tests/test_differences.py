@@ -1,6 +1,6 @@
 """Issue 19, item 8: a failing reconciliation with many row differences keeps memory as flat
 as a passing one. The workbook and the JSON list the first of each kind with exact counts;
-every difference goes to the CSV beside them (``reconcile/differences.py``).
+every difference goes to the CSV beside them (``reconcile/proving/differences.py``).
 
 Seen failing on 6fa0eac: every difference was a Python object in the report, a row of the
 Differences sheet and an object in the JSON (the Baltimore FAIL: 1.68 GB, a 150 MB JSON).
@@ -20,11 +20,11 @@ import pytest
 from openpyxl import load_workbook
 
 from migrate.config import load_settings
-from migrate.runner import run_migration
-from reconcile import differences
-from reconcile.differences import keep
-from reconcile.history import write_reports
+from migrate.runs.runner import run_migration
+from reconcile.proving import differences
+from reconcile.proving.differences import keep
 from reconcile.report import Reconciliation, RowDifference
+from reconcile.reports.history import write_reports
 from reconcile.run import reconcile_command
 from tests.test_pipeline import MAPPINGS, make_estate
 from tests.test_workbook import _ap, _gl, _run

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "checks-and-rules.md"
 _YAML = re.compile(r"```yaml\n# (mappings/\S+)\n(.*?)```", re.S)

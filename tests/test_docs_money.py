@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "money.md"
 _YAML = re.compile(r"```yaml\n# (mappings/\S+)\n(.*?)```", re.S)
@@ -92,7 +92,7 @@ def test_the_grammar_table_is_what_both_implementations_do() -> None:
 
     from migrate.spec.stepargs import MoneyArgs
     from migrate.transform.parse import money_step
-    from reconcile.money import InvalidAmount, step_cents
+    from reconcile.reading.money import InvalidAmount, step_cents
 
     rows = grammar_table()
     assert len(rows) >= 15

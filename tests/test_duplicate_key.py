@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from migrate.pipeline import unique_violation
+from migrate.runs.pipeline import unique_violation
 
 DDL = (
     'CREATE TABLE "T" ("K" VARCHAR(10) NOT NULL, "V" VARCHAR(10) NOT NULL, '
@@ -83,7 +83,7 @@ class _ConnectorError(Exception):
 
 
 def test_other_mysql_drivers_by_error_number() -> None:
-    from migrate.retry import is_duplicate_key
+    from migrate.load.retry import is_duplicate_key
 
     assert is_duplicate_key(_ConnectorError(1062))
     assert not is_duplicate_key(_ConnectorError(1048))  # column cannot be null

@@ -25,7 +25,7 @@ from fixtures.estate.load import content_digest
 from fixtures.estate.manifest import Defect, EstateManifest
 from fixtures.estate.schema import SYSTEMS
 from migrate.spec.flatfile import FlatFile
-from reconcile.fixed_records import fixed_records
+from reconcile.reading.fixed_records import fixed_records
 
 SCALE = 300
 REPO = Path(__file__).resolve().parents[1]

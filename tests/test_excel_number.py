@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl.compat import safe_string
 
-from reconcile.workbook_style import excel_number
+from reconcile.reports.workbook_style import excel_number
 
 CENTS = st.integers(min_value=-(10**13) + 1, max_value=10**13 - 1)  # up to 15 digits
 
@@ -55,7 +55,7 @@ def test_amounts_beyond_a_double_are_exact_text() -> None:
 def test_the_tallest_wrapped_column_sets_the_row_height() -> None:
     from openpyxl import Workbook
 
-    from reconcile.workbook_style import widths, wrap_column
+    from reconcile.reports.workbook_style import widths, wrap_column
 
     ws = Workbook().active
     assert ws is not None

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine
 
-from migrate.staged_checks import existing
+from migrate.load.staged_checks import existing
 
 STAGED = [
     ("INV-1", 1), ("INV-1", 2), ("inv-1", 1), ("A,B", 3), ('say "x"', 4), ("{1,2}", 5),

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.export import add_parsers
 from migrate.config import Settings, load_settings
 from migrate.export import ColumnFormat, ExportFailed, Unexpressible, export_run, render
-from migrate.export.cli import add_parsers
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from reconcile.exported import verify_export
 from tests.test_pipeline import make_estate
 
@@ -296,7 +296,7 @@ def test_a_declared_table_exports_in_its_definitions_order(
     columns, proved too."""
     import yaml
 
-    from migrate.cli import main
+    from cli.main import main
 
     shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)
     with sqlite3.connect(tmp_path / "legacy_hr.db") as conn:
@@ -384,7 +384,7 @@ def test_two_exports_of_a_run_are_the_same_bytes(run: Run, tmp_path: Path) -> No
 def test_a_staging_that_cannot_be_reached_exits_4_never_a_verdict(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from migrate.cli import main
+    from cli.main import main
 
     settings = load_settings(run.workdir)
     export_run(settings, run.run_id, tmp_path / "gl", tables=["GL_INTERFACE"], layouts=run.layouts)

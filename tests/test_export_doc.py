@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 from tests.test_pipeline import make_estate
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "export.md"

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from migrate.config import Settings, load_settings
 from migrate.export import export_run
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from reconcile.exported import verify_export
 from tests.test_pipeline import make_estate
 
@@ -125,7 +125,7 @@ def test_declared_tables_from_a_server_staging(
     import shutil
     import sqlite3
 
-    from migrate.cli import main
+    from cli.main import main
 
     shutil.copytree(EXAMPLE, tmp_path, dirs_exist_ok=True)
     with sqlite3.connect(tmp_path / "legacy_hr.db") as conn:

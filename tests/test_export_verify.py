@@ -107,7 +107,7 @@ def test_staging_changed_after_the_export_fails(run: Run, tmp_path: Path) -> Non
 
 
 def test_the_proof_never_imports_the_exporter() -> None:
-    for path in sorted(RECONCILE.glob("exported*.py")):
+    for path in sorted(RECONCILE.rglob("exported*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
             a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names

@@ -1,5 +1,6 @@
 """Fixed-width extracts: zoned and packed decoding, layouts and copybooks, and the two readers
-(the pipeline's ``migrate/files/fixed.py``, reconciliation's ``reconcile/fixed_records.py``)
+(the pipeline's ``migrate/extract/files/fixed.py``, reconciliation's
+``reconcile/reading/fixed_records.py``)
 agreeing on every value and on which records are unreadable."""
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrate.errors import SpecError
-from migrate.files.copybook import parse_copybook
-from migrate.files.fixed import fixed_frames, layout_columns
+from migrate.extract.files.copybook import parse_copybook
+from migrate.extract.files.fixed import fixed_frames, layout_columns
 from migrate.spec.flatfile import FlatFile
-from reconcile.fixed_records import copybook_fields, fixed_records
+from reconcile.reading.fixed_records import copybook_fields, fixed_records
 
 ASCII_POS, ASCII_NEG = "{ABCDEFGHI", "}JKLMNOPQR"
 
@@ -333,13 +334,14 @@ def test_the_two_readers_cut_records_alike(
 
 
 def test_reconciliation_does_not_load_the_pipeline_reader() -> None:
-    """Invariant 3: reconciliation's reader is its own (no migrate.files.fixed/copybook)."""
+    """Invariant 3: reconciliation's reader is its own (no migrate.extract.files.fixed/copybook)."""
     import subprocess
     import sys
 
     code = (
-        "import sys, reconcile.fixed_records, reconcile.unreadable, reconcile.files; "
-        "bad = [m for m in ('migrate.files.fixed', 'migrate.files.copybook', "
+        "import sys, reconcile.reading.fixed_records, reconcile.proving.unreadable, "
+        "reconcile.reading.files; "
+        "bad = [m for m in ('migrate.extract.files.fixed', 'migrate.extract.files.copybook', "
         "'migrate.transform.engine') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -77,7 +77,7 @@ def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
     script = tmp_path / "pipe.py"
     script.write_text(
         code
-        + "import migrate.cli_parser as p\n"
+        + "import cli.parser as p\n"
         + "real = p.build_parser\n"
         + "def build():\n"
         + "    parser = real()\n"

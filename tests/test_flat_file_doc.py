@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "flat-file-extract.md"
 _BLOCK = re.compile(r"<!-- flat-file-extract: (data|mapping) (\S+) -->\n```\w+\n(.*?)```", re.S)

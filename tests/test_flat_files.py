@@ -16,9 +16,9 @@ import pytest
 
 from migrate.config import Settings
 from migrate.errors import SchemaMismatch
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
-from reconcile.files import file_records
+from reconcile.reading.files import file_records
 from reconcile.report import EXCEPTIONS, FAIL, PASS, Reconciliation
 from reconcile.run import reconcile_run
 
@@ -238,7 +238,7 @@ def test_a_malformed_record_a_filter_would_drop_is_not_a_pass(tmp_path: Path) ->
 
 
 def test_reconciliation_reads_records_by_its_own_reader(tmp_path: Path) -> None:
-    """reconcile/files.py alone (no pipeline): the same records, numbered the same way."""
+    """reconcile/reading/files.py alone (no pipeline): the same records, numbered the same way."""
     mappings = write(tmp_path, TSV)
     spec = load_project(mappings).spec("pay")
     got = [(r["_line"], r["EMP_ID"], r["NAME"]) for r in file_records(spec, tmp_path / "pay.tsv")]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from migrate import pipeline
-from migrate.cli import main
+from cli.main import main
 from migrate.errors import RunFailed
+from migrate.runs import pipeline
 
 HEADER = b"EmpId\tName\tTitle\tDept\tSalary\tGross\n"
 ROWS = (

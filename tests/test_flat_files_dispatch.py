@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from migrate.errors import SchemaMismatch
-from migrate.extract import read_file
-from migrate.files import origins
+from migrate.extract.chunks import read_file
+from migrate.extract.files import origins
 from migrate.spec.loader import load_project
-from reconcile.files import file_records
+from reconcile.reading.files import file_records
 
 MAPPING = """entity: ytd
 domain: hr
@@ -59,13 +59,13 @@ def test_fixed_width_files_go_to_the_fixed_readers_numbered_here(
         seen.append(base_dir)
         yield from ({"EMP": e} for e in ("001", "002", "003"))
 
-    pipeline_side = types.ModuleType("migrate.files.fixed")
+    pipeline_side = types.ModuleType("migrate.extract.files.fixed")
     pipeline_side.fixed_frames = fixed_frames  # type: ignore[attr-defined]
     pipeline_side.layout_columns = lambda f, base_dir: ["EMP", "AMT"]  # type: ignore[attr-defined]
-    reconcile_side = types.ModuleType("reconcile.fixed_records")
+    reconcile_side = types.ModuleType("reconcile.reading.fixed_records")
     reconcile_side.fixed_records = fixed_records  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "migrate.files.fixed", pipeline_side)
-    monkeypatch.setitem(sys.modules, "reconcile.fixed_records", reconcile_side)
+    monkeypatch.setitem(sys.modules, "migrate.extract.files.fixed", pipeline_side)
+    monkeypatch.setitem(sys.modules, "reconcile.reading.fixed_records", reconcile_side)
     project_ = load_project(project(tmp_path))
     origins.remember(project_)
     spec = project_.spec("ytd")
@@ -79,8 +79,8 @@ def test_fixed_width_files_go_to_the_fixed_readers_numbered_here(
 def test_without_a_fixed_width_reader_the_error_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "migrate.files.fixed", None)
-    monkeypatch.setitem(sys.modules, "reconcile.fixed_records", None)
+    monkeypatch.setitem(sys.modules, "migrate.extract.files.fixed", None)
+    monkeypatch.setitem(sys.modules, "reconcile.reading.fixed_records", None)
     spec = load_project(project(tmp_path)).spec("ytd")
     with pytest.raises(SchemaMismatch, match="^ytd: fixed-width files cannot be read yet"):
         list(read_file(spec, tmp_path / "ytd.dat", 2))

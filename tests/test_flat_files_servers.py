@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import FAIL, PASS
 from reconcile.run import reconcile_run

@@ -35,9 +35,9 @@ from flows.cli import paused_run_id, run_in_thread  # noqa: E402
 from flows.cutover import CutoverFailed, cutover  # noqa: E402
 from flows.load import run_when_ready  # noqa: E402
 from flows.plan import plan_for  # noqa: E402
-from migrate import partitions, pipeline  # noqa: E402
 from migrate.config import CONNECTION_NAMES  # noqa: E402
 from migrate.errors import TerminalError, TransientError  # noqa: E402
+from migrate.runs import partitions, pipeline
 
 pytestmark = pytest.mark.prefect
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
@@ -327,8 +327,8 @@ def run_paused(work: Path, answer: dict[str, str]) -> dict[str, Any]:
 
 def audit_text(work: Path, recorded: str) -> str:
     """The sign-off as written: the hash-chained audit log, or the JSON fallback file."""
-    if recorded == "migrate.audit":
-        from migrate.audit import log_path
+    if recorded == "migrate.audit.log":
+        from migrate.audit.log import log_path
         from migrate.config import load_settings
 
         return log_path(load_settings(work)).read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ import pytest
 from fixtures.estate.build import build_estate, default_urls
 from fixtures.estate.manifest import EstateManifest
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, FAIL, RuleResult
 from reconcile.run import reconcile_run

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from fixtures.estate.build import build_estate
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from tests.conftest import drop_pg_database, make_pg_database
 from tests.test_header_total_estate import AP, MAPPINGS, header_rules, one
 

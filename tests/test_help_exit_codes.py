@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 
 
 def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 from migrate.config import load_settings
-from migrate.history import compare_outcomes, report, snapshots
-from migrate.runner import run_migration
+from migrate.runs.history import compare_outcomes, report, snapshots
+from migrate.runs.runner import run_migration
 from tests.test_pipeline import make_estate
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"

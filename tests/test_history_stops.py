@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from migrate import audit, hooks
+from migrate.audit import log as audit
 from migrate.config import load_settings
 from migrate.db import writable_engine
-from migrate.history import attempt_starts, entity_timings, working_seconds
-from migrate.runner import run_migration
+from migrate.runs import hooks
+from migrate.runs.history import attempt_starts, entity_timings, working_seconds
+from migrate.runs.runner import run_migration
 from migrate.staging.tables import build_metadata
 from tests.test_pipeline import make_estate
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from migrate.config import load_settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from tests.test_pipeline import make_estate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ STATEMENT = """
 from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import create_engine, text
 from reconcile.interrupt import interruptible, watch
-from reconcile.sqltext import install_functions
+from reconcile.reading.sqltext import install_functions
 
 engine = create_engine({url!r})
 install_functions(engine)
@@ -127,8 +127,8 @@ def test_a_mariadb_statement_is_killed_on_ctrl_c(
 
 RECONCILE = """
 import time
-import reconcile.entity, reconcile.history
-from migrate.cli import main
+import reconcile.proving.entity, reconcile.reports.history
+from cli.main import main
 {patch}
 sys.exit(main(["--workdir", ".", "--mappings", {mappings!r}, "reconcile"]))
 """
@@ -136,22 +136,22 @@ SLOW_RULE = """
 def slow_rules(st, spec):
     started()
     st.query({sql!r})
-reconcile.entity.check_rules = slow_rules
+reconcile.proving.entity.check_rules = slow_rules
 """
 SLOW_WORKBOOK = """
 def slow_workbook(report, path, **kwargs):
     path.write_bytes(b"PK half a workbook")
     started()
     time.sleep(600)
-reconcile.history.write_workbook = slow_workbook
+reconcile.reports.history.write_workbook = slow_workbook
 """
 LATE = """
-set_run = reconcile.history.runs.set_run
+set_run = reconcile.reports.history.runs.set_run
 def late(*args, **kwargs):  # Ctrl-C once the record has begun: it must end whole
     os.kill(os.getpid(), signal.SIGINT)
     time.sleep(0.5)
     return set_run(*args, **kwargs)
-reconcile.history.runs.set_run = late
+reconcile.reports.history.runs.set_run = late
 """
 
 

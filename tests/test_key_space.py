@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, text
 
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import KEY_SPACE, key_string, transform
-from reconcile import sqltext
-from reconcile.sources import key_string as reconcile_key_string
+from reconcile.reading import sqltext
+from reconcile.reading.sources import key_string as reconcile_key_string
 
 SAMPLES = ["V1", " V1\t", "\tV1 \n", "\x0bV 1\x0c", "\t", "", "  ", "V1\u00a0", "A\tB"]
 

@@ -25,8 +25,8 @@ from openlineage.client.event_v2 import RunState
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from migrate import audit, hooks, runs
-from migrate.cli import DEFAULT_MAPPINGS
+from cli.main import DEFAULT_MAPPINGS
+from migrate.audit import log as audit
 from migrate.config import Settings, load_settings, redact
 from migrate.db import writable_engine
 from migrate.lineage import openlineage as ol
@@ -34,6 +34,8 @@ from migrate.lineage.keyed_hash import keyed_hash
 from migrate.lineage.masking import target_personal
 from migrate.lineage.render import to_json, to_text
 from migrate.lineage.trace import Trace, trace
+from migrate.runs import hooks
+from migrate.runs import records as runs
 from migrate.spec.loader import load_project
 from migrate.staging.tables import build_metadata
 
@@ -43,7 +45,7 @@ SCHEMA_DIR = Path(__file__).parent / "data" / "openlineage"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
     """A small demo run; run hooks replayed here only if the runner does not call them yet."""
-    from migrate.demo import run_demo
+    from cli.demo import run_demo
 
     workdir = tmp_path_factory.mktemp("demo")
     settings = load_settings(workdir)
@@ -211,7 +213,7 @@ def test_reverse_trace_of_rejected_and_unknown_rows(demo: tuple[Settings, str]) 
 def test_cli_trace_json(demo: tuple[Settings, str], capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from migrate.lineage.cli import add_parsers
+    from cli.lineage import add_parsers
 
     settings, _ = demo
     parser = argparse.ArgumentParser()
@@ -318,7 +320,7 @@ def test_openlineage_column_lineage_and_counts(demo: tuple[Settings, str]) -> No
 
 def test_a_run_of_one_entity_emits_lineage_for_that_entity_only(tmp_path: Path) -> None:
     from fixtures.estate.build import build_estate
-    from migrate.runner import run_migration
+    from migrate.runs.runner import run_migration
 
     settings = load_settings(tmp_path)
     urls = {s: settings.url(s) for s in ("finance", "hr", "procurement")}

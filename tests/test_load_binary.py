@@ -30,7 +30,7 @@ from sqlalchemy import (
     text,
 )
 
-from migrate.load import binary_table, ensure_staging, insert_frame, stage_rows, wire_columns
+from migrate.load.bulk import binary_table, ensure_staging, insert_frame, stage_rows, wire_columns
 from migrate.staging.tables import build_metadata
 from tests.conftest import PG_ADMIN
 

@@ -11,9 +11,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from migrate.extract import Chunk
+from migrate.extract.chunks import Chunk
 from migrate.lineage.masking import mask_value
-from migrate.outcomes import reject_rows
+from migrate.load.outcomes import reject_rows
 from migrate.spec.loader import load_project
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import TransformOutput

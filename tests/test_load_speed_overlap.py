@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from migrate import keymap, pipeline
 from migrate.config import load_settings
-from migrate.load import ensure_staging
-from migrate.runner import run_migration
+from migrate.load import keymap
+from migrate.load.bulk import ensure_staging
+from migrate.runs import pipeline
+from migrate.runs.runner import run_migration
 from tests.conftest import drop_pg_database, make_pg_database
 from tests.test_pipeline import make_estate
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-import migrate.files.fixed as fixed
+import migrate.extract.files.fixed as fixed
+from cli.main import main
 from fixtures.estate import gen_mainframe as mainframe
 from fixtures.estate.context import Ctx, Sizes
-from migrate.cli import main
 from migrate.spec.loader import load_project
+from reconcile.proving.unreadable import unreadable_differences
+from reconcile.reading.staging_side import Staging, outcomes
 from reconcile.report import RowDifference
-from reconcile.staging_side import Staging, outcomes
-from reconcile.unreadable import unreadable_differences
 
 REPO = Path(__file__).resolve().parents[1]
 MAPPINGS = REPO / "mappings"
@@ -214,7 +214,7 @@ def test_an_unreadable_record_staged_blank_fails(tmp_path: Path, unmarking_reade
 
 
 def _differences(workdir: Path) -> list[RowDifference]:
-    """What ``reconcile/unreadable.py`` finds for the last run of the entity."""
+    """What ``reconcile/proving/unreadable.py`` finds for the last run of the entity."""
     engine = create_engine(f"sqlite:///{workdir / 'staging.db'}")
     with engine.connect() as conn:
         run_id = conn.execute(text('SELECT MAX("RUN_ID") FROM "MIG_RUNS"')).scalar_one()
@@ -228,7 +228,8 @@ def _differences(workdir: Path) -> list[RowDifference]:
 
 
 def test_marked_records_must_be_rejected(tmp_path: Path, unmarking_reader: None) -> None:
-    """reconcile/unreadable.py finds the record the pipeline staged although reconciliation's
+    """reconcile/proving/unreadable.py finds the record the pipeline staged although
+    reconciliation's
     reader marks it unreadable (the check the xfail above waits for)."""
     ctx = _extract(tmp_path)
     _run(tmp_path, "run", "--entity", ENTITY)

@@ -10,8 +10,8 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
-from migrate.cli import main
-from migrate.files.copybook import parse_copybook
+from cli.main import main
+from migrate.extract.files.copybook import parse_copybook
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "mainframe-extract.md"
 

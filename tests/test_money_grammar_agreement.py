@@ -1,5 +1,5 @@
 """One amount grammar, stated twice: the pipeline's (``migrate/transform/amounts.py``, Arrow
-and numpy) and reconciliation's (``reconcile/money.py``, a hand-written scanner) must give
+and numpy) and reconciliation's (``reconcile/reading/money.py``, a hand-written scanner) must give
 the same cents, or both refuse, for any value, under every encoding and policy of the
 ``money`` step (``docs/how-to/money.md``, "The amount grammar").
 
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from migrate.spec.stepargs import MoneyArgs
 from migrate.transform import numbers
 from migrate.transform.parse import money_step, to_integer
-from reconcile import restate_steps
-from reconcile.money import InvalidAmount, step_cents
+from reconcile.proving import restate_steps
+from reconcile.reading.money import InvalidAmount, step_cents
 
 POLICIES = [
     MoneyArgs(encoding="cents"),
@@ -166,7 +166,7 @@ def test_the_integer_step_agrees(values: list[str]) -> None:
 @given(values=st.lists(TEXTS, min_size=1, max_size=20))
 def test_numbers_agree_on_text(values: list[str]) -> None:
     """Conditions and the number steps read text the same way on both sides."""
-    from reconcile import restate_numbers as N
+    from reconcile.reading import numbers as N
 
     read, bad = numbers.numbers(pd.Series(values, dtype="str"))
     mine = ["X" if b else v for v, b in zip(read, bad, strict=True)]
@@ -187,7 +187,7 @@ def test_expression_operands_agree(values: list[object]) -> None:
     Unicode digits, NaN, infinity and underscores are no numbers."""
     from migrate.transform.expr import evaluate
     from migrate.transform.expr import parse as parse_expr
-    from reconcile import restate_expr as E
+    from reconcile.proving import restate_expr as E
 
     frame = pd.DataFrame({"QTY": pd.Series([handed_over(v) for v in values], dtype="object")})
     mine = list(evaluate(parse_expr("QTY * 2"), frame))

@@ -1,6 +1,6 @@
-"""The amount grammar in each backend's SQL (``reconcile/sqltext.py``: what reconciliation
+"""The amount grammar in each backend's SQL (``reconcile/reading/sqltext.py``: what reconciliation
 pushes down to sum a measure) against reconciliation's Python statement of it
-(``reconcile.money.cents_or_flag``, SQLite's registered ``mig_cents``), on generated
+(``reconcile.reading.money.cents_or_flag``, SQLite's registered ``mig_cents``), on generated
 strings: SQLite's own spelling, PostgreSQL and MariaDB. A value the SQL read differently
 would make a measure's total differ from the row-by-row restatement (and from the pipeline,
 ``tests/test_money_grammar_agreement.py``)."""
@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from reconcile.money import cents_or_flag
-from reconcile.sqltext import as_text, family
-from reconcile.sqltext import parse_cents as sql_parse
+from reconcile.reading.money import cents_or_flag
+from reconcile.reading.sqltext import as_text, family
+from reconcile.reading.sqltext import parse_cents as sql_parse
 from tests.test_money_grammar_agreement import TEXTS
 
 ENCODINGS = ("decimal", "cents", "integer")

@@ -1,6 +1,6 @@
 """The money step's policy (issue 20, items 4 and 5): the pipeline's vectorised integer
 rounding and float rule (``migrate/transform/rounding.py``) against reconciliation's own
-statement of them (``reconcile/rounding.py``: ``Decimal.quantize``, a float's shortest
+statement of them (``reconcile/reading/rounding.py``: ``Decimal.quantize``, a float's shortest
 decimal form), value by value, on generated values; and the policy's declaration."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from migrate.spec.stepargs import MoneyArgs
 from migrate.transform.failures import REASONS
 from migrate.transform.parse import money_step
 from migrate.transform.rounding import money_reason
-from reconcile.money import InvalidAmount, step_cents
+from reconcile.reading.money import InvalidAmount, step_cents
 
 MODES = ["half_up", "half_even", "truncate"]
 

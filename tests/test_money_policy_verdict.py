@@ -22,12 +22,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import create_engine, text
 
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, FAIL, PASS, EntityReconciliation, Reconciliation
-from reconcile.report_json import from_json, to_json
+from reconcile.reports.report_json import from_json, to_json
+from reconcile.reports.workbook import write_workbook
 from reconcile.run import reconcile_run
-from reconcile.workbook import write_workbook
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "money.md"
 _YAML = re.compile(r"```yaml\n# (mappings/\S+)\n(.*?)```", re.S)
@@ -327,7 +327,7 @@ def test_grains_compare_the_legacy_rounded_as_declared(tmp_path: Path) -> None:
 
 def test_a_money_column_with_a_policy_is_restated_without_a_measure(tmp_path: Path) -> None:
     """No measure: the column is still checked row by row, by reconciliation's own reading
-    of the step (``reconcile.money.step_cents``), rounded as declared or read as a float."""
+    of the step (``reconcile.reading.money.step_cents``), rounded as declared or read as a float."""
     mappings = write_project(tmp_path)
     for path in (mappings / "hr").glob("*.yaml"):
         body = path.read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from migrate.load import cents_text
+from migrate.load.bulk import cents_text
 from migrate.transform.expr import ExprError, columns_of, evaluate, parse
 from migrate.transform.parse import aba_valid, money_to_cents, to_date
 
@@ -189,7 +189,7 @@ def test_cents_text_is_exact_at_the_edges() -> None:
 
 def test_copy_payload_keeps_null_apart_from_empty_text() -> None:
     """PostgreSQL CSV reads a bare empty field as NULL and ``""`` as an empty string."""
-    from migrate.load import _csv_payload
+    from migrate.load.bulk import _csv_payload
 
     frame = pd.DataFrame(
         {

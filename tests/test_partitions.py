@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from migrate import partitions, pipeline, runner, runs
 from migrate.config import load_settings
 from migrate.errors import TerminalError
-from migrate.runner import open_context, resume_run, run_migration
+from migrate.runs import partitions, pipeline, runner
+from migrate.runs import records as runs
+from migrate.runs.runner import open_context, resume_run, run_migration
 from migrate.spec.loader import Project, load_project
 from tests.test_pipeline import make_estate
 

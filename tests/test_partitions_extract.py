@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine
 
 from migrate.db import readonly_engine
-from migrate.extract import partition_bounds, read_database
+from migrate.extract.chunks import partition_bounds, read_database
 from migrate.spec.model import EntitySpec
 from tests.conftest import (
     drop_mysql_database,

@@ -18,7 +18,7 @@ from fixtures.estate.build import build_estate
 from migrate.config import load_settings
 from migrate.errors import RunStateError
 from migrate.lineage.legacy import read_source_row
-from migrate.runner import resume_run, rollback_run, run_migration
+from migrate.runs.runner import resume_run, rollback_run, run_migration
 from migrate.spec.loader import load_project
 from reconcile.run import reconcile_run
 from tests.support.manifest_check import compare
@@ -191,7 +191,7 @@ def test_resume_after_kill_gives_every_row_exactly_once(tmp_path: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "migrate.cli",
+        "cli.main",
         "--workdir",
         str(tmp_path),
         "--mappings",
@@ -220,7 +220,7 @@ def test_resume_after_kill_gives_every_row_exactly_once(tmp_path: Path) -> None:
     resume = [
         sys.executable,
         "-m",
-        "migrate.cli",
+        "cli.main",
         "--workdir",
         str(tmp_path),
         "--mappings",

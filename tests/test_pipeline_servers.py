@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from fixtures.estate.build import build_estate
 from migrate.config import load_settings
 from migrate.db import readonly_engine
-from migrate.runner import rollback_run, run_migration
+from migrate.runs.runner import rollback_run, run_migration
 from migrate.spec.loader import load_project
 from tests.support.manifest_check import compare
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from migrate.config import load_settings
 from migrate.progress import TerminalProgress
-from migrate.runner import count_source_rows, run_migration
+from migrate.runs.runner import count_source_rows, run_migration
 from migrate.spec.loader import load_project
 from tests.test_pipeline import MAPPINGS, make_estate
 
@@ -54,8 +54,8 @@ def test_a_partial_read_ends_without_a_percentage() -> None:
 def test_a_split_entity_shows_its_rows_not_its_partitions() -> None:
     """Partitions run in turn each count from zero; the terminal line is the entity's, so
     its rate and time left are not understated from the second partition on."""
-    from migrate.pipeline import EntityResult
-    from migrate.runner import SplitProgress
+    from migrate.runs.pipeline import EntityResult
+    from migrate.runs.runner import SplitProgress
 
     seen: list[tuple[str, int, int, int]] = []
     begun: list[str] = []

@@ -16,7 +16,7 @@ import pytest
 
 from migrate.config import load_settings
 from migrate.progress import ReconcileProgress
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from reconcile.run import reconcile_command
 from tests.test_pipeline import MAPPINGS, make_estate
 

@@ -8,7 +8,7 @@ from collections.abc import Generator
 import pandas as pd
 import pytest
 
-from migrate.readahead import read_ahead
+from migrate.extract.readahead import read_ahead
 
 
 def frames(started: list[int], closed: threading.Event, n: int = 5) -> Generator[pd.DataFrame]:

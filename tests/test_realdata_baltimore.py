@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from migrate.config import load_settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 
 pytestmark = pytest.mark.realdata
 
@@ -231,7 +231,7 @@ def test_a_rerun_into_new_staging_stages_identical_content(
 
 
 def _cli(realdata: Path, workdir: Path, *args: str) -> int:
-    from migrate.cli import main
+    from cli.main import main
 
     with pytest.MonkeyPatch.context() as mp:
         for name in ("STAGING", "FINANCE", "HR", "PROCUREMENT"):

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import FAIL, PASS, Reconciliation
 from reconcile.run import reconcile_run
@@ -152,7 +152,7 @@ def test_mappings_check_accepts_the_shipped_mappings(
 ) -> None:
     """SQLite's declared DATETIME holds text here: a `date` step on it is right, not a
     mistake `mappings check` should report (it did: 'InvoiceDate is already a date')."""
-    from migrate.cli import main
+    from cli.main import main
 
     legacy = tmp_path / "chinook.sqlite"
     shutil.copy(realdata / "chinook" / "Chinook_Sqlite.sqlite", legacy)

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Engine, create_engine
 
 from migrate.spec.model import EntitySpec
-from reconcile.exact import Exact
-from reconcile.money import cents_to_decimal
-from reconcile.residue import read_residue
-from reconcile.sources import plan_source
-from reconcile.sqltext import install_functions
+from reconcile.proving.exact import Exact
+from reconcile.proving.residue import read_residue
+from reconcile.reading.money import cents_to_decimal
+from reconcile.reading.sources import plan_source
+from reconcile.reading.sqltext import install_functions
 
 pytestmark = pytest.mark.realdata
 

@@ -20,17 +20,17 @@ from sqlalchemy import Engine, create_engine, text
 
 from fixtures.estate.build import build_estate, default_urls
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import Project, load_project
-from reconcile import diff as diff_module
-from reconcile.hashing import CRC32, checksum_sql, row_checksum
-from reconcile.money import InvalidAmount, cents_or_flag, parse_cents
-from reconcile.relation import Relation, ValueSql
+from reconcile.proving import diff as diff_module
+from reconcile.reading.hashing import CRC32, checksum_sql, row_checksum
+from reconcile.reading.money import InvalidAmount, cents_or_flag, parse_cents
+from reconcile.reading.relation import Relation, ValueSql
+from reconcile.reading.sqltext import install_functions
+from reconcile.reading.sqltext import parse_cents as sql_parse
 from reconcile.report import EntityReconciliation, Reconciliation
-from reconcile.report_json import from_json, to_json
+from reconcile.reports.report_json import from_json, to_json
 from reconcile.run import reconcile_command, reconcile_run
-from reconcile.sqltext import install_functions
-from reconcile.sqltext import parse_cents as sql_parse
 from tests.support.verdicts import assert_only_planted_problems
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"

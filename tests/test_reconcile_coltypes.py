@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from reconcile.coltypes import untrimmed_columns
-from reconcile.sqltext import key_expr, trimmed_text
+from reconcile.reading.coltypes import untrimmed_columns
+from reconcile.reading.sqltext import key_expr, trimmed_text
 
 COLUMNS = ["I2", "I4", "I8", "NUM", "VC", "CH", "D", "TX"]
 PLAIN = frozenset({"I2", "I4", "I8", "NUM"})

@@ -1,6 +1,6 @@
 """Personal columns reconcile by keyed hash: a tampered SSN or account fails, never shown.
 
-Each side's value is restated by reconciliation (``reconcile/restate.py``: the field's own
+Each side's value is restated by reconciliation (``reconcile/proving/restate.py``: the field's own
 steps and the staging column's type), then compared as a keyed hash (``personal.py``).
 """
 
@@ -14,9 +14,9 @@ import pytest
 
 from migrate.lineage.keyed_hash import keyed_hash
 from migrate.spec.model import Field_
-from reconcile.personal import digest
-from reconcile.report_json import to_json
-from reconcile.restate import Restated
+from reconcile.proving.personal import digest
+from reconcile.proving.restate import Restated
+from reconcile.reports.report_json import to_json
 from reconcile.run import reconcile_run
 from tests.test_reconcile import Estate, by_name, estate, tampered
 

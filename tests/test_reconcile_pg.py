@@ -13,16 +13,16 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from fixtures.estate.build import build_estate
 from migrate.config import Settings
 from migrate.db import readonly_engine
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from migrate.staging.types import cents_sql
-from reconcile import blockranges
-from reconcile.hashing import PG_HASH
-from reconcile.money import cents_or_flag
-from reconcile.relation import Relation, ValueSql
+from reconcile.reading import blockranges
+from reconcile.reading.hashing import PG_HASH
+from reconcile.reading.money import cents_or_flag
+from reconcile.reading.relation import Relation, ValueSql
+from reconcile.reading.sqltext import parse_cents as sql_parse
+from reconcile.reading.textrule import normalise, text_sql
 from reconcile.run import reconcile_run
-from reconcile.sqltext import parse_cents as sql_parse
-from reconcile.textrule import normalise, text_sql
 from tests.support.verdicts import assert_only_planted_problems
 from tests.test_reconcile import (
     MAPPINGS,

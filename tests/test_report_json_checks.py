@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from reconcile.report import Reconciliation, RejectGroup
-from reconcile.report_json import from_json, to_json
+from reconcile.reports.report_json import from_json, to_json
 from tests.test_workbook import _ap, _gl, _run
 from tests.test_workbook_levels import _unverified
 

@@ -1,7 +1,8 @@
 """What the pipeline stages, reconciliation's restatement states alike, rule by rule.
 
 The pipeline (``migrate.transform``, ``migrate.validate.coerce``: pandas and Arrow over a
-chunk) and reconciliation (``reconcile/restate_steps.py``: plain Python on one value) are two
+chunk) and reconciliation (``reconcile/proving/restate_steps.py``: plain Python on one value) are
+two
 implementations of the mapping language on purpose (invariant 3). They may differ only in
 one direction: a value the pipeline refuses (its row rejected) reconciliation may read
 either way, since rejected rows are not compared; a value the pipeline stages must be the
@@ -21,13 +22,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from migrate.extract import _exact_integers
+from migrate.extract.chunks import _exact_integers
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import METADATA
 from migrate.transform.engine import transform
 from migrate.transform.failures import Failures
 from migrate.validate.coerce import coerce
-from reconcile.restate import Restated, column_kind
+from reconcile.proving.restate import Restated, column_kind
 
 CODES = {"A": "ALPHA", "b": "BRAVO", " C": "CHARLIE", "Ä": "UMLAUT"}
 # characters legacy text is made of, with the awkward ones: every kind of space, accents,

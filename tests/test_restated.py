@@ -22,7 +22,7 @@ from sqlalchemy import Date, Integer, String
 
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, PASS
-from reconcile.report_json import to_json
+from reconcile.reports.report_json import to_json
 from reconcile.run import reconcile_run
 from tests.support.restated_project import Migrated, legacy_table, migrate_one
 from tests.test_reconcile import Estate, by_name, estate, tampered

@@ -25,9 +25,9 @@ import pytest
 import yaml
 
 from migrate.spec.loader import load_project
-from reconcile.filtered import check_filtered
+from reconcile.proving.filtered import check_filtered
+from reconcile.proving.restate_memo import LIMIT, Memo
 from reconcile.report import FAIL, PASS
-from reconcile.restate_memo import LIMIT, Memo
 from reconcile.run import reconcile_run
 from tests.support.restated_project import Migrated, migrate_one
 from tests.support.verdicts import assert_only_planted_problems

@@ -4,7 +4,7 @@ reason why a column using it is not verified (issue 19, item 6).
 The vocabulary is read from the language's JSON Schema (``migrate mappings schema``), not
 from a list kept here: a step, an argument, a fixed argument value, a field option or a
 condition option added to the language later fails the test below until reconciliation
-either restates it (``reconcile/restate.py``, ``restate_steps.py``) or says why it cannot.
+either restates it (``reconcile/proving/restate.py``, ``restate_steps.py``) or says why it cannot.
 Until then a column using it is reported as not verified at run time.
 """
 
@@ -16,10 +16,10 @@ import pytest
 
 from migrate.spec.jsonschema import json_schema
 from migrate.spec.model import EntitySpec, Field_
-from reconcile import restate
-from reconcile.restate import NOT_VERIFIED, RESTATED, field_items, why_not
-from reconcile.restate_steps import STEPS
-from reconcile.restated import plan
+from reconcile.proving import restate
+from reconcile.proving.restate import NOT_VERIFIED, RESTATED, field_items, why_not
+from reconcile.proving.restate_steps import STEPS
+from reconcile.proving.restated import plan
 
 
 def _fixed_values(schema: dict[str, Any]) -> list[str]:
@@ -33,7 +33,7 @@ def _fixed_values(schema: dict[str, Any]) -> list[str]:
 
 
 def vocabulary() -> set[str]:
-    """Every item of the language, named as ``reconcile/restate.py`` names them."""
+    """Every item of the language, named as ``reconcile/proving/restate.py`` names them."""
     defs = json_schema()["$defs"]
     items = {f"field.{p}" for p in defs["Field_"]["properties"]}
     items |= {f"when.{p}" for p in defs["Condition"]["properties"]}
@@ -158,7 +158,7 @@ def test_the_restatement_never_loads_the_pipeline() -> None:
     import sys
 
     code = (
-        "import sys, reconcile.restated, reconcile.entity; "
+        "import sys, reconcile.proving.restated, reconcile.proving.entity; "
         "print(sorted(m for m in sys.modules if m.split('.')[:2] in "
         "(['migrate', 'transform'], ['migrate', 'validate'], ['migrate', 'extract'], "
         "['migrate', 'pipeline'])))"

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from migrate import audit
+from migrate.audit import log as audit
 from migrate.config import load_settings
-from migrate.runner import RunSummary, resume_run, run_migration
+from migrate.runs.runner import RunSummary, resume_run, run_migration
 
 ROWS = 230
 CHUNK = 20
@@ -264,7 +264,7 @@ def test_query_source_killed_with_sigkill_resumes_exactly_once(tmp_path: Path) -
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATE_")}
 
     def cli(workdir: Path, *args: str) -> list[str]:
-        base = [sys.executable, "-m", "migrate.cli", "--workdir", str(workdir)]
+        base = [sys.executable, "-m", "cli.main", "--workdir", str(workdir)]
         return [*base, "--mappings", str(workdir / "mappings"), "--quiet", *args]
 
     proc = subprocess.Popen(cli(killed, "run", "--chunk-size", "300"), env=env)

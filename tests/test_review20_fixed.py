@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import PASS
 from reconcile.run import reconcile_run
@@ -69,7 +69,7 @@ def test_an_rdw_longer_than_its_record_is_not_a_pass(tmp_path: Path) -> None:
 
 
 def test_ebcdic_nl_line_ends_are_not_one_record(tmp_path: Path) -> None:
-    from reconcile.fixed_records import fixed_records
+    from reconcile.reading.fixed_records import fixed_records
     from tests.test_fixed_width import flat, zoned
 
     layout = [

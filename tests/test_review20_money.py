@@ -61,7 +61,7 @@ def test_a_nan_amount_staged_as_null_is_not_a_pass(
     tmp_path: Path, pg_url: str, staging_pg: str
 ) -> None:
     from migrate.config import Settings
-    from migrate.runner import run_migration
+    from migrate.runs.runner import run_migration
     from migrate.spec.loader import load_project
     from reconcile.run import reconcile_run
     from tests.test_money_policy_verdict import write_project

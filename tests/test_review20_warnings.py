@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS
 from reconcile.run import reconcile_run

@@ -226,7 +226,7 @@ def test_verify_says_what_the_runs_own_reconciliation_said(run: Run, tmp_path: P
     """Hidden problem: a PASS of the files against staging read as a go for a run whose
     reconciliation against the legacy failed (the demo's run: FAIL, export verify PASS with
     nothing said). The verdict stays the files' own; a note says the run's."""
-    from migrate import audit
+    from migrate.audit import log as audit
 
     settings = copy_of(run, tmp_path)
     out = tmp_path / "ap"

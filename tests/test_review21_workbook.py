@@ -13,9 +13,9 @@ import pytest
 from openpyxl import load_workbook
 
 from reconcile.report import EntityReconciliation, GrainRow, Reconciliation
-from reconcile.workbook import write_workbook
-from reconcile.workbook_grains import reading_order
-from reconcile.workbook_order import severity_order
+from reconcile.reports.workbook import write_workbook
+from reconcile.reports.workbook_grains import reading_order
+from reconcile.reports.workbook_order import severity_order
 from tests.test_workbook import SOFFICE, _ap, _gl, _run, _soffice
 
 D = Decimal
@@ -110,7 +110,7 @@ def test_an_undecodable_legacy_byte_in_a_difference_is_written_never_a_crash(
     surrogate; the differences CSV raised UnicodeEncodeError on it, so reconciliation ended
     in a traceback with no verdict (found; seen failing before the fix). It is written in
     the workbook's notation (``\\udcff``); a NUL and a leading ``=`` stay as they are."""
-    from reconcile.differences import keep, write_differences_csv
+    from reconcile.proving.differences import keep, write_differences_csv
     from reconcile.report import RowDifference
 
     found = [RowDifference("gl_journal", "K1", "changed", "NAME", "caf\udce9\x00", "=1+1")]

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from fixtures.estate.build import build_estate
-from migrate import audit
+from migrate.audit import log as audit
 from migrate.config import Settings, load_settings
 from migrate.errors import RunStateError
-from migrate.rollback import cascade_plan, rollback_cascade
-from migrate.runner import rollback_run, run_migration
+from migrate.runs.rollback import cascade_plan, rollback_cascade
+from migrate.runs.runner import rollback_run, run_migration
 from migrate.spec.loader import load_project
 from tests.conftest import (
     drop_mysql_database,

@@ -11,10 +11,10 @@ import pytest
 
 from migrate.config import load_settings
 from migrate.errors import TerminalError
-from migrate.lint import check_mappings
 from migrate.spec.loader import load_project
 from migrate.staging.tables import build_metadata
 from migrate.transform.failures import Failures
+from migrate.validate.lint import check_mappings
 from migrate.validate.schema import compile_schema, validate
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, FAIL, RuleResult
 from reconcile.run import reconcile_run
@@ -147,10 +147,10 @@ def test_names_a_check_gets_wrong_are_reported_at_their_line(tmp_path: Path) -> 
 
 def test_personal_values_never_reach_the_warning_lines(tmp_path: Path) -> None:
     """A flag or a duplicate on a personal column (an SSN) lists keys, never the value."""
-    from migrate.load import ensure_staging
+    from migrate.load.bulk import ensure_staging
     from migrate.spec.model import EntitySpec
-    from reconcile.staging_side import Staging
-    from reconcile.warnings import check_warnings
+    from reconcile.proving.warnings import check_warnings
+    from reconcile.reading.staging_side import Staging
 
     url = f"sqlite:///{tmp_path / 'staging.db'}"
     ensure_staging(url)

@@ -18,9 +18,9 @@ from sqlalchemy import BigInteger, Column, Engine, String, Table, create_engine,
 
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import build_metadata
+from reconcile.proving.rules import check_rules
+from reconcile.reading.staging_side import Staging
 from reconcile.report import RuleResult
-from reconcile.rules import check_rules
-from reconcile.staging_side import Staging
 
 SPEC = EntitySpec.model_validate(
     {

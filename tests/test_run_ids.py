@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
+from cli.main import main
 from fixtures.estate.build import build_estate
-from migrate import pipeline, runs
-from migrate.cli import main
 from migrate.config import load_settings
 from migrate.errors import TerminalError
 from migrate.lineage.trace import trace
-from migrate.runner import run_migration
+from migrate.runs import pipeline
+from migrate.runs import records as runs
+from migrate.runs.runner import run_migration
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 OLD = "3f2a9c0d1e4b"  # what uuid4().hex[:12] gave before

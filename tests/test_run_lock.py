@@ -21,12 +21,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from migrate.errors import RunStateError
-from migrate.lock import run_lock
+from migrate.runs.lock import run_lock
 from tests.test_pipeline import MAPPINGS, make_estate
 
 HOLD = """
 import sys, time
-from migrate.lock import run_lock
+from migrate.runs.lock import run_lock
 with run_lock(sys.argv[1], sys.argv[2] or None, "holder00001"):
     print("held", flush=True)
     time.sleep(60)
@@ -98,7 +98,7 @@ def _cli(workdir: Path, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "migrate.cli",
+        "cli.main",
         "--workdir",
         str(workdir),
         "--mappings",
@@ -203,7 +203,7 @@ def test_the_lock_is_reentrant_in_its_process_only(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-c",
-                f"from migrate.lock import run_lock\nwith run_lock({url!r}, None, 'x'): pass",
+                f"from migrate.runs.lock import run_lock\nwith run_lock({url!r}, None, 'x'): pass",
             ],
             capture_output=True,
             text=True,

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from fixtures.estate.build import build_estate
 from migrate.config import load_settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from tests.conftest import drop_pg_database, make_pg_database
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
@@ -81,7 +81,7 @@ def test_kill_and_resume_on_servers_is_exactly_once(
     base = [
         sys.executable,
         "-m",
-        "migrate.cli",
+        "cli.main",
         "--workdir",
         str(tmp_path),
         "--mappings",
@@ -120,7 +120,7 @@ def test_kill_and_resume_on_servers_is_exactly_once(
             [
                 sys.executable,
                 "-m",
-                "migrate.cli",
+                "cli.main",
                 "--workdir",
                 str(tmp_path),  # same extracts, a fresh staging database
                 "--mappings",

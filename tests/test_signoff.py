@@ -1,4 +1,5 @@
-"""``migrate audit signoff`` and the cutover's sign-off follow one rule (migrate.signoff), and
+"""``migrate audit signoff`` and the cutover's sign-off follow one rule (migrate.signoff.decision),
+and
 every reconciliation of a run is kept (issue 19, item 7: "a signed report stays signed").
 
 A decision is refused for a run that does not exist, was rolled back or was never reconciled
@@ -23,13 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from migrate import reconciliations
-from migrate.audit import log_path
-from migrate.cli import main
+from cli.main import main
+from migrate.audit.log import log_path
 from migrate.config import load_settings
 from migrate.db import writable_engine
-from migrate.reconciliations import Reconciled
-from migrate.runner import rollback_run, run_migration
+from migrate.runs.runner import rollback_run, run_migration
+from migrate.signoff import reconciliations
+from migrate.signoff.reconciliations import Reconciled
 from migrate.staging.tables import build_metadata
 from reconcile.run import reconcile_command
 from tests.test_pipeline import MAPPINGS, make_estate

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 from migrate.config import load_settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from tests.test_pipeline import MAPPINGS, make_estate
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "sign-off.md"
@@ -68,9 +68,9 @@ def test_the_auditors_snippet_recomputes_the_printed_figures_fingerprint(
     fingerprint that workbook's Sign-off sheet shows."""
     from openpyxl import load_workbook
 
-    from reconcile.history import write_reports
     from reconcile.report import Reconciliation
-    from reconcile.workbook_signoff import FIGURES_PRINT
+    from reconcile.reports.history import write_reports
+    from reconcile.reports.workbook_signoff import FIGURES_PRINT
     from tests.test_workbook import _ap, _gl, _run
 
     ev = write_reports(Reconciliation(_run(), (_gl(), _ap())), tmp_path, 1)

@@ -8,7 +8,7 @@ now stands (review of issue 19, items 2 and 7):
 - a run that is ``failed`` or still ``running`` is refused (nothing written).
 
 (A mapping changed since the run makes the reconciliation itself FAIL, and a FAIL is never
-approved; a mapping gone from the folder cannot be reconciled: ``reconcile/claims.py``.)
+approved; a mapping gone from the folder cannot be reconciled: ``reconcile/proving/claims.py``.)
 
 An approval that does not approve exits 1, so a script that goes on after ``migrate audit
 signoff`` does not go on. Seen failing on 1de9d5a: every case above printed "outcome:
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from migrate.approval import RunScope
-from migrate.audit import log_path
-from migrate.cli import main
-from migrate.reconciliations import Reconciled, SignOff
-from migrate.signoff import history_lines
+from cli.main import main
+from migrate.audit.log import log_path
+from migrate.signoff.approval import RunScope
+from migrate.signoff.decision import history_lines
+from migrate.signoff.reconciliations import Reconciled, SignOff
 from tests.test_verdict import project, row, settings_in
 
 
@@ -192,7 +192,7 @@ def test_a_signoffs_table_made_before_why_gets_the_column(
 def test_a_reconciliation_against_a_changed_mapping_is_not_approved(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The mapping edited after the run: the reconciliation FAILs (reconcile/claims.py), and
+    """The mapping edited after the run: the reconciliation FAILs (reconcile/proving/claims.py), and
     approving it is recorded, NOT APPROVED, exit 1 (exit 0 and no reason before b2b0dfe)."""
     mappings = project(tmp_path, {"pay": [row(1, "100.00")]})
     cli = Cli(tmp_path, mappings)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from migrate import reconciliations
-from migrate.reconciliations import SignOff
+from migrate.signoff import reconciliations
+from migrate.signoff.reconciliations import SignOff
 from migrate.staging.tables import build_metadata
 from tests.conftest import (
     drop_mysql_database,

@@ -28,11 +28,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from fixtures.estate.build import build_estate
-from migrate import partitions, pipeline, runs
 from migrate.config import load_settings
 from migrate.db import readonly_engine
 from migrate.errors import TerminalError
-from migrate.runner import open_context, resume_run, rollback_run, run_migration
+from migrate.runs import partitions, pipeline
+from migrate.runs import records as runs
+from migrate.runs.runner import open_context, resume_run, rollback_run, run_migration
 from migrate.spec.loader import load_project
 from tests.conftest import (
     drop_mysql_database,
@@ -279,7 +280,7 @@ def _cli(workdir: Path, legacy: str, staging: str, *args: str) -> subprocess.Pop
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATE_")}
     env.update({f"MIGRATE_{s}_URL": legacy for s in ("FINANCE", "HR", "PROCUREMENT")})
     env["MIGRATE_STAGING_URL"] = staging
-    cmd = [sys.executable, "-m", "migrate.cli", "--workdir", str(workdir)]
+    cmd = [sys.executable, "-m", "cli.main", "--workdir", str(workdir)]
     cmd += ["--mappings", str(MAPPINGS), *args, "--chunk-size", "25"]
     log = (workdir / f"{args[0]}.log").open("ab")  # progress goes to stderr: not a pipe
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)

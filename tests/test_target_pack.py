@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
+from cli.targets import add_parsers
 from migrate.config import Settings
 from migrate.errors import SpecErrors
 from migrate.staging import catalog
 from migrate.staging.lineage_columns import LINEAGE_COLUMNS
 from migrate.staging.tables import build_metadata
-from migrate.targets.cli import add_parsers
 from migrate.targets.loader import load_targets
 from migrate.targets.pack import RECIPE, SHIPPED, shipped_pack
 from migrate.targets.pack_generate import GENERATED, check_pack, generate

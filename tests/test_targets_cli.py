@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, create_engine, select
 
+from cli.targets import add_parsers
 from migrate.config import Settings
 from migrate.errors import ConfigError
 from migrate.targets.build import build_table
-from migrate.targets.cli import add_parsers
 from migrate.targets.definition import ColumnDef, TableDef
 
 GOOD = """\
@@ -143,18 +143,18 @@ def test_a_decimal_stays_exact_on_sqlite(tmp_path: Path) -> None:
 def test_through_the_main_command_line_once_wired(
     tmp_path: Path, capsys: pytest.CaptureFixture[Any]
 ) -> None:
-    """``migrate targets ...`` through :func:`migrate.cli.main` (the lead adds the two lines
+    """``migrate targets ...`` through :func:`cli.main.main` (the lead adds the two lines
     that call :func:`add_parsers`)."""
-    import migrate.cli
+    import cli.main
 
-    sub = migrate.cli.build_parser()._subparsers
+    sub = cli.main.build_parser()._subparsers
     assert sub is not None
     if "targets" not in sub._group_actions[0].choices:  # type: ignore[attr-defined]
-        pytest.skip("migrate/cli.py does not call migrate.targets.cli.add_parsers yet")
+        pytest.skip("cli/main.py does not call cli.targets.add_parsers yet")
     folder = tmp_path / "targets"
     folder.mkdir()
     (folder / "d.yaml").write_text(GOOD.replace("length: 30,", "lenght: 30,"), encoding="utf-8")
-    code = migrate.cli.main(["--workdir", str(tmp_path), "targets", "check", str(folder)])
+    code = cli.main.main(["--workdir", str(tmp_path), "targets", "check", str(folder)])
     assert code == 1
     assert "targets/d.yaml:4 columns.DEPARTMENT_CODE.lenght: unknown key" in capsys.readouterr().out
 

@@ -15,9 +15,9 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import MetaData, create_engine
 
+from cli.targets import add_parsers
 from migrate.config import Settings
 from migrate.targets.build import build_table
-from migrate.targets.cli import add_parsers
 from migrate.targets.loader import load_definition
 from migrate.targets.reference import SECTIONS, render
 
@@ -133,7 +133,7 @@ def test_the_walkthrough_runs_as_written(
 
 
 def _walk(folder: Path, lines: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    from migrate.cli import main
+    from cli.main import main
     from migrate.staging.catalog import forget_targets
 
     run_id = ""

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Table
 
+from cli.targets import add_parsers
 from migrate.config import Settings
 from migrate.staging.tables import LINEAGE_COLUMNS, build_metadata
-from migrate.targets.cli import add_parsers
 from migrate.targets.definition import TableDef
 from migrate.targets.loader import load_targets
 from migrate.targets.typesig import signature

@@ -25,11 +25,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from cli.targets import add_parsers
 from migrate.config import Settings
 from migrate.errors import ConfigError
 from migrate.staging.tables import LINEAGE_COLUMNS
 from migrate.targets.build import build_table
-from migrate.targets.cli import add_parsers
 from migrate.targets.definition import TableDef
 from migrate.targets.drift import check_drift
 from migrate.targets.loader import LoadedTable, load_definition

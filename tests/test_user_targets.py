@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from migrate.cli import main
+from cli.main import main
 from migrate.staging.catalog import configure_targets, forget_targets
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "targets"
@@ -185,7 +185,7 @@ def test_run_stages_exact_values_reconciles_pass_and_traces(cli: Cli, project: P
 def test_an_interrupted_run_resumes_and_reconciles(
     cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import migrate.runner as runner
+    import migrate.runs.runner as runner
 
     real = runner.run_planned
 

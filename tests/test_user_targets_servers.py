@@ -83,7 +83,7 @@ def typed_rows(url: str) -> dict[str, Any]:
 def test_resume_lineage_reconcile_delta_and_rollback(
     cli: Cli, staging_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import migrate.runner as runner
+    import migrate.runs.runner as runner
 
     real = runner.run_planned
 

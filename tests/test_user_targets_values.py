@@ -17,8 +17,8 @@ from migrate.targets.definition import ColumnDef
 from migrate.transform.failures import Failures
 from migrate.validate.coerce import coerce, target_kind
 from migrate.validate.declared import breaks_format, format_regex, to_boolean, to_decimal
-from reconcile import restate_numbers as N
-from reconcile.coltypes import Kind, column_kind
+from reconcile.reading import numbers as N
+from reconcile.reading.coltypes import Kind, column_kind
 
 VALUES: list[Any] = [
     "0.75",

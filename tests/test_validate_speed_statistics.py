@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from migrate.load.statistics import refresh_statistics
 from migrate.spec.loader import load_project
 from migrate.staging.tables import build_metadata
-from migrate.statistics import refresh_statistics
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 

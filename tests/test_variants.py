@@ -280,7 +280,7 @@ def test_mappings_check_sees_the_variants_fields(
 ) -> None:
     """`mappings check` counts the columns variants fill as filled, and checks their
     source columns at their line: the how-to is OK, a misspelt bank column is not."""
-    from migrate.cli import main
+    from cli.main import main
 
     (tmp_path / "payments.csv").write_text("\n".join(PAYMENTS) + "\n", encoding="utf-8")
     folder = tmp_path / "mappings" / "finance"

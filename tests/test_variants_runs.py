@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, text
 
 from migrate.config import Settings
 from migrate.errors import TerminalError
-from migrate.rollback import rollback_run
-from migrate.runner import resume_run, run_migration
+from migrate.runs.rollback import rollback_run
+from migrate.runs.runner import resume_run, run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, FAIL, PASS
 from reconcile.run import reconcile_run
@@ -69,7 +69,7 @@ def test_a_run_stopped_mid_entity_resumes_without_halves_or_duplicates(
 ) -> None:
     """Stopped while the third payment's chunk (one payment a chunk) is prepared: the two
     before are committed whole, none of the third; resumed, each line is staged once."""
-    import migrate.variant_chunk as variant_chunk
+    import migrate.runs.variant_chunk as variant_chunk
 
     real = variant_chunk.warning_rows
     stopped: list[int] = []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-import reconcile.variants as rv
+import reconcile.proving.variants as rv
 from migrate.errors import SpecErrors
 from migrate.spec.loader import load_project
 from migrate.transform import variants as tv

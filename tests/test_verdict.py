@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migrate.cli import main
+from cli.main import main
 from migrate.config import Settings
 from migrate.errors import ConfigError
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EXCEPTIONS, FAIL, PASS, Reconciliation
 from reconcile.run import reconcile_run
@@ -170,7 +170,7 @@ def test_unreadable_amount_is_unverified_never_zero(tmp_path: Path) -> None:
 
 def test_a_float_amount_is_unverified(tmp_path: Path) -> None:
     """A legacy amount stored as a REAL (a binary fraction) is not read as cents, nor as 0."""
-    from reconcile.residue import read_residue
+    from reconcile.proving.residue import read_residue
 
     legacy = tmp_path / "legacy.db"
     with sqlite3.connect(legacy) as conn:
@@ -200,7 +200,7 @@ def test_a_float_amount_is_unverified(tmp_path: Path) -> None:
         }
     )
     engine = create_engine(f"sqlite:///{legacy}")
-    from reconcile.sqltext import install_functions
+    from reconcile.reading.sqltext import install_functions
 
     install_functions(engine)
     residue = read_residue(spec, 0, engine, tmp_path)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 from migrate.config import Settings
 from migrate.errors import ConfigError
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import FAIL, PASS
 from reconcile.run import reconcile_run
@@ -86,8 +86,8 @@ def test_rows_read_again_are_the_rows_the_scan_flagged(tmp_path: Path) -> None:
 
 
 def test_a_count_disagreement_between_the_readings_is_unverified() -> None:
-    from reconcile.exact import Exact
-    from reconcile.residue import ExactRow, Residue
+    from reconcile.proving.exact import Exact
+    from reconcile.proving.residue import ExactRow, Residue
 
     exact = Exact.__new__(Exact)
     exact.width, exact.flagged = 1, (3,)
@@ -161,7 +161,7 @@ def test_the_workbook_shows_what_the_run_claims_wrongly(tmp_path: Path) -> None:
     verdict the formulas compute is FAIL too (recalculated in LibreOffice in review)."""
     from openpyxl import load_workbook
 
-    from reconcile.workbook import write_workbook
+    from reconcile.reports.workbook import write_workbook
 
     mappings = project(tmp_path, {"pay": [row(1, "1.00")]})
     s = settings_in(tmp_path)

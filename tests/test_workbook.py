@@ -29,10 +29,10 @@ from reconcile.report import (
     RuleResult,
     RunFacts,
 )
-from reconcile.report_json import figures_sha256, from_json, to_json, write_json
-from reconcile.workbook import write_workbook
-from reconcile.workbook_signoff import FIGURES_PRINT, WORKBOOK_PRINT
-from reconcile.workbook_style import MONEY_FORMAT, sheet_title
+from reconcile.reports.report_json import figures_sha256, from_json, to_json, write_json
+from reconcile.reports.workbook import write_workbook
+from reconcile.reports.workbook_signoff import FIGURES_PRINT, WORKBOOK_PRINT
+from reconcile.reports.workbook_style import MONEY_FORMAT, sheet_title
 
 D = Decimal
 SHEETS = [
@@ -301,7 +301,7 @@ def test_sheets_protected_except_signoff_inputs(xlsx: tuple[Path, str]) -> None:
 def test_signoff_prints_the_fingerprints_to_file(report: Reconciliation, tmp_path: Path) -> None:
     """The Sign-off sheet prints the fingerprint of the figures (which the JSON issued with it
     reproduces) and the differences CSV's SHA-256, and asks no one to run a command."""
-    from reconcile.history import write_reports
+    from reconcile.reports.history import write_reports
 
     ev = write_reports(report, tmp_path, 1)
     so = load_workbook(ev.workbook)["Sign-off"]

@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.report import GrainRow, Reconciliation, RejectGroup
-from reconcile.workbook import write_workbook
-from reconcile.workbook_grains import active
+from reconcile.reports.workbook import write_workbook
+from reconcile.reports.workbook_grains import active
 from tests.test_workbook import _ap, _gl, _run
 
 D = Decimal
@@ -117,8 +117,8 @@ def test_every_sheet_prints_landscape_one_page_wide_with_its_header(tmp_path: Pa
 def test_the_audit_checkpoint_is_printed_where_the_copy_is_filed(tmp_path: Path) -> None:
     """A reconciliation that carries its run's audit log checkpoint (tamper's anchor) shows
     it on the Sign-off sheet and keeps it in the JSON; the workbook stays byte-identical."""
-    from reconcile.report_json import from_json, to_json
-    from reconcile.workbook import workbook_bytes
+    from reconcile.reports.report_json import from_json, to_json
+    from reconcile.reports.workbook import workbook_bytes
 
     anchor: dict[str, object] = {"entries": 1234, "head": "ab" * 32}
     report = replace(_report(), run=replace(_run(), audit_anchor=anchor))
@@ -135,9 +135,10 @@ def test_the_audit_checkpoint_is_printed_where_the_copy_is_filed(tmp_path: Path)
 def test_reconcile_keeps_each_sample_rejected_rows_own_amount(tmp_path: Path) -> None:
     """On the demo estate, each sample row of a reject group carries its own amount, read
     from the legacy row as the group's total is, and the samples add up within the group.
-    Needs /work/notes/patches/workbook.diff (reconcile/entity.py); fails until it is applied."""
+    Needs /work/notes/patches/workbook.diff (reconcile/proving/entity.py); fails until it is
+    applied."""
     from migrate.config import load_settings
-    from migrate.runner import run_migration
+    from migrate.runs.runner import run_migration
     from migrate.spec.loader import load_project
     from reconcile.run import reconcile_run
     from tests.test_pipeline import MAPPINGS, make_estate

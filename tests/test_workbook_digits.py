@@ -22,7 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from reconcile.report import GrainRow, MeasureIdentity, Reconciliation
-from reconcile.workbook import write_workbook
+from reconcile.reports.workbook import write_workbook
 from tests.test_workbook import SOFFICE, _ap, _row_of, _run, _soffice
 
 D = Decimal

@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 
 from migrate.transform.failures import REASONS as PIPELINE_REASONS
 from reconcile.report import Reconciliation
-from reconcile.workbook import write_workbook
-from reconcile.workbook_legend import REASONS, reason_text
+from reconcile.reports.workbook import write_workbook
+from reconcile.reports.workbook_legend import REASONS, reason_text
 from tests.test_workbook import _ap, _gl, _run
 
 ROOT = Path(__file__).resolve().parents[1]

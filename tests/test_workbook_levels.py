@@ -18,10 +18,10 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.differences import DifferencesFile, keep, write_differences_csv
+from reconcile.proving.differences import DifferencesFile, keep, write_differences_csv
 from reconcile.report import Reconciliation, RowDifference
-from reconcile.report_json import from_json, to_json
-from reconcile.workbook import write_workbook
+from reconcile.reports.report_json import from_json, to_json
+from reconcile.reports.workbook import write_workbook
 from tests.test_workbook import SOFFICE, _ap, _gl, _row_of, _run, _soffice
 
 D = Decimal

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from migrate import audit
+from migrate.audit import log as audit
 from migrate.config import Settings
 
 MANIFEST_NAME = "export_manifest.json"

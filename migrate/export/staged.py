@@ -1,7 +1,7 @@
 """A completed run's staged rows, read through a read-only engine, one table at a time.
 
 Export never writes to staging: the run is looked up in the real staging and then in the
-rehearsal's own (``migrate.targets.locate.staging_target``), the way every reader finds a
+rehearsal's own (``migrate.runs.locate.staging_target``), the way every reader finds a
 run, and rows are streamed in the table's key order so two exports of one run write the
 same bytes. Values come back through the staging column types, so money kept as integer
 cents on SQLite reads as the same ``Decimal`` it is on PostgreSQL and MariaDB.
@@ -22,10 +22,10 @@ from migrate.config import Settings
 from migrate.db import readonly_engine
 from migrate.errors import ConfigError, RunStateError
 from migrate.reach import probe
+from migrate.runs.locate import has_staging, staging_target
 from migrate.staging.catalog import staging_metadata, staging_table
 from migrate.staging.tables import LINEAGE_COLUMNS, REPLACED_PREFIX
 from migrate.staging.types import Money
-from migrate.targets.locate import has_staging, staging_target
 
 BATCH = 5_000
 _CHECK, _RAW = "__storage_class_of_", "__stored_value_of_"

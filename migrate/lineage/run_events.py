@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from openlineage.client.event_v2 import RunEvent, RunState
 
-from migrate.audit import scrub
+from migrate.audit.log import scrub
 from migrate.config import Settings
 from migrate.lineage.openlineage import entity_event, run_event
 from migrate.lineage.specs import mappings_root, run_specs
 
 if TYPE_CHECKING:
-    from migrate import hooks
+    from migrate.runs import hooks
 
 
 def events_for(settings: Settings, event: hooks.RunEvent, state: str) -> list[RunEvent]:

@@ -19,15 +19,16 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, select
 
-from migrate import audit, runs
+from migrate.audit import log as audit
 from migrate.config import Settings
 from migrate.db import writable_engine
 from migrate.errors import ConfigError, RunStateError
-from migrate.files import origins
+from migrate.extract.files import origins
 from migrate.lineage.legacy import key_match, read_source_row
 from migrate.lineage.masking import mask_row, mask_value, target_personal
 from migrate.lineage.rules import ColumnRule, column_rules
 from migrate.lineage.specs import mappings_root, run_specs
+from migrate.runs import records as runs
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import build_metadata
 from migrate.transform.variants import SEP as VARIANT_SEP

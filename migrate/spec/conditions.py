@@ -5,7 +5,7 @@ trimmed, in any case, since legacy codes vary in case) or as a **number** (``les
 ``greater_than``, ``at_most``, ``at_least``, ``between``: compared as an exact ``Decimal``).
 
 How a value is read as a number (the pipeline's ``migrate/transform/numbers.py`` and
-reconciliation's ``reconcile/restate_numbers.py`` each say it in their own code): the
+reconciliation's ``reconcile/reading/numbers.py`` each say it in their own code): the
 column's text, trimmed of ASCII whitespace, is an optional sign, digits with at most one
 decimal point, and an optional exponent (``-12.50``, ``+3``, ``.5``, ``1E3``); an integer
 or decimal column is its value. Then:

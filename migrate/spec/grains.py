@@ -19,7 +19,7 @@ class Grain(Strict):
 
     The declared ``source`` (each item a column, or a nested list of pieces) is
     :attr:`pieces`; the attribute ``source`` is every legacy column the grain reads, flat,
-    which is what the scans group by (``reconcile/sources.py``): for a grain without nested
+    which is what the scans group by (``reconcile/reading/sources.py``): for a grain without nested
     pieces the two are the same list.
     """
 

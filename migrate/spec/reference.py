@@ -31,7 +31,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("target", m.Target),
     ("issues_keys", m.IssuesKeys),
     ("fields.<COLUMN>", m.Field_),
-    ("fields.<COLUMN>.parts[] and reconcile.grains[].source pieces", Part),
+    ("fields.<COLUMN>.parts[] and reconcile.proving.grains[].source pieces", Part),
     ("lookup", m.Lookup),
     ("checks[]", m.Check),
     ("checks[].balanced", m.Balanced),
@@ -45,7 +45,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("checks[].balanced_across (across entities)", checks.BalancedAcross),
     ("reconcile", m.Reconcile),
     ("reconcile.measures[]", m.Measure),
-    ("reconcile.grains[]", m.Grain),
+    ("reconcile.proving.grains[]", m.Grain),
 )
 
 

@@ -30,7 +30,7 @@ def variant_errors(spec: EntitySpec, text: SourceText) -> list[SpecError]:
         errors.append(
             SpecError(
                 text.locate(("reconcile", "grains")),
-                "reconcile.grains on an entity with variants is not supported yet "
+                "reconcile.proving.grains on an entity with variants is not supported yet "
                 "(reconciliation does not restate them per variant): remove them",
             )
         )

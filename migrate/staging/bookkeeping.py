@@ -183,6 +183,6 @@ def _history(md: MetaData) -> None:
         Column("SIGNED_AT", DateTime, nullable=False),
         Column("WHY", Text, comment="why an approval does not approve the run, if it does not"),
     )
-    from migrate.audit_anchors import anchor_table  # the audit log's checkpoints (issue 22)
+    from migrate.audit.anchors import anchor_table  # the audit log's checkpoints (issue 22)
 
     anchor_table(md)

@@ -27,7 +27,7 @@ __all__ = ["LINEAGE_COLUMNS", "REPLACED_PREFIX", "build_metadata", "replaced_nam
 
 def build_metadata(schema: str | None = None) -> MetaData:
     """All staging tables, optionally in a schema (a rehearsal uses its own schema)."""
-    # not at the top: migrate.targets' package imports migrate.load, which imports this
+    # not at the top: migrate.targets' package imports migrate.load.bulk, which imports this
     from migrate.targets.pack import add_shipped_tables
 
     md = MetaData(schema=schema)

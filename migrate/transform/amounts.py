@@ -6,7 +6,7 @@ checked on the parts with numpy.
 
 Digits are ASCII: the patterns spell ``[0-9]``, never ``\\d`` (Python's ``\\d`` takes in
 ``٦`` and ``６``; RE2's does not, and neither does reconciliation). Reconciliation states the
-same grammar with its own hand-written scanner (``reconcile/money.py``); a property test
+same grammar with its own hand-written scanner (``reconcile/reading/money.py``); a property test
 feeds both the same strings (``tests/test_money_grammar_agreement.py``).
 """
 

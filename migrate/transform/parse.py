@@ -20,7 +20,7 @@ from migrate.transform import amounts
 # What a legacy value loses at both ends (a key part, an amount) and an amount may hold
 # between its parts: ASCII whitespace (space, tab, line breaks, form feed, vertical tab).
 # One fixed set, because reconciliation spells the same trim in each database's SQL
-# (``reconcile.sqltext.KEY_SPACE``). Listed, not ``\s``: RE2's ``\s`` leaves out the
+# (``reconcile.reading.sqltext.KEY_SPACE``). Listed, not ``\s``: RE2's ``\s`` leaves out the
 # vertical tab, Python's takes in every Unicode space.
 SPACE = amounts.SPACE
 _SP = f"[{SPACE}]"  # the characters themselves in a class: the same to RE2 and to Python

@@ -11,7 +11,7 @@ two neighbouring amounts are never the same float, so at most one ``c`` qualifie
 amount is unambiguous. IEEE division of the exact integer ``c`` by the exact ``10**scale``
 is correctly rounded, so ``c / 10**scale == x`` is that test. Reconciliation states the
 same rule its own way (the float's shortest decimal form has at most ``scale`` decimals,
-``reconcile/rounding.py``): the two are equivalent, and a test holds them equal.
+``reconcile/reading/rounding.py``): the two are equivalent, and a test holds them equal.
 """
 
 from __future__ import annotations

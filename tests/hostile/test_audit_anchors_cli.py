@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from migrate.audit import log_path, read_entries
-from migrate.audit_anchors import WORKBOOK_PROPERTY
-from migrate.cli import main
+from cli.main import main
+from migrate.audit.anchors import WORKBOOK_PROPERTY
+from migrate.audit.log import log_path, read_entries
 from migrate.config import load_settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from reconcile.run import reconcile_command
 from tests.test_pipeline import MAPPINGS, make_estate
 

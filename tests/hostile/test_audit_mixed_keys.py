@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate import audit
+from migrate.audit import log as audit
 from migrate.config import Settings, load_settings
 
 KEY = "k" * 32

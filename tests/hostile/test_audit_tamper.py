@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
-from migrate import audit, runs
+from migrate.audit import log as audit
 from migrate.config import Settings, load_settings
 from migrate.db import writable_engine
-from migrate.load import ensure_staging
-from migrate.targets import staging_target
+from migrate.load.bulk import ensure_staging
+from migrate.runs import records as runs
+from migrate.runs.locate import staging_target
 
 KEY = "k" * 32
 Entries = list[dict[str, Any]]

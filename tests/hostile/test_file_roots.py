@@ -16,8 +16,8 @@ import pytest
 
 from migrate.config import load_settings
 from migrate.errors import SchemaMismatch
-from migrate.files.dispatch import confine
-from migrate.runner import run_migration
+from migrate.extract.files.dispatch import confine
+from migrate.runs.runner import run_migration
 from migrate.spec.flatfile import FlatFile
 from tests.test_flat_files_check import HEADER, MAPPING, ROWS, cli, line_of, project
 

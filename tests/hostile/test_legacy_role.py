@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from migrate import doctor, preflight
+from cli import doctor
 from migrate.config import Settings, load_settings
 from migrate.legacy_role import LegacyRoleRefused, check, policy, review
+from migrate.runs import preflight
 from migrate.spec.loader import load_project
 from tests.test_pipeline import MAPPINGS
 

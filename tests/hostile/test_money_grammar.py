@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from migrate.transform import parse
 from reconcile.report import FAIL, PASS, Reconciliation
@@ -233,7 +233,7 @@ def test_an_expression_operand_in_other_digits_is_no_number(value: object) -> No
     ``NaN`` as a NaN that compared unequal to itself (so never agreed)."""
     from migrate.transform.expr import evaluate
     from migrate.transform.expr import parse as parse_expr
-    from reconcile import restate_expr as E
+    from reconcile.proving import restate_expr as E
 
     frame = pd.DataFrame({"QTY": pd.Series([value], dtype="object")})
     assert list(evaluate(parse_expr("QTY * 2"), frame)) == [None]

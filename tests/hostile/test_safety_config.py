@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.cli import main
+from cli.main import main
 from tests.hostile.test_file_roots import _outside
 from tests.hostile.test_key_injection import _fill, _project
 from tests.test_flat_files_check import MAPPING, project

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from migrate.config import load_settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 
 FIELDS = """target:
   table: WORKER_ANNUAL_PAY

@@ -4,7 +4,7 @@ visibly (issue 22, item 7).
 Before: a reject whose offending value was ``000000100.00\\x00`` made ``migrate reconcile``
 die in openpyxl (``IllegalCharacterError``); a lone surrogate (the bytes a ``surrogateescape``
 reader keeps) died in the UTF-8 encoder; a value starting with ``=`` was written as a formula.
-Now every text cell goes through :func:`reconcile.workbook_text.cell_text`: control
+Now every text cell goes through :func:`reconcile.reports.workbook_text.cell_text`: control
 characters read ``\\x00``, lone surrogates ``\\udcff``, text stays text.
 """
 
@@ -19,12 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from migrate.cli import main
+from cli.main import main
 from migrate.config import load_settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from reconcile.report import Reconciliation, RejectGroup
-from reconcile.workbook import workbook_bytes, write_workbook
-from reconcile.workbook_text import cell_text
+from reconcile.reports.workbook import workbook_bytes, write_workbook
+from reconcile.reports.workbook_text import cell_text
 from tests.test_workbook import _ap, _run
 
 HOSTILE = "000000100.00\x00"
@@ -72,7 +72,7 @@ def test_any_legacy_text_writes_and_reads_back_escaped(value: str) -> None:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    from reconcile.workbook_style import put
+    from reconcile.reports.workbook_style import put
 
     put(ws, 1, 1, value)
     import io
@@ -126,7 +126,7 @@ def test_migrate_reconcile_writes_the_workbook_then_the_json(tmp_path: Path) -> 
 def test_the_json_holds_any_legacy_text_and_reads_it_back() -> None:
     """A lone surrogate (an undecodable byte kept by ``surrogateescape``) is written as a
     ``\\udcff`` escape: the JSON encodes as UTF-8 and reads back the same report."""
-    from reconcile.report_json import from_json, to_json
+    from reconcile.reports.report_json import from_json, to_json
 
     report = _with_sample("12\udcff.00\x00")
     text = to_json(report)
@@ -137,7 +137,7 @@ def test_the_json_holds_any_legacy_text_and_reads_it_back() -> None:
 def test_no_json_without_its_workbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The JSON is written after the workbook: a workbook that cannot be written leaves no
     JSON (no PASS on disk without the workbook it summarises)."""
-    import reconcile.history as history
+    import reconcile.reports.history as history
 
     def broken(*_args: object, **_kw: object) -> str:
         raise RuntimeError("disk full")

@@ -69,7 +69,7 @@ def test_a_mapping_over_the_size_cap_is_refused_before_parsing(tmp_path: Path) -
 
 
 def test_the_cli_names_the_bomb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from migrate.cli import main
+    from cli.main import main
 
     folder = tmp_path / "mappings" / "finance"
     folder.mkdir(parents=True)

@@ -20,7 +20,7 @@ from sqlalchemy import Column, MetaData, Table, create_engine, text
 from sqlalchemy.types import TypeEngine
 
 from migrate.config import Settings
-from migrate.runner import run_migration
+from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from reconcile.report import EntityReconciliation
 from reconcile.run import reconcile_run

@@ -1,0 +1,55 @@
+"""Extract: legacy rows streamed in chunks that never split a group.
+
+``chunks``        a database table (server-side cursor) or a flat file, in chunks
+``arrow``         PostgreSQL's read path: ADBC ``COPY ... TO STDOUT`` as Arrow batches
+``readahead``     one chunk read ahead of the transform, by a background thread
+``files/``        flat-file extracts: delimited text, fixed-width records, COBOL copybooks
+``named_columns`` every source column a mapping names, refused before the first row if missing
+``sqlite_text``   SQLite text that is not UTF-8: a reject of its row, not a crash
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from migrate.extract.chunks import (
+        Chunk,
+        partition_bounds,
+        read_database,
+        read_file,
+        source_selectable,
+    )
+    from migrate.extract.named_columns import named_columns, refuse_missing
+    from migrate.extract.readahead import read_ahead
+
+__all__ = [
+    "Chunk",
+    "named_columns",
+    "partition_bounds",
+    "read_ahead",
+    "read_database",
+    "read_file",
+    "refuse_missing",
+    "source_selectable",
+]
+
+# each public name and the module it lives in: imported when first asked for, so that
+# importing one module of the package never imports the others
+_HOMES = {
+    "Chunk": "chunks",
+    "named_columns": "named_columns",
+    "partition_bounds": "chunks",
+    "read_ahead": "readahead",
+    "read_database": "chunks",
+    "read_file": "chunks",
+    "refuse_missing": "named_columns",
+    "source_selectable": "chunks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
