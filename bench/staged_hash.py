@@ -7,8 +7,8 @@ staging table of each run's ``staging.db`` with Python's ``sqlite3`` (the stored
 money as integer cents, dates as text) and prints, per table, the row count and a SHA-256 of
 its rows, sorted, without the columns that differ between two runs of the same code: run ids
 (``MIG_RUN_ID``, ``RUN_ID``, ``REPLACED_BY_RUN``). The run bookkeeping tables (runs,
-progress, partitions, reconciliations, sign-offs: timestamps and timings) are left out;
-rejects, warnings, filtered rows and the key map are in.
+progress, partitions, reconciliations, sign-offs, audit checkpoints: timestamps and timings)
+are left out; rejects, warnings, filtered rows and the key map are in.
 
     .venv/bin/python bench/staged_hash.py --out /tmp/before.json
     ... change staging ...
@@ -44,6 +44,8 @@ RUN_BOOKKEEPING = {
     "MIG_PARTITIONS",
     "MIG_RECONCILIATIONS",
     "MIG_SIGNOFFS",
+    # checkpoints of the audit chain's head: a hash over entries that carry times and run ids
+    "MIG_AUDIT_ANCHORS",
 }
 
 

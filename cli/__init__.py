@@ -14,19 +14,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cli.main import main
     from cli.parser import build_parser
 
 __all__ = [
     "build_parser",
-    "main",
 ]
 
 # each public name and the module it lives in: imported when first asked for, so that
 # importing one module of the package never imports the others
 _HOMES = {
     "build_parser": "parser",
-    "main": "main",
 }
 
 

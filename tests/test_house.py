@@ -84,6 +84,9 @@ def test_public_names_resolve_to_their_modules(package: str) -> None:
     module = importlib.import_module(package)
     homes: dict[str, str] = module._HOMES
     assert sorted(module.__all__) == sorted(homes)
+    # a name spelled like a module of the package is shadowed by it once that is imported
+    modules = {p.stem for p in (ROOT / package.replace(".", "/")).glob("*.py")}
+    assert not set(homes) & modules
     for name, home in homes.items():
         owner = importlib.import_module(f"{package}.{home}")
         assert getattr(module, name) is getattr(owner, name), name

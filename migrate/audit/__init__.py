@@ -21,7 +21,6 @@ if TYPE_CHECKING:
         read_entries,
         record_reconciliation,
         record_signoff,
-        verify,
     )
 
 __all__ = [
@@ -33,7 +32,6 @@ __all__ = [
     "read_entries",
     "record_reconciliation",
     "record_signoff",
-    "verify",
 ]
 
 # each public name and the module it lives in: imported when first asked for, so that
@@ -47,7 +45,6 @@ _HOMES = {
     "read_entries": "log",
     "record_reconciliation": "log",
     "record_signoff": "log",
-    "verify": "log",
 }
 
 

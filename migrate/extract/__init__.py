@@ -21,12 +21,11 @@ if TYPE_CHECKING:
         read_file,
         source_selectable,
     )
-    from migrate.extract.named_columns import named_columns, refuse_missing
+    from migrate.extract.named_columns import refuse_missing
     from migrate.extract.readahead import read_ahead
 
 __all__ = [
     "Chunk",
-    "named_columns",
     "partition_bounds",
     "read_ahead",
     "read_database",
@@ -39,7 +38,6 @@ __all__ = [
 # importing one module of the package never imports the others
 _HOMES = {
     "Chunk": "chunks",
-    "named_columns": "named_columns",
     "partition_bounds": "chunks",
     "read_ahead": "readahead",
     "read_database": "chunks",

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reconcile.reading.files import file_records
-    from reconcile.reading.fixed_records import fixed_records
     from reconcile.reading.money import InvalidAmount, parse_cents
     from reconcile.reading.relation import Relation
     from reconcile.reading.rounding import reading_of
@@ -41,7 +40,6 @@ __all__ = [
     "StreamSource",
     "Totals",
     "file_records",
-    "fixed_records",
     "parse_cents",
     "plan_source",
     "reading_of",
@@ -60,7 +58,6 @@ _HOMES = {
     "StreamSource": "stream",
     "Totals": "rows",
     "file_records": "files",
-    "fixed_records": "fixed_records",
     "parse_cents": "money",
     "plan_source": "sources",
     "reading_of": "rounding",
