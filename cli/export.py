@@ -109,7 +109,7 @@ def add_parsers(sub: Any) -> None:
         "staging: 0 PASS, 3 EXCEPTIONS, 1 FAIL, 2 not verified, 4 cannot connect.",
         epilog="examples:\n  migrate export --run 3f2a9c0d1e4b --format fbdi --out fbdi/\n"
         "  migrate export --run 3f2a9c0d1e4b --format csv --out csv/ --table WORKERS\n"
-        "  migrate export verify fbdi/",
+        "  migrate export verify fbdi/ --layouts ~/fbdi-layouts",
         formatter_class=_examples_formatter(),
     )
     ex.add_argument("--run", metavar="RUN_ID", help="the completed run to export")
@@ -130,8 +130,8 @@ def add_parsers(sub: Any) -> None:
     ex.add_argument(
         "--layouts",
         metavar="FOLDER",
-        help="folder of FBDI <TABLE>.columns.csv layouts (default: "
-        "../shared/realdata/erp_target_schemas/oracle_fusion_interface)",
+        help="fbdi: write from the vendor's <TABLE>.columns.csv layouts in this folder (a "
+        "newer layout than the pack's; default: the shipped pack, no layout file needed)",
     )
     ex.add_argument(
         "--lineage",
@@ -144,15 +144,17 @@ def add_parsers(sub: Any) -> None:
         "verify",
         help="prove exported files against staging: PASS, EXCEPTIONS, FAIL or not verified",
         description="Read the files back with reconciliation's own code (Python csv and the "
-        "layout files), count rows and total money per file, and compare with staging and "
-        "with the manifest (SHA-256, and the manifest with the audit log).",
+        "vendor's layout files, never the pack), count rows and total money per file, and "
+        "compare with staging and with the manifest (SHA-256, and the manifest with the audit "
+        "log).",
     )
     ver.add_argument("folder", help="the folder an export wrote")
     ver.add_argument(
         "--layouts",
         metavar="FOLDER",
-        help="where the FBDI layout files are now (default: where the export read them; "
-        "each must still have the SHA-256 the manifest records)",
+        help="the folder holding the vendor's FBDI layout files (default: where the export "
+        "read them; an export from the pack read none, so without this its files are not "
+        "verified); each must have the SHA-256 the manifest records",
     )
     ver.set_defaults(handler=cmd_export)
 

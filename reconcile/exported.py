@@ -34,6 +34,7 @@ from migrate.db import readonly_engine
 from migrate.errors import RunStateError
 from migrate.staging.catalog import staging_table
 from reconcile.reading.exported_files import (
+    NoLayout,
     Unreadable,
     layout_columns,
     layout_hints,
@@ -70,8 +71,10 @@ def verify_export(
 ) -> ExportReport:
     """Check every file the manifest lists; record the verdict in the audit log.
 
-    ``layouts``: where the FBDI layout files are now (default: where the manifest says they
-    were); each must still hash as the manifest says."""
+    ``layouts``: where the FBDI layout files are now (default: where the manifest says the
+    export read them); each must hash as the manifest says. An export written from the
+    shipped pack read no layout file: without ``layouts`` its FBDI files are NOT VERIFIED
+    (the proof reads the vendor's layout, never the pack the exporter followed)."""
     report = ExportReport(folder)
     manifest, manifest_sha = _manifest(folder, report)
     if manifest is None:
@@ -79,7 +82,8 @@ def verify_export(
     report.run_id = str(manifest.get("run_id"))
     if layouts is not None:
         for name, known in manifest.get("layouts", {}).items():
-            known["path"] = str(layouts / name)
+            if isinstance(known, dict):
+                known.update(path=str(layouts / name), given=True)
     recorded(settings, manifest_sha, report)
     reconciled(settings, report)
     _check(settings, folder, manifest, report)
@@ -186,9 +190,10 @@ def _file(
         )
     datasets = list(entry.get("datasets", []))
     if not name.lower().endswith(".zip"):
+        reported = sha if sha != entry.get("sha256") else None  # a plain CSV: its own bytes
         for d in datasets:
             with path.open("rb") as stream:
-                _dataset(name, d, stream, manifest, report, staged_of)
+                _dataset(name, d, stream, manifest, report, staged_of, reported)
         return
     try:
         with zipfile.ZipFile(path) as zf:
@@ -216,12 +221,25 @@ def _columns(
     if layout is None:
         return None, declared_formats(str(d.get("table")))
     known = manifest.get("layouts", {}).get(layout)
-    if not known:
-        raise Unreadable(f"the manifest names layout {layout} but not where it is")
-    path = Path(str(known.get("path")))
+    if not isinstance(known, dict) or not known.get("sha256"):
+        raise Unreadable(f"the manifest names layout {layout} but not which (no sha256)")
+    sha = str(known["sha256"])
+    if not known.get("path"):  # written from the pack: the vendor's file is not at hand
+        made = f" ({known['pack_file']})" if known.get("pack_file") else ""
+        raise NoLayout(
+            f"no vendor layout to read it with: the export followed the shipped pack{made}, "
+            f"made from {layout} (sha256 {sha[:12]}); pass --layouts FOLDER holding that file"
+        )
+    path = Path(str(known["path"]))
     if not path.is_file():
         raise Unreadable(f"layout {path} is missing")
-    if sha256_of(path) != known.get("sha256"):
+    found = sha256_of(path)
+    if found != sha:
+        if known.get("given"):
+            raise NoLayout(
+                f"layout {path} is not the layout the export followed (sha256 {found[:12]}, "
+                f"the manifest says {sha[:12]})"
+            )
         raise Unreadable(f"layout {path} changed since the export")
     return layout_columns(path), layout_formats(layout_hints(path))
 
@@ -233,11 +251,17 @@ def _dataset(
     manifest: dict[str, Any],
     report: ExportReport,
     staged_of: Staged,
+    reported: str | None = None,
 ) -> None:
+    """One CSV against staging and the manifest (``reported``: the file's SHA-256 already
+    reported changed, when the CSV is the whole file)."""
     table = str(d.get("table"))
     try:
         columns, formats = _columns(d, manifest)
         names, got = tally(stream, columns, money_columns(table), lambda n: _compared(table, n))
+    except NoLayout as exc:
+        report.add(UNVERIFIED, f"{label}: {exc}")
+        return
     except Unreadable as exc:
         report.add(UNVERIFIED, f"{label}: cannot be read ({exc})")
         return
@@ -251,7 +275,7 @@ def _dataset(
         report.add(UNVERIFIED, f"{label}: {exc}")
         return
     before = len(report.findings)
-    if got.sha256 != d.get("sha256"):
+    if got.sha256 != d.get("sha256") and got.sha256 != reported:
         report.add(
             FAIL,
             f"{label}: its bytes changed since the export (sha256 "

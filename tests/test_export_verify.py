@@ -54,6 +54,9 @@ def test_a_changed_amount_in_a_csv_fails_with_what_differs(run: Run, tmp_path: P
     found = " | ".join(t for _, t in report.findings)
     assert "AP_PAYMENTS.csv: changed since the export" in found
     assert "AMOUNT total" in found and "in staging" in found
+    said = [t for _, t in report.findings if "changed" in t]  # a plain CSV is its own bytes
+    assert said == [t for _, t in report.findings if t.startswith("AP_PAYMENTS.csv: changed")]
+    assert len(said) == 1, said
 
 
 def test_a_missing_file_fails(run: Run, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -277,3 +278,74 @@ def test_no_private_imports_and_no_cycle_between_staging_and_targets() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_generated_table_carries_what_its_import_file_needs(small: tuple[Path, Path]) -> None:
+    """The layout's hash, a record's fields, the ZIP and member, and the required column the
+    recipe does not keep (CODE): the export writes from these without the layout file."""
+    layouts, recipe = small
+    recipe.write_text(
+        SMALL_RECIPE.replace(
+            "    file: things.yaml\n", "    file: things.yaml\n    import_file: X.zip\n"
+        ).replace("        key: [XX_ID]\n", "        key: [XX_ID]\n        member: X.csv\n"),
+        encoding="utf-8",
+    )
+    [made] = generate(recipe, layouts)
+    assert "required_unstaged: [CODE]" in made.text or "required_unstaged:\n" in made.text
+    out = recipe.parent / "pack"
+    out.mkdir()
+    (out / made.path).write_text(made.text, encoding="utf-8")
+    [loaded] = load_targets(out).values()
+    layout = loaded.table.layout
+    assert layout is not None
+    digest = hashlib.sha256((layouts / "XX_INTERFACE.columns.csv").read_bytes()).hexdigest()
+    assert (layout.sha256, layout.fields, layout.import_file, layout.member) == (
+        digest,
+        5,
+        "X.zip",
+        "X.csv",
+    )
+    assert layout.required_unstaged == ["CODE"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("CODE: {length: 40}", "CODE: the layout allows at most 30 characters"),
+        ("CODE: {required: false}", "CODE: the layout requires it"),
+        ("CODE: {type: text}", None),  # the same type: the layout's length stays
+        ("TXN_DATE: {type: text}", "TXN_DATE: the layout says date, the pack text"),
+        ("NOTE: {length: 300}", "NOTE: the layout allows at most 240 characters"),
+        ("AMOUNT: {type: text}", "AMOUNT: the layout says decimal, the pack text"),
+    ],
+)
+def test_a_recipe_narrows_the_layout_never_widens_it(
+    small: tuple[Path, Path], change: str, message: str | None
+) -> None:
+    """The export writes a generated table's file from the pack: a value the pack lets
+    through must be one the ERP's import takes."""
+    layouts, recipe = small
+    text = SMALL_RECIPE.replace("          TXN_DATE:\n", "")
+    text = text.replace("          NOTE: {description: free text}\n", "")
+    text = text.replace("          AMOUNT: {type: money, required: true}\n", "")
+    recipe.write_text(text + f"          {change}\n", encoding="utf-8")
+    if message is None:
+        generate(recipe, layouts)
+        return
+    with pytest.raises(SpecErrors) as caught:
+        generate(recipe, layouts)
+    [error] = caught.value.errors
+    assert message in error.message and "never widens" in error.message, error.message
+
+
+def test_an_import_file_and_its_members_go_together(small: tuple[Path, Path]) -> None:
+    layouts, recipe = small
+    recipe.write_text(
+        SMALL_RECIPE.replace(
+            "    file: things.yaml\n", "    file: things.yaml\n    import_file: X.zip\n"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecErrors) as caught:
+        generate(recipe, layouts)
+    assert "a table of X.zip names its member" in str(caught.value)

@@ -1,7 +1,8 @@
 """Export: a completed run's staged rows as the ERP's own import files, with a manifest.
 
 The last stage of the data flow (staging → ERP import files). ``--format fbdi`` writes
-Oracle Fusion FBDI ZIPs from the vendor's column layouts (:mod:`.fbdi`); ``--format csv`` a
+Oracle Fusion FBDI ZIPs from the shipped target pack, or the vendor's column layouts
+(:mod:`.fbdi`); ``--format csv`` a
 CSV with a header per staging table, in its declared column order (:mod:`.csvout`). Every
 value is written exactly or the export fails naming it (:mod:`.values`), as does a journal
 that does not balance (:mod:`.balance`); the manifest
@@ -12,15 +13,13 @@ with its own code.
 
 from __future__ import annotations
 
-from migrate.export.fbdi import DEFAULT_LAYOUTS, FBDI_OBJECTS, FbdiObject
+from migrate.export.fbdi import FbdiObject, fbdi_objects
 from migrate.export.manifest import MANIFEST_NAME, ExportResult
 from migrate.export.rows import Problem
 from migrate.export.run import ExportFailed, export_run
 from migrate.export.values import ColumnFormat, Unexpressible, render
 
 __all__ = [
-    "DEFAULT_LAYOUTS",
-    "FBDI_OBJECTS",
     "MANIFEST_NAME",
     "ColumnFormat",
     "ExportFailed",
@@ -29,5 +28,6 @@ __all__ = [
     "Problem",
     "Unexpressible",
     "export_run",
+    "fbdi_objects",
     "render",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from migrate.export.manifest import (
 )
 from migrate.export.rows import Dataset, Problem, Written, write_dataset
 from migrate.export.staged import StagedRun, data_columns, find_run
+from migrate.targets.pack import PACKS
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # ZIP members' time: two exports of one run, same bytes
 Say = Callable[[str], None]
@@ -67,15 +68,14 @@ def export_run(
     except BaseException:
         run.close()
         raise
-    tell = say or (lambda _line: None)
-    masks = personal or {}
     written: list[Path] = []
     try:
         manifest = new_manifest(run_id, fmt, run.mode, redact(run.url))
+        job = Job(run, out, tables, manifest, written, say or (lambda _line: None), personal or {})
         if fmt == "fbdi":
-            _fbdi(run, out, tables, layouts or fbdi.DEFAULT_LAYOUTS, manifest, written, tell, masks)
+            _fbdi(job, layouts)
         else:
-            _csv(run, out, tables, lineage, manifest, written, tell, masks)
+            _csv(job, lineage)
         manifest["lineage_columns"] = lineage and fmt == "csv"
         written.append(out / MANIFEST_NAME)
         result = write_manifest(out, manifest)
@@ -100,63 +100,87 @@ def _fresh(out: Path) -> bool:
     return created
 
 
-def _fbdi(
-    run: StagedRun,
-    out: Path,
-    tables: list[str] | None,
-    folder: Path,
-    manifest: dict[str, Any],
-    written: list[Path],
-    tell: Say,
-    masks: dict[str, dict[str, str]],
-) -> None:
-    objects = fbdi.objects_for(tables)
-    for obj in objects:
-        for table in obj.tables:  # every layout readable before any file is written
-            fbdi.load_layout(folder, table)
+@dataclass(frozen=True)
+class Job:
+    """One export under way: the run, the folder, what was asked, and what it has written
+    (``written``: every path made, removed again if the export fails)."""
+
+    run: StagedRun
+    out: Path
+    tables: list[str] | None
+    manifest: dict[str, Any]
+    written: list[Path]
+    tell: Say
+    masks: dict[str, dict[str, str]]  # table -> {column: kind}, "*" for every table
+
+    def personal(self, table: str) -> dict[str, str]:
+        return self.masks.get(table, self.masks.get("*", {}))
+
+
+def _fbdi(job: Job, folders: Path | None) -> None:
+    """One ZIP per import object; its fields from the pack, or from ``folders``' layouts."""
+    run, manifest = job.run, job.manifest
+    objects = fbdi.objects_for(job.tables)
+    layouts = {  # every layout readable before any file is written
+        table: fbdi.load_layout(folders, table) if folders else fbdi.pack_layout(table)
+        for obj in objects
+        for table in obj.tables
+    }
+    manifest["layout_source"] = "files" if folders else "pack"
     for obj in objects:
         counts = {t: run.count(t) for t in obj.tables}
         if not any(counts.values()):
-            tell(
+            job.tell(
                 f"{obj.zip_name}: no rows of run {run.run_id} in {', '.join(obj.tables)}; "
                 "not written"
             )
             continue
         entries = []
-        path = out / obj.zip_name
+        path = job.out / obj.zip_name
         part = path.with_name(path.name + ".part")
-        written.append(part)
+        job.written.append(part)
         with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
             for table, member in obj.members:
-                layout = fbdi.load_layout(folder, table)
-                manifest["layouts"][layout.path.name] = {
-                    "path": str(layout.path.resolve()),
-                    "sha256": layout.sha256,
-                }
+                layout = layouts[table]
+                _record_layout(manifest, layout)
                 staged = run.table(table)
                 columns = data_columns(staged)
                 ds = fbdi.fbdi_dataset(staged, layout, member, columns)
-                ds = replace(ds, personal=masks.get(table, masks.get("*", {})))
-                tell(f"{obj.zip_name} {member}: {counts[table]:,} rows ...")
+                ds = replace(ds, personal=job.personal(table))
+                job.tell(f"{obj.zip_name} {member}: {counts[table]:,} rows ...")
                 info = zipfile.ZipInfo(member, date_time=FIXED_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 with zf.open(info, "w") as sink:
-                    done = write_dataset(ds, run.rows(table, columns), sink, _progress(tell))
+                    done = write_dataset(ds, run.rows(table, columns), sink, _progress(job.tell))
                 _check(done)
-                entries.append(_entry(ds, done, layout.path.name))
-        written.append(path)
+                entries.append(_entry(ds, done, layout.file))
+        job.written.append(path)
         part.replace(path)
         manifest["files"].append(_file(path, entries))
-        tell(f"wrote {path} ({sum(e['rows'] for e in entries):,} rows)")
-    if tables:
-        _require_files(manifest, run)
-        return
-    held = {t for o in fbdi.FBDI_OBJECTS for t in o.tables}
-    others = [t for t in run.tables_with_rows() if t not in held]
-    if others:
-        tell(f"not in FBDI (no layout; --format csv exports them): {', '.join(others)}")
+        job.tell(f"wrote {path} ({sum(e['rows'] for e in entries):,} rows)")
+    if not job.tables:
+        held = {t for o in fbdi.fbdi_objects() for t in o.tables}
+        others = [t for t in run.tables_with_rows() if t not in held]
+        if others:
+            job.tell(f"not in FBDI (no layout; --format csv exports them): {', '.join(others)}")
     _require_files(manifest, run)
+
+
+def _record_layout(manifest: dict[str, Any], layout: fbdi.Layout) -> None:
+    """The manifest names the vendor layout each file follows, with its SHA-256, and where
+    it was read: the layout file's path, or (``path`` null) the pack file made from it."""
+    known: dict[str, Any] = {"path": None, "sha256": layout.sha256}
+    if layout.path is not None:
+        known["path"] = str(layout.path.resolve())
+    if layout.pack_file is not None:
+        relative = layout.pack_file.relative_to(PACKS).as_posix()
+        known["pack_file"] = relative
+        manifest.setdefault("pack", {})[relative] = {
+            "path": str(layout.pack_file),
+            "sha256": hashlib.sha256(layout.pack_file.read_bytes()).hexdigest(),
+        }
+    manifest["layouts"][layout.file] = known
 
 
 def _require_files(manifest: dict[str, Any], run: StagedRun) -> None:
@@ -168,32 +192,25 @@ def _require_files(manifest: dict[str, Any], run: StagedRun) -> None:
         )
 
 
-def _csv(
-    run: StagedRun,
-    out: Path,
-    tables: list[str] | None,
-    lineage: bool,
-    manifest: dict[str, Any],
-    written: list[Path],
-    tell: Say,
-    masks: dict[str, dict[str, str]],
-) -> None:
-    names = [run.known(t) for t in tables] if tables else run.tables_with_rows()
+def _csv(job: Job, lineage: bool) -> None:
+    """One CSV with a header per table holding rows of the run (or per ``--table``)."""
+    run = job.run
+    names = [run.known(t) for t in job.tables] if job.tables else run.tables_with_rows()
     for name in names:
         staged = run.table(name)
         columns = data_columns(staged, lineage)
-        ds = replace(csv_dataset(staged, columns), personal=masks.get(name, masks.get("*", {})))
-        path = out / ds.name
+        ds = replace(csv_dataset(staged, columns), personal=job.personal(name))
+        path = job.out / ds.name
         part = path.with_name(path.name + ".part")
-        written.append(part)
-        tell(f"{ds.name}: {run.count(name):,} rows ...")
+        job.written.append(part)
+        job.tell(f"{ds.name}: {run.count(name):,} rows ...")
         with part.open("wb") as sink:
-            done = write_dataset(ds, run.rows(name, columns), sink, _progress(tell))
+            done = write_dataset(ds, run.rows(name, columns), sink, _progress(job.tell))
         _check(done)
-        written.append(path)
+        job.written.append(path)
         part.replace(path)
-        manifest["files"].append(_file(path, [_entry(ds, done, None)]))
-        tell(f"wrote {path} ({done.rows:,} rows)")
+        job.manifest["files"].append(_file(path, [_entry(ds, done, None)]))
+        job.tell(f"wrote {path} ({done.rows:,} rows)")
 
 
 def _progress(tell: Say) -> Callable[[str, int], None]:

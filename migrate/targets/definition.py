@@ -9,9 +9,15 @@ One file declares one table, or one ERP object holding several tables (``object:
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from migrate.spec.base import Strict
 from migrate.spec.steps import suggest
@@ -122,14 +128,54 @@ class IndexDef(Strict):
 
 
 class Layout(Strict):
-    """Where a definition was imported from (a vendor's published layout)."""
+    """Where a definition was imported from (a vendor's layout); what its import file needs.
+
+    ``migrate targets build-pack`` writes ``sha256`` to ``required_unstaged``, so
+    ``migrate export`` writes the ERP's files from the pack alone, without the layout files.
+    A key left unset is not written (an imported definition says only what it knows)."""
 
     vendor: str = Field(description="whose layout, e.g. Oracle Fusion FBDI")
     file: str = Field(description="the layout file it was imported from")
+    sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="the SHA-256 of that layout file (the export's manifest names it, and "
+        "export verify reads only a layout file of this hash)",
+    )
+    fields: int | None = Field(
+        default=None,
+        ge=1,
+        description="the number of fields of an import file's record (the layout's last "
+        "position): every one is written, empty where the table stages no column",
+    )
+    import_file: str | None = Field(
+        default=None,
+        description="the ZIP of the ERP's import process the table's file travels in, "
+        "e.g. GlInterface.zip (tables of one object share it)",
+    )
+    member: str | None = Field(
+        default=None, description="the table's CSV inside that ZIP, e.g. GlInterface.csv"
+    )
+    required_unstaged: list[str] | None = Field(
+        default=None,
+        description="columns the layout requires that the table does not stage: an export "
+        "of it is refused (the ERP would reject every record)",
+    )
     loader_columns: list[str] = Field(
         default_factory=list,
         description="columns the ERP's loader sets itself (never in the import file)",
     )
+
+    @model_validator(mode="after")
+    def _member_with_file(self) -> Layout:
+        if (self.import_file is None) != (self.member is None):
+            raise ValueError("import_file and member go together (the ZIP and its CSV)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
 
 
 class TableDef(Strict):

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from migrate.errors import ConfigError, SpecError, SpecErrors
 from migrate.spec.steps import suggest
 from migrate.spec.yamlsource import SourceText
-from migrate.targets.definition import ColumnDef, ObjectDef, TableDef, table_problems
+from migrate.targets.definition import ColumnDef, Layout, ObjectDef, TableDef, table_problems
 from migrate.targets.fbdi import read_layout
 from migrate.targets.pack_recipe import ColumnRecipe, TableRecipe, read_recipe
 from migrate.targets.write import object_to_yaml
@@ -48,7 +48,8 @@ def generate(recipe_path: Path, layouts: Path) -> list[PackFile]:
         sources: list[str] = []
         for j, table in enumerate(obj.tables):
             try:
-                built, source = _table(table, layouts, text, ("objects", i, "tables", j))
+                where = ("objects", i, "tables", j)
+                built, source = _table(table, obj.import_file, layouts, text, where)
             except SpecErrors as exc:
                 errors.extend(exc.errors)
                 continue
@@ -72,7 +73,11 @@ def _header(recipe: Path, sources: list[str]) -> list[str]:
 
 
 def _table(
-    recipe: TableRecipe, layouts: Path, text: SourceText, where: tuple[str | int, ...]
+    recipe: TableRecipe,
+    import_file: str | None,
+    layouts: Path,
+    text: SourceText,
+    where: tuple[str | int, ...],
 ) -> tuple[TableDef, str]:
     path = layouts / recipe.layout
     if not path.is_file():
@@ -85,26 +90,89 @@ def _table(
         at = text.locate((*where, "columns", name))
         try:
             columns[name] = _column(name, change or ColumnRecipe(), layout, name in recipe.key)
+            if name in layout.columns:
+                widened = loosens(layout.columns[name], columns[name])
+                if widened:
+                    raise ValueError(f"{name}: {widened}; a pack narrows a layout, never widens")
         except ValueError as exc:
             errors.append(SpecError(at, str(exc)))
     if errors:
         raise SpecErrors(errors)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     table = TableDef(
         table=layout.table,
         description=recipe.description,
         key=recipe.key,
         columns=columns,
         indexes=recipe.indexes,
-        layout=layout.layout,
+        layout=_export_facts(layout, columns, digest, import_file, recipe.member),
     )
     problems = table_problems(table)
     if problems:
         raise SpecErrors([SpecError(text.locate((*where, *p)), m) for p, m in problems])
     in_file = sum(1 for c in layout.columns.values() if c.position)
     kept = sum(1 for c in columns.values() if c.position)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     source = f"  {recipe.layout}: {kept} of its {in_file} columns staged; sha256 {digest}"
     return table, source
+
+
+def _export_facts(
+    layout: TableDef,
+    columns: dict[str, ColumnDef],
+    digest: str,
+    import_file: str | None,
+    member: str | None,
+) -> Layout:
+    """The layout block with what an import file needs besides the kept columns: the
+    layout's hash, a record's number of fields, the ZIP and member, the required columns
+    the table does not stage. ``migrate export`` writes from these alone."""
+    assert layout.layout is not None  # read_layout always says where it read
+    unstaged = [n for n, c in layout.columns.items() if c.required and n not in columns]
+    return layout.layout.model_copy(
+        update={
+            "sha256": digest,
+            "fields": max((c.position or 0 for c in layout.columns.values()), default=0) or None,
+            "import_file": import_file,
+            "member": member,
+            "required_unstaged": unstaged or None,
+        }
+    )
+
+
+_WHOLE_DIGITS = {"integer": 10, "bigint": 19}
+_FAMILY = {
+    "decimal": {"decimal", "money", "integer", "bigint"},
+    "date": {"date"},
+    "timestamp": {"timestamp", "date"},
+}
+
+
+def loosens(vendor: ColumnDef, staged: ColumnDef) -> str | None:
+    """What the staged column lets through that the layout refuses, or None.
+
+    The export writes a generated table's file from the pack's columns, so a pack column
+    must never be wider than the vendor's: a value the pack allows must be one the ERP
+    loads. Narrower is the recipe's business (money for NUMBER, a length where none)."""
+    if vendor.required and not staged.required:
+        return "the layout requires it"
+    family = _FAMILY.get(vendor.type)
+    if family is not None and staged.type not in family:
+        return f"the layout says {vendor.type}, the pack {staged.type}"
+    if vendor.length is not None:
+        most = staged.length if staged.type == "text" else _WHOLE_DIGITS.get(staged.type)
+        if staged.type in _WHOLE_DIGITS:
+            most = (most or 0) + 1  # a minus sign
+        if most is None or most > vendor.length:
+            return f"the layout allows at most {vendor.length} characters"
+    if vendor.precision is not None:
+        digits = _WHOLE_DIGITS.get(staged.type) or staged.precision
+        if staged.type == "money":
+            digits = staged.precision or 18
+        if digits is None or digits > vendor.precision:
+            return f"the layout allows at most {vendor.precision} digits"
+        if (staged.scale or (2 if staged.type == "money" else 0)) > (vendor.scale or 0):
+            return f"the layout allows {vendor.scale or 0} decimals"
+    return None
 
 
 def _column(name: str, change: ColumnRecipe, layout: TableDef, is_key: bool) -> ColumnDef:

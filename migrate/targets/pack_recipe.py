@@ -55,6 +55,10 @@ class TableRecipe(Strict):
     )
     indexes: list[IndexDef] = Field(default_factory=list, description="extra indexes")
     description: str | None = Field(default=None, description="the table's database comment")
+    member: str | None = Field(
+        default=None,
+        description="the table's CSV in the object's import_file, e.g. GlInterface.csv",
+    )
 
 
 class ObjectRecipe(Strict):
@@ -63,6 +67,11 @@ class ObjectRecipe(Strict):
     object: str = Field(description="the object's name, e.g. payables_invoices")
     file: str = Field(description="the definition file to write, relative to the pack folder")
     description: str | None = Field(default=None, description="what the object is")
+    import_file: str | None = Field(
+        default=None,
+        description="the ZIP the ERP's import process reads, e.g. GlInterface.zip (then "
+        "every table names its member): what migrate export writes",
+    )
     tables: list[TableRecipe] = Field(min_length=1, description="its interface tables")
 
 
@@ -100,9 +109,26 @@ def read_recipe(path: Path, display: str | None = None) -> tuple[Recipe, SourceT
         for i, f in enumerate(files)
         if not f.endswith(".yaml") or Path(f).is_absolute() or ".." in Path(f).parts
     ]
+    errors += _member_problems(recipe, text)
     if errors:
         raise SpecErrors(errors)
     return recipe, text
+
+
+def _member_problems(recipe: Recipe, text: SourceText) -> list[SpecError]:
+    """An object's ZIP and its tables' members go together, each member named once."""
+    errors = []
+    for i, obj in enumerate(recipe.objects):
+        members = [t.member for t in obj.tables]
+        for j, member in enumerate(members):
+            where = text.locate(("objects", i, "tables", j))
+            if obj.import_file is None and member is not None:
+                errors.append(SpecError(where, f"member {member}: the object names no import_file"))
+            elif obj.import_file is not None and member is None:
+                errors.append(SpecError(where, f"a table of {obj.import_file} names its member"))
+            elif member is not None and members.index(member) != j:
+                errors.append(SpecError(where, f"member {member} is another table's already"))
+    return errors
 
 
 _MODELS: dict[str, type[BaseModel]] = {

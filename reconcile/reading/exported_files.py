@@ -30,6 +30,11 @@ class Unreadable(Exception):
     """The file (or a member, or its layout) cannot be read as the format it claims."""
 
 
+class NoLayout(Unreadable):
+    """No vendor layout the file can be read with is at hand (the export followed the pack,
+    or ``--layouts`` holds another layout than the one the export followed)."""
+
+
 @dataclass
 class Tally:
     """What a CSV holds, counted from its own bytes."""
