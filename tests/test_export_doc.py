@@ -48,8 +48,8 @@ def _run_id(workdir: Path) -> str:
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory, realdata: Path) -> Path:
-    """One working folder the sessions share, in page order; the layouts are the realdata
-    ones (the default ``--layouts``)."""
+    """One working folder the sessions share, in page order. The export needs no layout
+    file; ``<layouts>`` in a command is the realdata layouts folder, for ``verify``."""
     folder = tmp_path_factory.mktemp("export-doc")
     make_estate(folder, scale=200, seed=7)
     return folder
@@ -57,9 +57,14 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, realdata: Path) -> Path:
 
 @pytest.mark.parametrize("name", SESSIONS)
 def test_session_as_written(
-    name: str, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    name: str,
+    workdir: Path,
+    realdata: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(workdir)
+    layouts = str(realdata / "erp_target_schemas" / "oracle_fusion_interface")
     for command, code, expected in session(name):
         words = shlex.split(command)
         if words[0] == "rm":
@@ -67,7 +72,7 @@ def test_session_as_written(
             continue
         assert words[0] == "migrate", command
         run_id = _run_id(workdir)
-        got = main([w.replace("<id>", run_id) for w in words[1:]])
+        got = main([w.replace("<id>", run_id).replace("<layouts>", layouts) for w in words[1:]])
         out, err = capsys.readouterr()
         lines = [ln.strip() for ln in (out + err).splitlines()]
         assert "Traceback" not in err
