@@ -10,12 +10,16 @@ A verdict is a claim finance signs, so it has three levels, per entity and overa
 - ``EXCEPTIONS``: the identity holds, but rows were rejected (listed by reason with their
   amounts), columns could not be verified, or nothing of a non-empty source was staged;
   finance must accept each exception on the Sign-off sheet;
-- ``FAIL``: any gap, difference, unreadable amount (an ``UNVERIFIED`` measure) or broken rule.
+- ``FAIL``: any gap, difference, unreadable amount (an ``UNVERIFIED`` measure, and each of
+  its grain lines whose known figures hold ``UNVERIFIED`` too) or broken rule.
+
+Each line's status is a property here, computed once: the workbook and the JSON both write
+it, so the two reports cannot judge a line differently.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 PASS, EXCEPTIONS, FAIL = "PASS", "EXCEPTIONS", "FAIL"
@@ -87,7 +91,12 @@ class MeasureIdentity:
 
 @dataclass(frozen=True)
 class GrainRow:
-    """Control total of one measure for one grain value (e.g. fund x account x period)."""
+    """Control total of one measure for one grain value (e.g. fund x account x period).
+
+    ``unreadable`` is its measure's count of legacy values reconciliation could not read
+    (set by the entity that holds the line, from that measure): which line holds them is
+    not known, so no line of the measure can be proved. ``status`` is the line's one
+    verdict, written as it is by the workbook and the JSON alike."""
 
     grain: str
     key: tuple[str, ...]
@@ -97,6 +106,7 @@ class GrainRow:
     rejected: Decimal
     filtered: Decimal
     tolerance: Decimal
+    unreadable: int = 0
 
     @property
     def difference(self) -> Decimal:
@@ -104,7 +114,11 @@ class GrainRow:
 
     @property
     def status(self) -> str:
-        return "PASS" if abs(self.difference) <= self.tolerance else "FAIL"
+        """FAIL when the known figures are off; else UNVERIFIED when values of the measure
+        were not read (a failing status, never PASS); else PASS."""
+        if abs(self.difference) > self.tolerance:
+            return FAIL
+        return UNVERIFIED if self.unreadable else PASS
 
 
 @dataclass(frozen=True)
@@ -174,9 +188,28 @@ class EntityReconciliation:
     # goes to a CSV file beside the workbook; not part of the figures compared
     differences_csv: bytes = field(default=b"", compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        """Each grain line carries its measure's unread count, whoever built the entity
+        (the proving code, ``from_json``, a test): a line's status then cannot say PASS
+        beside an amount that is UNVERIFIED, in any report that reads it."""
+        unread = {m.measure: m.unreadable for m in self.measures}
+        grains = tuple(
+            g if g.unreadable == unread.get(g.measure, 0)
+            else replace(g, unreadable=unread.get(g.measure, 0))
+            for g in self.grains
+        )  # fmt: skip
+        object.__setattr__(self, "grains", grains)
+
     @property
     def count_difference(self) -> int:
         return self.source_rows - self.staged_rows - self.rejected_rows - self.filtered_rows
+
+    @property
+    def grains_status(self) -> str:
+        """The level of its grain lines (the Summary's grain line): FAIL before UNVERIFIED
+        before PASS."""
+        statuses = {g.status for g in self.grains}
+        return next((s for s in (FAIL, UNVERIFIED) if s in statuses), PASS)
 
     @property
     def differences_found(self) -> int:

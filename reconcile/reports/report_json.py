@@ -10,7 +10,10 @@ to ``rejected_rows`` and their amounts, per measure, to that measure's Rejected;
 rule counts add up to ``filtered_rows``; the row differences counted by kind add up to
 ``difference_count`` (no kind listing more than it counts); an amount's ``unreadable`` count
 is 0 exactly when no unreadable row is listed, and never fewer than those listed; and the
-written ``failures`` and ``exceptions`` are the ones the figures give. Under a rounding
+written ``failures`` and ``exceptions`` are the ones the figures give. A grain line of an
+amount with unread legacy values carries that amount's ``unreadable`` count and is
+``UNVERIFIED`` unless its known figures fail (which line holds them is not known): its
+status is ``GrainRow.status``, the one the workbook writes. Under a rounding
 policy a measure carries ``rounding`` (rule, rows, the difference staging shows, the
 rounding restated, the bound, its status): the difference and status are recomputed too.
 """
@@ -167,7 +170,10 @@ def _rounding(m: MeasureIdentity) -> dict[str, Any]:
 
 
 def _grain(g: GrainRow) -> dict[str, Any]:
-    return {"grain": g.grain, "key": list(g.key), "measure": g.measure, **_amounts(g)}
+    """One grain line with ``g.status``, the status the workbook writes too; a line of an
+    amount with legacy values not read carries their count (``unreadable``)."""
+    head = {"grain": g.grain, "key": list(g.key), "measure": g.measure, **_amounts(g)}
+    return {**head, "unreadable": g.unreadable} if g.unreadable else head
 
 
 def _difference(d: RowDifference) -> dict[str, Any]:
@@ -266,12 +272,24 @@ def _measure_from(doc: dict[str, Any]) -> MeasureIdentity:
 
 
 def _grain_from(doc: dict[str, Any]) -> GrainRow:
+    """The line's figures; its status is checked by :func:`_agree_grains` once the entity
+    has given it its measure's unread count."""
+    a = _amount_fields(doc)
     g = GrainRow(
-        grain=doc["grain"], key=tuple(doc["key"]), measure=doc["measure"], **_amount_fields(doc)
-    )
+        doc["grain"], tuple(doc["key"]), doc["measure"],
+        a["source"], a["staged"], a["rejected"], a["filtered"], a["tolerance"],
+    )  # fmt: skip
     _agree(f"grain {g.key} difference", _money(doc["difference"]), g.difference)
-    _agree(f"grain {g.key} status", doc["status"], g.status)
     return g
+
+
+def _agree_grains(docs: list[dict[str, Any]], e: EntityReconciliation) -> None:
+    """Each written grain line's ``unreadable`` (0 when absent) is its measure's, and its
+    status the one its figures give: a PASS beside an UNVERIFIED amount is refused."""
+    for doc, g in zip(docs, e.grains, strict=True):
+        name = f"entity {e.entity} grain {g.key} {g.measure}"
+        _agree(f"{name} unreadable", int(doc.get("unreadable", 0)), g.unreadable, "its amount")
+        _agree(f"{name} status", doc["status"], g.status)
 
 
 def _rule_from(doc: dict[str, Any]) -> RuleResult:
@@ -326,6 +344,7 @@ def _entity_from(doc: dict[str, Any]) -> EntityReconciliation:
     )
     _agree(f"entity {e.entity} count difference", doc["count_difference"], e.count_difference)
     _agree_parts(e)
+    _agree_grains(doc["grains"], e)
     _agree(f"entity {e.entity} failures", doc.get("failures"), e.failures)
     _agree(f"entity {e.entity} exceptions", doc.get("exceptions"), e.exceptions)
     _agree(f"entity {e.entity} status", doc["status"], e.status)

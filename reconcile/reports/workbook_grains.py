@@ -8,8 +8,10 @@ folded away at the end under a count line, in a collapsed outline group a reader
 with its "+" and that does not print. Nothing with money in any figure is ever folded. A
 line holds sums, not row counts, so one whose amounts net to 0 (+100 and -100) folds too:
 the count line says so rather than claim "no activity". Each line keeps its Difference and
-Status formulas, and the Summary counts the failing ones over the whole Status column,
-folded lines included.
+Status formulas, and the Summary counts the failing and unverified ones over the whole
+Status column, folded lines included. The Report status is ``GrainRow.status``, the one the
+JSON writes, and the Status formula gives the same word (UNVERIFIED where its amount has
+legacy values not read and the known figures hold).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.report import UNVERIFIED, EntityReconciliation, GrainRow
+from reconcile.report import FAIL, PASS, UNVERIFIED, EntityReconciliation, GrainRow
 from reconcile.reports.workbook_style import (
     BEYOND_EXCEL,
     FONT,
@@ -64,13 +66,13 @@ def active(g: GrainRow) -> bool:
 def reading_order(
     rows: Sequence[GrainRow], unread: Collection[str] = ()
 ) -> tuple[list[GrainRow], list[GrainRow]]:
-    """(shown, folded): failing lines, and the lines of a measure with legacy values not
-    read (``unread``: they cannot pass), by largest difference first; then lines with
-    rejected or filtered money (largest first), then the other active lines as reconciled;
-    folded: the passing lines whose every figure is 0."""
-    doubtful = [g for g in rows if g.status != "PASS" or g.measure in unread]
+    """(shown, folded): failing and UNVERIFIED lines (``GrainRow.status``; ``unread`` names
+    more measures to hold out, for lines not held by an entity), by largest difference
+    first; then lines with rejected or filtered money (largest first), then the other
+    active lines as reconciled; folded: the passing lines whose every figure is 0."""
+    doubtful = [g for g in rows if g.status != PASS or g.measure in unread]
     failing = sorted(doubtful, key=lambda g: -abs(g.difference))
-    passing = [g for g in rows if g.status == "PASS" and g.measure not in unread]
+    passing = [g for g in rows if g.status == PASS and g.measure not in unread]
     left_out = sorted(
         (g for g in passing if g.rejected or g.filtered),
         key=lambda g: -(abs(g.rejected) + abs(g.filtered)),
@@ -85,12 +87,11 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     k = len(keys)
     titles = ["Grain", *keys, "Measure", "Source", "Staged", "Rejected", "Filtered",
               "Difference", "Tolerance", "Status", "Report status"]  # fmt: skip
-    unread = {m.measure: m.unreadable for m in e.measures if m.unreadable}
-    if any(_beyond(g) or g.measure in unread for g in e.grains):
+    if any(_beyond(g) or g.unreadable for g in e.grains):
         titles.append("Note")  # only where a line is beyond 15 digits or cannot be verified
-    shown, folded = reading_order(e.grains, unread)
-    failing = sum(g.status != "PASS" for g in e.grains)
-    unverified = sum(g.status == "PASS" and g.measure in unread for g in e.grains)
+    shown, folded = reading_order(e.grains)
+    failing = sum(g.status == FAIL for g in e.grains)
+    unverified = sum(g.status == UNVERIFIED for g in e.grains)
     put(ws, 1, 1, f"{e.entity}: control totals by grain").font = TITLE_FONT
     status_width = 12 if unverified else 9  # UNVERIFIED is wider than PASS and FAIL
     sizes = (24, *([20] * k), 14, 18, 18, 16, 16, 16, 12, status_width, status_width, 60)
@@ -102,7 +103,7 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     header(ws, HEADER_ROW, titles)
     row = HEADER_ROW + 1
     for g in shown:
-        _grain_row(ws, row, k, g, unread.get(g.measure, 0))
+        _grain_row(ws, row, k, g)
         row += 1
     if folded:
         note = put(ws, row, 1, f"{len(folded):,} grain line(s) whose every figure is 0 "
@@ -124,10 +125,11 @@ def write_grains(ws: Worksheet, e: EntityReconciliation) -> str:
     return f"{quote_sheet(ws.title)}!${letter}${first}:${letter}${max(row - 1, first)}"
 
 
-def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow, unread: int = 0) -> None:
-    """One line; ``unread``: legacy values of its measure no one could read. Which line
-    holds them is not known, so a line of that measure whose known figures hold is
-    UNVERIFIED (red, as on the Summary), never PASS; one that fails stays FAIL."""
+def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow) -> None:
+    """One line; its Report status is ``g.status``. With legacy values of its measure no
+    one could read (``g.unreadable``; which line holds them is not known), a line whose
+    known figures hold is UNVERIFIED (red, as on the Summary), never PASS; one that fails
+    stays FAIL. The Status formula gives the same words."""
     put(ws, row, 1, g.grain)
     for i, part in enumerate(g.key, start=2):
         put(ws, row, i, part)
@@ -137,12 +139,12 @@ def _grain_row(ws: Worksheet, row: int, k: int, g: GrainRow, unread: int = 0) ->
     for col, amount in enumerate(amounts, start=k + 3):
         put_money(ws, row, col, amount)
     put_money(ws, row, k + 8, g.tolerance)
-    held = UNVERIFIED if unread else "PASS"  # the status when the known figures hold
-    status = g.status if g.status != "PASS" else held
+    held = UNVERIFIED if g.unreadable else PASS  # the status when the known figures hold
+    status = g.status
     put(ws, row, k + 10, status)
     notes = [BEYOND_EXCEL] if _beyond(g) else []
-    if unread:
-        notes.append(f"{g.measure}: {unread:,} legacy value(s) not read (sheet Exceptions, "
+    if g.unreadable:
+        notes.append(f"{g.measure}: {g.unreadable:,} legacy value(s) not read (sheet Exceptions, "
                      "kind Not read); the line that holds them is not known")  # fmt: skip
     if notes:
         put(ws, row, k + 11, "; ".join(notes))

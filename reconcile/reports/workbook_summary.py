@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.report import (
     EXCEPTIONS,
+    FAIL,
     PASS,
     UNVERIFIED,
     EntityReconciliation,
@@ -152,15 +153,29 @@ def _failures_row(ws: Worksheet, row: int, label: str, formula: str, ok: bool, n
     put(ws, row, 11, note)
 
 
+def _grains_row(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -> None:
+    """The count of the entity's grain lines that fail or are UNVERIFIED (must be 0). Its
+    status is FAIL when any line fails, else UNVERIFIED when any is, by formula over the
+    totals sheet's Status column and as ``e.grains_status`` (each line's ``status``)."""
+    put(ws, row, 2, "Grain rows failing")
+    span = refs.grain_status.get(e.entity)
+    if span:
+        fails, unverified = f'COUNTIF({span},"{FAIL}")', f'COUNTIF({span},"{UNVERIFIED}")'
+        put_formula(ws, row, 7, f"={fails}+{unverified}", COUNT_FORMAT)
+        level = f'=IF({fails}>0,"{FAIL}",IF({unverified}>0,"{UNVERIFIED}","{PASS}"))'
+        note = f"failing or unverified rows on sheet {refs.grain_sheet[e.entity]}"
+    else:
+        put_formula(ws, row, 7, "=0", COUNT_FORMAT)
+        level, note = f'=IF(ABS(G{row})<=H{row},"{PASS}","{FAIL}")', "no grain declared"
+    put(ws, row, 8, 0, COUNT_FORMAT)
+    put_formula(ws, row, 9, level)
+    put(ws, row, 10, e.grains_status)
+    put(ws, row, 11, note)
+
+
 def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -> int:
     """Grain, row-diff and ERP-rule lines of one entity; returns the next free row."""
-    grains_ok = all(g.status == "PASS" for g in e.grains)
-    if e.entity in refs.grain_status:
-        formula = f'=COUNTIF({refs.grain_status[e.entity]},"FAIL")'
-        note = f"failing rows on sheet {refs.grain_sheet[e.entity]}"
-    else:
-        formula, note = "=0", "no grain declared"
-    _failures_row(ws, row, "Grain rows failing", formula, grains_ok, note)
+    _grains_row(ws, row, e, refs)
     diff = f"=COUNTIF({refs.difference_entities},A{row + 1})" if refs.difference_entities else "=0"
     where = "rows on sheet Differences"
     if unlisted := e.differences_found - len(e.differences):  # listed ones plus the rest
@@ -175,7 +190,7 @@ def _detail_rows(ws: Worksheet, row: int, e: EntityReconciliation, refs: Refs) -
         if refs.rule_entities and refs.rule_status
         else "=0"
     )
-    rules_ok = all(r.violations == 0 for r in e.rules if r.level == "FAIL")
+    rules_ok = all(r.status != FAIL for r in e.rules)  # RuleResult.status, as the Rules sheet
     _failures_row(ws, row + 2, "ERP rules failing", rules, rules_ok, "rules on sheet Rules")
     if e.problems:  # a mapping changed since the run, rows of the run no entity claims
         note = "; ".join(e.problems)
