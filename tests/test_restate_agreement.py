@@ -28,7 +28,9 @@ from migrate.staging.tables import METADATA
 from migrate.transform.engine import transform
 from migrate.transform.failures import Failures
 from migrate.validate.coerce import coerce
+from reconcile.proving import restate_expr as E
 from reconcile.proving.restate import Restated, column_kind
+from reconcile.proving.restate_steps import Unreadable
 
 CODES = {"A": "ALPHA", "b": "BRAVO", " C": "CHARLIE", "Ä": "UMLAUT"}
 # characters legacy text is made of, with the awkward ones: every kind of space, accents,
@@ -273,15 +275,43 @@ def test_integers_agree(values: list[object]) -> None:
 
 # -- arithmetic (expr) -------------------------------------------------------------------
 
-EXPRESSIONS = ["a * b", "a + b - 1.5", "-(a - b) / 4", "a / b", "(a + 2) * (b - a)", "a", "-a"]
+EXPRESSIONS = [
+    *("a * b", "a + b - 1.5", "-(a - b) / 4", "a / b", "(a + 2) * (b - a)", "a", "-a"),
+    "b / (a - a)",
+]
 NUMBERS = st.one_of(
     st.none(),
     st.integers(-(10**6), 10**6).map(str),  # an integer column: see the test after this one
     st.decimals(
         places=3, allow_nan=False, allow_infinity=False, min_value=-(10**6), max_value=10**6
     ),
-    st.sampled_from(["1,234.5", " 7 ", "", "x", "0", "12.345", "3"]),
+    st.sampled_from(["1,234.5", " 7 ", "", "x", "0", "12.345", "3", "0.00", " \t"]),
+    # no numbers: the row is rejected (invalid_number), never staged blank
+    st.sampled_from(["12O.50", "abc", ",", "\xa01", "NaN", "1_000", "1e", Decimal("NaN")]),
 )
+EXPR_REASONS = ("invalid_number", "division_by_zero")
+
+
+def check_refusals(field: dict[str, Any], records: list[dict[str, object]]) -> None:
+    """The rows the pipeline rejects for an expression (an operand that is no number, a
+    division by zero) are the rows reconciliation refuses, for the same reason: so a row
+    the pipeline staged blank instead would show as a difference, never agree."""
+    spec = _spec("WORKERS", "LAST_NAME", field)
+    columns = sorted({c for r in records for c in r})
+    rows = [tuple(r.get(c) for c in columns) for r in records]
+    frame = _exact_integers(pd.DataFrame.from_records(rows, columns=columns), rows)
+    frame.insert(0, "k", [str(i) for i in range(len(records))])
+    out = transform(spec, frame, {}, _no_lookups)
+    rejects = out.failures.to_frame()
+    piped = {int(r.row): r.reason for r in rejects.itertuples() if r.reason in EXPR_REASONS}
+    read = E.read(field["expr"])
+    restated: dict[int, str] = {}
+    for i, record in enumerate(records):
+        try:
+            E.compute(read, record)
+        except Unreadable as exc:
+            restated[i] = exc.reason
+    assert piped == restated, (field, records)
 
 
 @pytest.mark.parametrize("expr", EXPRESSIONS)
@@ -294,6 +324,7 @@ def test_expressions_agree(expr: str, a: list[object], b: list[object]) -> None:
     check("WORKERS", "LAST_NAME", {"expr": expr}, records)
     check("WORKER_BANK_ACCOUNTS", "PRIORITY", {"expr": expr}, records)
     check("PAYROLL_HISTORY", "GROSS_AMOUNT", {"expr": expr, "steps": [{"money": "fixed"}]}, records)
+    check_refusals({"expr": expr}, records)
 
 
 def test_expression_over_a_nullable_integer_column_agrees() -> None:

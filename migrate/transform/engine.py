@@ -18,7 +18,7 @@ from migrate.spec.model import Condition, EntitySpec, Field_, Part
 from migrate.spec.parts import as_part
 from migrate.spec.steps import Step
 from migrate.transform import numbers, parse
-from migrate.transform.expr import evaluate
+from migrate.transform.expr import computed
 from migrate.transform.expr import parse as parse_expr
 from migrate.transform.failures import READ_REASON, Failures, add_read_failures
 from migrate.transform.steps import IMPLEMENTATIONS, StepContext
@@ -224,8 +224,11 @@ def _base(
 ) -> pd.Series:
     if rule.const is not None:
         return pd.Series([rule.const] * len(rows), index=rows.index, dtype="object")
-    if rule.expr is not None:
-        return evaluate(parse_expr(rule.expr), rows)
+    if rule.expr is not None:  # an operand that is no number, a division by zero: rejected
+        values, refused = computed(parse_expr(rule.expr), rows)
+        for r in refused:
+            failures.add(r.rows, name, r.reason, r.values)
+        return values
     if lookup is not None:
         legacy = lookup.legacy
         present = ~(legacy == "")

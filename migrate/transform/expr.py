@@ -7,14 +7,21 @@
 Columns are evaluated as exact ``Decimal`` values, so ``Qty * UnitPrice`` is exact; a
 division that does not terminate within 28 digits is the only rounding, and money steps
 after it refuse more than two decimals rather than round.
+
+Nothing is lost silently: a blank operand makes the result blank (as a blank column is), but
+an operand that is present and no number (``12O.50``, ``abc``, ``NaN``) is *refused*, and so
+is a division by zero (and a result beyond ``Decimal``'s range): the engine rejects the row
+(``invalid_number`` with the operand's value; ``division_by_zero`` with the division's
+operands, ``6 / 0``), never stages it blank. A row's first refusal, left to right, is its
+reason. Reconciliation reads expressions again on its own
+(``reconcile/proving/restate_expr.py``) and refuses the same rows.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, Overflow
 
 import pandas as pd
 
@@ -132,46 +139,133 @@ def columns_of(text: str) -> list[str]:
     return out
 
 
+class NotANumber(ValueError):
+    """An operand that is present and no number."""
+
+
 def _as_decimal(v: object) -> Decimal | None:
-    """An operand as an exact number; None when blank or no number (a NaN or infinity held
-    as a value included: the result is then none, on both sides)."""
+    """An operand as an exact number; None when blank (None, pandas' NA, a float NaN, which
+    is pandas' NULL, or text of only the six ASCII blanks); :class:`NotANumber` when present
+    and no number (a ``Decimal`` NaN or infinity, a float infinity, a bool, other text)."""
     if v is None or v is pd.NA:
         return None
     if isinstance(v, Decimal):
-        return v if v.is_finite() else None
+        if not v.is_finite():
+            raise NotANumber(v)
+        return v
     if isinstance(v, int) and not isinstance(v, bool):
         return Decimal(v)
-    text = (repr(v) if isinstance(v, float) else str(v)).strip(_SPACE).replace(",", "")
-    if not _OPERAND.fullmatch(text):
+    if isinstance(v, float) and v != v:
         return None
+    text = (repr(v) if isinstance(v, float) else str(v)).strip(_SPACE)
+    if text == "":
+        return None
+    text = text.replace(",", "")
+    if not _OPERAND.fullmatch(text):
+        raise NotANumber(v)
     try:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        raise NotANumber(v) from None
+
+
+# the reasons a row is rejected for: an operand that is no number, a division by zero
+NO_NUMBER_REASON = "invalid_number"
+ZERO_DIVISOR_REASON = "division_by_zero"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why one row's value cannot be computed: the reason and the value shown with it."""
+
+    reason: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The rows refused for one reason (a mask over the chunk) and each one's value shown."""
+
+    reason: str
+    rows: pd.Series
+    values: pd.Series
+
+
+Value = Decimal | Refusal | None
+
+
+def _shown(v: object) -> str:
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def _operand(v: object) -> Value:
+    try:
+        return _as_decimal(v)
+    except NotANumber:
+        return Refusal(NO_NUMBER_REASON, _shown(v))
+
+
+def _apply(op: str, a: Value, b: Value) -> Value:
+    """One operation on one row: a refusal passes on (the left one first), then a blank."""
+    if isinstance(a, Refusal):
+        return a
+    if isinstance(b, Refusal):
+        return b
+    if a is None or b is None:
         return None
+    if op == "/" and b == 0:
+        return Refusal(ZERO_DIVISOR_REASON, f"{a} / {b}")
+    try:
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        return a / b
+    except Overflow:  # beyond Decimal's range (10**999999): no number either
+        return Refusal(NO_NUMBER_REASON, f"{a} {op} {b}")
 
 
-def evaluate(node: Node, frame: pd.DataFrame) -> pd.Series:
-    """Evaluate over a chunk; nulls and non-numbers propagate as None (object dtype)."""
+def _values(node: Node, frame: pd.DataFrame) -> list[Value]:
     if isinstance(node, Num):
-        return pd.Series([node.value] * len(frame), index=frame.index, dtype="object")
+        return [node.value] * len(frame)
     if isinstance(node, Col):
         column = frame[node.name]
         if pd.api.types.is_integer_dtype(column.dtype):  # exact: never through float
             column = column.astype("object")
         elif pd.api.types.is_float_dtype(column.dtype):  # there NaN is pandas' NULL
             column = column.astype("object").where(column.notna(), None)
-        return column.map(_as_decimal).astype("object")
+        return [_operand(v) for v in column.astype("object")]
     if isinstance(node, Neg):
-        return evaluate(node.operand, frame).map(lambda v: None if v is None else -v)
-    left, right = evaluate(node.left, frame), evaluate(node.right, frame)
-    ops: dict[str, Callable[[Decimal, Decimal], Decimal | None]] = {
-        "+": lambda a, b: a + b,
-        "-": lambda a, b: a - b,
-        "*": lambda a, b: a * b,
-        "/": lambda a, b: a / b if b != 0 else None,
-    }
-    fn = ops[node.op]
-    values = [
-        None if a is None or b is None else fn(a, b) for a, b in zip(left, right, strict=True)
-    ]
-    return pd.Series(values, index=frame.index, dtype="object")
+        return [
+            v if v is None or isinstance(v, Refusal) else -v for v in _values(node.operand, frame)
+        ]
+    left, right = _values(node.left, frame), _values(node.right, frame)
+    return [_apply(node.op, a, b) for a, b in zip(left, right, strict=True)]
+
+
+def computed(node: Node, frame: pd.DataFrame) -> tuple[pd.Series, list[Refused]]:
+    """Evaluate over a chunk: the values (object dtype; None where blank or refused) and the
+    refused rows by reason, for the engine to reject."""
+    got = _values(node, frame)
+    values = [None if isinstance(v, Refusal) else v for v in got]
+    refused: list[Refused] = []
+    for reason in (NO_NUMBER_REASON, ZERO_DIVISOR_REASON):
+        rows = [isinstance(v, Refusal) and v.reason == reason for v in got]
+        if any(rows):
+            shown = [v.value if isinstance(v, Refusal) else None for v in got]
+            refused.append(
+                Refused(
+                    reason,
+                    pd.Series(rows, index=frame.index, dtype=bool),
+                    pd.Series(shown, index=frame.index, dtype="object"),
+                )
+            )
+    return pd.Series(values, index=frame.index, dtype="object"), refused
+
+
+def evaluate(node: Node, frame: pd.DataFrame) -> pd.Series:
+    """The values alone (object dtype): None where blank, and where refused (see
+    :func:`computed`, which says which rows the engine must reject)."""
+    return computed(node, frame)[0]

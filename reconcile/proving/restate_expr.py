@@ -7,20 +7,26 @@ The mapping language's grammar, read again here (invariant 3: never the pipeline
     factor := NUMBER | COLUMN | '(' expr ')' | '-' factor
 
 Numbers and column values are exact ``Decimal``: a column's text with its surrounding blanks
-and thousands commas removed; a value that is not a number, or none, makes the result none,
-and so does a division by zero. Nothing from the mapping is evaluated as Python (invariant 7):
-an expression is read into nested tuples once, then computed per row.
+and thousands commas removed. A blank value (none, or only blanks) makes the result none. A
+value that is present and no number is **refused** (``invalid_number``), and so is a division
+by zero (``division_by_zero``, shown as ``6 / 0``) and a result beyond ``Decimal``'s range:
+the pipeline rejects such a row, and a row it staged anyway shows as a difference naming the
+refused value (never as agreeing with a blank). Nothing from the mapping is evaluated as
+Python (invariant 7): an expression is read into nested tuples once, then computed per row.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, Overflow
 from functools import cache
+
+from reconcile.proving.restate_steps import Unreadable
 
 _TOKEN = re.compile(r"\s*(?:([0-9]+(?:\.[0-9]+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\S))", re.ASCII)
 _SPACE = " \t\n\r\x0b\x0c"
+NOT_A_NUMBER, ZERO_DIVISOR = "invalid_number", "division_by_zero"
 # a read expression: ("num", Decimal) | ("col", name) | ("neg", node) | (op, left, right)
 Node = tuple[object, ...]
 
@@ -86,27 +92,33 @@ def _factor(tokens: list[str]) -> tuple[Node, list[str]]:
 def number(value: object) -> Decimal | None:
     """A column value as an exact number: the six ASCII blanks around it and its commas
     dropped, then an optional sign, ASCII digits with at most one point, and an optional
-    exponent (``NaN``, ``Infinity``, ``1_000``, ``١٢`` and a float NaN held as a value are
-    none, as blank is)."""
+    exponent. None when blank (none, or only those blanks); anything else present is
+    refused (:class:`~reconcile.proving.restate_steps.Unreadable`, ``invalid_number``):
+    ``12O.50``, ``,``, ``NaN``, ``Infinity``, ``1_000``, ``١٢``, a bool, and a float NaN or
+    infinity (a legacy row read here holds NULL as none, so a NaN is a value)."""
     if isinstance(value, Decimal):
-        return value if value.is_finite() else None
+        if not value.is_finite():
+            raise Unreadable(NOT_A_NUMBER, value)
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
     if value is None:
         return None
     text = (repr(value) if isinstance(value, float) else str(value)).strip(_SPACE)
+    if not text:
+        return None
     text = text.replace(",", "")
     mantissa, e, exponent = text.partition("e") if "e" in text else text.partition("E")
     if e and not _digits(exponent[1:] if exponent[:1] in "+-" else exponent):
-        return None
+        raise Unreadable(NOT_A_NUMBER, value)
     body = mantissa[1:] if mantissa[:1] in ("+", "-") else mantissa
     whole, point, frac = body.partition(".")
     if not (whole or frac) or (whole and not _digits(whole)) or (frac and not _digits(frac)):
-        return None
+        raise Unreadable(NOT_A_NUMBER, value)
     try:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - only numbers get here
-        return None
+        raise Unreadable(NOT_A_NUMBER, value) from None
 
 
 def _digits(text: str) -> bool:
@@ -114,7 +126,9 @@ def _digits(text: str) -> bool:
 
 
 def compute(node: Node, record: Mapping[str, object]) -> Decimal | None:
-    """The expression's value for one legacy row (none where an operand is none)."""
+    """The expression's value for one legacy row: none where an operand is blank; the first
+    refusal, left to right (an operand that is no number, a division by zero), raised as
+    :class:`~reconcile.proving.restate_steps.Unreadable`."""
     kind = node[0]
     if kind == "num":
         value = node[1]
@@ -128,13 +142,18 @@ def compute(node: Node, record: Mapping[str, object]) -> Decimal | None:
     left, right = compute(_node(node[1]), record), compute(_node(node[2]), record)
     if left is None or right is None:
         return None
-    if kind == "+":
-        return left + right
-    if kind == "-":
-        return left - right
-    if kind == "*":
-        return left * right
-    return left / right if right != 0 else None
+    if kind == "/" and right == 0:
+        raise Unreadable(ZERO_DIVISOR, f"{left} / {right}")
+    try:
+        if kind == "+":
+            return left + right
+        if kind == "-":
+            return left - right
+        if kind == "*":
+            return left * right
+        return left / right
+    except Overflow:  # beyond Decimal's range: no number either
+        raise Unreadable(NOT_A_NUMBER, f"{left} {kind} {right}") from None
 
 
 def _node(value: object) -> Node:
