@@ -13,11 +13,13 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from migrate.config import load_settings
+from migrate.errors import ConfigError
 from migrate.export import export_run
 from migrate.export import fbdi as export_fbdi
 from migrate.targets.pack import shipped_pack
@@ -31,19 +33,16 @@ def run(tmp_path_factory: pytest.TempPathFactory, realdata: Path) -> Run:
 
 
 @pytest.fixture
-def no_layouts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[], Path]:
-    """Call to take the layouts away: the old default folder is gone, and reading any
-    layout file fails (before this fix the export read them from
-    ``DEFAULT_LAYOUTS``, ``<checkout>/../shared/realdata/...``, and failed without)."""
-    gone = tmp_path / "no-such-layouts"
+def no_layouts(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Call to take the layouts away: reading any layout file fails from then on. (Before
+    the pack carried the export's facts, the export read them from
+    ``<checkout>/../shared/realdata/...`` and failed where that folder is absent.)"""
 
     def refuse(*_args: object) -> object:
         raise AssertionError("a layout file was read")
 
-    def hide() -> Path:
-        monkeypatch.setattr(export_fbdi, "DEFAULT_LAYOUTS", gone, raising=False)
+    def hide() -> None:
         monkeypatch.setattr(export_fbdi, "read_layout", refuse)
-        return gone
 
     return hide
 
@@ -58,11 +57,11 @@ def _members(folder: Path) -> dict[str, bytes]:
 
 
 def test_an_export_without_the_layouts_folder_writes_the_layouts_bytes(
-    run: Run, tmp_path: Path, no_layouts: Callable[[], Path]
+    run: Run, tmp_path: Path, no_layouts: Callable[[], None]
 ) -> None:
     settings = load_settings(run.workdir)
     export_run(settings, run.run_id, tmp_path / "files", layouts=run.layouts)
-    assert not no_layouts().exists()
+    no_layouts()
     result = export_run(settings, run.run_id, tmp_path / "pack")
     with_files, with_pack = _members(tmp_path / "files"), _members(tmp_path / "pack")
     assert len(with_pack) == 5 and with_pack == with_files
@@ -88,7 +87,7 @@ def _sha(path: Path) -> str:
 
 
 def test_verify_without_the_layouts_is_not_verified_and_says_what_is_missing(
-    run: Run, tmp_path: Path, no_layouts: Callable[[], Path]
+    run: Run, tmp_path: Path, no_layouts: Callable[[], None]
 ) -> None:
     settings = load_settings(run.workdir)
     no_layouts()
@@ -134,3 +133,21 @@ def test_the_pack_carries_what_an_fbdi_file_needs(realdata: Path) -> None:
         lines = path.read_text(encoding="utf-8").splitlines()[1:]
         positions = [int(p) for p in (ln.split(",")[1] for ln in lines) if p]
         assert definition.layout.fields == max(positions), table
+
+
+def test_a_column_the_layout_requires_and_the_pack_does_not_stage_refuses_the_export(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``required_unstaged`` (the recipe dropped a column the layout requires): the ERP
+    would reject every record, so nothing is written."""
+    real = export_fbdi.pack_layout
+
+    def dropped(table: str) -> export_fbdi.Layout:
+        layout = real(table)
+        return replace(layout, required=(*layout.required, "LEDGER_ID"))
+
+    monkeypatch.setattr(export_fbdi, "pack_layout", dropped)
+    settings = load_settings(run.workdir)
+    with pytest.raises(ConfigError, match="LEDGER_ID required by the layout"):
+        export_run(settings, run.run_id, tmp_path / "gl", tables=["GL_INTERFACE"])
+    assert not (tmp_path / "gl").exists()
