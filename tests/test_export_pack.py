@@ -80,6 +80,7 @@ def test_an_export_without_the_layouts_folder_writes_the_layouts_bytes(
     assert gl["path"] is None and gl["sha256"] == _sha(run.layouts / "GL_INTERFACE.columns.csv")
     files = json.loads((tmp_path / "files" / "export_manifest.json").read_text("utf-8"))
     assert files["layout_source"] == "files" and "pack" not in files
+    assert manifest["files"] == files["files"]  # fields, left-out columns, totals, hashes
 
 
 def _sha(path: Path) -> str:
