@@ -3,9 +3,13 @@
 Each object of the recipe becomes one object file (``object:`` with ``tables:``): per
 table, the layout's columns the recipe keeps, in the recipe's order, each carrying what the
 layout says (position, hint, type, length, format, required) changed only where the recipe
-says so, plus the columns the recipe adds. A key column is required. The file starts with
-:data:`GENERATED` and names the recipe and each layout's SHA-256, so a changed layout shows
-in review. Files without that first line are hand-written and never overwritten.
+says so, plus the columns the recipe adds. A key column is required. A change may narrow
+the layout, never widen it (:func:`loosens`), and each table's ``layout`` block carries the
+layout's SHA-256, a record's number of fields, its ZIP and member and the required columns
+it does not keep: ``migrate export`` writes the FBDI files from the pack alone. The file
+starts with :data:`GENERATED` and names the recipe and each layout's SHA-256, so a changed
+layout shows in review. Files without that first line are hand-written and never
+overwritten.
 """
 
 from __future__ import annotations
