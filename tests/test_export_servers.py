@@ -82,6 +82,10 @@ def test_fbdi_and_csv_from_a_server_staging(
         assert total == Decimal(str(staged)) and total > 0
         assert all(len(r[positions[money] - 1].partition(".")[2]) in (0, 2) for r in records)
     assert verify_export(settings, out).verdict == "PASS"
+    from_pack = tmp_path / "pack"  # no layout file: the same bytes (money as NUMERIC here)
+    export_run(settings, run_id, from_pack, tables=["GL_INTERFACE"])
+    assert (from_pack / "GlInterface.zip").read_bytes() == (out / "GlInterface.zip").read_bytes()
+    assert verify_export(settings, from_pack, layouts=layouts).verdict == "PASS"
     csv_out = tmp_path / "csv"
     export_run(settings, run_id, csv_out, fmt="csv", tables=["SALARIES"])
     assert verify_export(settings, csv_out).verdict == "PASS"
