@@ -25,7 +25,7 @@ from sqlalchemy import Integer, String
 from migrate.spec.model import EntitySpec
 from migrate.transform import engine
 from migrate.transform.engine import transform
-from migrate.transform.expr import evaluate
+from migrate.transform.expr import computed, evaluate
 from migrate.transform.expr import parse as parse_expr
 from reconcile.proving import restate_expr as E
 from reconcile.proving.restate_steps import Unreadable
@@ -91,10 +91,15 @@ def test_the_pipeline_rejects_an_operand_that_is_no_number() -> None:
     assert staged == {key: want for key, _q, _r, _p, want in CASES if key in staged}
 
 
-def test_blank_float_and_integer_columns_propagate_blank() -> None:
-    """A float column's NaN is pandas' NULL: blank, as before, never a reject."""
+def test_blank_float_integer_and_date_columns_propagate_blank() -> None:
+    """A float column's NaN is pandas' NULL: blank, as before, never a reject; so is a NaT,
+    while a date is no number."""
     frame = pd.DataFrame({"qty": [1.5, float("nan")], "rate": pd.array([2, None], "Int64")})
     assert list(evaluate(parse_expr("qty * rate"), frame)) == [Decimal("3.0"), None]
+    dated = pd.DataFrame({"d": pd.to_datetime([None, "2024-01-02"])})  # NaT is blank
+    values, refused = computed(parse_expr("d * 2"), dated)
+    assert list(values) == [None, None]
+    assert [(r.reason, list(r.rows)) for r in refused] == [("invalid_number", [False, True])]
 
 
 @pytest.mark.parametrize(

@@ -144,10 +144,11 @@ class NotANumber(ValueError):
 
 
 def _as_decimal(v: object) -> Decimal | None:
-    """An operand as an exact number; None when blank (None, pandas' NA, a float NaN, which
-    is pandas' NULL, or text of only the six ASCII blanks); :class:`NotANumber` when present
-    and no number (a ``Decimal`` NaN or infinity, a float infinity, a bool, other text)."""
-    if v is None or v is pd.NA:
+    """An operand as an exact number; None when blank (None, pandas' NA or NaT, a float NaN,
+    which is pandas' NULL, or text of only the six ASCII blanks); :class:`NotANumber` when
+    present and no number (a ``Decimal`` NaN or infinity, a float infinity, a bool, a date,
+    other text)."""
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, Decimal):
         if not v.is_finite():
