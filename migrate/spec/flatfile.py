@@ -8,12 +8,13 @@ reconciliation each read the file with their own code from the same declaration.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
 from migrate.spec.base import Strict
 from migrate.spec.layout import FixedWidth
+from migrate.spec.pathfields import PathRule
 
 # How a delimiter may be written besides the character itself ("\t" in double quotes)
 _NAMED = {"tab": "\t", "\\t": "\t", "pipe": "|", "comma": ",", "semicolon": ";"}
@@ -29,7 +30,11 @@ def _one_character(value: Any, what: str) -> Any:
 class FlatFile(Strict):
     """A flat-file extract handed over by a legacy system: delimited text, or fixed-width."""
 
-    path: str = Field(description="relative to the working folder, or absolute")
+    path: Annotated[str, PathRule("flat file", "working folder", env="env")] = Field(
+        description="relative to the working folder without `..`, or below a leading "
+        "`${MIGRATE_...}` variable, or under a folder declared in `[safety] file_roots` "
+        "(docs/how-to/run-a-migration.md, 'Which files a mapping may read')"
+    )
     encoding: str = Field(
         default="utf-8",
         description="text encoding of the file (utf-8, cp1252, latin-1, ...); a leading "

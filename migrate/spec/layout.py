@@ -11,11 +11,12 @@ field by field).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from migrate.spec.base import Strict
+from migrate.spec.pathfields import PathRule
 
 
 class FixedField(Strict):
@@ -66,10 +67,12 @@ class FixedWidth(Strict):
     fields: list[FixedField] | None = Field(
         default=None, description="the record's fields in order (or give `copybook`)"
     )
-    copybook: str | None = Field(
+    copybook: Annotated[str | None, PathRule("copybook", "mapping's folder")] = Field(
         default=None,
         description=(
-            "COBOL copybook path, relative to the mapping file's folder: level numbers, "
+            "COBOL copybook path, relative to the mapping file's folder without `..` (or "
+            "below a leading `${MIGRATE_...}` variable, or under a folder declared in "
+            "`[safety] file_roots`): level numbers, "
             "PIC X(n), PIC S9(n)V9(m) DISPLAY (zoned) and COMP-3 (packed), FILLER; REDEFINES, "
             "OCCURS and binary COMP are refused with the copybook's file:line"
         ),

@@ -9,7 +9,9 @@ source row (the pipeline rejects it as ``unreadable_record``, and so a record ho
 character, which no legacy value holds): its key columns are read by
 position, and every other column holds a note saying the record is unreadable, which no
 amount parser reads as an amount, so its measures are UNVERIFIED, never guessed or 0.
-A fixed-width file is read by ``reconcile/reading/fixed_records.py``.
+A fixed-width file is read by ``reconcile/reading/fixed_records.py``. The paths a mapping
+names are checked by the pipeline's confinement (:mod:`migrate.extract.files.confinement`,
+no reading code): the same rule on both sides, so neither reads a file the other refuses.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from migrate.errors import SchemaMismatch
+from migrate.extract.files.confinement import confine
 from migrate.extract.files.origins import mapping_dir
 from migrate.spec.flatfile import FlatFile
 from migrate.spec.model import EntitySpec
@@ -45,13 +48,19 @@ def file_records(
     spec: EntitySpec, path: Path, base_dir: Path | None = None
 ) -> Iterator[dict[str, object]]:
     """Stream the extract's records as dicts; ``_line`` is the 1-based record number
-    (header and blank lines not counted, as the pipeline counts)."""
+    (header and blank lines not counted, as the pipeline counts). Every path the mapping
+    names (the file, a copybook) is checked first: a mapping may not name any file."""
     f = spec.source.file
     assert f is not None
+    folder = mapping_dir(spec.entity, base_dir)
+    try:
+        confine(f, path, folder)
+    except SchemaMismatch as exc:
+        raise SchemaMismatch(f"{spec.entity}: {exc}") from None
     if not path.exists():
         raise SchemaMismatch(f"{spec.entity}: flat file not found: {path}")
     if f.fixed is not None:
-        yield from _numbered(_fixed_records(f, path, mapping_dir(spec.entity, base_dir)))
+        yield from _numbered(_fixed_records(f, path, folder))
         return
     yield from _numbered(_delimited(spec, f, path))
 

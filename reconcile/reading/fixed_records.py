@@ -28,12 +28,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from migrate.extract.files.confinement import named_file
 from migrate.spec.flatfile import FlatFile
 from migrate.spec.layout import FixedField
 
 LINE = "_line"
 READ_REASON, READ_COLUMN, READ_VALUE = "_read_reason", "_read_column", "_read_value"
 UNREADABLE = "unreadable_record"
+COPYBOOK = ("fixed", "copybook")
 
 _ASCII_POSITIVE = "{ABCDEFGHI"
 _ASCII_NEGATIVE = "}JKLMNOPQR"
@@ -197,9 +199,8 @@ def _fields(f: FlatFile, base_dir: Path) -> list[FixedField]:
     assert f.fixed is not None
     if f.fixed.fields is not None:
         return list(f.fixed.fields)
-    assert f.fixed.copybook is not None
-    path = Path(f.fixed.copybook)
-    return copybook_fields((path if path.is_absolute() else base_dir / path).read_text())
+    # the copybook's path comes checked from the confinement (a mapping may not name any file)
+    return copybook_fields(named_file(f, COPYBOOK, base_dir).read_text())
 
 
 _ENTRY = re.compile(r"(\d+)\s+([A-Z0-9][A-Z0-9-]*)(.*)", re.S)

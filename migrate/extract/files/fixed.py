@@ -29,6 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from migrate.errors import SchemaMismatch
+from migrate.extract.files.confinement import named_file
 from migrate.extract.files.copybook import read_copybook
 from migrate.spec.flatfile import FlatFile
 from migrate.spec.layout import FixedField, FixedWidth
@@ -37,16 +38,16 @@ from migrate.transform.failures import READ_COLUMN, READ_REASON, READ_VALUE
 UNREADABLE = "unreadable_record"
 BLOCK = 1 << 22  # bytes read at a time
 Matrix = npt.NDArray[np.uint8]
+COPYBOOK = ("fixed", "copybook")  # where a layout's copybook sits below ``source.file``
 
 
 def layout(f: FlatFile, base_dir: Path) -> list[FixedField]:
-    """The declared fields, from the YAML layout or the copybook (relative to ``base_dir``)."""
+    """The declared fields, from the YAML layout or the copybook (relative to ``base_dir``,
+    the mapping's folder, and checked before it is opened: a mapping may not name any file)."""
     fixed = _fixed(f)
     if fixed.fields is not None:
         return list(fixed.fields)
-    assert fixed.copybook is not None
-    path = Path(fixed.copybook)
-    return read_copybook(path if path.is_absolute() else base_dir / path)
+    return read_copybook(named_file(f, COPYBOOK, base_dir))
 
 
 def layout_columns(f: FlatFile, base_dir: Path) -> list[str]:
