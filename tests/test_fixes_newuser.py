@@ -68,7 +68,7 @@ def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
     """``migrate ... | head -1``: no ``BrokenPipeError`` line, exit 0 or 141."""
     code = (
         "import sys\n"
-        "from migrate import cli\n"
+        "import cli.main as cli\n"
         "def handler(args, settings):\n"
         "    for i in range(200000):\n"
         "        print('line', i)\n"

@@ -218,7 +218,8 @@ def test_differences_are_formulas_over_the_totals(xlsx: tuple[Path, str]) -> Non
     assert ws[f"G{r}"].value == f"=ROUND(C{r}-D{r}-E{r}-F{r},2)"
     assert ws[f"J{r}"].value == "FAIL"
     r = _row_of(ws, "gl_journal", "Grain rows failing")
-    assert ws[f"G{r}"].value == "=COUNTIF('gl_journal totals'!$L$4:$L$5,\"FAIL\")"
+    span = "'gl_journal totals'!$L$4:$L$5"  # its failing and its unverified lines
+    assert ws[f"G{r}"].value == f'=COUNTIF({span},"FAIL")+COUNTIF({span},"UNVERIFIED")'
     r = _row_of(ws, "gl_journal", "Row differences")
     assert ws[f"G{r}"].value == f"=COUNTIF('Differences'!$A$4:$A$4,A{r})"
     grains = load_workbook(xlsx[0])["gl_journal totals"]

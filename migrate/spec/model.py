@@ -94,7 +94,14 @@ class Field_(Strict):
 
     from_: str | list[str] | None = Field(default=None, alias="from")
     const: Any = None
-    expr: str | None = Field(default=None, description="arithmetic: + - * / ( ) over columns")
+    expr: str | None = Field(
+        default=None,
+        description=(
+            "arithmetic: + - * / ( ) over columns, exact; a blank operand makes it blank, an "
+            "operand that is no number rejects the row (invalid_number), and so does a "
+            "division by zero (division_by_zero)"
+        ),
+    )
     lookup: Lookup | None = None
     parts: list[Piece] | None = Field(
         default=None,

@@ -159,6 +159,14 @@ PACK = [
     "map issues) is declared whole with `extra: true`. The layout's loader columns go to",
     "`layout.loader_columns`.",
     "",
+    "A recipe narrows a layout, never widens it: a longer `length`, `required: false` on a",
+    "column the layout requires, or a type the layout's does not hold (text for a date) is",
+    "refused at its line, because `migrate export` writes a generated table's FBDI file from",
+    "the pack alone. For that, each generated table's `layout` block also carries the",
+    "layout's `sha256`, a record's number of `fields`, the object's `import_file` (ZIP) and",
+    "the table's `member` (CSV), and `required_unstaged`, the columns the layout requires",
+    "that the table does not keep (its export is refused) ([the export](../how-to/export.md)).",
+    "",
 ]
 
 

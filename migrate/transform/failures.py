@@ -28,6 +28,7 @@ REASONS: dict[str, str] = {
     "invalid_boolean": "no spelling of true or false the target column accepts",
     "invalid_decimal": "not a number that fits the column's precision and scale",
     "invalid_number": "not a number where the mapping compares or computes one",
+    "division_by_zero": "a division by zero where the mapping computes a value (expr)",
     "invalid_value": "not one of the allowed values",
     "out_of_range": "outside the allowed range",
     "negative_amount": "negative where no negative amount may be",

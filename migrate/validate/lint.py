@@ -22,7 +22,8 @@ from migrate.config import Settings
 from migrate.db import readonly_engine
 from migrate.errors import MigrationError, SchemaMismatch, SpecError, SpecErrors
 from migrate.extract.chunks import distinct_values, resolve_path
-from migrate.extract.files.dispatch import confine, file_columns
+from migrate.extract.files.confinement import refusals
+from migrate.extract.files.dispatch import file_columns
 from migrate.extract.named_columns import headerless_hint, missing_columns
 from migrate.spec.loader import LoadedEntity, Project, load_project, undeclared_table
 from migrate.spec.model import Field_
@@ -227,16 +228,17 @@ def _check_query(ent: LoadedEntity, engine: Engine) -> list[SpecError]:
 
 
 def _confined(ent: LoadedEntity, settings: Settings) -> list[SpecError]:
-    """A flat file's ``path:`` outside the folders a mapping may read, at that line (live
-    and offline alike: it needs the path and the declared roots, no connection)."""
+    """Each path a flat-file source names (its ``path:``, a layout's ``copybook:``) outside
+    the folders a mapping may read, at its own line (live and offline alike: it needs the
+    paths and the declared roots, no connection, and opens no file)."""
     f = ent.spec.source.file
     if f is None:
         return []
-    try:
-        confine(f, resolve_path(ent.spec, settings.workdir))
-    except SchemaMismatch as exc:
-        return [SpecError(ent.text.locate(("source", "file", "path")), str(exc))]
-    return []
+    path = resolve_path(ent.spec, settings.workdir)
+    return [
+        SpecError(ent.text.locate(("source", "file", *refused.key)), str(refused))
+        for refused in refusals(f, path, ent.path.parent)
+    ]
 
 
 def _check_file(ent: LoadedEntity, settings: Settings) -> list[SpecError]:

@@ -78,7 +78,8 @@ RESTATED: dict[str, str] = {
     "part.steps": "each of the piece's own steps, in order (reconcile/proving/restate_steps.py)",
     "field.const": "the constant",
     "field.expr": "its own reading of the arithmetic, exact Decimal "
-    "(reconcile/proving/restate_expr.py)",
+    "(reconcile/proving/restate_expr.py); a blank operand makes it blank, one that is no "
+    "number is refused (invalid_number), and so is a division by zero (division_by_zero)",
     "field.steps": "each step in order, as listed",
     "field.when": "no value where the condition does not hold (tested on the legacy row)",
     "field.default": "the default where the value is none or blank",

@@ -36,6 +36,8 @@ REASONS: dict[str, str] = {
     "bank account with the wrong number of digits).",
     "invalid_number": "A number was expected (to compare or compute with) and the legacy value "
     "is not one.",
+    "division_by_zero": "The mapping computes this value by a division (expr) and the legacy "
+    "values make it a division by zero, so there is no value to take over.",
     "invalid_value": "The value is not one of the values the ERP allows for that field.",
     "out_of_range": "The value is outside the range the ERP allows for that field.",
     "negative_amount": "The amount is negative where the ERP allows no negative amount.",

@@ -230,14 +230,25 @@ def test_a_nul_inside_a_csv_field_is_rejected_and_shown_escaped(
 @pytest.mark.parametrize("value", ["١٢", "NaN", "Infinity", "1_000", "１２", float("nan")])
 def test_an_expression_operand_in_other_digits_is_no_number(value: object) -> None:
     """Before: ``Decimal()`` read ``١٢`` as 12 and ``1_000`` as 1000 on both sides, and
-    ``NaN`` as a NaN that compared unequal to itself (so never agreed)."""
-    from migrate.transform.expr import evaluate
+    ``NaN`` as a NaN that compared unequal to itself (so never agreed). Then such an operand
+    made the value none on both sides, staged blank unnoticed; now the pipeline rejects its
+    row (``invalid_number``, tests/test_expr_operands.py) and reconciliation refuses it. A
+    float NaN is pandas' NULL to the pipeline (blank), while reconciliation, reading NULL as
+    none, takes it for a NaN held as a value: refused, so a blank staged for it FAILs."""
+    from migrate.transform.expr import computed
     from migrate.transform.expr import parse as parse_expr
     from reconcile.proving import restate_expr as E
+    from reconcile.proving.restate_steps import Unreadable
 
     frame = pd.DataFrame({"QTY": pd.Series([value], dtype="object")})
-    assert list(evaluate(parse_expr("QTY * 2"), frame)) == [None]
-    assert E.compute(E.read("QTY * 2"), {"QTY": value}) is None
+    values, refused = computed(parse_expr("QTY * 2"), frame)
+    assert list(values) == [None]
+    if isinstance(value, float):
+        assert refused == []
+    else:
+        assert [(r.reason, list(r.values)) for r in refused] == [("invalid_number", [value])]
+    with pytest.raises(Unreadable, match="invalid_number"):
+        E.compute(E.read("QTY * 2"), {"QTY": value})
 
 
 @pytest.mark.db
