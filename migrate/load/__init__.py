@@ -2,7 +2,9 @@
 
 ``bulk``          COPY on PostgreSQL, large ``executemany`` batches elsewhere; one chunk written
                   while the next is prepared
-``keymap``        new ERP keys for legacy keys, persisted in staging; lookups and merges
+``keymap``        new ERP keys for legacy keys, persisted in staging
+``key_lookups``   the ERP keys issued for legacy keys, looked up; the transform's resolver
+``supplier_merge`` a later system's supplier matched to one staged (tax id, name and address)
 ``outcomes``      loaded rows get their lineage columns; rejects and filtered rows their records
 ``staged_checks`` a chunk checked against rows an earlier chunk or run staged
 ``retry``         which failures are transient, and a chunk retried with back-off
@@ -16,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from migrate.load.bulk import BackgroundWrites, delete_staged, ensure_staging, stage_rows
-    from migrate.load.keymap import KeyResolver, issue, lookup
+    from migrate.load.key_lookups import KeyResolver, lookup
+    from migrate.load.keymap import issue
     from migrate.load.outcomes import filtered_rows, reject_rows, with_lineage
     from migrate.load.retry import is_transient, with_retries
     from migrate.load.staged_checks import already_staged
@@ -43,14 +46,14 @@ __all__ = [
 # importing one module of the package never imports the others
 _HOMES = {
     "BackgroundWrites": "bulk",
-    "KeyResolver": "keymap",
+    "KeyResolver": "key_lookups",
     "already_staged": "staged_checks",
     "delete_staged": "bulk",
     "ensure_staging": "bulk",
     "filtered_rows": "outcomes",
     "is_transient": "retry",
     "issue": "keymap",
-    "lookup": "keymap",
+    "lookup": "key_lookups",
     "refresh_statistics": "statistics",
     "reject_rows": "outcomes",
     "stage_rows": "bulk",

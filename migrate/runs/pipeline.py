@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from migrate.errors import TerminalError
 from migrate.extract.chunks import Chunk, read_database, read_file, resolve_path
-from migrate.load import keymap, staged_checks, statistics
+from migrate.load import key_lookups, keymap, staged_checks, statistics
 from migrate.load.bulk import BackgroundWrites, delete_staged, stage_rows
 from migrate.load.outcomes import filtered_rows, reject_rows, with_lineage
 from migrate.load.retry import is_duplicate_key, with_retries
@@ -345,7 +345,7 @@ def prepare_chunk(
 
         return prepare_variants(ctx, spec, table, chunk, conn, check_existing, started)
     crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
-    resolver = keymap.resolver(
+    resolver = key_lookups.resolver(
         conn, ctx.md, ctx.project.issuer_of, None if ahead is None else (ctx.staging, ahead)
     )
     # the lineage hash of every source row, computed while the key map answers lookups
