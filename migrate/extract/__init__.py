@@ -1,6 +1,9 @@
 """Extract: legacy rows streamed in chunks that never split a group.
 
-``chunks``        a database table (server-side cursor) or a flat file, in chunks
+``chunks``        the chunk, cut so that it never splits a group
+``database``      a database table or query in key order (server-side cursor), resumable and
+                  cut into partitions
+``flat_file``     a flat file's path and its records, in chunks
 ``arrow``         PostgreSQL's read path: ADBC ``COPY ... TO STDOUT`` as Arrow batches
 ``readahead``     one chunk read ahead of the transform, by a background thread
 ``files/``        flat-file extracts: delimited text, fixed-width records, COBOL copybooks
@@ -14,13 +17,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from migrate.extract.chunks import (
-        Chunk,
-        partition_bounds,
-        read_database,
-        read_file,
-        source_selectable,
-    )
+    from migrate.extract.chunks import Chunk
+    from migrate.extract.database import partition_bounds, read_database, source_selectable
+    from migrate.extract.flat_file import read_file
     from migrate.extract.named_columns import refuse_missing
     from migrate.extract.readahead import read_ahead
 
@@ -38,12 +37,12 @@ __all__ = [
 # importing one module of the package never imports the others
 _HOMES = {
     "Chunk": "chunks",
-    "partition_bounds": "chunks",
+    "partition_bounds": "database",
     "read_ahead": "readahead",
-    "read_database": "chunks",
-    "read_file": "chunks",
+    "read_database": "database",
+    "read_file": "flat_file",
     "refuse_missing": "named_columns",
-    "source_selectable": "chunks",
+    "source_selectable": "database",
 }
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import Column, MetaData, Table, func, select
 
 from migrate.config import Settings
 from migrate.db import readonly_engine
-from migrate.extract.chunks import resolve_path
 from migrate.extract.files.dispatch import read_frames
 from migrate.extract.files.origins import mapping_dir
+from migrate.extract.flat_file import resolve_path
 from migrate.lineage.masking import mask_row, source_personal
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import KEY_SPACE, key_string

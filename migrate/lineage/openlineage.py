@@ -39,7 +39,7 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from migrate.config import Settings, redact
-from migrate.extract.chunks import resolve_path
+from migrate.extract.flat_file import resolve_path
 from migrate.lineage.rules import column_rules, filter_columns
 from migrate.spec.model import EntitySpec
 

@@ -103,7 +103,7 @@ def plan(
     if n > 1 and _started_whole(staging, md, run_id, spec.entity):
         n = 1  # chunks of this run are staged already: ranges cut now would re-read them
     if n > 1 and source is not None and why_not_partitioned(spec) is None:
-        from migrate.extract.chunks import partition_bounds
+        from migrate.extract.database import partition_bounds
 
         bounds = partition_bounds(spec, source, n)
     else:

@@ -21,7 +21,9 @@ from sqlalchemy import Connection, Engine, MetaData, Table
 from sqlalchemy.exc import IntegrityError
 
 from migrate.errors import TerminalError
-from migrate.extract.chunks import Chunk, read_database, read_file, resolve_path
+from migrate.extract.chunks import Chunk
+from migrate.extract.database import read_database
+from migrate.extract.flat_file import read_file, resolve_path
 from migrate.load import key_lookups, keymap, staged_checks, statistics
 from migrate.load.bulk import BackgroundWrites, delete_staged, stage_rows
 from migrate.load.outcomes import filtered_rows, reject_rows, with_lineage

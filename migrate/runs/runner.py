@@ -305,7 +305,7 @@ def _entity_dicts(summary: RunSummary) -> list[dict[str, object]]:
 
 def final_watermarks(ctx: Context, project: Project) -> dict[str, object]:
     """Highest delta-column value per entity in the sources now (for the next delta)."""
-    from migrate.extract.chunks import source_selectable
+    from migrate.extract.database import source_selectable
 
     out: dict[str, object] = {}
     for name in project.order:
@@ -337,7 +337,7 @@ def previous_watermarks(
 
 def count_source_rows(settings: Settings, project: Project) -> dict[str, int]:
     """Rows per entity in the live sources (for progress percentages)."""
-    from migrate.extract.chunks import source_selectable
+    from migrate.extract.database import source_selectable
 
     out: dict[str, int] = {}
     for name in project.order:

@@ -21,9 +21,10 @@ from sqlalchemy import Date, DateTime, Engine, MetaData, Table, inspect, text
 from migrate.config import Settings
 from migrate.db import readonly_engine
 from migrate.errors import MigrationError, SchemaMismatch, SpecError, SpecErrors
-from migrate.extract.chunks import distinct_values, resolve_path
+from migrate.extract.database import distinct_values
 from migrate.extract.files.confinement import refusals
 from migrate.extract.files.dispatch import file_columns
+from migrate.extract.flat_file import resolve_path
 from migrate.extract.named_columns import headerless_hint, missing_columns
 from migrate.spec.loader import LoadedEntity, Project, load_project, undeclared_table
 from migrate.spec.model import Field_

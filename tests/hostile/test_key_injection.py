@@ -12,11 +12,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from migrate.extract.database import read_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from migrate.config import load_settings
-from migrate.extract.chunks import read_database
 from migrate.runs.runner import run_migration
 from migrate.spec.model import EntitySpec
 
@@ -111,7 +111,7 @@ def test_every_name_is_quoted_in_order_resume_and_partition(
     dialect: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Compiled, not run: ORDER BY, the resume predicate and partition bounds quote names."""
-    from migrate.extract import chunks as extract
+    from migrate.extract import database as extract
 
     hostile = "k) UNION SELECT password FROM users --"
     spec = _spec([hostile], ["G'; DROP TABLE x; --"])
