@@ -16,11 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from migrate.extract.database import read_database
-
 from fixtures.estate.build import build_estate
 from migrate.config import load_settings
 from migrate.db import readonly_engine
+from migrate.extract.database import read_database
 from migrate.spec.loader import load_project
 from migrate.staging.tables import build_metadata
 from migrate.transform.engine import transform

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from migrate.extract.flat_file import read_file
 
 from migrate.errors import SchemaMismatch
 from migrate.extract.files import origins
+from migrate.extract.flat_file import read_file
 from migrate.spec.loader import load_project
 from reconcile.reading.files import file_records
 

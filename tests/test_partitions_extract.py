@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from migrate.extract.database import partition_bounds, read_database
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine
 
 from migrate.db import readonly_engine
+from migrate.extract.database import partition_bounds, read_database
 from migrate.spec.model import EntitySpec
 from tests.conftest import (
     drop_mysql_database,

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from migrate.extract.database import _exact_integers
 
+from migrate.extract.database import _exact_integers
 from migrate.spec.model import EntitySpec
 from migrate.staging.tables import METADATA
 from migrate.transform.engine import transform

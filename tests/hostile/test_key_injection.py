@@ -12,11 +12,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from migrate.extract.database import read_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from migrate.config import load_settings
+from migrate.extract.database import read_database
 from migrate.runs.runner import run_migration
 from migrate.spec.model import EntitySpec
 
