@@ -11,6 +11,7 @@ and its JSON read back.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,53 @@ def test_a_variant_expr_staged_blank_never_passes(
         ("P2@debit", "ENTERED_DR"),
         ("P3@debit", "ENTERED_DR"),
     }
+
+
+TARGET = """table: XX_RATES
+key: [CODE]
+columns:
+  CODE: {type: text, length: 10, required: true}
+  RATE: {type: decimal, precision: 8, scale: 2}
+  WHOLE: {type: integer}
+"""
+
+
+def test_an_expr_result_finer_than_its_column_is_rejected_never_rounded(tmp_path: Path) -> None:
+    """A declared decimal(8,2) and an integer column take an ``expr`` result only when it
+    fits: 12.345 and 2.5 are rejected (never rounded to agree with a rounded restatement)."""
+    url = f"sqlite:///{tmp_path / 'legacy_hr.db'}"
+    rows = [
+        (1, "E1", "x", "3", "4.115", "$1.00"),  # 12.345: finer than a cent
+        (2, "E2", "x", "1", "2.5", "$1.00"),  # 2.5 into an integer
+        (3, "E3", "x", "2", "3", "$1.00"),  # fits both
+    ]
+    legacy_table(url, "pay_history", PAY, rows)
+    (tmp_path / "mappings" / "targets").mkdir(parents=True)
+    (tmp_path / "mappings" / "targets" / "rates.yaml").write_text(TARGET, encoding="utf-8")
+    mapping = {
+        "entity": "rates",
+        "domain": "hr",
+        "source": {"system": "hr", "table": "pay_history", "key": ["chk_id"]},
+        "target": {"table": "XX_RATES", "key": ["CODE"]},
+        "fields": {
+            "CODE": {"from": "chk_id"},
+            "RATE": {"expr": "qty * rate"},
+            "WHOLE": {"expr": "qty * rate"},
+        },
+    }
+    run = migrate_one(tmp_path, url, mapping)
+    db = run.settings.urls["staging"].removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        rejects = conn.execute(
+            "SELECT SOURCE_KEY, COLUMN_NAME, REASON_CODE, OFFENDING_VALUE FROM MIG_REJECTS "
+            "ORDER BY 1"
+        ).fetchall()
+        staged = conn.execute('SELECT "CODE" FROM "XX_RATES"').fetchall()
+    assert rejects == [
+        ("1", "RATE", "invalid_decimal", "12.345"),
+        ("2", "WHOLE", "invalid_format", "2.5"),
+    ]
+    assert staged == [("3",)]
+    e = run.reconcile()
+    assert (e.staged_rows, e.rejected_rows, e.differences) == (1, 2, ())
+    assert e.status == EXCEPTIONS
