@@ -26,7 +26,7 @@ from migrate.load.bulk import ensure_staging
 from migrate.runs import hooks, partitions, pipeline, runner
 from migrate.runs import records as runs
 from migrate.runs.partitions import plan as partition_plan
-from migrate.runs.rollback import refuse_late_delta_resume
+from migrate.runs.replaced_rows import refuse_late_delta_resume
 from migrate.targets.drift import refuse_drift
 
 

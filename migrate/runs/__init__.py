@@ -6,7 +6,9 @@
 ``partitions``    key-range partitions: the unit of parallel and resumable work
 ``records``       the run record, per-chunk progress, and what a resume must skip
 ``lock``          one writer per staging
-``rollback``      undoing runs, and what a delta run replaced brought back
+``rollback``      undoing runs; ``run_dependents`` the live runs that refer to a run's keys
+                  (its rollback refused, or cascaded); ``replaced_rows`` what a delta run
+                  replaced, brought back; ``brin_summaries`` a rolled-back run's BRIN ranges
 ``history``       each run's figures, kept after a rollback; rehearsals compared
 ``hooks``         run events for lineage and the audit trail
 ``locate``        which staging a run wrote to (the real one or its rehearsal's)
