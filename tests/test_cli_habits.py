@@ -244,7 +244,7 @@ def test_logs_as_json_lines(workdir: Path, capsys: pytest.CaptureFixture[str]) -
             logging.getLogger().removeHandler(handler)
     records = [json.loads(ln) for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert records and records[0]["level"] == "WARNING"
-    assert records[0]["logger"] == "migrate.runs.history" and "broken.json" in records[0]["message"]
+    assert records[0]["logger"] == "migrate.history" and "broken.json" in records[0]["message"]
     assert "time" in records[0]
 
 

@@ -38,7 +38,7 @@ def test_parents_neither_in_the_run_nor_staged(
     assert len(_messages(tmp_path, ["suppliers_procurement", "ap_invoices"])) == 1
     run_migration(load_settings(tmp_path), MAPPINGS, "full", ["suppliers_procurement"])
     assert len(_messages(tmp_path, ["ap_invoices"])) == 1
-    with caplog.at_level(logging.WARNING, logger="migrate.runs.runner"):
+    with caplog.at_level(logging.WARNING, logger="migrate.runner"):
         summary = run_migration(load_settings(tmp_path), MAPPINGS, "full", ["ap_invoices"])
     assert summary.totals["loaded"] == 0  # what the warning announced
     assert "ap_invoices looks up supplier keys of finance" in caplog.text
