@@ -94,3 +94,25 @@ def test_a_run_refuses_a_flat_file_linked_outside_from_the_mappings_folder(
     yaml.write_text(yaml.read_text().replace("path: pay.dat", "path: mappings/hr/linked.dat"))
     with pytest.raises(SchemaMismatch, match=OUTSIDE):
         run_migration(load_settings(work), work / "mappings", "full")
+
+
+EMPTY_REASON = (
+    "review: a leading ${MIGRATE_...} variable set to the empty string makes the rest of "
+    "the text an absolute path, read wherever it points "
+    "(migrate/extract/files/confinement.py check: a variable set empty names no folder)"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=EMPTY_REASON)
+def test_an_empty_folder_variable_is_no_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``${MIGRATE_COPYBOOKS}/<any absolute path>``: with the variable set but empty (a CI
+    secret missing, ``export MIGRATE_COPYBOOKS=``) the copybook is that absolute path."""
+    secret = tmp_path / "secrets" / "secret.cpy"
+    work = _project(tmp_path, "${MIGRATE_COPYBOOKS}" + str(secret))
+    monkeypatch.setenv("MIGRATE_COPYBOOKS", "")
+    spec = load_mapping(work / "mappings" / "hr" / "pay.yaml").spec
+    assert spec.source.file is not None
+    with pytest.raises(SchemaMismatch, match=OUTSIDE):
+        list(fixed_records(spec.source.file, work / "pay.dat", work / "mappings" / "hr"))
