@@ -114,3 +114,24 @@ def test_a_pack_that_drifted_from_its_layout_never_verifies(
     assert report.verdict == "FAIL", (drift, report.lines())
     # and without the layouts, nothing is claimed either
     assert verify_export(settings, out, record=False).verdict == "NOT VERIFIED"
+
+
+def test_a_pack_whose_records_are_shorter_than_the_layouts_never_passes(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pack's record width below the layout's (trailing fields the ERP expects left
+    off): the proof, reading by the vendor's layout, cannot read the records as it."""
+    settings = load_settings(run.workdir)
+    real = export_fbdi.pack_layout
+
+    def narrow(table: str) -> export_fbdi.Layout:
+        layout = real(table)
+        return replace(layout, fields=100) if table == "GL_INTERFACE" else layout
+
+    monkeypatch.setattr(export_fbdi, "pack_layout", narrow)
+    out = tmp_path / "gl"
+    export_run(settings, run.run_id, out, tables=["GL_INTERFACE"])
+    monkeypatch.undo()
+    report = verify_export(settings, out, layouts=run.layouts)
+    assert report.verdict in ("FAIL", "NOT VERIFIED"), report.lines()
+    assert any("fields, the layout has 118" in text for _, text in report.findings)
