@@ -41,7 +41,9 @@ def file_path(spec: EntitySpec, workdir: Path) -> Path:
     assert f is not None
     raw = os.environ.get(f.env or "", "") or f.path
     path = Path(os.path.expandvars(raw))
-    return path if path.is_absolute() else (workdir / path).resolve()
+    # absolute, '..' folded, but a symbolic link not followed: the confinement check sees
+    # the path the mapping names, and refuses a link out of its folder
+    return path if path.is_absolute() else Path(os.path.abspath(workdir / path))
 
 
 def file_records(

@@ -57,30 +57,66 @@ def check(named: NamedPath, resolved: Path | None) -> None:
     """Refuse a path the mapping's text may not name (see the module's docstring).
 
     ``resolved`` is the file the reader would open; ``None`` when its folder is unknown
-    (then only what the text alone allows passes, or an absolute path under a root)."""
+    (then only what the text alone allows passes, or an absolute path under a root). When
+    it is known, the file it really is (symbolic links followed) must lie in the folder the
+    text is relative to: the mapping's folder is the part anyone may propose, and git
+    carries symbolic links, so a link there to a file outside is refused like the path."""
     env = named.rule.env and getattr(named.owner, named.rule.env)
     if env and os.environ.get(env):
         return  # the operator named the file itself
-    raw = named.raw.replace("\\", "/")
-    leading = _LEADING_VAR.match(raw)
-    if leading is not None:
-        rest = leading.group(3)
-        if "$" not in rest and ".." not in Path(rest.lstrip("/")).parts:
-            return
-    elif "$" not in raw and not Path(raw).is_absolute() and ".." not in Path(raw).parts:
+    tail = _text_tail(named.raw)
+    if tail is not None and (
+        resolved is None or _real(resolved).is_relative_to(_real(_less(resolved, tail)))
+    ):
         return
     if resolved is None and Path(os.path.expandvars(named.raw)).is_absolute():
         resolved = Path(os.path.expandvars(named.raw))
-    shown = resolved.resolve() if resolved is not None else None
+    shown = _real(resolved) if resolved is not None else None
     if shown is not None and any(shown.is_relative_to(root) for root in declared_roots()):
         return
+    linked = (
+        f"; it is a symbolic link to {shown}"
+        if shown is not None and resolved is not None and shown != resolved.absolute()
+        else ""
+    )
     raise PathRefused(
         named.key,
         f"{named.rule.what} {named.raw!r} is outside the folders a mapping may read "
-        f"({shown or 'its folder unknown'}): name it relative to the "
+        f"({shown or 'its folder unknown'}{linked}): name it relative to the "
         f"{named.rule.relative_to} without '..', or declare its folder in "
         f"[safety] file_roots of migrate.toml or {ROOTS_ENV}",
     )
+
+
+def _real(path: Path) -> Path:
+    """The file a path really opens: absolute, symbolic links followed (it may not exist)."""
+    return Path(os.path.realpath(path))
+
+
+def _text_tail(raw: str) -> tuple[str, ...] | None:
+    """The parts of the path below the folder its text keeps it in, or None when the text
+    alone may not stay: a relative path without ``..`` (below the folder it is relative
+    to), or one led by a ``${MIGRATE_...}`` variable with no ``..`` after it (below the
+    folder the variable names; a variable unset or empty names none, and the rest would be
+    read as an absolute path)."""
+    text = raw.replace("\\", "/")
+    leading = _LEADING_VAR.match(text)
+    if leading is not None:
+        rest = leading.group(3)
+        value = os.environ.get(leading.group(1) or leading.group(2), "")
+        if not value.strip() or "$" in rest or ".." in Path(rest.lstrip("/")).parts:
+            return None
+        return Path(rest.lstrip("/")).parts
+    if "$" not in text and not Path(text).is_absolute() and ".." not in Path(text).parts:
+        return Path(text).parts
+    return None
+
+
+def _less(path: Path, tail: tuple[str, ...]) -> Path:
+    """``path`` without its last ``len(tail)`` parts: the folder the text is relative to."""
+    for _ in tail:
+        path = path.parent
+    return path
 
 
 def resolve(raw: str, folder: Path) -> Path:
