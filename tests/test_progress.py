@@ -54,7 +54,7 @@ def test_a_partial_read_ends_without_a_percentage() -> None:
 def test_a_split_entity_shows_its_rows_not_its_partitions() -> None:
     """Partitions run in turn each count from zero; the terminal line is the entity's, so
     its rate and time left are not understated from the second partition on."""
-    from migrate.runs.pipeline import EntityResult
+    from migrate.runs.pipeline_types import EntityResult
     from migrate.runs.runner import SplitProgress
 
     seen: list[tuple[str, int, int, int]] = []

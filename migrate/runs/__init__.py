@@ -2,6 +2,8 @@
 
 ``runner``        whole runs: full, rehearsal and delta runs over every entity, and resume
 ``pipeline``      one entity chunk by chunk: extract, transform, validate, load
+``pipeline_types`` what running an entity takes and gives: its context, result, a prepared chunk
+``source_chunks`` an entity's chunks from its flat file or database, resumed and partitioned
 ``variant_chunk`` a chunk of an entity with variants, prepared for its one transaction
 ``partitions``    key-range partitions: the unit of parallel and resumable work
 ``records``       the run record, per-chunk progress, and what a resume must skip
@@ -25,7 +27,8 @@ if TYPE_CHECKING:
     from migrate.runs.listing import list_runs
     from migrate.runs.locate import Located, has_staging, locate_run, staging_target
     from migrate.runs.lock import run_lock
-    from migrate.runs.pipeline import Context, EntityResult, run_entity
+    from migrate.runs.pipeline import run_entity
+    from migrate.runs.pipeline_types import Context, EntityResult
     from migrate.runs.plan import plan_run
     from migrate.runs.records import RunInfo, get_run, latest_run, new_run_id
     from migrate.runs.rollback import rollback_cascade, rollback_run
@@ -56,8 +59,8 @@ __all__ = [
 # each public name and the module it lives in: imported when first asked for, so that
 # importing one module of the package never imports the others
 _HOMES = {
-    "Context": "pipeline",
-    "EntityResult": "pipeline",
+    "Context": "pipeline_types",
+    "EntityResult": "pipeline_types",
     "Located": "locate",
     "RunInfo": "records",
     "RunSummary": "runner",

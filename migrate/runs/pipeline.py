@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
@@ -22,8 +20,6 @@ from sqlalchemy.exc import IntegrityError
 
 from migrate.errors import TerminalError
 from migrate.extract.chunks import Chunk
-from migrate.extract.database import read_database
-from migrate.extract.flat_file import read_file, resolve_path
 from migrate.load import key_lookups, keymap, staged_checks, statistics
 from migrate.load.bulk import BackgroundWrites, delete_staged, stage_rows
 from migrate.load.outcomes import filtered_rows, reject_rows, with_lineage
@@ -31,7 +27,12 @@ from migrate.load.retry import is_duplicate_key, with_retries
 from migrate.runs import partitions
 from migrate.runs import records as runs
 from migrate.runs.partitions import BATCH_STRIDE, WHOLE, Partition
-from migrate.spec.loader import Project
+
+# Context and EntityResult: reached as ``pipeline.<name>`` by the flows and tests
+from migrate.runs.pipeline_types import Context as Context
+from migrate.runs.pipeline_types import EntityResult as EntityResult
+from migrate.runs.pipeline_types import Prepared, Progress
+from migrate.runs.source_chunks import chunks_for
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import key_string, transform
 from migrate.transform.failures import Failures
@@ -43,72 +44,9 @@ from migrate.validate.warnings import warning_rows
 
 log = logging.getLogger("migrate.pipeline")
 
-Progress = Callable[[str, int, int, int], None]  # entity, rows done, loaded, rejected
-
-
-@dataclass
-class EntityResult:
-    entity: str
-    rows_in: int = 0
-    loaded: int = 0
-    rejected: int = 0
-    filtered: int = 0
-    warnings: int = 0  # loaded rows flagged by a check that warns (a row once per warning)
-    batches: int = 0
-    seconds: float = 0.0
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    def add(self, other: EntityResult) -> None:
-        """Fold in another partition's result (seconds add up: partitions ran in turn)."""
-        for name in ("rows_in", "loaded", "rejected", "filtered", "warnings", "batches"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.seconds += other.seconds
-        for reason, n in other.reasons.items():
-            self.reasons[reason] = self.reasons.get(reason, 0) + n
-
-
-@dataclass(frozen=True)
-class Context:
-    """Everything a run needs that is not the data: specs, engines, staging metadata."""
-
-    project: Project
-    sources: dict[str, Engine]
-    staging: Engine
-    md: MetaData
-    run_id: str
-    chunk_size: int = 50_000
-    workdir: Path = Path(".")
-    mode: str = "full"
-
 
 def _table(md: MetaData, name: str) -> Table:
     return md.tables[f"{md.schema}.{name}" if md.schema else name]
-
-
-def chunks_for(
-    ctx: Context,
-    spec: EntitySpec,
-    resume: runs.Resume,
-    delta_after: object | None = None,
-    partition: Partition = WHOLE,
-) -> Iterator[Chunk]:
-    if spec.source.file is not None:
-        path = resolve_path(spec, ctx.workdir)
-        folder = ctx.project.entities[spec.entity].path.parent  # a copybook is beside it
-        yield from read_file(
-            spec, path, ctx.chunk_size, skip_batches=resume.batches_done, base_dir=folder
-        )
-        return
-    engine = ctx.sources[spec.source.system]
-    yield from read_database(
-        spec,
-        engine,
-        ctx.chunk_size,
-        resume.last_key,
-        resume.next_batch,
-        delta_after,
-        partition=partition.bounds,
-    )
 
 
 def run_entity(
@@ -287,19 +225,6 @@ def refresh_statistics(ctx: Context, spec: EntitySpec, final: bool = False) -> N
     """Planner statistics for what the entity writes (:mod:`migrate.load.statistics`): the
     queried columns as its tables grow, whole tables once it is done."""
     statistics.refresh_statistics(ctx.staging, ctx.md, spec, final)
-
-
-@dataclass
-class Prepared:
-    """A transformed and validated chunk: what its transaction writes."""
-
-    chunk: Chunk
-    staged: pd.DataFrame
-    rejects: list[dict[str, object]]
-    filtered: list[dict[str, object]]
-    counts: dict[str, int]
-    started: float
-    warnings: list[dict[str, object]] = field(default_factory=list)
 
 
 def process_chunk(

@@ -28,7 +28,8 @@ from migrate.runs import records as runs
 from migrate.runs.failure import describe
 from migrate.runs.locate import locate_run, staging_target
 from migrate.runs.lock import run_lock
-from migrate.runs.pipeline import Context, EntityResult, Progress, run_entity
+from migrate.runs.pipeline import run_entity
+from migrate.runs.pipeline_types import Context, EntityResult, Progress
 from migrate.runs.replaced_rows import refuse_late_delta_resume
 from migrate.runs.rollback import clear_rehearsals, rollback_run
 from migrate.spec.loader import Project, load_project

@@ -24,7 +24,7 @@ from migrate.validate.warnings import warning_rows
 
 if TYPE_CHECKING:
     from migrate.extract.chunks import Chunk
-    from migrate.runs.pipeline import Context, Prepared
+    from migrate.runs.pipeline_types import Context, Prepared
 
 
 def prepare_variants(
@@ -36,7 +36,7 @@ def prepare_variants(
     check_existing: bool,
     started: float,
 ) -> Prepared:
-    from migrate.runs.pipeline import Prepared
+    from migrate.runs.pipeline_types import Prepared
 
     assert spec.variants is not None
     crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
