@@ -28,13 +28,13 @@ from migrate.config import Settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import ConfigError, RunStateError
 from migrate.extract.files import origins
-from migrate.load.bulk import refuse_old_lineage
 from migrate.progress import ReconcileProgress
 from migrate.reach import connection_cause
 from migrate.runs import records as runs
-from migrate.runs.runner import staging_target
+from migrate.runs.locate import staging_target
 from migrate.spec.loader import Project, load_project
 from migrate.spec.model import EntitySpec
+from migrate.staging.lineage_columns import refuse_old_lineage
 from migrate.staging.tables import build_metadata
 from reconcile.interrupt import interruptible, watch
 from reconcile.proving.claims import changed_mapping, refuse_missing_mappings, unclaimed_rows
