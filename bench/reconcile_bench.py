@@ -114,7 +114,8 @@ def build(legacy: Engine, staging: Engine, n: int, alter_every: int | None) -> N
 def ours(legacy_url: str, staging_url: str) -> dict[str, Any]:
     """The full reconciliation of one entity: identity, grain totals, keyed diff."""
     from migrate.spec.model import EntitySpec
-    from reconcile.proving.diff import at_once, both, keyed_diff
+    from reconcile.proving.both_sides import at_once, both
+    from reconcile.proving.diff import keyed_diff
     from reconcile.proving.entity import paired
     from reconcile.proving.grains import GrainTotals
     from reconcile.reading.sources import plan_source

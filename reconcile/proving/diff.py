@@ -7,19 +7,21 @@ string is the same everywhere). Each row has a key hash ``h`` and a row checksum
 enough for the database's hash table to stay in the CPU cache; it comes out of the same scan
 as the totals, ``Relation.scan``) and compares, per bucket, the row count, the sum of ``rh``
 and three sums that point at the sixteenths of the bucket (its sub-buckets, four more bits
-of ``h``) where the changes lie, when they lie in one or two (:func:`pointed`). Where the rows to
-pull are few enough (50,000 per side), only those sub-buckets are pulled, or whole buckets
-where the sums point nowhere; a sub-bucket whose rows do not account for its bucket's whole
-difference has its bucket pulled whole, or examined a level down when it is too big
-(:func:`_unexplained`). The 50,000 is an estimate (a sixteenth of a bucket per sub-bucket
-pointed at), not a hard bound. Otherwise the next level
-(six more bits) examines the sub-buckets pointed at and the whole of the other differing
+of ``h``) where the changes lie, when they lie in one or two
+(:func:`~reconcile.proving.bucket_hints.pointed`). Where the rows to pull are few enough
+(50,000 per side), only those sub-buckets are pulled, or whole buckets where the sums point
+nowhere; a sub-bucket whose rows do not account for its bucket's whole difference has its
+bucket pulled whole, or examined a level down when it is too big
+(:func:`~reconcile.proving.bucket_hints.unexplained`). The 50,000 is an estimate (a
+sixteenth of a bucket per sub-bucket pointed at), not a hard bound. Otherwise the next
+level (six more bits) examines the sub-buckets pointed at and the whole of the other differing
 buckets; there the pointed sub-buckets must account for their bucket's whole difference,
 or the rest of that bucket is examined too (:meth:`_Descent._unkept`). Both sides answer
 each question at once, on their own connections (the databases do the work, so Python's GIL
 does not serialise them), unless both run Python per row (SQLite read through SQL,
-streamed sides: :func:`at_once`; a SQLite file read as Arrow batches, ``arrowside.py``, does
-its work in C and numpy and runs at once). Equal tables cost one scan per side.
+streamed sides: :func:`~reconcile.proving.both_sides.at_once`; a SQLite file read as Arrow
+batches, ``arrowside.py``, does its work in C and numpy and runs at once). Equal tables cost
+one scan per side.
 
 What a bucket checksum detects: a missing or extra row (count), any changed compared value
 (amount or text) or key, values swapped between keys (the checksum is multiplied by a
@@ -31,11 +33,21 @@ checksum, not a signature).
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
 
+from reconcile.proving.both_sides import at_once, both
+from reconcile.proving.bucket_hints import (
+    SUBS,
+    ZERO,
+    Hints,
+    delta,
+    fine_buckets,
+    picks_of,
+    pointed,
+    rows_to_pull,
+    unexplained,
+)
 from reconcile.reading.money import cents_to_decimal
 from reconcile.reading.rows import (
     HINT_BITS,
@@ -54,39 +66,12 @@ from reconcile.report import RowDifference
 
 LEAF_ROWS = 50_000
 FIRST_BITS, STEP_BITS = 13, 6
-T = TypeVar("T")
-U = TypeVar("U")
 Content = tuple[str, tuple[Value, ...], tuple[str | None, ...]]  # a row as compared
-_ZERO: Stats = (0, 0, 0, 0, 0)
-SUBS = 1 << HINT_BITS
 
 
 def shifts() -> tuple[int, ...]:
     """Level shifts of the 32-bit key hash: ``FIRST_BITS`` first, then six more per level."""
     return (*range(32 - FIRST_BITS, 0, -STEP_BITS), 0)
-
-
-# sides that run Python once per row (SQLite read through SQL calls our hash and parser back;
-# a streamed side is Python; an "arrow" side does not): two of them in threads contend for
-# the GIL and take longer than one after the other (1M rows per side on SQLite through SQL:
-# 4.5 s at once, 3.7 s in turn)
-PYTHON_PER_ROW = frozenset({"sqlite", "stream"})
-
-
-def at_once(source: RowSource, staged: RowSource) -> bool:
-    """Whether the two sides' questions gain from running concurrently (never for a side
-    compared with itself: its cached scan is then computed once, on one connection)."""
-    return source is not staged and not {source.family, staged.family} <= PYTHON_PER_ROW
-
-
-def both(left: Callable[[], T], right: Callable[[], U], together: bool = True) -> tuple[T, U]:
-    """Run the two sides' questions at once (each on its own database connection), or one
-    after the other when ``together`` is false (see :func:`at_once`)."""
-    if not together:
-        return left(), right()
-    with ThreadPoolExecutor(2) as pool:
-        a, b = pool.submit(left), pool.submit(right)
-        return a.result(), b.result()
 
 
 @dataclass(frozen=True)
@@ -177,14 +162,14 @@ class _Descent:
             return more
         hints = pointed(src, stg, differing, shift)
         last = region.depth == len(self.levels) - 1
-        if not last and _size(src, stg, differing, hints) > LEAF_ROWS:
+        if not last and rows_to_pull(src, stg, differing, hints) > LEAF_ROWS:
             return [*more, _below(shift, region.depth, differing, hints, src, stg)]
-        a, b = self._pull(_picks(shift, differing, hints))
-        wrong = _unexplained(hints, src, stg, a, b, self.excluded, shift)
+        a, b = self._pull(picks_of(shift, differing, hints))
+        wrong = unexplained(hints, src, stg, a, b, self.excluded, shift)
         if wrong:  # a hint pointed at the wrong sub-buckets: the rest of the bucket differs
             a = [r for r in a if (r.h >> shift) not in wrong]
             b = [r for r in b if (r.h >> shift) not in wrong]
-            if _size(src, stg, wrong, {}) <= LEAF_ROWS:
+            if rows_to_pull(src, stg, wrong, {}) <= LEAF_ROWS:
                 more_a, more_b = self._pull(((shift, wrong),))
                 a, b, wrong = a + more_a, b + more_b, frozenset()
             else:
@@ -240,93 +225,8 @@ def _below(
     if not hints:
         return _Region((shift, differing), depth + 1, {})
     whole = {(b << HINT_BITS) | j for b in differing if b not in hints for j in range(SUBS)}
-    claims = {b: (_delta(src, stg, b), subs) for b, subs in hints.items()}
-    return _Region((shift - HINT_BITS, _fine(hints) | whole), depth + 1, claims)
-
-
-def pointed(
-    src: BucketStats, stg: BucketStats, differing: frozenset[int], shift: int
-) -> dict[int, tuple[int, ...]]:
-    """The sub-buckets (one or two) each differing bucket's sums point at, where they do.
-
-    Per bucket ``W`` sums the rows' weights, ``T`` the weights times ``s`` and ``U`` times
-    ``s * s``, where ``s`` is the row's sub-bucket + 1 (:func:`~reconcile.reading.rows.row_stats`).
-    When the changes of a bucket lie in one sub-bucket ``a``, the differences satisfy
-    ``dT = a dW`` and ``dU = a^2 dW``; in two, ``a`` and ``b``, they split ``dW`` in two
-    non-zero whole parts with ``dT = a dW1 + b dW2`` and ``dU = a^2 dW1 + b^2 dW2``. Changes
-    in more sub-buckets rarely fit either, and where they happen to, :func:`_unexplained`
-    catches it."""
-    if shift < HINT_BITS:
-        return {}
-    out: dict[int, tuple[int, ...]] = {}
-    for bucket in differing:
-        _, _, dw, dt, du = _delta(src, stg, bucket)
-        if dw and dt % dw == 0 and 1 <= dt // dw <= SUBS and du == dt * (dt // dw):
-            out[bucket] = (dt // dw - 1,)
-            continue
-        for a in range(1, SUBS + 1):
-            for b in range(a + 1, SUBS + 1):
-                dw1, rest = divmod(dt - b * dw, a - b)
-                if not rest and dw1 and dw1 != dw and a * a * dw1 + b * b * (dw - dw1) == du:
-                    out[bucket] = (a - 1, b - 1)
-                    break
-            else:
-                continue
-            break
-    return out
-
-
-def _delta(src: BucketStats, stg: BucketStats, bucket: int) -> Stats:
-    a, b = src.get(bucket, _ZERO), stg.get(bucket, _ZERO)
-    return a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4]
-
-
-Hints = dict[int, tuple[int, ...]]  # bucket -> the sub-buckets its sums point at
-
-
-def _size(src: BucketStats, stg: BucketStats, buckets: frozenset[int], hints: Hints) -> int:
-    """Rows to pull per side (at most): a whole bucket, or about a sixteenth per sub-bucket
-    pointed at."""
-    total = 0
-    for b in buckets:
-        rows = max(src.get(b, _ZERO)[0], stg.get(b, _ZERO)[0])
-        subs = hints.get(b)
-        total += len(subs) * -(-rows >> HINT_BITS) if subs else rows
-    return total
-
-
-def _fine(hints: Hints) -> frozenset[int]:
-    return frozenset((b << HINT_BITS) | j for b, subs in hints.items() for j in subs)
-
-
-def _picks(shift: int, differing: frozenset[int], hints: Hints) -> Picks:
-    whole = frozenset(b for b in differing if b not in hints)
-    return tuple(p for p in ((shift, whole), (shift - HINT_BITS, _fine(hints))) if p[1])
-
-
-def _unexplained(
-    hints: Hints,
-    src: BucketStats,
-    stg: BucketStats,
-    left: list[Row],
-    right: list[Row],
-    excluded: list[Row],
-    shift: int,
-) -> frozenset[int]:
-    """Hinted buckets whose pulled sub-buckets do not account for the bucket's whole
-    difference (count, checksum, ``W``, ``T``, ``U``): the rest of such a bucket may differ
-    too. A bucket whose sub-buckets do account for it differs nowhere else, with the same
-    guarantee as an equal bucket (the checksum's)."""
-    if not hints:
-        return frozenset()
-    fine_shift = shift - HINT_BITS
-    wanted = _fine(hints)
-    found: BucketStats = {}
-    for rows, sign in ((left, 1), (excluded, -1), (right, -1)):
-        for r in rows:
-            if r.h >> fine_shift in wanted:
-                add_stats(found, r.h >> shift, row_stats(r.h, r.rh, shift), sign)
-    return frozenset(b for b in hints if found.get(b, _ZERO) != _delta(src, stg, b))
+    claims = {b: (delta(src, stg, b), subs) for b, subs in hints.items()}
+    return _Region((shift - HINT_BITS, fine_buckets(hints) | whole), depth + 1, claims)
 
 
 def _minus(stats: BucketStats, excluded: list[Row], shift: int, within: Within) -> BucketStats:
@@ -336,7 +236,7 @@ def _minus(stats: BucketStats, excluded: list[Row], shift: int, within: Within) 
     for row in excluded:
         if within is None or (row.h >> within[0]) in within[1]:
             add_stats(out, row.h >> shift, row_stats(row.h, row.rh, shift), -1)
-    return {b: v for b, v in out.items() if v != _ZERO}
+    return {b: v for b, v in out.items() if v != ZERO}
 
 
 def _remove(rows: list[Row], excluded: list[Row]) -> list[Row]:

@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from migrate.spec.loader import Project
 from migrate.spec.model import EntitySpec
 from reconcile.proving.attribution import attribute
-from reconcile.proving.diff import FIRST_BITS, DiffStats, at_once, both, iter_keyed_diff
+from reconcile.proving.both_sides import at_once, both
+from reconcile.proving.diff import FIRST_BITS, DiffStats, iter_keyed_diff
 from reconcile.proving.differences import keep
 from reconcile.proving.exact import Exact
 from reconcile.proving.grains import Amounts, GrainTotals, grain_rule
