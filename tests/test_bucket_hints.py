@@ -19,8 +19,9 @@ from sqlalchemy import create_engine, text
 
 from reconcile.proving import diff as diff_module
 from reconcile.reading import rows as rows_module
+from reconcile.reading.amount_sql import ValueSql
 from reconcile.reading.hashing import CRC32, MD5, Hasher
-from reconcile.reading.relation import Relation, ValueSql
+from reconcile.reading.relation import Relation
 from reconcile.reading.rows import Row, RowSource
 from reconcile.reading.sqltext import install_functions
 from reconcile.reading.stream import StreamSource

@@ -23,9 +23,10 @@ from migrate.config import Settings
 from migrate.runs.runner import run_migration
 from migrate.spec.loader import Project, load_project
 from reconcile.proving import diff as diff_module
+from reconcile.reading.amount_sql import ValueSql
 from reconcile.reading.hashing import CRC32, checksum_sql, row_checksum
 from reconcile.reading.money import InvalidAmount, cents_or_flag, parse_cents
-from reconcile.reading.relation import Relation, ValueSql
+from reconcile.reading.relation import Relation
 from reconcile.reading.sqltext import install_functions
 from reconcile.reading.sqltext import parse_cents as sql_parse
 from reconcile.report import EntityReconciliation, Reconciliation

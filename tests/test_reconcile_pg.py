@@ -17,9 +17,10 @@ from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
 from migrate.staging.types import cents_sql
 from reconcile.reading import blockranges
+from reconcile.reading.amount_sql import ValueSql
 from reconcile.reading.hashing import PG_HASH
 from reconcile.reading.money import cents_or_flag
-from reconcile.reading.relation import Relation, ValueSql
+from reconcile.reading.relation import Relation
 from reconcile.reading.sqltext import parse_cents as sql_parse
 from reconcile.reading.textrule import normalise, text_sql
 from reconcile.run import reconcile_run

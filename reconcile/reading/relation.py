@@ -31,16 +31,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
+from reconcile.reading.amount_sql import ValueSql
 from reconcile.reading.blockranges import block_ranges, in_one_snapshot
+from reconcile.reading.bucket_sql import bucket_sums_sql, picks_sql, within_sql
 from reconcile.reading.cached import cached
+from reconcile.reading.driver_rows import all_tuples, as_int, to_row
 from reconcile.reading.hashing import MD5, NULL_TEXT, TEXT_SEP, Hasher, checksum_sql, text_piece
 from reconcile.reading.rows import (
     HINT_BITS,
-    INVALID,
     BucketStats,
     GroupTotals,
     Picks,
@@ -48,7 +49,6 @@ from reconcile.reading.rows import (
     Row,
     Scan,
     Totals,
-    Value,
     Within,
     group_profile,
     merged_scans,
@@ -60,29 +60,7 @@ from reconcile.reading.sqltext import bigint, concat, family
 # and each list is one pass over a legacy table whose key expression has no index
 _BATCH = {"sqlite": 900, "postgresql": 20_000}
 FIRST_SHIFT = 19  # 32 - diff.FIRST_BITS (entity.paired sets both sides alike)
-_PICKED_MAX = 100_000  # bucket numbers in one IN list before picks are tested one by one
 WORK_MEM = "64MB"  # PostgreSQL, per reconciliation query (server memory, not ours)
-
-
-@dataclass(frozen=True)
-class ValueSql:
-    """One compared amount: its cents (NULL when none or invalid) and whether there is an
-    amount text at all (1/0). Invalid = present without cents, so the expensive test of
-    validity is written once, inside ``cents``."""
-
-    cents: str
-    present: str
-    raw: RawAmount | None = None  # legacy amount as stored (SQLite, PostgreSQL): Arrow reads
-
-
-@dataclass(frozen=True)
-class RawAmount:
-    """A legacy amount before parsing: its column (quoted), declared encoding and the SQL of
-    the row's sign test (``1 = 1`` when the measure has none)."""
-
-    column: str
-    encoding: str
-    selected: str
 
 
 @dataclass(frozen=True)
@@ -183,13 +161,13 @@ class Relation:
     ) -> list[tuple[object, ...]]:
         if self.family == "postgresql":  # room for the bucket groups without spilling
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        return _tuples(conn.execute(text(sql), {**self.params, **(params or {})}))
+        return all_tuples(conn.execute(text(sql), {**self.params, **(params or {})}))
 
     def _profile_rows(self, rows: list[tuple[object, ...]]) -> Profile:
         n, k = len(self.values), len(self.extras)
         out: Profile = []
         for r in rows:
-            nums = [_int(x) for x in r[k:]]
+            nums = [as_int(x) for x in r[k:]]
             out.append((r[:k], nums[0], tuple(nums[1 : 1 + n]), tuple(nums[1 + n :])))
         return out
 
@@ -228,7 +206,7 @@ class Relation:
         conn.commit()  # nothing held on the database itself; the rows live in temp storage
         shift = int(self.first_shift)
         sql = self._two_groupings(table, f"(h >> {shift})", self._sub("h", shift))
-        return self._split(_tuples(conn.execute(text(sql))))
+        return self._split(all_tuples(conn.execute(text(sql))))
 
     def _kept_rows(
         self, where: str, params: dict[str, object] | None = None, expanding: str | None = None
@@ -237,7 +215,7 @@ class Relation:
         stmt = text(f"SELECT * FROM {self._kept_table()} WHERE {where}")
         if expanding:
             stmt = stmt.bindparams(bindparam(expanding, expanding=True))
-        return [_row(r, n, m) for r in _tuples(self._kept.execute(stmt, params or {}))]
+        return [to_row(r, n, m) for r in all_tuples(self._kept.execute(stmt, params or {}))]
 
     def _is_kept(self) -> bool:
         return "_scan" in self.__dict__ and "_kept" in self.__dict__
@@ -280,7 +258,7 @@ class Relation:
         group = f" GROUP BY {', '.join(ecols)}" if ecols else ""
         totals = ", ".join(["1", *ecols, "NULL", "COUNT(*)", *sums, *(["NULL"] * 4)])
         nulls = ["NULL"] * 2 * n
-        buckets = ", ".join(["0", *(["NULL"] * k), bk, "COUNT(*)", *nulls, _checksums(sb)])
+        buckets = ", ".join(["0", *(["NULL"] * k), bk, "COUNT(*)", *nulls, bucket_sums_sql(sb)])
         second = f"SELECT {buckets} FROM {rows} GROUP BY {bk}"
         return f"SELECT {totals} FROM {rows}{group} UNION ALL {second}"
 
@@ -302,7 +280,7 @@ class Relation:
         n, k = len(self.values), len(self.extras)
         ecols = [f"e{i}" for i in range(k)]
         sums = [f"SUM(v{i})" for i in range(n)] + [f"SUM(i{i})" for i in range(n)]
-        sel = ", ".join(["GROUPING(bk)", *ecols, "bk", "COUNT(*)", *sums, _checksums("sb")])
+        sel = ", ".join(["GROUPING(bk)", *ecols, "bk", "COUNT(*)", *sums, bucket_sums_sql("sb")])
 
         def sql(where: str) -> str:
             # fenced: the checksum ``rh`` is summed three ways, and is computed once per row
@@ -344,7 +322,7 @@ class Relation:
             if setup:
                 conn.exec_driver_sql(setup)
             result = conn.execute(stmt, {**self.params, **(params or {})})
-            return [_row(r, n, m) for r in _tuples(result)]
+            return [to_row(r, n, m) for r in all_tuples(result)]
 
     def rows_where(
         self, where: str, params: dict[str, object], setup: str | None = None
@@ -367,22 +345,23 @@ class Relation:
         return out
 
     def _bucket_stats(self, shift: int, within: Within) -> BucketStats:
-        sums = "COUNT(*), " + _checksums(self._sub("h", shift) if self._is_kept() else "sb")
+        sums = "COUNT(*), " + bucket_sums_sql(self._sub("h", shift) if self._is_kept() else "sb")
         if self._is_kept():
             sql = (
                 f"SELECT h >> {int(shift)}, {sums} FROM {self._kept_table()} "
-                f"WHERE {_within_sql(within, 'h')} GROUP BY 1"
+                f"WHERE {within_sql(within, 'h')} GROUP BY 1"
             )
-            rows = _tuples(self._kept.execute(text(sql)))
+            rows = all_tuples(self._kept.execute(text(sql)))
         else:
             inner = (
                 f"SELECT (h >> {int(shift)}) AS b, {self._sub('h', shift)} AS sb, "
                 f"{self._rh_summed()} AS rh "
-                f"FROM {self._level_c(_within_sql(within, self._h()))}{self._fence()}"
+                f"FROM {self._level_c(within_sql(within, self._h()))}{self._fence()}"
             )
             rows = self._query(f"SELECT b, {sums} FROM ({inner}) t GROUP BY b")
         return {
-            _int(r[0]): (_int(r[1]), _int(r[2]), _int(r[3]), _int(r[4]), _int(r[5])) for r in rows
+            as_int(r[0]): (as_int(r[1]), as_int(r[2]), as_int(r[3]), as_int(r[4]), as_int(r[5]))
+            for r in rows
         }
 
     def bucket_stats(self, shift: int, within: Within) -> BucketStats:
@@ -392,74 +371,8 @@ class Relation:
 
     def bucket_rows(self, picks: Picks) -> list[Row]:
         if self._is_kept():
-            return self._kept_rows(_picks_sql(picks, "h"))
-        return self._rows(_picks_sql(picks, self._h()))
-
-
-def _tuples(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
-    """All rows as the driver's own tuples: one driver call, no SQLAlchemy row objects
-    (65,536 bucket rows per side cost a tenth of a second through them, when the first
-    level had that many). Values are the driver's types, which ``_int`` and ``_row``
-    accept (int, Decimal, str, None).
-
-    Through the result's fetch strategy, as ``CursorResult.all`` itself fetches: it returns
-    rows a buffered (server-side) cursor already holds and wraps driver errors; reading
-    ``result.cursor`` directly would lose those rows."""
-    try:
-        return list(result.cursor_strategy.fetchall(result, result.cursor))
-    finally:
-        result.close()
-
-
-def _int(value: object) -> int:
-    return 0 if value is None else int(value)  # type: ignore[call-overload]
-
-
-def _within_sql(within: Within, h: str) -> str:
-    """Rows whose key hash ``h`` (SQL) falls in the buckets of ``within``."""
-    if within is None:
-        return "1 = 1"
-    shift, buckets = within
-    if not buckets:
-        return "1 = 0"
-    listed = ", ".join(str(int(b)) for b in sorted(buckets))
-    return f"({h} >> {int(shift)}) IN ({listed})"
-
-
-def _picks_sql(picks: Picks, h: str) -> str:
-    """Rows in any of the picked buckets, as one test of the finest shift picked (a coarser
-    bucket becomes the run of finer buckets it holds), so the key hash is computed once."""
-    if not picks:
-        return "1 = 0"
-    finest = min(shift for shift, _ in picks)
-    if sum(len(b) << (s - finest) for s, b in picks) > _PICKED_MAX:
-        return " OR ".join(_within_sql(p, h) for p in picks)
-    buckets: set[int] = set()
-    for shift, picked in picks:
-        span = 1 << (shift - finest)
-        for b in picked:
-            buckets.update(range(b * span, (b + 1) * span))
-    return _within_sql((finest, frozenset(buckets)), h)
-
-
-def _checksums(sb: str) -> str:
-    """A bucket's sums over rows with checksum ``rh`` and sub-bucket ``sb``: the checksum,
-    ``W``, ``T`` and ``U`` (:func:`~reconcile.reading.rows.row_stats`; the count is written beside
-    them). Each product stays below 2^24, so PostgreSQL sums INTEGERs into a BIGINT."""
-    w, s = "((rh & 65535) + 1)", f"({sb} + 1)"
-    return f"SUM(rh), SUM{w}, SUM({w} * {s}), SUM({w} * {s} * {s})"
-
-
-def _row(r: tuple[object, ...], n: int, m: int) -> Row:
-    values: list[Value] = []
-    for i in range(n):
-        if _int(r[3 + n + i]):
-            values.append(INVALID)
-        else:
-            v = r[3 + i]
-            values.append(None if v is None else _int(v))
-    texts = tuple(None if t is None else str(t) for t in r[3 + 2 * n : 3 + 2 * n + m])
-    return Row(str(r[0]), tuple(values), r[3 + 2 * n + m :], texts, _int(r[1]), _int(r[2]))
+            return self._kept_rows(picks_sql(picks, "h"))
+        return self._rows(picks_sql(picks, self._h()))
 
 
 def text_hash_py(hasher: Hasher, texts: tuple[str | None, ...]) -> int | None:

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from migrate.spec.model import EntitySpec, Measure
+from reconcile.reading.amount_sql import RawAmount, ValueSql
 from reconcile.reading.coltypes import untrimmed_columns
 from reconcile.reading.files import LINE, file_path, file_records
 from reconcile.reading.money import InvalidAmount
-from reconcile.reading.relation import RawAmount, Relation, ValueSql
+from reconcile.reading.relation import Relation
 from reconcile.reading.rounding import Reading, read_cents, reading_of
 from reconcile.reading.rows import INVALID, Row, RowSource, Value
 from reconcile.reading.sqltext import (

@@ -15,7 +15,8 @@ from sqlalchemy import Engine, text
 
 from migrate.spec.model import EntitySpec
 from migrate.staging.types import cents_sql
-from reconcile.reading.relation import Relation, ValueSql
+from reconcile.reading.amount_sql import ValueSql
+from reconcile.reading.relation import Relation
 from reconcile.reading.textrule import text_columns, text_sql
 from reconcile.report import RejectGroup
 
