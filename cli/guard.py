@@ -41,7 +41,8 @@ def command_name(args: argparse.Namespace) -> str:
 
 def require_workdir(args: argparse.Namespace) -> None:
     """A ``--workdir`` that does not exist is a typo, not a new estate (only ``demo`` and
-    ``estate build`` make one)."""
+    ``estate build`` make one); so is a ``--mappings`` folder that does not exist (it was
+    reported as "no mapping files under finance, hr, procurement/", two lines)."""
     if args.workdir and args.command not in ("demo", "estate"):
         folder = Path(args.workdir)
         if not folder.is_dir():
@@ -49,6 +50,12 @@ def require_workdir(args: argparse.Namespace) -> None:
                 f"working folder not found: {folder} (check --workdir; `migrate --workdir "
                 f"{folder} demo` makes a new one with the demo estate)"
             )
+    mappings = getattr(args, "mappings", None)
+    if mappings and args.command != "completion" and not Path(mappings).is_dir():
+        raise ConfigError(
+            f"mappings folder not found: {mappings} (check --mappings; without it the "
+            "shipped mappings/ of this checkout are used)"
+        )
 
 
 def check_before(args: argparse.Namespace, settings: Settings, systems: set[str]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cli import commands as cmds
+from cli.usage import OneLineParser
 from migrate.runs.history import runs_to_compare
 
 DEFAULT_MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
@@ -46,7 +47,7 @@ def _sub(sub: Any, name: str, help: str, examples: str, description: str = "") -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="migrate",
         description="Migrate legacy finance, HR and procurement data into ERP staging, and "
         "prove it. " + EXIT_CODES,

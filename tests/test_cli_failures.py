@@ -122,6 +122,18 @@ def test_missing_workdir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert not missing.exists()
 
 
+@pytest.mark.parametrize("command", [["run"], ["mappings", "check", "--offline"]])
+def test_missing_mappings_folder(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt --mappings is named as such, in one line (it was two lines saying there
+    were no mapping files under finance, hr, procurement/)."""
+    missing = tmp_path / "mapings"
+    assert main(["--workdir", str(tmp_path), "--mappings", str(missing), *command]) == 2
+    line = _one_line(capsys)
+    assert "mappings folder not found" in line and str(missing) in line
+
+
 @pytest.mark.parametrize(
     "command",
     [["lineage", "trace", "AP_INVOICES_INTERFACE", "1"], ["reconcile"], ["runs"]],

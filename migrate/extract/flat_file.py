@@ -33,6 +33,7 @@ def read_file(
     """Stream a flat-file extract as text columns (:mod:`migrate.extract.files`); ``_line`` is the
     1-based record number. ``base_dir``: the mapping file's folder (a copybook's path is
     relative to it), recorded in :mod:`migrate.extract.files.origins` when not given."""
+    from migrate.extract.files.confinement import unset_variables
     from migrate.extract.files.dispatch import file_columns, read_frames
     from migrate.extract.files.origins import mapping_dir
     from migrate.extract.named_columns import refuse_missing
@@ -40,7 +41,10 @@ def read_file(
     f = spec.source.file
     assert f is not None
     if not path.exists():
-        raise SchemaMismatch(f"{spec.entity}: flat file not found: {path}")
+        hint = unset_variables(f.path)
+        raise SchemaMismatch(
+            f"{spec.entity}: flat file not found: {path}" + (f";{hint}" if hint else "")
+        )
     base = mapping_dir(spec.entity, base_dir)
     try:
         refuse_missing(spec, path.name, file_columns(f, path, base))

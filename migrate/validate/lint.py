@@ -22,7 +22,7 @@ from migrate.config import Settings
 from migrate.db import readonly_engine
 from migrate.errors import MigrationError, SchemaMismatch, SpecError, SpecErrors
 from migrate.extract.database import distinct_values
-from migrate.extract.files.confinement import refusals
+from migrate.extract.files.confinement import refusals, unset_variables
 from migrate.extract.files.dispatch import file_columns
 from migrate.extract.flat_file import resolve_path
 from migrate.extract.named_columns import headerless_hint, missing_columns
@@ -261,7 +261,8 @@ def _check_file(ent: LoadedEntity, settings: Settings) -> list[SpecError]:
         )
         out.append(
             SpecError(
-                ent.text.locate(("source", "file", "path")), f"flat file not found: {path} ({why})"
+                ent.text.locate(("source", "file", "path")),
+                f"flat file not found: {path}{unset_variables(f.path)} ({why})",
             )
         )
         if needs_file:

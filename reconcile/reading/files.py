@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from migrate.errors import SchemaMismatch
-from migrate.extract.files.confinement import confine
+from migrate.extract.files.confinement import confine, unset_variables
 from migrate.extract.files.origins import mapping_dir
 from migrate.spec.flatfile import FlatFile
 from migrate.spec.model import EntitySpec
@@ -60,7 +60,10 @@ def file_records(
     except SchemaMismatch as exc:
         raise SchemaMismatch(f"{spec.entity}: {exc}") from None
     if not path.exists():
-        raise SchemaMismatch(f"{spec.entity}: flat file not found: {path}")
+        hint = unset_variables(f.path)
+        raise SchemaMismatch(
+            f"{spec.entity}: flat file not found: {path}" + (f";{hint}" if hint else "")
+        )
     if f.fixed is not None:
         yield from _numbered(_fixed_records(f, path, folder))
         return

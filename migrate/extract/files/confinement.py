@@ -69,6 +69,12 @@ def check(named: NamedPath, resolved: Path | None) -> None:
         resolved is None or _real(resolved).is_relative_to(_real(_less(resolved, tail)))
     ):
         return
+    unset = unset_variables(named.raw)
+    if unset:  # a folder the operator has not named yet, not one to declare as a root
+        raise PathRefused(
+            named.key,
+            f"{named.rule.what} {named.raw!r} is outside the folders a mapping may read:{unset}",
+        )
     if resolved is None and Path(os.path.expandvars(named.raw)).is_absolute():
         resolved = Path(os.path.expandvars(named.raw))
     shown = _real(resolved) if resolved is not None else None
@@ -86,6 +92,19 @@ def check(named: NamedPath, resolved: Path | None) -> None:
         f"{named.rule.relative_to} without '..', or declare its folder in "
         f"[safety] file_roots of migrate.toml or {ROOTS_ENV}",
     )
+
+
+def unset_variables(raw: str) -> str:
+    """What to do when a path's ``${MIGRATE_...}`` variable is unset or empty (``''`` when
+    every one is set): ``os.path.expandvars`` leaves it as text, so "not found" or "outside
+    the folders" would name a folder literally called ``${MIGRATE_REALDATA}`` rather than
+    the variable to export."""
+    names = [a or b for a, b in re.findall(r"\$(?:\{(MIGRATE_\w+)\}|(MIGRATE_\w+))", raw)]
+    unset = sorted({n for n in names if not os.environ.get(n, "").strip()})
+    if not unset:
+        return ""
+    named = ", ".join(unset)
+    return f" {named} is not set (or empty): export it, naming the folder the path starts in"
 
 
 def _real(path: Path) -> Path:
