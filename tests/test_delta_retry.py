@@ -98,8 +98,10 @@ def test_transient_failure_is_retried_and_the_run_is_exact(
         return real(conn, table, frame)
 
     monkeypatch.setattr(pipeline, "stage_rows", flaky)
-    monkeypatch.setattr("migrate.load.retry.time.sleep", lambda s: None)
+    slept: list[float] = []  # what with_retries waited: the retry really happened, once
+    monkeypatch.setattr("migrate.load.retry.time.sleep", slept.append)
     summary = run_migration(load_settings(tmp_path), MAPPINGS, "full")
+    assert slept == [0.5] and calls["n"] > 3  # the third write failed once and was redone
     reference = tmp_path / "ref"
     reference.mkdir()
     make_estate(reference, scale=200, seed=23)

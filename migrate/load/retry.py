@@ -91,9 +91,12 @@ def with_retries(
     what: str,
     attempts: int = 4,
     base_delay: float = 0.5,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
-    """Run ``fn``; on a transient failure wait 0.5 s, 1 s, 2 s ... and try again."""
+    """Run ``fn``; on a transient failure wait 0.5 s, 1 s, 2 s ... and try again.
+
+    ``sleep`` defaults to ``time.sleep`` looked up at each wait (not bound when this module
+    is imported), so a test that patches ``migrate.load.retry.time.sleep`` is obeyed."""
     for attempt in range(1, attempts + 1):
         try:
             return fn()
@@ -108,5 +111,5 @@ def with_retries(
                 attempt,
                 delay,
             )
-            sleep(delay)
+            (sleep or time.sleep)(delay)
     raise AssertionError("unreachable")
