@@ -73,7 +73,21 @@ def _progress(settings: Settings, mappings: Path, entities: list[str] | None) ->
     return TerminalProgress(totals=count_source_rows(settings, project))
 
 
-def _print_summary(summary: object, quiet: bool = False) -> None:
+def _print_summary(summary: object, quiet: bool = False) -> int:
+    """The run's figures on stdout, then one warning line on stderr per entity that read
+    rows and staged none; the exit code: 1 when there is such a line (the work failed, even
+    if the run is complete: a run that staged nothing must not look like a success)."""
+    from migrate.runs.runner import RunSummary
+
+    assert isinstance(summary, RunSummary)
+    _print_figures(summary, quiet)
+    sys.stdout.flush()  # the figures first, then what is wrong with them
+    for line in summary.staged_none:
+        print(line, file=sys.stderr)
+    return 1 if summary.staged_none else 0
+
+
+def _print_figures(summary: object, quiet: bool) -> None:
     from migrate.runs.runner import RunSummary
 
     assert isinstance(summary, RunSummary)
@@ -129,8 +143,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt as stop:
         stop.add_note(_stopped_note(settings, run_id))
         raise
-    _print_summary(summary, args.quiet)
-    return 0
+    return _print_summary(summary, args.quiet)
 
 
 def _stopped_note(settings: Settings, run_id: str) -> str:
@@ -148,8 +161,7 @@ def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
 
     progress = None if args.quiet else _progress(settings, Path(args.mappings), None)
     summary = resume_run(settings, Path(args.mappings), args.run_id, args.chunk_size, progress)
-    _print_summary(summary, args.quiet)  # the runner counts the whole run, every attempt
-    return 0
+    return _print_summary(summary, args.quiet)  # the runner counts the whole run
 
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:

@@ -32,6 +32,7 @@ from migrate.runs.pipeline import run_entity
 from migrate.runs.pipeline_types import Context, EntityResult, Progress
 from migrate.runs.replaced_rows import refuse_late_delta_resume
 from migrate.runs.rollback import clear_rehearsals, rollback_run
+from migrate.runs.staged_none import staged_none_lines
 from migrate.spec.loader import Project, load_project
 from migrate.targets.drift import refuse_drift
 
@@ -59,6 +60,8 @@ class RunSummary:
     staging_url: str
     schema: str | None
     entities: list[EntityResult] = field(default_factory=list)
+    # one warning per entity that read rows and staged none: the run did not do its work
+    staged_none: list[str] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -190,6 +193,8 @@ def _execute(
             )
         raise
     runs.set_run(ctx.staging, ctx.md, run_id, STATUS="complete", ENDED_AT=runs.now())
+    tables = {n: project.spec(n).target.table for n in project.order}
+    summary.staged_none = staged_none_lines(ctx.staging, ctx.md, tables, run_id, summary.entities)
     record_history(settings, ctx, run_id, mode)
     hooks.on_run_completed(settings, dataclasses.replace(event, entities=_entity_dicts(summary)))
     return summary
