@@ -262,6 +262,8 @@ def reconcile_command(
     (``quiet``: one line, the result)."""
     project = load_project(mappings)
     url, schema, run_id = locate_run(settings, run_id)
+    if only:  # a misspelt or unstaged --entity: its one-line error first, and alone
+        _check_selection(project, url, schema, run_id, only)
     if not quiet:
         print(f"    reconciling run {run_id}", flush=True)
     from reconcile.reports.history import record
@@ -286,6 +288,18 @@ def reconcile_command(
     if ev.differences_rows:
         print(f"    all {ev.differences_rows:,} row difference(s): {ev.differences}")
     return EXIT_CODES[report.verdict]
+
+
+def _check_selection(
+    project: Project, url: str, schema: str | None, run_id: str, only: list[str]
+) -> None:
+    """Raise the selection's error (:func:`run_entities`) before anything is printed."""
+    staging = readonly_engine(url)
+    try:
+        info = runs.get_run(staging, build_metadata(schema), run_id)
+    finally:
+        staging.dispose()
+    run_entities(project, info.mapping_hashes, only)
 
 
 def _verdict_words(report: Reconciliation) -> str:
