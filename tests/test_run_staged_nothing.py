@@ -17,7 +17,7 @@ import pytest
 
 from cli.main import main
 from migrate.runs.pipeline_types import EntityResult
-from migrate.runs.staged_none import staged_none_line
+from migrate.runs.staged_none import outcome_line, staged_none_line
 from tests.test_pipeline import MAPPINGS, make_estate
 from tests.test_verdict import project, row
 
@@ -134,3 +134,26 @@ def test_the_line_names_several_earlier_runs() -> None:
 def test_no_line_when_something_was_staged_or_nothing_was_read() -> None:
     assert staged_none_line(EntityResult("x", rows_in=3, loaded=1, rejected=2), []) is None
     assert staged_none_line(EntityResult("x"), []) is None  # a delta with no new rows
+
+
+def test_a_cutover_outcome_gets_the_same_line_over_its_partitions() -> None:
+    """What ``flows.load.outcome`` hands the cutover's console, two partitions summed."""
+    parts = [
+        {"rows_in": 3, "loaded": 0, "rejected": 3, "staged_by": ["a" * 32]},
+        {"rows_in": 2, "loaded": 0, "rejected": 2, "staged_by": ["a" * 32]},
+    ]
+    outcome = {
+        "status": "completed",
+        "rows_in": 5,
+        "loaded": 0,
+        "rejected": 5,
+        "filtered": 0,
+        "reasons": {"duplicate_key": 5},
+        "partitions": parts,
+    }
+    assert outcome_line("ap_invoices", outcome) == (
+        "warning: ap_invoices staged 0 of 5 rows: every row rejected (duplicate_key 5: already "
+        f"staged by run {'a' * 32}); roll that run back first or run a delta"
+    )
+    assert outcome_line("ap_invoices", {**outcome, "loaded": 1}) is None
+    assert outcome_line("ap_invoices", {"status": "failed", "message": "x"}) is None

@@ -9,6 +9,8 @@ are in the way (what to roll back). A delta that read no rows is normal: no line
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -84,3 +86,22 @@ def staged_none_lines(
         if line is not None:
             lines.append(line)
     return lines
+
+
+def outcome_line(entity: str, outcome: Mapping[str, Any]) -> str | None:
+    """The same warning from a cutover's entity outcome (:func:`flows.load.outcome`: counts
+    summed over its partitions, each partition's result, with ``staged_by`` when it read
+    rows, staged none and had ``duplicate_key`` rejects)."""
+    if outcome.get("status") != "completed":
+        return None
+    result = EntityResult(
+        entity,
+        rows_in=int(outcome.get("rows_in", 0)),
+        loaded=int(outcome.get("loaded", 0)),
+        rejected=int(outcome.get("rejected", 0)),
+        filtered=int(outcome.get("filtered", 0)),
+        reasons={str(k): int(v) for k, v in dict(outcome.get("reasons") or {}).items()},
+    )
+    parts = list(outcome.get("partitions") or [outcome])
+    runs = {str(r) for part in parts for r in (part.get("staged_by") or [])}
+    return staged_none_line(result, sorted(runs, reverse=True))
