@@ -36,6 +36,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from flows import console
 from flows.cutover import CutoverFailed, cutover
 from flows.server import cutover_server, stop_started_server
+from flows.stopped import refuse_stopped_run
 from migrate.config import CONNECTION_NAMES, Settings
 from migrate.errors import TerminalError
 from migrate.runs import records as runs
@@ -125,6 +126,8 @@ def run_cutover_cli(
     run_id = resume_run_id or runs.new_run_id()  # sorts by start (issue 21)
     if resume_run_id:  # an unknown id is refused before anything is said to start
         url, schema, mode = _staging(settings, mode, resume_run_id)
+    else:  # a run killed or stopped unfinished on this staging: finish it first
+        refuse_stopped_run(*_staging(settings, mode, None)[:2], run_id)
     if not quiet:  # first, so a crash still leaves the id to resume
         doing = "resuming" if resume_run_id else "starting"
         print(f"run {run_id} ({mode}) {doing}; if it stops: migrate cutover --resume {run_id}")
