@@ -20,7 +20,8 @@ INTERRUPTED = 130
 EXIT_CODES = (
     "Exit codes: 0 PASS or success, 3 EXCEPTIONS (reconcile: the totals hold, exceptions to "
     "accept before signing), 1 FAIL or the checked work failed (mapping problems, an approval "
-    "that does not approve), 2 cannot reconcile or bad input (config, unknown run id), "
+    "that does not approve, a run in which an entity read rows and staged none), 2 cannot "
+    "reconcile or bad input (config, unknown run id), "
     f"{CONNECTION_FAILED} cannot connect (a server down, a database or legacy file missing, a "
     f"login refused, a read-only staging: never a verdict), {INTERRUPTED} interrupted (Ctrl-C)."
 )
@@ -136,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(suppliers and what depends on them)\n  migrate run --entity +ap_invoices  "
         "(ap_invoices and what it depends on)",
         description="Run a migration. The run id is printed first: if the run stops, "
-        "`migrate resume <id>` finishes it.",
+        "`migrate resume <id>` finishes it. An entity that read rows and staged none (run "
+        "again in the same staging, every row a duplicate_key) gets a warning line naming "
+        "why, and the command exits 1.",
     )
     r.add_argument(
         "--mode",

@@ -16,7 +16,7 @@ from cli.main import main
 from tests.test_pipeline import make_estate
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "command-line.md"
-SESSIONS = ["staging-down", "mistakes", "dry-run", "runs", "rollback", "doctor"]
+SESSIONS = ["staging-down", "mistakes", "dry-run", "runs", "runs-again", "rollback", "doctor"]
 
 
 def session(name: str) -> list[tuple[str, int, list[str]]]:
