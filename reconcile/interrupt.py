@@ -3,7 +3,7 @@
 Python runs a signal handler only between bytecodes of the main thread. By default a
 Ctrl-C therefore waits for the SQL statement running in C to finish (a SQLite scan of a
 million rows, a PostgreSQL aggregate), a statement running in a worker thread
-(``diff.both`` asks both sides at once) is never told at all, and one of our SQLite
+(``both_sides.both`` asks both sides at once) is never told at all, and one of our SQLite
 functions (``mig_cents``) that happens to be running when the handler fires turns the
 ``KeyboardInterrupt`` into an ordinary "user-defined function raised exception", which a
 fallback may then take for an answer. Within :func:`interruptible`:

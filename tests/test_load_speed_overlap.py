@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from migrate.config import load_settings
-from migrate.load import keymap
+from migrate.load import key_lookups, keymap
 from migrate.load.bulk import ensure_staging
 from migrate.runs import pipeline
 from migrate.runs.runner import run_migration
@@ -117,25 +117,27 @@ def test_lookup_column_finds_what_lookup_finds(pg_url: str) -> None:
             keymap.issue(conn, md, "d", "s", ["a", "b", "c,d", "é", "x'y"], "r1")
             keymap.issue(conn, md, "other", "s", ["z"], "r1")
             legacy = pd.Series(["a", None, "", "c,d", "z", "é", "a", "x'y", "q"], dtype="str")
-            got = keymap.lookup_column(conn, md, "d", "s", legacy)
-            want = legacy.map(keymap.lookup(conn, md, "d", "s", legacy.dropna())).astype("Int64")
+            got = key_lookups.lookup_column(conn, md, "d", "s", legacy)
+            want = legacy.map(key_lookups.lookup(conn, md, "d", "s", legacy.dropna())).astype(
+                "Int64"
+            )
             assert got.dtype == want.dtype == "Int64"
             assert got.tolist() == want.tolist()
             assert got.index.equals(legacy.index)
-            none = keymap.lookup_column(conn, md, "d", "s", pd.Series([None, ""], dtype="str"))
+            none = key_lookups.lookup_column(conn, md, "d", "s", pd.Series([None, ""], dtype="str"))
             assert none.isna().all()
             # a key holding the separator the keys are joined with goes as a list instead
             keymap.issue(conn, md, "d", "s", ["u\x1fv", " ", "NULL", ",", "-1"], "r1")
             odd = pd.Series(["u\x1fv", "u", "v", " ", "NULL", ",", "-1", "a"], dtype="str")
             for legacy in (odd, odd[1:]):
-                got = keymap.lookup_column(conn, md, "d", "s", legacy)
-                want = legacy.map(keymap.lookup(conn, md, "d", "s", legacy)).astype("Int64")
+                got = key_lookups.lookup_column(conn, md, "d", "s", legacy)
+                want = legacy.map(key_lookups.lookup(conn, md, "d", "s", legacy)).astype("Int64")
                 assert got.tolist() == want.tolist()
                 assert got.notna().tolist() == [k not in ("u", "v") for k in legacy]
         # answered on a connection of its own, in the background: the same answer
         with ThreadPoolExecutor(1) as pool, engine.connect() as conn:
-            now = keymap.KeyResolver(conn, md, lambda d: [])
-            later = keymap.KeyResolver(conn, md, lambda d: [], (engine, pool))
+            now = key_lookups.KeyResolver(conn, md, lambda d: [])
+            later = key_lookups.KeyResolver(conn, md, lambda d: [], (engine, pool))
             for legacy in (odd, pd.Series(["a", None, "zz", "b"], dtype="str")):
                 answer = later.begin("d", "s", legacy)
                 for got, want in zip(answer(), now("d", "s", legacy), strict=True):

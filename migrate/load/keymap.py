@@ -16,12 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, MetaData, func, select
 
 from migrate.load.bulk import insert_frame
-
-# KeyResolver, lookup and resolver: reached as ``keymap.<name>`` by callers older than the split
-from migrate.load.key_lookups import KeyResolver as KeyResolver
-from migrate.load.key_lookups import lookup as lookup
 from migrate.load.key_lookups import lookup_column, qualified
-from migrate.load.key_lookups import resolver as resolver
 from migrate.load.supplier_merge import merge_matches
 from migrate.spec.model import EntitySpec
 from migrate.transform.engine import TransformOutput, key_string

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from sqlalchemy import Connection, Table
 
-from migrate.load import keymap, staged_checks
+from migrate.load import key_lookups, staged_checks
 from migrate.load.outcomes import filtered_rows, reject_rows, with_lineage
 from migrate.spec.model import EntitySpec
 from migrate.transform import variants
@@ -40,7 +40,7 @@ def prepare_variants(
 
     assert spec.variants is not None
     crosswalks = {n: c.codes for n, c in ctx.project.crosswalks.items()}
-    resolver = keymap.resolver(conn, ctx.md, ctx.project.issuer_of, None)
+    resolver = key_lookups.resolver(conn, ctx.md, ctx.project.issuer_of, None)
     hashes: list[pd.Series] = []
     try:
         ex = variants.expand(

@@ -4,7 +4,8 @@
 ``exact``, ``residue``  every amount exact, including those not whole cents
 ``grains``        control totals by the grains a mapping declares
 ``diff``          the keyed row diff by hashed key buckets; ``differences`` what it keeps
-                  as evidence (the first of each kind, every one as CSV)
+                  as evidence (the first of each kind, every one as CSV); ``bucket_hints``
+                  where a differing bucket's sums point; ``both_sides`` both sides asked at once
 ``restated``, ``restate`` and ``restate_*``  every column a mapping fills, restated one
                   legacy value at a time by reconciliation's own reading of the mapping;
                   ``erpkeys`` the ERP keys a run issued

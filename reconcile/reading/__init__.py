@@ -3,6 +3,8 @@
 ``sources``       the legacy side of an entity: SQL pushed down, or a flat file
 ``staging_side``  the staging side for one run: staged rows, rejects, filtered rows
 ``relation``      a row source answered by SQL in one database; ``stream`` by Python
+``amount_sql``, ``bucket_sql``, ``driver_rows``  a compared amount as SQL, the SQL of bucket
+                  questions, and the driver's rows decoded, for ``relation``
 ``rows``          what both sides answer, whatever they are
 ``arrowside``, ``arrowpg``, ``arrowread``, ``arrowbase``, ``arrowcalc``  full scans read as
                   Arrow batches and summed with numpy (SQLite, PostgreSQL)

@@ -2,8 +2,8 @@
 
 On Python 3.11 ``cached_property`` takes one lock per *class* attribute, shared by every
 instance, so the legacy side's scan and the staging side's scan (two instances of
-:class:`~reconcile.reading.relation.Relation`, run at once by ``diff.both``) waited for each other:
-the second took twice as long. Each side computes its own value once; no lock is needed
+:class:`~reconcile.reading.relation.Relation`, run at once by ``both_sides.both``) waited for
+each other: the second took twice as long. Each side computes its own value once; no lock is needed
 because a side is only ever asked from one thread at a time.
 """
 
