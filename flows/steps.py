@@ -22,11 +22,11 @@ from flows.plan import load_project
 from migrate.config import Settings, load_settings, redact
 from migrate.db import readonly_engine, writable_engine
 from migrate.errors import RunStateError
-from migrate.load.bulk import ensure_staging
 from migrate.runs import hooks, partitions, pipeline, runner
 from migrate.runs import records as runs
 from migrate.runs.partitions import plan as partition_plan
 from migrate.runs.replaced_rows import refuse_late_delta_resume
+from migrate.staging.create import ensure_staging
 from migrate.targets.drift import refuse_drift
 
 

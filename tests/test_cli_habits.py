@@ -60,8 +60,8 @@ def test_runs_says_resume_for_a_stopped_run(
 ) -> None:
     from migrate.config import load_settings
     from migrate.db import writable_engine
-    from migrate.load.bulk import ensure_staging
     from migrate.runs.records import set_run
+    from migrate.staging.create import ensure_staging
 
     run_id = _run(workdir, capsys)
     url = load_settings(workdir).url("staging")
@@ -198,8 +198,8 @@ def test_resume_counts_the_whole_run(workdir: Path, capsys: pytest.CaptureFixtur
     """The summary after ``resume`` counted only the resumed part (issue 23, item 3)."""
     from migrate.config import load_settings
     from migrate.db import writable_engine
-    from migrate.load.bulk import ensure_staging
     from migrate.runs.records import entity_totals, set_run
+    from migrate.staging.create import ensure_staging
 
     run_id = _run(workdir, capsys)
     url = load_settings(workdir).url("staging")

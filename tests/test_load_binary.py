@@ -30,7 +30,8 @@ from sqlalchemy import (
     text,
 )
 
-from migrate.load.bulk import binary_table, ensure_staging, insert_frame, stage_rows, wire_columns
+from migrate.load.bulk import binary_table, insert_frame, stage_rows, wire_columns
+from migrate.staging.create import ensure_staging
 from migrate.staging.tables import build_metadata
 from tests.conftest import PG_ADMIN
 

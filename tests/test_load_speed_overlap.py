@@ -15,9 +15,9 @@ from sqlalchemy.exc import OperationalError
 
 from migrate.config import load_settings
 from migrate.load import key_lookups, keymap
-from migrate.load.bulk import ensure_staging
 from migrate.runs import pipeline
 from migrate.runs.runner import run_migration
+from migrate.staging.create import ensure_staging
 from tests.conftest import drop_pg_database, make_pg_database
 from tests.test_pipeline import make_estate
 

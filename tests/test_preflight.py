@@ -9,10 +9,10 @@ import pytest
 
 from migrate.config import load_settings
 from migrate.db import writable_engine
-from migrate.load.bulk import ensure_staging
 from migrate.runs.preflight import unanswered_lookups
 from migrate.runs.runner import run_migration
 from migrate.spec.loader import load_project
+from migrate.staging.create import ensure_staging
 from tests.test_pipeline import MAPPINGS, make_estate
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine
 
 from fixtures.estate.build import build_estate
 from migrate.config import load_settings
-from migrate.load.bulk import ensure_staging
 from migrate.runs.runner import rollback_run, run_migration
+from migrate.staging.create import ensure_staging
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 pytestmark = pytest.mark.db

@@ -147,8 +147,8 @@ def test_names_a_check_gets_wrong_are_reported_at_their_line(tmp_path: Path) -> 
 
 def test_personal_values_never_reach_the_warning_lines(tmp_path: Path) -> None:
     """A flag or a duplicate on a personal column (an SSN) lists keys, never the value."""
-    from migrate.load.bulk import ensure_staging
     from migrate.spec.model import EntitySpec
+    from migrate.staging.create import ensure_staging
     from reconcile.proving.warnings import check_warnings
     from reconcile.reading.staging_side import Staging
 

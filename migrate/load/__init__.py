@@ -17,7 +17,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from migrate.load.bulk import BackgroundWrites, delete_staged, ensure_staging, stage_rows
+    from migrate.load.bulk import BackgroundWrites, delete_staged, stage_rows
     from migrate.load.key_lookups import KeyResolver, lookup
     from migrate.load.keymap import issue
     from migrate.load.outcomes import filtered_rows, reject_rows, with_lineage
@@ -30,7 +30,6 @@ __all__ = [
     "KeyResolver",
     "already_staged",
     "delete_staged",
-    "ensure_staging",
     "filtered_rows",
     "is_transient",
     "issue",
@@ -49,7 +48,6 @@ _HOMES = {
     "KeyResolver": "key_lookups",
     "already_staged": "staged_checks",
     "delete_staged": "bulk",
-    "ensure_staging": "bulk",
     "filtered_rows": "outcomes",
     "is_transient": "retry",
     "issue": "keymap",

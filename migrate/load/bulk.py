@@ -42,8 +42,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from migrate.staging.lineage_columns import refuse_old_lineage
-from migrate.staging.tables import build_metadata, replaced_name
+from migrate.staging.tables import replaced_name
 from migrate.validate.coerce import target_kind, wire_declared
 
 _NULL = "\\N"
@@ -284,28 +283,10 @@ class BackgroundWrites(Generic[T]):
         self._pool.shutdown(wait=True)
 
 
-def ensure_staging(url: str, schema: str | None = None) -> MetaData:
-    """Create the staging tables (and schema) if missing; returns their metadata."""
-    from migrate.db import writable_engine
-
-    engine = writable_engine(url)
-    md = build_metadata(schema)
-    try:
-        with engine.begin() as conn:
-            if schema and conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            md.create_all(conn)
-            refuse_old_lineage(conn, md)
-    finally:
-        engine.dispose()
-    return md
-
-
 __all__ = [
     "BackgroundWrites",
     "cents_text",
     "delete_staged",
-    "ensure_staging",
     "insert_frame",
     "stage_rows",
     "wire_columns",

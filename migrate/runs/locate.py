@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from migrate.config import Settings
 from migrate.db import writable_engine
 from migrate.errors import RunStateError
-from migrate.load.bulk import ensure_staging
 from migrate.runs import records as runs
+from migrate.staging.create import ensure_staging
 
 
 def staging_target(settings: Settings, mode: str) -> tuple[str, str | None]:

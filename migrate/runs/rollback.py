@@ -138,7 +138,7 @@ def clear_rehearsals(settings: Settings, keep: str | None = None) -> list[str]:
     url, schema = staging_target(settings, "rehearsal")
     if not has_staging(url, schema):
         return []
-    from migrate.load.bulk import ensure_staging
+    from migrate.staging.create import ensure_staging
 
     md = ensure_staging(url, schema)
     table = _runs_table(md)

@@ -22,7 +22,6 @@ from migrate.db import readonly_engine, writable_engine
 from migrate.errors import MigrationError, RunFailed, RunStateError
 from migrate.extract.files import origins
 from migrate.load import keymap
-from migrate.load.bulk import ensure_staging
 from migrate.runs import history, hooks, partitions, preflight
 from migrate.runs import records as runs
 from migrate.runs.failure import describe
@@ -34,6 +33,7 @@ from migrate.runs.replaced_rows import refuse_late_delta_resume
 from migrate.runs.rollback import clear_rehearsals, rollback_run
 from migrate.runs.staged_none import staged_none_lines
 from migrate.spec.loader import Project, load_project
+from migrate.staging.create import ensure_staging
 from migrate.targets.drift import refuse_drift
 
 log = logging.getLogger("migrate.runner")

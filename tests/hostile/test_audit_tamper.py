@@ -22,9 +22,9 @@ import pytest
 from migrate.audit import log as audit
 from migrate.config import Settings, load_settings
 from migrate.db import writable_engine
-from migrate.load.bulk import ensure_staging
 from migrate.runs import records as runs
 from migrate.runs.locate import staging_target
+from migrate.staging.create import ensure_staging
 
 KEY = "k" * 32
 Entries = list[dict[str, Any]]
