@@ -36,7 +36,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from flows import console
 from flows.cutover import CutoverFailed, cutover
 from flows.server import cutover_server, stop_started_server
-from flows.stopped import refuse_stopped_run
+from flows.stopped import crash_left_flow_runs, refuse_stopped_run
 from migrate.config import CONNECTION_NAMES, Settings
 from migrate.errors import TerminalError
 from migrate.runs import records as runs
@@ -153,6 +153,9 @@ def run_cutover_cli(
         console.install(shown)
         try:
             with _noted(settings, run_id), cutover_server(settings.workdir):
+                if resume_run_id:  # under the lock: an open flow run of it was killed
+                    with contextlib.suppress(Exception):  # the UI's record, not the run
+                        crash_left_flow_runs(resume_run_id)
                 thread, box = run_in_thread(name, params)
                 try:
                     if signoff == "pause":

@@ -58,3 +58,46 @@ def refuse_stopped_run(url: str, schema: str | None, run_id: str) -> None:
             f"(its process is gone); finish it with: migrate cutover --resume {stopped} "
             f"(or roll it back: migrate rollback {stopped})"
         )
+
+
+NOT_ENDED = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING")
+
+
+def crash_left_flow_runs(run_id: str) -> int:
+    """Mark *Crashed* the flow runs a killed cutover of this run left open in Prefect
+    (``cutover-<run id>-…`` and their subflows), so the UI does not show them running
+    forever beside the resumed one. Called by a resuming cutover under the staging's lock,
+    where no other process can be running this run. Best effort: how many were marked."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterName,
+        FlowRunFilterParentFlowRunId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    open_ = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(s) for s in NOT_ENDED]))
+    words = f"the process running run {run_id} ended without a word (killed); resumed"
+    marked = 0
+    with get_client(sync_client=True) as client:
+        left = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(like_=f"cutover-{run_id}-"), state=open_
+            )
+        )
+        parents = [r.id for r in left]
+        while parents:  # the load subflows (and theirs)
+            children = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=parents), state=open_
+                )
+            )
+            left += children
+            parents = [r.id for r in children]
+        for found in left:
+            client.set_flow_run_state(found.id, Crashed(message=words), force=True)
+            marked += 1
+    return marked
