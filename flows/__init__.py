@@ -8,5 +8,6 @@ signoff.py   the typed sign-off input and what a decision writes
 cutover.py   the cutover flow; domain.py one flow per domain; cli.py ``migrate cutover``
 server.py    the one Prefect server a ``migrate cutover`` starts, uses and always stops
 console.py   what ``migrate cutover`` shows on its terminal, and how Ctrl-C stops the flow
+stopped.py   a run killed unfinished: a new cutover on its staging refused, its flow runs closed
 timing.py    cutover timing per entity, compared over rehearsals
 """

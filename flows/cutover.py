@@ -25,6 +25,7 @@ from flows.load import load_entities, task_runner
 from flows.logs import bridge_core_logging
 from flows.plan import plan_for
 from flows.signoff import SignOff, prompt
+from flows.stopped import refuse_stopped_run
 from migrate.errors import TerminalError
 from migrate.runs import records as runs
 from migrate.runs import runner
@@ -63,7 +64,8 @@ def cutover(
 
     ``run_id`` names the new run (``migrate cutover`` prints it before anything starts);
     the flow holds the staging's run lock, as ``migrate run`` does, from before the run's
-    row is written to the end."""
+    row is written to the end. A new run is refused while a run of its staging is marked
+    running with nobody writing it (killed): it is resumed or rolled back first."""
     bridge_core_logging()
     workdir = str(Path(workdir).resolve())
     run_id = resume_run_id or run_id or runs.new_run_id()  # sorts by start (issue 21)
@@ -71,6 +73,8 @@ def cutover(
         mode = steps.run_info(workdir, resume_run_id, config).mode  # type: ignore[assignment]
     url, schema = runner.staging_target(steps.settings_for(workdir, config), mode)
     with run_lock(url, schema, run_id):  # refused here, nothing of the run is written
+        if not resume_run_id:  # a killed run of this staging: finished first, never overrun
+            refuse_stopped_run(url, schema, run_id)
         return _cutover(
             mode, domains, entities, chunk_size, partitions, dask, dask_workers, threads,
             signoff, reconcile, signoff_timeout, signoff_poll, resume_run_id, workdir,
