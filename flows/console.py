@@ -16,6 +16,7 @@ during.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from typing import Any
 
 from migrate.errors import TerminalError
 from migrate.progress import TerminalProgress
+from migrate.runs.staged_none import outcome_line
 
 
 class Interrupted(TerminalError):
@@ -60,8 +62,12 @@ class Console:
             self.progress.begin(entity)
 
     def entity_done(self, entity: str, outcome: dict[str, Any]) -> None:
-        """One line per entity once all its tasks have ended: loaded, failed or not run."""
+        """One line per entity once all its tasks have ended: loaded, failed or not run;
+        then, quiet or not, a warning when it read rows and staged none (as ``migrate run``)."""
+        warning = outcome_line(entity, outcome)
         if self.progress is None:
+            if warning is not None:
+                print(warning, file=sys.stderr, flush=True)
             return
         status = outcome.get("status")
         if status == "completed":  # the task's own seconds when it ran elsewhere (Dask)
@@ -73,6 +79,8 @@ class Console:
                 int(outcome.get("rejected", 0)),
                 int(outcome.get("filtered", 0)),
             )
+            if warning is not None:
+                print(warning, file=self.progress.stream, flush=True)
         else:
             said = "FAILED" if status == "failed" else "not run"
             line = f"{entity:<28}  {said}: {outcome.get('message')}"

@@ -26,6 +26,7 @@ from migrate.runs import hooks, partitions, pipeline, runner
 from migrate.runs import records as runs
 from migrate.runs.partitions import plan as partition_plan
 from migrate.runs.replaced_rows import refuse_late_delta_resume
+from migrate.runs.staged_none import staged_by
 from migrate.staging.create import ensure_staging
 from migrate.targets.drift import refuse_drift
 
@@ -180,7 +181,12 @@ def migrate_entity(
         if shown is not None:
             shown.begin(entity)
         result = pipeline.run_entity(ctx, entity, progress, delta_after, part)
-        return dataclasses.asdict(result)
+        out = dataclasses.asdict(result)
+        if result.rows_in and not result.loaded and "duplicate_key" in result.reasons:
+            # staged nothing: whose rows are in the way, for the console's warning line
+            table = project.spec(entity).target.table
+            out["staged_by"] = staged_by(ctx.staging, ctx.md, table, entity, run_id)
+        return out
     finally:
         ctx.staging.dispose()
         for engine in ctx.sources.values():
