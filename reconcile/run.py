@@ -34,7 +34,7 @@ from migrate.runs import records as runs
 from migrate.runs.locate import staging_target
 from migrate.spec.loader import Project, load_project
 from migrate.spec.model import EntitySpec
-from migrate.staging.lineage_columns import refuse_old_lineage
+from migrate.staging.create import refuse_old_lineage
 from migrate.staging.tables import build_metadata
 from reconcile.interrupt import interruptible, watch
 from reconcile.proving.claims import changed_mapping, refuse_missing_mappings, unclaimed_rows

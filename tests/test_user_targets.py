@@ -283,7 +283,10 @@ def test_values_the_definitions_forbid_are_rejected_with_row_column_and_value(
 ) -> None:
     for sql, _, _ in PLANTED:
         legacy(project, sql)
-    assert cli("run") == 0, cli.err + cli.out
+    # every row of assignment_history is planted bad: a run that staged none of an
+    # entity's rows says so and exits 1
+    assert cli("run") == 1, cli.err + cli.out
+    assert "warning: assignment_history staged 0 of 5 rows: every row rejected" in cli.err
     got = rejects(sqlite_url(project), cli.run_id())
     assert got == {where: what for _, where, what in PLANTED}
     assert cli("reconcile", cli.run_id()) != 0  # rejects to accept: never a clean PASS

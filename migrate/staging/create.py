@@ -5,10 +5,11 @@ load stage's writers."""
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData, inspect
 
 from migrate.db import writable_engine
-from migrate.staging.lineage_columns import refuse_old_lineage
+from migrate.errors import SchemaMismatch
+from migrate.staging.lineage_columns import LINEAGE_COLUMNS
 from migrate.staging.tables import build_metadata
 
 
@@ -25,3 +26,23 @@ def ensure_staging(url: str, schema: str | None = None) -> MetaData:
     finally:
         engine.dispose()
     return md
+
+
+def refuse_old_lineage(conn: Connection, md: MetaData) -> None:
+    """A staging table made by an earlier version lacks a lineage column (``MIG_ENTITY``
+    came with issue 19): stop with the DDL a DBA would run; never alter a table silently."""
+    found = inspect(conn)
+    for table in md.tables.values():
+        if "target_key" not in table.info or not found.has_table(table.name, table.schema):
+            continue
+        have = {c["name"] for c in found.get_columns(table.name, schema=table.schema)}
+        for name in [c for c in LINEAGE_COLUMNS if c not in have]:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            where = f"{table.schema}.{table.name}" if table.schema else table.name
+            fill = " and set it to the entity that staged each row" if name == "MIG_ENTITY" else ""
+            raise SchemaMismatch(
+                f"staging table {where} has no column {name} (made by an earlier version): "
+                f"ALTER TABLE {where} ADD COLUMN {name} {kind}{fill}, or stage into a new "
+                "database"
+            )

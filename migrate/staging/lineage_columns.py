@@ -16,19 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    inspect,
-)
-
-from migrate.errors import SchemaMismatch
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, UniqueConstraint
 
 LINEAGE_COLUMNS: tuple[str, ...] = (
     "MIG_RUN_ID",
@@ -92,23 +80,3 @@ def replaced_table(md: MetaData, target: Table) -> Table:
         Index(f"ix_mig_replaced_{target.name.lower()}_run", "MIG_RUN_ID"),
         info={"replaces": target.name},
     )
-
-
-def refuse_old_lineage(conn: Connection, md: MetaData) -> None:
-    """A staging table made by an earlier version lacks a lineage column (``MIG_ENTITY``
-    came with issue 19): stop with the DDL a DBA would run; never alter a table silently."""
-    found = inspect(conn)
-    for table in md.tables.values():
-        if "target_key" not in table.info or not found.has_table(table.name, table.schema):
-            continue
-        have = {c["name"] for c in found.get_columns(table.name, schema=table.schema)}
-        for name in [c for c in LINEAGE_COLUMNS if c not in have]:
-            column = table.c[name]
-            kind = column.type.compile(dialect=conn.dialect)
-            where = f"{table.schema}.{table.name}" if table.schema else table.name
-            fill = " and set it to the entity that staged each row" if name == "MIG_ENTITY" else ""
-            raise SchemaMismatch(
-                f"staging table {where} has no column {name} (made by an earlier version): "
-                f"ALTER TABLE {where} ADD COLUMN {name} {kind}{fill}, or stage into a new "
-                "database"
-            )
